@@ -1,0 +1,27 @@
+"""chainrule: a deep-learning library on NumPy, built from the chain rule up.
+
+The engine (:mod:`chainrule.tensor`, :mod:`chainrule.function`, :mod:`chainrule.ops`)
+records computations on :class:`Tensor` objects and differentiates them in
+reverse mode (back-propagation) and forward mode; :mod:`chainrule.transforms`
+offers HIPS-autograd style ``grad``/``jacobian``/``jvp`` on plain ndarrays.
+"""
+from chainrule.tensor import (Tensor, tensor, no_grad, enable_grad, is_grad_enabled, set_default_dtype,
+                              get_default_dtype, manual_seed)
+from chainrule.function import Function
+from chainrule.ops import (add, sub, mul, div, pow, neg, matmul, exp, log, sqrt, abs, tanh, sigmoid, relu,
+                           leaky_relu, elu, softplus, clip, where, sum, mean, var, max, min, logsumexp, softmax,
+                           log_softmax, reshape, transpose, getitem, concatenate, stack, pad, astype, identity)
+from chainrule.transforms import grad, value_and_grad, elementwise_grad, jacobian, hessian, vjp, jvp
+from chainrule.gradcheck import gradcheck, GradcheckError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "set_default_dtype", "get_default_dtype",
+    "manual_seed", "Function",
+    "add", "sub", "mul", "div", "pow", "neg", "matmul", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu",
+    "leaky_relu", "elu", "softplus", "clip", "where", "sum", "mean", "var", "max", "min", "logsumexp", "softmax",
+    "log_softmax", "reshape", "transpose", "getitem", "concatenate", "stack", "pad", "astype", "identity",
+    "grad", "value_and_grad", "elementwise_grad", "jacobian", "hessian", "vjp", "jvp",
+    "gradcheck", "GradcheckError", "__version__",
+]

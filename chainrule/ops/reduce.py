@@ -1,0 +1,150 @@
+"""Reductions: sum, max/min, and the log-sum-exp family (softmax, log_softmax).
+
+A reduction over ``axis`` maps the adjoint back by broadcasting it over the
+reduced axes; :func:`_expand` restores those axes so the broadcast lines up.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.function import Function
+
+
+def _norm_axis(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (int, np.integer)):
+        axis = (axis,)
+    out = []
+    for a in axis:
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"axis {a} is out of range for an input with {ndim} dimensions")
+        out.append(a % ndim if ndim else 0)
+    return tuple(sorted(out))
+
+
+def _expand(g, axes, keepdims):
+    """Re-insert reduced axes (size 1) so g broadcasts against the input."""
+    if keepdims or not axes:
+        return g
+    return np.expand_dims(g, axes)
+
+
+class Sum(Function):
+    """Sum over axes.  y = sum_i x_i;  VJP: xbar_i = ybar (broadcast);  JVP: ydot = sum_i xdot_i."""
+
+    def forward(self, x, axis=None, keepdims=False):
+        x = np.asarray(x)
+        self.shape = x.shape
+        self.axes = _norm_axis(axis, x.ndim)
+        self.keepdims = keepdims
+        return np.sum(x, axis=self.axes, keepdims=keepdims)
+
+    def backward(self, g):
+        return (np.broadcast_to(_expand(g, self.axes, self.keepdims), self.shape),)
+
+    def jvp(self, dx):
+        return np.sum(dx, axis=self.axes, keepdims=self.keepdims)
+
+
+class _Extremum(Function):
+    """Shared VJP of max and min: the adjoint goes to the arg-extremum (split evenly among ties)."""
+
+    _reduce = None
+
+    def forward(self, x, axis=None, keepdims=False):
+        x = np.asarray(x)
+        if x.size == 0:
+            raise ValueError(f"{type(self).__name__.lower()}: cannot reduce an empty array")
+        self.axes = _norm_axis(axis, x.ndim)
+        self.keepdims = keepdims
+        y = type(self)._reduce(x, axis=self.axes, keepdims=True)
+        mask = x == y
+        self.weight = mask / mask.sum(axis=self.axes, keepdims=True)
+        return y if keepdims else np.squeeze(y, axis=self.axes)
+
+    def backward(self, g):
+        return (_expand(g, self.axes, self.keepdims) * self.weight,)
+
+    def jvp(self, dx):
+        return np.sum(dx * self.weight, axis=self.axes, keepdims=self.keepdims)
+
+
+class Max(_Extremum):
+    """Maximum over axes.  y = max_i x_i;  dy/dx_i = 1 at the maximum (1/k for a k-way tie), else 0."""
+    _reduce = staticmethod(np.max)
+
+
+class Min(_Extremum):
+    """Minimum over axes.  y = min_i x_i;  dy/dx_i = 1 at the minimum (1/k for a k-way tie), else 0."""
+    _reduce = staticmethod(np.min)
+
+
+def _logsumexp(x, axis):
+    """log sum_i exp(x_i) along axis (keepdims), stable: shift by the maximum first."""
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    s = np.sum(np.exp(x - m), axis=axis, keepdims=True)
+    return np.log(s) + m
+
+
+class LogSumExp(Function):
+    """Log-sum-exp.  y = log sum_i exp(x_i) = m + log sum_i exp(x_i - m), m = max_i x_i;
+    dy/dx_i = softmax(x)_i."""
+
+    def forward(self, x, axis=None, keepdims=False):
+        x = np.asarray(x)
+        self.axes = _norm_axis(axis, x.ndim)
+        self.keepdims = keepdims
+        y = _logsumexp(x, self.axes)
+        self.p = np.exp(x - y)
+        return y if keepdims else np.squeeze(y, axis=self.axes)
+
+    def backward(self, g):
+        return (_expand(g, self.axes, self.keepdims) * self.p,)
+
+    def jvp(self, dx):
+        return np.sum(self.p * dx, axis=self.axes, keepdims=self.keepdims)
+
+
+class Softmax(Function):
+    """Softmax.  y_i = exp(x_i) / sum_j exp(x_j);  dy_i/dx_j = y_i (delta_ij - y_j).
+
+    VJP: xbar = y * (ybar - sum_j ybar_j y_j);  JVP: ydot = y * (xdot - sum_j y_j xdot_j).
+    """
+
+    def forward(self, x, axis=-1):
+        x = np.asarray(x)
+        self.axis = axis
+        e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+        e /= np.sum(e, axis=axis, keepdims=True)
+        self.y = e
+        return e
+
+    def backward(self, g):
+        y = self.y
+        return (y * (g - np.sum(g * y, axis=self.axis, keepdims=True)),)
+
+    def jvp(self, dx):
+        y = self.y
+        return y * (dx - np.sum(dx * y, axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """Log-softmax.  y_i = x_i - logsumexp(x);  dy_i/dx_j = delta_ij - softmax(x)_j.
+
+    VJP: xbar = ybar - softmax(x) sum_j ybar_j;  JVP: ydot = xdot - sum_j softmax(x)_j xdot_j.
+    """
+
+    def forward(self, x, axis=-1):
+        x = np.asarray(x)
+        self.axis = axis
+        y = x - _logsumexp(x, axis)
+        self.p = np.exp(y)
+        return y
+
+    def backward(self, g):
+        return (g - self.p * np.sum(g, axis=self.axis, keepdims=True),)
+
+    def jvp(self, dx):
+        return dx - np.sum(self.p * dx, axis=self.axis, keepdims=True)
