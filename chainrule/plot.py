@@ -1,0 +1,710 @@
+"""Figures for chainrule: training curves, decision regions, hidden units, ...
+
+This module sits at the edge of the package: nothing else in ``chainrule``
+imports it, and it is the only place that imports matplotlib.  Every figure
+is built with the object-oriented API (:class:`matplotlib.figure.Figure`),
+never through ``pyplot``'s global state, so it works headless, in threads and
+inside test runs without choosing a backend.
+
+Every plotting function returns the :class:`~matplotlib.figure.Figure` and
+accepts ``path=None``; when ``path`` is given the figure is also written there
+as a PNG, atomically (a temporary file in the same directory is renamed over
+the target), so a reader never sees a half-written image.
+
+Functions
+---------
+plot_history           loss / metric curves per epoch, train vs validation
+plot_decision_regions  class regions of a 2-D classifier with the data on top
+plot_hidden_units      response of each hidden unit over the input plane
+plot_grid_search       annotated heatmap of scores over two hyper-parameters
+confusion_matrix       the confusion matrix as an int array (NumPy only)
+plot_confusion_matrix  annotated confusion matrix
+plot_images            grid of images titled with label / prediction
+plot_activations       activation functions and their autodiff derivatives
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+
+import numpy as np
+
+import matplotlib
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+
+__all__ = [
+    "plot_history",
+    "plot_decision_regions",
+    "plot_hidden_units",
+    "plot_grid_search",
+    "confusion_matrix",
+    "plot_confusion_matrix",
+    "plot_images",
+    "plot_activations",
+]
+
+ACTIVATION_NAMES = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus")
+
+_WRONG = "#d62728"  # red for wrong predictions
+_RIGHT = "black"
+
+
+# ----------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------
+
+def _save(fig, path, dpi=100):
+    """Write ``fig`` to ``path`` as PNG atomically (tempfile + os.replace)."""
+    if path is None:
+        return
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fig.savefig(fh, format="png", dpi=dpi)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _class_colors(k):
+    """``k`` distinct colours (qualitative palette while it lasts)."""
+    if k <= 10:
+        base = matplotlib.colormaps["tab10"]
+        return [base(i) for i in range(k)]
+    if k <= 20:
+        base = matplotlib.colormaps["tab20"]
+        return [base(i) for i in range(k)]
+    base = matplotlib.colormaps["viridis"]
+    return [base(t) for t in np.linspace(0.0, 1.0, k)]
+
+
+def _padded_box(X, pad=0.1):
+    """(xmin, xmax, ymin, ymax) of the columns of X, padded by ``pad`` * range."""
+    lo = X.min(axis=0).astype(float)
+    hi = X.max(axis=0).astype(float)
+    span = hi - lo
+    margin = np.where(span > 0, pad * span, 0.5)
+    lo, hi = lo - margin, hi + margin
+    return float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])
+
+
+def _plane_grid(extent, resolution):
+    """Points of a ``resolution`` x ``resolution`` grid over ``extent``.
+
+    Returns ``(xs, ys, points)`` where ``points`` has shape ``(res*res, 2)``
+    in row-major order with rows running along y, so that
+    ``values.reshape(res, res)`` is an image with ``origin='lower'``.
+    """
+    xmin, xmax, ymin, ymax = extent
+    xs = np.linspace(xmin, xmax, resolution)
+    ys = np.linspace(ymin, ymax, resolution)
+    xx, yy = np.meshgrid(xs, ys)
+    return xs, ys, np.column_stack([xx.ravel(), yy.ravel()])
+
+
+def _check_resolution(fname, resolution):
+    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or resolution < 2:
+        raise ValueError(f"{fname}: expected resolution to be an int >= 2, got {resolution!r}")
+    return int(resolution)
+
+
+def _as_labels(fname, what, a, n=None):
+    """Turn labels, one-hot rows or (n, 1) columns into a 1-D array."""
+    a = np.asarray(a)
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a[:, 0]
+    elif a.ndim == 2 and a.shape[1] > 1:
+        a = np.argmax(a, axis=1)
+    if a.ndim != 1:
+        raise ValueError(
+            f"{fname}: expected {what} with shape (n,) (or one-hot (n, C)), got shape {a.shape}"
+        )
+    if n is not None and a.shape[0] != n:
+        raise ValueError(f"{fname}: expected {what} with {n} entries, got {a.shape[0]}")
+    return a
+
+
+def _fmt_value(v):
+    """Tick label for a hyper-parameter value (``1e-3`` -> ``'0.001'``)."""
+    if isinstance(v, (float, np.floating, int, np.integer)) and not isinstance(v, bool):
+        return f"{v:g}"
+    return str(v)
+
+
+def _text_color(rgba):
+    """Black or white, whichever reads better on the background ``rgba``."""
+    r, g, b = rgba[:3]
+    return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
+
+
+def _annotate_cells(ax, im, values, texts):
+    """Write ``texts[i][j]`` in the centre of each heatmap cell."""
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            v = values[i, j]
+            colour = "black" if not np.isfinite(v) else _text_color(im.cmap(im.norm(v)))
+            ax.text(j, i, texts[i][j], ha="center", va="center", color=colour, fontsize=9)
+
+
+# ----------------------------------------------------------------------------
+# training curves
+# ----------------------------------------------------------------------------
+
+def plot_history(history, metrics=None, path=None):
+    """One panel per metric (loss first): training vs validation per epoch.
+
+    Parameters
+    ----------
+    history : dict or object with a ``.history`` dict
+        Keras-style ``{'loss': [...], 'accuracy': [...], 'val_loss': [...],
+        'val_accuracy': [...]}``.  Validation series are the keys with a
+        ``val_`` prefix and are drawn in the same panel as their training
+        series (dashed).
+    metrics : sequence of str, optional
+        Which metrics to show (names without ``val_``).  Default: every
+        training key in the history, ``loss`` first.
+    path : str or os.PathLike, optional
+        Where to save the PNG.
+
+    The x axis is the epoch number, starting at 1.
+    """
+    fname = "plot_history"
+    if not isinstance(history, Mapping) and hasattr(history, "history"):
+        history = history.history
+    if not isinstance(history, Mapping):
+        raise ValueError(
+            f"{fname}: expected a dict of metric -> list or an object with a .history dict, "
+            f"got {type(history).__name__}"
+        )
+    if not history:
+        raise ValueError(f"{fname}: expected a non-empty history, got an empty dict")
+
+    series = {}
+    for key, values in history.items():
+        arr = np.asarray(values, dtype=float)
+        if arr.ndim != 1 or arr.size == 0:
+            raise ValueError(
+                f"{fname}: expected history[{key!r}] to be a non-empty 1-D sequence, "
+                f"got shape {arr.shape}"
+            )
+        series[str(key)] = arr
+
+    if metrics is None:
+        names = [k for k in series if not k.startswith("val_")]
+        # validation-only entries (no matching training key) still get a panel
+        names += [k[4:] for k in series if k.startswith("val_") and k[4:] not in series]
+        names.sort(key=lambda k: k != "loss")  # stable: loss first, rest in order
+    else:
+        if isinstance(metrics, str):
+            metrics = [metrics]
+        names = [str(m) for m in metrics]
+        if not names:
+            raise ValueError(f"{fname}: expected at least one metric, got an empty list")
+        missing = [m for m in names if m not in series and "val_" + m not in series]
+        if missing:
+            raise ValueError(
+                f"{fname}: expected metrics among {sorted(series)}, got unknown {missing}"
+            )
+
+    ncols = len(names)
+    fig = Figure(figsize=(4.2 * ncols, 3.4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, ncols, squeeze=False)[0])
+    for ax, name in zip(axes, names):
+        if name in series:
+            y = series[name]
+            ax.plot(np.arange(1, y.size + 1), y, "-", color="C0", label="train")
+        if "val_" + name in series:
+            y = series["val_" + name]
+            ax.plot(np.arange(1, y.size + 1), y, "--", color="C1", label="validation")
+        ax.set_title(name)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="best", fontsize=8)
+        n_epochs = max(len(l.get_xdata()) for l in ax.get_lines())
+        if n_epochs <= 12:
+            ax.set_xticks(np.arange(1, n_epochs + 1))
+    _save(fig, path)
+    return fig
+
+
+# ----------------------------------------------------------------------------
+# 2-D classifiers
+# ----------------------------------------------------------------------------
+
+def _predicted_labels(fname, out, m):
+    """Class labels from ``predict``'s output: labels, (m,1) probs or (m,C) scores."""
+    out = np.asarray(out)
+    if out.ndim == 2 and out.shape[0] == m and out.shape[1] == 1:
+        return (out[:, 0] >= 0.5).astype(int)
+    if out.ndim == 2 and out.shape[0] == m and out.shape[1] > 1:
+        return np.argmax(out, axis=1)
+    if out.ndim == 1 and out.shape[0] == m:
+        if out.dtype.kind == "f" and np.all(np.isfinite(out)) and not np.all(out == np.round(out)):
+            if out.min() >= 0.0 and out.max() <= 1.0:  # probabilities of class 1
+                return (out >= 0.5).astype(int)
+            raise ValueError(
+                f"{fname}: expected predict to return class labels or probabilities, "
+                f"got non-integer values outside [0, 1]"
+            )
+        return out
+    raise ValueError(
+        f"{fname}: expected predict to return shape ({m},), ({m}, 1) or ({m}, C), "
+        f"got shape {out.shape}"
+    )
+
+
+def plot_decision_regions(predict, X, y, path=None, resolution=200, ax=None):
+    """Filled class regions of ``predict`` over the plane, with the data on top.
+
+    Parameters
+    ----------
+    predict : callable
+        Maps an ``(m, 2)`` array to class labels ``(m,)``, or to
+        probabilities ``(m, C)`` (argmax) / ``(m, 1)`` (threshold 0.5).
+    X : array, shape (n, 2)
+    y : array, shape (n,) or one-hot (n, C), or None
+    resolution : int
+        Grid points per axis over the padded bounding box of ``X``.
+    ax : matplotlib Axes, optional
+        Draw into this axes (its figure is returned / saved) instead of a
+        new figure.
+    """
+    fname = "plot_decision_regions"
+    if not callable(predict):
+        raise ValueError(f"{fname}: expected predict to be callable, got {type(predict).__name__}")
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != 2 or X.shape[0] == 0:
+        raise ValueError(f"{fname}: expected X with shape (n, 2), got shape {X.shape}")
+    n = X.shape[0]
+    if y is not None:
+        y = _as_labels(fname, "y", y, n)
+    resolution = _check_resolution(fname, resolution)
+
+    extent = _padded_box(X)
+    _, _, grid = _plane_grid(extent, resolution)
+    z = _predicted_labels(fname, predict(grid), grid.shape[0])
+
+    classes = np.unique(z) if y is None else np.unique(np.concatenate([np.unique(y), np.unique(z)]))
+    k = len(classes)
+    colours = _class_colors(k)
+    cmap = ListedColormap(colours)
+    zi = np.searchsorted(classes, z).reshape(resolution, resolution)
+
+    if ax is None:
+        fig = Figure(figsize=(5.2, 4.4), layout="constrained")
+        ax = fig.subplots()
+    else:
+        fig = ax.figure
+    xmin, xmax, ymin, ymax = extent
+    xs = np.linspace(xmin, xmax, resolution)
+    ys = np.linspace(ymin, ymax, resolution)
+    ax.contourf(xs, ys, zi, levels=np.arange(k + 1) - 0.5, cmap=cmap, vmin=-0.5,
+                vmax=k - 0.5, alpha=0.35)
+    if k > 1:
+        ax.contour(xs, ys, zi, levels=np.arange(k - 1) + 0.5, colors="k", linewidths=0.8,
+                   alpha=0.6)
+    if y is None:
+        ax.scatter(X[:, 0], X[:, 1], s=18, c="k")
+    else:
+        yi = np.searchsorted(classes, y)
+        for idx, cls in enumerate(classes):
+            mask = yi == idx
+            if mask.any():
+                ax.scatter(X[mask, 0], X[mask, 1], s=22, color=colours[idx],
+                           edgecolors="k", linewidths=0.5, label=str(cls))
+        ax.legend(title="class", loc="best", fontsize=8, framealpha=0.8)
+    ax.set_xlim(xmin, xmax)
+    ax.set_ylim(ymin, ymax)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_title("decision regions")
+    _save(fig, path)
+    return fig
+
+
+def plot_hidden_units(activations, X=None, extent=None, path=None, resolution=100):
+    """Image of each hidden unit's output over the input plane.
+
+    Parameters
+    ----------
+    activations : callable
+        Maps an ``(m, 2)`` grid of inputs to an ``(m, H)`` array of hidden
+        unit outputs (``(m,)`` is taken as a single unit).
+    X : array, shape (n, 2), optional
+        Data drawn as small dots on every panel; its padded bounding box is
+        the default ``extent``.
+    extent : (xmin, xmax, ymin, ymax), optional
+        Region of the plane to show.  Default: from ``X``, else ``[-1, 1]^2``.
+
+    All panels share one colour scale, shown by a single colour bar, so the
+    figure has ``H + 1`` axes.
+    """
+    fname = "plot_hidden_units"
+    if not callable(activations):
+        raise ValueError(
+            f"{fname}: expected activations to be callable, got {type(activations).__name__}"
+        )
+    if X is not None:
+        X = np.asarray(X, dtype=float)
+        if X.ndim != 2 or X.shape[1] != 2 or X.shape[0] == 0:
+            raise ValueError(f"{fname}: expected X with shape (n, 2), got shape {X.shape}")
+    if extent is None:
+        extent = _padded_box(X) if X is not None else (-1.0, 1.0, -1.0, 1.0)
+    else:
+        ext = np.asarray(extent, dtype=float)
+        if ext.shape != (4,) or not (ext[0] < ext[1] and ext[2] < ext[3]):
+            raise ValueError(
+                f"{fname}: expected extent (xmin, xmax, ymin, ymax) with xmin < xmax and "
+                f"ymin < ymax, got {extent!r}"
+            )
+        extent = tuple(float(v) for v in ext)
+    resolution = _check_resolution(fname, resolution)
+
+    _, _, grid = _plane_grid(extent, resolution)
+    m = grid.shape[0]
+    A = np.asarray(activations(grid), dtype=float)
+    if A.ndim == 1 and A.shape[0] == m:
+        A = A[:, None]
+    if A.ndim != 2 or A.shape[0] != m or A.shape[1] == 0:
+        raise ValueError(
+            f"{fname}: expected activations to return shape ({m}, H), got shape {A.shape}"
+        )
+    H = A.shape[1]
+    images = A.T.reshape(H, resolution, resolution)
+    finite = images[np.isfinite(images)]
+    vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    if vmin == vmax:
+        vmin, vmax = vmin - 0.5, vmax + 0.5
+
+    ncols = min(H, max(1, math.ceil(math.sqrt(H))))
+    nrows = math.ceil(H / ncols)
+    fig = Figure(figsize=(2.3 * ncols + 1.0, 2.2 * nrows + 0.4), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    im = None
+    for h in range(H):
+        ax = axes[h]
+        im = ax.imshow(images[h], origin="lower", extent=extent, cmap="viridis",
+                       vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
+        if X is not None:
+            ax.scatter(X[:, 0], X[:, 1], s=7, c="white", edgecolors="k", linewidths=0.4)
+            ax.set_xlim(extent[0], extent[1])
+            ax.set_ylim(extent[2], extent[3])
+        ax.set_title(f"unit {h + 1}", fontsize=9)
+        ax.tick_params(labelsize=7)
+    for ax in axes[H:]:
+        fig.delaxes(ax)
+    fig.colorbar(im, ax=list(axes[:H]), shrink=0.9, label="activation")
+    _save(fig, path)
+    return fig
+
+
+# ----------------------------------------------------------------------------
+# hyper-parameter search
+# ----------------------------------------------------------------------------
+
+def plot_grid_search(scores, row_values, col_values, row_label="learning rate",
+                     col_label="lambda", title=None, path=None, fmt=".3f"):
+    """Annotated heatmap of ``scores[i, j]`` for ``row_values[i]`` x ``col_values[j]``.
+
+    Typical use: validation accuracy over learning rate (eta) x L2 strength
+    (lambda).  Rows and columns are labelled with the values themselves
+    (``'{:g}'``), every cell carries its score formatted with ``fmt``; NaN
+    cells (e.g. diverged runs) are left blank and marked ``'nan'``.
+    """
+    fname = "plot_grid_search"
+    row_values = list(row_values)
+    col_values = list(col_values)
+    S = np.asarray(scores, dtype=float)
+    expected = (len(row_values), len(col_values))
+    if S.shape != expected or 0 in expected:
+        raise ValueError(
+            f"{fname}: expected scores with shape (len(row_values), len(col_values)) = "
+            f"{expected}, got shape {S.shape}"
+        )
+    try:
+        format(0.5, fmt)
+    except (ValueError, TypeError):
+        raise ValueError(f"{fname}: expected a float format spec for fmt, got {fmt!r}") from None
+
+    fig = Figure(figsize=(1.0 * len(col_values) + 2.6, 0.75 * len(row_values) + 1.8),
+                 layout="constrained")
+    ax = fig.subplots()
+    masked = np.ma.masked_invalid(S)
+    finite = S[np.isfinite(S)]
+    vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    im = ax.imshow(masked, cmap="viridis", vmin=vmin, vmax=vmax, aspect="auto",
+                   interpolation="nearest")
+    texts = [[format(v, fmt) if np.isfinite(v) else "nan" for v in row] for row in S]
+    _annotate_cells(ax, im, S, texts)
+    ax.set_xticks(np.arange(len(col_values)), [_fmt_value(v) for v in col_values])
+    ax.set_yticks(np.arange(len(row_values)), [_fmt_value(v) for v in row_values])
+    ax.set_xlabel(col_label)
+    ax.set_ylabel(row_label)
+    if title is not None:
+        ax.set_title(title)
+    fig.colorbar(im, ax=ax)
+    _save(fig, path)
+    return fig
+
+
+# ----------------------------------------------------------------------------
+# classification results
+# ----------------------------------------------------------------------------
+
+def _int_labels(fname, what, a):
+    a = _as_labels(fname, what, a)
+    if a.dtype.kind == "b":
+        a = a.astype(int)
+    if a.dtype.kind == "f":
+        if not np.all(np.isfinite(a)) or not np.all(a == np.round(a)):
+            raise ValueError(f"{fname}: expected integer class labels in {what}, got non-integer values")
+        a = a.astype(int)
+    if a.dtype.kind not in "iu":
+        raise ValueError(f"{fname}: expected integer class labels in {what}, got dtype {a.dtype}")
+    if a.size and a.min() < 0:
+        raise ValueError(f"{fname}: expected non-negative class labels in {what}, got {a.min()}")
+    return a.astype(np.int64)
+
+
+def confusion_matrix(y_true, y_pred, num_classes=None):
+    """Confusion matrix ``C[i, j]`` = number of samples of class i predicted as j.
+
+    Labels are integers ``0 .. num_classes-1`` (one-hot or score rows are
+    reduced with argmax).  ``num_classes`` defaults to the largest label + 1.
+
+    >>> confusion_matrix([0, 1, 1, 2], [0, 2, 1, 2])
+    array([[1, 0, 0],
+           [0, 1, 1],
+           [0, 0, 1]])
+    """
+    fname = "confusion_matrix"
+    t = _int_labels(fname, "y_true", y_true)
+    p = _int_labels(fname, "y_pred", y_pred)
+    if t.shape != p.shape:
+        raise ValueError(
+            f"{fname}: expected y_true and y_pred of the same length, got {t.shape[0]} and {p.shape[0]}"
+        )
+    top = int(max(t.max(initial=-1), p.max(initial=-1))) + 1
+    if num_classes is None:
+        k = max(top, 1)
+    else:
+        k = int(num_classes)
+        if k < 1 or top > k:
+            raise ValueError(
+                f"{fname}: expected labels in [0, num_classes={num_classes}), got a label {top - 1}"
+            )
+    counts = np.bincount(t * k + p, minlength=k * k)
+    return counts.reshape(k, k).astype(np.int64)
+
+
+def plot_confusion_matrix(y_true, y_pred, labels=None, normalize=False, path=None):
+    """Annotated confusion matrix (rows: true class, columns: predicted).
+
+    Parameters
+    ----------
+    labels : sequence of str, optional
+        Display names of the classes ``0 .. K-1``; also fixes ``K``.
+    normalize : False, True / 'true', 'pred' or 'all'
+        ``True``/``'true'``: each row sums to 1 (recall per class);
+        ``'pred'``: each column sums to 1; ``'all'``: the whole matrix sums
+        to 1.  Cells then show fractions, otherwise counts.
+    """
+    fname = "plot_confusion_matrix"
+    if normalize not in (False, None, True, "true", "pred", "all"):
+        raise ValueError(
+            f"{fname}: expected normalize in (False, True, 'true', 'pred', 'all'), got {normalize!r}"
+        )
+    num_classes = None if labels is None else len(labels)
+    try:
+        C = confusion_matrix(y_true, y_pred, num_classes=num_classes)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("confusion_matrix:", f"{fname}:", 1)) from None
+    k = C.shape[0]
+    names = [str(i) for i in range(k)] if labels is None else [str(l) for l in labels]
+
+    if normalize in (True, "true"):
+        denom = C.sum(axis=1, keepdims=True)
+    elif normalize == "pred":
+        denom = C.sum(axis=0, keepdims=True)
+    elif normalize == "all":
+        denom = np.array([[C.sum()]])
+    else:
+        denom = None
+    if denom is None:
+        values = C.astype(float)
+        texts = [[str(v) for v in row] for row in C]
+    else:
+        values = np.divide(C, denom, out=np.zeros(C.shape, dtype=float), where=denom > 0)
+        texts = [[f"{v:.2f}" for v in row] for row in values]
+
+    side = 1.6 + 0.55 * k
+    fig = Figure(figsize=(side + 1.2, side), layout="constrained")
+    ax = fig.subplots()
+    im = ax.imshow(values, cmap="Blues", vmin=0.0,
+                   vmax=1.0 if denom is not None else max(1.0, float(values.max())),
+                   interpolation="nearest")
+    _annotate_cells(ax, im, values, texts)
+    ax.set_xticks(np.arange(k), names, rotation=45 if max(map(len, names)) > 3 else 0,
+                  ha="right" if max(map(len, names)) > 3 else "center")
+    ax.set_yticks(np.arange(k), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title("confusion matrix" + (" (normalised)" if denom is not None else ""))
+    fig.colorbar(im, ax=ax, shrink=0.85)
+    _save(fig, path)
+    return fig
+
+
+def _to_displayable(fname, images):
+    """Return images as (n, h, w) grayscale or (n, h, w, 3|4) colour, and is_rgb."""
+    imgs = np.asarray(images)
+    if imgs.ndim == 2:  # (n, h*w) flattened square images
+        n, d = imgs.shape
+        side = int(round(math.sqrt(d)))
+        if side * side != d:
+            raise ValueError(
+                f"{fname}: expected flattened images (n, h*w) with h*w a perfect square, "
+                f"got shape {imgs.shape}"
+            )
+        imgs = imgs.reshape(n, side, side)
+    if imgs.ndim == 4 and imgs.shape[-1] == 1:
+        imgs = imgs[..., 0]
+    if imgs.ndim == 3:
+        return imgs.astype(float), False
+    if imgs.ndim == 4 and imgs.shape[-1] in (3, 4):
+        if imgs.dtype.kind in "iub":
+            return np.clip(imgs, 0, 255).astype(np.uint8), True
+        f = imgs.astype(float)
+        if f.size and np.nanmax(f) > 1.0:
+            f = f / 255.0
+        return np.clip(np.nan_to_num(f), 0.0, 1.0), True
+    raise ValueError(
+        f"{fname}: expected images of shape (n, h, w), (n, h*w) or (n, h, w, 3), "
+        f"got shape {np.asarray(images).shape}"
+    )
+
+
+def plot_images(images, labels=None, predictions=None, class_names=None, ncols=8, path=None,
+                *, cmap="gray_r"):
+    """Grid of images titled ``'label'`` or ``'label / pred'`` (wrong in red).
+
+    ``images`` may be grayscale ``(n, h, w)``, flattened square ``(n, h*w)``
+    or colour ``(n, h, w, 3)`` (uint8, or floats in [0, 1] or [0, 255]).
+    ``labels`` / ``predictions`` are integer classes (or one-hot / score
+    rows), named through ``class_names`` when given.
+    """
+    fname = "plot_images"
+    imgs, is_rgb = _to_displayable(fname, images)
+    n = imgs.shape[0]
+    if n == 0:
+        raise ValueError(f"{fname}: expected at least one image, got shape {np.asarray(images).shape}")
+    if isinstance(ncols, bool) or not isinstance(ncols, (int, np.integer)) or ncols < 1:
+        raise ValueError(f"{fname}: expected ncols to be a positive int, got {ncols!r}")
+    if labels is not None:
+        labels = _as_labels(fname, "labels", labels, n)
+    if predictions is not None:
+        predictions = _as_labels(fname, "predictions", predictions, n)
+
+    def name(v):
+        if class_names is not None:
+            try:
+                return str(class_names[int(v)])
+            except (IndexError, KeyError, TypeError, ValueError):
+                return str(v)
+        return str(v.item()) if isinstance(v, np.generic) else str(v)
+
+    ncols = int(min(ncols, n))
+    nrows = math.ceil(n / ncols)
+    titled = labels is not None or predictions is not None
+    fig = Figure(figsize=(1.35 * ncols, (1.35 + 0.3 * titled) * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for i in range(n):
+        ax = axes[i]
+        if is_rgb:
+            ax.imshow(imgs[i], interpolation="nearest")
+        else:
+            ax.imshow(imgs[i], cmap=cmap, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if labels is not None and predictions is not None:
+            wrong = labels[i] != predictions[i]
+            ax.set_title(f"{name(labels[i])} / {name(predictions[i])}", fontsize=8,
+                         color=_WRONG if wrong else _RIGHT)
+        elif labels is not None:
+            ax.set_title(name(labels[i]), fontsize=8)
+        elif predictions is not None:
+            ax.set_title(name(predictions[i]), fontsize=8)
+    for ax in axes[n:]:
+        fig.delaxes(ax)
+    _save(fig, path)
+    return fig
+
+
+# ----------------------------------------------------------------------------
+# activation functions
+# ----------------------------------------------------------------------------
+
+def plot_activations(names=None, x=None, path=None):
+    """Activation functions (left panel) and their derivatives (right panel).
+
+    The derivatives come from chainrule's own reverse-mode autodiff,
+    ``chainrule.elementwise_grad(f)(x)``, not from hand-written formulas, so
+    the figure doubles as a visual check of the engine.
+
+    Parameters
+    ----------
+    names : sequence of str, optional
+        Any of ``'identity', 'sigmoid', 'tanh', 'relu', 'leaky_relu', 'elu',
+        'softplus'``.  Default: all of them.
+    x : 1-D array, optional
+        Inputs; default ``linspace(-4, 4, 401)``.
+    """
+    fname = "plot_activations"
+    if names is None:
+        names = list(ACTIVATION_NAMES)
+    elif isinstance(names, str):
+        names = [names]
+    names = list(names)
+    if not names:
+        raise ValueError(f"{fname}: expected at least one activation name, got an empty list")
+    unknown = [nm for nm in names if nm not in ACTIVATION_NAMES]
+    if unknown:
+        raise ValueError(f"{fname}: expected names among {list(ACTIVATION_NAMES)}, got {unknown}")
+    x = np.linspace(-4.0, 4.0, 401) if x is None else np.asarray(x, dtype=float)
+    if x.ndim != 1 or x.size < 2:
+        raise ValueError(f"{fname}: expected x as a 1-D array of >= 2 points, got shape {x.shape}")
+
+    import chainrule as cr  # lazy: the plotting edge depends on the core, not vice versa
+
+    fig = Figure(figsize=(10.0, 4.0), layout="constrained")
+    ax_f, ax_d = fig.subplots(1, 2)
+    for i, nm in enumerate(names):
+        f = (lambda v: v) if nm == "identity" else getattr(cr, nm)
+        y = np.broadcast_to(np.asarray(f(x), dtype=float), x.shape)
+        dy = np.broadcast_to(np.asarray(cr.elementwise_grad(f)(x), dtype=float), x.shape)
+        style = dict(color=f"C{i}", linestyle=("-", "--", "-.", ":")[i % 4], linewidth=1.6,
+                     label=nm)  # several curves coincide on x > 0: vary the dash too
+        ax_f.plot(x, y, **style)
+        ax_d.plot(x, dy, **style)
+    ax_f.set_title("activation $f(x)$")
+    ax_d.set_title("derivative $f'(x)$ (autodiff)")
+    for ax in (ax_f, ax_d):
+        ax.axhline(0.0, color="0.6", linewidth=0.6)
+        ax.axvline(0.0, color="0.6", linewidth=0.6)
+        ax.set_xlabel("x")
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="best", fontsize=8)
+    _save(fig, path)
+    return fig
