@@ -68,6 +68,8 @@ class Function:
             raise cls._shape_error(arrays, params, err) from None
         if not any_tensor:
             return out
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)  # a full reduction gives a NumPy scalar; Tensors hold arrays
         requires = requires and _state.grad_enabled
         if requires:
             ctx.parents = parents

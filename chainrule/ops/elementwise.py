@@ -201,7 +201,7 @@ def _sigmoid(x):
     x = np.asarray(x)
     if x.dtype.kind not in "fc":
         x = x.astype(np.float64)
-    e = np.abs(x)
+    e = np.array(np.abs(x), copy=False) if x.ndim else np.array(np.abs(x))
     np.negative(e, out=e)
     np.exp(e, out=e)
     num = np.where(x >= 0, np.ones((), e.dtype), e)

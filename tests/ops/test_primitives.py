@@ -1,0 +1,248 @@
+"""Every primitive: gradcheck in float64 (reverse vs forward vs finite differences) on
+hypothesis-generated inputs of several shapes, and agreement with HIPS autograd."""
+import autograd
+import autograd.numpy as anp
+import numpy as np
+import pytest
+from autograd.scipy.special import logsumexp as a_logsumexp
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra.numpy import arrays
+
+import chainrule as cr
+
+SHAPES = [(), (3,), (2, 3), (1, 3)]
+BROADCAST_PAIRS = [((), ()), ((3,), (3,)), ((2, 3), (2, 3)), ((2, 3), (3,)), ((1, 3), (2, 1)),
+                   ((2, 3), ()), ((3,), (2, 3)), ((2, 1, 3), (4, 3))]
+FAST = settings(max_examples=8, deadline=None)
+
+
+def values(shape, lo=-2.0, hi=2.0, avoid=None):
+    """Arrays of float64 in [lo, hi]; ``avoid`` keeps inputs at least 0.05 from a kink."""
+    elems = st.floats(lo, hi, allow_nan=False, allow_infinity=False, width=64)
+    if avoid is not None:
+        elems = elems.filter(lambda v: abs(v - avoid) > 0.05)
+    return arrays(np.float64, shape, elements=elems)
+
+
+# name: (chainrule function, autograd function, lo, hi, kink)
+UNARY = {
+    "neg": (cr.neg, anp.negative, -2, 2, None),
+    "exp": (cr.exp, anp.exp, -2, 2, None),
+    "log": (cr.log, anp.log, 0.2, 3, None),
+    "sqrt": (cr.sqrt, anp.sqrt, 0.2, 3, None),
+    "abs": (cr.abs, anp.abs, -2, 2, 0.0),
+    "tanh": (cr.tanh, anp.tanh, -2, 2, None),
+    "sigmoid": (cr.sigmoid, lambda x: 1 / (1 + anp.exp(-x)), -4, 4, None),
+    "relu": (cr.relu, lambda x: anp.maximum(x, 0), -2, 2, 0.0),
+    "leaky_relu": (lambda x: cr.leaky_relu(x, 0.1), lambda x: anp.where(x > 0, x, 0.1 * x), -2, 2, 0.0),
+    "elu": (cr.elu, lambda x: anp.where(x > 0, x, anp.exp(anp.minimum(x, 0)) - 1), -2, 2, 0.0),
+    "softplus": (cr.softplus, lambda x: anp.logaddexp(0, x), -3, 3, None),
+    "clip": (lambda x: cr.clip(x, -1, 1), lambda x: anp.clip(x, -1, 1), -2, 2, 1.0),
+    "square": (lambda x: x ** 2, lambda x: x ** 2, -2, 2, None),
+    "pow_const": (lambda x: x ** 1.5, lambda x: x ** 1.5, 0.2, 2, None),
+    "rdiv": (lambda x: 1.0 / x, lambda x: 1.0 / x, 0.5, 2, None),
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_gradcheck_and_autograd(name, shape):
+    f, af, lo, hi, kink = UNARY[name]
+    if name == "clip":  # keep away from both kinks at -1 and 1
+        strat = values(shape, lo, hi).filter(lambda a: np.all(np.abs(np.abs(a) - 1) > 0.05))
+    else:
+        strat = values(shape, lo, hi, kink)
+
+    @FAST
+    @given(strat)
+    def check(x):
+        assert cr.gradcheck(f, x)
+        u = np.linspace(-1, 1, np.size(x)).reshape(np.shape(x))
+        ours = cr.grad(lambda t: cr.sum(f(t) * u))(x)
+        theirs = autograd.grad(lambda t: anp.sum(af(t) * u))(x)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(f(x), af(x), rtol=1e-12, atol=1e-12)
+        # forward mode against autograd's forward mode
+        v = np.cos(np.arange(np.size(x))).reshape(np.shape(x))
+        _, ours_t = cr.jvp(f, (x,), (v,))
+        _, theirs_t = autograd.make_jvp(af)(x)(v)
+        np.testing.assert_allclose(ours_t, theirs_t, rtol=1e-10, atol=1e-12)
+    check()
+
+
+BINARY = {
+    "add": (cr.add, anp.add, (-2, 2), (-2, 2)),
+    "sub": (cr.sub, anp.subtract, (-2, 2), (-2, 2)),
+    "mul": (cr.mul, anp.multiply, (-2, 2), (-2, 2)),
+    "div": (cr.div, anp.divide, (-2, 2), (0.5, 2)),
+    "pow": (cr.pow, anp.power, (0.3, 2), (-1.5, 1.5)),
+    "where": (lambda a, b: cr.where(cr.tensor(a).numpy() > cr.tensor(b).numpy(), a, b),
+              # autograd's where does not undo broadcasting itself, so broadcast first with + 0 * other
+              lambda a, b: anp.where(a > b, a + 0 * b, b + 0 * a), (-2, 2), (-2, 2)),
+}
+
+
+@pytest.mark.parametrize("shapes", BROADCAST_PAIRS, ids=str)
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_binary_broadcast_gradcheck_and_autograd(name, shapes):
+    f, af, (alo, ahi), (blo, bhi) = BINARY[name]
+    sa, sb = shapes
+
+    @FAST
+    @given(values(sa, alo, ahi), values(sb, blo, bhi))
+    def check(a, b):
+        if name == "where" and np.any(np.abs(np.subtract(a, b)) < 0.05):
+            return  # selection is discontinuous where a == b
+        assert cr.gradcheck(f, a, b)
+        for argnum in (0, 1):
+            ours = cr.grad(lambda x, y: cr.sum(f(x, y)), argnum)(a, b)
+            theirs = autograd.grad(lambda x, y: anp.sum(af(x, y)), argnum)(a, b)
+            assert np.shape(ours) == np.shape((a, b)[argnum])  # broadcasting undone
+            np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+    check()
+
+
+REDUCTIONS = {
+    "sum": (cr.sum, anp.sum),
+    "mean": (cr.mean, anp.mean),
+    "max": (cr.max, anp.max),
+    "min": (cr.min, anp.min),
+    "logsumexp": (cr.logsumexp, a_logsumexp),
+    "var": (cr.var, anp.var),
+}
+
+
+@pytest.mark.parametrize("axis,keepdims", [(None, False), (0, False), (1, True), (-1, False), ((0, 1), False)])
+@pytest.mark.parametrize("name", sorted(REDUCTIONS))
+def test_reductions(name, axis, keepdims):
+    f, af = REDUCTIONS[name]
+
+    @FAST
+    @given(values((3, 4), -2, 2))
+    def check(x):
+        if name in ("max", "min"):
+            x = x + np.arange(12).reshape(3, 4) * 10.0  # distinct values: no ties
+        g = lambda t: f(t, axis=axis, keepdims=keepdims)  # noqa: E731
+        assert cr.gradcheck(g, x)
+        np.testing.assert_allclose(g(x), af(x, axis=axis, keepdims=keepdims), rtol=1e-12)
+        ours = cr.grad(lambda t: cr.sum(g(t) ** 2))(x)
+        theirs = autograd.grad(lambda t: anp.sum(af(t, axis=axis, keepdims=keepdims) ** 2))(x)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+    check()
+
+
+def test_max_splits_gradient_between_ties():
+    x = cr.tensor(np.array([1.0, 3.0, 3.0]), requires_grad=True)
+    cr.max(x).backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.5, 0.5])
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_family(name, axis):
+    f = getattr(cr, name)
+
+    def ref(x):
+        z = x - a_logsumexp(x, axis=axis, keepdims=True)
+        return anp.exp(z) if name == "softmax" else z
+
+    @FAST
+    @given(values((3, 4), -3, 3))
+    def check(x):
+        assert cr.gradcheck(lambda t: f(t, axis=axis), x)
+        u = np.sin(np.arange(12.0)).reshape(3, 4)
+        ours = cr.grad(lambda t: cr.sum(f(t, axis=axis) * u))(x)
+        theirs = autograd.grad(lambda t: anp.sum(ref(t) * u))(x)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+    check()
+
+
+MATMUL_SHAPES = [((2, 3), (3, 4)), ((3,), (3, 4)), ((2, 3), (3,)), ((3,), (3,)), ((5, 2, 3), (3, 4)),
+                 ((2, 3), (5, 3, 4))]
+
+
+@pytest.mark.parametrize("sa,sb", MATMUL_SHAPES, ids=str)
+def test_matmul(sa, sb):
+    @FAST
+    @given(values(sa), values(sb))
+    def check(a, b):
+        assert cr.gradcheck(cr.matmul, a, b)
+        for argnum in (0, 1):
+            ours = cr.grad(lambda x, y: cr.sum(cr.matmul(x, y) ** 2), argnum)(a, b)
+            theirs = autograd.grad(lambda x, y: anp.sum(anp.matmul(x, y) ** 2), argnum)(a, b)
+            np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+    check()
+
+
+SHAPE_OPS = {
+    "reshape": (lambda x: cr.reshape(x, (4, 3)), lambda x: anp.reshape(x, (4, 3))),
+    "reshape_flat": (lambda x: x.reshape(-1) if isinstance(x, cr.Tensor) else cr.reshape(x, (-1,)),
+                     lambda x: anp.reshape(x, (-1,))),
+    "transpose": (lambda x: cr.transpose(x), anp.transpose),
+    "T": (lambda x: cr.tensor(x).T if not isinstance(x, cr.Tensor) else x.T, lambda x: x.T),
+    "slice": (lambda x: x[1:, ::2], lambda x: x[1:, ::2]),
+    "int_index": (lambda x: cr.getitem(x, (1, 2)), lambda x: x[1, 2]),
+    "fancy_repeat": (lambda x: cr.getitem(x, ([0, 0, 2], [1, 1, 3])), lambda x: x[[0, 0, 2], [1, 1, 3]]),
+    "bool_mask": (lambda x: cr.getitem(x, np.arange(12).reshape(3, 4) % 3 == 0),
+                  lambda x: x[np.arange(12).reshape(3, 4) % 3 == 0]),
+    "pad": (lambda x: cr.pad(x, ((1, 0), (2, 1))), lambda x: anp.pad(x, ((1, 0), (2, 1)), mode="constant")),
+    "concatenate": (lambda x: cr.concatenate([x, x * 2, x[:1]], axis=0),
+                    lambda x: anp.concatenate([x, x * 2, x[:1]], axis=0)),
+    "stack": (lambda x: cr.stack([x, x * 3], axis=1), lambda x: anp.stack([x, x * 3], axis=1)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPE_OPS))
+def test_shape_ops(name):
+    f, af = SHAPE_OPS[name]
+
+    @FAST
+    @given(values((3, 4)))
+    def check(x):
+        assert cr.gradcheck(f, x)
+        y = f(cr.tensor(x))
+        np.testing.assert_allclose(y.numpy(), af(x))
+        u = np.cos(np.arange(np.size(af(x)))).reshape(np.shape(af(x)))
+        ours = cr.grad(lambda t: cr.sum(f(t) * u))(x)
+        theirs = autograd.grad(lambda t: anp.sum(af(t) * u))(x)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+    check()
+
+
+def test_concatenate_and_stack_of_two_inputs_with_one_constant():
+    a = np.arange(6.0).reshape(2, 3)
+    b = np.ones((1, 3))
+    assert cr.gradcheck(lambda x, y: cr.concatenate([x, y]) ** 2, a, b)
+    assert cr.gradcheck(lambda x: cr.concatenate([x, b]) ** 2, a)
+    assert cr.gradcheck(lambda x: cr.stack([x, np.zeros((2, 3))], axis=-1) ** 2, a)
+
+
+def test_primitives_on_plain_ndarrays_return_ndarrays():
+    x = np.array([0.0, 1.0])
+    for f in (cr.exp, cr.tanh, cr.sigmoid, cr.softmax, lambda v: cr.sum(v, axis=0)):
+        assert isinstance(f(x), (np.ndarray, np.generic))  # NumPy in, NumPy out
+        assert isinstance(f(cr.tensor(x)), cr.Tensor)
+        assert type(f(cr.tensor(x)).data) is np.ndarray
+    np.testing.assert_allclose(cr.exp(x), np.exp(x))
+
+
+def test_stability_at_extreme_inputs():
+    big = np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow to 0 is fine
+        s = cr.sigmoid(big)
+        np.testing.assert_allclose(s, [0.0, 1.9287498479639178e-22, 0.5, 1.0, 1.0], rtol=1e-12)
+        np.testing.assert_allclose(cr.softplus(big), [0.0, 1.9287498479639178e-22, np.log(2), 50.0, 1000.0])
+        p = cr.softmax(big)
+        np.testing.assert_allclose(p, [0, 0, 0, 0, 1.0])
+        ls = cr.log_softmax(big)
+        np.testing.assert_allclose(ls, big - 1000.0)
+        np.testing.assert_allclose(cr.logsumexp(np.array([1000.0, 1000.0])), 1000 + np.log(2))
+        np.testing.assert_allclose(cr.logsumexp(np.array([-1000.0, -1000.0])), -1000 + np.log(2))
+    x = cr.tensor(big, requires_grad=True)
+    cr.sum(cr.log_softmax(x) * np.array([0, 0, 0, 0, 1.0])).backward()
+    assert np.all(np.isfinite(x.grad))
+    x = cr.tensor(big, requires_grad=True)
+    cr.sum(cr.sigmoid(x)).backward()
+    # y (1 - y) rounds to 0 at x = 50 (1 - y is below float64's resolution near 1): absolute error 2e-22
+    np.testing.assert_allclose(x.grad, [0, 1.9287498479639178e-22, 0.25, 1.9287498479639178e-22, 0],
+                               rtol=1e-9, atol=1e-21)

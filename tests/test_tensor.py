@@ -1,0 +1,128 @@
+"""Tensor construction, dtype rules, graph recording, and the errors backward() gives."""
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+
+def test_default_dtype_and_float64_inputs():
+    assert cr.tensor([1.0, 2.0]).dtype == np.float32
+    assert cr.tensor(np.array([1.0, 2.0])).dtype == np.float64  # float64 inputs stay float64
+    assert cr.tensor([1, 2]).dtype.kind == "i"
+    cr.set_default_dtype("float64")
+    try:
+        assert cr.tensor([1.0]).dtype == np.float64
+    finally:
+        cr.set_default_dtype("float32")
+    with pytest.raises(ValueError, match="expected 'float32' or 'float64', got 'int8'"):
+        cr.set_default_dtype("int8")
+
+
+def test_integer_tensors_cannot_require_grad():
+    with pytest.raises(TypeError, match="only floating-point tensors can require grad, got dtype int64"):
+        cr.tensor([1, 2], requires_grad=True)
+
+
+def test_backward_accumulates_and_detach_cuts_the_graph():
+    x = cr.tensor([1.0, -2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    (x * x).sum().backward()  # accumulates like PyTorch: 3 + 2x
+    np.testing.assert_allclose(x.grad, [5.0, -1.0])
+    y = x.detach()
+    assert not y.requires_grad and y.numpy() is x.numpy()
+
+
+def test_shared_subexpression_gets_summed_adjoints():
+    # f = a*b + a with a used twice: df/da = b + 1
+    a = cr.tensor(np.array(3.0), requires_grad=True)
+    b = cr.tensor(np.array(4.0), requires_grad=True)
+    (a * b + a).backward()
+    assert a.grad == 5.0 and b.grad == 3.0
+
+
+def test_leaves_never_share_a_grad_array():
+    a = cr.tensor(np.ones(3), requires_grad=True)
+    b = cr.tensor(np.ones(3), requires_grad=True)
+    ((a + b) * 2).sum().backward()
+    assert a.grad is not b.grad
+    a.grad *= 0  # in-place edits of one must not change the other
+    np.testing.assert_array_equal(b.grad, [2.0, 2.0, 2.0])
+
+
+def test_no_grad_records_nothing():
+    x = cr.tensor([1.0], requires_grad=True)
+    with cr.no_grad():
+        y = x * 2
+    assert not y.requires_grad and y._ctx is None
+    assert cr.is_grad_enabled()
+
+
+def test_numpy_style_methods():
+    x = cr.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    assert x.sum(axis=0).shape == (3,)
+    assert x.mean(axis=1, keepdims=True).shape == (2, 1)
+    assert float(x.max()) == 5.0 and float(x.min()) == 0.0
+    assert x.reshape(3, 2).shape == (3, 2) and x.reshape((6,)).shape == (6,)
+    assert x.T.shape == (3, 2) and x.transpose(1, 0).shape == (3, 2)
+    y = (np.ones((3,)) * x).sum()  # ndarray on the left defers to Tensor
+    assert isinstance(y, cr.Tensor)
+    y.backward()
+    np.testing.assert_array_equal(x.grad, np.ones((2, 3)))
+
+
+def test_indexing_scatters_gradient_back():
+    x = cr.tensor(np.arange(5.0), requires_grad=True)
+    (x[[0, 0, 3]] * np.array([1.0, 2.0, 3.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 0, 0, 3.0, 0])
+
+
+def test_backward_on_non_scalar_needs_gradient():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"output has shape \(2,\), not a single value; pass gradient="):
+        (x * 2).backward()
+    (x * 2).backward(np.array([1.0, 0.5]))
+    np.testing.assert_allclose(x.grad, [2.0, 1.0])
+
+
+def test_backward_gradient_of_wrong_shape():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ValueError, match=r"gradient must have the output's shape \(2,\), got shape \(3,\)"):
+        (x * 2).backward(np.ones(3))
+
+
+def test_backward_without_requires_grad():
+    with pytest.raises(RuntimeError, match="does not require grad.*requires_grad=True"):
+        cr.tensor([1.0]).sum().backward()
+
+
+@pytest.mark.parametrize("op,msg", [
+    (lambda a, b: a + b, r"add: cannot apply to inputs of shapes \(2, 3\) and \(4,\)"),
+    (lambda a, b: a * b, r"mul: cannot apply to inputs of shapes \(2, 3\) and \(4,\)"),
+    (lambda a, b: a @ b, r"matmul: inner dimensions differ: \(2, 3\) @ \(4,\)"),
+])
+def test_shape_mismatch_names_op_and_shapes(op, msg):
+    a = cr.tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(ValueError, match=msg):
+        op(a, np.ones(4))
+
+
+def test_reshape_and_concatenate_errors():
+    with pytest.raises(ValueError, match=r"reshape: cannot reshape an input of shape \(2, 3\) \(6 values\) into"):
+        cr.tensor(np.ones((2, 3))).reshape(4, 2)
+    with pytest.raises(ValueError, match=r"concatenate: .* got shapes \[\(2, 3\), \(2, 4\)\]"):
+        cr.concatenate([np.ones((2, 3)), np.ones((2, 4))])
+
+
+def test_manual_seed_is_reproducible():
+    from chainrule.tensor import get_rng
+    cr.manual_seed(7)
+    a = get_rng().standard_normal(3)
+    cr.manual_seed(7)
+    np.testing.assert_array_equal(a, get_rng().standard_normal(3))
+    with pytest.raises(TypeError, match="non-negative int"):
+        cr.manual_seed(-1)
+
+
+def test_numpy_ufuncs_refuse_tensors_instead_of_dropping_the_graph():
+    with pytest.raises(TypeError):
+        np.exp(cr.tensor([1.0], requires_grad=True))
