@@ -149,3 +149,20 @@ def pad(x, pad_width, constant_values=0):
 def _value(x):
     from chainrule.tensor import Tensor
     return x.data if isinstance(x, Tensor) else x
+
+
+# --- fused (speed or stability; each tested against its composition) -----------
+from chainrule.ops.fused import Linear, SoftmaxCrossEntropy  # noqa: E402
+
+
+@_doc(Linear)
+def linear(x, W, b=None):
+    return Linear.apply(x, W, b) if b is not None else Linear.apply(x, W)
+
+
+@_doc(SoftmaxCrossEntropy)
+def softmax_cross_entropy(logits, targets, weights=None):
+    return SoftmaxCrossEntropy.apply(logits, _value(targets), weights=weights)
+
+
+__all__ += ["linear", "softmax_cross_entropy"]

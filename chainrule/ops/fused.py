@@ -1,0 +1,125 @@
+"""Fused primitives: made only for speed (fewer graph nodes per training step) or
+for numerical stability, and each tested against the composition it replaces.
+
+* :class:`Linear`  z = x @ W + b, the affine map of a dense layer (one node instead of two);
+* :class:`SoftmaxCrossEntropy`  the mean cross-entropy of softmax(z) against targets,
+  computed through log-sum-exp so it never takes log(0), with the famous gradient
+  (softmax(z) - t) / N.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.function import Function
+from chainrule.ops.reduce import _logsumexp
+
+
+class Linear(Function):
+    """Affine map of a dense layer.  z = x @ W + b  (x: (N, n_in), W: (n_in, n_out), b: (n_out,)).
+
+    VJP: xbar = zbar @ W^T,  Wbar = x^T @ zbar,  bbar = sum_n zbar_n  (the notes' delta rules:
+    dC/dW = a^T delta, dC/db = sum of delta over the batch).  JVP: zdot = xdot W + x Wdot + bdot.
+    """
+
+    def forward(self, x, W, b=None):
+        if np.ndim(x) < 1 or np.shape(x)[-1] != np.shape(W)[0]:
+            raise ValueError(f"linear: input has {np.shape(x)[-1] if np.ndim(x) else 0} features per sample "
+                             f"(shape {np.shape(x)}) but the weights expect {np.shape(W)[0]} "
+                             f"(weight shape {np.shape(W)})")
+        self.x, self.W = x, W
+        z = np.matmul(x, W)
+        if b is not None:
+            z += b
+        return z
+
+    def backward(self, g):
+        gx, gW, gb = (self.needs_input_grad + [False])[:3]
+        x = self.x
+        dx = np.matmul(g, self.W.T) if gx else None
+        dW = db = None
+        if gW:
+            if x.ndim == 2:
+                dW = np.matmul(x.T, g)
+            else:
+                dW = np.matmul(x.reshape(-1, x.shape[-1]).T, g.reshape(-1, g.shape[-1]))
+        if gb:
+            db = g.reshape(-1, g.shape[-1]).sum(axis=0)
+        return dx, dW, db
+
+    def jvp(self, dx, dW, db=None):
+        out = None
+        for term in (None if dx is None else np.matmul(dx, self.W),
+                     None if dW is None else np.matmul(self.x, dW), db):
+            if term is not None:
+                out = term if out is None else out + term
+        return out
+
+
+def _check_targets(z, t, op):
+    """Validate targets against logits z of shape (N, C): integer labels (N,) or a distribution (N, C)."""
+    if z.ndim != 2:
+        raise ValueError(f"{op}: expected logits of shape (batch, classes), got shape {z.shape}")
+    t = np.asarray(t)
+    n, c = z.shape
+    if t.ndim == 1 or (t.ndim == 2 and t.shape[1] == 1 and c > 1 and t.dtype.kind in "iu"):
+        t = t.reshape(-1)
+        if t.shape[0] != n:
+            raise ValueError(f"{op}: got {t.shape[0]} labels for {n} samples (logits shape {z.shape})")
+        if t.dtype.kind not in "iub":
+            if t.dtype.kind == "f" and np.all(t == np.round(t)):
+                t = t.astype(np.int64)
+            else:
+                raise ValueError(f"{op}: integer class labels expected for targets of shape {t.shape}, got dtype "
+                                 f"{t.dtype}; pass one-hot targets of shape {z.shape} for soft labels")
+        if t.size and (t.min() < 0 or t.max() >= c):
+            raise ValueError(f"{op}: labels must lie in [0, {c - 1}] for {c} output classes, got labels from "
+                             f"{t.min()} to {t.max()}")
+        return t, True
+    if t.shape != z.shape:
+        raise ValueError(f"{op}: targets of shape {t.shape} do not fit outputs of shape {z.shape}; expected integer "
+                         f"labels of shape ({n},) or one-hot targets of shape {z.shape}")
+    return t, False
+
+
+class SoftmaxCrossEntropy(Function):
+    """Mean softmax cross-entropy from logits.
+
+    C = -(1/N) sum_n sum_c t_nc log softmax(z_n)_c,  log softmax(z)_c = z_c - logsumexp(z);
+    VJP: zbar = Cbar (softmax(z) - t) / N;  JVP: Cdot = (1/N) sum_nc (softmax(z) - t)_nc zdot_nc.
+
+    ``t`` is integer labels (N,) or a target distribution (N, C) (one-hot or soft),
+    optionally weighted per sample by ``weights`` (N,) (the mean then divides by sum of weights).
+    """
+
+    name = "softmax_cross_entropy"
+
+    def forward(self, z, t, weights=None):
+        z = np.asarray(z)
+        t, sparse = _check_targets(z, t, self.name)
+        n = z.shape[0]
+        lse = _logsumexp(z, 1)
+        p = np.exp(z - lse)
+        if sparse:
+            rows = np.arange(n)
+            per = lse[:, 0] - z[rows, t]
+            p[rows, t] -= 1
+        else:
+            per = -np.sum(t * (z - lse), axis=1)
+            p *= np.sum(t, axis=1, keepdims=True)  # d/dz of -sum_c t_c log p_c is p sum_c t_c - t
+            p -= t
+        denom = n
+        if weights is not None:
+            w = np.asarray(weights, dtype=z.dtype).reshape(-1)
+            if w.shape[0] != n:
+                raise ValueError(f"{self.name}: got {w.shape[0]} sample weights for {n} samples")
+            per = per * w
+            p *= w[:, None]
+            denom = float(w.sum()) or 1.0
+        self.delta = p / denom if denom != 1 else p
+        return np.asarray(per.sum() / denom, dtype=z.dtype)
+
+    def backward(self, g):
+        return (self.delta * g if self.needs_input_grad[0] else None), None
+
+    def jvp(self, dz, dt=None):
+        return None if dz is None else np.sum(self.delta * dz)
