@@ -1,0 +1,145 @@
+"""Weight initializers.
+
+Fan-in and fan-out are the input and output sizes of a (n_in, n_out) kernel.
+Glorot (Xavier) keeps the variance of activations and gradients equal across
+layers: Var(W) = 2 / (n_in + n_out); He does it for ReLU: Var(W) = 2 / n_in.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.tensor import get_default_dtype, get_rng
+
+
+def _fans(shape):
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+class Initializer:
+    """Base class: ``init(shape, dtype=None, rng=None) -> ndarray``."""
+
+    def __call__(self, shape, dtype=None, rng=None):
+        dtype = np.dtype(dtype or get_default_dtype())
+        return np.asarray(self.sample(tuple(shape), rng if rng is not None else get_rng()), dtype=dtype)
+
+    def sample(self, shape, rng):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def get_config(self):
+        return {k: v for k, v in vars(self).items()}
+
+
+class Zeros(Initializer):
+    """All zeros (the default bias)."""
+    def sample(self, shape, rng):
+        return np.zeros(shape)
+
+
+class Ones(Initializer):
+    """All ones (BatchNormalization's scale)."""
+    def sample(self, shape, rng):
+        return np.ones(shape)
+
+
+class Constant(Initializer):
+    """Every entry ``value``; the notes start biases at 0.01 so every ReLU unit fires at first."""
+    def __init__(self, value=0.01):
+        self.value = float(value)
+
+    def sample(self, shape, rng):
+        return np.full(shape, self.value)
+
+
+class Normal(Initializer):
+    """W ~ N(mean, std^2); the notes' ``np.random.randn`` is mean 0, std 1."""
+    def __init__(self, mean=0.0, std=1.0):
+        if std < 0:
+            raise ValueError(f"Normal: std must be >= 0, got {std}")
+        self.mean, self.std = float(mean), float(std)
+
+    def sample(self, shape, rng):
+        return rng.normal(self.mean, self.std, size=shape)
+
+
+class Uniform(Initializer):
+    """W ~ U[low, high]; the notes' default interval is [-0.7, 0.7]."""
+    def __init__(self, low=-0.7, high=0.7):
+        if not low < high:
+            raise ValueError(f"Uniform: expected low < high, got low={low}, high={high}")
+        self.low, self.high = float(low), float(high)
+
+    def sample(self, shape, rng):
+        return rng.uniform(self.low, self.high, size=shape)
+
+
+class GlorotUniform(Initializer):
+    """Xavier uniform: W ~ U[-l, l], l = sqrt(6 / (n_in + n_out))."""
+    def sample(self, shape, rng):
+        fi, fo = _fans(shape)
+        lim = np.sqrt(6.0 / (fi + fo))
+        return rng.uniform(-lim, lim, size=shape)
+
+
+class GlorotNormal(Initializer):
+    """Xavier normal: W ~ N(0, 2 / (n_in + n_out))."""
+    def sample(self, shape, rng):
+        fi, fo = _fans(shape)
+        return rng.normal(0.0, np.sqrt(2.0 / (fi + fo)), size=shape)
+
+
+class HeUniform(Initializer):
+    """He uniform: W ~ U[-l, l], l = sqrt(6 / n_in)."""
+    def sample(self, shape, rng):
+        fi, _ = _fans(shape)
+        lim = np.sqrt(6.0 / fi)
+        return rng.uniform(-lim, lim, size=shape)
+
+
+class HeNormal(Initializer):
+    """He normal: W ~ N(0, 2 / n_in)."""
+    def sample(self, shape, rng):
+        fi, _ = _fans(shape)
+        return rng.normal(0.0, np.sqrt(2.0 / fi), size=shape)
+
+
+_REGISTRY = {
+    "zeros": Zeros, "ones": Ones, "constant": Constant, "normal": Normal, "random_normal": Normal,
+    "uniform": Uniform, "random_uniform": Uniform, "glorot_uniform": GlorotUniform,
+    "xavier_uniform": GlorotUniform, "glorot_normal": GlorotNormal, "xavier_normal": GlorotNormal,
+    "he_uniform": HeUniform, "he_normal": HeNormal,
+}
+
+
+def get(init):
+    """Resolve an initializer from a name, an Initializer, a config dict, or a callable(shape, dtype, rng)."""
+    if isinstance(init, Initializer):
+        return init
+    if isinstance(init, str):
+        cls = _REGISTRY.get(init.lower())
+        if cls is None:
+            raise ValueError(f"unknown initializer {init!r}; expected one of {', '.join(sorted(_REGISTRY))}")
+        return cls()
+    if isinstance(init, dict):
+        return deserialize(init)
+    if callable(init):
+        return init
+    raise TypeError(f"initializer: expected a name, an Initializer or a callable, got {type(init).__name__}")
+
+
+def serialize(init):
+    if not isinstance(init, Initializer):
+        raise TypeError(f"cannot save a custom initializer {init!r}; use a named one or an Initializer subclass")
+    return {"class_name": type(init).__name__, "config": init.get_config()}
+
+
+def deserialize(config):
+    classes = {c.__name__: c for c in _REGISTRY.values()}
+    name = config.get("class_name")
+    if name not in classes:
+        raise ValueError(f"unknown initializer class {name!r} in saved config")
+    return classes[name](**config.get("config", {}))

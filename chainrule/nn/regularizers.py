@@ -1,0 +1,72 @@
+"""Weight penalties added to the loss (Keras conventions).
+
+l2:  Omega(W) = lambda sum_ij W_ij^2   (gradient 2 lambda W; the notes' lambda ||W||^2 term)
+l1:  Omega(W) = lambda sum_ij |W_ij|   (gradient lambda sign(W))
+"""
+from __future__ import annotations
+
+from chainrule import ops
+
+
+class Regularizer:
+    """Base class: ``reg(W) -> scalar Tensor``."""
+
+    def __call__(self, w):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def get_config(self):
+        return dict(vars(self))
+
+
+class L1L2(Regularizer):
+    """Omega(W) = l1 sum |W| + l2 sum W^2."""
+
+    def __init__(self, l1=0.0, l2=0.0):
+        for name, v in (("l1", l1), ("l2", l2)):
+            if not isinstance(v, (int, float)) or v < 0:
+                raise ValueError(f"regularizer: {name} must be a non-negative number, got {v!r}")
+        self.l1, self.l2 = float(l1), float(l2)
+
+    def __call__(self, w):
+        out = 0.0
+        if self.l1:
+            out = out + self.l1 * ops.sum(ops.abs(w))
+        if self.l2:
+            out = out + self.l2 * ops.sum(w * w)
+        return out
+
+    def __repr__(self):
+        return f"L1L2(l1={self.l1}, l2={self.l2})"
+
+
+def l1(lam=0.01):
+    """L1 penalty lam * sum |W|."""
+    return L1L2(l1=lam)
+
+
+def l2(lam=0.01):
+    """L2 penalty lam * sum W^2."""
+    return L1L2(l2=lam)
+
+
+def l1_l2(l1=0.01, l2=0.01):  # noqa: F811 - Keras' names
+    """Both penalties: l1 * sum |W| + l2 * sum W^2."""
+    return L1L2(l1=l1, l2=l2)
+
+
+def get(reg):
+    if reg is None or isinstance(reg, Regularizer) or callable(reg):
+        return reg
+    if isinstance(reg, dict):
+        return L1L2(**reg.get("config", reg))
+    if isinstance(reg, str) and reg in ("l1", "l2", "l1_l2"):
+        return {"l1": l1, "l2": l2, "l1_l2": l1_l2}[reg]()
+    raise ValueError(f"unknown regularizer {reg!r}; expected l1(lam), l2(lam), l1_l2(l1, l2) or a callable")
+
+
+def serialize(reg):
+    if reg is None:
+        return None
+    if not isinstance(reg, L1L2):
+        raise TypeError(f"cannot save a custom regularizer {reg!r}; use l1, l2 or l1_l2")
+    return {"class_name": "L1L2", "config": reg.get_config()}
