@@ -1,0 +1,193 @@
+"""Layers: output shapes, parameter counts, whole-layer gradchecks in float64, modes, errors."""
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.ops import linear, softmax_cross_entropy
+
+
+@pytest.fixture
+def f64():
+    cr.set_default_dtype("float64")
+    cr.manual_seed(0)
+    yield
+    cr.set_default_dtype("float32")
+
+
+def _check_params(model, X, loss_of_output, **kw):
+    """gradcheck of loss(model(X)) w.r.t. every parameter, by swapping parameter arrays in."""
+    params = model.parameters()
+
+    # Build a functional version: run the model with parameters replaced by the given Tensors.
+    def functional(*ts):
+        originals = {}
+        for (mname, m) in model.named_modules():
+            for pname, p in list(m._parameters.items()):
+                originals[(id(m), pname)] = (m, p)
+        mapping = {id(p): t for p, t in zip(params, ts)}
+        for (mid, pname), (m, p) in originals.items():
+            m._parameters[pname] = mapping[id(p)]
+            object.__setattr__(m, pname, mapping[id(p)])
+        try:
+            out = loss_of_output(model(X))
+            reg = model.regularization_loss()
+            return out if reg is None else out + reg
+        finally:
+            for (mid, pname), (m, p) in originals.items():
+                m._parameters[pname] = p
+                object.__setattr__(m, pname, p)
+
+    return cr.gradcheck(functional, *[p.data for p in params], **kw)
+
+
+def test_dense_shapes_counts_and_gradcheck(f64):
+    layer = nn.Dense(3, activation="tanh", input_dim=4, kernel_regularizer=nn.l2(0.1))
+    X = np.random.default_rng(1).standard_normal((5, 4))
+    assert layer(X).shape == (5, 3)
+    assert layer.count_params() == 4 * 3 + 3
+    assert _check_params(layer, X, lambda y: cr.sum(y ** 2))
+    assert cr.gradcheck(lambda x: layer(x), X)  # and w.r.t. the input
+
+
+@pytest.mark.parametrize("act", ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "softmax"])
+def test_every_activation_in_a_network_passes_gradcheck(f64, act):
+    X = np.random.default_rng(2).standard_normal((6, 3)) + 0.05  # keep relu-type kinks away from 0 in practice
+    model = nn.Sequential([nn.Dense(4, activation=act, input_dim=3), nn.Dense(2)])
+    assert _check_params(model, X, lambda y: cr.sum(cr.tanh(y)), atol=1e-5)
+
+
+def test_whole_network_with_every_layer_type_and_loss(f64):
+    from chainrule import losses
+    X = np.random.default_rng(3).standard_normal((8, 5))
+    y = np.array([0, 1, 2, 1, 0, 2, 2, 1])
+    model = nn.Sequential([nn.Dense(6, activation="tanh", input_dim=5, kernel_regularizer=nn.l1_l2(0.01, 0.02)),
+                           nn.BatchNormalization(), nn.Dropout(0.3, seed=0), nn.Dense(3, activation="softmax")])
+    model.eval()  # dropout off so every evaluation is the same function
+    for name, target in [("sparse_categorical_crossentropy", y), ("categorical_crossentropy", np.eye(3)[y]),
+                         ("mse", np.eye(3)[y])]:
+        fn = losses.get(name)
+        assert _check_params(model, X, lambda out: fn(target, out), atol=1e-5)
+    model.train()  # batch statistics: the gradient flows through mean and variance too
+    model[2].rate = 0.0
+    assert _check_params(model, X, lambda out: losses.get("sparse_categorical_crossentropy")(y, out), atol=1e-5)
+
+
+def test_lazy_build_and_not_built_error():
+    model = nn.Sequential([nn.Dense(4, activation="relu"), nn.Dense(2)])
+    with pytest.raises(ValueError, match="has no weights yet.*input_dim=.*call the model once"):
+        model.parameters()
+    model(np.ones((3, 7), dtype=np.float32))
+    assert [p.shape for p in model.parameters()] == [(7, 4), (4,), (4, 2), (2,)]
+    assert model.count_params() == 7 * 4 + 4 + 4 * 2 + 2
+
+
+def test_dense_input_errors():
+    layer = nn.Dense(2, input_dim=3)
+    with pytest.raises(ValueError, match=r"expected inputs with 3 features, got shape \(4, 5\)"):
+        layer(np.ones((4, 5)))
+    with pytest.raises(ValueError, match=r"expected input of shape \(batch, features\), got shape \(5,\)"):
+        nn.Dense(2)(np.ones(5))
+    with pytest.raises(ValueError, match="units must be a positive integer, got 0"):
+        nn.Dense(0)
+    with pytest.raises(ValueError, match="unknown activation 'relu6'; expected one of"):
+        nn.Dense(2, activation="relu6")
+
+
+def test_dropout_is_inverted_and_off_in_eval():
+    cr.manual_seed(0)
+    d = nn.Dropout(0.5)
+    x = np.ones((200, 50), dtype=np.float32)
+    y = d(cr.tensor(x)).numpy()
+    assert set(np.unique(y)) == {0.0, 2.0}  # kept units scaled by 1 / (1 - rate)
+    assert abs(y.mean() - 1.0) < 0.05  # expectation preserved
+    d.eval()
+    assert d(x) is x
+    with pytest.raises(ValueError, match=r"rate must be in \[0, 1\), got 1.0"):
+        nn.Dropout(1.0)
+
+
+def test_batchnorm_train_and_eval(f64):
+    bn = nn.BatchNormalization(momentum=0.9, epsilon=1e-3)
+    X = np.random.default_rng(4).normal(5.0, 3.0, size=(64, 3))
+    out = bn(cr.tensor(X)).numpy()
+    np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(out.std(axis=0), np.sqrt(X.var(axis=0) / (X.var(axis=0) + 1e-3)), rtol=1e-10)
+    np.testing.assert_allclose(bn.moving_mean, 0.1 * X.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(bn.moving_variance, 0.9 + 0.1 * X.var(axis=0), rtol=1e-12)
+    bn.eval()
+    np.testing.assert_allclose(bn(X).numpy(), (X - bn.moving_mean) / np.sqrt(bn.moving_variance + 1e-3))
+    assert [n for n, _ in bn.named_buffers()] == ["moving_mean", "moving_variance"]
+    bn.train()
+    with pytest.raises(ValueError, match="at least 2 samples in training"):
+        bn(np.ones((1, 3)))
+
+
+def test_flatten_and_summary():
+    model = nn.Sequential([nn.Flatten(), nn.Dense(10, activation="softmax")])
+    assert model(np.ones((2, 4, 4), dtype=np.float32)).shape == (2, 10)
+    m2 = nn.Sequential([nn.Dense(100, activation="sigmoid", input_dim=784), nn.Dense(10, activation="softmax")])
+    text = m2.summary(print_fn=None)
+    assert "(None, 100)" in text and "78,500" in text and "Total params: 79,510" in text
+
+
+def test_module_subclass_registers_and_state_dict_round_trip():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Dense(3, input_dim=2)
+            self.scale = nn.Parameter(np.ones(3, dtype=np.float32))
+
+        def forward(self, x):
+            return self.a(x) * self.scale
+
+    net = Net()
+    assert [n for n, _ in net.named_parameters()] == ["scale", "a.kernel", "a.bias"]  # own first, as PyTorch
+    sd = net.state_dict()
+    other = Net()
+    kernel = other.a.kernel.data
+    other.load_state_dict(sd)
+    assert other.a.kernel.data is kernel  # copied in place: optimizers stay bound
+    np.testing.assert_array_equal(other(np.ones((1, 2))).numpy(), net(np.ones((1, 2))).numpy())
+    with pytest.raises(ValueError, match=r"a.kernel has shape \(2, 3\) in the model but \(4, 3\)"):
+        other.load_state_dict({**sd, "a.kernel": np.ones((4, 3))})
+    with pytest.raises(ValueError, match="missing"):
+        other.load_state_dict({"a.kernel": sd["a.kernel"]})
+
+
+def test_fused_linear_matches_composition(f64):
+    rng = np.random.default_rng(5)
+    x, W, b = rng.standard_normal((4, 3)), rng.standard_normal((3, 2)), rng.standard_normal(2)
+    assert cr.gradcheck(linear, x, W, b)
+    for k in range(3):
+        fused = cr.grad(lambda *a: cr.sum(cr.tanh(linear(*a))), k)(x, W, b)
+        composed = cr.grad(lambda x, W, b: cr.sum(cr.tanh(x @ W + b)), k)(x, W, b)
+        np.testing.assert_allclose(fused, composed, rtol=1e-12)
+
+
+def test_fused_softmax_cross_entropy_matches_composition(f64):
+    rng = np.random.default_rng(6)
+    z = rng.standard_normal((5, 4)) * 3
+    t = np.array([0, 3, 1, 1, 2])
+    composed = lambda z: -cr.mean(cr.sum(cr.log_softmax(z) * np.eye(4)[t], axis=1))  # noqa: E731
+    np.testing.assert_allclose(softmax_cross_entropy(z, t), composed(z), rtol=1e-12)
+    np.testing.assert_allclose(cr.grad(lambda z: softmax_cross_entropy(z, t))(z), cr.grad(composed)(z), rtol=1e-10)
+    assert cr.gradcheck(lambda z: softmax_cross_entropy(z, np.eye(4)[t] * 0.5 + 0.125), z)
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\] for 4 output classes, got labels from 0 to 4"):
+        softmax_cross_entropy(z, np.array([0, 4, 1, 1, 2]))
+    with pytest.raises(ValueError, match=r"targets of shape \(5, 3\) do not fit outputs of shape \(5, 4\)"):
+        softmax_cross_entropy(z, np.ones((5, 3)))
+
+
+def test_initializers():
+    from chainrule.nn import init
+    rng = np.random.default_rng(0)
+    W = init.get("glorot_uniform")((300, 200), rng=rng)
+    lim = np.sqrt(6 / 500)
+    assert W.dtype == np.float32 and np.abs(W).max() <= lim and np.abs(W).max() > 0.95 * lim
+    assert abs(init.get("he_normal")((1000, 100), rng=rng).std() - np.sqrt(2 / 1000)) < 0.002
+    assert np.all(init.get("constant")((3,)) == np.float32(0.01))
+    U = init.get("uniform")((1000,), rng=rng)
+    assert U.min() >= -0.7 and U.max() <= 0.7
+    with pytest.raises(ValueError, match="unknown initializer 'glorot'"):
+        init.get("glorot")
