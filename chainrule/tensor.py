@@ -65,6 +65,13 @@ def manual_seed(seed):
     return _rng
 
 
+def _set_rng(rng):
+    """Replace the global generator; return the previous one (used to seed a single fit)."""
+    global _rng
+    old, _rng = _rng, rng
+    return old
+
+
 def get_rng(seed=None):
     """A NumPy Generator: a fresh one from ``seed`` if given, else the global one."""
     if seed is None:

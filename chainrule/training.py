@@ -17,8 +17,7 @@ import numpy as np
 from chainrule import losses as _losses
 from chainrule import metrics as _metrics
 from chainrule import optim as _optim
-from chainrule import tensor as _tensor
-from chainrule.tensor import Tensor, get_default_dtype, no_grad
+from chainrule.tensor import Tensor, _set_rng, get_default_dtype, get_rng, no_grad
 
 __all__ = ["compile", "fit", "evaluate", "predict", "summary", "History", "Callback", "EarlyStopping",
            "ModelCheckpoint", "LearningRateScheduler", "TerminateOnNaN", "ReduceLROnPlateau", "CSVLogger"]
@@ -70,14 +69,14 @@ def _as_targets(y, n, dtype, name="y"):
 def _seeded(seed):
     """Run with chainrule's global generator seeded (weights built lazily, dropout, shuffling)."""
     if seed is None:
-        yield _tensor.get_rng()
+        yield get_rng()
         return
-    saved = _tensor._rng
-    _tensor.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    saved = _set_rng(rng)
     try:
-        yield _tensor._rng
+        yield rng
     finally:
-        _tensor._rng = saved
+        _set_rng(saved)
 
 
 def _ensure_built(model, X):
@@ -288,9 +287,9 @@ def _fit_loop(model, comp, X, y, w, Xv, yv, epochs, batch_size, shuffle, callbac
         elif verbose == 2:
             print(f"Epoch {epoch + 1}/{epochs} - {time.perf_counter() - t0:.2f}s - "
                   + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()), flush=True)
-        history._append(epoch, logs)
         for cb in callbacks:
-            cb.on_epoch_end(epoch, logs)
+            cb.on_epoch_end(epoch, logs)  # may add entries such as 'lr' to logs
+        history._append(epoch, logs)
         if model.stop_training:
             break
     for cb in callbacks:
