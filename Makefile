@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/mlp.py
+	$(BIN)/python bench/sklearn_mlp.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
