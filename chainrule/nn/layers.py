@@ -279,7 +279,7 @@ class BatchNormalization(Layer):
     primitives, so back-propagation through the batch statistics is exact.
     """
 
-    def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True, input_dim=None):
+    def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True, input_dim=None, dtype=None):
         if not 0 <= momentum <= 1:
             raise ValueError(f"BatchNormalization: momentum must be in [0, 1], got {momentum!r}")
         if epsilon <= 0:
@@ -287,6 +287,7 @@ class BatchNormalization(Layer):
         super().__init__(None if input_dim is None else (int(input_dim),))
         self.momentum, self.epsilon = float(momentum), float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
+        self.dtype = np.dtype(dtype) if dtype is not None else None
         object.__setattr__(self, "_self_built", False)
         if input_dim is not None:
             self.build((None, int(input_dim)))
@@ -295,7 +296,7 @@ class BatchNormalization(Layer):
         n = input_shape[-1]
         if self.__dict__.get("_self_built") and self.moving_mean.shape[0] == n:
             return self.output_shape
-        dtype = get_default_dtype()
+        dtype = self.dtype or get_default_dtype()
         if self.scale:
             self.gamma = Parameter(np.ones(n, dtype=dtype))
         if self.center:
@@ -336,7 +337,8 @@ class BatchNormalization(Layer):
 
     def get_config(self):
         return {"momentum": self.momentum, "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
-                "input_dim": self.input_shape[-1] if self.input_shape else None}
+                "input_dim": self.input_shape[-1] if self.input_shape else None,
+                "dtype": None if self.dtype is None else self.dtype.name}
 
     def extra_repr(self):
         return f"momentum={self.momentum}, epsilon={self.epsilon}"
