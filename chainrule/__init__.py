@@ -24,4 +24,9 @@ __all__ = [
     "log_softmax", "reshape", "transpose", "getitem", "concatenate", "stack", "pad", "astype", "identity",
     "grad", "value_and_grad", "elementwise_grad", "jacobian", "hessian", "vjp", "jvp",
     "gradcheck", "GradcheckError", "__version__",
+    "save_model", "load_model", "nn", "optim", "losses", "metrics", "data", "datasets", "training",
 ]
+
+# The layers above the engine (they import the names defined above).
+from chainrule import nn, optim, losses, metrics, data, datasets, training  # noqa: E402
+from chainrule.io import save_model, load_model  # noqa: E402

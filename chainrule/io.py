@@ -1,0 +1,636 @@
+"""Safe model files: one ``.npz`` archive of plain arrays plus a JSON description, never pickle.
+
+A model file written by :func:`save_model` is an ordinary NumPy ``.npz`` (a zip
+of ``.npy`` arrays) holding
+
+* ``__meta__``: UTF-8 JSON text stored as a ``uint8`` array -- the format name
+  and version, the chainrule version, the architecture (``class_name`` and
+  ``get_config()``), the compile settings (loss, metrics), the optimizer's
+  config and the names of every array below;
+* ``param/<dotted name>``: each parameter, e.g. ``param/0.kernel``;
+* ``buffer/<dotted name>``: each buffer, e.g. ``buffer/1.moving_mean``;
+* ``optim/<k>/<slot>``: the optimizer's state for the k-th parameter (when the
+  model is compiled), e.g. Adam's first and second moments.
+
+Reading uses ``np.load(path, allow_pickle=False)``: no byte of the file is ever
+unpickled or executed, so a model file from a stranger is as safe to open as a
+CSV file.  Every problem with a file -- not a zip, truncated, a missing or
+unexpected array, a wrong shape or dtype, a newer format -- raises
+:class:`ModelFileError` (a ``ValueError``) naming the file and what is wrong.
+Writing is atomic: a crash mid-save leaves the previous file intact.
+
+Examples
+--------
+>>> import os, tempfile
+>>> import numpy as np
+>>> import chainrule as cr
+>>> from chainrule import nn
+>>> from chainrule.io import save_model, load_model
+>>> model = nn.Sequential([nn.Dense(3, activation='relu', input_dim=2), nn.Dense(1)])
+>>> with tempfile.TemporaryDirectory() as folder:
+...     path = save_model(model, os.path.join(folder, 'tiny'))  # '.npz' is appended
+...     again = load_model(path)
+>>> os.path.basename(path)
+'tiny.npz'
+>>> X = np.ones((4, 2), dtype=np.float32)
+>>> bool(np.array_equal(again(X).numpy(), model(X).numpy()))
+True
+"""
+from __future__ import annotations
+
+import json
+import os
+import stat
+import tempfile
+import warnings
+from collections import OrderedDict
+
+import numpy as np
+
+__all__ = ["save_model", "load_model", "save_weights", "load_weights", "read_metadata", "write_text_atomic",
+           "ModelFileError", "FORMAT", "WEIGHTS_FORMAT", "FORMAT_VERSION"]
+
+FORMAT = "chainrule-model"
+WEIGHTS_FORMAT = "chainrule-weights"
+FORMAT_VERSION = 1
+_META = "__meta__"
+
+
+class ModelFileError(ValueError):
+    """A model or weights file that cannot be read: corrupt, foreign, newer, or not matching the model."""
+
+
+# ------------------------------------------------------------------ atomic writes
+_UMASK = None
+
+
+def _new_file_mode(path):
+    """Permissions for the file at ``path``: keep an existing file's, else what open() would give."""
+    global _UMASK
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        pass
+    if _UMASK is None:
+        _UMASK = os.umask(0o022)
+        os.umask(_UMASK)
+    return 0o666 & ~_UMASK
+
+
+def _atomic_write(path, write, binary=True):
+    """Call ``write(fileobj)`` on a temporary file beside ``path``, fsync it, then rename it onto ``path``.
+
+    On any error the temporary file is removed and an existing ``path`` is left untouched.
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"cannot write {path!r}: the folder {directory!r} does not exist; create it first")
+    mode = _new_file_mode(path)
+    kwargs = {"mode": "wb"} if binary else {"mode": "w", "encoding": "utf-8", "newline": ""}
+    tmp = tempfile.NamedTemporaryFile(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp",
+                                      delete=False, **kwargs)
+    try:
+        with tmp:
+            write(tmp)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.chmod(tmp.name, mode)
+        os.replace(tmp.name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp.name)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable (POSIX); harmless where directories cannot be opened
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return path
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    return path
+
+
+def write_text_atomic(path, text):
+    """Write ``text`` (UTF-8) to ``path`` atomically: readers see the old file or the new one, never half.
+
+    Returns the path.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     p = pathlib.Path(folder) / 'log.csv'
+    ...     _ = write_text_atomic(p, 'epoch,loss\\n1,0.5\\n')
+    ...     p.read_text()
+    'epoch,loss\\n1,0.5\\n'
+    """
+    return _atomic_write(path, lambda f: f.write(text), binary=False)
+
+
+def _with_npz_suffix(path):
+    path = os.fspath(path)
+    return path if path.endswith(".npz") else path + ".npz"
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, tuple):
+        return list(obj)
+    raise TypeError(f"{type(obj).__name__} {obj!r} is not JSON-serializable")
+
+
+def _meta_array(meta, what):
+    try:
+        text = json.dumps(meta, default=_json_default)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{what}: the model's description cannot be written as JSON ({err}); get_config() and "
+                        f"the optimizer's config must hold only numbers, strings, lists, dicts and None") from None
+    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+
+
+def _check_saveable(name, arr, what):
+    arr = np.asarray(arr)
+    if arr.dtype.hasobject or arr.dtype.kind not in "biufc":
+        raise TypeError(f"{what}: {name} has dtype {arr.dtype}; only numeric arrays can be saved")
+    return arr
+
+
+def _write_npz(path, arrays, what):
+    for name, arr in arrays.items():
+        _check_saveable(name, arr, what)
+    return _atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+# ---------------------------------------------------------------------- saving
+def _optimizer_section(model, weights):
+    """(config, iterations, groups, state list or None) of a compiled model's optimizer, or None."""
+    compiled = getattr(model, "_compiled", None)
+    if not compiled:
+        return None
+    opt = compiled.get("optimizer")
+    if opt is None:
+        return None
+    if not (hasattr(opt, "get_config") and hasattr(opt, "state_dict")):
+        raise TypeError(f"save_model: the model's optimizer {type(opt).__name__} has no get_config()/state_dict(); "
+                        f"use a chainrule.optim optimizer or save the weights only (save_weights)")
+    config = opt.get_config()
+    bound = getattr(opt, "params", None) or []
+    params = [p for _, p in model.named_parameters()]
+    if [id(p) for p in bound] == [id(p) for p in params] and bound:
+        sd = opt.state_dict()
+    else:  # not bound to this model's parameters yet (e.g. lazy layers before the first fit): config only
+        sd = getattr(opt, "_pending", None)
+    if sd is None:
+        return config, None, None, None
+    state = list(sd["state"])
+    if len(state) != len(weights):
+        raise ValueError(f"save_model: the optimizer holds state for {len(state)} parameters but the model has "
+                         f"{len(weights)}")
+    return config, int(sd.get("iterations", 0)), sd.get("groups"), state
+
+
+def save_model(model, path):
+    """Write ``model`` -- architecture, weights, buffers, compile settings, optimizer state -- to one ``.npz``.
+
+    Parameters
+    ----------
+    model : Module
+        A built model whose class (and every layer's) defines ``get_config()``:
+        ``Sequential``, the built-in layers, or your own Module subclass with
+        ``get_config`` / ``from_config``.  For a Module without them use
+        :func:`save_weights`.
+    path : str or os.PathLike
+        Where to write; ``.npz`` is appended when missing (as ``np.savez`` does).
+
+    Returns
+    -------
+    str
+        The path written.  The write is atomic: on any error an existing file
+        at ``path`` is left as it was.
+    """
+    what = f"save_model({type(model).__name__})"
+    weights, arrays = [], OrderedDict()
+    for name, p in model.named_parameters():
+        weights.append(name)
+        arrays[f"param/{name}"] = p.data
+    buffers = []
+    for name, b in model.named_buffers():
+        buffers.append(name)
+        arrays[f"buffer/{name}"] = np.asarray(b)
+    architecture = {"class_name": type(model).__name__, "config": model.get_config()}
+
+    compiled = getattr(model, "_compiled", None)
+    compile_cfg = None
+    if compiled:
+        compile_cfg = dict(compiled.get("config") or {})
+        compile_cfg.setdefault("metrics", list(compiled.get("metrics") or []))
+        compile_cfg.setdefault("loss", None)
+    opt_cfg = opt_iterations = opt_groups = opt_keys = None
+    section = _optimizer_section(model, weights)
+    if section is not None:
+        opt_cfg, opt_iterations, opt_groups, state = section
+        if state is not None:
+            opt_keys = []
+            for k, entry in enumerate(state):
+                opt_keys.append(list(entry))
+                for key, value in entry.items():
+                    arrays[f"optim/{k}/{key}"] = np.asarray(value)
+
+    from chainrule import __version__
+    meta = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "chainrule_version": __version__,
+        "architecture": architecture, "compile": compile_cfg,
+        "weights": weights, "buffers": buffers,
+        "optimizer": opt_cfg, "optimizer_iterations": opt_iterations, "optimizer_groups": opt_groups,
+        "optimizer_state_keys": opt_keys,
+        "rng_states": _rng_states(model),
+    }
+    arrays[_META] = _meta_array(meta, what)
+    return _write_npz(_with_npz_suffix(path), arrays, what)
+
+
+def save_weights(model, path):
+    """Write only ``model.state_dict()`` (parameters and buffers) to a ``.npz``; for Modules without get_config.
+
+    Read it back into a model of the same structure with :func:`load_weights`.
+    Returns the path written (``.npz`` appended when missing); the write is atomic.
+    """
+    what = f"save_weights({type(model).__name__})"
+    weights = [name for name, _ in model.named_parameters()]
+    buffers = [name for name, _ in model.named_buffers()]
+    arrays = OrderedDict()
+    for name, arr in model.state_dict().items():
+        arrays[(f"param/{name}" if name in weights else f"buffer/{name}")] = arr
+    from chainrule import __version__
+    meta = {"format": WEIGHTS_FORMAT, "format_version": FORMAT_VERSION, "chainrule_version": __version__,
+            "class_name": type(model).__name__, "weights": weights, "buffers": buffers}
+    arrays[_META] = _meta_array(meta, what)
+    return _write_npz(_with_npz_suffix(path), arrays, what)
+
+
+def _rng_states(model):
+    """The state of each layer's private random generator (e.g. ``Dropout(seed=...)``), by module and attribute."""
+    states = {}
+    for mname, m in model.named_modules():
+        for attr, value in vars(m).items():
+            if isinstance(value, np.random.Generator):
+                st = value.bit_generator.state
+                try:
+                    json.dumps(st)
+                except (TypeError, ValueError):
+                    continue  # a bit generator whose state is not plain JSON (MT19937's key array): skip
+                states.setdefault(mname, {})[attr] = st
+    return states
+
+
+# --------------------------------------------------------------------- reading
+def _resolve(path, what):
+    path = os.fspath(path)
+    if not os.path.exists(path) and not path.endswith(".npz") and os.path.exists(path + ".npz"):
+        path += ".npz"
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{what}: no such file {path!r}")
+    return path
+
+
+def _read_archive(path, what):
+    """Every array of the .npz at ``path`` (no pickles) and its decoded ``__meta__`` dict."""
+    def bad(msg):
+        return ModelFileError(f"{what}: {path!r} {msg}")
+    try:
+        fh = open(path, "rb")  # our own handle: np.load leaks its own when a damaged zip fails to open
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{what}: no such file {path!r}") from None
+    except OSError as err:
+        raise bad(f"cannot be read ({type(err).__name__}: {err})") from err
+    arrays = OrderedDict()
+    name = None
+    with fh:
+        head = fh.read(6)
+        fh.seek(0)
+        if not head:
+            raise bad("is empty (0 bytes), not a chainrule model file")
+        if not head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"\x93NUMPY")):
+            raise bad(f"is not a chainrule model file: not an .npz (zip) archive (it starts with {head!r})")
+        try:
+            archive = np.load(fh, allow_pickle=False)
+        except MemoryError:
+            raise
+        except Exception as err:  # BadZipFile, ValueError (bad header), OSError, EOFError, ...
+            raise bad(f"is a damaged or truncated .npz archive, not a readable chainrule model file "
+                      f"({type(err).__name__}: {err})") from err
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise bad("is a single .npy array, not a chainrule model file (.npz archive)")
+        try:
+            with archive:
+                names = list(archive.files)
+                if len(set(names)) != len(names):
+                    raise bad("has duplicate entries; the archive is corrupt or was tampered with")
+                for name in names:
+                    arr = archive[name]
+                    if not isinstance(arr, np.ndarray):  # a zip member that is not an .npy file
+                        raise bad(f"has an entry {name!r} that is not a NumPy array; not a chainrule model file")
+                    arrays[name] = arr
+        except ModelFileError:
+            raise
+        except MemoryError:
+            raise
+        except Exception as err:  # object arrays (ValueError), CRC errors (BadZipFile), truncation (EOFError)
+            raise bad(f"is damaged or unsafe: reading entry {name!r} failed ({type(err).__name__}: {err})") \
+                from err
+    if _META not in arrays:
+        raise bad(f"has no {_META!r} entry, so it is not a chainrule model file; found entries "
+                  f"{sorted(arrays)[:10]}")
+    raw = arrays.pop(_META)
+    try:
+        if raw.dtype == np.uint8 and raw.ndim == 1:
+            text = raw.tobytes().decode("utf-8")
+        elif raw.dtype.kind == "U" and raw.ndim == 0:
+            text = str(raw[()])
+        else:
+            raise bad(f"has a {_META!r} entry of dtype {raw.dtype} and shape {raw.shape}; expected UTF-8 JSON "
+                      f"as a 1-D uint8 array")
+        meta = json.loads(text)
+    except ModelFileError:
+        raise
+    except (UnicodeDecodeError, ValueError) as err:
+        raise bad(f"has a {_META!r} entry that is not valid UTF-8 JSON ({err})") from err
+    if not isinstance(meta, dict):
+        raise bad(f"has a {_META!r} entry that is JSON {type(meta).__name__}, expected an object")
+    return meta, arrays
+
+
+def _check_header(meta, path, what, expected):
+    fmt = meta.get("format")
+    if fmt != expected:
+        hint = ""
+        if fmt == FORMAT and expected == WEIGHTS_FORMAT:
+            hint = "; it is a full model file: open it with chainrule.load_model"
+        elif fmt == WEIGHTS_FORMAT and expected == FORMAT:
+            hint = "; it holds weights only: build the model and call chainrule.io.load_weights(model, path)"
+        raise ModelFileError(f"{what}: {path!r} has format {fmt!r}, expected {expected!r}{hint}")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ModelFileError(f"{what}: {path!r} has an invalid format_version {version!r}")
+    if version > FORMAT_VERSION:
+        from chainrule import __version__
+        raise ModelFileError(f"{what}: {path!r} has format_version {version}, newer than the version "
+                             f"{FORMAT_VERSION} this chainrule ({__version__}) reads; it was written by chainrule "
+                             f"{meta.get('chainrule_version')!r}: upgrade chainrule to read it")
+
+
+def _names(meta, key, path, what):
+    names = meta.get(key)
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ModelFileError(f"{what}: {path!r} has an invalid {key!r} list in {_META!r}: {names!r}")
+    if len(set(names)) != len(names):
+        raise ModelFileError(f"{what}: {path!r} lists duplicate names in {key!r}")
+    return names
+
+
+def _check_entries(arrays, expected, path, what):
+    missing = [k for k in expected if k not in arrays]
+    extra = [k for k in arrays if k not in expected]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing arrays {missing}")
+        if extra:
+            parts.append(f"unexpected arrays {extra}")
+        raise ModelFileError(f"{what}: {path!r} does not match its own description: " + ", ".join(parts))
+
+
+def _check_dtypes(arrays, weights, buffers, path, what):
+    for name in weights:
+        arr = arrays[f"param/{name}"]
+        if arr.dtype.kind != "f":
+            raise ModelFileError(f"{what}: {path!r}: weight {name!r} has dtype {arr.dtype}; parameters must be "
+                                 f"floating point")
+    for name in buffers:
+        arr = arrays[f"buffer/{name}"]
+        if arr.dtype.kind not in "biuf":
+            raise ModelFileError(f"{what}: {path!r}: buffer {name!r} has dtype {arr.dtype}; expected numbers")
+
+
+def read_metadata(path):
+    """The JSON description stored in a model or weights file (validated header), without building anything.
+
+    Raises :class:`ModelFileError` for a damaged, foreign or newer file.
+    """
+    what = "read_metadata"
+    path = _resolve(path, what)
+    meta, _ = _read_archive(path, what)
+    fmt = meta.get("format")
+    _check_header(meta, path, what, fmt if fmt in (FORMAT, WEIGHTS_FORMAT) else FORMAT)
+    return meta
+
+
+def _model_names(model, path, what):
+    """Parameter and buffer names of a model, turning a not-yet-built model into a file error."""
+    try:
+        return [n for n, _ in model.named_parameters()], [n for n, _ in model.named_buffers()]
+    except ValueError as err:
+        raise ModelFileError(f"{what}: {path!r}: the rebuilt model is not built ({err})") from err
+
+
+def _load_state(model, state, path, what):
+    """model.load_state_dict(state) with its errors (shape, names) reported as file errors."""
+    try:
+        model.load_state_dict(state, strict=True)
+    except ValueError as err:
+        raise ModelFileError(f"{what}: {path!r} does not fit the model: {err}") from err
+
+
+def load_model(path, compile=True):
+    """Rebuild a model saved by :func:`save_model` (or ``model.save``), safely: nothing is unpickled.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.npz`` file (``.npz`` is appended if ``path`` does not exist without it).
+    compile : bool
+        Also restore the compile step -- optimizer (with its state, so training
+        resumes exactly where it stopped), loss and metrics -- when the model
+        was compiled when saved.
+
+    Returns
+    -------
+    Module
+        The model, with bit-identical weights and buffers, in training mode
+        (call ``.eval()`` or ``predict`` for inference).
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    ModelFileError (a ValueError)
+        The file is not a chainrule model file, is damaged, newer than this
+        chainrule, or does not match the architecture it describes.
+
+    Notes
+    -----
+    Custom Module subclasses must define ``get_config`` (and ``from_config`` if
+    ``cls(**config)`` does not rebuild them), and their module must be imported
+    before loading, so that the class is known by name.
+    """
+    from chainrule.nn.module import LAYERS
+
+    what = "load_model"
+    path = _resolve(path, what)
+    meta, arrays = _read_archive(path, what)
+    _check_header(meta, path, what, FORMAT)
+    arch = meta.get("architecture")
+    if not (isinstance(arch, dict) and isinstance(arch.get("class_name"), str)
+            and isinstance(arch.get("config"), dict)):
+        raise ModelFileError(f"{what}: {path!r} has no valid 'architecture' ({{'class_name', 'config'}}) in "
+                             f"{_META!r}")
+    weights = _names(meta, "weights", path, what)
+    buffers = _names(meta, "buffers", path, what)
+    opt_keys = meta.get("optimizer_state_keys")
+    expected = [f"param/{n}" for n in weights] + [f"buffer/{n}" for n in buffers]
+    if opt_keys is not None:
+        if not (isinstance(opt_keys, list) and len(opt_keys) == len(weights)
+                and all(isinstance(ks, list) and all(isinstance(k, str) for k in ks) for ks in opt_keys)):
+            raise ModelFileError(f"{what}: {path!r} has an invalid 'optimizer_state_keys' in {_META!r}: expected "
+                                 f"one list of names per weight ({len(weights)})")
+        expected += [f"optim/{k}/{key}" for k, ks in enumerate(opt_keys) for key in ks]
+    _check_entries(arrays, expected, path, what)
+    _check_dtypes(arrays, weights, buffers, path, what)
+
+    class_name = arch["class_name"]
+    cls = LAYERS.get(class_name)
+    if cls is None:
+        raise ModelFileError(f"{what}: {path!r} holds a {class_name!r} model, a class chainrule does not know; "
+                             f"import the module that defines it (a Module subclass) before loading")
+    try:
+        model = cls.from_config(arch["config"])
+    except Exception as err:
+        raise ModelFileError(f"{what}: {path!r}: cannot rebuild {class_name} from its saved config "
+                             f"({type(err).__name__}: {err})") from err
+
+    state = OrderedDict((n, arrays[f"param/{n}"]) for n in weights)
+    state.update((n, arrays[f"buffer/{n}"]) for n in buffers)
+    _load_state(model, state, path, what)
+    own_weights, own_buffers = _model_names(model, path, what)
+    # The file's dtypes win: layers built under another default dtype get exactly the saved arrays.
+    params = dict(model.named_parameters())
+    for n in weights:
+        if params[n].data.dtype != state[n].dtype:
+            params[n].data = np.array(state[n], copy=True)
+    for mname, m in model.named_modules():
+        for bname in list(m._buffers):
+            full = f"{mname}.{bname}" if mname else bname
+            if m._buffers[bname].dtype != state[full].dtype:
+                m._buffers[bname] = np.array(state[full], copy=True)
+    _restore_rngs(model, meta.get("rng_states"))
+
+    if compile and meta.get("compile") is not None:
+        _restore_compile(model, meta, arrays, weights, own_weights, path, what)
+    return model
+
+
+def _restore_rngs(model, states):
+    if not isinstance(states, dict):
+        return
+    modules = dict(model.named_modules())
+    for mname, attrs in states.items():
+        m = modules.get(mname)
+        if m is None or not isinstance(attrs, dict):
+            continue
+        for attr, st in attrs.items():
+            gen = vars(m).get(attr)
+            if isinstance(gen, np.random.Generator):
+                try:
+                    gen.bit_generator.state = st
+                except (TypeError, ValueError, KeyError):
+                    pass  # another bit generator: keep the fresh one
+
+
+def _restore_compile(model, meta, arrays, weights, own_weights, path, what):
+    from chainrule import optim as _optim
+    from chainrule import training
+
+    comp = meta["compile"]
+    if not isinstance(comp, dict):
+        raise ModelFileError(f"{what}: {path!r} has an invalid 'compile' section in {_META!r}: {comp!r}")
+    loss = comp.get("loss")
+    metrics = comp.get("metrics") or []
+    opt_cfg = meta.get("optimizer")
+    if loss is None:
+        warnings.warn(f"{what}: {path!r} was compiled with a loss that has no saved form (a custom function); "
+                      f"the model is returned uncompiled: call model.compile(optimizer=..., loss=...) again",
+                      UserWarning, stacklevel=3)
+        return
+    try:
+        opt = _optim.from_config(opt_cfg) if opt_cfg is not None else "adam"
+    except Exception as err:
+        raise ModelFileError(f"{what}: {path!r}: cannot rebuild the optimizer from {opt_cfg!r} "
+                             f"({type(err).__name__}: {err})") from err
+    try:
+        training.compile(model, optimizer=opt, loss=loss, metrics=metrics)
+    except (TypeError, ValueError) as err:
+        warnings.warn(f"{what}: {path!r}: cannot restore the compile settings (loss={loss!r}, metrics={metrics!r}: "
+                      f"{err}); the model is returned uncompiled: call model.compile(...) again",
+                      UserWarning, stacklevel=3)
+        model.__dict__.pop("_compiled", None)
+        return
+    opt_keys = meta.get("optimizer_state_keys")
+    if opt_keys is None:
+        return
+    iterations = meta.get("optimizer_iterations")
+    groups = meta.get("optimizer_groups")
+    if not isinstance(iterations, int) or isinstance(iterations, bool) or iterations < 0:
+        raise ModelFileError(f"{what}: {path!r} has an invalid 'optimizer_iterations' {iterations!r}")
+    if groups is not None and not (isinstance(groups, list) and all(isinstance(g, dict) for g in groups)):
+        raise ModelFileError(f"{what}: {path!r} has an invalid 'optimizer_groups' {groups!r}")
+    by_name = {n: k for k, n in enumerate(weights)}
+    state = [{key: arrays[f"optim/{by_name[n]}/{key}"] for key in opt_keys[by_name[n]]} for n in own_weights]
+    sd = {"config": opt_cfg, "iterations": iterations, "state": state}
+    if groups is not None:
+        sd["groups"] = groups
+    try:
+        opt.load_state_dict(sd)
+    except (KeyError, TypeError, ValueError) as err:
+        raise ModelFileError(f"{what}: {path!r}: the saved optimizer state does not fit the model "
+                             f"({type(err).__name__}: {err})") from err
+
+
+def load_weights(model, path):
+    """Load a file written by :func:`save_weights` (or :func:`save_model`) into ``model``, in place.
+
+    The names and shapes must match ``model.state_dict()`` exactly; on any
+    mismatch a :class:`ModelFileError` is raised and the model is unchanged.
+    Returns the model.
+    """
+    what = f"load_weights({type(model).__name__})"
+    path = _resolve(path, what)
+    meta, arrays = _read_archive(path, what)
+    fmt = meta.get("format")
+    _check_header(meta, path, what, fmt if fmt in (FORMAT, WEIGHTS_FORMAT) else WEIGHTS_FORMAT)
+    weights = _names(meta, "weights", path, what)
+    buffers = _names(meta, "buffers", path, what)
+    expected = [f"param/{n}" for n in weights] + [f"buffer/{n}" for n in buffers]
+    if fmt == FORMAT:  # a full model file: take its weights, ignore the optimizer state
+        arrays = OrderedDict((k, v) for k, v in arrays.items() if not k.startswith("optim/"))
+    _check_entries(arrays, expected, path, what)
+    _check_dtypes(arrays, weights, buffers, path, what)
+    state = OrderedDict((n, arrays[f"param/{n}"]) for n in weights)
+    state.update((n, arrays[f"buffer/{n}"]) for n in buffers)
+    try:
+        before = model.state_dict()
+    except ValueError:  # lazy layers not built yet: nothing to lose
+        before = None
+    try:
+        _load_state(model, state, path, what)
+    except ModelFileError:
+        if before is not None:
+            model.load_state_dict(before)
+        raise
+    return model
