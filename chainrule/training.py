@@ -231,15 +231,14 @@ def _fit_loop(model, comp, X, y, w, Xv, yv, epochs, batch_size, shuffle, callbac
         cb.set_model(model)
         cb.on_train_begin()
     bar_cls = _progress_bar() if verbose == 1 else None
+    xbuf = np.empty((min(batch_size, n),) + X.shape[1:], dtype=X.dtype)
     for epoch in range(initial_epoch, epochs):
         for cb in callbacks:
             cb.on_epoch_begin(epoch)
         model.train()
-        if shuffle:
-            perm = rng.permutation(n)
-            Xe, ye, we = X[perm], y[perm], None if w is None else w[perm]
-        else:
-            Xe, ye, we = X, y, w
+        # Batches are gathered by index into a reused buffer: cheaper than copying the whole
+        # shuffled training set every epoch.
+        perm = rng.permutation(n) if shuffle else None
         bar = bar_cls(total=steps, desc=f"Epoch {epoch + 1}/{epochs}", leave=True, file=sys.stdout,
                       mininterval=0.2, ncols=100) if bar_cls else None
         t0 = time.perf_counter()
@@ -248,9 +247,15 @@ def _fit_loop(model, comp, X, y, w, Xv, yv, epochs, batch_size, shuffle, callbac
         seen = 0
         for b in range(steps):
             sl = slice(b * batch_size, min(n, (b + 1) * batch_size))
-            xb, yb = Xe[sl], ye[sl]
+            if perm is None:
+                xb, yb, wb = X[sl], y[sl], None if w is None else w[sl]
+            else:
+                idx = perm[sl]
+                xb = np.take(X, idx, axis=0, out=xbuf, mode="clip") if len(idx) == batch_size \
+                    else X[idx]
+                yb, wb = y[idx], None if w is None else w[idx]
             out = model(xb)
-            loss = _total_loss(model, loss_fn, yb, out, None if we is None else we[sl])
+            loss = _total_loss(model, loss_fn, yb, out, wb)
             lv = float(loss.data)
             if not math.isfinite(lv):
                 for cb in callbacks:

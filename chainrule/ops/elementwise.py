@@ -224,8 +224,10 @@ class Sigmoid(Function):
         return self.y
 
     def backward(self, g):
-        y = self.y
-        return (g * y * (1 - y),)
+        d = 1 - self.y  # sigma' = y (1 - y), formed in one buffer
+        d *= self.y
+        d *= g
+        return (d,)
 
     def jvp(self, dx):
         y = self.y

@@ -81,11 +81,18 @@ class Min(_Extremum):
 
 
 def _logsumexp(x, axis):
-    """log sum_i exp(x_i) along axis (keepdims), stable: shift by the maximum first."""
-    m = np.max(x, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
-    s = np.sum(np.exp(x - m), axis=axis, keepdims=True)
-    return np.log(s) + m
+    """log sum_i exp(x_i) along axis (keepdims), stable: shift by the maximum m first,
+    log sum_i exp(x_i) = m + log sum_i exp(x_i - m).  (ufunc.reduce directly: the np.max
+    wrapper costs more than the arithmetic on a batch of logits.)"""
+    m = np.maximum.reduce(x, axis=axis, keepdims=True)
+    if np.isinf(m).any():  # an all -inf (or a +inf) slice: shift by 0 there instead
+        m = np.where(np.isfinite(m), m, 0).astype(m.dtype)
+    e = np.subtract(x, m)
+    np.exp(e, out=e)
+    s = np.add.reduce(e, axis=axis, keepdims=True)
+    np.log(s, out=s)
+    s += m
+    return s
 
 
 class LogSumExp(Function):
@@ -116,8 +123,9 @@ class Softmax(Function):
     def forward(self, x, axis=-1):
         x = np.asarray(x)
         self.axis = axis
-        e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-        e /= np.sum(e, axis=axis, keepdims=True)
+        e = np.subtract(x, np.maximum.reduce(x, axis=axis, keepdims=True))
+        np.exp(e, out=e)
+        e /= np.add.reduce(e, axis=axis, keepdims=True)
         self.y = e
         return e
 
