@@ -38,10 +38,14 @@ class Sum(Function):
         self.shape = x.shape
         self.axes = _norm_axis(axis, x.ndim)
         self.keepdims = keepdims
-        return np.sum(x, axis=self.axes, keepdims=keepdims)
+        # the output's shape with the reduced axes kept as 1: the adjoint broadcasts from it
+        self.kept = tuple(1 if i in self.axes else n for i, n in enumerate(x.shape))
+        return np.add.reduce(x, axis=self.axes, keepdims=keepdims)
 
     def backward(self, g):
-        return (np.broadcast_to(_expand(g, self.axes, self.keepdims), self.shape),)
+        out = np.empty(self.shape, dtype=g.dtype)
+        out[...] = np.reshape(g, self.kept)
+        return (out,)
 
     def jvp(self, dx):
         return np.sum(dx, axis=self.axes, keepdims=self.keepdims)
