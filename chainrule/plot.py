@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Mapping
 
 import numpy as np
@@ -58,23 +57,13 @@ _RIGHT = "black"
 # ----------------------------------------------------------------------------
 
 def _save(fig, path, dpi=100):
-    """Write ``fig`` to ``path`` as PNG atomically (tempfile + os.replace)."""
+    """Write ``fig`` to ``path`` as PNG atomically, through the project's one atomic writer."""
     if path is None:
         return
+    from chainrule.io import _atomic_write
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png", dpi=dpi)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    _atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=dpi))
 
 
 def _class_colors(k):

@@ -240,7 +240,7 @@ def _fit_loop(model, comp, X, y, w, Xv, yv, epochs, batch_size, shuffle, callbac
         # shuffled training set every epoch.
         perm = rng.permutation(n) if shuffle else None
         bar = bar_cls(total=steps, desc=f"Epoch {epoch + 1}/{epochs}", leave=True, file=sys.stdout,
-                      mininterval=0.2, ncols=100) if bar_cls else None
+                      mininterval=0.2, dynamic_ncols=True) if bar_cls else None
         t0 = time.perf_counter()
         loss_sum = 0.0
         metric_sums = [0.0] * len(fns)
