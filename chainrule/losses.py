@@ -307,6 +307,7 @@ def _crossentropy(t, a, sparse, from_logits, sample_weight, reduction, name):
     w = _weights(sample_weight, lead, dtype, name)
     z = a if from_logits else _fused_logits(a, Softmax)
     if z is not None:
+        sm = a._ctx if z is not a and z.ndim == 2 and np.shape(a._ctx.y) == z.shape else None
         z2 = z if z.ndim == 2 else ops.reshape(z, (-1, c))
         t2 = t.reshape(-1) if sparse else t.reshape(-1, c)
         if reduction == "none":  # per-sample losses: -sum_c t_c log softmax(z)_c, composed
@@ -315,7 +316,7 @@ def _crossentropy(t, a, sparse, from_logits, sample_weight, reduction, name):
                    else ops.neg(ops.sum(ops.mul(t2, logp), axis=-1)))
             return _reduce(ops.reshape(per, lead), w, "none")
         wf = None if w is None else np.broadcast_to(w, lead).reshape(-1)
-        mean = ops.softmax_cross_entropy(z2, t2, weights=wf)
+        mean = ops.softmax_cross_entropy(z2, t2, weights=wf, softmax=sm)
         if reduction == "mean":
             return mean
         return ops.mul(mean, float(t2.shape[0]) if wf is None else (float(wf.sum()) or 1.0))

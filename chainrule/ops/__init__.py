@@ -161,8 +161,9 @@ def linear(x, W, b=None):
 
 
 @_doc(SoftmaxCrossEntropy)
-def softmax_cross_entropy(logits, targets, weights=None):
-    return SoftmaxCrossEntropy.apply(logits, _value(targets), weights=weights)
+def softmax_cross_entropy(logits, targets, weights=None, softmax=None):
+    """``softmax`` may be the Softmax node that was applied to ``logits`` (its probabilities are reused)."""
+    return SoftmaxCrossEntropy.apply(logits, _value(targets), weights=weights, softmax=softmax)
 
 
 __all__ += ["linear", "softmax_cross_entropy"]

@@ -109,20 +109,25 @@ class SoftmaxCrossEntropy(Function):
 
     name = "softmax_cross_entropy"
 
-    def forward(self, z, t, weights=None):
+    def forward(self, z, t, weights=None, softmax=None):
         z = np.asarray(z)
         t, sparse = _check_targets(z, t, self.name)
         n = z.shape[0]
-        # p = softmax(z) = exp(z - m) / s, computed in place; log softmax(z) = z - m - log s
-        m = np.maximum.reduce(z, axis=1, keepdims=True)
-        if np.isinf(m).any():
-            m = np.where(np.isfinite(m), m, 0).astype(m.dtype)
-        p = np.subtract(z, m)
-        np.exp(p, out=p)
-        s = np.add.reduce(p, axis=1, keepdims=True)
-        p /= s
-        np.log(s, out=s)
-        s += m  # s is now logsumexp(z), one per row
+        if softmax is not None:
+            # z already went through a softmax node (the model's output layer): reuse its work
+            p = softmax.y.copy()
+            s = softmax.logsumexp()
+        else:
+            # p = softmax(z) = exp(z - m) / s, computed in place; log softmax(z) = z - m - log s
+            m = np.maximum.reduce(z, axis=1, keepdims=True)
+            if np.isinf(m).any():
+                m = np.where(np.isfinite(m), m, 0).astype(m.dtype)
+            p = np.subtract(z, m)
+            np.exp(p, out=p)
+            s = np.add.reduce(p, axis=1, keepdims=True)
+            p /= s
+            np.log(s, out=s)
+            s += m  # s is now logsumexp(z), one per row
         if sparse:
             rows = np.arange(n)
             per = s[:, 0] - z[rows, t]

@@ -127,11 +127,17 @@ class Softmax(Function):
     def forward(self, x, axis=-1):
         x = np.asarray(x)
         self.axis = axis
-        e = np.subtract(x, np.maximum.reduce(x, axis=axis, keepdims=True))
+        self.m = np.maximum.reduce(x, axis=axis, keepdims=True)
+        e = np.subtract(x, self.m)
         np.exp(e, out=e)
-        e /= np.add.reduce(e, axis=axis, keepdims=True)
+        self.s = np.add.reduce(e, axis=axis, keepdims=True)
+        e /= self.s
         self.y = e
         return e
+
+    def logsumexp(self):
+        """log sum_j exp(x_j) = m + log s, from the shift m and the sum s this forward pass kept."""
+        return np.log(self.s) + self.m
 
     def backward(self, g):
         y = self.y

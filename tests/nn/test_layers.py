@@ -191,3 +191,18 @@ def test_initializers():
     assert U.min() >= -0.7 and U.max() <= 0.7
     with pytest.raises(ValueError, match="unknown initializer 'glorot'"):
         init.get("glorot")
+
+
+def test_fused_cross_entropy_reusing_the_softmax_node_matches(f64):
+    rng = np.random.default_rng(7)
+    z = cr.tensor(rng.standard_normal((6, 4)) * 5, requires_grad=True)
+    t = np.array([0, 1, 2, 3, 3, 1])
+    p = cr.softmax(z)
+    reuse = softmax_cross_entropy(z, t, softmax=p._ctx)
+    fresh = softmax_cross_entropy(z, t)
+    np.testing.assert_allclose(reuse.numpy(), fresh.numpy(), rtol=1e-14)
+    reuse.backward()
+    g_reuse, z.grad = z.grad, None
+    fresh.backward()
+    np.testing.assert_allclose(g_reuse, z.grad, rtol=1e-14)
+    np.testing.assert_allclose(p.numpy().sum(axis=1), 1.0)  # the softmax output was not modified in place
