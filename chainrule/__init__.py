@@ -6,7 +6,7 @@ reverse mode (back-propagation) and forward mode; :mod:`chainrule.transforms`
 offers HIPS-autograd style ``grad``/``jacobian``/``jvp`` on plain ndarrays.
 """
 from chainrule.tensor import (Tensor, tensor, no_grad, enable_grad, is_grad_enabled, set_default_dtype,
-                              get_default_dtype, manual_seed)
+                              get_default_dtype, manual_seed, fork_rng)
 from chainrule.function import Function
 from chainrule.ops import (add, sub, mul, div, pow, neg, matmul, exp, log, sqrt, abs, tanh, sigmoid, relu,
                            leaky_relu, elu, softplus, clip, where, sum, mean, var, max, min, logsumexp, softmax,
@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "set_default_dtype", "get_default_dtype",
-    "manual_seed", "Function",
+    "manual_seed", "fork_rng", "Function",
     "add", "sub", "mul", "div", "pow", "neg", "matmul", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu",
     "leaky_relu", "elu", "softplus", "clip", "where", "sum", "mean", "var", "max", "min", "logsumexp", "softmax",
     "log_softmax", "reshape", "transpose", "getitem", "concatenate", "stack", "pad", "astype", "identity",

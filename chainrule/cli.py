@@ -352,7 +352,7 @@ def resolve_config(args):
     acts = tuple(n for n in _acts.NAMES if n != "softmax")
     _check_name(cfg, "activation", acts, "activation")
     _check_name(cfg, "output_activation", _acts.NAMES, "output activation")
-    opt_names = tuple(_optim.optimizers._OPTIMIZERS)
+    opt_names = _optim.NAMES
     if not isinstance(cfg["optimizer"], str):
         raise UsageError(f"--optimizer: expected a name, got {cfg['optimizer']!r}")
     cfg["optimizer"] = cfg["optimizer"].strip().lower()
@@ -742,7 +742,7 @@ def _make_plots(run_dir, history, model, data, encoding, metric_names):
 # ------------------------------------------------------------------------------- train
 def cmd_train(args):
     from chainrule import __version__, training
-    from chainrule.tensor import _set_rng
+    from chainrule.tensor import fork_rng
 
     cfg = resolve_config(args)
     quiet = cfg["quiet"]
@@ -760,11 +760,8 @@ def cmd_train(args):
         X_train, y_train = X_train[:-1], y_train[:-1]
         _say(quiet, "note: --batch-norm: left out 1 training sample so that no batch has a single sample")
 
-    saved_rng = _set_rng(np.random.default_rng(cfg["seed"]))
-    try:
+    with fork_rng(cfg["seed"]):
         model = build_model(cfg, X_train.shape[1], units, out_act)
-    finally:
-        _set_rng(saved_rng)
     from chainrule import optim
     opt = optim.get(cfg["optimizer"], **({} if cfg["lr"] is None else {"lr": cfg["lr"]}))
     model.compile(optimizer=opt, loss=loss, metrics=metric_names)

@@ -19,7 +19,7 @@ import threading
 import numpy as np
 
 __all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled",
-           "set_default_dtype", "get_default_dtype", "manual_seed", "get_rng"]
+           "set_default_dtype", "get_default_dtype", "manual_seed", "get_rng", "fork_rng"]
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -70,6 +70,29 @@ def _set_rng(rng):
     global _rng
     old, _rng = _rng, rng
     return old
+
+
+@contextlib.contextmanager
+def fork_rng(seed=None):
+    """Run a block with chainrule's global generator seeded by ``seed``, restoring it afterwards
+    (PyTorch's ``torch.random.fork_rng``).  With ``seed=None`` the global generator is used as is.
+
+    >>> import chainrule as cr
+    >>> with cr.fork_rng(0) as rng:
+    ...     a = rng.random()
+    >>> with cr.fork_rng(0) as rng:
+    ...     a == rng.random()
+    True
+    """
+    if seed is None:
+        yield get_rng()
+        return
+    rng = np.random.default_rng(seed)
+    saved = _set_rng(rng)
+    try:
+        yield rng
+    finally:
+        _set_rng(saved)
 
 
 def get_rng(seed=None):

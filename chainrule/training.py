@@ -7,7 +7,6 @@ fresh shuffle of the training set.
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import sys
 import time
@@ -17,7 +16,7 @@ import numpy as np
 from chainrule import losses as _losses
 from chainrule import metrics as _metrics
 from chainrule import optim as _optim
-from chainrule.tensor import Tensor, _set_rng, get_default_dtype, get_rng, no_grad
+from chainrule.tensor import Tensor, fork_rng, get_default_dtype, no_grad
 
 __all__ = ["compile", "fit", "evaluate", "predict", "summary", "History", "Callback", "EarlyStopping",
            "ModelCheckpoint", "LearningRateScheduler", "TerminateOnNaN", "ReduceLROnPlateau", "CSVLogger"]
@@ -63,20 +62,6 @@ def _as_targets(y, n, dtype, name="y"):
             raise ValueError(f"{name}: contains NaN or infinite values")
         y = y.astype(dtype, copy=False)
     return y
-
-
-@contextlib.contextmanager
-def _seeded(seed):
-    """Run with chainrule's global generator seeded (weights built lazily, dropout, shuffling)."""
-    if seed is None:
-        yield get_rng()
-        return
-    rng = np.random.default_rng(seed)
-    saved = _set_rng(rng)
-    try:
-        yield rng
-    finally:
-        _set_rng(saved)
 
 
 def _ensure_built(model, X):
@@ -192,7 +177,7 @@ def fit(model, X, y=None, epochs=1, batch_size=32, validation_split=0.0, validat
             raise ValueError(f"fit: {name} must be an integer >= {lo}, got {v!r}")
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split!r}")
-    with _seeded(seed) as rng:
+    with fork_rng(seed) as rng:
         dtype = _model_dtype(model)
         X = _as_inputs(X, dtype)
         _ensure_built(model, X)

@@ -13,13 +13,14 @@ of the step: :class:`StepDecay`, :class:`ExponentialDecay`,
 :class:`InverseTimeDecay` (the notes' t0 / (t + t1)), :class:`CosineDecay`;
 :class:`ReduceLROnPlateau` lowers it when a metric stalls.
 """
-from chainrule.optim.optimizers import (Optimizer, SGD, Adagrad, RMSprop, Adam, AdamW, Constant, Momentum,
+from chainrule.optim.optimizers import (NAMES, Optimizer, SGD, Adagrad, RMSprop, Adam, AdamW, Constant, Momentum,
                                         AdagradMomentum, get, from_config)
 from chainrule.optim.schedules import (LearningRateSchedule, StepDecay, ExponentialDecay, InverseTimeDecay,
                                        CosineDecay, ReduceLROnPlateau)
 from chainrule.optim.clipping import clip_grad_norm_, clip_grad_value_
 
 __all__ = [
+    "NAMES",
     "Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Constant", "Momentum", "AdagradMomentum",
     "get", "from_config",
     "LearningRateSchedule", "StepDecay", "ExponentialDecay", "InverseTimeDecay", "CosineDecay",

@@ -942,6 +942,8 @@ _OPTIMIZERS = {
     "constant": Constant, "momentum": Momentum, "adagrad_momentum": AdagradMomentum,
 }
 _BY_CLASS = {c.__name__: c for c in _OPTIMIZERS.values()}
+#: The names ``get`` accepts, in a stable order (for command lines and error messages).
+NAMES = tuple(_OPTIMIZERS)
 
 
 def get(identifier, **kwargs):
