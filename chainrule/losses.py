@@ -116,7 +116,7 @@ def _labels(y_true, shape, name):
     if t.shape == lead + (1,):
         t = t.reshape(lead)
     if t.shape != lead:
-        hint = (f"; these look like one-hot targets, use categorical_crossentropy for them" if t.shape == shape
+        hint = ("; these look like one-hot targets, use categorical_crossentropy for them" if t.shape == shape
                 else "")
         raise ValueError(f"{name}: integer labels of shape {t.shape} do not fit predictions of shape {shape}; "
                          f"expected labels of shape {lead} or {lead + (1,)}, one per sample{hint}")

@@ -52,7 +52,6 @@ Solvers
 from __future__ import annotations
 
 import copy
-import math
 import numbers
 import warnings
 
@@ -107,22 +106,7 @@ class SklearnAdam(_Adam):
     only for gradients near zero.
     """
 
-    def _update(self, g, tmp, slots, lr, t, h):
-        m, v = slots
-        b1, b2 = h["beta1"], h["beta2"]
-        lr_t = lr * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
-        m *= b1
-        np.multiply(g, 1.0 - b1, out=tmp)
-        m += tmp
-        v *= b2
-        np.multiply(g, g, out=tmp)
-        tmp *= 1.0 - b2
-        v += tmp
-        np.sqrt(v, out=tmp)
-        tmp += h["eps"]
-        np.divide(m, tmp, out=tmp)
-        tmp *= lr_t
-        return tmp
+    _eps_on_v_hat = False
 
 
 class SklearnSGD(_Momentum):

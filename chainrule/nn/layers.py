@@ -260,7 +260,7 @@ class Flatten(Layer):
     def forward(self, x):
         shape = np.shape(_data(x))
         if len(shape) < 1:
-            raise ValueError(f"Flatten: expected a batch of samples, got a scalar")
+            raise ValueError("Flatten: expected a batch of samples, got a scalar")
         return ops.reshape(x, (shape[0], -1))
 
     def compute_output_shape(self, input_shape):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.function import Function
-from chainrule.ops.reduce import _logsumexp
 
 
 _ONES = {}

@@ -887,6 +887,10 @@ class Adam(Optimizer):
         h["eps"] = _in_range(name, "eps", h["eps"], lo=0.0)
         return h
 
+    #: True: eps is added to sqrt(v_hat) (PyTorch, Keras 3), so eps_hat = eps sqrt(1 - beta2^t);
+    #: False: eps is added to sqrt(v) (the paper's Algorithm 1 as scikit-learn computes it).
+    _eps_on_v_hat = True
+
     def _update(self, g, tmp, slots, lr, t, h):
         m, v = slots
         b1, b2 = h["beta1"], h["beta2"]
@@ -900,7 +904,7 @@ class Adam(Optimizer):
         tmp *= 1.0 - b2
         v += tmp
         np.sqrt(v, out=tmp)                   # d = lr_t m / (sqrt(v) + eps_hat)
-        tmp += h["eps"] * c2
+        tmp += h["eps"] * c2 if self._eps_on_v_hat else h["eps"]
         np.divide(m, tmp, out=tmp)
         tmp *= lr_t
         return tmp
