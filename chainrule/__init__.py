@@ -5,25 +5,26 @@ records computations on :class:`Tensor` objects and differentiates them in
 reverse mode (back-propagation) and forward mode; :mod:`chainrule.transforms`
 offers HIPS-autograd style ``grad``/``jacobian``/``jvp`` on plain ndarrays.
 """
-from chainrule.tensor import (Tensor, tensor, no_grad, enable_grad, is_grad_enabled, set_default_dtype,
+from chainrule.tensor import (Tensor, tensor, gradients, no_grad, enable_grad, is_grad_enabled, set_default_dtype,
                               get_default_dtype, manual_seed, fork_rng)
 from chainrule.function import Function
 from chainrule.ops import (add, sub, mul, div, pow, neg, matmul, exp, log, sqrt, abs, tanh, sigmoid, relu,
                            leaky_relu, elu, softplus, clip, where, sum, mean, var, max, min, logsumexp, softmax,
-                           log_softmax, reshape, transpose, getitem, concatenate, stack, pad, astype, identity)
+                           log_softmax, reshape, transpose, getitem, concatenate, stack, pad, broadcast_to, astype,
+                           identity)
 from chainrule.transforms import grad, value_and_grad, elementwise_grad, jacobian, hessian, vjp, jvp
-from chainrule.gradcheck import gradcheck, GradcheckError
+from chainrule.gradcheck import gradcheck, gradgradcheck, GradcheckError
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "set_default_dtype", "get_default_dtype",
+    "Tensor", "tensor", "gradients", "no_grad", "enable_grad", "is_grad_enabled", "set_default_dtype", "get_default_dtype",
     "manual_seed", "fork_rng", "Function",
     "add", "sub", "mul", "div", "pow", "neg", "matmul", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu",
     "leaky_relu", "elu", "softplus", "clip", "where", "sum", "mean", "var", "max", "min", "logsumexp", "softmax",
-    "log_softmax", "reshape", "transpose", "getitem", "concatenate", "stack", "pad", "astype", "identity",
+    "log_softmax", "reshape", "transpose", "getitem", "concatenate", "stack", "pad", "broadcast_to", "astype", "identity",
     "grad", "value_and_grad", "elementwise_grad", "jacobian", "hessian", "vjp", "jvp",
-    "gradcheck", "GradcheckError", "__version__",
+    "gradcheck", "gradgradcheck", "GradcheckError", "__version__",
     "save_model", "load_model", "nn", "optim", "losses", "metrics", "data", "datasets", "training",
 ]
 

@@ -16,6 +16,18 @@ A primitive subclasses :class:`Function` and defines
 Gradients may come back with the broadcast shape of the output; they are summed
 back to each input's shape in one place, :func:`chainrule.tensor._unbroadcast`.
 
+Second and higher derivatives come from the same ``backward``: it is written
+with operators and chainrule functions (``g * self.y``, ``g @ self.W.T``,
+``.sum(axis=...)``), which act on ndarrays and Tensors alike.  When a gradient is
+requested with ``create_graph=True`` (as ``hessian`` and nested ``grad`` do),
+:meth:`Function._graph_backward` calls ``backward`` with Tensors: the adjoint is a
+Tensor, and every saved input or output is swapped for its graph node, so the
+VJP is itself recorded and can be differentiated again (HIPS autograd's and
+PyTorch's double backward).  A primitive that saves a value *derived* from its
+inputs (say softmax(x) for log-sum-exp) rebuilds it from the graph nodes in
+:meth:`Function.saved_from_graph`; saved constants (masks, signs, shapes) need
+nothing, as their derivative is zero.
+
 ``Sub.apply(a, b)`` runs the primitive.  Inputs may be Tensors, ndarrays or
 Python numbers.  When no input is a Tensor the result is a plain ndarray and no
 graph is recorded, so every primitive is also an ordinary NumPy function.
@@ -46,6 +58,33 @@ class Function:
     def jvp(self, *xdots):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} has no JVP")
 
+    def saved_from_graph(self, inputs, out):
+        """Saved values derived from the inputs, rebuilt with chainrule functions of the graph
+        nodes ``inputs`` (one per input, ``None`` for a constant) and ``out``, as a dict
+        attribute -> Tensor.  Used only when differentiating a VJP (``create_graph``).
+        Saved inputs and outputs themselves are swapped in automatically; a primitive whose
+        backward reads nothing else returns the default, ``{}``."""
+        return {}
+
+    def _graph_backward(self, out, g):
+        """The VJP ``backward(g)`` as a recorded, differentiable computation (see the module
+        docstring): g is a Tensor, and so is every saved input and output it reads."""
+        nodes = {}
+        for p in self.parents:
+            if p is not None and nodes.setdefault(id(p.data), p) is not p:
+                raise ValueError(
+                    f"{self.name or type(self).__name__.lower()}: cannot differentiate twice through an "
+                    f"operation whose inputs are different tensors sharing one array (such as x and "
+                    f"x.detach()); give one of them its own copy, e.g. cr.tensor(x.numpy().copy())")
+        nodes.setdefault(id(out.data), out)
+        if "_raw_out" in self.__dict__:
+            nodes.setdefault(id(self._raw_out), out)
+        view = object.__new__(type(self))
+        view.parents, view.needs_input_grad = self.parents, self.needs_input_grad
+        view.__dict__.update({k: nodes.get(id(v), v) for k, v in self.__dict__.items()})
+        view.__dict__.update(self.saved_from_graph(list(self.parents), out))
+        return view.backward(g)
+
     @classmethod
     def apply(cls, *inputs, **params):
         ctx = cls.__new__(cls)
@@ -68,12 +107,15 @@ class Function:
             raise cls._shape_error(arrays, params, err) from None
         if not any_tensor:
             return out
+        raw = None
         if type(out) is not np.ndarray:
-            out = np.asarray(out)  # a full reduction gives a NumPy scalar; Tensors hold arrays
+            raw, out = out, np.asarray(out)  # a 0-d result is a NumPy scalar; Tensors hold arrays
         requires = requires and _state.grad_enabled
         if requires:
             ctx.parents = parents
             ctx.needs_input_grad = [p is not None and p.requires_grad for p in parents]
+            if raw is not None:
+                ctx._raw_out = raw  # what forward returned (and may have saved): the output too
             result = Tensor._make(out, True, ctx)
         else:
             result = Tensor._make(out, False, None)

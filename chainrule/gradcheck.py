@@ -10,14 +10,20 @@ every index j, three numbers must agree:
 
 A random u checks the whole Jacobian (an error hidden by it has probability 0),
 while each disagreement can still be reported by input and index.
+
+:func:`gradgradcheck` does the same one order up (PyTorch's name): along a
+random direction v it compares the Hessian-vector product H v of s computed by
+reverse-over-reverse (differentiating the recorded gradient, ``create_graph``),
+by forward-over-reverse (the JVP of the gradient) and by central differences of
+the exact gradient, (grad s(x + eps v) - grad s(x - eps v)) / (2 eps).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from chainrule.tensor import Tensor, _state, enable_grad
+from chainrule.tensor import Tensor, _state, enable_grad, gradients
 
-__all__ = ["gradcheck", "GradcheckError"]
+__all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
 
 class GradcheckError(AssertionError):
@@ -104,4 +110,81 @@ def gradcheck(f, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, check_forward=
                     raise GradcheckError(
                         f"gradcheck: input {k}, index {j}: {mode} gives {val!r} but central differences give "
                         f"{numeric!r} (difference {abs(val - numeric):.3g}, allowed {atol + rtol * abs(numeric):.3g})")
+    return True
+
+
+def gradgradcheck(f, *inputs, eps=1e-5, atol=1e-5, rtol=1e-3, seed=0):
+    """Check f's second derivatives along a random direction; return True or raise GradcheckError.
+
+    With s(x) = sum(u * f(x)) for a fixed random u and a random direction v over
+    all inputs, the Hessian-vector product H v must agree three ways: reverse
+    over reverse, forward over reverse, and central differences of the exact
+    gradient (see the module docstring).  Arguments as for :func:`gradcheck`.
+
+    >>> import numpy as np, chainrule as cr
+    >>> cr.gradgradcheck(lambda x, w: cr.tanh(x @ w), np.ones((2, 3)), np.full((3, 2), 0.1))
+    True
+    """
+    xs = [_as_f64(x) for x in inputs]
+    if not xs:
+        raise ValueError("gradgradcheck: expected at least one input array, got none")
+    rng = np.random.default_rng(seed)
+    vs = [rng.standard_normal(x.shape) for x in xs]
+    u = None
+
+    def grads(arrays, tangents=None, create_graph=False):
+        """The leaves and ds/dx_k for each input (as Tensors when create_graph)."""
+        nonlocal u
+        ts = [Tensor._make(a, True, None) for a in arrays]
+        if tangents is not None:
+            for t, v in zip(ts, tangents):
+                t._tangent = v
+        with enable_grad():
+            y = f(*ts)
+            if u is None:
+                u = rng.standard_normal(np.shape(y.data if isinstance(y, Tensor) else y))
+            if not (isinstance(y, Tensor) and y.requires_grad):
+                return ts, [None] * len(ts)
+            gs = gradients(y, ts, grad_outputs=u, create_graph=create_graph)
+        return ts, gs
+
+    def dense(g, x):
+        if g is None:
+            return np.zeros_like(x)
+        return np.asarray(g.data if isinstance(g, Tensor) else g, dtype=np.float64)
+
+    grads(xs)  # fixes u from the output's shape
+    gp = grads([x + eps * v for x, v in zip(xs, vs)])[1]
+    gm = grads([x - eps * v for x, v in zip(xs, vs)])[1]
+    numeric = [(dense(a, x) - dense(b, x)) / (2 * eps) for a, b, x in zip(gp, gm, xs)]
+
+    # reverse over reverse: d/dx of sum_k <ds/dx_k, v_k>
+    ts, gs = grads(xs, create_graph=True)
+    inner = None
+    for g, v in zip(gs, vs):
+        if isinstance(g, Tensor):
+            term = (g * v).sum()
+            inner = term if inner is None else inner + term
+    if inner is not None and inner.requires_grad:
+        rr = [dense(h, x) for h, x in zip(gradients(inner, ts), xs)]
+    else:
+        rr = [np.zeros_like(x) for x in xs]
+
+    # forward over reverse: the tangent of the recorded gradient along v
+    _state.forward_depth += 1
+    try:
+        _, gs = grads(xs, tangents=vs, create_graph=True)
+    finally:
+        _state.forward_depth -= 1
+    fr = [dense(None if not isinstance(g, Tensor) else g._tangent, x) for g, x in zip(gs, xs)]
+
+    for k, x in enumerate(xs):
+        for j in np.ndindex(*x.shape):
+            num = float(numeric[k][j])
+            for mode, val in (("reverse-over-reverse", float(rr[k][j])), ("forward-over-reverse", float(fr[k][j]))):
+                if not abs(val - num) <= atol + rtol * abs(num):
+                    raise GradcheckError(
+                        f"gradgradcheck: input {k}, index {j}: {mode} gives H v = {val!r} but central differences "
+                        f"of the gradient give {num!r} (difference {abs(val - num):.3g}, "
+                        f"allowed {atol + rtol * abs(num):.3g})")
     return True

@@ -18,7 +18,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled",
+__all__ = ["Tensor", "tensor", "gradients", "no_grad", "enable_grad", "is_grad_enabled",
            "set_default_dtype", "get_default_dtype", "manual_seed", "get_rng", "fork_rng"]
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -394,6 +394,8 @@ def _unbroadcast(grad, shape):
         return grad
     ndiff = grad.ndim - len(shape)
     if ndiff < 0:
+        if isinstance(grad, Tensor):
+            return _ops.broadcast_to(grad, shape)
         return np.broadcast_to(grad, shape).copy()
     if ndiff:
         grad = grad.sum(axis=tuple(range(ndiff)))
@@ -424,15 +426,42 @@ def _toposort(root):
     return order
 
 
-def _backprop(root, seed):
+def _backprop(root, seed, targets=None, create_graph=False):
+    """Walk the graph from ``root`` backwards, starting from the adjoint ``seed``.
+
+    Without ``targets`` every leaf's ``.grad`` accumulates its adjoint (``backward()``).
+    With ``targets`` (a list of Tensors, leaves or not) nothing is stored on the
+    tensors: the list of their adjoints is returned (``None`` where a target is not
+    reached), and only nodes that lead to a target are visited.  With
+    ``create_graph`` the seed and all adjoints are Tensors and every VJP is
+    recorded (:meth:`Function._graph_backward`), so the gradients can be
+    differentiated again.
+    """
+    order = _toposort(root)
+    wanted = None
+    if targets is not None:
+        wanted = {id(t) for t in targets}
+        useful = set()
+        for node in order:  # parents come first, so "leads to a target" propagates forward
+            ctx = node._ctx
+            if id(node) in wanted or (ctx is not None and any(
+                    p is not None and id(p) in useful for p in ctx.parents)):
+                useful.add(id(node))
+        order = [node for node in order if id(node) in useful]
+        found = {}
     grads = {id(root): seed}
     handed = {id(seed)}  # arrays that must not become two leaves' .grad (or the caller's seed)
-    for node in reversed(_toposort(root)):
+    for node in reversed(order):
         g = grads.pop(id(node), None)
         if g is None:
             continue
         ctx = node._ctx
-        if ctx is None:  # a leaf: accumulate like PyTorch (+=)
+        if wanted is not None:
+            if id(node) in wanted:
+                found[id(node)] = g
+            if ctx is None:
+                continue
+        elif ctx is None:  # a leaf: accumulate like PyTorch (+=)
             if node.grad is None:
                 if id(g) in handed or not g.flags.writeable:
                     g = g.copy()
@@ -441,11 +470,13 @@ def _backprop(root, seed):
             else:
                 node.grad = node.grad + g
             continue
-        in_grads = ctx.backward(g)
+        in_grads = ctx._graph_backward(node, g) if create_graph else ctx.backward(g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
         for p, pg in zip(ctx.parents, in_grads):
             if p is None or pg is None or not p.requires_grad:
+                continue
+            if wanted is not None and id(p) not in useful:
                 continue
             if pg.shape != p.data.shape:
                 pg = _unbroadcast(pg, p.data.shape)
@@ -454,6 +485,54 @@ def _backprop(root, seed):
             key = id(p)
             prev = grads.get(key)
             grads[key] = pg if prev is None else prev + pg
+    if wanted is not None:
+        return [found.get(id(t)) for t in targets]
+    return None
+
+
+def gradients(outputs, inputs, grad_outputs=None, create_graph=False):
+    """The adjoints d(outputs)/d(inputs) as Tensors, like PyTorch's ``torch.autograd.grad``.
+
+    Nothing is stored in any ``.grad``.  ``inputs`` may be one Tensor or a list
+    (leaves or intermediate results); an input the output does not depend on
+    gets ``None``.  With ``create_graph=True`` the returned gradients are
+    recorded computations themselves, so they can be differentiated again:
+    second derivatives, Hessian-vector products, gradient penalties.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 2.0], requires_grad=True, dtype="float64")
+    >>> (g,) = cr.gradients((x ** 3).sum(), x, create_graph=True)   # 3 x^2
+    >>> (h,) = cr.gradients(g.sum(), x)                             # 6 x
+    >>> h.numpy()
+    array([ 6., 12.])
+    """
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    for t in [outputs, *inputs]:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"gradients: expected Tensors for outputs and inputs, got {type(t).__name__}")
+    if not outputs.requires_grad:
+        raise RuntimeError("gradients: the output does not require grad, so there is nothing to differentiate; "
+                           "create the inputs with requires_grad=True (and not inside no_grad())")
+    if grad_outputs is None:
+        if outputs.data.size != 1:
+            raise RuntimeError(f"gradients: the output has shape {outputs.shape}, not a single value; pass "
+                               f"grad_outputs=<array of shape {outputs.shape}>")
+        seed = np.ones_like(outputs.data)
+    else:
+        seed = grad_outputs.data if isinstance(grad_outputs, Tensor) else _as_array(grad_outputs)
+        if seed.shape != outputs.shape:
+            raise ValueError(f"gradients: grad_outputs must have the output's shape {outputs.shape}, "
+                             f"got shape {seed.shape}")
+        seed = seed.astype(outputs.data.dtype, copy=False)
+    if create_graph:
+        seed = grad_outputs if isinstance(grad_outputs, Tensor) else Tensor._make(seed, False, None)
+        with enable_grad():
+            found = _backprop(outputs, seed, inputs, create_graph=True)
+    else:
+        found = _backprop(outputs, seed, inputs)
+        found = [None if g is None else Tensor._make(g, False, None) for g in found]
+    return found
 
 
 from chainrule import ops as _ops  # noqa: E402  (methods above call the primitives)

@@ -11,7 +11,8 @@ import functools
 
 import numpy as np
 
-from chainrule.tensor import Tensor, _state, enable_grad, get_default_dtype
+from chainrule.ops import reshape, stack
+from chainrule.tensor import Tensor, _backprop, _state, _toposort, enable_grad, get_default_dtype
 
 __all__ = ["grad", "value_and_grad", "elementwise_grad", "jacobian", "hessian", "vjp", "jvp"]
 
@@ -36,23 +37,61 @@ def _check_argnum(args, argnum, fname):
                          f"argument(s)")
 
 
-def _reverse(f, args, kwargs, argnum, fname):
-    """Run f with args[argnum] as a differentiable leaf; return (leaf, output Tensor or array)."""
-    _check_argnum(args, argnum, fname)
-    x = _leaf(args[argnum], fname)
-    args = list(args)
-    args[argnum] = x
-    with enable_grad():
-        y = f(*args, **kwargs)
-    return x, y
+class _Trace:
+    """One reverse-mode differentiation of f at args[argnum]: the variable x, the result y,
+    and whether the derivatives must themselves be differentiable (``nested``).
 
+    They must be when x, or anything else f used, belongs to an enclosing computation:
+    ``grad(grad(f))``, ``jacobian(grad(f))`` (the Hessian), ``jvp(grad(f), ...)``
+    (a Hessian-vector product), or a gradient of a model with trainable parameters.
+    Then the VJPs are recorded (``create_graph``) and Tensors are returned in place of
+    ndarrays, so the enclosing computation differentiates through them, as HIPS
+    autograd does with nested boxes.
+    """
 
-def _pull(x, y, seed):
-    """xbar for the seed ybar, zeros if y does not depend on x."""
-    x.grad = None
-    if isinstance(y, Tensor) and y.requires_grad:
-        y.backward(seed)
-    return x.grad if x.grad is not None else np.zeros_like(x.data)
+    def __init__(self, f, args, kwargs, argnum, fname):
+        _check_argnum(args, argnum, fname)
+        a = args[argnum]
+        outer = isinstance(a, Tensor) and (a.requires_grad or a._tangent is not None)
+        if outer and a.requires_grad:
+            x = a  # differentiate with respect to the enclosing computation's own node
+        else:
+            x = _leaf(a, fname)
+            if outer:  # carried a tangent of an enclosing jvp: keep it
+                x._tangent = a._tangent
+        args = list(args)
+        args[argnum] = x
+        with enable_grad():
+            y = f(*args, **kwargs)
+        self.x, self.y = x, y
+        self.nested = outer or bool(_state.forward_depth) or self._uses_outer_tensors()
+
+    def _uses_outer_tensors(self):
+        y = self.y
+        if not (isinstance(y, Tensor) and y.requires_grad):
+            return False
+        return any(node._ctx is None and node is not self.x for node in _toposort(y))
+
+    def value(self):
+        return self.y if self.nested else _out_data(self.y)
+
+    def pull(self, seed):
+        """xbar for the adjoint ``seed`` of y (zeros if y does not depend on x)."""
+        x, y = self.x, self.y
+        g = None
+        if isinstance(y, Tensor) and y.requires_grad:
+            if self.nested:
+                seed = seed if isinstance(seed, Tensor) else Tensor._make(seed, False, None)
+                with enable_grad():
+                    (g,) = _backprop(y, seed, [x], create_graph=True)
+            else:
+                (g,) = _backprop(y, seed, [x])
+        if g is None:
+            g = np.zeros_like(x.data)
+            return Tensor._make(g, False, None) if self.nested else g
+        if isinstance(g, Tensor) and not self.nested:
+            g = g.data
+        return g
 
 
 def value_and_grad(f, argnum=0):
@@ -65,12 +104,15 @@ def value_and_grad(f, argnum=0):
     """
     @functools.wraps(f)
     def wrapped(*args, **kwargs):
-        x, y = _reverse(f, args, kwargs, argnum, "grad")
-        val = _out_data(y)
+        tr = _Trace(f, args, kwargs, argnum, "grad")
+        val = _out_data(tr.y)
         if val.size != 1:
             raise ValueError(f"grad: the function must return a single value, got shape {val.shape}; "
                              f"use elementwise_grad or jacobian for array outputs")
-        return val.reshape(()) if val.ndim else val, _pull(x, y, np.ones_like(val))
+        g = tr.pull(np.ones_like(val))
+        if tr.nested:
+            return tr.y, g
+        return val.reshape(()) if val.ndim else val, g
     return wrapped
 
 
@@ -101,8 +143,8 @@ def elementwise_grad(f, argnum=0):
     """
     @functools.wraps(f)
     def wrapped(*args, **kwargs):
-        x, y = _reverse(f, args, kwargs, argnum, "elementwise_grad")
-        return _pull(x, y, np.ones_like(_out_data(y)))
+        tr = _Trace(f, args, kwargs, argnum, "elementwise_grad")
+        return tr.pull(np.ones_like(_out_data(tr.y)))
     return wrapped
 
 
@@ -114,15 +156,16 @@ def vjp(f, *primals, argnum=0):
     >>> back(np.array([1.0, 2.0]))
     array([3., 6.])
     """
-    x, y = _reverse(f, primals, {}, argnum, "vjp")
-    val = _out_data(y)
+    tr = _Trace(f, primals, {}, argnum, "vjp")
+    val = _out_data(tr.y)
 
     def vjp_fn(ybar):
-        ybar = np.asarray(ybar, dtype=val.dtype)
+        if not isinstance(ybar, Tensor):
+            ybar = np.asarray(ybar, dtype=val.dtype)
         if ybar.shape != val.shape:
             raise ValueError(f"vjp: the cotangent must have the output's shape {val.shape}, got {ybar.shape}")
-        return _pull(x, y, ybar)
-    return val, vjp_fn
+        return tr.pull(ybar)
+    return tr.value(), vjp_fn
 
 
 def jvp(f, primals, tangents):
@@ -142,6 +185,12 @@ def jvp(f, primals, tangents):
     if not isinstance(tangents, (tuple, list)) or len(primals) != len(tangents):
         raise ValueError(f"jvp: expected one tangent per primal, got {len(primals)} primal(s) and "
                          f"{len(tangents) if isinstance(tangents, (tuple, list)) else 'a non-sequence of'} tangent(s)")
+    if _state.forward_depth:
+        raise ValueError("jvp: cannot run inside another jvp (one tangent per value); for second derivatives "
+                         "use jvp(grad(f), ...) or hessian(f)")
+    if any(isinstance(p, Tensor) and p.requires_grad for p in primals):
+        raise ValueError("jvp: cannot be differentiated in reverse mode (its tangents are computed with NumPy); "
+                         "put the reverse mode inside instead: jvp(grad(f), x, v) is the Hessian-vector product")
     xs = []
     for k, (p, t) in enumerate(zip(primals, tangents)):
         x = _leaf(p, "jvp")
@@ -175,51 +224,27 @@ def jacobian(f, argnum=0):
     """
     @functools.wraps(f)
     def wrapped(*args, **kwargs):
-        x, y = _reverse(f, args, kwargs, argnum, "jacobian")
-        val = _out_data(y)
-        rows = np.zeros((val.size,) + x.shape, dtype=x.data.dtype)
-        seed = np.zeros(val.size, dtype=val.dtype if val.dtype.kind == "f" else x.data.dtype)
-        for i in range(val.size):
-            seed[:] = 0
-            seed[i] = 1
-            rows[i] = _pull(x, y, seed.reshape(val.shape))
-        return rows.reshape(val.shape + x.shape)
+        tr = _Trace(f, args, kwargs, argnum, "jacobian")
+        val, x = _out_data(tr.y), tr.x
+        eye = np.eye(val.size, dtype=val.dtype if val.dtype.kind == "f" else x.data.dtype)
+        rows = [tr.pull(eye[i].reshape(val.shape)) for i in range(val.size)]
+        if tr.nested:
+            return reshape(stack(rows), val.shape + x.shape)
+        return np.stack(rows).reshape(val.shape + x.shape) if rows else np.zeros(val.shape + x.shape)
     return wrapped
 
 
-def hessian(f, argnum=0, eps=None):
+def hessian(f, argnum=0):
     """Return the function x -> H(x), the matrix of second derivatives of a scalar f.
 
-    Each column is the change of the exact reverse-mode gradient along one
-    coordinate, H[:, j] = (grad f(x + h e_j) - grad f(x - h e_j)) / (2h): the
-    first derivatives are exact and only the second is a central difference,
-    accurate to about 1e-9 relative in float64 (the input is promoted to
-    float64).  The result is symmetrised, (H + H^T)/2.
+    H = jacobian(grad(f)): the gradient is computed with its VJPs recorded
+    (``create_graph``), and that recorded gradient is differentiated again in
+    reverse mode, one row per coordinate, exactly as HIPS autograd's
+    ``hessian``.  The shape is ``x.shape + x.shape``.
 
     >>> import numpy as np, chainrule as cr
-    >>> np.round(cr.hessian(lambda x: cr.sum(x ** 3))(np.array([1.0, 2.0])), 6)
+    >>> cr.hessian(lambda x: cr.sum(x ** 3))(np.array([1.0, 2.0]))
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
-    g = grad(f, argnum)
-
-    @functools.wraps(f)
-    def wrapped(*args, **kwargs):
-        _check_argnum(args, argnum, "hessian")
-        x0 = np.asarray(_out_data(args[argnum]), dtype=np.float64)
-        n = x0.size
-        H = np.zeros((n, n))
-        args = list(args)
-        for j in range(n):
-            h = (eps or 1e-5) * max(1.0, abs(float(x0.flat[j])))
-            xp, xm = x0.copy(), x0.copy()
-            xp.flat[j] += h
-            xm.flat[j] -= h
-            args[argnum] = xp
-            gp = g(*args, **kwargs)
-            args[argnum] = xm
-            gm = g(*args, **kwargs)
-            H[:, j] = (np.ravel(gp) - np.ravel(gm)) / (2 * h)
-        H = 0.5 * (H + H.T)
-        return H.reshape(x0.shape + x0.shape)
-    return wrapped
+    return jacobian(grad(f, argnum), argnum)

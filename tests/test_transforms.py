@@ -3,6 +3,7 @@ import autograd
 import autograd.numpy as anp
 import numpy as np
 import pytest
+from autograd.scipy.special import logsumexp
 
 import chainrule as cr
 
@@ -71,7 +72,7 @@ def test_transforms_agree_with_autograd():
     v, g = cr.value_and_grad(s_cr)(x)
     assert v == pytest.approx(s_ag(x), rel=1e-12)
     np.testing.assert_allclose(g, autograd.grad(s_ag)(x), rtol=1e-12)
-    np.testing.assert_allclose(cr.hessian(s_cr)(x), autograd.hessian(s_ag)(x), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(cr.hessian(s_cr)(x), autograd.hessian(s_ag)(x), rtol=1e-12, atol=1e-12)
     y, back = cr.vjp(f_cr, x)
     u = np.array([1.0, -2.0, 0.5])
     np.testing.assert_allclose(back(u), u @ autograd.jacobian(f_ag)(x), rtol=1e-12)
@@ -128,3 +129,139 @@ def test_gradcheck_catches_a_wrong_derivative():
 
     with pytest.raises(cr.GradcheckError, match="forward mode gives"):
         cr.gradcheck(lambda t: BadForward.apply(t), np.array([1.5]))
+
+
+def test_second_derivative_of_the_notes_first_example():
+    # f(x) = exp(x^2):  f'(x) = 2x exp(x^2),  f''(x) = (2 + 4x^2) exp(x^2), by differentiating the gradient
+    x = np.linspace(-1.5, 1.5, 7)
+    d2 = cr.elementwise_grad(cr.elementwise_grad(lambda t: cr.exp(t ** 2)))(x)
+    np.testing.assert_allclose(d2, (2 + 4 * x ** 2) * np.exp(x ** 2), rtol=1e-12)
+    assert cr.grad(cr.grad(lambda t: cr.exp(t ** 2)))(1.0) == pytest.approx(6 * np.e, rel=1e-12)
+    # third derivative: (12x + 8x^3) exp(x^2)
+    d3 = cr.grad(cr.grad(cr.grad(lambda t: cr.exp(t ** 2))))(0.7)
+    assert d3 == pytest.approx((12 * 0.7 + 8 * 0.7 ** 3) * np.exp(0.49), rel=1e-12)
+
+
+def test_hessian_is_exact_and_matches_autograd_on_a_network():
+    """The Hessian of an MLP's loss with respect to its first weight matrix, exact to rounding."""
+    rng = np.random.default_rng(3)
+    X, W2, y = rng.standard_normal((6, 3)), rng.standard_normal((4, 2)), np.array([0, 1, 1, 0, 1, 0])
+    T = np.eye(2)[y]
+
+    def loss_cr(W1):
+        z = cr.sigmoid(X @ W1) @ W2
+        return -cr.mean(cr.sum(cr.log_softmax(z) * T, axis=1))
+
+    def loss_ag(W1):
+        z = (1 / (1 + anp.exp(-(X @ W1)))) @ W2
+        return -anp.mean(anp.sum((z - logsumexp(z, axis=1, keepdims=True)) * T, axis=1))
+
+    W1 = rng.standard_normal((3, 4))
+    H = cr.hessian(loss_cr)(W1)
+    assert H.shape == (3, 4, 3, 4)
+    np.testing.assert_allclose(H, autograd.hessian(loss_ag)(W1), rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(H.reshape(12, 12), H.reshape(12, 12).T, atol=1e-14)  # symmetric by itself
+    v = rng.standard_normal((3, 4))
+    _, hv = cr.jvp(cr.grad(loss_cr), (W1,), (v,))  # forward over reverse
+    np.testing.assert_allclose(hv, np.tensordot(H, v, 2), rtol=1e-10, atol=1e-13)
+
+
+def test_nested_grad_sees_variables_of_the_enclosing_function():
+    # d/dx [ d/dy (x y) at y=2 ] = d/dx x = 1; autograd calls this a closure over a boxed value
+    assert cr.grad(lambda x: cr.grad(lambda y: x * y)(2.0))(3.0) == pytest.approx(1.0)
+    # d/dx [ x * d/dy (x y^2) at y=3 ] = d/dx (6 x^2) = 12 x
+    assert cr.grad(lambda x: x * cr.grad(lambda y: x * y ** 2)(3.0))(0.5) == pytest.approx(6.0)
+    # nested transforms hand Tensors to the enclosing one, top-level ones plain ndarrays
+    seen = {}
+
+    def outer(x):
+        seen["inner"] = cr.grad(lambda y: cr.sum(y ** 2))(x)
+        return cr.sum(seen["inner"])
+    assert isinstance(cr.grad(outer)(np.ones(2)), np.ndarray)
+    assert isinstance(seen["inner"], cr.Tensor)
+
+
+def test_gradients_with_create_graph_gives_a_gradient_penalty():
+    """PyTorch's torch.autograd.grad(..., create_graph=True): a loss on d(output)/d(input) trains the weights."""
+    cr.set_default_dtype("float64")
+    try:
+        w = cr.tensor([0.5, -1.0], requires_grad=True)
+        x = cr.tensor([0.3, 0.7], requires_grad=True)
+        y = cr.sum(cr.tanh(w * x))
+        (gx,) = cr.gradients(y, x, create_graph=True)  # w (1 - tanh^2(w x))
+        penalty = cr.sum(gx ** 2)
+        penalty.backward()
+        t = np.tanh(w.data * x.data)
+        # d/dw of sum(w^2 (1 - t^2)^2) = 2w (1-t^2)^2 + w^2 * 2(1-t^2) * (-2 t (1-t^2) x)
+        expected = 2 * w.data * (1 - t ** 2) ** 2 - 4 * w.data ** 2 * t * (1 - t ** 2) ** 2 * x.data
+        np.testing.assert_allclose(w.grad, expected, rtol=1e-12)
+        # without create_graph the result is a constant and no .grad is touched
+        w.grad = None
+        (g2,) = cr.gradients(y, [w])
+        assert not g2.requires_grad and w.grad is None
+        np.testing.assert_allclose(g2.numpy(), x.data * (1 - t ** 2), rtol=1e-12)
+        assert cr.gradients(y, [w, cr.tensor([1.0], requires_grad=True)])[1] is None  # unused input
+        with pytest.raises(RuntimeError, match="not a single value"):
+            cr.gradients(w * x, w)
+        with pytest.raises(TypeError, match="expected Tensors"):
+            cr.gradients(y, np.ones(2))
+    finally:
+        cr.set_default_dtype("float32")
+
+
+def test_a_model_gradient_with_respect_to_its_input_stays_differentiable():
+    """grad inside a loss of a model with parameters (a physics-informed loss): the parameters get gradients."""
+    cr.set_default_dtype("float64")
+    try:
+        W = cr.tensor(np.array([[0.3, -0.2], [0.1, 0.4]]), requires_grad=True)
+        u = lambda x: cr.sum(cr.tanh(x @ W))  # noqa: E731
+        x0 = np.array([[0.5, -1.0]])
+        loss = cr.sum(cr.grad(u)(x0) ** 2)  # du/dx depends on W
+        assert isinstance(loss, cr.Tensor) and loss.requires_grad
+        loss.backward()
+
+        def u_ag(x, W):
+            return anp.sum(anp.tanh(x @ W))
+        ref = autograd.grad(lambda W: anp.sum(autograd.grad(u_ag)(x0, W) ** 2))(W.data)
+        np.testing.assert_allclose(W.grad, ref, rtol=1e-12)
+    finally:
+        cr.set_default_dtype("float32")
+
+
+def test_unsupported_nestings_raise_instead_of_answering_wrongly():
+    with pytest.raises(ValueError, match="cannot be differentiated in reverse mode"):
+        cr.grad(lambda x: cr.sum(cr.jvp(lambda t: t ** 2, (x,), (np.ones(2),))[1]))(np.ones(2))
+    with pytest.raises(ValueError, match="cannot run inside another jvp"):
+        cr.jvp(lambda x: cr.jvp(cr.exp, (x,), (x,))[1], (np.ones(2),), (np.ones(2),))
+    x = cr.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = cr.sum(x * x.detach())  # two tensors sharing one array
+    with pytest.raises(ValueError, match="sharing one array"):
+        cr.gradients(y, x, create_graph=True)
+    np.testing.assert_array_equal(cr.gradients(y, x)[0].numpy(), [1.0, 2.0])  # first order is fine
+
+
+def test_gradgradcheck_catches_a_derived_value_missing_from_the_graph():
+    class Cube(cr.Function):
+        """y = x^3, saving the derived value 3 x^2 (correct first derivatives)."""
+
+        def forward(self, x):
+            self.d = 3 * x * x
+            return x ** 3
+
+        def backward(self, g):
+            return (g * self.d,)
+
+        def jvp(self, dx):
+            return self.d * dx
+
+    x = np.array([0.5, 1.5])
+    assert cr.gradcheck(lambda t: Cube.apply(t), x)
+    with pytest.raises(cr.GradcheckError, match="reverse-over-reverse gives"):
+        cr.gradgradcheck(lambda t: Cube.apply(t), x)
+
+    class GoodCube(Cube):
+        def saved_from_graph(self, inputs, out):
+            return {"d": 3 * inputs[0] * inputs[0]}
+
+    assert cr.gradgradcheck(lambda t: GoodCube.apply(t), x)
+    np.testing.assert_allclose(cr.elementwise_grad(cr.elementwise_grad(lambda t: GoodCube.apply(t)))(x), 6 * x)

@@ -14,12 +14,12 @@ from chainrule.ops.elementwise import (Abs, Add, AsType, Clip, Div, Elu, Exp, Lo
                                        Sigmoid, Softplus, Sqrt, Sub, Tanh, Where)
 from chainrule.ops.linalg import MatMul
 from chainrule.ops.reduce import LogSoftmax, LogSumExp, Max, Min, Softmax, Sum, _norm_axis
-from chainrule.ops.shape import Concatenate, GetItem, Pad, Reshape, Stack, Transpose
+from chainrule.ops.shape import BroadcastTo, Concatenate, GetItem, Pad, Reshape, Stack, Transpose
 
 __all__ = ["add", "sub", "mul", "div", "pow", "neg", "matmul", "exp", "log", "sqrt", "abs", "tanh",
            "sigmoid", "relu", "leaky_relu", "elu", "softplus", "clip", "where", "sum", "mean", "var",
            "max", "min", "logsumexp", "softmax", "log_softmax", "reshape", "transpose", "getitem",
-           "concatenate", "stack", "pad", "astype", "identity"]
+           "concatenate", "stack", "pad", "broadcast_to", "astype", "identity"]
 
 
 def _doc(cls):
@@ -139,6 +139,11 @@ def stack(xs, axis=0):
     if len(xs) == 0:
         raise ValueError("stack: expected a non-empty sequence of arrays, got an empty one")
     return Stack.apply(*xs, axis=axis)
+
+
+@_doc(BroadcastTo)
+def broadcast_to(x, shape):
+    return BroadcastTo.apply(x, shape=(shape,) if isinstance(shape, (int, np.integer)) else tuple(shape))
 
 
 @_doc(Pad)

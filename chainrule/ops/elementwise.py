@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.function import Function
+from chainrule.tensor import _data as _value
 
 
 def _sum_tangents(*terms):
@@ -93,13 +94,13 @@ class Pow(Function):
         b = self.b
         if np.ndim(b) == 0 and b == 2:
             return 2 * self.a
-        return b * np.power(self.a, b - 1)
+        return b * self.a ** (b - 1)
 
     def _db(self):
-        a = np.asarray(self.a)
+        pos = np.asarray(_value(self.a)) > 0
         with np.errstate(divide="ignore", invalid="ignore"):
             # d/db a^b = a^b log a; where a == 0 the limit (for b > 0) is 0.
-            return np.where(a > 0, self.y * np.log(np.where(a > 0, a, 1)), 0.0).astype(self.y.dtype)
+            return Where.apply(pos, self.y * Log.apply(Where.apply(pos, self.a, 1)), 0)
 
     def backward(self, g):
         ga, gb = self.needs_input_grad
@@ -259,7 +260,7 @@ class Elu(Function):
         return self.y
 
     def _dy(self):
-        return np.where(self.mask, 1, self.y + self.alpha).astype(self.y.dtype)
+        return Where.apply(self.mask, 1, self.y + self.alpha)
 
     def backward(self, g):
         return (g * self._dy(),)
@@ -276,7 +277,7 @@ class Softplus(Function):
         return np.logaddexp(0, x)
 
     def backward(self, g):
-        return (g * _sigmoid(self.x),)
+        return (g * Sigmoid.apply(self.x),)
 
     def jvp(self, dx):
         return _sigmoid(self.x) * dx
@@ -315,8 +316,8 @@ class Where(Function):
     def backward(self, g):
         _, ga, gb = self.needs_input_grad
         zero = np.zeros((), g.dtype)
-        return (None, np.where(self.cond, g, zero) if ga else None,
-                np.where(self.cond, zero, g) if gb else None)
+        return (None, Where.apply(self.cond, g, zero) if ga else None,
+                Where.apply(self.cond, zero, g) if gb else None)
 
     def jvp(self, dc, da, db):
         zero = 0.0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.function import Function
+from chainrule.ops.reduce import Softmax
 
 
 _ONES = {}
@@ -49,13 +50,13 @@ class Linear(Function):
     def backward(self, g):
         gx, gW, gb = (self.needs_input_grad + [False])[:3]
         x = self.x
-        dx = np.matmul(g, self.W.T) if gx else None
+        dx = g @ self.W.T if gx else None
         dW = db = None
         if gW:
             if x.ndim == 2:
-                dW = np.matmul(x.T, g)
+                dW = x.T @ g
             else:
-                dW = np.matmul(x.reshape(-1, x.shape[-1]).T, g.reshape(-1, g.shape[-1]))
+                dW = x.reshape(-1, x.shape[-1]).T @ g.reshape(-1, g.shape[-1])
         if gb:
             g2 = g.reshape(-1, g.shape[-1])
             db = _ones(g2.shape[0], g2.dtype) @ g2  # sum over the batch as a matrix-vector product: faster
@@ -146,7 +147,20 @@ class SoftmaxCrossEntropy(Function):
         if denom != 1:
             p *= 1.0 / denom
         self.delta = p
+        self.t, self.sparse, self.denom = t, sparse, denom
+        self.w = None if weights is None else w
         return np.asarray(np.add.reduce(per) / denom, dtype=z.dtype)
+
+    def saved_from_graph(self, inputs, out):
+        z = inputs[0]
+        p = Softmax.apply(z, axis=1)
+        if self.sparse:
+            delta = p - np.eye(z.shape[1], dtype=z.dtype)[self.t]
+        else:
+            delta = p * self.t.sum(axis=1, keepdims=True) - self.t
+        if self.w is not None:
+            delta = delta * self.w[:, None]
+        return {"delta": delta / self.denom}
 
     def backward(self, g):
         return (self.delta * g if self.needs_input_grad[0] else None), None

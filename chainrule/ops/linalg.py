@@ -32,18 +32,18 @@ class MatMul(Function):
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         if a.ndim == 1 and b.ndim == 1:
-            g = np.reshape(g, (1, 1))
+            g = g.reshape((1, 1))
         elif a.ndim == 1:
-            g = np.expand_dims(g, -2)
+            g = g.reshape(g.shape[:-1] + (1, g.shape[-1]))
         elif b.ndim == 1:
-            g = np.expand_dims(g, -1)
+            g = g.reshape(g.shape + (1,))
         da = db = None
         if ga:
-            da = np.matmul(g, np.swapaxes(b2, -1, -2))
+            da = g @ _mT(b2)
             if a.ndim == 1:
                 da = da.reshape(da.shape[:-2] + da.shape[-1:]) if da.ndim > 2 else da[0]
         if gb:
-            db = np.matmul(np.swapaxes(a2, -1, -2), g)
+            db = _mT(a2) @ g
             if b.ndim == 1:
                 db = db[..., 0]
         return da, db
@@ -56,3 +56,10 @@ class MatMul(Function):
             t = np.matmul(self.a, db)
             out = t if out is None else out + t
         return out
+
+
+def _mT(x):
+    """Swap the last two axes (the matrix transpose of a stack of matrices), for ndarrays and Tensors."""
+    if x.ndim == 2:
+        return x.T
+    return x.transpose(tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2))

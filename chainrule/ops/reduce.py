@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.function import Function
+from chainrule.ops.elementwise import Exp
+from chainrule.ops.shape import BroadcastTo
 
 
 def _norm_axis(axis, ndim):
@@ -24,10 +26,13 @@ def _norm_axis(axis, ndim):
 
 
 def _expand(g, axes, keepdims):
-    """Re-insert reduced axes (size 1) so g broadcasts against the input."""
+    """Re-insert reduced axes (size 1) so g broadcasts against the input (for ndarray or Tensor g)."""
     if keepdims or not axes:
         return g
-    return np.expand_dims(g, axes)
+    shape = list(g.shape)
+    for a in axes:  # ascending, so each lands where it was
+        shape.insert(a, 1)
+    return g.reshape(tuple(shape))
 
 
 class Sum(Function):
@@ -43,9 +48,7 @@ class Sum(Function):
         return np.add.reduce(x, axis=self.axes, keepdims=keepdims)
 
     def backward(self, g):
-        out = np.empty(self.shape, dtype=g.dtype)
-        out[...] = np.reshape(g, self.kept)
-        return (out,)
+        return (BroadcastTo.apply(g.reshape(self.kept), shape=self.shape),)
 
     def jvp(self, dx):
         return np.sum(dx, axis=self.axes, keepdims=self.keepdims)
@@ -111,6 +114,9 @@ class LogSumExp(Function):
         self.p = np.exp(x - y)
         return y if keepdims else np.squeeze(y, axis=self.axes)
 
+    def saved_from_graph(self, inputs, out):
+        return {"p": Exp.apply(inputs[0] - _expand(out, self.axes, self.keepdims))}
+
     def backward(self, g):
         return (_expand(g, self.axes, self.keepdims) * self.p,)
 
@@ -141,7 +147,7 @@ class Softmax(Function):
 
     def backward(self, g):
         y = self.y
-        return (y * (g - np.sum(g * y, axis=self.axis, keepdims=True)),)
+        return (y * (g - (g * y).sum(axis=self.axis, keepdims=True)),)
 
     def jvp(self, dx):
         y = self.y
@@ -161,8 +167,11 @@ class LogSoftmax(Function):
         self.p = np.exp(y)
         return y
 
+    def saved_from_graph(self, inputs, out):
+        return {"p": Exp.apply(out)}
+
     def backward(self, g):
-        return (g - self.p * np.sum(g, axis=self.axis, keepdims=True),)
+        return (g - self.p * g.sum(axis=self.axis, keepdims=True),)
 
     def jvp(self, dx):
         return dx - np.sum(self.p * dx, axis=self.axis, keepdims=True)

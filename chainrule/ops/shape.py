@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.function import Function
+from chainrule.tensor import _unbroadcast
 
 
 class Reshape(Function):
@@ -25,7 +26,7 @@ class Reshape(Function):
         return y
 
     def backward(self, g):
-        return (np.reshape(g, self.shape),)
+        return (g.reshape(self.shape),)
 
     def jvp(self, dx):
         return np.reshape(np.broadcast_to(dx, self.shape), self.out_shape)
@@ -44,7 +45,7 @@ class Transpose(Function):
         return np.transpose(x, self.axes)
 
     def backward(self, g):
-        return (np.transpose(g, self.inverse),)
+        return (g.transpose(self.inverse),)
 
     def jvp(self, dx):
         return np.transpose(dx, self.axes)
@@ -74,12 +75,7 @@ class GetItem(Function):
             raise IndexError(f"getitem: index {index!r} does not fit an input of shape {x.shape}: {err}") from None
 
     def backward(self, g):
-        out = np.zeros(self.shape, dtype=g.dtype)
-        if self.basic:
-            out[self.index] = g
-        else:
-            np.add.at(out, self.index, g)
-        return (out,)
+        return (Scatter.apply(g, index=self.index, shape=self.shape, basic=self.basic),)
 
     def jvp(self, dx):
         return np.broadcast_to(dx, self.shape)[self.index]
@@ -97,11 +93,13 @@ class Concatenate(Function):
         except ValueError:
             raise ValueError(f"concatenate: along axis {axis} all other dimensions must match, "
                              f"got shapes {self.shapes}") from None
-        self.splits = np.cumsum([s[axis] for s in self.shapes])[:-1]
+        ax = axis % y.ndim
+        edges = np.cumsum([0] + [s[ax] for s in self.shapes])
+        self.blocks = [(slice(None),) * ax + (slice(lo, hi),) for lo, hi in zip(edges[:-1], edges[1:])]
         return y
 
     def backward(self, g):
-        return tuple(np.split(g, self.splits, axis=self.axis))
+        return tuple(g[block] for block in self.blocks)
 
     def jvp(self, *dxs):
         return np.concatenate([np.zeros(s) if d is None else np.broadcast_to(d, s)
@@ -116,12 +114,14 @@ class Stack(Function):
         self.axis = axis
         self.shape = xs[0].shape if xs else ()
         try:
-            return np.stack(xs, axis=axis)
+            y = np.stack(xs, axis=axis)
         except ValueError:
             raise ValueError(f"stack: all inputs must have the same shape, got {[x.shape for x in xs]}") from None
+        self.lead = (slice(None),) * (axis % y.ndim)
+        return y
 
     def backward(self, g):
-        return tuple(np.moveaxis(g, self.axis, 0))
+        return tuple(g[self.lead + (k,)] for k in range(g.shape[len(self.lead)]))
 
     def jvp(self, *dxs):
         return np.stack([np.zeros(self.shape) if d is None else np.broadcast_to(d, self.shape)
@@ -148,3 +148,45 @@ class Pad(Function):
         out = np.zeros(self.out_shape, dtype=dx.dtype)
         out[self.slices] = dx
         return out
+
+
+class BroadcastTo(Function):
+    """Broadcasting.  y = x repeated along new or size-1 axes to ``shape``;
+    VJP: xbar = ybar summed over those axes;  JVP: ydot = xdot broadcast the same way."""
+
+    name = "broadcast_to"
+
+    def forward(self, x, shape=None):
+        self.shape = np.shape(x)
+        y = np.broadcast_to(x, shape)
+        self.out_shape = y.shape
+        return y
+
+    def backward(self, g):
+        return (_unbroadcast(g, self.shape),)
+
+    def jvp(self, dx):
+        return np.broadcast_to(dx, self.out_shape)
+
+
+class Scatter(Function):
+    """Scatter-add, the adjoint of indexing.  y = zeros(shape) with y[index] += x;
+    VJP: xbar = ybar[index];  JVP: ydot = scatter(xdot).  (It is getitem's VJP, written as a
+    primitive so that getitem can be differentiated twice.)"""
+
+    def forward(self, x, index=None, shape=None, basic=False):
+        self.index = index
+        out = np.zeros(shape, dtype=np.result_type(x))
+        if basic:
+            out[index] = x
+        else:
+            np.add.at(out, index, x)
+        self.out_shape = shape
+        self.basic = basic
+        return out
+
+    def backward(self, g):
+        return (g[self.index],)
+
+    def jvp(self, dx):
+        return Scatter().forward(dx, index=self.index, shape=self.out_shape, basic=self.basic)

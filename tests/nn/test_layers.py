@@ -163,6 +163,10 @@ def test_fused_linear_matches_composition(f64):
         fused = cr.grad(lambda *a: cr.sum(cr.tanh(linear(*a))), k)(x, W, b)
         composed = cr.grad(lambda x, W, b: cr.sum(cr.tanh(x @ W + b)), k)(x, W, b)
         np.testing.assert_allclose(fused, composed, rtol=1e-12)
+        fused_h = cr.hessian(lambda *a: cr.sum(cr.tanh(linear(*a))), k)(x, W, b)
+        composed_h = cr.hessian(lambda x, W, b: cr.sum(cr.tanh(x @ W + b)), k)(x, W, b)
+        np.testing.assert_allclose(fused_h, composed_h, rtol=1e-10, atol=1e-12)
+    assert cr.gradgradcheck(lambda *a: cr.tanh(linear(*a)), x, W, b)
 
 
 def test_fused_softmax_cross_entropy_matches_composition(f64):
@@ -173,6 +177,14 @@ def test_fused_softmax_cross_entropy_matches_composition(f64):
     np.testing.assert_allclose(softmax_cross_entropy(z, t), composed(z), rtol=1e-12)
     np.testing.assert_allclose(cr.grad(lambda z: softmax_cross_entropy(z, t))(z), cr.grad(composed)(z), rtol=1e-10)
     assert cr.gradcheck(lambda z: softmax_cross_entropy(z, np.eye(4)[t] * 0.5 + 0.125), z)
+    # second derivatives (the fused op rebuilds softmax(z) from the graph): the composition is the oracle
+    np.testing.assert_allclose(cr.hessian(lambda z: softmax_cross_entropy(z, t))(z), cr.hessian(composed)(z),
+                               rtol=1e-9, atol=1e-12)
+    soft, w = np.eye(4)[t] * 0.5 + 0.125, np.array([1.0, 2.0, 0.5, 1.0, 3.0])
+    composed_w = lambda z: -cr.sum(cr.sum(cr.log_softmax(z) * soft, axis=1) * w) / w.sum()  # noqa: E731
+    np.testing.assert_allclose(cr.hessian(lambda z: softmax_cross_entropy(z, soft, weights=w))(z),
+                               cr.hessian(composed_w)(z), rtol=1e-9, atol=1e-12)
+    assert cr.gradgradcheck(lambda z: softmax_cross_entropy(z, soft, weights=w), z)
     with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\] for 4 output classes, got labels from 0 to 4"):
         softmax_cross_entropy(z, np.array([0, 4, 1, 1, 2]))
     with pytest.raises(ValueError, match=r"targets of shape \(5, 3\) do not fit outputs of shape \(5, 4\)"):

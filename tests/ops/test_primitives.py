@@ -67,6 +67,11 @@ def test_unary_gradcheck_and_autograd(name, shape):
         _, ours_t = cr.jvp(f, (x,), (v,))
         _, theirs_t = autograd.make_jvp(af)(x)(v)
         np.testing.assert_allclose(ours_t, theirs_t, rtol=1e-10, atol=1e-12)
+        # second derivatives: three ways agree, and the Hessian-vector product matches autograd's
+        assert cr.gradgradcheck(f, x)
+        _, hv = cr.jvp(cr.grad(lambda t: cr.sum(f(t) * u)), (x,), (v,))
+        theirs_hv = autograd.hessian_vector_product(lambda t: anp.sum(af(t) * u))(x, v)
+        np.testing.assert_allclose(hv, theirs_hv, rtol=1e-9, atol=1e-12)
     check()
 
 
@@ -99,6 +104,12 @@ def test_binary_broadcast_gradcheck_and_autograd(name, shapes):
             theirs = autograd.grad(lambda x, y: anp.sum(af(x, y)), argnum)(a, b)
             assert np.shape(ours) == np.shape((a, b)[argnum])  # broadcasting undone
             np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+            # the diagonal Hessian block d^2 s / d(arg)^2 against autograd's
+            v = np.cos(np.arange(np.size((a, b)[argnum]))).reshape(np.shape((a, b)[argnum]))
+            ours_h = cr.hessian(lambda x, y: cr.sum(f(x, y) ** 2), argnum)(a, b)
+            theirs_hv = autograd.hessian_vector_product(lambda x, y: anp.sum(af(x, y) ** 2), argnum)(a, b, v)
+            np.testing.assert_allclose(np.tensordot(ours_h, v, np.ndim(v)), theirs_hv, rtol=1e-9, atol=1e-10)
+        assert cr.gradgradcheck(f, a, b)
     check()
 
 
@@ -128,6 +139,10 @@ def test_reductions(name, axis, keepdims):
         ours = cr.grad(lambda t: cr.sum(g(t) ** 2))(x)
         theirs = autograd.grad(lambda t: anp.sum(af(t, axis=axis, keepdims=keepdims) ** 2))(x)
         np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+        assert cr.gradgradcheck(g, x)
+        ours_h = cr.hessian(lambda t: cr.sum(g(t) ** 2))(x)
+        theirs_h = autograd.hessian(lambda t: anp.sum(af(t, axis=axis, keepdims=keepdims) ** 2))(x)
+        np.testing.assert_allclose(ours_h, theirs_h, rtol=1e-9, atol=1e-10)
     check()
 
 
@@ -154,6 +169,10 @@ def test_softmax_family(name, axis):
         ours = cr.grad(lambda t: cr.sum(f(t, axis=axis) * u))(x)
         theirs = autograd.grad(lambda t: anp.sum(ref(t) * u))(x)
         np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+        assert cr.gradgradcheck(lambda t: f(t, axis=axis), x)
+        ours_h = cr.hessian(lambda t: cr.sum(f(t, axis=axis) * u))(x)
+        theirs_h = autograd.hessian(lambda t: anp.sum(ref(t) * u))(x)
+        np.testing.assert_allclose(ours_h, theirs_h, rtol=1e-9, atol=1e-10)
     check()
 
 
@@ -171,6 +190,10 @@ def test_matmul(sa, sb):
             ours = cr.grad(lambda x, y: cr.sum(cr.matmul(x, y) ** 2), argnum)(a, b)
             theirs = autograd.grad(lambda x, y: anp.sum(anp.matmul(x, y) ** 2), argnum)(a, b)
             np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+            ours_h = cr.hessian(lambda x, y: cr.sum(cr.matmul(x, y) ** 2), argnum)(a, b)
+            theirs_h = autograd.hessian(lambda x, y: anp.sum(anp.matmul(x, y) ** 2), argnum)(a, b)
+            np.testing.assert_allclose(ours_h, theirs_h, rtol=1e-9, atol=1e-10)
+        assert cr.gradgradcheck(cr.matmul, a, b)  # the mixed second derivatives d^2/(da db)
     check()
 
 
@@ -206,6 +229,11 @@ def test_shape_ops(name):
         ours = cr.grad(lambda t: cr.sum(f(t) * u))(x)
         theirs = autograd.grad(lambda t: anp.sum(af(t) * u))(x)
         np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+        # shape ops are linear: squaring first gives them a second derivative to carry
+        assert cr.gradgradcheck(lambda t: f(t * t), x)
+        ours_h = cr.hessian(lambda t: cr.sum(f(t * t) ** 2 * u))(x)
+        theirs_h = autograd.hessian(lambda t: anp.sum(af(t * t) ** 2 * u))(x)
+        np.testing.assert_allclose(ours_h, theirs_h, rtol=1e-9, atol=1e-10)
     check()
 
 
