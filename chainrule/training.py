@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 from chainrule import losses as _losses
+from chainrule.backprop import DenseBackprop
 from chainrule import metrics as _metrics
 from chainrule import optim as _optim
 from chainrule.tensor import Tensor, fork_rng, get_default_dtype, no_grad
@@ -217,6 +218,9 @@ def _fit_loop(model, comp, X, y, w, Xv, yv, epochs, batch_size, shuffle, callbac
         cb.on_train_begin()
     bar_cls = _progress_bar() if verbose == 1 else None
     xbuf = np.empty((min(batch_size, n),) + X.shape[1:], dtype=X.dtype)
+    # A stack of Dense layers runs the notes' back-propagation in preallocated buffers (chainrule.backprop);
+    # anything else runs on the autodiff engine.
+    fast = DenseBackprop.build(model, loss_fn, opt, X, y) if w is None else None
     for epoch in range(initial_epoch, epochs):
         for cb in callbacks:
             cb.on_epoch_begin(epoch)
@@ -239,22 +243,25 @@ def _fit_loop(model, comp, X, y, w, Xv, yv, epochs, batch_size, shuffle, callbac
                 xb = np.take(X, idx, axis=0, out=xbuf, mode="clip") if len(idx) == batch_size \
                     else X[idx]
                 yb, wb = y[idx], None if w is None else w[idx]
-            out = model(xb)
-            loss = _total_loss(model, loss_fn, yb, out, wb)
-            lv = float(loss.data)
+            if fast is not None:
+                lv, od = fast.step(xb, yb)
+            else:
+                out = model(xb)
+                loss = _total_loss(model, loss_fn, yb, out, wb)
+                lv, od = float(loss.data), out.data
             if not math.isfinite(lv):
                 for cb in callbacks:
                     cb.on_batch_nan(epoch, b, lv)
                 if model.stop_training:  # TerminateOnNaN: do not step on a NaN gradient
                     break
-            opt.zero_grad()
-            loss.backward()
+            if fast is None:
+                opt.zero_grad()
+                loss.backward()
             opt.step()
             m = len(yb)
             loss_sum += lv * m
             seen += m
             if fns:
-                od = out.data
                 for k, fn in enumerate(fns):
                     metric_sums[k] += fn(yb, od) * m
             for cb in callbacks:

@@ -399,6 +399,8 @@ class Optimizer:
                 missing = True
                 continue
             gv = views[i][0]
+            if g is gv:  # already written in place (chainrule.backprop does that)
+                continue
             if g.shape != gv.shape:
                 self._shape_error(i, p, gv.shape, g.shape)
             np.copyto(gv, g, casting="same_kind")
