@@ -37,6 +37,13 @@ def _as_f64(x):
     return np.array(arr, dtype=np.float64)
 
 
+def _inputs_f64(inputs, name):
+    xs = [_as_f64(x) for x in inputs]
+    if not xs:
+        raise ValueError(f"{name}: expected at least one input array, got none")
+    return xs
+
+
 def gradcheck(f, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, check_forward=True):
     """Check f's derivatives with respect to every input; return True or raise GradcheckError.
 
@@ -59,9 +66,7 @@ def gradcheck(f, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, check_forward=
     >>> cr.gradcheck(lambda x, w: cr.tanh(x @ w), np.ones((2, 3)), np.full((3, 2), 0.1))
     True
     """
-    xs = [_as_f64(x) for x in inputs]
-    if not xs:
-        raise ValueError("gradcheck: expected at least one input array, got none")
+    xs = _inputs_f64(inputs, "gradcheck")
     rng = np.random.default_rng(seed)
 
     def run(arrays, requires=False, tangents=None):
@@ -125,9 +130,7 @@ def gradgradcheck(f, *inputs, eps=1e-5, atol=1e-5, rtol=1e-3, seed=0):
     >>> cr.gradgradcheck(lambda x, w: cr.tanh(x @ w), np.ones((2, 3)), np.full((3, 2), 0.1))
     True
     """
-    xs = [_as_f64(x) for x in inputs]
-    if not xs:
-        raise ValueError("gradgradcheck: expected at least one input array, got none")
+    xs = _inputs_f64(inputs, "gradgradcheck")
     rng = np.random.default_rng(seed)
     vs = [rng.standard_normal(x.shape) for x in xs]
     u = None
