@@ -501,6 +501,22 @@ def _chainrule_params(model):
             "W2": model[1].kernel.data, "b2": model[1].bias.data}
 
 
+def _chainrule_epochs(data, perms, epochs, model, train_batch):
+    """Time ``train_batch(xb, yb)`` over the shared batches; return (seconds per epoch, test accuracy)."""
+    X, y = data["X_train"], data["y_train"]
+    xb = np.empty((BATCH, X.shape[1]), dtype=X.dtype)
+    times = []
+    for e in range(epochs):
+        perm = perms[e]
+        t0 = time.perf_counter()
+        for i in range(len(X) // BATCH):
+            idx = perm[i * BATCH:(i + 1) * BATCH]
+            np.take(X, idx, axis=0, out=xb, mode="clip")
+            train_batch(xb, y[idx])
+        times.append(time.perf_counter() - t0)
+    return times, accuracy_numpy(_chainrule_params(model), data["X_test"], data["y_test"])
+
+
 def train_chainrule(data, init, perms, epochs):
     """The same network with chainrule, PyTorch style: Sequential(Dense sigmoid, Dense softmax),
     sparse categorical cross-entropy on the softmax output (fused with it into one stable node),
@@ -510,24 +526,16 @@ def train_chainrule(data, init, perms, epochs):
     except ImportError as err:
         print(f"chainrule: not importable ({err}); skipped")
         return None
-    X, y = data["X_train"], data["y_train"]
     model = _chainrule_model(init)
     opt = optim.Adam(model.parameters(), lr=LR, beta1=BETA1, beta2=BETA2, eps=EPS)
     loss_fn = losses.sparse_categorical_crossentropy
-    xb = np.empty((BATCH, X.shape[1]), dtype=X.dtype)
-    times = []
-    for e in range(epochs):
-        perm = perms[e]
-        t0 = time.perf_counter()
-        for i in range(len(X) // BATCH):
-            idx = perm[i * BATCH:(i + 1) * BATCH]
-            np.take(X, idx, axis=0, out=xb, mode="clip")
-            loss = loss_fn(y[idx], model(xb))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        times.append(time.perf_counter() - t0)
-    return times, accuracy_numpy(_chainrule_params(model), data["X_test"], data["y_test"])
+
+    def train_batch(xb, yb):
+        loss = loss_fn(yb, model(xb))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return _chainrule_epochs(data, perms, epochs, model, train_batch)
 
 
 def train_chainrule_dense(data, init, perms, epochs):
@@ -538,22 +546,15 @@ def train_chainrule_dense(data, init, perms, epochs):
     except ImportError as err:
         print(f"chainrule_dense: not importable ({err}); skipped")
         return None
-    X, y = data["X_train"], data["y_train"]
     model = _chainrule_model(init)
     opt = optim.Adam(model.parameters(), lr=LR, beta1=BETA1, beta2=BETA2, eps=EPS)
-    step = DenseBackprop.build(model, losses.sparse_categorical_crossentropy, opt, X, y)
-    xb = np.empty((BATCH, X.shape[1]), dtype=X.dtype)
-    times = []
-    for e in range(epochs):
-        perm = perms[e]
-        t0 = time.perf_counter()
-        for i in range(len(X) // BATCH):
-            idx = perm[i * BATCH:(i + 1) * BATCH]
-            np.take(X, idx, axis=0, out=xb, mode="clip")
-            step.step(xb, y[idx])
-            opt.step()
-        times.append(time.perf_counter() - t0)
-    return times, accuracy_numpy(_chainrule_params(model), data["X_test"], data["y_test"])
+    step = DenseBackprop.build(model, losses.sparse_categorical_crossentropy, opt,
+                               data["X_train"], data["y_train"])
+
+    def train_batch(xb, yb):
+        step.step(xb, yb)
+        opt.step()
+    return _chainrule_epochs(data, perms, epochs, model, train_batch)
 
 
 def train_chainrule_fit(data, init, perms, epochs):
