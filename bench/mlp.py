@@ -7,7 +7,10 @@ The network is the lecture's MNIST network, trained on Fashion-MNIST:
 * Adam, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8 (PyTorch's defaults; keep
   these identical across implementations);
 * batch size 100, float32 everywhere, Glorot-uniform weights and zero biases;
-* inputs scaled to [0, 1] and flattened;
+* inputs flattened and scaled to zero mean and unit variance, as the notes
+  prepare their MNIST images: each of the 784 pixels standardized with the
+  training set's mean and standard deviation
+  (``chainrule.datasets.Standardizer``, scikit-learn's StandardScaler);
 * 3 epochs, reshuffled every epoch.
 
 Every implementation starts from the *same* initial weights and visits the
@@ -15,6 +18,13 @@ Every implementation starts from the *same* initial weights and visits the
 are handed to each trainer.  All are timed in one process with one thread
 count (``--threads``, applied to OpenMP/OpenBLAS/MKL before NumPy is imported
 and to ``torch.set_num_threads``).
+
+Some machines set ``OPENBLAS_CORETYPE`` (and ``OPENBLAS_L2_SIZE``) to pin old
+OpenBLAS builds to a safe kernel.  That also pins NumPy's current OpenBLAS to
+an older, slower kernel (Haswell on an AVX-512 processor) while PyTorch picks
+its own, so the script drops both before NumPy loads unless
+``--keep-openblas-env`` is given; the first line it prints names the kernel
+OpenBLAS runs.
 
 Implementations (see ``TRAINERS``):
 
@@ -58,6 +68,7 @@ Usage::
     python bench/mlp.py --repeat 5         # train each 5 times (default 3), rotating order
     python bench/mlp.py --impl numpy_fused --impl torch_cpu
     python bench/mlp.py --profile          # per-step time breakdown
+    python bench/mlp.py --keep-openblas-env   # keep OPENBLAS_CORETYPE as the machine set it
 
 Data: the Fashion-MNIST IDX files (gzip or raw) from ``--data DIR``, else
 ``$CHAINRULE_DATA`` (the directory itself or its ``fashion-mnist``
@@ -91,6 +102,9 @@ def _parse_args(argv=None):
                    help="print a per-step time breakdown of numpy_fused and torch, then exit")
     p.add_argument("--profile-steps", type=int, default=600,
                    help="steps per timed phase in --profile (default 600)")
+    p.add_argument("--keep-openblas-env", action="store_true",
+                   help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE (by default they are dropped, "
+                        "so OpenBLAS picks the kernel for this processor)")
     p.add_argument("--strict", action="store_true",
                    help="exit 1 if a measured chainrule target is missed")
     args = p.parse_args(argv)
@@ -114,6 +128,9 @@ if __name__ == "__main__":
     ARGS = _parse_args()
     for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[_var] = str(ARGS.threads)
+    if not ARGS.keep_openblas_env:
+        for _var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+            os.environ.pop(_var, None)
 
 import gzip  # noqa: E402
 import math  # noqa: E402
@@ -190,7 +207,8 @@ def _load_local(path=None):
 
 
 def load_data(path=None, quick=False):
-    """Fashion-MNIST as float32 (N, 784) in [0, 1] and int64 labels, or None.
+    """Fashion-MNIST as float32 (N, 784), standardized with the training set's per-pixel
+    mean and standard deviation, and int64 labels; or None.
 
     Uses ``chainrule.datasets.load_fashion_mnist`` when it exists, else the
     small reader above.
@@ -213,10 +231,15 @@ def load_data(path=None, quick=False):
     if quick:
         Xtr, ytr = Xtr[:10_000], ytr[:10_000]
 
+    from chainrule.datasets import Standardizer
+
+    def flat(X):
+        return np.asarray(X).reshape(len(X), -1)
+
+    scaler = Standardizer().fit(flat(Xtr))  # zero mean, unit variance per pixel (train statistics)
+
     def prep(X):
-        X = np.asarray(X).reshape(len(X), -1).astype(DTYPE)  # a fresh C-contiguous copy
-        X *= 1.0 / 255.0  # a Python float keeps float32 (NEP 50)
-        return X
+        return np.ascontiguousarray(scaler.transform(flat(X)), dtype=DTYPE)
 
     data = {"X_train": prep(Xtr), "y_train": np.asarray(ytr, dtype=np.int64),
             "X_test": prep(Xte), "y_test": np.asarray(yte, dtype=np.int64)}
@@ -258,7 +281,8 @@ def accuracy_numpy(params, X, y):
     Z = X @ params["W1"]
     Z += params["b1"]
     np.negative(Z, out=Z)
-    np.exp(Z, out=Z)
+    with np.errstate(over="ignore"):  # exp(-z) = inf for z << 0 gives sigmoid's limit 0
+        np.exp(Z, out=Z)
     Z += 1.0
     np.reciprocal(Z, out=Z)
     logits = Z @ params["W2"]
@@ -326,7 +350,7 @@ class _FusedMLP:
         self.H += self.b1
 
     def sigmoid(self):
-        H = self.H  # 1 / (1 + exp(-z)), in place
+        H = self.H  # 1 / (1 + exp(-z)), in place; exp overflow gives the limit 0
         np.negative(H, out=H)
         np.exp(H, out=H)
         H += 1.0
@@ -424,12 +448,13 @@ def train_numpy_fused(data, init, perms, epochs):
     net = _FusedMLP(init)
     nb = len(X) // BATCH
     times = []
-    for e in range(epochs):
-        perm = perms[e]
-        t0 = time.perf_counter()
-        for i in range(nb):
-            net.step(X, y, perm[i * BATCH:(i + 1) * BATCH])
-        times.append(time.perf_counter() - t0)
+    with np.errstate(over="ignore"):  # once for the run, not per step (see _FusedMLP.sigmoid)
+        for e in range(epochs):
+            perm = perms[e]
+            t0 = time.perf_counter()
+            for i in range(nb):
+                net.step(X, y, perm[i * BATCH:(i + 1) * BATCH])
+            times.append(time.perf_counter() - t0)
     bad = [a.dtype for a in net.arrays() if a.dtype.kind == "f" and a.dtype != DTYPE]
     assert not bad, f"numpy_fused: non-float32 buffers {bad}"
     return times, accuracy_numpy(net.params(), data["X_test"], data["y_test"])
@@ -879,7 +904,7 @@ def main(args):
     blas = ""
     try:
         from threadpoolctl import threadpool_info
-        blas = ", ".join(f"{i['internal_api']} {i['num_threads']} threads"
+        blas = ", ".join(f"{i['internal_api']} {i.get('architecture') or ''} {i['num_threads']} threads"
                          for i in threadpool_info())
     except Exception:  # threadpoolctl is optional
         pass
@@ -888,7 +913,8 @@ def main(args):
           f"threads {args.threads}; numpy {np.__version__}" + (f" [{blas}]" if blas else ""))
 
     if args.profile:
-        profile(data, init, perms, args.profile_steps)
+        with np.errstate(over="ignore"):
+            profile(data, init, perms, args.profile_steps)
         return 0
 
     # Repeats rotate the order, so slow drifts of a shared machine hit every
