@@ -31,6 +31,8 @@ from chainrule import losses as _losses
 from chainrule.nn import activations as _activations
 from chainrule.nn.layers import Dense
 from chainrule.nn.module import Sequential
+from chainrule.ops.fused import labels_out_of_range
+from chainrule.ops.reduce import row_max, row_sum
 
 __all__ = ["DenseBackprop"]
 
@@ -84,8 +86,7 @@ class DenseBackprop:
         c = units
         if kind == "sparse":  # validate the labels once for the whole run (the generic path says what is wrong)
             t = np.asarray(y)
-            if t.shape not in ((len(t),), (len(t), 1)) or t.dtype.kind not in "iu" or (
-                    t.size and (t.min() < 0 or t.max() >= c)):
+            if t.shape not in ((len(t),), (len(t), 1)) or t.dtype.kind not in "iu" or labels_out_of_range(t, c):
                 return None
         elif kind == "categorical" and (np.shape(y) != (len(y), c) or not np.all((y >= 0) & (y <= 1))):
             return None
@@ -155,7 +156,7 @@ class DenseBackprop:
             return loss
         # softmax + cross-entropy, stable: with m = max_c z_c and s = sum_c exp(z_c - m),
         # log a_c = (z_c - m) - log s, and delta = (a sum_c t_c - t) / N
-        m = np.maximum.reduce(a, axis=1, keepdims=True)
+        m = row_max(a)
         a -= m
         if self.kind == "sparse":
             t = y.reshape(-1)
@@ -164,7 +165,7 @@ class DenseBackprop:
             tsum = np.add.reduce(y, axis=1, keepdims=True)
             tz = np.add.reduce(y * a, axis=1)
         np.exp(a, out=a)
-        s = np.add.reduce(a, axis=1, keepdims=True)
+        s = row_sum(a)
         a /= s                                         # a^L = softmax(z^L)
         logs = np.log(s[:, 0])
         if self.kind == "sparse":

@@ -90,6 +90,7 @@ class Function:
         ctx = cls.__new__(cls)
         arrays = []
         parents = []
+        needs = []
         any_tensor = False
         requires = False
         for x in inputs:
@@ -97,10 +98,13 @@ class Function:
                 arrays.append(x.data)
                 parents.append(x)
                 any_tensor = True
-                requires = requires or x.requires_grad
+                r = x.requires_grad
+                needs.append(r)
+                requires = requires or r
             else:
                 arrays.append(x)
                 parents.append(None)
+                needs.append(False)
         try:
             out = ctx.forward(*arrays, **params)
         except ValueError as err:
@@ -113,7 +117,7 @@ class Function:
         requires = requires and _state.grad_enabled
         if requires:
             ctx.parents = parents
-            ctx.needs_input_grad = [p is not None and p.requires_grad for p in parents]
+            ctx.needs_input_grad = needs
             if raw is not None:
                 ctx._raw_out = raw  # what forward returned (and may have saved): the output too
             result = Tensor._make(out, True, ctx)

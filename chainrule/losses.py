@@ -42,6 +42,7 @@ import numpy as np
 
 from chainrule import ops
 from chainrule.ops.elementwise import Sigmoid
+from chainrule.ops.fused import labels_out_of_range
 from chainrule.ops.reduce import Softmax
 from chainrule.tensor import Tensor, get_default_dtype
 
@@ -120,13 +121,13 @@ def _labels(y_true, shape, name):
                 else "")
         raise ValueError(f"{name}: integer labels of shape {t.shape} do not fit predictions of shape {shape}; "
                          f"expected labels of shape {lead} or {lead + (1,)}, one per sample{hint}")
-    if t.dtype.kind not in "iub":
-        if t.dtype.kind == "f" and np.all(t == np.round(t)):
+    if t.dtype.kind not in "iu":
+        if t.dtype.kind == "b" or (t.dtype.kind == "f" and np.all(t == np.round(t))):
             t = t.astype(np.int64)
         else:
             raise ValueError(f"{name}: expected integer class labels in [0, {c - 1}], got an array of dtype "
                              f"{t.dtype} with non-integer values; use categorical_crossentropy for soft targets")
-    if t.size and (t.min() < 0 or t.max() >= c):
+    if labels_out_of_range(t, c):
         raise ValueError(f"{name}: labels must lie in [0, {c - 1}] for {c} classes (the last axis of predictions "
                          f"of shape {shape}), got labels from {t.min()} to {t.max()}")
     return t
@@ -316,7 +317,7 @@ def _crossentropy(t, a, sparse, from_logits, sample_weight, reduction, name):
                    else ops.neg(ops.sum(ops.mul(t2, logp), axis=-1)))
             return _reduce(ops.reshape(per, lead), w, "none")
         wf = None if w is None else np.broadcast_to(w, lead).reshape(-1)
-        mean = ops.softmax_cross_entropy(z2, t2, weights=wf, softmax=sm)
+        mean = ops.softmax_cross_entropy(z2, t2, weights=wf, softmax=sm, validated=True)
         if reduction == "mean":
             return mean
         return ops.mul(mean, float(t2.shape[0]) if wf is None else (float(wf.sum()) or 1.0))

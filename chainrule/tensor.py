@@ -409,20 +409,22 @@ def _toposort(root):
     """Nodes reachable from root that need gradients, parents before children."""
     order, visited = [], set()
     stack = [(root, False)]
+    pop, push, visit = stack.pop, stack.append, visited.add
     while stack:
-        node, done = stack.pop()
+        node, done = pop()
         if done:
             order.append(node)
             continue
-        if id(node) in visited:
+        key = id(node)
+        if key in visited:
             continue
-        visited.add(id(node))
-        stack.append((node, True))
+        visit(key)
+        push((node, True))
         ctx = node._ctx
         if ctx is not None:
             for p in ctx.parents:
                 if p is not None and p.requires_grad and id(p) not in visited:
-                    stack.append((p, False))
+                    push((p, False))
     return order
 
 
@@ -450,15 +452,17 @@ def _backprop(root, seed, targets=None, create_graph=False):
         order = [node for node in order if id(node) in useful]
         found = {}
     grads = {id(root): seed}
+    pop = grads.pop
     handed = {id(seed)}  # arrays that must not become two leaves' .grad (or the caller's seed)
     for node in reversed(order):
-        g = grads.pop(id(node), None)
+        key = id(node)
+        g = pop(key, None)
         if g is None:
             continue
         ctx = node._ctx
         if wanted is not None:
-            if id(node) in wanted:
-                found[id(node)] = g
+            if key in wanted:
+                found[key] = g
             if ctx is None:
                 continue
         elif ctx is None:  # a leaf: accumulate like PyTorch (+=)
@@ -471,18 +475,19 @@ def _backprop(root, seed, targets=None, create_graph=False):
                 node.grad = node.grad + g
             continue
         in_grads = ctx._graph_backward(node, g) if create_graph else ctx.backward(g)
-        if not isinstance(in_grads, tuple):
+        if type(in_grads) is not tuple:
             in_grads = (in_grads,)
         for p, pg in zip(ctx.parents, in_grads):
             if p is None or pg is None or not p.requires_grad:
                 continue
-            if wanted is not None and id(p) not in useful:
-                continue
-            if pg.shape != p.data.shape:
-                pg = _unbroadcast(pg, p.data.shape)
-            if pg.dtype != p.data.dtype:
-                pg = pg.astype(p.data.dtype)
             key = id(p)
+            if wanted is not None and key not in useful:
+                continue
+            data = p.data
+            if pg.shape != data.shape:
+                pg = _unbroadcast(pg, data.shape)
+            if pg.dtype != data.dtype:
+                pg = pg.astype(data.dtype)
             prev = grads.get(key)
             grads[key] = pg if prev is None else prev + pg
     if wanted is not None:

@@ -463,6 +463,26 @@ def test_error_shape_mismatch_names_both_shapes():
         losses.sparse_categorical_crossentropy(LABELS, simplex(N, C), sample_weight=np.ones(5))
 
 
+def test_labels_out_of_range_in_one_pass_for_every_integer_dtype():
+    from chainrule.ops.fused import labels_out_of_range
+    for dtype in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint64):
+        assert not labels_out_of_range(np.array([0, 3, 1], dtype=dtype), 4)
+        assert labels_out_of_range(np.array([0, 4], dtype=dtype), 4)
+    for dtype in (np.int8, np.int64):
+        assert labels_out_of_range(np.array([2, -1], dtype=dtype), 4)
+        assert labels_out_of_range(np.array([np.iinfo(dtype).min], dtype=dtype), 4)
+    assert not labels_out_of_range(np.array([], dtype=np.int64), 4)
+    assert not labels_out_of_range(np.array([[1, 2], [0, 3]])[:, 1], 4)  # a strided view
+
+
+def test_boolean_labels_are_class_indices_not_masks():
+    z = RNG.normal(size=(4, 2))
+    as_bool = np.array([True, False, False, True])
+    for fn in (lambda t: losses.sparse_categorical_crossentropy(t, z, from_logits=True),
+               lambda t: cr.ops.softmax_cross_entropy(z, t)):
+        assert float(fn(as_bool)) == pytest.approx(float(fn(as_bool.astype(int))), rel=1e-12)
+
+
 def test_error_labels_out_of_range_name_range_and_classes():
     with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\] for 4 classes.*got labels from 0 to 4"):
         losses.sparse_categorical_crossentropy([0, 4], np.zeros((2, 4)), from_logits=True)

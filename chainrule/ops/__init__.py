@@ -166,9 +166,11 @@ def linear(x, W, b=None):
 
 
 @_doc(SoftmaxCrossEntropy)
-def softmax_cross_entropy(logits, targets, weights=None, softmax=None):
-    """``softmax`` may be the Softmax node that was applied to ``logits`` (its probabilities are reused)."""
-    return SoftmaxCrossEntropy.apply(logits, _value(targets), weights=weights, softmax=softmax)
+def softmax_cross_entropy(logits, targets, weights=None, softmax=None, validated=False):
+    """``softmax`` may be the Softmax node that was applied to ``logits`` (its probabilities are reused);
+    ``validated=True`` skips checking the targets, for callers that have (chainrule.losses)."""
+    return SoftmaxCrossEntropy.apply(logits, _value(targets), weights=weights, softmax=softmax,
+                                     validated=validated)
 
 
 __all__ += ["linear", "softmax_cross_entropy"]

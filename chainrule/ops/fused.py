@@ -11,22 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.function import Function
-from chainrule.ops.reduce import Softmax
-
-
-_ONES = {}
-
-
-def _ones(n, dtype):
-    """A cached vector of n ones (read-only), for summing over a batch with one BLAS call."""
-    key = (n, np.dtype(dtype))
-    v = _ONES.get(key)
-    if v is None:
-        if len(_ONES) > 64:
-            _ONES.clear()
-        v = _ONES[key] = np.ones(n, dtype=dtype)
-        v.flags.writeable = False
-    return v
+from chainrule.ops.reduce import Softmax, _is_rows, _ones, row_max, row_sum
 
 
 class Linear(Function):
@@ -71,6 +56,16 @@ class Linear(Function):
         return out
 
 
+def labels_out_of_range(t, c):
+    """True if some integer label of ``t`` lies outside [0, c-1] (one pass over the labels:
+    seen as unsigned integers, a negative label is larger than any class index)."""
+    if not t.size:
+        return False
+    if t.dtype.kind == "i":
+        t = t.view(np.dtype(f"u{t.itemsize}"))
+    return int(np.maximum.reduce(t, axis=None)) >= c
+
+
 def _check_targets(z, t, op):
     """Validate targets against logits z of shape (N, C): integer labels (N,) or a distribution (N, C)."""
     if z.ndim != 2:
@@ -87,7 +82,9 @@ def _check_targets(z, t, op):
             else:
                 raise ValueError(f"{op}: integer class labels expected for targets of shape {t.shape}, got dtype "
                                  f"{t.dtype}; pass one-hot targets of shape {z.shape} for soft labels")
-        if t.size and (t.min() < 0 or t.max() >= c):
+        if t.dtype.kind == "b":
+            t = t.astype(np.int64)  # as class indices 0/1, never as a mask
+        if labels_out_of_range(t, c):
             raise ValueError(f"{op}: labels must lie in [0, {c - 1}] for {c} output classes, got labels from "
                              f"{t.min()} to {t.max()}")
         return t, True
@@ -105,13 +102,18 @@ class SoftmaxCrossEntropy(Function):
 
     ``t`` is integer labels (N,) or a target distribution (N, C) (one-hot or soft),
     optionally weighted per sample by ``weights`` (N,) (the mean then divides by sum of weights).
+    ``validated=True`` says the caller has already checked ``t`` against z (chainrule.losses
+    does): integer labels of shape (N,) within range, or a float array of z's shape.
     """
 
     name = "softmax_cross_entropy"
 
-    def forward(self, z, t, weights=None, softmax=None):
+    def forward(self, z, t, weights=None, softmax=None, validated=False):
         z = np.asarray(z)
-        t, sparse = _check_targets(z, t, self.name)
+        if validated:
+            sparse = t.ndim == 1
+        else:
+            t, sparse = _check_targets(z, t, self.name)
         n = z.shape[0]
         if softmax is not None:
             # z already went through a softmax node (the model's output layer): reuse its work
@@ -119,12 +121,13 @@ class SoftmaxCrossEntropy(Function):
             s = softmax.logsumexp()
         else:
             # p = softmax(z) = exp(z - m) / s, computed in place; log softmax(z) = z - m - log s
-            m = np.maximum.reduce(z, axis=1, keepdims=True)
+            rows = _is_rows(z, 1)
+            m = row_max(z) if rows else np.maximum.reduce(z, axis=1, keepdims=True)
             if np.isinf(m).any():
                 m = np.where(np.isfinite(m), m, 0).astype(m.dtype)
             p = np.subtract(z, m)
             np.exp(p, out=p)
-            s = np.add.reduce(p, axis=1, keepdims=True)
+            s = row_sum(p) if rows else np.add.reduce(p, axis=1, keepdims=True)
             p /= s
             np.log(s, out=s)
             s += m  # s is now logsumexp(z), one per row

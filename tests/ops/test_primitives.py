@@ -152,9 +152,10 @@ def test_max_splits_gradient_between_ties():
     np.testing.assert_array_equal(x.grad, [0.0, 0.5, 0.5])
 
 
+@pytest.mark.parametrize("shape", [(3, 4), (12, 5)])  # (12, 5): a batch of rows takes row_max/row_sum
 @pytest.mark.parametrize("axis", [0, 1, -1])
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
-def test_softmax_family(name, axis):
+def test_softmax_family(name, axis, shape):
     f = getattr(cr, name)
 
     def ref(x):
@@ -162,10 +163,11 @@ def test_softmax_family(name, axis):
         return anp.exp(z) if name == "softmax" else z
 
     @FAST
-    @given(values((3, 4), -3, 3))
+    @given(values(shape, -3, 3))
     def check(x):
         assert cr.gradcheck(lambda t: f(t, axis=axis), x)
-        u = np.sin(np.arange(12.0)).reshape(3, 4)
+        np.testing.assert_allclose(f(x, axis=axis), ref(x), rtol=1e-12, atol=1e-15)
+        u = np.sin(np.arange(x.size, dtype=float)).reshape(shape)
         ours = cr.grad(lambda t: cr.sum(f(t, axis=axis) * u))(x)
         theirs = autograd.grad(lambda t: anp.sum(ref(t) * u))(x)
         np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
@@ -252,6 +254,33 @@ def test_primitives_on_plain_ndarrays_return_ndarrays():
         assert isinstance(f(cr.tensor(x)), cr.Tensor)
         assert type(f(cr.tensor(x)).data) is np.ndarray
     np.testing.assert_allclose(cr.exp(x), np.exp(x))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+@pytest.mark.parametrize("shape", [(1, 3), (7, 10), (8, 10), (100, 10), (50, 33), (20, 200)])
+def test_row_max_and_row_sum_match_numpy(shape, dtype):
+    from chainrule.ops.reduce import row_max, row_sum
+    x = (np.random.default_rng(0).normal(size=shape) * 10).astype(dtype)
+    assert row_max(x).shape == row_sum(x).shape == (shape[0], 1)
+    np.testing.assert_array_equal(row_max(x), np.max(x, axis=1, keepdims=True))
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(row_sum(x), np.sum(x, axis=1, keepdims=True), rtol=rtol, atol=rtol)
+    assert row_sum(x).dtype == x.dtype
+    if dtype != np.int64 and shape[0] >= 4:  # NaN and infinities propagate as in np.max and np.sum
+        x[1, 2], x[2, 0], x[3, 1] = np.nan, np.inf, -np.inf
+        m, s = row_max(x), row_sum(x)
+        assert np.isnan(m[1, 0]) and np.isnan(s[1, 0]) and m[2, 0] == s[2, 0] == np.inf and s[3, 0] == -np.inf
+
+
+def test_softmax_of_a_batch_with_infinite_logits():
+    z = np.zeros((10, 3))
+    z[0] = [-np.inf, 0.0, 0.0]
+    z[1] = [-1000.0, 1000.0, 0.0]
+    p = cr.softmax(z)
+    np.testing.assert_allclose(p[0], [0.0, 0.5, 0.5])
+    np.testing.assert_allclose(p[1], [0.0, 1.0, 0.0])
+    np.testing.assert_allclose(p[2:], 1 / 3)
+    np.testing.assert_allclose(cr.logsumexp(z, axis=1)[:2], [np.log(2), 1000.0])
 
 
 def test_stability_at_extreme_inputs():
