@@ -573,8 +573,8 @@ def train_chainrule_dense(data, init, perms, epochs):
         return None
     model = _chainrule_model(init)
     opt = optim.Adam(model.parameters(), lr=LR, beta1=BETA1, beta2=BETA2, eps=EPS)
-    step = DenseBackprop.build(model, losses.sparse_categorical_crossentropy, opt,
-                               data["X_train"], data["y_train"])
+    step = DenseBackprop.build(model, losses.sparse_categorical_crossentropy, data["X_train"],
+                               data["y_train"])
 
     def train_batch(xb, yb):
         step.step(xb, yb)

@@ -50,16 +50,16 @@ class DenseBackprop:
     batch loss and the output array (overwritten by the next step).
     """
 
-    def __init__(self, layers, acts, kind, optimizer):
+    def __init__(self, layers, acts, kind):
         self.layers, self.acts, self.kind = layers, acts, kind
         self.params = [(d.kernel, d.bias if d.use_bias else None) for d in layers]
         self.dtype = layers[0].kernel.data.dtype
-        self._dest = self._gradient_destinations(optimizer)
+        self._dest = [tuple(None if p is None else self._storage(p) for p in wb) for wb in self.params]
         self._n = None
 
     # ------------------------------------------------------------------ set-up
     @classmethod
-    def build(cls, model, loss_fn, optimizer, X, y):
+    def build(cls, model, loss_fn, X, y):
         """A DenseBackprop for ``model`` trained on (X, y) with ``loss_fn``, or None if it does not apply."""
         if type(model) is not Sequential or _LOSSES.get(loss_fn) is None or np.ndim(X) != 2:
             return None
@@ -90,21 +90,16 @@ class DenseBackprop:
                 return None
         elif kind == "categorical" and (np.shape(y) != (len(y), c) or not np.all((y >= 0) & (y <= 1))):
             return None
-        return cls(layers, acts, kind, optimizer)
+        return cls(layers, acts, kind)
 
-    def _gradient_destinations(self, opt):
-        """Where each parameter's gradient is written: its slice of the optimizer's flat gradient
-        buffer when there is one (so step() copies nothing), else an array of its own."""
-        dest = {}
-        if not (opt.clipvalue is not None or opt.clipnorm is not None or opt.global_clipnorm is not None):
-            for buckets in getattr(opt, "_buckets", ()):
-                for b in buckets:
-                    for p, views in zip(b.params, b.views):
-                        dest[id(p)] = views[0]
-        out = []
-        for W, b in self.params:
-            out.append(tuple(None if p is None else dest.get(id(p), np.empty_like(p.data)) for p in (W, b)))
-        return out
+    @staticmethod
+    def _storage(p):
+        """Where p's gradient is written: the slice of the optimizer's flat gradient buffer that
+        it offers (``Parameter._grad_out``, so step() copies nothing), else an array of its own."""
+        buf = getattr(p, "_grad_out", None)
+        if buf is not None and buf.shape == p.data.shape and buf.dtype == p.data.dtype:
+            return buf
+        return np.empty_like(p.data)
 
     def _allocate(self, n):
         self.A = [np.empty((n, d.units), self.dtype) for d in self.layers]   # a^l (z^l before f_l)

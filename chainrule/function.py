@@ -9,6 +9,10 @@ A primitive subclasses :class:`Function` and defines
     the vector-Jacobian product (reverse mode): xbar_i = ybar . dy/dx_i for each
     input, or ``None`` for an input that needs no gradient
     (``self.needs_input_grad[i]`` tells which);
+``backward(self, ybar, out)`` instead, with ``backward_out = True``
+    the VJP may write input i's gradient into ``out[i]`` when that is an array
+    (see :attr:`Function.backward_out`); only matrix products do, where the
+    saved copy is worth it;
 ``jvp(self, *xdots) -> ndarray``
     the Jacobian-vector product (forward mode): ydot = sum_i dy/dx_i . xdot_i,
     where an ``xdot_i`` of ``None`` stands for a zero tangent.
@@ -46,6 +50,11 @@ class Function:
 
     #: Name used in error messages; defaults to the lower-cased class name.
     name = None
+    #: True for a primitive whose VJP is ``backward(ybar, out)``: ``out[i]``, when not None, is
+    #: storage for input i's gradient that the VJP may write into (NumPy's ``out=``) and return.
+    #: The backward pass offers it for a Parameter whose optimizer keeps its gradient in a flat
+    #: buffer (``Parameter._grad_out``), so the update finds the gradient in place, uncopied.
+    backward_out = False
     #: Parameters passed to ``forward`` by keyword, recorded for error messages.
     __slots__ = ("parents", "needs_input_grad", "__dict__")
 

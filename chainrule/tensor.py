@@ -428,6 +428,29 @@ def _toposort(root):
     return order
 
 
+def _grad_storage(parents, pending):
+    """For each input of a primitive about to run its VJP: the storage its optimizer provides
+    for that leaf's gradient (``Parameter._grad_out``), or None.
+
+    Offered only where writing into it is safe: a leaf with no ``.grad`` yet (so nothing is
+    accumulated into), no other gradient for it pending in this pass (a second use of the same
+    weight gets a fresh array, and the two are summed into a new one), met once among these
+    inputs, with the leaf's own shape and dtype.
+    """
+    out, seen = [], set()
+    for p in parents:
+        buf = None
+        if p is not None and p._ctx is None and p.grad is None:
+            key = id(p)
+            buf = getattr(p, "_grad_out", None)
+            if buf is not None and (key in pending or key in seen or buf.shape != p.data.shape
+                                    or buf.dtype != p.data.dtype):
+                buf = None
+            seen.add(key)
+        out.append(buf)
+    return out
+
+
 def _backprop(root, seed, targets=None, create_graph=False):
     """Walk the graph from ``root`` backwards, starting from the adjoint ``seed``.
 
@@ -474,7 +497,12 @@ def _backprop(root, seed, targets=None, create_graph=False):
             else:
                 node.grad = node.grad + g
             continue
-        in_grads = ctx._graph_backward(node, g) if create_graph else ctx.backward(g)
+        if create_graph:
+            in_grads = ctx._graph_backward(node, g)
+        elif ctx.backward_out and wanted is None:
+            in_grads = ctx.backward(g, _grad_storage(ctx.parents, grads))
+        else:
+            in_grads = ctx.backward(g)
         if type(in_grads) is not tuple:
             in_grads = (in_grads,)
         for p, pg in zip(ctx.parents, in_grads):

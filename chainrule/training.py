@@ -226,7 +226,7 @@ def _fit_loop(model, comp, X, y, w, Xv, yv, epochs, batch_size, shuffle, callbac
     xbuf = np.empty((min(batch_size, n),) + X.shape[1:], dtype=X.dtype)
     # A stack of Dense layers runs the notes' back-propagation in preallocated buffers (chainrule.backprop);
     # anything else runs on the autodiff engine.
-    fast = DenseBackprop.build(model, loss_fn, opt, X, y) if w is None else None
+    fast = DenseBackprop.build(model, loss_fn, X, y) if w is None else None
     for epoch in range(initial_epoch, epochs):
         for cb in callbacks:
             cb.on_epoch_begin(epoch)

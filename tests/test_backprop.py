@@ -47,7 +47,7 @@ def test_one_step_equals_the_autodiff_engine(f64, acts, loss):
     X = rng.standard_normal((7, 4)) * 2
     y = _targets(loss, rng, 7, 3)
     opt = optim.SGD(model.parameters(), lr=0.1)
-    fast = DenseBackprop.build(model, losses.get(loss), opt, X, y)
+    fast = DenseBackprop.build(model, losses.get(loss), X, y)
     assert fast is not None
     value, out = fast.step(X, y)
     grads = [p.grad.copy() for p in model.parameters()]
@@ -87,7 +87,7 @@ def test_gradients_are_written_into_the_optimizers_buffer_unless_it_clips():
     X, y = rng.standard_normal((8, 4)).astype("float32"), rng.integers(0, 3, 8)
     model = _model(["relu", "softmax"])
     opt = optim.Adam(model.parameters())
-    fast = DenseBackprop.build(model, losses.sparse_categorical_crossentropy, opt, X, y)
+    fast = DenseBackprop.build(model, losses.sparse_categorical_crossentropy, X, y)
     fast.step(X, y)
     bucket = opt._buckets[0][0]
     for p, views in zip(bucket.params, bucket.views):
@@ -96,7 +96,7 @@ def test_gradients_are_written_into_the_optimizers_buffer_unless_it_clips():
     opt.step()  # finds the gradients in place and still updates every parameter
     assert all(np.any(p.data != b) for p, b in zip(model.parameters(), before))
     clipping = optim.Adam(model.parameters(), clipnorm=1e-3)
-    fast = DenseBackprop.build(model, losses.sparse_categorical_crossentropy, clipping, X, y)
+    fast = DenseBackprop.build(model, losses.sparse_categorical_crossentropy, X, y)
     fast.step(X, y)
     grads = [p.grad.copy() for p in model.parameters()]
     clipping.step()
@@ -113,7 +113,7 @@ def test_models_and_losses_it_does_not_cover_train_on_the_engine():
     def build(model, loss=sce, labels=y):
         model(X)
         opt.bind(model.parameters())
-        return DenseBackprop.build(model, loss, opt, X, labels)
+        return DenseBackprop.build(model, loss, X, labels)
 
     assert build(_model(["relu", "softmax"])) is not None
     assert build(nn.Sequential([nn.Dense(5, "relu", kernel_regularizer="l2"), nn.Dense(3, "softmax")])) is None
@@ -147,6 +147,6 @@ def test_digits_reach_the_notes_accuracy_through_the_fast_path():
                            nn.Dense(10, "softmax")])
     model.compile(optimizer=optim.Adam(lr=1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(Xtr, ytr, epochs=30, batch_size=32, verbose=0, seed=0)
-    assert DenseBackprop.build(model, losses.sparse_categorical_crossentropy, model._compiled["optimizer"],
-                               Xtr, ytr) is not None  # so fit took the fast path
+    assert DenseBackprop.build(model, losses.sparse_categorical_crossentropy, Xtr,
+                               ytr) is not None  # so fit took the fast path
     assert model.evaluate(Xte, yte)["accuracy"] >= 0.97

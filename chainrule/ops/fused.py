@@ -14,12 +14,18 @@ from chainrule.function import Function
 from chainrule.ops.reduce import Softmax, _is_rows, _ones, row_max, row_sum
 
 
+_NO_OUT = (None, None, None)
+
+
 class Linear(Function):
     """Affine map of a dense layer.  z = x @ W + b  (x: (N, n_in), W: (n_in, n_out), b: (n_out,)).
 
     VJP: xbar = zbar @ W^T,  Wbar = x^T @ zbar,  bbar = sum_n zbar_n  (the notes' delta rules:
     dC/dW = a^T delta, dC/db = sum of delta over the batch).  JVP: zdot = xdot W + x Wdot + bdot.
+    Wbar and bbar are written into ``out`` when the backward pass offers storage for them.
     """
+
+    backward_out = True
 
     def forward(self, x, W, b=None):
         if np.ndim(x) < 1 or np.shape(x)[-1] != np.shape(W)[0]:
@@ -32,19 +38,21 @@ class Linear(Function):
             z += b
         return z
 
-    def backward(self, g):
+    def backward(self, g, out=_NO_OUT):
         gx, gW, gb = (self.needs_input_grad + [False])[:3]
         x = self.x
         dx = g @ self.W.T if gx else None
         dW = db = None
         if gW:
             if x.ndim == 2:
-                dW = x.T @ g
+                dW = x.T @ g if out[1] is None else np.matmul(x.T, g, out=out[1])
             else:
-                dW = x.reshape(-1, x.shape[-1]).T @ g.reshape(-1, g.shape[-1])
+                x2, g2 = x.reshape(-1, x.shape[-1]), g.reshape(-1, g.shape[-1])
+                dW = x2.T @ g2 if out[1] is None else np.matmul(x2.T, g2, out=out[1])
         if gb:
             g2 = g.reshape(-1, g.shape[-1])
-            db = _ones(g2.shape[0], g2.dtype) @ g2  # sum over the batch as a matrix-vector product: faster
+            ones = _ones(g2.shape[0], g2.dtype)  # sum over the batch as a matrix-vector product: faster
+            db = ones @ g2 if len(out) < 3 or out[2] is None else np.matmul(ones, g2, out=out[2])
         return dx, dW, db
 
     def jvp(self, dx, dW, db=None):

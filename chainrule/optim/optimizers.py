@@ -16,7 +16,8 @@ How the update is computed (the same for every optimizer):
 
 1. the gradients are copied into a private float buffer (``.grad`` is never
    modified), clipped there if ``clipvalue``/``clipnorm``/``global_clipnorm``
-   was given;
+   was given.  Without clipping, back-propagation usually writes them into that
+   buffer already (``Parameter._grad_out``), and nothing is copied;
 2. :meth:`Optimizer._update` computes the step d from that copy and the
    optimizer's state (momentum, squared-gradient averages, ...), all held in
    preallocated arrays of the parameter's dtype and updated in place;
@@ -272,6 +273,9 @@ class Optimizer:
             for b in buckets:
                 for i, p in enumerate(b.params):
                     where[id(p)] = (b, i)
+                    # back-propagation may write the gradient here (see Parameter), unless clipping
+                    # would then rewrite .grad itself
+                    p._grad_out = None if self._clips() else b.views[i][0]
             self._buckets.append(buckets)
         self._where = [where[id(p)] for p in self._params]
 
@@ -350,7 +354,7 @@ class Optimizer:
                 if active is not None:
                     work.append((group, b, active))
         # 2. clip the copies
-        if self.clipvalue is not None or self.clipnorm is not None or self.global_clipnorm is not None:
+        if self._clips():
             self._clip(work)
         # 3. update
         pre = self._pre_update
@@ -416,6 +420,9 @@ class Optimizer:
                              f"shape {p.data.shape}; bind the optimizer to the parameters again")
         raise ValueError(f"{name}.step(): parameter {i} has shape {shape} but its gradient has shape {gshape}; "
                          f"a gradient must have its parameter's shape")
+
+    def _clips(self):
+        return self.clipvalue is not None or self.clipnorm is not None or self.global_clipnorm is not None
 
     def _clip(self, work):
         segs = []   # (1-D view of a g copy) for each gradient taking part

@@ -600,3 +600,105 @@ def test_gradient_shape_mismatch():
     p.grad = np.ones(4)
     with pytest.raises(ValueError, match=r"parameter 0 has shape \(2, 2\) but its gradient has shape \(4,\)"):
         opt.step()
+
+
+# ---- gradients written into the optimizer's flat buffer (Parameter._grad_out)
+RNG = np.random.default_rng(7)
+
+def _dense_step(model, opt, X, y, zero=True):
+    from chainrule import losses
+    if zero:
+        opt.zero_grad()
+    losses.sparse_categorical_crossentropy(y, model(X)).backward()
+
+
+def _two_models(clipnorm=None):
+    """The same Dense network twice, each with its Adam: one writing gradients into the
+    optimizer's buffer, one whose parameters were told not to (plain arrays, copied by step)."""
+    from chainrule import nn
+    out = []
+    for storage in (True, False):
+        cr.manual_seed(0)
+        model = nn.Sequential([nn.Dense(5, "tanh", input_dim=4), nn.Dense(3, "softmax")])
+        opt = Adam(model.parameters(), lr=0.05, clipnorm=clipnorm)
+        if not storage:
+            for p in model.parameters():
+                p._grad_out = None
+        out.append((model, opt))
+    return out
+
+
+def test_backward_writes_gradients_into_the_optimizers_buffer_with_the_same_results():
+    X, y = RNG.normal(size=(6, 4)).astype("float32"), np.array([0, 1, 2, 0, 1, 2])
+    (m1, o1), (m2, o2) = _two_models()
+    b = o1._buckets[0][0]
+    for _ in range(5):
+        _dense_step(m1, o1, X, y)
+        _dense_step(m2, o2, X, y)
+        for p, views in zip(b.params, b.views):
+            assert p.grad is views[0]  # in place: step() copies nothing
+        for p in m2.parameters():
+            assert p._grad_out is None and not np.shares_memory(p.grad, o2._buckets[0][0].flats[0])
+        for p, q in zip(m1.parameters(), m2.parameters()):
+            np.testing.assert_array_equal(p.grad, q.grad)
+        o1.step()
+        o2.step()
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        np.testing.assert_array_equal(p.data, q.data)
+
+
+def test_buffer_is_not_offered_where_it_would_lose_a_gradient():
+    X, y = RNG.normal(size=(6, 4)).astype("float32"), np.array([0, 1, 2, 0, 1, 2])
+    (m1, o1), (m2, o2) = _two_models()
+    # two backward passes (two batches) without zero_grad accumulate: the second cannot
+    # overwrite the first
+    X2 = RNG.normal(size=(6, 4)).astype("float32")
+    for batch in (X, X2):
+        _dense_step(m1, o1, batch, y, zero=False)
+        _dense_step(m2, o2, batch, y, zero=False)
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        np.testing.assert_array_equal(p.grad, q.grad)
+    # zero_grad(set_to_none=False) zeroes the buffer in place; the next pass adds to it
+    o1.zero_grad(set_to_none=False)
+    o2.zero_grad(set_to_none=False)
+    _dense_step(m1, o1, X, y, zero=False)
+    _dense_step(m2, o2, X, y, zero=False)
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        np.testing.assert_allclose(p.grad, q.grad, rtol=1e-6)
+    # one weight used twice: each use adds its share, and the sum is a new array
+    W = m1[0].kernel
+    o1.zero_grad()
+    x2 = RNG.normal(size=(6, 4)).astype("float32")
+    cr.sum(cr.ops.linear(X, W) * cr.ops.linear(x2, W)).backward()
+    Wd = W.data.astype(np.float64)
+    expected = X.T @ (x2 @ Wd) + x2.T @ (X @ Wd)
+    np.testing.assert_allclose(W.grad, expected, rtol=1e-5)
+    # gradients() hands out values, never the optimizer's storage
+    loss = cr.sum(cr.ops.linear(X, W))
+    (g,) = cr.gradients(loss, W)
+    assert not np.shares_memory(g.numpy(), o1._buckets[0][0].flats[0])
+    np.testing.assert_allclose(g.numpy(), np.broadcast_to(X.sum(0)[:, None], W.shape), rtol=1e-6)
+
+
+def test_clipping_optimizer_takes_gradients_as_plain_arrays():
+    (m1, o1), _ = _two_models()
+    assert all(p._grad_out is not None for p in m1.parameters())
+    clipping = Adam(m1.parameters(), clipvalue=1e-3)  # binding it withdraws the first one's storage
+    assert all(p._grad_out is None for p in m1.parameters())
+    X, y = RNG.normal(size=(6, 4)).astype("float32"), np.array([0, 1, 2, 0, 1, 2])
+    _dense_step(m1, clipping, X, y)
+    grads = [p.grad.copy() for p in m1.parameters()]
+    clipping.step()
+    for p, g in zip(m1.parameters(), grads):
+        np.testing.assert_array_equal(p.grad, g)
+
+
+def test_a_parameter_resized_after_binding_gets_a_fresh_gradient_and_a_clear_error():
+    (m1, o1), _ = _two_models()
+    W = m1[0].kernel
+    W.data = np.ones((4, 7), dtype=np.float32)  # no longer the shape the optimizer bound
+    m1[0].units = 7
+    cr.sum(cr.ops.linear(np.ones((2, 4), np.float32), W)).backward()
+    np.testing.assert_array_equal(W.grad, np.full((4, 7), 2.0))
+    with pytest.raises(ValueError, match=r"parameter 0 was bound with shape \(4, 5\) but its data now has"):
+        o1.step()
