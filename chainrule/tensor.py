@@ -298,7 +298,7 @@ class Tensor:
                     f"backward: the output has shape {self.shape}, not a single value; pass "
                     f"gradient=<array of shape {self.shape}> (e.g. ones for the sum of the outputs), "
                     f"or reduce it first with .sum() or .mean()")
-            seed = np.ones_like(self.data)
+            seed = np.ones(self.data.shape, self.data.dtype)
         else:
             seed = _as_array(gradient)
             if seed.shape != self.shape:

@@ -475,6 +475,17 @@ def test_labels_out_of_range_in_one_pass_for_every_integer_dtype():
     assert not labels_out_of_range(np.array([[1, 2], [0, 3]])[:, 1], 4)  # a strided view
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.uint8, np.uint64])
+def test_labels_of_any_integer_dtype_give_the_same_loss_and_gradient(dtype):
+    z = RNG.normal(size=(6, 4))
+    t = np.array([0, 3, 1, 2, 3, 0])
+    ref = cr.grad(lambda z: losses.sparse_categorical_crossentropy(t, z, from_logits=True))(z)
+    got = cr.grad(lambda z: losses.sparse_categorical_crossentropy(t.astype(dtype), z, from_logits=True))(z)
+    np.testing.assert_array_equal(got, ref)
+    assert float(cr.ops.softmax_cross_entropy(z, t.astype(dtype))) == float(cr.ops.softmax_cross_entropy(z, t))
+    np.testing.assert_allclose(ref, (softmax(z) - np.eye(4)[t]) / 6, rtol=1e-12)
+
+
 def test_boolean_labels_are_class_indices_not_masks():
     z = RNG.normal(size=(4, 2))
     as_bool = np.array([True, False, False, True])

@@ -140,9 +140,10 @@ class SoftmaxCrossEntropy(Function):
             np.log(s, out=s)
             s += m  # s is now logsumexp(z), one per row
         if sparse:
-            rows = np.arange(n)
-            per = s[:, 0] - z[rows, t]
-            p[rows, t] -= 1
+            at = np.arange(0, p.size, p.shape[1])  # flat index of each row's label: one take, one put
+            at += t.astype(np.intp, copy=False)  # (uint64 + int64 would be float64)
+            per = s[:, 0] - z.reshape(-1).take(at)
+            p.reshape(-1)[at] -= 1                       # p is a fresh contiguous array: reshape is a view
         else:
             per = -np.add.reduce(t * (z - s), axis=1)
             p *= np.add.reduce(t, axis=1, keepdims=True)  # d/dz of -sum_c t_c log p_c is p sum_c t_c - t
