@@ -129,6 +129,16 @@ def test_flatten_and_summary():
     m2 = nn.Sequential([nn.Dense(100, activation="sigmoid", input_dim=784), nn.Dense(10, activation="softmax")])
     text = m2.summary(print_fn=None)
     assert "(None, 100)" in text and "78,500" in text and "Total params: 79,510" in text
+    assert "Trainable params: 79,510" in text and "Non-trainable params: 0" in text
+    # Keras' counts with BatchNormalization (moving mean and variance are non-trainable weights)
+    # and a frozen layer: total = trainable + non-trainable
+    m3 = nn.Sequential([nn.Dense(8, input_dim=4), nn.BatchNormalization(), nn.Dense(2)])
+    for p in m3[2].parameters():
+        p.requires_grad = False
+    text = m3.summary(print_fn=None)
+    bn_row = [line for line in text.splitlines() if "BatchNormalization" in line][0]
+    assert bn_row.split()[-1] == "32"  # gamma, beta, moving mean, moving variance
+    assert "Total params: 90" in text and "Trainable params: 56" in text and "Non-trainable params: 34" in text
 
 
 def test_module_subclass_registers_and_state_dict_round_trip():
