@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.function import Function
-from chainrule.ops.reduce import Softmax, _is_rows, _ones, row_max, row_sum
+from chainrule.ops.reduce import Softmax, _ones, row_max, row_sum
 
 
 _NO_OUT = (None, None, None)
@@ -129,13 +129,12 @@ class SoftmaxCrossEntropy(Function):
             s = softmax.logsumexp()
         else:
             # p = softmax(z) = exp(z - m) / s, computed in place; log softmax(z) = z - m - log s
-            rows = _is_rows(z, 1)
-            m = row_max(z) if rows else np.maximum.reduce(z, axis=1, keepdims=True)
+            m = row_max(z)  # z is (N, C): _check_targets, or chainrule.losses, made sure
             if np.isinf(m).any():
                 m = np.where(np.isfinite(m), m, 0).astype(m.dtype)
             p = np.subtract(z, m)
             np.exp(p, out=p)
-            s = row_sum(p) if rows else np.add.reduce(p, axis=1, keepdims=True)
+            s = row_sum(p)
             p /= s
             np.log(s, out=s)
             s += m  # s is now logsumexp(z), one per row
