@@ -39,9 +39,10 @@ Implementations (see ``TRAINERS``):
     torch.optim.Adam with the usual zero_grad/backward/step loop.  Skipped
     if torch is not installed (``pip install torch==2.13.0``).
 ``chainrule``
-    The autodiff engine, PyTorch style: Sequential(Dense sigmoid, Dense
-    softmax), the fused softmax cross-entropy, ``loss.backward()``,
-    ``optim.Adam.step()``; every operation is a recorded graph node.
+    The autodiff engine, PyTorch style, written as ``torch_cpu`` is:
+    nn.Sequential(Linear, Sigmoid, Linear), nn.CrossEntropyLoss on the
+    logits, ``loss.backward()``, ``optim.Adam.step()``; every operation is a
+    recorded graph node.
 ``chainrule_dense``
     What ``model.fit`` runs for a stack of Dense layers: the notes'
     back-propagation written out in preallocated buffers
@@ -509,21 +510,37 @@ def train_torch_cpu(data, init, perms, epochs):
 
 
 # --------------------------------------------------------------------------
-# chainrule  --  TODO(lead)
+# chainrule
 # --------------------------------------------------------------------------
 def _chainrule_model(init):
+    """The Keras way (what ``fit`` trains): Dense(sigmoid), Dense(softmax)."""
     from chainrule import nn
     model = nn.Sequential([nn.Dense(N_HIDDEN, activation="sigmoid", input_dim=N_IN),
                            nn.Dense(N_OUT, activation="softmax")])
-    for layer, (W, b) in zip(model, (("W1", "b1"), ("W2", "b2"))):
-        np.copyto(layer.kernel.data, init[W])
+    return _load_init(model, init)
+
+
+def _chainrule_torch_style_model(init):
+    """The PyTorch way, as ``_torch_model`` builds it: Linear, Sigmoid, Linear (logits out)."""
+    from chainrule import nn
+    model = nn.Sequential([nn.Linear(N_IN, N_HIDDEN), nn.Sigmoid(), nn.Linear(N_HIDDEN, N_OUT)])
+    return _load_init(model, init)
+
+
+def _weight_layers(model):
+    return [layer for layer in model if hasattr(layer, "kernel")]
+
+
+def _load_init(model, init):
+    for layer, (W, b) in zip(_weight_layers(model), (("W1", "b1"), ("W2", "b2"))):
+        np.copyto(layer.kernel.data, init[W])  # chainrule keeps W as (in, out), like init
         np.copyto(layer.bias.data, init[b])
     return model
 
 
 def _chainrule_params(model):
-    return {"W1": model[0].kernel.data, "b1": model[0].bias.data,
-            "W2": model[1].kernel.data, "b2": model[1].bias.data}
+    (l1, l2) = _weight_layers(model)
+    return {"W1": l1.kernel.data, "b1": l1.bias.data, "W2": l2.kernel.data, "b2": l2.bias.data}
 
 
 def _chainrule_epochs(data, perms, epochs, model, train_batch):
@@ -543,21 +560,21 @@ def _chainrule_epochs(data, perms, epochs, model, train_batch):
 
 
 def train_chainrule(data, init, perms, epochs):
-    """The same network with chainrule, PyTorch style: Sequential(Dense sigmoid, Dense softmax),
-    sparse categorical cross-entropy on the softmax output (fused with it into one stable node),
-    optim.Adam, and the same batches as the other implementations."""
+    """The same network with chainrule written as the torch_cpu trainer is, line for line:
+    Sequential(Linear, Sigmoid, Linear), CrossEntropyLoss on the logits, optim.Adam, and
+    zero_grad / backward / step on the same batches as the other implementations."""
     try:
-        from chainrule import losses, optim
+        from chainrule import nn, optim
     except ImportError as err:
         print(f"chainrule: not importable ({err}); skipped")
         return None
-    model = _chainrule_model(init)
+    model = _chainrule_torch_style_model(init)
     opt = optim.Adam(model.parameters(), lr=LR, beta1=BETA1, beta2=BETA2, eps=EPS)
-    loss_fn = losses.sparse_categorical_crossentropy
+    loss_fn = nn.CrossEntropyLoss()  # log-softmax + NLL, mean over the batch
 
     def train_batch(xb, yb):
-        loss = loss_fn(yb, model(xb))
         opt.zero_grad()
+        loss = loss_fn(model(xb), yb)
         loss.backward()
         opt.step()
     return _chainrule_epochs(data, perms, epochs, model, train_batch)
