@@ -17,7 +17,8 @@ How the update is computed (the same for every optimizer):
 1. the gradients are copied into a private float buffer (``.grad`` is never
    modified), clipped there if ``clipvalue``/``clipnorm``/``global_clipnorm``
    was given.  Without clipping, back-propagation usually writes them into that
-   buffer already (``Parameter._grad_out``), and nothing is copied;
+   buffer already (``Parameter._grad_out``), and nothing is copied (a weight
+   decay that rewrites the buffer, SGD's, first gives ``.grad`` its own copy);
 2. :meth:`Optimizer._update` computes the step d from that copy and the
    optimizer's state (momentum, squared-gradient averages, ...), all held in
    preallocated arrays of the parameter's dtype and updated in place;
@@ -131,6 +132,8 @@ class Optimizer:
     #: names of the per-parameter state arrays
     _slot_names: tuple = ()
     _pre_update = None  # optional per-parameter hook (weight decay) run before _update
+    #: True if _pre_update writes the gradient buffer g (SGD's g += lambda theta)
+    _pre_update_writes_grad = False
 
     def __init__(self, params=None, lr=0.01, hyper=None, *, learning_rate=None, clipvalue=None,
                  clipnorm=None, global_clipnorm=None):
@@ -366,7 +369,10 @@ class Optimizer:
             params, views = b.params, b.views
             if pre is not None:
                 for i in (range(len(params)) if active is True else active):
-                    pre(params[i].data, views[i][0], views[i][1], lr, group)
+                    g = views[i][0]
+                    if self._pre_update_writes_grad and params[i].grad is g:
+                        params[i].grad = g.copy()  # back-propagation wrote .grad in place: keep it as it was
+                    pre(params[i].data, g, views[i][1], lr, group)
             if active is True:  # every parameter has a gradient: one update over the flat buffers
                 b.t += 1
                 flats = b.flats
@@ -714,10 +720,12 @@ class SGD(Optimizer):
         uses = [self.defaults, *self.param_groups]
         return self._decay if any(h.get("weight_decay", 0) > 0 for h in uses) else None
 
+    _pre_update_writes_grad = True
+
     @staticmethod
     def _decay(p, g, tmp, lr, h):
         if h["weight_decay"]:
-            np.multiply(p, h["weight_decay"], out=tmp)   # g += lambda * theta (g is our copy)
+            np.multiply(p, h["weight_decay"], out=tmp)   # g += lambda * theta (g is our buffer, not .grad)
             g += tmp
 
     def _update(self, g, tmp, slots, lr, t, h):

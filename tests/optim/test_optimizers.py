@@ -702,3 +702,29 @@ def test_a_parameter_resized_after_binding_gets_a_fresh_gradient_and_a_clear_err
     np.testing.assert_array_equal(W.grad, np.full((4, 7), 2.0))
     with pytest.raises(ValueError, match=r"parameter 0 was bound with shape \(4, 5\) but its data now has"):
         o1.step()
+
+
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1, weight_decay=0.1),
+                                  lambda ps: SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1),
+                                  lambda ps: AdamW(ps, lr=0.01, weight_decay=0.1)])
+def test_weight_decay_leaves_grad_as_back_propagation_wrote_it(make):
+    """SGD adds lambda theta to its gradient buffer; when .grad is that buffer it must keep the gradient."""
+    from chainrule import nn
+    X, y = RNG.normal(size=(6, 4)).astype("float32"), np.array([0, 1, 2, 0, 1, 2])
+    runs = []
+    for storage in (True, False):
+        cr.manual_seed(0)
+        model = nn.Sequential([nn.Dense(5, "tanh", input_dim=4), nn.Dense(3, "softmax")])
+        opt = make(model.parameters())
+        if not storage:
+            for p in model.parameters():
+                p._grad_out = None
+        for _ in range(3):
+            _dense_step(model, opt, X, y)
+            grads = [p.grad.copy() for p in model.parameters()]
+            opt.step()
+            for p, g in zip(model.parameters(), grads):
+                np.testing.assert_array_equal(p.grad, g)
+        runs.append(model)
+    for p, q in zip(runs[0].parameters(), runs[1].parameters()):
+        np.testing.assert_array_equal(p.data, q.data)
