@@ -33,6 +33,7 @@ from chainrule.nn.layers import Dense
 from chainrule.nn.module import Sequential
 from chainrule.ops.fused import labels_out_of_range
 from chainrule.ops.reduce import row_max, row_sum
+from chainrule.tensor import offered_grad_storage
 
 __all__ = ["DenseBackprop"]
 
@@ -95,11 +96,9 @@ class DenseBackprop:
     @staticmethod
     def _storage(p):
         """Where p's gradient is written: the slice of the optimizer's flat gradient buffer that
-        it offers (``Parameter._grad_out``, so step() copies nothing), else an array of its own."""
-        buf = getattr(p, "_grad_out", None)
-        if buf is not None and buf.shape == p.data.shape and buf.dtype == p.data.dtype:
-            return buf
-        return np.empty_like(p.data)
+        it offers (so step() copies nothing), else an array of its own."""
+        buf = offered_grad_storage(p)
+        return np.empty_like(p.data) if buf is None else buf
 
     def _allocate(self, n):
         self.A = [np.empty((n, d.units), self.dtype) for d in self.layers]   # a^l (z^l before f_l)

@@ -409,43 +409,48 @@ def _toposort(root):
     """Nodes reachable from root that need gradients, parents before children."""
     order, visited = [], set()
     stack = [(root, False)]
-    pop, push, visit = stack.pop, stack.append, visited.add
     while stack:
-        node, done = pop()
+        node, done = stack.pop()
         if done:
             order.append(node)
             continue
-        key = id(node)
-        if key in visited:
+        if id(node) in visited:
             continue
-        visit(key)
-        push((node, True))
+        visited.add(id(node))
+        stack.append((node, True))
         ctx = node._ctx
         if ctx is not None:
             for p in ctx.parents:
                 if p is not None and p.requires_grad and id(p) not in visited:
-                    push((p, False))
+                    stack.append((p, False))
     return order
+
+
+def offered_grad_storage(p):
+    """The array an optimizer offers for leaf p's gradient (``Parameter._grad_out``), if it
+    still fits p (same shape and dtype: p.data may have been replaced since), else None."""
+    buf = getattr(p, "_grad_out", None)
+    if buf is None or buf.shape != p.data.shape or buf.dtype != p.data.dtype:
+        return None
+    return buf
 
 
 def _grad_storage(parents, pending):
     """For each input of a primitive about to run its VJP: the storage its optimizer provides
-    for that leaf's gradient (``Parameter._grad_out``), or None.
+    for that leaf's gradient (:func:`offered_grad_storage`), or None.
 
     Offered only where writing into it is safe: a leaf with no ``.grad`` yet (so nothing is
     accumulated into), no other gradient for it pending in this pass (a second use of the same
     weight gets a fresh array, and the two are summed into a new one), met once among these
-    inputs, with the leaf's own shape and dtype.
+    inputs.
     """
     out, seen = [], set()
     for p in parents:
         buf = None
         if p is not None and p._ctx is None and p.grad is None:
             key = id(p)
-            buf = getattr(p, "_grad_out", None)
-            if buf is not None and (key in pending or key in seen or buf.shape != p.data.shape
-                                    or buf.dtype != p.data.dtype):
-                buf = None
+            if key not in pending and key not in seen:
+                buf = offered_grad_storage(p)
             seen.add(key)
         out.append(buf)
     return out

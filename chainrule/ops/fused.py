@@ -52,7 +52,7 @@ class Linear(Function):
         if gb:
             g2 = g.reshape(-1, g.shape[-1])
             ones = _ones(g2.shape[0], g2.dtype)  # sum over the batch as a matrix-vector product: faster
-            db = ones @ g2 if len(out) < 3 or out[2] is None else np.matmul(ones, g2, out=out[2])
+            db = ones @ g2 if out[2] is None else np.matmul(ones, g2, out=out[2])
         return dx, dW, db
 
     def jvp(self, dx, dW, db=None):
