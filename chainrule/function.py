@@ -100,16 +100,17 @@ class Function:
         arrays = []
         parents = []
         needs = []
-        any_tensor = False
-        requires = False
+        any_tensor = requires = False
         for x in inputs:
-            if type(x) is Tensor or isinstance(x, Tensor):
+            if isinstance(x, Tensor):
                 arrays.append(x.data)
                 parents.append(x)
                 any_tensor = True
-                r = x.requires_grad
-                needs.append(r)
-                requires = requires or r
+                if x.requires_grad:
+                    needs.append(True)
+                    requires = True
+                else:
+                    needs.append(False)
             else:
                 arrays.append(x)
                 parents.append(None)
@@ -123,8 +124,8 @@ class Function:
         raw = None
         if type(out) is not np.ndarray:
             raw, out = out, np.asarray(out)  # a 0-d result is a NumPy scalar; Tensors hold arrays
-        requires = requires and _state.grad_enabled
-        if requires:
+        state = _state
+        if requires and state.grad_enabled:
             ctx.parents = parents
             ctx.needs_input_grad = needs
             if raw is not None:
@@ -132,7 +133,7 @@ class Function:
             result = Tensor._make(out, True, ctx)
         else:
             result = Tensor._make(out, False, None)
-        if _state.forward_depth:
+        if state.forward_depth:
             tangents = [p._tangent if p is not None else None for p in parents]
             if any(t is not None for t in tangents):
                 tan = ctx.jvp(*tangents)

@@ -62,7 +62,9 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 # ----------------------------------------------------------------------------- checks
 def _values(x):
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    if isinstance(x, Tensor):
+        return x.data
+    return x if type(x) is np.ndarray else np.asarray(x)
 
 
 def _check_reduction(reduction, name):
@@ -303,14 +305,16 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, sample_weight=None, *
 
 def _crossentropy(t, a, sparse, from_logits, sample_weight, reduction, name):
     """Shared core of the categorical cross-entropies; t is labels (sparse) or a distribution."""
-    shape, dtype = _values(a).shape, _values(a).dtype
+    arr = _values(a)
+    shape = arr.shape
     lead, c = shape[:-1], shape[-1]
-    w = _weights(sample_weight, lead, dtype, name)
+    w = _weights(sample_weight, lead, arr.dtype, name)
     z = a if from_logits else _fused_logits(a, Softmax)
     if z is not None:
-        sm = a._ctx if z is not a and z.ndim == 2 and np.shape(a._ctx.y) == z.shape else None
-        z2 = z if z.ndim == 2 else ops.reshape(z, (-1, c))
-        t2 = t.reshape(-1) if sparse else t.reshape(-1, c)
+        rows = len(shape) == 2
+        sm = a._ctx if z is not a and rows and np.shape(a._ctx.y) == shape else None
+        z2 = z if rows else ops.reshape(z, (-1, c))
+        t2 = t if (rows and t.ndim == (1 if sparse else 2)) else t.reshape(-1) if sparse else t.reshape(-1, c)
         if reduction == "none":  # per-sample losses: -sum_c t_c log softmax(z)_c, composed
             logp = ops.log_softmax(z2, axis=-1)
             per = (ops.neg(ops.getitem(logp, (np.arange(t2.shape[0]), t2))) if sparse
@@ -325,7 +329,7 @@ def _crossentropy(t, a, sparse, from_logits, sample_weight, reduction, name):
         raise ValueError(f"{name}: probabilities must be non-negative, got values from {float(np.min(_values(a))):g} "
                          f"to {float(np.max(_values(a))):g}; these look like logits, pass from_logits=True")
     if sparse:
-        t = np.eye(c, dtype=dtype)[t]
+        t = np.eye(c, dtype=arr.dtype)[t]
     p = ops.div(a, ops.sum(a, axis=-1, keepdims=True))
     p = ops.clip(p, EPSILON, 1 - EPSILON)
     return _reduce(ops.neg(ops.sum(ops.mul(t, ops.log(p)), axis=-1)), w, reduction)
@@ -333,7 +337,7 @@ def _crossentropy(t, a, sparse, from_logits, sample_weight, reduction, name):
 
 def _class_prediction(y_pred, name):
     a = _prediction(y_pred, name)
-    if _values(a).ndim < 1:
+    if (a.data if isinstance(a, Tensor) else a).ndim < 1:
         raise ValueError(f"{name}: expected predictions of shape (batch, classes), got a scalar")
     return a
 
@@ -425,7 +429,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, sample_we
     name = "sparse_categorical_crossentropy"
     _check_reduction(reduction, name)
     a = _class_prediction(y_pred, name)
-    labels = _labels(y_true, _values(a).shape, name)
+    labels = _labels(y_true, (a.data if isinstance(a, Tensor) else a).shape, name)
     return _crossentropy(labels, a, True, from_logits, sample_weight, reduction, name)
 
 
@@ -633,7 +637,8 @@ class CrossEntropyLoss(_TorchStyle):
     """
 
     def forward(self, input, target):  # noqa: A002
-        if _values(target).shape == _values(input).shape:
+        target = _values(target)
+        if target.shape == _values(input).shape:
             return categorical_crossentropy(target, input, from_logits=True, reduction=self.reduction)
         return sparse_categorical_crossentropy(target, input, from_logits=True, reduction=self.reduction)
 

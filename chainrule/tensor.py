@@ -406,7 +406,11 @@ def _unbroadcast(grad, shape):
 
 
 def _toposort(root):
-    """Nodes reachable from root that need gradients, parents before children."""
+    """Nodes reachable from root that need gradients, parents before children.
+
+    Tensors are their own keys in the sets and dicts of the walk: their hash is the object's
+    (``object.__hash__``), so a lookup never calls ``Tensor.__eq__``.
+    """
     order, visited = [], set()
     stack = [(root, False)]
     while stack:
@@ -414,14 +418,14 @@ def _toposort(root):
         if done:
             order.append(node)
             continue
-        if id(node) in visited:
+        if node in visited:
             continue
-        visited.add(id(node))
+        visited.add(node)
         stack.append((node, True))
         ctx = node._ctx
         if ctx is not None:
             for p in ctx.parents:
-                if p is not None and p.requires_grad and id(p) not in visited:
+                if p is not None and p.requires_grad and p not in visited:
                     stack.append((p, False))
     return order
 
@@ -448,10 +452,9 @@ def _grad_storage(parents, pending):
     for p in parents:
         buf = None
         if p is not None and p._ctx is None and p.grad is None:
-            key = id(p)
-            if key not in pending and key not in seen:
+            if p not in pending and p not in seen:
                 buf = offered_grad_storage(p)
-            seen.add(key)
+            seen.add(p)
         out.append(buf)
     return out
 
@@ -470,27 +473,26 @@ def _backprop(root, seed, targets=None, create_graph=False):
     order = _toposort(root)
     wanted = None
     if targets is not None:
-        wanted = {id(t) for t in targets}
+        wanted = set(targets)
         useful = set()
         for node in order:  # parents come first, so "leads to a target" propagates forward
             ctx = node._ctx
-            if id(node) in wanted or (ctx is not None and any(
-                    p is not None and id(p) in useful for p in ctx.parents)):
-                useful.add(id(node))
-        order = [node for node in order if id(node) in useful]
+            if node in wanted or (ctx is not None and any(
+                    p is not None and p in useful for p in ctx.parents)):
+                useful.add(node)
+        order = [node for node in order if node in useful]
         found = {}
-    grads = {id(root): seed}
+    grads = {root: seed}  # Tensor keys: see _toposort
     pop = grads.pop
     handed = {id(seed)}  # arrays that must not become two leaves' .grad (or the caller's seed)
     for node in reversed(order):
-        key = id(node)
-        g = pop(key, None)
+        g = pop(node, None)
         if g is None:
             continue
         ctx = node._ctx
         if wanted is not None:
-            if key in wanted:
-                found[key] = g
+            if node in wanted:
+                found[node] = g
             if ctx is None:
                 continue
         elif ctx is None:  # a leaf: accumulate like PyTorch (+=)
@@ -513,18 +515,17 @@ def _backprop(root, seed, targets=None, create_graph=False):
         for p, pg in zip(ctx.parents, in_grads):
             if p is None or pg is None or not p.requires_grad:
                 continue
-            key = id(p)
-            if wanted is not None and key not in useful:
+            if wanted is not None and p not in useful:
                 continue
             data = p.data
             if pg.shape != data.shape:
                 pg = _unbroadcast(pg, data.shape)
             if pg.dtype != data.dtype:
                 pg = pg.astype(data.dtype)
-            prev = grads.get(key)
-            grads[key] = pg if prev is None else prev + pg
+            prev = grads.get(p)
+            grads[p] = pg if prev is None else prev + pg
     if wanted is not None:
-        return [found.get(id(t)) for t in targets]
+        return [found.get(t) for t in targets]
     return None
 
 

@@ -15,6 +15,7 @@ from chainrule.ops.elementwise import (Abs, Add, AsType, Clip, Div, Elu, Exp, Lo
 from chainrule.ops.linalg import MatMul
 from chainrule.ops.reduce import LogSoftmax, LogSumExp, Max, Min, Softmax, Sum, _norm_axis
 from chainrule.ops.shape import BroadcastTo, Concatenate, GetItem, Pad, Reshape, Stack, Transpose
+from chainrule.tensor import Tensor
 
 __all__ = ["add", "sub", "mul", "div", "pow", "neg", "matmul", "exp", "log", "sqrt", "abs", "tanh",
            "sigmoid", "relu", "leaky_relu", "elu", "softplus", "clip", "where", "sum", "mean", "var",
@@ -152,7 +153,6 @@ def pad(x, pad_width, constant_values=0):
 
 
 def _value(x):
-    from chainrule.tensor import Tensor
     return x.data if isinstance(x, Tensor) else x
 
 

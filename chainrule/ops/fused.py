@@ -8,6 +8,8 @@ for numerical stability, and each tested against the composition it replaces.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from chainrule.function import Function
@@ -28,10 +30,14 @@ class Linear(Function):
     backward_out = True
 
     def forward(self, x, W, b=None):
-        if np.ndim(x) < 1 or np.shape(x)[-1] != np.shape(W)[0]:
-            raise ValueError(f"linear: input has {np.shape(x)[-1] if np.ndim(x) else 0} features per sample "
-                             f"(shape {np.shape(x)}) but the weights expect {np.shape(W)[0]} "
-                             f"(weight shape {np.shape(W)})")
+        if type(x) is not np.ndarray:
+            x = np.asarray(x)
+        if type(W) is not np.ndarray:
+            W = np.asarray(W)
+        if not x.ndim or W.ndim != 2 or x.shape[-1] != W.shape[0]:
+            raise ValueError(f"linear: input has {x.shape[-1] if x.ndim else 0} features per sample "
+                             f"(shape {x.shape}) but the weights expect {W.shape[0] if W.ndim else 0} "
+                             f"(weight shape {W.shape}; a matrix (inputs, outputs) expected)")
         self.x, self.W = x, W
         z = np.matmul(x, W)
         if b is not None:
@@ -39,20 +45,18 @@ class Linear(Function):
         return z
 
     def backward(self, g, out=_NO_OUT):
-        gx, gW, gb = (self.needs_input_grad + [False])[:3]
+        needs = self.needs_input_grad
         x = self.x
-        dx = g @ self.W.T if gx else None
+        dx = g @ self.W.T if needs[0] else None  # operators: g may be a Tensor (create_graph)
         dW = db = None
-        if gW:
-            if x.ndim == 2:
-                dW = x.T @ g if out[1] is None else np.matmul(x.T, g, out=out[1])
-            else:
-                x2, g2 = x.reshape(-1, x.shape[-1]), g.reshape(-1, g.shape[-1])
-                dW = x2.T @ g2 if out[1] is None else np.matmul(x2.T, g2, out=out[1])
-        if gb:
-            g2 = g.reshape(-1, g.shape[-1])
-            ones = _ones(g2.shape[0], g2.dtype)  # sum over the batch as a matrix-vector product: faster
-            db = ones @ g2 if out[2] is None else np.matmul(ones, g2, out=out[2])
+        if x.ndim != 2:
+            x, g = x.reshape(-1, x.shape[-1]), g.reshape(-1, g.shape[-1])
+        if needs[1]:
+            dW = x.T @ g if out[1] is None else np.matmul(x.T, g, out=out[1])
+        if len(needs) > 2 and needs[2]:
+            # sum over the batch as a matrix-vector product: faster than np.sum(g, axis=0)
+            ones = _ones(g.shape[0], g.dtype)
+            db = ones @ g if out[2] is None else np.matmul(ones, g, out=out[2])
         return dx, dW, db
 
     def jvp(self, dx, dW, db=None):
@@ -102,6 +106,34 @@ def _check_targets(z, t, op):
     return t, False
 
 
+_ROW_STARTS = {}
+
+
+def _row_starts(n, c):
+    """Flat index of the first entry of each row of an (n, c) array: 0, c, 2c, ... (cached, read-only)."""
+    a = _ROW_STARTS.get((n, c))
+    if a is None:
+        if len(_ROW_STARTS) > 64:
+            _ROW_STARTS.clear()
+        a = _ROW_STARTS[(n, c)] = np.arange(0, n * c, c, dtype=np.intp)
+        a.flags.writeable = False
+    return a
+
+
+def _softmax_lse(z, m, scale=1):
+    """softmax(z) / scale over the rows of z, and logsumexp(z) as an (N, 1) column, given the row
+    maxima m (the shift that keeps exp from overflowing)."""
+    p = np.subtract(z, m)
+    np.exp(p, out=p)
+    s = row_sum(p)
+    lse = np.log(s)
+    lse += m
+    if scale != 1:
+        s *= scale
+    p /= s
+    return p, lse
+
+
 class SoftmaxCrossEntropy(Function):
     """Mean softmax cross-entropy from logits.
 
@@ -117,50 +149,61 @@ class SoftmaxCrossEntropy(Function):
     name = "softmax_cross_entropy"
 
     def forward(self, z, t, weights=None, softmax=None, validated=False):
-        z = np.asarray(z)
+        if type(z) is not np.ndarray:
+            z = np.asarray(z)
         if validated:
             sparse = t.ndim == 1
         else:
             t, sparse = _check_targets(z, t, self.name)
         n = z.shape[0]
-        if softmax is not None:
-            # z already went through a softmax node (the model's output layer): reuse its work
-            p = softmax.y.copy()
-            s = softmax.logsumexp()
-        else:
-            # p = softmax(z) = exp(z - m) / s, computed in place; log softmax(z) = z - m - log s
-            m = row_max(z)  # z is (N, C): _check_targets, or chainrule.losses, made sure
-            if np.isinf(m).any():
-                m = np.where(np.isfinite(m), m, 0).astype(m.dtype)
-            p = np.subtract(z, m)
-            np.exp(p, out=p)
-            s = row_sum(p)
-            p /= s
-            np.log(s, out=s)
-            s += m  # s is now logsumexp(z), one per row
-        if sparse:
-            at = np.arange(0, p.size, p.shape[1])  # flat index of each row's label: one take, one put
-            at += t.astype(np.intp, copy=False)  # (uint64 + int64 would be float64)
-            per = s[:, 0] - z.reshape(-1).take(at)
-            p.reshape(-1)[at] -= 1                       # p is a fresh contiguous array: reshape is a view
-        else:
-            per = -np.add.reduce(t * (z - s), axis=1)
-            p *= np.add.reduce(t, axis=1, keepdims=True)  # d/dz of -sum_c t_c log p_c is p sum_c t_c - t
-            p -= t
+        w = None
         denom = n
         if weights is not None:
             w = np.asarray(weights, dtype=z.dtype).reshape(-1)
             if w.shape[0] != n:
                 raise ValueError(f"{self.name}: got {w.shape[0]} sample weights for {n} samples")
+            denom = float(w.sum()) or 1.0
+        # the mean's 1/N goes into the softmax's normalisation, so delta = (p - t) / N costs no extra pass
+        scale = denom if (w is None and sparse) else 1
+        if softmax is not None:
+            # z already went through a softmax node (the model's output layer): reuse its work
+            p = softmax.y.copy()
+            lse = softmax.logsumexp()
+            if scale != 1:
+                p *= 1.0 / scale
+            loss = self._loss_and_delta(z, t, sparse, w, denom, scale, p, lse)
+        else:
+            m = row_max(z)
+            loss = self._loss_and_delta(z, t, sparse, w, denom, scale, *_softmax_lse(z, m, scale))
+            if not math.isfinite(loss) and np.isinf(m).any():
+                # an infinite logit makes z - max(z) NaN; shifting such rows by 0 instead gives the
+                # limits (an infinite loss, not NaN).  Rare, so looked for only when the loss shows it.
+                m = np.where(np.isfinite(m), m, 0).astype(m.dtype)
+                loss = self._loss_and_delta(z, t, sparse, w, denom, scale, *_softmax_lse(z, m, scale))
+        self.t, self.sparse, self.denom = t, sparse, denom
+        self.w = w
+        return np.asarray(loss, dtype=z.dtype)
+
+    def _loss_and_delta(self, z, t, sparse, w, denom, scale, p, lse):
+        """The mean loss from p = softmax(z) / scale and lse = logsumexp(z); keeps
+        delta = d(loss)/dz, formed in p's buffer."""
+        if sparse:
+            at = _row_starts(*z.shape)  # flat index of each row's label: one take, one put
+            at = at + (t if t.dtype == at.dtype else t.astype(np.intp))  # (uint64 + int64 would be float64)
+            per = lse.reshape(-1) - z.reshape(-1).take(at)
+            p.reshape(-1)[at] -= 1.0 / scale  # p is a fresh contiguous array: reshape is a view
+        else:
+            per = -np.add.reduce(t * (z - lse), axis=1)
+            p *= np.add.reduce(t, axis=1, keepdims=True)  # d/dz of -sum_c t_c log p_c is p sum_c t_c - t
+            p -= t
+        if w is not None:
             per = per * w
             p *= w[:, None]
-            denom = float(w.sum()) or 1.0
-        if denom != 1:
+        if denom != scale:
             p *= 1.0 / denom
+        p.flags.writeable = False
         self.delta = p
-        self.t, self.sparse, self.denom = t, sparse, denom
-        self.w = None if weights is None else w
-        return np.asarray(np.add.reduce(per) / denom, dtype=z.dtype)
+        return np.add.reduce(per) / denom
 
     def saved_from_graph(self, inputs, out):
         z = inputs[0]
@@ -174,7 +217,11 @@ class SoftmaxCrossEntropy(Function):
         return {"delta": delta / self.denom}
 
     def backward(self, g):
-        return (self.delta * g if self.needs_input_grad[0] else None), None
+        if not self.needs_input_grad[0]:
+            return None, None
+        if type(g) is np.ndarray and g.ndim == 0 and float(g) == 1.0:
+            return self.delta, None  # the seed dC/dC = 1: delta as it is (read-only, so never changed)
+        return self.delta * g, None
 
     def jvp(self, dz, dt=None):
         return None if dz is None else np.sum(self.delta * dz)

@@ -17,9 +17,10 @@ _ONES = {}
 
 def _ones(n, dtype):
     """A cached vector of n ones (read-only), for summing with one BLAS matrix-vector product."""
-    key = (n, np.dtype(dtype))
+    key = (n, dtype)
     v = _ONES.get(key)
     if v is None:
+        dtype = np.dtype(dtype)
         if len(_ONES) > 64:
             _ONES.clear()
         v = _ONES[key] = np.ones(n, dtype=dtype)

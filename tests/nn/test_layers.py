@@ -177,6 +177,16 @@ def test_fused_linear_matches_composition(f64):
         composed_h = cr.hessian(lambda x, W, b: cr.sum(cr.tanh(x @ W + b)), k)(x, W, b)
         np.testing.assert_allclose(fused_h, composed_h, rtol=1e-10, atol=1e-12)
     assert cr.gradgradcheck(lambda *a: cr.tanh(linear(*a)), x, W, b)
+    # a batch with more axes, (2, 4, 3) @ (3, 2): the weight gradient sums over both
+    x3 = rng.standard_normal((2, 4, 3))
+    assert cr.gradcheck(linear, x3, W, b)
+    # lists are accepted as inputs; a weight that is not a matrix is named in the error
+    np.testing.assert_allclose(linear(x.tolist(), W, b), x @ W + b, rtol=1e-14)
+    with pytest.raises(ValueError, match=r"linear: input has 3 features per sample \(shape \(4, 3\)\) but the "
+                                         r"weights expect 3 \(weight shape \(3,\); a matrix"):
+        linear(x, W[:, 0])
+    with pytest.raises(ValueError, match=r"input has 3 features .* weights expect 2"):
+        linear(x, W.T)
 
 
 def test_fused_softmax_cross_entropy_matches_composition(f64):
@@ -228,3 +238,37 @@ def test_fused_cross_entropy_reusing_the_softmax_node_matches(f64):
     fresh.backward()
     np.testing.assert_allclose(g_reuse, z.grad, rtol=1e-14)
     np.testing.assert_allclose(p.numpy().sum(axis=1), 1.0)  # the softmax output was not modified in place
+
+
+def test_fused_cross_entropy_infinite_logit_gives_an_infinite_loss_not_nan(f64):
+    # z - max(z) is NaN in a row whose max is +inf; such rows are shifted by 0 instead, so the
+    # loss is the limit +inf (a wrong class has the infinite logit), as it was before the check
+    # moved after the loss
+    z = np.array([[np.inf, 0.0, 1.0], [0.0, 1.0, 2.0]])
+    with np.errstate(invalid="ignore"):
+        loss = float(softmax_cross_entropy(z, np.array([1, 2])))
+    assert loss == np.inf
+    finite = float(softmax_cross_entropy(z[1:], np.array([2])))
+    np.testing.assert_allclose(finite, np.log(np.exp([0.0, 1.0, 2.0]).sum()) - 2.0, rtol=1e-14)
+
+
+def test_fused_cross_entropy_gradient_of_a_leaf_is_its_own_array(f64):
+    # backward() from the loss hands delta on without multiplying by the seed 1; a leaf's .grad
+    # must still be a writeable array of its own, and a second backward must not see edits to it
+    rng = np.random.default_rng(8)
+    z = cr.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    t = np.array([0, 2, 1, 1])
+    loss = softmax_cross_entropy(z, t)
+    loss.backward()
+    first = z.grad.copy()
+    expected = np.exp(z.numpy()) / np.exp(z.numpy()).sum(axis=1, keepdims=True)
+    expected[np.arange(4), t] -= 1
+    np.testing.assert_allclose(first, expected / 4, rtol=1e-12)
+    assert z.grad.flags.writeable
+    z.grad += 100.0
+    z.grad = None
+    loss.backward()  # the graph is kept: the same delta again
+    np.testing.assert_array_equal(z.grad, first)
+    z.grad = None
+    (loss * 3.0).backward()  # a seed other than 1 still multiplies
+    np.testing.assert_allclose(z.grad, 3 * first, rtol=1e-14)
