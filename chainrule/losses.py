@@ -42,7 +42,7 @@ import numpy as np
 
 from chainrule import ops
 from chainrule.ops.elementwise import Sigmoid
-from chainrule.ops.fused import labels_out_of_range
+from chainrule.ops.fused import SoftmaxCrossEntropy, labels_out_of_range
 from chainrule.ops.reduce import Softmax
 from chainrule.tensor import Tensor, get_default_dtype
 
@@ -638,6 +638,13 @@ class CrossEntropyLoss(_TorchStyle):
 
     def forward(self, input, target):  # noqa: A002
         target = _values(target)
+        if self.reduction == "mean" and isinstance(input, Tensor) and target.ndim == 1 and target.dtype.kind in "iu":
+            z = input.data
+            if (z.ndim == 2 and z.dtype.kind == "f" and z.size and z.shape[0] == target.shape[0]
+                    and not labels_out_of_range(target, z.shape[1])):
+                # the training step's case, valid as it stands: straight to the fused primitive
+                # (anything else takes the full path below, which also says what is wrong)
+                return SoftmaxCrossEntropy.apply(input, target, validated=True)
         if target.shape == _values(input).shape:
             return categorical_crossentropy(target, input, from_logits=True, reduction=self.reduction)
         return sparse_categorical_crossentropy(target, input, from_logits=True, reduction=self.reduction)

@@ -373,6 +373,31 @@ def test_torch_order_wrappers_equal_keras_order_functions():
             np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
 
 
+def test_cross_entropy_loss_on_a_graph_equals_the_functional_path():
+    # CrossEntropyLoss goes straight to the fused primitive when the step's input is already
+    # valid (a 2-D float Tensor, integer labels (N,) in range, reduction 'mean'); value and
+    # gradient must be those of sparse_categorical_crossentropy, bit for bit, and bad input
+    # must still get the full path's errors
+    zv = RNG.normal(size=(N, C))
+    for labels in (LABELS, LABELS.astype(np.uint8), LABELS.astype(np.int32), LABELS.reshape(-1, 1)):
+        for reduction in ("mean", "sum"):
+            z1, z2 = cr.tensor(zv, requires_grad=True), cr.tensor(zv, requires_grad=True)
+            got = losses.CrossEntropyLoss(reduction)(z1, labels)
+            want = losses.sparse_categorical_crossentropy(labels, z2, from_logits=True, reduction=reduction)
+            assert float(got) == float(want)
+            got.backward()
+            want.backward()
+            np.testing.assert_array_equal(z1.grad, z2.grad)
+    bad = LABELS.copy()
+    bad[3] = C
+    with pytest.raises(ValueError, match=rf"labels must lie in \[0, {C - 1}\] for {C} classes.*from 0 to {C}"):
+        losses.CrossEntropyLoss()(cr.tensor(zv, requires_grad=True), bad)
+    with pytest.raises(ValueError, match=r"got 3 labels for|integer labels of shape \(3,\) do not fit"):
+        losses.CrossEntropyLoss()(cr.tensor(zv, requires_grad=True), LABELS[:3])
+    with pytest.raises(ValueError, match="empty batch"):
+        losses.CrossEntropyLoss()(cr.tensor(np.zeros((0, C)), requires_grad=True), LABELS[:0])
+
+
 def test_torch_semantics_by_hand():
     # PyTorch: MSELoss 'none' is elementwise, 'sum' adds every element; CrossEntropyLoss 'none' is per sample.
     a, y = np.array([[1.0, 2.0], [3.0, 4.0]]), np.zeros((2, 2))
