@@ -31,14 +31,13 @@ from chainrule import losses as _losses
 from chainrule.nn import activations as _activations
 from chainrule.nn.layers import Dense
 from chainrule.nn.module import Sequential
-from chainrule.ops.fused import labels_out_of_range
+from chainrule.ops.fused import FUSABLE_ACTIVATIONS, activate_inplace, labels_out_of_range, times_derivative
 from chainrule.ops.reduce import row_max, row_sum
 from chainrule.tensor import offered_grad_storage
 
 __all__ = ["DenseBackprop"]
 
-_HIDDEN = ("identity", "linear", "sigmoid", "tanh", "relu", "leaky_relu")
-_LEAKY_ALPHA = 0.01  # ops.leaky_relu's default, which the registry name stands for
+_HIDDEN = FUSABLE_ACTIVATIONS
 _LOSSES = {_losses.sparse_categorical_crossentropy: "sparse", _losses.categorical_crossentropy: "categorical",
            _losses.mean_squared_error: "mse"}
 
@@ -123,7 +122,7 @@ class DenseBackprop:
             if b is not None:
                 z += b.data
             if l < last or self.kind == "mse":
-                _activate(self.acts[l], z)
+                activate_inplace(self.acts[l], z)
             a = z
         loss = self._output_delta(A[last], D[last], y)
         for l in range(last, -1, -1):                 # dC/dW^l = a^(l-1)^T delta^l, dC/db^l = sum_n delta^l
@@ -136,7 +135,7 @@ class DenseBackprop:
                 b.grad = gb
             if l > 0:                                  # delta^(l-1) = (delta^l W^l^T) * f'(z^(l-1))
                 np.matmul(D[l], W.data.T, out=D[l - 1])
-                _derivative_times(self.acts[l - 1], A[l - 1], D[l - 1], S[l - 1])
+                times_derivative(self.acts[l - 1], A[l - 1], D[l - 1], S[l - 1])
         return loss, A[last]
 
     def _output_delta(self, a, delta, y):
@@ -146,7 +145,7 @@ class DenseBackprop:
             np.subtract(a, y.reshape(a.shape), out=delta)
             loss = float(np.vdot(delta, delta)) / delta.size
             delta *= 2.0 / delta.size
-            _derivative_times(self.acts[-1], a, delta, self.S[-1])
+            times_derivative(self.acts[-1], a, delta, self.S[-1])
             return loss
         # softmax + cross-entropy, stable: with m = max_c z_c and s = sum_c exp(z_c - m),
         # log a_c = (z_c - m) - log s, and delta = (a sum_c t_c - t) / N
@@ -172,36 +171,3 @@ class DenseBackprop:
             delta -= y
             delta *= 1.0 / n
         return loss
-
-
-def _activate(name, z):
-    """a = f(z), in place."""
-    if name == "sigmoid":                              # 1 / (1 + exp(-z)); exp overflow gives the right limit 0
-        np.negative(z, out=z)
-        with np.errstate(over="ignore"):
-            np.exp(z, out=z)
-        z += 1.0
-        np.reciprocal(z, out=z)
-    elif name == "tanh":
-        np.tanh(z, out=z)
-    elif name == "relu":
-        np.maximum(z, 0, out=z)
-    elif name == "leaky_relu":
-        np.multiply(z, np.where(z > 0, 1.0, _LEAKY_ALPHA).astype(z.dtype), out=z)
-
-
-def _derivative_times(name, a, delta, scratch):
-    """delta *= f'(z), with f' written through a = f(z), in place."""
-    if name == "sigmoid":                              # sigma' = a (1 - a)
-        np.subtract(1.0, a, out=scratch)
-        scratch *= a
-        delta *= scratch
-    elif name == "tanh":                               # tanh' = 1 - a^2
-        np.multiply(a, a, out=scratch)
-        np.subtract(1.0, scratch, out=scratch)
-        delta *= scratch
-    elif name == "relu":                               # [z > 0] = [a > 0]
-        np.greater(a, 0, out=scratch)
-        delta *= scratch
-    elif name == "leaky_relu":                         # 1 or alpha: a > 0 exactly where z > 0
-        delta *= np.where(a > 0, 1.0, _LEAKY_ALPHA).astype(a.dtype)

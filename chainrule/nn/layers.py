@@ -9,7 +9,9 @@ import numpy as np
 
 from chainrule import ops
 from chainrule.nn import activations, init, regularizers
+from chainrule.nn import module as _module
 from chainrule.nn.module import Module
+from chainrule.ops.fused import DenseStack
 from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor, get_default_dtype, get_rng
 
@@ -176,6 +178,59 @@ class Activation(Layer):
 
     def extra_repr(self):
         return repr(activations.name_of(self.fn) or "custom")
+
+
+# ---------------------------------------------------------------- fused dense stacks
+_STACKABLE = {ops.identity: "identity", ops.sigmoid: "sigmoid", ops.tanh: "tanh", ops.relu: "relu",
+              ops.leaky_relu: "leaky_relu"}
+
+
+def _dense_prefix(layers, x):
+    """Run the leading layers of a Sequential that :class:`~chainrule.ops.fused.DenseStack`
+    covers as that one node; return (its output, the layers left), or (x, layers) when none is.
+
+    Covered: Dense and Linear layers (built, not subclassed with their own forward) on a 2-D
+    batch of their dtype, each with one elementwise activation: its own, or an Activation layer
+    right after a Dense without one.  A Dense whose activation the stack lacks (softmax, say)
+    ends the stack: its activation runs as its own node, so losses still find the softmax.
+    Values and gradients are the per-layer ones, bit for bit (tests/nn/test_dense_stack.py).
+    """
+    data = x.data if isinstance(x, Tensor) else x
+    if type(data) is not np.ndarray or data.ndim != 2:
+        return x, layers
+    n_in, dtype = data.shape[1], data.dtype
+    inputs, acts, tail = [x], [], None
+    i, n = 0, len(layers)
+    while i < n:
+        d = layers[i]
+        if type(d).forward is not Dense.forward or not d.__dict__.get("_self_built"):
+            break
+        W = d.kernel.data
+        b = d.bias if d.use_bias else None
+        if W.shape[0] != n_in or W.dtype != dtype or (b is not None and b.data.dtype != dtype):
+            break  # the layer's own forward says what is wrong, or promotes the dtype
+        act = _STACKABLE.get(d.activation)
+        i += 1
+        if act is None:
+            act, tail = "identity", d.activation
+        elif act == "identity" and i < n and type(layers[i]).forward is Activation.forward \
+                and not layers[i].kwargs and layers[i].fn in _STACKABLE:
+            act = _STACKABLE[layers[i].fn]
+            i += 1
+        inputs += (d.kernel, b)
+        acts.append(act)
+        n_in = W.shape[1]
+        if tail is not None:
+            break
+    if not acts:
+        return x, layers
+    out = DenseStack.apply(*inputs, acts=tuple(acts))
+    if tail is not None:
+        out = tail(out)
+    return out, layers[i:]
+
+
+_module._dense_prefix = _dense_prefix
 
 
 def _activation_module(name, fn_name, doc, **defaults):

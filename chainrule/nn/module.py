@@ -16,6 +16,9 @@ from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor
 
 LAYERS = {}  # class name -> class, for rebuilding saved architectures
+#: Set by chainrule.nn.layers (which defines Dense): runs the leading dense layers of a
+#: Sequential as one fused primitive; returns (output so far, the layers still to apply).
+_dense_prefix = None
 
 
 class NotBuiltError(ValueError):
@@ -306,7 +309,11 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def forward(self, x):
-        for layer in self._modules.values():
+        layers = self._modules.values()
+        if _dense_prefix is not None:
+            # leading Dense/Linear and activation layers run as one DenseStack node (chainrule.nn.layers)
+            x, layers = _dense_prefix(list(layers), x)
+        for layer in layers:
             x = layer(x)
         return x
 

@@ -4,7 +4,10 @@ for numerical stability, and each tested against the composition it replaces.
 * :class:`Linear`  z = x @ W + b, the affine map of a dense layer (one node instead of two);
 * :class:`SoftmaxCrossEntropy`  the mean cross-entropy of softmax(z) against targets,
   computed through log-sum-exp so it never takes log(0), with the famous gradient
-  (softmax(z) - t) / N.
+  (softmax(z) - t) / N;
+* :class:`DenseStack`  a stack of dense layers with elementwise activations, the notes'
+  forward pass and back-propagation as one node (``nn.Sequential`` runs its leading
+  Dense/Linear and activation layers through it).
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import numpy as np
 
 from chainrule.function import Function
 from chainrule.ops.reduce import Softmax, _ones, row_max, row_sum
+from chainrule.tensor import enable_grad, gradients
 
 
 _NO_OUT = (None, None, None)
@@ -225,3 +229,146 @@ class SoftmaxCrossEntropy(Function):
 
     def jvp(self, dz, dt=None):
         return None if dz is None else np.sum(self.delta * dz)
+
+
+# ----------------------------------------------------------------- dense stacks
+#: Activations a dense stack applies in place, by registry name; leaky_relu is ops.leaky_relu's default.
+FUSABLE_ACTIVATIONS = ("identity", "linear", "sigmoid", "tanh", "relu", "leaky_relu")
+_LEAKY_ALPHA = 0.01
+
+
+def activate_inplace(name, z):
+    """a = f(z) in place, for f named in FUSABLE_ACTIVATIONS; the same values as the ops' forward."""
+    if name == "sigmoid":                              # 1 / (1 + exp(-z)); exp overflow gives the right limit 0
+        np.negative(z, out=z)
+        with np.errstate(over="ignore", under="ignore"):
+            np.exp(z, out=z)
+        z += 1.0
+        np.reciprocal(z, out=z)
+    elif name == "tanh":
+        np.tanh(z, out=z)
+    elif name == "relu":
+        np.maximum(z, 0, out=z)
+    elif name == "leaky_relu":
+        np.multiply(z, np.where(z > 0, 1.0, _LEAKY_ALPHA).astype(z.dtype), out=z)
+
+
+def times_derivative(name, a, delta, scratch=None):
+    """f'(z) * delta, with f' written through the layer's output a = f(z): sigma' = a (1 - a),
+    tanh' = 1 - a^2, relu' = [a > 0], leaky_relu' = 1 or alpha (a > 0 exactly where z > 0).
+
+    With ``scratch`` (an array shaped like a) the product goes into delta, in place; without it,
+    into a new array (delta itself is returned for the identity).
+    """
+    if name in ("identity", "linear"):
+        return delta
+    s = np.empty(a.shape, a.dtype) if scratch is None else scratch
+    if name == "sigmoid":
+        np.subtract(1.0, a, out=s)
+        s *= a
+    elif name == "tanh":
+        np.multiply(a, a, out=s)
+        np.subtract(1.0, s, out=s)
+    elif name == "relu":
+        np.greater(a, 0, out=s)
+    elif name == "leaky_relu":
+        s[...] = np.where(a > 0, 1.0, _LEAKY_ALPHA)
+    else:
+        raise ValueError(f"times_derivative: no derivative for activation {name!r}")
+    if scratch is None:
+        s *= delta
+        return s
+    delta *= s
+    return delta
+
+
+class DenseStack(Function):
+    """L dense layers as one primitive:  a^0 = x,  z^l = a^(l-1) W^l + b^l,  a^l = f_l(z^l),  output a^L.
+
+    Inputs x (N, n_0), then W^1, b^1, ..., W^L, b^L (a bias may be None); ``acts`` names each
+    f_l (:data:`FUSABLE_ACTIVATIONS`).  The VJP is the notes' back-propagation:
+    delta^L = abar f_L'(z^L),  Wbar^l = a^(l-1)^T delta^l,  bbar^l = sum_n delta^l,
+    delta^(l-1) = (delta^l W^l^T) f_(l-1)'(z^(l-1)),  xbar = delta^1 W^1^T.
+    JVP: zdot^l = adot^(l-1) W^l + a^(l-1) Wdot^l + bdot^l,  adot^l = f_l'(z^l) zdot^l.
+
+    Values and gradients are those of the per-layer primitives (:class:`Linear`, then the
+    activation), bit for bit: the same NumPy operations, with each z^l turned into a^l in
+    place and one graph node instead of 2L.  Differentiating the VJP again (``create_graph``)
+    recomputes the stack with the per-layer primitives and differentiates that.
+    """
+
+    name = "dense_stack"
+    backward_out = True
+
+    def forward(self, x, *wb, acts):
+        if len(wb) != 2 * len(acts):
+            raise ValueError(f"expected a weight and a bias (or None) for each of the {len(acts)} layers, "
+                             f"got {len(wb)} arrays")
+        a = x
+        A = []
+        for l, act in enumerate(acts):
+            z = np.matmul(a, wb[2 * l])
+            b = wb[2 * l + 1]
+            if b is not None:
+                z += b
+            activate_inplace(act, z)
+            A.append(z)
+            a = z
+        self.x, self.wb, self.acts, self.A = x, wb, acts, A
+        return a
+
+    def backward(self, g, out=None):
+        needs, acts, A, wb = self.needs_input_grad, self.acts, self.A, self.wb
+        grads = [None] * len(needs)
+        if out is None:
+            out = grads
+        # the first layer whose input needs a gradient: back-propagation stops there
+        stop = 0 if needs[0] else next((l for l in range(len(acts)) if needs[2 * l + 1] or needs[2 * l + 2]),
+                                       len(acts))
+        delta = g
+        for l in range(len(acts) - 1, stop - 1, -1):
+            delta = times_derivative(acts[l], A[l], delta)            # delta^l = abar^l f_l'(z^l)
+            a_prev = self.x if l == 0 else A[l - 1]
+            if needs[2 * l + 1]:                                      # Wbar^l = a^(l-1)^T delta^l
+                grads[2 * l + 1] = np.matmul(a_prev.T, delta, out=out[2 * l + 1])
+            if needs[2 * l + 2]:                                      # bbar^l = sum_n delta^l
+                grads[2 * l + 2] = np.matmul(_ones(delta.shape[0], delta.dtype), delta, out=out[2 * l + 2])
+            if l > stop or needs[0]:                                  # abar^(l-1) = delta^l W^l^T
+                delta = np.matmul(delta, wb[2 * l].T)
+        if needs[0]:
+            grads[0] = delta
+        return tuple(grads)
+
+    def jvp(self, xdot, *wbdot):
+        a_prev, adot = self.x, xdot
+        for l, act in enumerate(self.acts):
+            terms = [None if adot is None else np.matmul(adot, self.wb[2 * l]),
+                     None if wbdot[2 * l] is None else np.matmul(a_prev, wbdot[2 * l]), wbdot[2 * l + 1]]
+            zdot = None
+            for term in terms:
+                if term is not None:
+                    zdot = term if zdot is None else zdot + term
+            a_prev = self.A[l]
+            if zdot is None:
+                adot = None
+                continue
+            if zdot.shape != a_prev.shape:
+                zdot = np.broadcast_to(zdot, a_prev.shape)
+            adot = times_derivative(act, a_prev, zdot)
+        return adot
+
+    def _graph_backward(self, out, g):
+        from chainrule import ops  # the per-layer primitives (chainrule.ops imports this module)
+        values = (self.x, *self.wb)
+        inputs = [v if p is None else p for p, v in zip(self.parents, values)]
+        wanted = [i for i, p in enumerate(self.parents) if p is not None and p.requires_grad]
+        with enable_grad():
+            a = inputs[0]
+            for l, act in enumerate(self.acts):
+                z = ops.linear(a, inputs[2 * l + 1], inputs[2 * l + 2])
+                a = z if act in ("identity", "linear") else getattr(ops, act)(z)
+            found = gradients(a, [inputs[i] for i in wanted], grad_outputs=g, create_graph=True)
+        grads = [None] * len(values)
+        for i, gi in zip(wanted, found):
+            grads[i] = gi
+        return tuple(grads)
