@@ -497,6 +497,9 @@ def _backprop(root, seed, targets=None, create_graph=False):
                 continue
         elif ctx is None:  # a leaf: accumulate like PyTorch (+=)
             if node.grad is None:
+                if g is getattr(node, "_grad_out", None):  # written into the optimizer's buffer for it
+                    node.grad = g
+                    continue
                 if id(g) in handed or not g.flags.writeable:
                     g = g.copy()
                 handed.add(id(g))

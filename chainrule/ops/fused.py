@@ -194,7 +194,7 @@ class SoftmaxCrossEntropy(Function):
         if sparse:
             at = _row_starts(*z.shape)  # flat index of each row's label: one take, one put
             at = at + (t if t.dtype == at.dtype else t.astype(np.intp))  # (uint64 + int64 would be float64)
-            per = lse.reshape(-1) - z.reshape(-1).take(at)
+            per = lse.reshape(-1) - z.take(at)  # take without an axis indexes the flat array
             p.reshape(-1)[at] -= 1.0 / scale  # p is a fresh contiguous array: reshape is a view
         else:
             per = -np.add.reduce(t * (z - lse), axis=1)
@@ -322,9 +322,10 @@ class DenseStack(Function):
         grads = [None] * len(needs)
         if out is None:
             out = grads
-        # the first layer whose input needs a gradient: back-propagation stops there
-        stop = 0 if needs[0] else next((l for l in range(len(acts)) if needs[2 * l + 1] or needs[2 * l + 2]),
-                                       len(acts))
+        stop = 0  # the first layer with a parameter (or input) that needs a gradient: back-propagation ends there
+        if not needs[0]:
+            while stop < len(acts) and not (needs[2 * stop + 1] or needs[2 * stop + 2]):
+                stop += 1
         delta = g
         for l in range(len(acts) - 1, stop - 1, -1):
             delta = times_derivative(acts[l], A[l], delta)            # delta^l = abar^l f_l'(z^l)
