@@ -12,6 +12,7 @@ for numerical stability, and each tested against the composition it replaces.
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 
@@ -253,16 +254,16 @@ def activate_inplace(name, z):
         np.multiply(z, np.where(z > 0, 1.0, _LEAKY_ALPHA).astype(z.dtype), out=z)
 
 
-def times_derivative(name, a, delta, scratch=None):
+def times_derivative(name, a, delta, scratch=None, out=None):
     """f'(z) * delta, with f' written through the layer's output a = f(z): sigma' = a (1 - a),
     tanh' = 1 - a^2, relu' = [a > 0], leaky_relu' = 1 or alpha (a > 0 exactly where z > 0).
 
     With ``scratch`` (an array shaped like a) the product goes into delta, in place; without it,
-    into a new array (delta itself is returned for the identity).
+    into ``out`` or a new array (delta itself is returned for the identity).
     """
     if name in ("identity", "linear"):
         return delta
-    s = np.empty(a.shape, a.dtype) if scratch is None else scratch
+    s = scratch if scratch is not None else np.empty(a.shape, a.dtype) if out is None else out
     if name == "sigmoid":
         np.subtract(1.0, a, out=s)
         s *= a
@@ -280,6 +281,25 @@ def times_derivative(name, a, delta, scratch=None):
         return s
     delta *= s
     return delta
+
+
+_SCRATCH = threading.local()
+
+
+def _scratch(shape, dtype, slot):
+    """A buffer of this thread kept from one DenseStack backward pass to the next, for the
+    arrays that never leave it (the adjoints of hidden layers and f' times them): no fresh
+    allocation, and memory that the previous step left in the cache."""
+    pool = getattr(_SCRATCH, "pool", None)
+    if pool is None:
+        pool = _SCRATCH.pool = {}
+    key = (shape, dtype, slot)
+    buf = pool.get(key)
+    if buf is None:
+        if len(pool) > 32:
+            pool.clear()
+        buf = pool[key] = np.empty(shape, dtype)
+    return buf
 
 
 class DenseStack(Function):
@@ -326,15 +346,25 @@ class DenseStack(Function):
         if not needs[0]:
             while stop < len(acts) and not (needs[2 * stop + 1] or needs[2 * stop + 2]):
                 stop += 1
+        last = len(acts) - 1
         delta = g
-        for l in range(len(acts) - 1, stop - 1, -1):
-            delta = times_derivative(acts[l], A[l], delta)            # delta^l = abar^l f_l'(z^l)
+        for l in range(last, stop - 1, -1):
+            # delta^l = abar^l f_l'(z^l): the adjoint abar^l is g (not ours: a new product) or the
+            # previous layer's abar, which lives in a scratch buffer and is scaled in place
+            scratch = _scratch(A[l].shape, A[l].dtype, "f'")
+            if l == last:
+                delta = times_derivative(acts[l], A[l], delta, out=scratch)
+            else:
+                delta = times_derivative(acts[l], A[l], delta, scratch=scratch)
             a_prev = self.x if l == 0 else A[l - 1]
             if needs[2 * l + 1]:                                      # Wbar^l = a^(l-1)^T delta^l
                 grads[2 * l + 1] = np.matmul(a_prev.T, delta, out=out[2 * l + 1])
             if needs[2 * l + 2]:                                      # bbar^l = sum_n delta^l
                 grads[2 * l + 2] = np.matmul(_ones(delta.shape[0], delta.dtype), delta, out=out[2 * l + 2])
-            if l > stop or needs[0]:                                  # abar^(l-1) = delta^l W^l^T
+            if l > stop:                                              # abar^(l-1) = delta^l W^l^T
+                W = wb[2 * l]
+                delta = np.matmul(delta, W.T, out=_scratch((delta.shape[0], W.shape[0]), delta.dtype, l % 2))
+            elif needs[0]:                                            # xbar leaves: an array of its own
                 delta = np.matmul(delta, wb[2 * l].T)
         if needs[0]:
             grads[0] = delta
