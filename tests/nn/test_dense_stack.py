@@ -13,14 +13,6 @@ from chainrule.ops.fused import DenseStack
 ACTS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu")
 
 
-@pytest.fixture
-def f64():
-    cr.set_default_dtype("float64")
-    cr.manual_seed(0)
-    yield
-    cr.set_default_dtype("float32")
-
-
 def layer_by_layer(model, x):
     for layer in model:
         x = layer(x)

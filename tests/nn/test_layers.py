@@ -7,14 +7,6 @@ from chainrule import nn
 from chainrule.ops import linear, softmax_cross_entropy
 
 
-@pytest.fixture
-def f64():
-    cr.set_default_dtype("float64")
-    cr.manual_seed(0)
-    yield
-    cr.set_default_dtype("float32")
-
-
 def _check_params(model, X, loss_of_output, **kw):
     """gradcheck of loss(model(X)) w.r.t. every parameter, by swapping parameter arrays in."""
     params = model.parameters()
