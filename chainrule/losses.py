@@ -314,7 +314,7 @@ def _crossentropy(t, a, sparse, from_logits, sample_weight, reduction, name):
         rows = len(shape) == 2
         sm = a._ctx if z is not a and rows and np.shape(a._ctx.y) == shape else None
         z2 = z if rows else ops.reshape(z, (-1, c))
-        t2 = t if (rows and t.ndim == (1 if sparse else 2)) else t.reshape(-1) if sparse else t.reshape(-1, c)
+        t2 = t.reshape(-1) if sparse else t.reshape(-1, c)
         if reduction == "none":  # per-sample losses: -sum_c t_c log softmax(z)_c, composed
             logp = ops.log_softmax(z2, axis=-1)
             per = (ops.neg(ops.getitem(logp, (np.arange(t2.shape[0]), t2))) if sparse
@@ -337,7 +337,7 @@ def _crossentropy(t, a, sparse, from_logits, sample_weight, reduction, name):
 
 def _class_prediction(y_pred, name):
     a = _prediction(y_pred, name)
-    if (a.data if isinstance(a, Tensor) else a).ndim < 1:
+    if _values(a).ndim < 1:
         raise ValueError(f"{name}: expected predictions of shape (batch, classes), got a scalar")
     return a
 
@@ -429,7 +429,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, sample_we
     name = "sparse_categorical_crossentropy"
     _check_reduction(reduction, name)
     a = _class_prediction(y_pred, name)
-    labels = _labels(y_true, (a.data if isinstance(a, Tensor) else a).shape, name)
+    labels = _labels(y_true, _values(a).shape, name)
     return _crossentropy(labels, a, True, from_logits, sample_weight, reduction, name)
 
 
