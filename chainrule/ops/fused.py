@@ -286,10 +286,17 @@ def times_derivative(name, a, delta, scratch=None, out=None):
 _SCRATCH = threading.local()
 
 
+_SCRATCH_MAX_BYTES = 1 << 20
+
+
 def _scratch(shape, dtype, slot):
     """A buffer of this thread kept from one DenseStack backward pass to the next, for the
     arrays that never leave it (the adjoints of hidden layers and f' times them): no fresh
-    allocation, and memory that the previous step left in the cache."""
+    allocation, and memory that the previous step left in the cache.  Only mini-batch sizes
+    are kept (up to 1 MiB each); a larger array is allocated afresh, so a full-batch pass
+    leaves nothing behind."""
+    if shape[0] * shape[1] * dtype.itemsize > _SCRATCH_MAX_BYTES:
+        return np.empty(shape, dtype)
     pool = getattr(_SCRATCH, "pool", None)
     if pool is None:
         pool = _SCRATCH.pool = {}
@@ -351,11 +358,12 @@ class DenseStack(Function):
         for l in range(last, stop - 1, -1):
             # delta^l = abar^l f_l'(z^l): the adjoint abar^l is g (not ours: a new product) or the
             # previous layer's abar, which lives in a scratch buffer and is scaled in place
-            scratch = _scratch(A[l].shape, A[l].dtype, "f'")
-            if l == last:
-                delta = times_derivative(acts[l], A[l], delta, out=scratch)
-            else:
-                delta = times_derivative(acts[l], A[l], delta, scratch=scratch)
+            if acts[l] not in ("identity", "linear"):
+                scratch = _scratch(A[l].shape, A[l].dtype, "f'")
+                if l == last:
+                    delta = times_derivative(acts[l], A[l], delta, out=scratch)
+                else:
+                    delta = times_derivative(acts[l], A[l], delta, scratch=scratch)
             a_prev = self.x if l == 0 else A[l - 1]
             if needs[2 * l + 1]:                                      # Wbar^l = a^(l-1)^T delta^l
                 grads[2 * l + 1] = np.matmul(a_prev.T, delta, out=out[2 * l + 1])

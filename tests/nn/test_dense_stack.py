@@ -196,3 +196,20 @@ def test_gradients_never_share_the_backward_scratch_buffers(f64):
     x.grad = None
     cr.sum(layer_by_layer(models[0], x) ** 2).backward()
     np.testing.assert_array_equal(fused, x.grad)
+
+
+def test_large_batches_leave_no_scratch_buffers_behind():
+    from chainrule.ops import fused
+    model = nn.Sequential([nn.Linear(8, 300), nn.Tanh(), nn.Linear(300, 2)])
+    x = np.random.default_rng(9).standard_normal((1000, 8)).astype(np.float32)  # 1000 x 300 floats: 1.2 MB
+    fused._SCRATCH.pool = {}
+    cr.sum(model(x) ** 2).backward()
+    assert fused._SCRATCH.pool == {}
+    g = [p.grad.copy() for p in model.parameters()]
+    for p in model.parameters():
+        p.grad = None
+    cr.sum(layer_by_layer(model, x) ** 2).backward()
+    for a, p in zip(g, model.parameters()):
+        np.testing.assert_array_equal(a, p.grad)
+    cr.sum(model(x[:100]) ** 2).backward()  # a mini-batch's are kept: f' times the adjoint, the adjoint
+    assert sorted(k[0] for k in fused._SCRATCH.pool) == [(100, 300), (100, 300)]
