@@ -331,6 +331,8 @@ class DenseStack(Function):
         if len(wb) != 2 * len(acts):
             raise ValueError(f"expected a weight and a bias (or None) for each of the {len(acts)} layers, "
                              f"got {len(wb)} arrays")
+        if np.ndim(x) != 2:
+            raise ValueError(f"expected a batch of shape (samples, features), got shape {np.shape(x)}")
         a = x
         A = []
         for l, act in enumerate(acts):

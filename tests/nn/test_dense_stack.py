@@ -84,6 +84,11 @@ def test_dense_stack_gradcheck_and_forward_mode(f64, act):
     u = rng.standard_normal(ydot.shape)
     rev = [cr.grad(lambda *a: cr.sum(f(*a) * u), k)(x, W1, b1, W2, b2) for k in range(5)]
     np.testing.assert_allclose(np.sum(ydot * u), sum(np.sum(r * vk) for r, vk in zip(rev, v)), rtol=1e-10)
+    with pytest.raises(ValueError, match=r"dense_stack: .*expected a batch of shape \(samples, features\), "
+                                         r"got shape \(2, 4, 3\)"):
+        f(np.ones((2, 4, 3)), W1, b1, W2, b2)
+    with pytest.raises(ValueError, match="expected a weight and a bias .* for each of the 2 layers, got 3"):
+        DenseStack.apply(x, W1, b1, W2, acts=(act, act))
     # second derivatives go through the per-layer primitives (create_graph)
     assert cr.gradgradcheck(f, x, W1, b1, W2, b2)
     composed = lambda x, W1, b1, W2, b2: cr.tanh(  # noqa: E731
