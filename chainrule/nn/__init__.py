@@ -4,7 +4,7 @@ PyTorch's loss modules (``MSELoss``, ``BCELoss``, ``BCEWithLogitsLoss``,
 ``CrossEntropyLoss``) are offered here too, as thin wrappers over
 :mod:`chainrule.losses`.
 """
-from chainrule.nn.parameter import Parameter
+from chainrule.parameter import Parameter
 from chainrule.nn.module import Module, Sequential, NotBuiltError
 from chainrule.nn.layers import (Layer, Dense, Linear, Activation, ReLU, Sigmoid, Tanh, Softplus, Identity, LeakyReLU,
                                  ELU, Softmax, Dropout, Flatten, BatchNormalization)

@@ -11,7 +11,7 @@ from chainrule import ops
 from chainrule.nn import activations, init, regularizers
 from chainrule.nn import module as _module
 from chainrule.nn.module import Module
-from chainrule.nn.parameter import Parameter
+from chainrule.parameter import Parameter
 from chainrule.ops.fused import DenseStack
 from chainrule.tensor import Tensor, get_default_dtype, get_rng
 

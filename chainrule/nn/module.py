@@ -12,7 +12,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from chainrule.nn.parameter import Parameter
+from chainrule.parameter import Parameter
 from chainrule.tensor import Tensor
 
 LAYERS = {}  # class name -> class, for rebuilding saved architectures

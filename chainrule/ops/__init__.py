@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.ops.elementwise import (Abs, Add, AsType, Clip, Div, Elu, Exp, Log, Mul, Neg, Pow, Relu,
-                                       Sigmoid, Softplus, Sqrt, Sub, Tanh, Where)
+from chainrule.ops.elementwise import (Abs, Activation, Add, AsType, Clip, Div, Elu, Exp, Identity, LeakyRelu,
+                                       Log, Mul, Neg, Pow, Relu, Sigmoid, Softplus, Sqrt, Sub, Tanh, Where)
 from chainrule.ops.linalg import MatMul
 from chainrule.ops.reduce import LogSoftmax, LogSumExp, Max, Min, Softmax, Sum, _norm_axis
 from chainrule.ops.shape import BroadcastTo, Concatenate, GetItem, Pad, Reshape, Stack, Transpose
@@ -57,16 +57,6 @@ def log(x): return Log.apply(x)
 def sqrt(x): return Sqrt.apply(x)
 @_doc(Abs)
 def abs(x): return Abs.apply(x)  # noqa: A001
-@_doc(Tanh)
-def tanh(x): return Tanh.apply(x)
-@_doc(Sigmoid)
-def sigmoid(x): return Sigmoid.apply(x)
-@_doc(Relu)
-def relu(x): return Relu.apply(x)
-@_doc(Elu)
-def elu(x, alpha=1.0): return Elu.apply(x, alpha=alpha)
-@_doc(Softplus)
-def softplus(x): return Softplus.apply(x)
 @_doc(Clip)
 def clip(x, a_min=None, a_max=None): return Clip.apply(x, lo=a_min, hi=a_max)
 @_doc(Where)
@@ -75,17 +65,39 @@ def where(cond, a, b): return Where.apply(_value(cond), a, b)
 def astype(x, dtype): return AsType.apply(x, dtype=np.dtype(dtype))
 
 
+# --- activations (each defined once in chainrule/ops/elementwise.py; the table is chainrule.ops.activations)
+def _check_alpha(name, alpha):
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(alpha) or alpha < 0:
+        raise ValueError(f"{name}: alpha must be a finite number >= 0, got {alpha!r}")
+    return float(alpha)
+
+
+@_doc(Identity)
 def identity(x):
-    """Identity (linear activation).  y = x;  y' = 1."""
     return x
 
 
-def leaky_relu(x, alpha=0.01):
-    """Leaky ReLU.  y = x for x > 0, alpha x otherwise;  y' = 1 or alpha.
+@_doc(Tanh)
+def tanh(x): return Tanh.apply(x)
+@_doc(Sigmoid)
+def sigmoid(x): return Sigmoid.apply(x)
+@_doc(Relu)
+def relu(x): return Relu.apply(x)
 
-    Composed from ``where``: no primitive of its own is needed.
-    """
-    return where(_value(x) > 0, x, mul(x, alpha))
+
+@_doc(LeakyRelu)
+def leaky_relu(x, alpha=0.01):
+    return LeakyRelu.apply(x, alpha=_check_alpha("leaky_relu", alpha))
+
+
+@_doc(Elu)
+def elu(x, alpha=1.0):
+    return Elu.apply(x, alpha=_check_alpha("elu", alpha))
+
+
+@_doc(Softplus)
+def softplus(x): return Softplus.apply(x)
 
 
 # --- reductions ---------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.function import Function
-from chainrule.tensor import _data as _value
+from chainrule.tensor import Tensor, _data as _value
 
 
 def _sum_tangents(*terms):
@@ -180,107 +180,228 @@ class Abs(Function):
         return self.s * dx
 
 
-class Tanh(Function):
-    """Hyperbolic tangent.  y = tanh(x);  y' = 1 - tanh^2(x) = 1 - y^2."""
+# ------------------------------------------------------------------ activations
+class Activation(Function):
+    """An elementwise activation  y = f(x),  defined once with everything every path needs.
 
-    def forward(self, x):
-        self.y = np.tanh(x)
+    A subclass writes, side by side:
+
+    ``f_(x, out, **p)``
+        the value y = f(x), computed into ``out`` (which may be ``x`` itself: in place).  The
+        primitive's forward runs it, and so do the fused layers (dense stacks, convolutions,
+        recurrent cells), so every path computes the same numbers;
+    ``df(y, x, **p)``
+        the derivative f'(x), written through the output y where the notes do that
+        (sigma' = y (1 - y), tanh' = 1 - y^2, ...) and through x only where it must be
+        (``uses_input = True``).  It is written with operators and chainrule functions, so
+        it acts on ndarrays and Tensors alike: the VJP ``xbar = ybar f'(x)`` it gives is
+        itself differentiable (``create_graph``);
+    ``df_(y, x, out, **p)`` (optional)
+        the same derivative written into ``out`` with in-place NumPy calls, for the hot
+        paths; the default evaluates ``df``.  Tests compare the two bit for bit.
+
+    The class registers itself under ``name`` (and ``aliases``) in :data:`ACTIVATIONS`;
+    :mod:`chainrule.ops.activations` looks activations up there by name or function.
+    """
+
+    #: name -> Activation subclass, filled in as subclasses are defined
+    registry = {}
+    #: True when f' needs the input x, not only the output y (then the fused layers keep x)
+    uses_input = False
+    #: default keyword parameters of f (e.g. {"alpha": 0.01})
+    params = {}
+    aliases = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("name"):
+            for key in (cls.name, *cls.aliases):
+                Activation.registry[key] = cls
+
+    @staticmethod
+    def f_(x, out, **p):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @staticmethod
+    def df(y, x, **p):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def df_(cls, y, x, out, **p):
+        out[...] = cls.df(y, x, **p)
+        return out
+
+    @classmethod
+    def value(cls, x, **p):
+        """f(x) as a new float array (x itself is left alone)."""
+        x = np.asarray(x)
+        out = np.empty(x.shape, x.dtype if x.dtype.kind == "f" else np.float64)
+        return cls.f_(x, out, **p)
+
+    def forward(self, x, **p):
+        self.y = self.value(x, **p)
+        self.p = p
+        if self.uses_input:
+            self.x = x
         return self.y
 
     def backward(self, g):
-        return (g * (1 - self.y * self.y),)
+        x = self.x if self.uses_input else None
+        if type(g) is np.ndarray and g.shape == self.y.shape and g.dtype == self.y.dtype:
+            d = type(self).df_(self.y, x, np.empty_like(self.y), **self.p)   # f'(x) in one buffer
+            d *= g
+            return (d,)
+        return (g * self.df(self.y, x, **self.p),)    # on Tensors too (differentiating the VJP)
 
     def jvp(self, dx):
-        return (1 - self.y * self.y) * dx
+        return self.df(self.y, self.x if self.uses_input else None, **self.p) * dx
+
+
+class Identity(Activation):
+    """Identity (linear activation).  y = x;  f'(x) = 1.  ``ops.identity`` returns x itself, records nothing."""
+
+    name = "identity"
+    aliases = ("linear",)
+
+    @staticmethod
+    def f_(x, out):
+        if out is not x:
+            np.copyto(out, x)
+        return out
+
+    @staticmethod
+    def df(y, x):
+        return np.ones_like(_value(y))
+
+
+class Tanh(Activation):
+    """Hyperbolic tangent.  y = tanh(x);  tanh'(x) = 1 - tanh^2(x) = 1 - y^2."""
+
+    name = "tanh"
+
+    @staticmethod
+    def f_(x, out):
+        return np.tanh(x, out=out)
+
+    @staticmethod
+    def df(y, x):
+        return 1 - y * y
+
+    @staticmethod
+    def df_(y, x, out):
+        np.multiply(y, y, out=out)
+        return np.subtract(1.0, out, out=out)
+
+
+class Sigmoid(Activation):
+    """Logistic function.  y = sigma(x) = 1 / (1 + exp(-x));  sigma'(x) = sigma(x) (1 - sigma(x)) = y (1 - y).
+
+    VJP: xbar = ybar y (1 - y);  JVP: ydot = y (1 - y) xdot.  Stable for |x| up to inf: for
+    x -> -inf, exp(-x) overflows to inf and 1 / (1 + inf) = 0 is the right limit (the overflow
+    warning is silenced); for x -> +inf, exp(-x) -> 0 and y -> 1.  Four in-place passes.
+    """
+
+    name = "sigmoid"
+    aliases = ("logistic",)
+
+    @staticmethod
+    def f_(x, out):
+        np.negative(x, out=out)
+        with np.errstate(over="ignore", under="ignore"):
+            np.exp(out, out=out)
+        out += 1
+        return np.reciprocal(out, out=out)
+
+    @staticmethod
+    def df(y, x):
+        return y * (1 - y)
+
+    @staticmethod
+    def df_(y, x, out):
+        np.subtract(1.0, y, out=out)
+        out *= y
+        return out
 
 
 def _sigmoid(x):
-    """sigma(x) = 1 / (1 + exp(-x)) for any x, in four in-place passes.
+    """sigma(x) as a new float array (the Sigmoid primitive's value, without a graph)."""
+    return Sigmoid.value(x)
 
-    This form is accurate everywhere: for x -> -inf, exp(-x) overflows to inf
-    and 1 / (1 + inf) = 0 is the right limit (the overflow warning is
-    silenced); for x -> +inf, exp(-x) -> 0 and the result tends to 1.
+
+class Relu(Activation):
+    """Rectified linear unit.  y = max(0, x);  relu'(x) = 1 if x > 0 else 0, i.e. [y > 0]."""
+
+    name = "relu"
+
+    @staticmethod
+    def f_(x, out):
+        return np.maximum(x, 0, out=out)
+
+    @staticmethod
+    def df(y, x):
+        return (_value(y) > 0).astype(_value(y).dtype)
+
+    @staticmethod
+    def df_(y, x, out):
+        return np.greater(y, 0, out=out)
+
+
+class LeakyRelu(Activation):
+    """Leaky ReLU.  y = x for x > 0, alpha x otherwise (alpha >= 0, default 0.01);
+    f'(x) = 1 or alpha, i.e. 1 where y > 0 (which is where x > 0), alpha elsewhere."""
+
+    name = "leaky_relu"
+    aliases = ("lrelu", "leakyrelu")
+    params = {"alpha": 0.01}
+
+    @staticmethod
+    def f_(x, out, alpha=0.01):
+        return np.multiply(x, np.where(x > 0, 1.0, alpha).astype(out.dtype, copy=False), out=out)
+
+    @staticmethod
+    def df(y, x, alpha=0.01):
+        return np.where(_value(y) > 0, 1.0, alpha).astype(_value(y).dtype)
+
+    @staticmethod
+    def df_(y, x, out, alpha=0.01):
+        out[...] = np.where(y > 0, 1.0, alpha)
+        return out
+
+
+class Elu(Activation):
+    """Exponential linear unit.  y = x for x > 0, alpha (exp(x) - 1) otherwise (alpha >= 0);
+    f'(x) = 1 for x > 0, alpha exp(x) = y + alpha otherwise (x > 0 exactly where y > 0)."""
+
+    name = "elu"
+    params = {"alpha": 1.0}
+
+    @staticmethod
+    def f_(x, out, alpha=1.0):
+        out[...] = np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+        return out
+
+    @staticmethod
+    def df(y, x, alpha=1.0):
+        return Where.apply(_value(y) > 0, 1, y + alpha)
+
+
+class Softplus(Activation):
+    """Softplus.  y = log(1 + exp(x)), computed as logaddexp(0, x), stable for any x;  f'(x) = sigma(x).
+
+    The derivative is taken from the input (sigma(x) = 1 - exp(-y) loses every digit in float32
+    for x below about -17), so the fused layers keep x for it.
     """
-    x = np.asarray(x)
-    if x.dtype.kind != "f":
-        x = x.astype(np.float64)
-    y = np.negative(x)
-    if y.ndim == 0:
-        y = np.array(y)
-    with np.errstate(over="ignore", under="ignore"):
-        np.exp(y, out=y)
-    y += 1
-    np.reciprocal(y, out=y)
-    return y
 
+    name = "softplus"
+    uses_input = True
 
-class Sigmoid(Function):
-    """Logistic function.  y = sigma(x) = 1 / (1 + exp(-x));  sigma'(x) = sigma(x) (1 - sigma(x)).
+    @staticmethod
+    def f_(x, out):
+        return np.logaddexp(0, x, out=out)
 
-    VJP: xbar = ybar y (1 - y);  JVP: ydot = y (1 - y) xdot.  Stable for |x| up to inf.
-    """
-
-    def forward(self, x):
-        self.y = _sigmoid(x)
-        return self.y
-
-    def backward(self, g):
-        d = 1 - self.y  # sigma' = y (1 - y), formed in one buffer
-        d *= self.y
-        d *= g
-        return (d,)
-
-    def jvp(self, dx):
-        y = self.y
-        return y * (1 - y) * dx
-
-
-class Relu(Function):
-    """Rectified linear unit.  y = max(0, x);  y' = 1 if x > 0 else 0."""
-
-    def forward(self, x):
-        self.mask = x > 0
-        return np.maximum(x, 0)
-
-    def backward(self, g):
-        return (g * self.mask,)
-
-    def jvp(self, dx):
-        return dx * self.mask
-
-
-class Elu(Function):
-    """Exponential linear unit.  y = x for x > 0, alpha (exp(x) - 1) otherwise;
-    y' = 1 for x > 0, y + alpha otherwise."""
-
-    def forward(self, x, alpha=1.0):
-        self.mask = x > 0
-        self.alpha = alpha
-        self.y = np.where(self.mask, x, alpha * np.expm1(np.minimum(x, 0)))
-        return self.y
-
-    def _dy(self):
-        return Where.apply(self.mask, 1, self.y + self.alpha)
-
-    def backward(self, g):
-        return (g * self._dy(),)
-
-    def jvp(self, dx):
-        return self._dy() * dx
-
-
-class Softplus(Function):
-    """Softplus.  y = log(1 + exp(x));  y' = sigma(x).  Computed as logaddexp(0, x), stable for any x."""
-
-    def forward(self, x):
-        self.x = x
-        return np.logaddexp(0, x)
-
-    def backward(self, g):
-        return (g * Sigmoid.apply(self.x),)
-
-    def jvp(self, dx):
-        return _sigmoid(self.x) * dx
+    @staticmethod
+    def df(y, x):
+        return Sigmoid.apply(x) if isinstance(x, Tensor) else Sigmoid.value(x)
 
 
 class Clip(Function):

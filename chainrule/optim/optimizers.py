@@ -35,7 +35,7 @@ import numbers
 
 import numpy as np
 
-from chainrule.nn.parameter import Parameter
+from chainrule.parameter import Parameter
 from chainrule.optim.schedules import LearningRateSchedule, _in_range
 from chainrule.optim import schedules as _schedules
 

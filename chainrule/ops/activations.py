@@ -1,0 +1,93 @@
+"""The activation table: every activation function by name, one definition each.
+
+An elementwise activation is one :class:`~chainrule.ops.elementwise.Activation` subclass
+(chainrule/ops/elementwise.py), which holds its value, its derivative written from its
+output, and the in-place kernels the fused layers run.  This module only indexes them:
+layers (``Dense(activation='relu')``), the fused dense stack, the convolution and recurrent
+primitives, the scikit-learn estimators, the notes' ``derivate()`` and the activation plots
+all look activations up here, so adding one means writing its class and nothing else.
+
+``softmax`` is an activation too (for output layers) but not an elementwise one: it maps a
+row to a row, and lives with the other reductions (:class:`~chainrule.ops.reduce.Softmax`).
+
+>>> import numpy as np
+>>> get("relu") is relu
+True
+>>> spec("sigmoid").df(np.array([0.5]), None)      # sigma' written from y = sigma(x) = 0.5
+array([0.25])
+>>> name_of(get("linear"))
+'identity'
+"""
+from __future__ import annotations
+
+import functools
+
+from chainrule.ops import elu, identity, leaky_relu, relu, sigmoid, softmax, softplus, tanh
+from chainrule.ops.elementwise import Activation
+
+__all__ = ["NAMES", "get", "spec", "name_of", "fusable", "Activation"]
+
+#: public function of each activation, by its canonical name
+_FUNCTIONS = {"identity": identity, "sigmoid": sigmoid, "tanh": tanh, "relu": relu, "leaky_relu": leaky_relu,
+              "elu": elu, "softplus": softplus, "softmax": softmax}
+#: other spellings users type (Keras' 'linear', scikit-learn's 'logistic', ...)
+_ALIASES = {alias: cls.name for alias, cls in Activation.registry.items() if alias != cls.name}
+_BY_FUNCTION = {fn: name for name, fn in _FUNCTIONS.items()}
+#: the canonical names, in a stable order (for error messages, command lines and plots)
+NAMES = tuple(_FUNCTIONS)
+
+
+def _key(name):
+    key = name.strip().lower().replace("-", "_")
+    return _ALIASES.get(key, key)
+
+
+def get(activation):
+    """The activation function for a name, a callable (returned as it is) or None (the identity).
+
+    >>> get(None) is identity, get("Leaky-ReLU") is leaky_relu, get("logistic") is sigmoid
+    (True, True, True)
+    """
+    if activation is None:
+        return identity
+    if callable(activation):
+        return activation
+    if isinstance(activation, str):
+        fn = _FUNCTIONS.get(_key(activation))
+        if fn is not None:
+            return fn
+    raise ValueError(f"unknown activation {activation!r}; expected one of {', '.join(NAMES)} (or "
+                     f"{', '.join(sorted(_ALIASES))}), a callable, or None for the identity")
+
+
+def name_of(fn):
+    """The canonical name of an activation function (for saving), or None for a custom callable.
+
+    A ``functools.partial`` of a table function (``partial(leaky_relu, alpha=0.2)``) has no name:
+    its parameters would be lost.
+    """
+    if isinstance(fn, functools.partial):
+        return None
+    try:
+        return _BY_FUNCTION.get(fn)
+    except TypeError:  # an unhashable callable
+        return None
+
+
+def spec(activation):
+    """The :class:`Activation` subclass behind a name or table function, or None (softmax, custom).
+
+    >>> spec("tanh").__name__, spec(relu).__name__, spec("softmax")
+    ('Tanh', 'Relu', None)
+    """
+    if isinstance(activation, str):
+        return Activation.registry.get(_key(activation))
+    name = name_of(activation)
+    return None if name is None else Activation.registry.get(name)
+
+
+def fusable(activation):
+    """The Activation subclass if a fused layer can apply ``activation`` in place and take its
+    derivative from the output alone (so it keeps no copy of its input), else None."""
+    cls = spec(activation)
+    return cls if cls is not None and not cls.uses_input else None
