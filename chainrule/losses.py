@@ -334,7 +334,7 @@ def _crossentropy(t, a, sparse, from_logits, sample_weight, reduction, name):
     z = a if from_logits else _fused_logits(a, Softmax)
     if z is not None:
         rows = len(shape) == 2
-        sm = a._ctx if z is not a and rows and np.shape(a._ctx.y) == shape else None
+        sm = a._ctx if z is not a and rows and a._ctx.y.shape == shape else None
         z2 = z if rows else ops.reshape(z, (-1, c))
         t2 = t.reshape(-1) if sparse else t.reshape(-1, c)
         if reduction == "none":  # per-sample losses: -sum_c t_c log softmax(z)_c, composed
@@ -343,7 +343,7 @@ def _crossentropy(t, a, sparse, from_logits, sample_weight, reduction, name):
                    else ops.neg(ops.sum(ops.mul(t2, logp), axis=-1)))
             return _reduce(ops.reshape(per, lead), w, "none")
         wf = None if w is None else np.broadcast_to(w, lead).reshape(-1)
-        mean = ops.softmax_cross_entropy(z2, t2, weights=wf, softmax=sm, validated=True)
+        mean = SoftmaxCrossEntropy.apply(z2, t2, weights=wf, softmax=sm, validated=True)
         if reduction == "mean":
             return mean
         return ops.mul(mean, float(t2.shape[0]) if wf is None else (float(wf.sum()) or 1.0))

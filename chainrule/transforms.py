@@ -12,7 +12,7 @@ import functools
 import numpy as np
 
 from chainrule.ops import reshape, stack
-from chainrule.tensor import Tensor, _backprop, _state, _toposort, enable_grad, get_default_dtype
+from chainrule.tensor import Tensor, _adjoints, _state, _toposort, enable_grad, get_default_dtype
 
 __all__ = ["grad", "value_and_grad", "elementwise_grad", "jacobian", "hessian", "vjp", "jvp"]
 
@@ -83,9 +83,9 @@ class _Trace:
             if self.nested:
                 seed = seed if isinstance(seed, Tensor) else Tensor._make(seed, False, None)
                 with enable_grad():
-                    (g,) = _backprop(y, seed, [x], create_graph=True)
+                    (g,) = _adjoints(y, seed, [x], create_graph=True)
             else:
-                (g,) = _backprop(y, seed, [x])
+                (g,) = _adjoints(y, seed, [x])
         if g is None:
             g = np.zeros_like(x.data)
             return Tensor._make(g, False, None) if self.nested else g

@@ -74,6 +74,8 @@ class Module(Trainer):
                             f"before assigning parameters or layers")
 
     def __setattr__(self, name, value):
+        if name[0] != "_":
+            _changed()  # an attribute a cached plan may depend on (a layer's activation, say)
         if isinstance(value, Parameter):
             self._ensure_init()
             self._modules.pop(name, None)

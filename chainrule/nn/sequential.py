@@ -60,8 +60,22 @@ class Sequential(Module):
 
     def forward(self, x):
         layers = list(self._modules.values())
-        x, i = _dense_run(layers, 0, x)  # the leading Dense/Linear and activation layers: one DenseStack node
-        for layer in layers[i:]:
+        data = x.data if isinstance(x, Tensor) else x
+        used = 0
+        if type(data) is np.ndarray and data.ndim == 2:
+            # the leading Dense/Linear and activation layers: one DenseStack node (which layers, and
+            # with which activations, is worked out once per change of the model and of the input)
+            plan = self._cached(("stack", data.shape[1], data.dtype.str),
+                                lambda: _stack_plan(layers, data.shape[1], data.dtype))
+            params = _weights(plan[0], data.shape[1], data.dtype)
+            if params is not None:
+                acts, tail, used = plan[1:]
+                x = DenseStack.apply(x, *params, acts=acts)
+                if tail is not None:
+                    x = tail(x)
+            else:
+                used = 0
+        for layer in layers[used:] if used else layers:
             x = layer(x)
         return x
 
@@ -78,55 +92,65 @@ class Sequential(Module):
         return cls(layers)
 
 
-def _dense_run(layers, start, x):
-    """Run the layers from ``layers[start]`` on that :class:`~chainrule.ops.fused.DenseStack` covers
-    as that one node; return (its output, the number of layers it ran), or (x, 0) when none is.
+def _stack_plan(layers, n_in, dtype):
+    """Which leading layers of a Sequential :class:`~chainrule.ops.fused.DenseStack` runs as one node
+    on a batch of ``n_in`` features of ``dtype``: (the stacked layers, their activations, the
+    activation left to run after the stack or None, the number of layers covered).  The weights
+    are read from the stacked layers on every call (:func:`_weights`).
 
     Covered: layers that offer themselves as a stack layer (``stack_layer(n_in, dtype)``: Dense and
     Linear, built, not subclassed with their own forward, on a 2-D batch of their dtype), each
     with one activation of the table whose derivative comes from its output: its own, or an
     Activation layer right after a Dense without one (``stack_activation()``).  A Dense whose
     activation the stack cannot apply (softmax, say) ends the stack: its activation runs as its
-    own node, so losses still find the softmax.  Values and gradients are the per-layer ones,
-    bit for bit (tests/nn/test_dense_stack.py).
+    own node, so losses still find the softmax; so does the sigmoid of the network's output
+    layer, so that the binary cross-entropy finds its logits (other losses take it back into
+    the stack, :mod:`chainrule.ops.heads`).  Values and gradients are the per-layer ones, bit
+    for bit (tests/nn/test_dense_stack.py).
     """
-    data = x.data if isinstance(x, Tensor) else x
-    if type(data) is not np.ndarray or data.ndim != 2:
-        return x, 0
-    n_in, dtype = data.shape[1], data.dtype
-    inputs, acts, tail = [x], [], None
-    i, n = start, len(layers)
+    stacked, acts, tail = [], [], None
+    i, n = 0, len(layers)
     while i < n:
-        offer = getattr(layers[i], "stack_layer", None)
+        layer = layers[i]
+        offer = getattr(layer, "stack_layer", None)
         entry = offer(n_in, dtype) if offer is not None else None
         if entry is None:
             break
-        W, b, fn = entry
+        W, _, fn = entry
         i += 1
         name = fusable_name(fn)
         if name is None:
             act, tail = "identity", fn
         elif name == "identity" and i < n and hasattr(layers[i], "stack_activation") \
                 and (after := layers[i].stack_activation()) is not None:
-            act = after if after[1] else after[0]
+            act = (after[0], tuple(sorted(after[1].items()))) if after[1] else after[0]
             i += 1
         else:
             act = name
-        inputs += (W, b)
+        stacked.append(layer)
         acts.append(act)
         n_in = W.data.shape[1]
         if tail is not None:
             break
-    if not acts:
-        return x, 0
-    if tail is None and i == n and acts[-1] == "sigmoid":
-        # the network's output probabilities: their sigmoid stays a node of its own, so that the
-        # binary cross-entropy finds the logits behind it (any other loss takes it back into the stack)
+    if tail is None and acts and i == n and acts[-1] == "sigmoid":
         acts[-1], tail = "identity", ops_sigmoid
-    out = DenseStack.apply(*inputs, acts=tuple(acts))
-    if tail is not None:
-        out = tail(out)
-    return out, i - start
+    return tuple(stacked), tuple(acts), tail, i
+
+
+def _weights(stacked, n_in, dtype):
+    """The weights and biases of the stacked layers for this batch, or None if a layer no longer
+    offers itself (its weights were replaced by others of another dtype, say)."""
+    if not stacked:
+        return None
+    params = []
+    for layer in stacked:
+        entry = layer.stack_layer(n_in, dtype)
+        if entry is None:
+            return None
+        W, b, _ = entry
+        params += (W, b)
+        n_in = W.data.shape[1]
+    return params
 
 
 def fusable_name(fn):

@@ -100,6 +100,25 @@ def _scratch(shape, dtype, slot):
     return buf
 
 
+_KERNELS = {}
+
+
+def _kernels(acts):
+    """[(Activation subclass, parameters)] for a tuple of ``acts`` entries (looked up once per tuple)."""
+    try:
+        return _KERNELS[acts]
+    except (KeyError, TypeError):
+        pass
+    kernels = [_stack_activation(a) for a in acts]
+    try:
+        if len(_KERNELS) > 256:
+            _KERNELS.clear()
+        _KERNELS[acts] = kernels
+    except TypeError:  # unhashable parameters
+        pass
+    return kernels
+
+
 def _stack_activation(act):
     """(Activation subclass, parameters) for one entry of ``acts``: a name, or (name, {params})."""
     name, params = (act, {}) if isinstance(act, str) else act
@@ -153,7 +172,7 @@ class DenseStack(Function):
                              f"got {len(wb)} arrays")
         if np.ndim(x) != 2:
             raise ValueError(f"expected a batch of shape (samples, features), got shape {np.shape(x)}")
-        self.kernels = kernels = [_stack_activation(a) for a in acts]
+        self.kernels = kernels = _kernels(tuple(acts))
         a = x
         A = []
         for l, (cls, p) in enumerate(kernels):

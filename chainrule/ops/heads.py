@@ -51,11 +51,16 @@ class _Head(Function):
     @classmethod
     def apply(cls, a, *args, **params):
         ctx = getattr(a, "_ctx", None)
-        if ctx is not None and _state.grad_enabled and not _state.forward_depth \
-                and not any(isinstance(v, Tensor) and v.requires_grad for v in args):
+        if ctx is not None and _state.grad_enabled and not _state.forward_depth:
             stack = _stack_behind(ctx)
             if stack is not None:
-                return stack.absorb_head(cls, a, [v.data if isinstance(v, Tensor) else v for v in args], params)
+                for v in args:
+                    if isinstance(v, Tensor):
+                        if v.requires_grad:  # a loss differentiated in its targets too: a node of its own
+                            return super().apply(a, *args, **params)
+                        args = [v.data if isinstance(v, Tensor) else v for v in args]
+                        break
+                return stack.absorb_head(cls, a, args, params)
         return super().apply(a, *args, **params)
 
     def backward(self, g):
