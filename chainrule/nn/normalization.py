@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule import ops
 from chainrule.nn.core import Layer, _data
+from chainrule.ops.normalization import BatchNorm
 from chainrule.parameter import Parameter
 from chainrule.tensor import get_default_dtype
 
@@ -16,8 +16,10 @@ class BatchNormalization(Layer):
     xhat = (x - mu_B) / sqrt(s2_B + eps),  y = gamma xhat + beta;
     running averages  m <- momentum m + (1 - momentum) mu_B  (same for the variance).
     Evaluation: y = gamma (x - m) / sqrt(v + eps) + beta with the running m, v.
-    The gradient flows through mu_B and s2_B too: the layer is composed of
-    primitives, so back-propagation through the batch statistics is exact.
+    The gradient flows through mu_B and s2_B too; the layer is one primitive,
+    :class:`chainrule.ops.normalization.BatchNorm`, with the equations of its VJP.
+    Inputs (batch, ..., features) are normalized over every axis but the last: for images
+    (batch, height, width, channels), per channel over the batch and the pixels.
     """
 
     def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True, input_dim=None, dtype=None):
@@ -54,27 +56,21 @@ class BatchNormalization(Layer):
             self.build((None, *data.shape[1:]))
         elif data.shape[-1] != self.moving_mean.shape[0]:
             raise ValueError(f"{self!r}: expected {self.moving_mean.shape[0]} features, got shape {data.shape}")
-        axes = tuple(range(data.ndim - 1))
+        gamma = self.gamma if self.scale else None
+        beta = self.beta if self.center else None
         if self.training:
-            if int(np.prod([data.shape[a] for a in axes])) < 2:
+            if data.size // data.shape[-1] < 2:
                 raise ValueError(f"{self!r}: batch statistics need at least 2 samples in training, got shape "
                                  f"{data.shape}; use a larger batch or call model.eval()")
-            mu = ops.mean(x, axis=axes)
-            d = x - mu
-            var = ops.mean(d * d, axis=axes)
-            xhat = d / ops.sqrt(var + self.epsilon)
+            stats = []
+            y = BatchNorm.apply(x, gamma, beta, eps=self.epsilon, stats=stats)
+            bm, bv = stats
             m = self.momentum
-            bm, bv = _data(mu), _data(var)
             self._buffers["moving_mean"] = (m * self.moving_mean + (1 - m) * bm).astype(self.moving_mean.dtype)
             self._buffers["moving_variance"] = (m * self.moving_variance + (1 - m) * bv).astype(
                 self.moving_variance.dtype)
-        else:
-            xhat = (x - self.moving_mean) / np.sqrt(self.moving_variance + self.epsilon)
-        if self.scale:
-            xhat = xhat * self.gamma
-        if self.center:
-            xhat = xhat + self.beta
-        return xhat
+            return y
+        return BatchNorm.apply(x, gamma, beta, eps=self.epsilon, mean=self.moving_mean, var=self.moving_variance)
 
     def get_config(self):
         return {"momentum": self.momentum, "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
