@@ -1,9 +1,11 @@
 """Smoke test of bench/mlp.py: a quick run on its small random data set, with a baseline checkout.
 
-The baseline is a copy of this checkout's chainrule whose ``training.fit`` also writes a line to a
-file: ``model.fit`` reaches it through an import made at call time, so the file's lines count the
-fits that really ran on the baseline's code (and none of this checkout's).  The PyTorch rows are
-left out, which keeps the test at about two seconds; no timing is asserted.
+The baseline is a copy of this checkout's chainrule whose ``optim.Adam.step`` also counts its
+calls (written to a file at exit): every chainrule row takes one Adam step per batch, so the count
+says that the baseline rows, and only they, ran on the baseline's code.  The bench itself checks
+that each call into the baseline saw only the baseline's modules (imports made at call time
+included) and fails otherwise.  The PyTorch rows are left out, which keeps the test at about two
+seconds; no timing is asserted.
 """
 import os
 import re
@@ -17,19 +19,27 @@ BENCH = ROOT / "bench" / "mlp.py"
 ROWS = ["numpy_fused", "chainrule_fit", "chainrule_step", "chainrule_loop", "chainrule_module",
         "chainrule_bn_fit", "chainrule_bn_step"]
 
-_MARK_FIT = '''
+_COUNT_STEPS = '''
 
-# added by tests/test_bench.py: count the fits that run on this copy
-def _counted(fit):
-    def fit_and_count(*args, **kwargs):
-        with open(_os_for_bench_test.environ["BENCH_TEST_FIT_LOG"], "a") as f:
-            f.write("fit\\n")
-        return fit(*args, **kwargs)
-    return fit_and_count
+# added by tests/test_bench.py: count the Adam steps taken on this copy
+def _count_steps():
+    import atexit
+    import os
+    calls = [0]
+    step = Adam.step
+
+    def counted(self, *args, **kwargs):
+        calls[0] += 1
+        return step(self, *args, **kwargs)
+
+    def write():
+        with open(os.environ["BENCH_TEST_STEP_LOG"], "w") as f:
+            f.write(str(calls[0]))
+    Adam.step = counted
+    atexit.register(write)
 
 
-import os as _os_for_bench_test  # noqa: E402
-fit = _counted(fit)
+_count_steps()
 '''
 
 
@@ -37,11 +47,8 @@ def _baseline_copy(tmp_path):
     base = tmp_path / "baseline"
     shutil.copytree(ROOT / "chainrule", base / "chainrule",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    training = base / "chainrule" / "training.py"
-    if not training.exists():
-        training = base / "chainrule" / "training" / "__init__.py"
-    with open(training, "a") as f:
-        f.write(_MARK_FIT)
+    with open(base / "chainrule" / "optim" / "__init__.py", "a") as f:
+        f.write(_COUNT_STEPS)
     return base
 
 
@@ -57,8 +64,8 @@ def _table(out):
 
 def test_quick_synthetic_run_with_a_baseline(tmp_path):
     base = _baseline_copy(tmp_path)
-    log = tmp_path / "fits.log"
-    env = dict(os.environ, BENCH_TEST_FIT_LOG=str(log), PYTHONPATH=str(ROOT))
+    log = tmp_path / "steps.log"
+    env = dict(os.environ, BENCH_TEST_STEP_LOG=str(log), PYTHONPATH=str(ROOT))
     cmd = [sys.executable, str(BENCH), "--quick", "--synthetic", "--threads", "1", "--baseline", str(base)]
     for name in ROWS:
         cmd += ["--impl", name]
@@ -66,8 +73,9 @@ def test_quick_synthetic_run_with_a_baseline(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
 
-    # two fit rows run on the baseline, each fitting once to warm up and once for its one epoch
-    assert log.read_text().splitlines() == ["fit"] * 4
+    # six chainrule rows ran on the baseline: each 10 steps to warm up (1,000 samples), then its
+    # one epoch of the 2,000 random samples, 20 steps
+    assert int(log.read_text()) == 6 * (10 + 20)
     assert f"baseline chainrule: {base / 'chainrule'}" in out
     assert re.search(r"the baseline's calls saw only its \d+ modules from " + re.escape(str(base / "chainrule")), out)
 
