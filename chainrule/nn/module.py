@@ -313,8 +313,18 @@ class Sequential(Module):
         if _dense_prefix is not None:
             # leading Dense/Linear and activation layers run as one DenseStack node (chainrule.nn.layers)
             x, layers = _dense_prefix(list(layers), x)
-        for layer in layers:
-            x = layer(x)
+        layers = list(layers)
+        i, n = 0, len(layers)
+        while i < n:
+            # A layer with forward_fused(x, following) -> (output, k) may run itself and the first k
+            # layers after it as one graph node (Conv2D with the MaxPooling2D after it: chainrule.nn.conv).
+            fused = getattr(layers[i], "forward_fused", None)
+            if fused is None:
+                x = layers[i](x)
+                i += 1
+            else:
+                x, used = fused(x, layers[i + 1:])
+                i += 1 + used
         return x
 
     def get_config(self):
