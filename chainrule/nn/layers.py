@@ -350,7 +350,7 @@ class BatchNormalization(Layer):
     def build(self, input_shape):
         n = input_shape[-1]
         if self.__dict__.get("_self_built") and self.moving_mean.shape[0] == n:
-            return self.output_shape
+            return Layer.build(self, input_shape)  # weights kept; the shapes follow the input (images too)
         dtype = self.dtype or get_default_dtype()
         if self.scale:
             self.gamma = Parameter(np.ones(n, dtype=dtype))
