@@ -186,3 +186,11 @@ def softmax_cross_entropy(logits, targets, weights=None, softmax=None, validated
 
 
 __all__ += ["linear", "softmax_cross_entropy"]
+
+
+# --- convolution and pooling (chainrule/ops/conv.py) ---------------------------
+from chainrule.ops.conv import (convolution, conv1d, conv2d, max_pool, max_pool1d, max_pool2d, avg_pool,  # noqa: E402
+                                avg_pool1d, avg_pool2d)
+
+__all__ += ["convolution", "conv1d", "conv2d", "max_pool", "max_pool1d", "max_pool2d", "avg_pool", "avg_pool1d",
+            "avg_pool2d"]
