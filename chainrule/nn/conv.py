@@ -144,7 +144,8 @@ class _Spatial(Layer):
         return None if self.input_shape is None else list(self.input_shape[1:])
 
     def _lazy_build(self, x):
-        if not self.__dict__.get("_self_built"):
+        """Build on the first input: weights where there are any, and the shapes that summary() shows."""
+        if not self.__dict__.get("_self_built", True) or self.output_shape is None:
             self.build((None,) + tuple(np.shape(_data(x)))[1:])
 
 
@@ -274,7 +275,7 @@ class _Conv(_Spatial):
             _conv._PoolGeometry(conv_out, nxt.pool_size, nxt.strides, ((0, 0),) * self.rank)
         except ValueError:
             return self(x), 0  # let the pooling layer say what is wrong
-        if not nxt.__dict__.get("_self_built"):
+        if nxt.output_shape is None:
             nxt.build(self._join(None, conv_out, self.filters))
         y = _conv.convolution(self._to_last(x), self.kernel, self.bias if self.use_bias else None, self.strides,
                               pads, self.dilation_rate, self.groups, activation=act,
@@ -323,6 +324,13 @@ class _Conv(_Spatial):
                 raise ValueError(f"{self._who()}.set_weights: bias must have shape {self.bias.shape}, got "
                                  f"{weights[1].shape}")
             np.copyto(self.bias.data, weights[1], casting="same_kind")
+
+    def build_from_weights(self, shapes):
+        """Create the kernel and bias from their saved shapes (``load_state_dict`` on a lazy model): the
+        channels follow from the kernel; the spatial sizes stay unknown until the first call."""
+        if "kernel" in shapes:
+            channels = shapes["kernel"][-2] * self.groups
+            self.build(self._join(None, (None,) * self.rank, channels))
 
     def _lazy_build_from_kernel(self, w, layout):
         if self.__dict__.get("_self_built"):
@@ -450,7 +458,6 @@ class _Pooling(_Spatial):
         self.padding = pad
         self.data_format = _check_data_format(data_format, who)
         super().__init__(input_shape)
-        object.__setattr__(self, "_self_built", False)
         if input_shape is not None:
             self.build(self.input_shape)
 
@@ -533,7 +540,6 @@ class _GlobalPooling(_Spatial):
         self.data_format = _check_data_format(data_format, type(self).__name__)
         self.keepdims = bool(keepdims)
         super().__init__(input_shape)
-        object.__setattr__(self, "_self_built", False)
         if input_shape is not None:
             self.build(self.input_shape)
 
@@ -600,7 +606,6 @@ class _ZeroPadding(_Spatial):
         self.padding = pads
         self.data_format = _check_data_format(data_format, who)
         super().__init__(input_shape)
-        object.__setattr__(self, "_self_built", False)
         if input_shape is not None:
             self.build(self.input_shape)
 

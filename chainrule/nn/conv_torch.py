@@ -88,6 +88,9 @@ class _TorchConv(_Conv):
     def _who(self):
         return f"{type(self).__name__}({self.in_channels}, {self.filters})"
 
+    def _lazy_build(self, x):
+        pass   # built in __init__; no input shape is recorded
+
     def get_config(self):
         pad = self._torch_padding
         return {"in_channels": self.in_channels, "out_channels": self.filters, "kernel_size": list(self.kernel_size),
@@ -137,7 +140,6 @@ class _TorchPool(_Pooling):
                              f"(as in PyTorch)")
         self.ceil_mode = bool(ceil_mode)
         self.count_include_pad = bool(count_include_pad)
-        object.__setattr__(self, "_self_built", True)   # nothing to create
 
     def _plain_max(self):
         return (type(self).forward is _TorchPool.forward and self.kind == "max" and not any(self.pad)
@@ -163,6 +165,9 @@ class _TorchPool(_Pooling):
     def compute_output_shape(self, input_shape):
         spatial, channels = self._split(input_shape)
         return self._join(input_shape[0], self._geometry(spatial)[1], channels)
+
+    def build(self, input_shape):
+        return self.compute_output_shape(input_shape)   # nothing recorded: the spatial sizes vary
 
     def forward(self, x):
         shape = np.shape(_data(x))

@@ -353,6 +353,29 @@ def test_every_layer_saves_and_loads(tmp_path, lazy):
     np.testing.assert_array_equal(again(x[:, :6, :6, :1]).numpy(), gap(x[:, :6, :6, :1]).numpy())
 
 
+def test_lazy_model_loads_a_state_dict_and_parameterless_layers_never_block_parameters():
+    def make():
+        return nn.Sequential([nn.Conv2D(4, 3, activation="relu"), nn.MaxPooling2D(2), nn.Flatten(), nn.Dense(3)])
+    x = np.random.default_rng(13).standard_normal((2, 8, 8, 1)).astype(np.float32)
+    built, lazy = make(), make()
+    built(x)
+    lazy.load_state_dict(built.state_dict())           # builds the conv from its kernel's shape
+    np.testing.assert_array_equal(lazy(x).numpy(), built(x).numpy())
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2D(2, 3, input_shape=(6, 6, 1))
+            self.pool = nn.MaxPooling2D(2)
+            self.gap = nn.GlobalAveragePooling2D()
+
+        def forward(self, x):
+            return self.gap(self.pool(self.conv(x)))
+    net = Net()
+    assert [n for n, _ in net.named_parameters()] == ["conv.kernel", "conv.bias"]
+    assert net(x[:, :6, :6]).shape == (2, 2) and net.pool.output_shape == (None, 2, 2, 2)
+
+
 def test_pytorch_named_layers_save_and_load(tmp_path):
     tt = crtorch.nn
     model = nn.Sequential(tt.Conv2d(2, 4, 3, padding=1), nn.ReLU(), tt.MaxPool2d(2, ceil_mode=True),
