@@ -377,14 +377,26 @@ def _conv_value(x, w, geo):
 
 def _conv_input_grad(dz2, w, geo, blocks=None):
     """xbar = col2im(zbar @ w^T) for zbar (rows, F) (rows as ``blocks`` list them): one product per kernel
-    offset, added into the strided slices of the padded input that the offset read."""
+    offset, added into the slices of the padded input that the offset read.
+
+    A slice read with a step L > 1 (a strided convolution, or the blocks of a fused pooling) is added
+    into a *phase-split* copy of the input instead: entries L i + r of an axis stored together as
+    phase r, so that every slice is a contiguous run of rows and the adds run on long inner loops.
+    The phases are interleaved back once at the end.
+    """
     blocks = _blocks(geo) if blocks is None else blocks
     dtype = np.result_type(dz2.dtype, w.dtype)
     count = tuple(blocks[0][2])
     dz2 = dz2.astype(dtype, copy=False).reshape(-1, geo.F)
     M = dz2.shape[0]
     w = w.astype(dtype, copy=False).reshape(geo.K, geo.Cg, geo.G, geo.Fg)
-    dxp = np.zeros((geo.N,) + geo.padded + (geo.C,), dtype)
+    step = tuple(s * t for s, t in zip(geo.strides, blocks[0][1]))          # L per axis
+    phases = tuple(-(-n // L) for n, L in zip(geo.padded, step))            # entries per phase
+    split = any(L > 1 for L in step)
+    if split:
+        dxs = np.zeros((math.prod(step), geo.N) + phases + (geo.C,), dtype)
+    else:
+        dxs = np.zeros((1, geo.N) + geo.padded + (geo.C,), dtype)
     tmp = _scratch((M, geo.C), dtype, "xbar")
     parts = tmp.reshape((len(blocks), geo.N) + count + (geo.C,))
     dzg = dz2.reshape(M, geo.G, geo.Fg).transpose(1, 0, 2) if geo.G > 1 else None
@@ -393,11 +405,18 @@ def _conv_input_grad(dz2, w, geo, blocks=None):
             np.matmul(dz2, w[k, :, 0, :].T, out=tmp)                            # (M, F) @ (F, C)
         else:                                                                    # (G, M, Fg) @ (G, Fg, Cg)
             tmp.reshape(M, geo.G, geo.Cg)[...] = np.matmul(dzg, w[k].transpose(1, 2, 0)).transpose(1, 0, 2)
-        for bi, (start, step, cnt) in enumerate(blocks):
-            view = dxp[(slice(None),) + tuple(
-                slice(s * a + d * o, s * a + d * o + s * t * (n - 1) + 1, s * t)
-                for s, a, d, o, t, n in zip(geo.strides, start, geo.dilation, off, step, cnt)) + (slice(None),)]
+        for bi, (start, _, cnt) in enumerate(blocks):
+            first = [s * a + d * o for s, a, d, o in zip(geo.strides, start, geo.dilation, off)]
+            phase = np.ravel_multi_index([f % L for f, L in zip(first, step)], step) if split else 0
+            view = dxs[phase][(slice(None),) + tuple(slice(f // L, f // L + n) for f, L, n in
+                                                     zip(first, step, cnt)) + (slice(None),)]
             np.add(view, parts[bi], out=view)
+    if not split:
+        return _crop(dxs[0], geo.spatial, geo.pads)
+    dxp = np.empty((geo.N,) + geo.padded + (geo.C,), dtype)
+    for phase, r in enumerate(np.ndindex(*step)):
+        dst = dxp[(slice(None),) + tuple(slice(ri, None, L) for ri, L in zip(r, step)) + (slice(None),)]
+        np.copyto(dst, dxs[phase][(slice(None),) + tuple(slice(0, n) for n in dst.shape[1:-1]) + (slice(None),)])
     return _crop(dxp, geo.spatial, geo.pads)
 
 
