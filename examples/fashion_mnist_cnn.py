@@ -11,8 +11,8 @@ given by ``--data-dir`` / ``$CHAINRULE_DATA``.  Without them the script says so 
 
     python examples/fashion_mnist_cnn.py [--quick] [--epochs N] [--out DIR] [--seed N] [--data-dir DIR]
 
-Prints the train and test accuracy (measured on a full run: test accuracy 0.9161 after 10 epochs,
-see the report in the repository history); writes fashion_mnist_cnn_history.png (loss and accuracy per
+Prints the train and test accuracy (a full run, seed 0: test accuracy 0.9140 after 10 epochs, train
+0.9586); writes fashion_mnist_cnn_history.png (loss and accuracy per
 epoch, test set as validation), fashion_mnist_cnn_confusion.png, fashion_mnist_cnn_samples.png (test
 images with their predicted class, wrong ones in red) and fashion_mnist_cnn_filters.png (the 32
 learned first-layer 3x3 filters).

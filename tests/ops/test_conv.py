@@ -70,9 +70,10 @@ def _pads(padding, shape, k, s, d):
 
 
 PADDINGS = ["valid", "same", ((1, 0), (2, 1))]
-GRID = [(s, p, d, g, hw, c) for s, p, d, g, hw, c in itertools.product([1, 2], PADDINGS, [1, 2], [1, 2],
-                                                                     [(5, 6), (6, 7)], [1, 2, 4])
-        if c % g == 0 and (c, g) != (2, 1)]
+# (groups, channels): one channel, several, two groups of two; the image is odd by even (5 x 6), and
+# stride 2 meets both parities
+GRID = [(s, p, d, g, (5, 6), c) for s, p, d, (g, c) in itertools.product([1, 2], PADDINGS, [1, 2],
+                                                                         [(1, 1), (1, 3), (2, 4)])]
 
 
 @pytest.mark.parametrize("stride,padding,dilation,groups,hw,channels", GRID)
@@ -120,10 +121,10 @@ def test_conv2d_gradcheck_and_gradgradcheck(stride, padding, dilation, groups, h
     assert cr.gradgradcheck(f, x, w, b)
 
 
-@pytest.mark.parametrize("act", ["tanh", "sigmoid", "elu"])
+@pytest.mark.parametrize("act", ["tanh", "elu"])
 def test_fused_activation_and_pool_gradcheck_and_gradgradcheck(act):
     rng = np.random.default_rng(1)
-    x = rng.standard_normal((2, 7, 6, 2))
+    x = rng.standard_normal((1, 7, 6, 2))
     w = rng.standard_normal((3, 3, 2, 3)) * 0.5
     b = rng.standard_normal(3) * 0.1
 
