@@ -36,8 +36,9 @@ Implementations:
 Printed per implementation: milliseconds per step (median [min, max] over turns), CPU
 milliseconds per step (all threads), samples per second, GFLOP/s (the nominal 0.985 GFLOP of a
 step: forward, weight and input gradients of every layer but the first's input gradient),
-seconds per epoch (938 steps), and the peak memory a training step adds (resident set growth,
-measured in a fresh subprocess per implementation).  Then the ratios chainrule / PyTorch in
+seconds per epoch (938 steps), and the peak memory training adds to a process that holds the model
+and the data (the growth of the peak resident set over 20 steps, gradients and optimizer state
+included, measured in a fresh subprocess per implementation).  Then the ratios chainrule / PyTorch in
 wall-clock and CPU time.  Target: chainrule <= 0.9x torch_default's time per step.
 
 On a shared machine every figure moves with the other processes' load (the load average is
@@ -272,22 +273,47 @@ def _set_threads(n):
 def memory_child(args):
     """Run in a fresh process: set up one implementation, then report how much a few training steps add
     to the peak resident set (and, for chainrule, the peak of NumPy's allocations by tracemalloc)."""
-    import resource
     import tracemalloc
     _set_threads(args.threads)
     steps = 20
     X, y, _ = load_batches(args.data, steps + 2, args.seed)
     weights = weights_of(chainrule_model(args.seed))
     step, _ = MAKERS[args.memory_child](X, y, weights, args.seed)
-    step(0)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base = _reset_peak_rss()      # model and data in place, no step yet
     tracemalloc.start()
-    for i in range(1, steps + 1):
+    for i in range(steps):
         step(i)
     _, traced = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"rss_mib": (peak - base) / 1024, "traced_mib": traced / 2 ** 20}))
+    peak = _peak_rss()
+    print(json.dumps({"rss_mib": (peak - base) / 1024, "traced_mib": traced / 2 ** 20, "total_mib": peak / 1024}))
+
+
+def _status_kib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise OSError(field)
+
+
+def _reset_peak_rss():
+    """Set the peak resident set to the current one (Linux: clear_refs 5); return it in KiB."""
+    import resource
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return _status_kib("VmRSS")
+    except OSError:  # elsewhere the high-water mark cannot be reset: growth over the setup's peak
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _peak_rss():
+    import resource
+    try:
+        return _status_kib("VmHWM")
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def measure_memory(args, impl):
@@ -356,8 +382,9 @@ def main(args):
         print(f"{impl:22s} {_fmt_range(np.array(wall[impl]) * 1e3):>22s} {np.median(cpu[impl]) * 1e3:12.1f} "
               f"{BATCH / ms * 1e3:10.0f} {flops / ms / 1e6:8.1f} {ms * STEPS_PER_EPOCH / 1e3:8.1f} {mem_s:>9s}")
     if memory.get("chainrule"):
-        print(f"(chainrule's NumPy arrays at their peak during a step, by tracemalloc: "
-              f"{memory['chainrule']['traced_mib']:.0f} MiB)")
+        print(f"(chainrule's NumPy arrays at their peak over those steps, by tracemalloc: "
+              f"{memory['chainrule']['traced_mib']:.0f} MiB; whole processes at their peak: "
+              + ", ".join(f"{i} {m['total_mib']:.0f} MiB" for i, m in memory.items() if m) + ")")
     print()
     for ours in [i for i in impls if i.startswith("chainrule")]:
         for theirs in [i for i in impls if i.startswith("torch")]:
