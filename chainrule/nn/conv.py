@@ -256,7 +256,8 @@ class _Conv(_Spatial):
         The pooling must be a plain 'valid' max pooling of the same rank and data format, and the
         activation one of :data:`chainrule.ops.conv.MONOTONE_ACTIVATIONS`.
         """
-        if type(self).forward is not _Conv.forward or not following:
+        if type(self).forward is not _Conv.forward or not following or \
+                (self._fused_act is None and self.activation is not ops.identity):  # softmax, custom: not fused
             return self(x), 0
         act, used = self._fused_act, 0
         nxt = following[0]

@@ -161,6 +161,11 @@ def test_sequential_fuses_conv_and_pool_with_the_values_and_gradients_of_the_lay
     out = model(cr.tensor(x))
     kinds = _node_names(out)
     assert kinds.count("conv") == 2 and "max_pool" not in kinds and "tanh" not in kinds
+    # an activation that cannot run inside the node (softmax over the channels) keeps its place
+    other = nn.Sequential([nn.Conv2D(3, 2, activation="softmax"), nn.MaxPooling2D(2), nn.Conv2D(2, 3),
+                           nn.LeakyReLU(0.2), nn.MaxPooling2D(2)])
+    np.testing.assert_allclose(other(x).numpy(), _one_by_one(other, x).numpy(), rtol=1e-12)
+    assert "softmax" in _node_names(other(cr.tensor(x)))
 
 
 def _one_by_one(model, x):
