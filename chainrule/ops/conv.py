@@ -420,9 +420,9 @@ def _conv_input_grad(dz2, w, geo, blocks=None):
     return _crop(dxp, geo.spatial, geo.pads)
 
 
-def _conv_kernel_grad(x, dz2, geo, blocks=None, col=None, out=None, padded=False):
-    """wbar = col^T @ zbar, with the kept column matrix or one rebuilt tile by tile (from x, or from the
-    already padded input when ``padded``).  Written into ``out`` (and ``out`` returned) when it fits."""
+def _conv_kernel_grad(x, dz2, geo, blocks=None, col=None, out=None):
+    """wbar = col^T @ zbar, with the kept column matrix or one rebuilt tile by tile from x.  Written into
+    ``out`` (and ``out`` returned) when it fits."""
     blocks = _blocks(geo) if blocks is None else blocks
     dtype = np.result_type(x.dtype, dz2.dtype)
     dz2 = dz2.astype(dtype, copy=False).reshape(-1, geo.F)
@@ -433,7 +433,7 @@ def _conv_kernel_grad(x, dz2, geo, blocks=None, col=None, out=None, padded=False
     if col is not None:
         _kernel_product(col, dz2, geo, dw)
     else:
-        xp = x.astype(dtype, copy=False) if padded else _pad(x.astype(dtype, copy=False), geo.pads)
+        xp = _pad(x.astype(dtype, copy=False), geo.pads)
         nb = _tile(geo, dtype.itemsize)
         by_image = dz2.reshape(len(blocks), geo.N, -1, geo.F)
         part = None
@@ -691,7 +691,7 @@ class Conv(Function):
             if self.col is not None:
                 dw = _conv_kernel_grad(self.x, dz2, geo, blocks, col=self.col, out=out[1])
             else:
-                dw = _conv_kernel_grad(self.xp, dz2, _unpadded(geo), blocks, out=out[1], padded=True)
+                dw = _conv_kernel_grad(self.xp, dz2, _unpadded(geo), blocks, out=out[1])   # xp: padded already
         if needs[0]:
             dx = _conv_input_grad(dz2, self.w, geo, blocks)
         return dx, dw, db
