@@ -5,6 +5,7 @@ import runpy
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
@@ -94,3 +95,47 @@ def test_fashion_mnist_without_data_exits_cleanly(tmp_path, monkeypatch, capsys)
     out = capsys.readouterr().out
     assert "skipped" in out and "apt-get install dataset-fashion-mnist" in out
     assert not (tmp_path / "out").exists()
+
+
+def test_fashion_mnist_cnn_runs_or_says_it_is_skipped(tmp_path, capsys):
+    # one BLAS thread: pytest-xdist already runs a worker per core, and a threaded BLAS on a busy machine
+    # can stall a small product for a tenth of a second or more (a stalled worker thread)
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(1, user_api="blas"):
+        result = run_example("fashion_mnist_cnn", tmp_path)
+    out = capsys.readouterr().out
+    if result is None:
+        assert out.startswith("skipped: Fashion-MNIST is not present")
+        pytest.skip("Fashion-MNIST is not installed here")
+    assert result["test_accuracy"] >= 0.7   # 2 epochs on 3000 images (the full run: >= 0.91)
+    assert "(None, 13, 13, 32)" in out and "Total params: 225,034" in out
+    for name in ("history", "confusion", "samples", "filters"):
+        _png(tmp_path, f"fashion_mnist_cnn_{name}.png")
+
+
+def test_cnn_examples_without_data_say_how_to_get_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CHAINRULE_DATA", str(tmp_path / "none"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr("chainrule.datasets.files.DEBIAN_DATA_DIR", tmp_path / "debian")
+    assert run_example("fashion_mnist_cnn", tmp_path / "out") is None
+    assert "apt-get install dataset-fashion-mnist" in capsys.readouterr().out
+    assert run_example("cifar10_cnn", tmp_path / "out") is None
+    out = capsys.readouterr().out
+    assert out.startswith("skipped: CIFAR-10 is not present") and "cifar-10-binary.tar.gz" in out
+    assert not (tmp_path / "out").exists()
+
+
+def test_cifar10_cnn_on_stand_in_files(tmp_path, capsys):
+    """The notes' CIFAR-10 network end to end on tiny files in the binary format (the real set is not here)."""
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]:
+        labels = rng.integers(0, 10, 40)
+        records = np.concatenate([labels[:, None], rng.integers(0, 256, (40, 3072))], axis=1)
+        records.astype(np.uint8).tofile(tmp_path / name)
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(1, user_api="blas"):
+        result = run_example("cifar10_cnn", tmp_path / "out", "--data-dir", str(tmp_path))
+    out = capsys.readouterr().out
+    assert "(None, 4, 4, 64)" in out and "Total params: 122,570" in out
+    assert 0.0 <= result["test_accuracy"] <= 1.0
+    _png(tmp_path / "out", "cifar10_cnn_history.png")

@@ -21,3 +21,15 @@ __all__ = ["Parameter", "Module", "Sequential", "NotBuiltError", "Layer", "Dense
 from chainrule.losses import MSELoss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss  # noqa: E402
 
 __all__ += ["MSELoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss"]
+
+# convolutional networks (chainrule/nn/conv.py); PyTorch's channels-first names are in chainrule.torch.nn
+from chainrule.nn.conv import (Conv1D, Conv2D, MaxPooling1D, MaxPooling2D, AveragePooling1D,  # noqa: E402
+                               AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D,
+                               GlobalMaxPooling2D, ZeroPadding1D, ZeroPadding2D, SpatialDropout1D, SpatialDropout2D,
+                               Reshape, from_torch_conv2d, from_torch_linear)
+from chainrule.nn import conv, conv_torch  # noqa: E402,F401  (conv_torch: registers PyTorch's names for load_model)
+
+__all__ += ["Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
+            "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
+            "ZeroPadding1D", "ZeroPadding2D", "SpatialDropout1D", "SpatialDropout2D", "Reshape", "from_torch_conv2d",
+            "from_torch_linear", "conv"]

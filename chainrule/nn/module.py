@@ -226,13 +226,19 @@ class Module(Trainer):
     def load_state_dict(self, state, strict=True):
         """Copy arrays into the parameters and buffers in place (optimizers stay bound).
 
-        Unbuilt lazy layers are built from the saved shapes first.
+        Unbuilt lazy layers are built from the saved shapes first: by their
+        ``build_from_weights({name: shape})`` when they define it, else from a (inputs, outputs)
+        ``kernel`` as Dense has.
         """
         for name, m in self.named_modules():
             if not m.__dict__.get("_self_built", True):
-                key = f"{name}.kernel" if name else "kernel"
-                if key in state:
-                    m.build((None, np.shape(state[key])[0]))
+                prefix = f"{name}." if name else ""
+                shapes = {k[len(prefix):]: np.shape(v) for k, v in state.items()
+                          if k.startswith(prefix) and "." not in k[len(prefix):]}
+                if hasattr(m, "build_from_weights"):  # a layer that knows its weights' layout (Conv2D)
+                    m.build_from_weights(shapes)
+                elif "kernel" in shapes:
+                    m.build((None, shapes["kernel"][0]))
         own = dict(self.named_parameters())
         bufs = {}
         for mname, m in self.named_modules():

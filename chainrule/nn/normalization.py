@@ -22,6 +22,10 @@ class BatchNormalization(Layer):
     (batch, height, width, channels), per channel over the batch and the pixels.
     """
 
+    #: True: the running variance averages the unbiased batch variance s2_B n / (n - 1), as PyTorch's
+    #: BatchNorm does; False: the batch variance itself, as Keras' does
+    unbiased_running_variance = False
+
     def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True, input_dim=None, dtype=None):
         if not 0 <= momentum <= 1:
             raise ValueError(f"BatchNormalization: momentum must be in [0, 1], got {momentum!r}")
@@ -38,7 +42,7 @@ class BatchNormalization(Layer):
     def build(self, input_shape):
         n = input_shape[-1]
         if self.__dict__.get("_self_built") and self.moving_mean.shape[0] == n:
-            return self.output_shape
+            return Layer.build(self, input_shape)  # weights kept; the shapes follow the input (images too)
         dtype = self.dtype or get_default_dtype()
         if self.scale:
             self.gamma = Parameter(np.ones(n, dtype=dtype))
@@ -65,6 +69,9 @@ class BatchNormalization(Layer):
             stats = []
             y = BatchNorm.apply(x, gamma, beta, eps=self.epsilon, stats=stats)
             bm, bv = stats
+            if self.unbiased_running_variance:  # PyTorch's running_var: s2_B n / (n - 1)
+                n = data.size // data.shape[-1]
+                bv = bv * (n / (n - 1))
             m = self.momentum
             self._buffers["moving_mean"] = (m * self.moving_mean + (1 - m) * bm).astype(self.moving_mean.dtype)
             self._buffers["moving_variance"] = (m * self.moving_variance + (1 - m) * bv).astype(

@@ -75,8 +75,18 @@ class Sequential(Module):
                     x = tail(x)
             else:
                 used = 0
-        for layer in layers[used:] if used else layers:
-            x = layer(x)
+        n = len(layers)
+        i = used
+        while i < n:
+            # a layer with forward_fused(x, following) -> (output, k) runs itself and the first k layers
+            # after it as one graph node (Conv2D with the MaxPooling2D after it: chainrule.nn.conv)
+            fused = getattr(layers[i], "forward_fused", None)
+            if fused is None:
+                x = layers[i](x)
+                i += 1
+            else:
+                x, k = fused(x, layers[i + 1:])
+                i += 1 + k
         return x
 
     def get_config(self):

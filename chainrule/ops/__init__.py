@@ -192,3 +192,11 @@ def pointwise_loss(a, y, weights=None, kind="squared", scale=None):
 
 
 __all__ += ["linear", "softmax_cross_entropy", "pointwise_loss", "add_l2"]
+
+
+# --- convolution and pooling (chainrule/ops/conv.py) ---------------------------
+from chainrule.ops.conv import (convolution, conv1d, conv2d, max_pool, max_pool1d, max_pool2d, avg_pool,  # noqa: E402
+                                avg_pool1d, avg_pool2d)
+
+__all__ += ["convolution", "conv1d", "conv2d", "max_pool", "max_pool1d", "max_pool2d", "avg_pool", "avg_pool1d",
+            "avg_pool2d"]
