@@ -107,11 +107,31 @@ class HeNormal(Initializer):
         return rng.normal(0.0, np.sqrt(2.0 / fi), size=shape)
 
 
+class Orthogonal(Initializer):
+    """A random orthogonal matrix (Saxe et al. 2014), Keras' default recurrent kernel: W = gain Q
+    with Q from the QR decomposition of a standard normal matrix (signs fixed by diag(R), so Q is
+    uniform over the orthogonal group).  For a (rows, cols) shape, Q has orthonormal rows when
+    rows <= cols (W W^T = gain^2 I) and orthonormal columns otherwise; leading axes are flattened
+    into the rows."""
+    def __init__(self, gain=1.0):
+        self.gain = float(gain)
+
+    def sample(self, shape, rng):
+        if len(shape) < 2:
+            raise ValueError(f"Orthogonal: needs a shape of rank 2 or more, got {shape}")
+        rows, cols = int(np.prod(shape[:-1])), shape[-1]
+        q, r = np.linalg.qr(rng.standard_normal((max(rows, cols), min(rows, cols))))
+        q *= np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return self.gain * q.reshape(shape)
+
+
 _REGISTRY = {
     "zeros": Zeros, "ones": Ones, "constant": Constant, "normal": Normal, "random_normal": Normal,
     "uniform": Uniform, "random_uniform": Uniform, "glorot_uniform": GlorotUniform,
     "xavier_uniform": GlorotUniform, "glorot_normal": GlorotNormal, "xavier_normal": GlorotNormal,
-    "he_uniform": HeUniform, "he_normal": HeNormal,
+    "he_uniform": HeUniform, "he_normal": HeNormal, "orthogonal": Orthogonal,
 }
 
 
