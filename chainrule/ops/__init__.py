@@ -186,3 +186,8 @@ def softmax_cross_entropy(logits, targets, weights=None, softmax=None, validated
 
 
 __all__ += ["linear", "softmax_cross_entropy"]
+
+# --- recurrent (fused sequences through a SimpleRNN, LSTM or GRU cell; chainrule/ops/recurrent.py) ------
+from chainrule.ops.recurrent import simple_rnn, lstm, gru  # noqa: E402
+
+__all__ += ["simple_rnn", "lstm", "gru"]
