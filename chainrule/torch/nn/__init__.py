@@ -4,3 +4,7 @@
 Each family adds its names here with one import line.
 """
 __all__ = []
+
+from chainrule.torch.nn.recurrent import RNN, LSTM, GRU  # noqa: E402  (recurrent family)
+
+__all__ += ["RNN", "LSTM", "GRU"]
