@@ -204,6 +204,8 @@ def fit(model, X, y=None, epochs=1, batch_size=32, validation_split=0.0, validat
                 raise ValueError("fit: validation_data must be (X_val, y_val) or (X_val, y_val, weights)")
             Xv = _as_inputs(validation_data[0], dtype, "validation_data X")
             yv = _as_targets(validation_data[1], len(Xv), dtype, "validation_data y")
+        from chainrule.nn.recurrent import check_fit_arguments  # stateful RNNs: ordered, equal batches
+        check_fit_arguments(model, shuffle=shuffle, batch_size=batch_size, n_samples=len(X))
         _bind(model)
         return _fit_loop(model, comp, X, y, w, Xv if validation_data is not None else None,
                          yv if validation_data is not None else None, epochs, batch_size, shuffle, callbacks or [],
