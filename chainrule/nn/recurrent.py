@@ -763,8 +763,8 @@ class Bidirectional(Layer):
         out.forward_layer.load_state_dict(fwd.state_dict())
         return out
 
-    def extra_repr(self):
-        return f"merge_mode={self.merge_mode!r}"
+    def __repr__(self):
+        return f"Bidirectional({self.forward_layer!r}, merge_mode={self.merge_mode!r})"
 
 
 class TimeDistributed(Layer):
@@ -813,6 +813,9 @@ class TimeDistributed(Layer):
         if mask is not None:
             set_mask(y, mask)
         return y
+
+    def __repr__(self):
+        return f"TimeDistributed({self.layer!r})"
 
     def get_config(self):
         return {"layer": _layer_config(self.layer),
