@@ -515,22 +515,30 @@ class LSTMSequence(_Sequence):
         dcn = np.empty((u, N), dt)
         zero = self.zero_output and km is not None
         nk = None if km is None else 1 - km
-        P3, dZ3 = P[:, u:].reshape(T, 3, u, N), dZ[:, u:].reshape(T, 3, u, N)
+        Up = np.ascontiguousarray(Up)
+        # per-step views, made once: zbar_o = hbar_t P_o and zbar_(i, f, c) = cbar_t P_(i, f, c)
+        Qs, Fs, Ps, Pifg = list(Q), list(Fk), list(P[:, :u]), list(P[:, u:].reshape(T, 3, u, N))
+        dZs, dZo, dZifg = list(dZ), list(dZ[:, :u]), list(dZ[:, u:].reshape(T, 3, u, N))
+        plain = km is None and gseq is None
         for t in range(T - 1, -1, -1):
-            if zero:
-                dpass = dh * nk[t]
-            go = self._output_grad_at(t, T, gseq, glast)
-            if go is not None:
-                dh += go
-            if km is not None and not zero:
-                dpass = dh * nk[t]
-            np.multiply(dh, Q[t], out=dcn)
+            if plain:
+                if t == T - 1 and glast is not None:
+                    dh += glast
+            else:
+                if zero:
+                    dpass = dh * nk[t]
+                go = self._output_grad_at(t, T, gseq, glast)
+                if go is not None:
+                    dh += go
+                if km is not None and not zero:
+                    dpass = dh * nk[t]
+            np.multiply(dh, Qs[t], out=dcn)
             dcn += dc                                             # cbar_t
-            np.multiply(dh, P[t, :u], out=dZ[t, :u])             # zbar_o = hbar_t phi(c_t) sigma'(z_o)
-            np.multiply(dcn, P3[t], out=dZ3[t])                  # zbar_i, zbar_f, zbar_c = cbar_t (...)
-            np.multiply(dcn, Fk[t], out=dc)                       # cbar_(t-1) = cbar_t f_t
+            np.multiply(dh, Ps[t], out=dZo[t])                    # zbar_o = hbar_t phi(c_t) sigma'(z_o)
+            np.multiply(dcn, Pifg[t], out=dZifg[t])               # zbar_i, zbar_f, zbar_c = cbar_t (...)
+            np.multiply(dcn, Fs[t], out=dc)                       # cbar_(t-1) = cbar_t f_t
             if t or needs[self._H0]:
-                np.matmul(Up, dZ[t], out=dh)                      # hbar_(t-1) = zbar_t U^T
+                np.matmul(Up, dZs[t], out=dh)                     # hbar_(t-1) = zbar_t U^T
                 if rm is not None:
                     dh *= rm
                 if km is not None:
