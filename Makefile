@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/mlp.py
 	$(BIN)/python bench/sklearn_mlp.py
+	$(BIN)/python bench/rnn.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
