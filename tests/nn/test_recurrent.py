@@ -11,6 +11,15 @@ from chainrule import nn, ops, optim
 from chainrule.io import load_model, save_model
 from chainrule.nn.masking import get_mask
 
+
+@pytest.fixture(autouse=True, scope="module")
+def one_blas_thread():
+    """These products are small: they run fastest on one thread, and a test worker shares the cores
+    with the others (OpenBLAS's threads stall badly on an oversubscribed machine)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(1):
+        yield
+
 CELLS = {"SimpleRNN": nn.SimpleRNN, "LSTM": nn.LSTM, "GRU": nn.GRU}
 
 

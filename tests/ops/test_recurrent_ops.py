@@ -9,6 +9,15 @@ import chainrule as cr
 from chainrule.ops import recurrent as R
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_blas_thread():
+    """These products are small: they run fastest on one thread, and a test worker shares the cores
+    with the others (OpenBLAS's threads stall badly on an oversubscribed machine)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(1):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def f64():
     cr.set_default_dtype("float64")
