@@ -8,11 +8,12 @@ derivative written from its output, ``df_``), so no derivative is written twice.
 
 Each primitive runs back-propagation through time (BPTT) the fast way:
 
-* the input projection  x_t W + b  of every step is one matrix product before the loop
-  (time-major buffers (T, N, k u), one contiguous block per step);
-* the loop then does, per step, one product  h_(t-1) U  and the cell's elementwise update in
-  preallocated buffers, with the gates laid out so that every sigmoid gate sits in one contiguous
-  block (LSTM: o, i, f | g internally; GRU: h | the two sigmoid gates);
+* the input projection  x_t W + b  of every step is one matrix product before the loop, into a
+  preallocated (T, k u, N) buffer: each step's pre-activations are one contiguous (k u, N) block,
+  feature-major (z_t^T = W^T x_t^T + b + U^T h_(t-1)^T), so every gate is a contiguous slab;
+* the loop then does, per step, one product  U^T h_(t-1)^T  and the cell's elementwise update in
+  place, the gates ordered so that the sigmoid ones form one block (LSTM: o, i, f | g internally;
+  GRU: h | the two sigmoid gates) and each activation kernel runs once per step;
 * the VJP computes every factor that depends only on the forward values (sigma'(z) times the
   other gate, phi'(c) o, ...) for all steps at once, so the backward loop is a handful of
   multiplications and the one product  delta_t U^T  per step;
@@ -53,9 +54,17 @@ def _acts():
     return activations
 
 
+def _fusable(activation):
+    return isinstance(activation, str) and _acts().fusable(activation) is not None
+
+
 def _kernel(activation, what):
-    """The Activation class for a fused cell (its f_ and df_ kernels), or None when it cannot be fused."""
-    return _acts().fusable(activation) if isinstance(activation, str) else None
+    """The Activation class whose f_ and df_ kernels a fused cell runs."""
+    if not _fusable(activation):
+        raise ValueError(f"{what}={activation!r} cannot run inside the fused cell (it needs a table activation "
+                         f"whose derivative comes from its output); call chainrule.ops.simple_rnn, lstm or gru, "
+                         f"which run any activation through the composed version")
+    return _acts().fusable(activation)
 
 
 def _value(x):
@@ -937,9 +946,9 @@ def gru_reference(x, W, U, b_in=None, b_rec=None, h0=None, *, activation="tanh",
 def _activation_name(a):
     """A table name for a fused cell, or the callable itself (run by the composed version)."""
     if isinstance(a, str):
-        return a if _kernel(a, "") is not None else _fn(a)
+        return a if _fusable(a) else _fn(a)
     name = _acts().name_of(a)
-    return name if name is not None and _kernel(name, "") is not None else a
+    return name if name is not None and _fusable(name) else a
 
 
 def _initial(initial_state, n, what):

@@ -243,3 +243,10 @@ def test_errors_name_what_was_expected():
         R.lstm(np.ones((4, 0, 2)), W, U, b)
     with pytest.raises(ValueError, match="gate_order must be 'zrh'"):
         R.gru(np.ones((4, 3, 2)), *_weights("gru", 2, 3, rng), gate_order="zr")
+
+
+def test_the_fused_primitive_refuses_an_activation_it_cannot_fuse():
+    rng = np.random.default_rng(8)
+    W, U, b = _weights("rnn", 2, 2, rng)
+    with pytest.raises(ValueError, match=r"activation='softplus' cannot run inside the fused cell.*composed"):
+        R.SimpleRNNSequence.apply(np.ones((1, 2, 2)), W, U, b, activation="softplus")
