@@ -40,6 +40,8 @@ as Keras does; ``keep_time_order`` puts them back in input order (Bidirectional,
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from chainrule.function import Function
@@ -69,6 +71,32 @@ def _kernel(activation, what):
 
 def _value(x):
     return x.data if isinstance(x, Tensor) else x
+
+
+_SCRATCH = threading.local()
+_SCRATCH_MAX_BYTES = 64 << 20
+
+
+def _scratch(shape, dtype, slot):
+    """A buffer of this thread kept from one VJP to the next, for the arrays that never leave it
+    (the per-step factors, the adjoints of the pre-activations, their flattened copies): the
+    sequence's buffers are then allocated once, not faulted in afresh every training step (fresh
+    megabyte buffers cost more than the arithmetic here).  Slots are named per use; a backward
+    pass finishes with its buffers before the next one starts, so layers of the same shape can
+    share them.  Arrays over 64 MiB are allocated afresh."""
+    dtype = np.dtype(dtype)
+    if int(np.prod(shape)) * dtype.itemsize > _SCRATCH_MAX_BYTES:
+        return np.empty(shape, dtype)
+    pool = getattr(_SCRATCH, "pool", None)
+    if pool is None:
+        pool = _SCRATCH.pool = {}
+    key = (tuple(shape), dtype.str, slot)
+    buf = pool.get(key)
+    if buf is None:
+        if len(pool) > 48:
+            pool.clear()
+        buf = pool[key] = np.empty(shape, dtype)
+    return buf
 
 
 _PERMS = {}
@@ -155,7 +183,10 @@ class _Sequence(Function):
         gt = g if self.time_major else g.transpose(1, 0, 2)
         if self.go_backwards and self.keep_time_order:
             gt = gt[::-1]
-        return np.ascontiguousarray(gt.transpose(0, 2, 1))
+        gt = gt.transpose(0, 2, 1)
+        out = _scratch(gt.shape, self.XT.dtype, "gseq")
+        np.copyto(out, gt)
+        return out
 
     def _output(self, Y, last, states):
         """The primitive's one output from the outputs Y (T, u, N), the last one and the final
@@ -186,18 +217,27 @@ class _Sequence(Function):
 
     # ------------------------------------------------------------------ the input projection
     def _project(self, WpT, b):
-        """z_t^T = W^T x_t^T + b for every step, before the loop: (T, width, N)."""
-        Z = np.matmul(WpT, self.XT)
+        """z_t^T = W^T x_t^T + b for every step, before the loop: (T, width, N).  One product for
+        all steps; with one input feature an outer product, which NumPy's stacked matmul runs
+        3 times slower (a BLAS call per step with an inner dimension of 1)."""
+        if WpT.shape[1] == 1:
+            Z = np.multiply(WpT[None], self.XT)
+        else:
+            Z = np.matmul(WpT, self.XT)
         if b is not None:
             Z += b[:, None]
         return Z
 
     @staticmethod
-    def _flat(A):
+    def _flat(A, slot=None):
         """(T, width, N) -> (width, T N): the steps side by side, so that a sum over steps and
-        samples is one matrix product."""
+        samples is one matrix product (a copy, into scratch slot ``slot`` when given)."""
         T, w, N = A.shape
-        return np.ascontiguousarray(A.transpose(1, 0, 2)).reshape(w, T * N)
+        if slot is None:
+            return np.ascontiguousarray(A.transpose(1, 0, 2)).reshape(w, T * N)
+        out = _scratch((w, T, N), A.dtype, slot)
+        np.copyto(out, A.transpose(1, 0, 2))
+        return out.reshape(w, T * N)
 
     def _input_grads(self, dZf, Wp, inv, need_b):
         """xbar, Wbar, bbar of the input projection from its adjoint dZf (width, T N): one product
@@ -211,7 +251,7 @@ class _Sequence(Function):
                 dxf = dxf[:, ::-1]
             dx = dxf.transpose(1, 2, 0) if self.time_major else dxf.transpose(2, 1, 0)
         if needs[self._W]:
-            dW = np.matmul(self._flat(self.XT), dZf.T)           # Wbar = sum_t x_t^T zbar_t
+            dW = np.matmul(self._flat(self.XT, "x"), dZf.T)      # Wbar = sum_t x_t^T zbar_t
             dW = dW if inv is None else dW[:, inv]
         if need_b:
             db = np.matmul(dZf, np.ones(T * N, dZf.dtype))       # bbar = sum_t,n zbar_t
@@ -355,11 +395,11 @@ class SimpleRNNSequence(_Sequence):
         gseq, glast, (gh,) = self._split(g)
         km, rm, U = self.km, self.rm, self.U
         T, u, N = self.Hnew.shape
-        D = self.act.df_(self.Hnew, None, np.empty_like(self.Hnew))    # phi'(z_t) from h_t, all steps at once
+        D = self.act.df_(self.Hnew, None, _scratch(self.Hnew.shape, self.Hnew.dtype, "D"))  # phi'(z_t) from h_t
         if km is not None:
             D *= km
             nk = 1 - km
-        dZ = np.empty_like(D)
+        dZ = _scratch(D.shape, D.dtype, "dZ")
         dh = _zeros(u, N, D.dtype, gh)
         zero = self.zero_output and km is not None
         for t in range(T - 1, -1, -1):
@@ -377,9 +417,9 @@ class SimpleRNNSequence(_Sequence):
                     dh *= rm
                 if km is not None:
                     dh += dpass
-        dZf = self._flat(dZ)
+        dZf = self._flat(dZ, "dZf")
         dx, dW, db = self._input_grads(dZf, self.Wp, None, needs[3])
-        dU = np.matmul(self._flat(self.Hin[:T]), dZf.T) if needs[2] else None   # Ubar = sum_t h_(t-1)^T delta_t
+        dU = np.matmul(self._flat(self.Hin[:T], "h"), dZf.T) if needs[2] else None   # Ubar = sum_t h_(t-1)^T delta_t
         return dx, dW, dU, db, (dh.T if needs[self._H0] else None)
 
     def jvp(self, xd, Wd, Ud, bd=None, h0d=None):
@@ -484,10 +524,10 @@ class LSTMSequence(_Sequence):
                 np.copyto(Hs[t + 1], Hs[t], where=drop)
         return self._output(Y, Y[-1], [H[T], C[T]])
 
-    def _derivatives(self):
+    def _derivatives(self, out=None):
         """sigma' of (o, i, f) and phi' of g, from the gate values, for all steps: (T, 4u, N)."""
         G, u = self.G, self.TC.shape[1]
-        D = np.empty_like(G)
+        D = np.empty_like(G) if out is None else out
         self.ract.df_(G[:, :3 * u], None, D[:, :3 * u])
         self.act.df_(G[:, 3 * u:], None, D[:, 3 * u:])
         return D
@@ -498,12 +538,12 @@ class LSTMSequence(_Sequence):
         path from hbar_t to cbar_t); Fk = f (where a step is masked: 1, cbar passes on)."""
         G, TC, C, km, u = self.G, self.TC, self.C, self.km, self.TC.shape[1]
         T = TC.shape[0]
-        P = self._derivatives()
+        P = self._derivatives(_scratch(G.shape, G.dtype, "P"))
         P[:, :u] *= TC                                            # o: phi(c_t)
         P[:, u:2 * u] *= G[:, 3 * u:]                             # i: g
         P[:, 2 * u:3 * u] *= C[:T]                                # f: c_(t-1)
         P[:, 3 * u:] *= G[:, u:2 * u]                             # g: i
-        Q = self.act.df_(TC, None, np.empty_like(TC))
+        Q = self.act.df_(TC, None, _scratch(TC.shape, TC.dtype, "Q"))
         Q *= G[:, :u]
         Fk = G[:, 2 * u:3 * u]
         if km is not None:
@@ -518,7 +558,7 @@ class LSTMSequence(_Sequence):
         G, Up, km, rm = self.G, self.Up, self.km, self.rm
         T, u, N = self.TC.shape
         P, Q, Fk = self._factors()
-        dZ = np.empty_like(G)
+        dZ = _scratch(G.shape, G.dtype, "dZ")
         dt = G.dtype
         dh, dc = _zeros(u, N, dt, gh), _zeros(u, N, dt, gc)
         dcn = np.empty((u, N), dt)
@@ -552,9 +592,9 @@ class LSTMSequence(_Sequence):
                     dh *= rm
                 if km is not None:
                     dh += dpass
-        dZf = self._flat(dZ)
+        dZf = self._flat(dZ, "dZf")
         dx, dW, db = self._input_grads(dZf, self.Wp, self.inv, needs[3])
-        dU = np.matmul(self._flat(self.Hin[:T]), dZf.T)[:, self.inv] if needs[2] else None
+        dU = np.matmul(self._flat(self.Hin[:T], "h"), dZf.T)[:, self.inv] if needs[2] else None
         return dx, dW, dU, db, (dh.T if needs[self._H0] else None), (dc.T if needs[self._C0] else None)
 
     def jvp(self, xd, Wd, Ud, bd=None, h0d=None, c0d=None):
@@ -688,11 +728,13 @@ class GRUSequence(_Sequence):
         T, u3, N = A.shape
         u = u3 // 3
         hh, z, r = A[:, :u], A[:, zs], A[:, rs]
-        A1 = self.act.df_(hh, None, np.empty_like(hh))           # zbar_h = hbar A1,  A1 = (1 - z) phi'
-        A1 *= 1 - z
-        A2 = self.ract.df_(z, None, np.empty_like(z))             # zbar_z = hbar A2,  A2 = (h_(t-1) - hh) sigma'(z)
-        A2 *= H[:T] - hh
-        A3 = self.ract.df_(r, None, np.empty_like(r))             # zbar_r = zbar_h m_h sigma'(r)
+        shape, dt = hh.shape, A.dtype
+        tmp = _scratch(shape, dt, "tmp")
+        A1 = self.act.df_(hh, None, _scratch(shape, dt, "A1"))  # zbar_h = hbar A1,  A1 = (1 - z) phi'
+        A1 *= np.subtract(1, z, out=tmp)
+        A2 = self.ract.df_(z, None, _scratch(shape, dt, "A2"))   # zbar_z = hbar A2,  A2 = (h_(t-1) - hh) sigma'(z)
+        A2 *= np.subtract(H[:T], hh, out=tmp)
+        A3 = self.ract.df_(r, None, _scratch(shape, dt, "A3"))   # zbar_r = zbar_h m_h sigma'(r)
         if self.reset_after:
             A3 *= self.M[:, 2 * u:]
         else:
@@ -714,7 +756,7 @@ class GRUSequence(_Sequence):
         A1, A2, A3, Zk, R = self._factors()
         # dZ rows: (zbar_h | zbar_s1, zbar_s2 | mbar_h); rows [0, 3u) are the input projection's
         # adjoint (in its layout h | s1, s2), rows [u, 4u) the recurrent product's (in U's order)
-        dZ = np.empty((T, 4 * u, N), dt)
+        dZ = _scratch((T, 4 * u, N), dt, "dZ")
         dh = _zeros(u, N, dt, gh)
         direct = np.empty((u, N), dt)
         zero = self.zero_output and km is not None
@@ -751,15 +793,16 @@ class GRUSequence(_Sequence):
                 if rm is not None:
                     dh *= rm
                 dh += direct
-        dZf = self._flat(dZ)
+        dZf = self._flat(dZ, "dZf")
         dx, dW, db_in = self._input_grads(dZf[:3 * u], self.Wp, self.inv, needs[3])
         dU = db_rec = None
         if needs[2]:
-            Hf = self._flat(self.Hin[:T])
+            Hf = self._flat(self.Hin[:T], "h")
             if ra:
                 dU = np.matmul(Hf, dZf[u:].T)
             else:
-                dU = np.concatenate([np.matmul(Hf, dZf[u:3 * u].T), np.matmul(self._flat(self.RH), dZf[:u].T)], 1)
+                dU = np.concatenate([np.matmul(Hf, dZf[u:3 * u].T),
+                                     np.matmul(self._flat(self.RH, "rh"), dZf[:u].T)], 1)
         if needs[4]:
             db_rec = np.matmul(dZf[u:], np.ones(T * N, dt))
         return dx, dW, dU, db_in, db_rec, (dh.T if needs[self._H0] else None)
