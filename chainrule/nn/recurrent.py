@@ -39,7 +39,7 @@ from chainrule.parameter import Parameter
 from chainrule.tensor import Tensor, get_default_dtype, get_rng
 
 __all__ = ["SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "torch_to_keras_weights",
-           "keras_to_torch_weights", "check_fit_arguments"]
+           "keras_to_torch_weights", "check_fit_arguments", "reset_states"]
 
 
 def _data(x):
@@ -828,6 +828,22 @@ class TimeDistributed(Layer):
 
 
 # ----------------------------------------------------------------------- fit
+def reset_states(model):
+    """Zero the carried states of every stateful recurrent layer in ``model`` (Keras'
+    ``model.reset_states()``), e.g. between epochs of a stateful model trained on one long series.
+
+    >>> from chainrule import nn
+    >>> import numpy as np
+    >>> model = nn.Sequential([nn.SimpleRNN(2, stateful=True, input_shape=(3, 1)), nn.Dense(1)])
+    >>> _ = model(np.ones((4, 3, 1), dtype='float32'))
+    >>> reset_states(model); float(np.abs(model[0].states[0]).sum())
+    0.0
+    """
+    for m in model.modules():
+        if isinstance(m, _Recurrent) and m.stateful:
+            m.reset_states()
+
+
 def check_fit_arguments(model, shuffle=True, batch_size=None, n_samples=None):
     """Refuse what a stateful recurrent model cannot train with (called by ``fit``).
 

@@ -118,6 +118,8 @@ def test_fit_keeps_a_stateful_model_in_order():
         model.fit(X, y, batch_size=4, verbose=0)
     model.fit(X, y, batch_size=4, shuffle=False, epochs=2, verbose=0)
     assert model[0].states[0].shape == (4, 4) and np.abs(model[0].states[0]).sum() > 0
+    nn.recurrent.reset_states(model)
+    assert np.abs(model[0].states[0]).sum() == 0
     with pytest.raises(ValueError, match="pass batch_size=4"):
         model.fit(X, y, batch_size=2, shuffle=False, verbose=0)
     with pytest.raises(ValueError, match="leave a last batch of 2"):
