@@ -118,12 +118,14 @@ def test_fit_keeps_a_stateful_model_in_order():
         model.fit(X, y, batch_size=4, verbose=0)
     model.fit(X, y, batch_size=4, shuffle=False, epochs=2, verbose=0)
     assert model[0].states[0].shape == (4, 4) and np.abs(model[0].states[0]).sum() > 0
-    nn.recurrent.reset_states(model)
-    assert np.abs(model[0].states[0]).sum() == 0
     with pytest.raises(ValueError, match="pass batch_size=4"):
         model.fit(X, y, batch_size=2, shuffle=False, verbose=0)
     with pytest.raises(ValueError, match="leave a last batch of 2"):
         model.fit(X[:6], y[:6], batch_size=4, shuffle=False, verbose=0)
+    nn.recurrent.reset_states(model)                       # zeros, and free to start over with another size
+    assert np.abs(model[0].states[0]).sum() == 0
+    model.fit(X, y, batch_size=2, shuffle=False, verbose=0)
+    assert model[0].states[0].shape == (2, 4)
 
 
 def test_dropout_draws_one_mask_per_sequence_from_the_seed(f64):
