@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/mlp.py
 	$(BIN)/python bench/sklearn_mlp.py
 	$(BIN)/python bench/cnn.py
+	$(BIN)/python bench/rnn.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -139,3 +139,30 @@ def test_cifar10_cnn_on_stand_in_files(tmp_path, capsys):
     assert "(None, 4, 4, 64)" in out and "Total params: 122,570" in out
     assert 0.0 <= result["test_accuracy"] <= 1.0
     _png(tmp_path / "out", "cifar10_cnn_history.png")
+
+
+@pytest.fixture
+def one_blas_thread():
+    """The recurrent examples' products are small: one BLAS thread each (a test worker shares the cores)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(1):
+        yield
+
+
+def test_noisy_sine_rnn_beats_predicting_the_last_value(tmp_path, capsys, one_blas_thread):
+    result = run_example("noisy_sine_rnn", tmp_path)
+    out = capsys.readouterr().out
+    assert "predicting the last value" in out and "(None, 32)" in out and "1,184" in out   # Keras' summary
+    assert result["test_mse"] < 0.7 * result["persistence_mse"]
+    assert result["test_mse_sequence"] < 0.7 * result["persistence_mse"]
+    assert result["test_mse"] < 1.5 * result["noise_floor"]
+    _png(tmp_path, "noisy_sine_rnn.png")
+
+
+def test_energies_rnn_extrapolates_from_sequences_not_from_x(tmp_path, capsys, one_blas_thread):
+    result = run_example("energies_rnn", tmp_path)
+    assert "MSE (8 new points)" in capsys.readouterr().out
+    assert result["rnn"]["extrapolated_mse"] < 0.01
+    assert result["rnn"]["extrapolated_mse"] < 0.1 * result["rnn, x -> y (standard way)"]["extrapolated_mse"]
+    assert result["dnn2_gru2"]["params"] == 675_501 and result["rnn"]["params"] == 40_601
+    _png(tmp_path, "energies_rnn.png")

@@ -1,6 +1,7 @@
 """Data sets and data preparation for chainrule (pure NumPy, plus scikit-learn's bundled sets).
 
 * Bundled: :func:`load_digits`, :func:`load_breast_cancer`.
+* The notes' extrapolation series: :func:`pairing_energies`.
 * Generated: :func:`make_moons`, :func:`logic_gate`, :func:`franke`,
   :func:`franke_function`, :func:`noisy_sine`, :func:`make_sequences`.
 * Files: :func:`load_mnist`, :func:`load_fashion_mnist`, :func:`load_cifar10`,
@@ -34,6 +35,7 @@ from .files import (
     search_dirs,
 )
 from .idx import read_idx, write_idx
+from .pairing import pairing_energies
 from .preprocessing import Standardizer, one_hot, standardize, train_test_split
 from .registry import DATASETS, Availability, DatasetInfo, available
 from .synthetic import (
@@ -54,6 +56,7 @@ __all__ = [
     "franke_function",
     "noisy_sine",
     "make_sequences",
+    "pairing_energies",
     "train_test_split",
     "one_hot",
     "standardize",

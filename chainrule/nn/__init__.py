@@ -33,3 +33,10 @@ __all__ += ["Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1
             "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
             "ZeroPadding1D", "ZeroPadding2D", "SpatialDropout1D", "SpatialDropout2D", "Reshape", "from_torch_conv2d",
             "from_torch_linear", "conv"]
+
+# recurrent layers (chainrule/nn/recurrent.py) and the Masking layer with its mask table (chainrule/nn/masking.py)
+from chainrule.nn.masking import Masking  # noqa: E402
+from chainrule.nn.recurrent import SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed  # noqa: E402
+from chainrule.nn import masking, recurrent  # noqa: E402
+
+__all__ += ["Masking", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "masking", "recurrent"]

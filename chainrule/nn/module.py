@@ -212,6 +212,10 @@ class Module(Trainer):
         of the model's structure, so a training step pays nothing when there are none."""
         return self._cached("penalties", lambda: [t for m in self.modules() for t in m._regularized()])
 
+    def check_fit(self, shuffle=True, batch_size=None, n_samples=None):
+        """Raise a ValueError if this module cannot be trained by ``fit`` with these settings (a
+        stateful recurrent layer refuses shuffled or uneven batches); ``fit`` asks every module."""
+
     def _regularized(self):
         """This module's own (regularizer, parameter) pairs (layers with regularizers override it)."""
         return ()

@@ -200,3 +200,8 @@ from chainrule.ops.conv import (convolution, conv1d, conv2d, max_pool, max_pool1
 
 __all__ += ["convolution", "conv1d", "conv2d", "max_pool", "max_pool1d", "max_pool2d", "avg_pool", "avg_pool1d",
             "avg_pool2d"]
+
+# --- recurrent (fused sequences through a SimpleRNN, LSTM or GRU cell; chainrule/ops/recurrent.py) ------
+from chainrule.ops.recurrent import simple_rnn, lstm, gru  # noqa: E402
+
+__all__ += ["simple_rnn", "lstm", "gru"]

@@ -304,6 +304,8 @@ class Trainer:
                     raise ValueError("fit: validation_data must be (X_val, y_val) or (X_val, y_val, weights)")
                 Xv = _as_inputs(validation_data[0], dtype, "validation_data X")
                 yv = _as_targets(validation_data[1], len(Xv), dtype, "validation_data y")
+            for m in self.modules():  # layers that constrain the batches (stateful recurrent ones)
+                m.check_fit(shuffle=shuffle, batch_size=batch_size, n_samples=len(X))
             self._bind_optimizer()
             y = self._check_targets(comp["loss"], X, y)
             try:

@@ -12,3 +12,7 @@ from chainrule.nn.core import Flatten  # noqa: E402
 
 __all__ += ["Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d",
             "BatchNorm2d", "Flatten"]
+
+from chainrule.torch.nn.recurrent import RNN, LSTM, GRU  # noqa: E402  (recurrent family)
+
+__all__ += ["RNN", "LSTM", "GRU"]

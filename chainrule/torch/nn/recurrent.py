@@ -1,0 +1,237 @@
+"""PyTorch's ``nn.RNN``, ``nn.LSTM`` and ``nn.GRU`` over chainrule's recurrent primitives.
+
+As PyTorch users write them: ``nn.LSTM(input_size, hidden_size, num_layers=1, bias=True,
+batch_first=False, dropout=0.0, bidirectional=False)``, called as ``output, (h_n, c_n) =
+lstm(x, (h_0, c_0))`` (``output, h_n = gru(x, h_0)`` for RNN and GRU), with inputs (time, batch,
+features) or, with ``batch_first=True``, (batch, time, features), and an unbatched (time, features)
+input too.  ``output`` holds the last layer's h_t for every t (both directions side by side when
+bidirectional, the backward one aligned with the input's time), ``h_n`` and ``c_n`` the final
+states of every layer and direction, (num_layers x directions, batch, hidden).
+
+The parameters are PyTorch's, in name, shape and order: ``weight_ih_l{k}`` (gates x hidden,
+inputs), ``weight_hh_l{k}`` (gates x hidden, hidden), ``bias_ih_l{k}``, ``bias_hh_l{k}``, with
+``_reverse`` for the backward direction; gates (i, f, g, o) for LSTM and (r, z, n) for GRU, where
+n = tanh(W_in x + b_in + r (W_hn h + b_hn)).  So ``load_state_dict`` takes a torch model's
+``state_dict()`` as it is, and ``state_dict()`` loads into torch.  Initial values as PyTorch:
+U(-1/sqrt(hidden), 1/sqrt(hidden)) for every weight and bias.
+
+Each layer and direction runs as one primitive (:mod:`chainrule.ops.recurrent`) on the
+transposed weights, the same code as Keras' ``chainrule.nn.LSTM``; the classes are named
+``TorchRNN``, ``TorchLSTM``, ``TorchGRU`` (exported as ``RNN``, ``LSTM``, ``GRU``) so that saved
+models name them apart from the Keras layers.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule import ops
+from chainrule.nn.module import Module
+from chainrule.parameter import Parameter
+from chainrule.tensor import Tensor, get_default_dtype, get_rng
+
+__all__ = ["RNN", "LSTM", "GRU", "TorchRNN", "TorchLSTM", "TorchGRU"]
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _positive_int(v, what, cls):
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+        raise ValueError(f"{cls}: {what} must be a positive integer, got {v!r}")
+    return int(v)
+
+
+class _TorchRecurrent(Module):
+    _gates = 1
+    _torch_name = "RNN"
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, proj_size=0, device=None, dtype=None):
+        super().__init__()
+        name = self._torch_name
+        self.input_size = _positive_int(input_size, "input_size", name)
+        self.hidden_size = _positive_int(hidden_size, "hidden_size", name)
+        self.num_layers = _positive_int(num_layers, "num_layers", name)
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
+            raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
+        if proj_size:
+            raise ValueError(f"{name}: proj_size > 0 (LSTM with projections) is not supported")
+        if device not in (None, "cpu"):
+            raise ValueError(f"{name}: chainrule runs on the CPU; got device={device!r}")
+        self.bias, self.batch_first = bool(bias), bool(batch_first)
+        self.dropout, self.bidirectional = float(dropout), bool(bidirectional)
+        self.dtype = np.dtype(str(dtype).replace("torch.", "")) if dtype is not None else None
+        dt = self.dtype or get_default_dtype()
+        k, h = self._gates * self.hidden_size, self.hidden_size
+        bound = 1.0 / np.sqrt(h)
+        rng = get_rng()
+        for layer in range(self.num_layers):
+            n_in = self.input_size if layer == 0 else h * self.directions
+            for suffix in self._suffixes(layer):
+                setattr(self, "weight_ih" + suffix, Parameter(rng.uniform(-bound, bound, (k, n_in)).astype(dt)))
+                setattr(self, "weight_hh" + suffix, Parameter(rng.uniform(-bound, bound, (k, h)).astype(dt)))
+                if self.bias:
+                    setattr(self, "bias_ih" + suffix, Parameter(rng.uniform(-bound, bound, k).astype(dt)))
+                    setattr(self, "bias_hh" + suffix, Parameter(rng.uniform(-bound, bound, k).astype(dt)))
+
+    @property
+    def directions(self):
+        return 2 if self.bidirectional else 1
+
+    def _suffixes(self, layer):
+        return [f"_l{layer}"] + ([f"_l{layer}_reverse"] if self.bidirectional else [])
+
+    def flatten_parameters(self):
+        """PyTorch's cuDNN housekeeping; nothing to do here."""
+
+    # ------------------------------------------------------------------ forward
+    def _split_hx(self, hx, n, dt):
+        """Initial states per (layer, direction): a list of lists of the cell's states, or None."""
+        if hx is None:
+            return None
+        parts = list(hx) if self._gates == 4 else [hx]
+        if len(parts) != (2 if self._gates == 4 else 1):
+            raise ValueError(f"{self._torch_name}: hx must be (h_0, c_0)" if self._gates == 4 else
+                             f"{self._torch_name}: hx must be h_0")
+        want = (self.num_layers * self.directions, n, self.hidden_size)
+        for p in parts:
+            if np.shape(_data(p)) != want:
+                raise ValueError(f"{self._torch_name}: expected each initial state of shape (num_layers * "
+                                 f"num_directions, batch, hidden_size) = {want}, got {np.shape(_data(p))}")
+        return [[p[i] for p in parts] for i in range(want[0])]
+
+    def forward(self, input, hx=None):
+        name = self._torch_name
+        shape = np.shape(_data(input))
+        unbatched = len(shape) == 2
+        if len(shape) not in (2, 3):
+            layout = "(batch, time, features)" if self.batch_first else "(time, batch, features)"
+            raise ValueError(f"{name}: expected input of shape {layout} or (time, features), got shape {shape}")
+        x = input
+        if unbatched:
+            x = ops.reshape(x, (shape[0], 1, shape[1]) if not self.batch_first else (1, *shape))
+            if hx is not None:
+                hx = [ops.reshape(p, (p.shape[0], 1, p.shape[1])) for p in (hx if self._gates == 4 else [hx])]
+                hx = hx if self._gates == 4 else hx[0]
+        xs = np.shape(_data(x))
+        if xs[-1] != self.input_size:
+            raise ValueError(f"{name}(input_size={self.input_size}): got input with {xs[-1]} features, shape {shape}")
+        n = xs[0] if self.batch_first else xs[1]
+        init = self._split_hx(hx, n, None)
+        finals = []
+        for layer in range(self.num_layers):
+            outs = []
+            for d, suffix in enumerate(self._suffixes(layer)):
+                states = None if init is None else init[layer * self.directions + d]
+                seq, *st = self._run(x, suffix, states, go_backwards=d == 1)
+                outs.append(seq)
+                finals.append(st)
+            x = outs[0] if len(outs) == 1 else ops.concatenate(outs, axis=-1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                keep = 1.0 - self.dropout
+                m = (get_rng().random(np.shape(_data(x)), dtype=np.float32) < keep).astype(_data(x).dtype) / keep
+                x = ops.mul(x, m)
+        states = [ops.stack([f[j] for f in finals], axis=0) for j in range(len(finals[0]))]
+        if unbatched:
+            x = ops.reshape(x, (shape[0], -1) if not self.batch_first else (shape[0], -1))
+            states = [ops.reshape(s, (s.shape[0], s.shape[2])) for s in states]
+        return (x, tuple(states)) if self._gates == 4 else (x, states[0])
+
+    def _weights(self, suffix):
+        w = self._parameters
+        W = ops.transpose(w["weight_ih" + suffix])
+        U = ops.transpose(w["weight_hh" + suffix])
+        b_ih, b_hh = w.get("bias_ih" + suffix), w.get("bias_hh" + suffix)
+        return W, U, b_ih, b_hh
+
+    # ------------------------------------------------------------------ saving and printing
+    def get_config(self):
+        return {"input_size": self.input_size, "hidden_size": self.hidden_size, "num_layers": self.num_layers,
+                "bias": self.bias, "batch_first": self.batch_first, "dropout": self.dropout,
+                "bidirectional": self.bidirectional, "dtype": None if self.dtype is None else self.dtype.name}
+
+    def __repr__(self):
+        extra = [f"{self.input_size}", f"{self.hidden_size}"]
+        if self.num_layers != 1:
+            extra.append(f"num_layers={self.num_layers}")
+        for key, default in (("bias", True), ("batch_first", False), ("dropout", 0.0), ("bidirectional", False)):
+            if getattr(self, key) != default:
+                extra.append(f"{key}={getattr(self, key)}")
+        return f"{self._torch_name}({', '.join(extra)})"
+
+
+class TorchRNN(_TorchRecurrent):
+    """PyTorch's ``nn.RNN``: h_t = tanh(x_t W_ih^T + b_ih + h_(t-1) W_hh^T + b_hh) (or relu with
+    ``nonlinearity='relu'``), per layer.  Returns (output, h_n).
+
+    >>> import numpy as np
+    >>> rnn = TorchRNN(3, 5, num_layers=2, batch_first=True)
+    >>> out, h_n = rnn(np.ones((4, 7, 3), dtype='float32'))
+    >>> out.shape, h_n.shape, list(rnn.state_dict())[:2]
+    ((4, 7, 5), (2, 4, 5), ['weight_ih_l0', 'weight_hh_l0'])
+    """
+
+    _gates = 1
+    _torch_name = "RNN"
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, device=None, dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         device=device, dtype=dtype)
+
+    def _run(self, x, suffix, states, go_backwards):
+        W, U, b_ih, b_hh = self._weights(suffix)
+        b = None if b_ih is None else b_ih + b_hh
+        return ops.simple_rnn(x, W, U, b, initial_state=states, activation=self.nonlinearity,
+                              return_sequences=True, return_state=True, go_backwards=go_backwards,
+                              keep_time_order=True, time_major=not self.batch_first)
+
+    def get_config(self):
+        return {**super().get_config(), "nonlinearity": self.nonlinearity}
+
+    def __repr__(self):
+        r = super().__repr__()
+        return r if self.nonlinearity == "tanh" else r[:-1] + ", nonlinearity='relu')"
+
+
+class TorchLSTM(_TorchRecurrent):
+    """PyTorch's ``nn.LSTM``: gates i, f, g, o of x_t W_ih^T + b_ih + h_(t-1) W_hh^T + b_hh,
+    c_t = f c_(t-1) + i g,  h_t = o tanh(c_t).  Returns (output, (h_n, c_n)).
+
+    >>> import numpy as np
+    >>> lstm = TorchLSTM(3, 5)
+    >>> out, (h_n, c_n) = lstm(np.ones((7, 4, 3), dtype='float32'))      # (time, batch, features)
+    >>> out.shape, h_n.shape, c_n.shape, lstm.weight_ih_l0.shape
+    ((7, 4, 5), (1, 4, 5), (1, 4, 5), (20, 3))
+    """
+
+    _gates = 4
+    _torch_name = "LSTM"
+
+    def _run(self, x, suffix, states, go_backwards):
+        W, U, b_ih, b_hh = self._weights(suffix)
+        b = None if b_ih is None else b_ih + b_hh
+        return ops.lstm(x, W, U, b, initial_state=states, return_sequences=True, return_state=True,
+                        go_backwards=go_backwards, keep_time_order=True, time_major=not self.batch_first)
+
+
+class TorchGRU(_TorchRecurrent):
+    """PyTorch's ``nn.GRU``: r = sigma(W_ir x + b_ir + W_hr h + b_hr), z = sigma(... z ...),
+    n = tanh(W_in x + b_in + r (W_hn h + b_hn)),  h_t = (1 - z) n + z h_(t-1)  (Keras' GRU with
+    reset_after=True, gates in the order r, z, n).  Returns (output, h_n)."""
+
+    _gates = 3
+    _torch_name = "GRU"
+
+    def _run(self, x, suffix, states, go_backwards):
+        W, U, b_ih, b_hh = self._weights(suffix)
+        return ops.gru(x, W, U, b_ih, b_hh, initial_state=states, gate_order="rzh", return_sequences=True,
+                       return_state=True, go_backwards=go_backwards, keep_time_order=True,
+                       time_major=not self.batch_first)
+
+
+RNN, LSTM, GRU = TorchRNN, TorchLSTM, TorchGRU
