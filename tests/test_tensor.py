@@ -123,6 +123,11 @@ def test_manual_seed_is_reproducible():
         cr.manual_seed(-1)
 
 
-def test_numpy_ufuncs_refuse_tensors_instead_of_dropping_the_graph():
-    with pytest.raises(TypeError):
-        np.exp(cr.tensor([1.0], requires_grad=True))
+def test_numpy_functions_on_tensors_record_or_refuse_never_drop_the_graph():
+    x = cr.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = np.exp(x)  # NumPy hands its ufunc to chainrule.numpy: recorded
+    assert isinstance(y, cr.Tensor) and y.requires_grad
+    np.sum(y * np.array([1.0, 0.5])).backward()
+    np.testing.assert_allclose(x.grad, np.exp([1.0, 2.0]) * [1.0, 0.5])
+    with pytest.raises(TypeError, match=r"numpy\.fft\.fft was called on a Tensor that requires grad"):
+        np.fft.fft(x)
