@@ -18,6 +18,7 @@ one plain ndarrays.
 from __future__ import annotations
 
 import functools
+import weakref
 
 import numpy as np
 
@@ -104,12 +105,18 @@ def _leaf(x, name="input"):
     return Tensor._make(arr, True, None)
 
 
+#: the leaves the transforms create for their arguments: never a trainable tensor of an enclosing
+#: computation, so an enclosing trace that meets one in its graph need not return Tensors for it
+_FRESH = weakref.WeakValueDictionary()   # id -> Tensor (a WeakSet would compare Tensors with ==)
+
+
 def _variable(a, fname):
     """The Tensor to differentiate with respect to, for the argument value a, and whether it belongs
     to an enclosing computation (then every derivative must itself be differentiable)."""
     if isinstance(a, Tensor) and a.requires_grad:
         return a, True  # differentiate with respect to the enclosing computation's own node
     x = _leaf(a, fname)
+    _FRESH[id(x)] = x
     if isinstance(a, Tensor) and a._tangent is not None:  # carried a tangent of an enclosing jvp: keep it
         x._tangent = a._tangent
         return x, True
@@ -184,7 +191,7 @@ class _Trace:
         mine = set(self.leaves)
         for y in _flatten(self.y)[0]:
             if isinstance(y, Tensor) and y.requires_grad and any(
-                    node._ctx is None and node not in mine for node in _toposort(y)):
+                    node._ctx is None and node not in mine and _FRESH.get(id(node)) is not node for node in _toposort(y)):
                 return True
         return False
 

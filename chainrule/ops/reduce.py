@@ -256,14 +256,15 @@ class Cumprod(Function):
         x = np.asarray(x)
         self.shape = x.shape
         self.axis = axis
-        self.x = x if axis is not None else x.reshape(-1)
+        self.x = x
         self.y = np.cumprod(x, axis=axis)
         return self.y
 
     def backward(self, g):
         ax = 0 if self.axis is None else self.axis
+        x = self.x if self.axis is not None else self.x.reshape((-1,))
         with np.errstate(divide="ignore", invalid="ignore"):
-            xbar = _flip(Cumsum.apply(_flip(g * self.y, ax), axis=ax), ax) / self.x
+            xbar = _flip(Cumsum.apply(_flip(g * self.y, ax), axis=ax), ax) / x
         return (xbar.reshape(self.shape) if self.axis is None else xbar,)
 
     def jvp(self, dx):
@@ -272,7 +273,7 @@ class Cumprod(Function):
         if self.axis is None:
             dx = dx.reshape(-1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return self.y * np.cumsum(dx / self.x, axis=ax)
+            return self.y * np.cumsum(dx / self.x.reshape(dx.shape), axis=ax)
 
 
 def _moved_flat(x, axes):
