@@ -392,7 +392,8 @@ class Eigh(Function):
         das = da * (tri + np.eye(n)) + np.swapaxes(da * tri, -1, -2)
         p = np.swapaxes(self.v, -1, -2) @ das @ self.v
         dw = np.diagonal(p, axis1=-2, axis2=-1)
-        dv = self.v @ (self._f() * p)
+        with np.errstate(invalid="ignore"):   # repeated eigenvalues: only the eigenvector part is undefined
+            dv = self.v @ (self._f() * p)
         return np.concatenate([dw[..., None, :], dv], axis=-2)
 
 
