@@ -17,7 +17,9 @@ one plain ndarrays.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import threading
 import weakref
 
 import numpy as np
@@ -105,9 +107,36 @@ def _leaf(x, name="input"):
     return Tensor._make(arr, True, None)
 
 
-#: the leaves the transforms create for their arguments: never a trainable tensor of an enclosing
-#: computation, so an enclosing trace that meets one in its graph need not return Tensors for it
-_FRESH = weakref.WeakValueDictionary()   # id -> Tensor (a WeakSet would compare Tensors with ==)
+#: the leaves the transforms create for their arguments (id -> Tensor; a WeakSet would compare
+#: Tensors with ==).  Such a leaf is never a trainable tensor: met in a graph once its own trace has
+#: finished (a vjp pullback called later), it is no reason to return Tensors.  While its trace's
+#: function is still running (a grad inside a grad) it is an enclosing variable, and is.
+_FRESH = weakref.WeakValueDictionary()
+
+
+class _Running(threading.local):
+    def __init__(self):
+        self.leaves = {}   # id -> Tensor: the variables of the traces whose function is running
+
+
+_RUNNING = _Running()
+
+
+@contextlib.contextmanager
+def _running(leaves):
+    added = [x for x in leaves if id(x) not in _RUNNING.leaves]
+    for x in added:
+        _RUNNING.leaves[id(x)] = x
+    try:
+        yield
+    finally:
+        for x in added:
+            _RUNNING.leaves.pop(id(x), None)
+
+
+def _enclosing(node):
+    """True for a leaf that belongs to a computation enclosing the current trace."""
+    return _FRESH.get(id(node)) is not node or _RUNNING.leaves.get(id(node)) is node
 
 
 def _variable(a, fname):
@@ -176,7 +205,7 @@ class _Trace:
             args[k] = _unflatten(tdef, ts)
             self.defs.append((tdef, len(ts)))
             self.leaves.extend(ts)
-        with enable_grad():
+        with enable_grad(), _running(self.leaves):
             y = f(*args, **kwargs)
         self.aux = None
         if has_aux:
@@ -191,7 +220,7 @@ class _Trace:
         mine = set(self.leaves)
         for y in _flatten(self.y)[0]:
             if isinstance(y, Tensor) and y.requires_grad and any(
-                    node._ctx is None and node not in mine and _FRESH.get(id(node)) is not node for node in _toposort(y)):
+                    node._ctx is None and node not in mine and _enclosing(node) for node in _toposort(y)):
                 return True
         return False
 
@@ -432,7 +461,7 @@ def _jvp_by_reverse(f, pairs):
         args.append(_unflatten(pdef, leaves))
         xs.extend(leaves)
         vs.extend(tl)
-    with enable_grad():
+    with enable_grad(), _running(xs):
         y = f(*args)
     outs, odef = _flatten(y)
     diff = [o for o in outs if isinstance(o, Tensor) and o.requires_grad]

@@ -72,10 +72,13 @@ def _refuse(name):
 
 def _run_on_values(name, fn, args, kwargs, constant=False):
     live = _live(args) or _live(kwargs)
-    if live and kwargs.get("out") is not None:
+    out = kwargs.get("out")
+    if type(out) is tuple and all(o is None for o in out):
+        out = None
+    if live and out is not None:
         raise TypeError(f"{name}: out= would write a Tensor's value into an array without its gradient; "
                         f"call it without out= and keep the returned Tensor")
-    if _live(kwargs.get("out")) or isinstance(kwargs.get("out"), Tensor):
+    if isinstance(out, Tensor) or (type(out) is tuple and any(isinstance(o, Tensor) for o in out)):
         raise TypeError(f"{name}: a Tensor cannot be the out= of a NumPy function; Tensors are not written in place")
     result = fn(*_unwrap(args), **_unwrap(kwargs))
     if live and not constant and not _carries_no_gradient(result):
@@ -92,7 +95,7 @@ def array_function(func, args, kwargs):
 
 def array_ufunc(ufunc, method, inputs, kwargs):
     out = kwargs.get("out")
-    if not out or out == (None,):
+    if out is None or (type(out) is tuple and all(o is None for o in out)):
         kwargs = {k: v for k, v in kwargs.items() if k != "out"}
         if method == "__call__":
             impl = HANDLED.get(ufunc)
