@@ -394,8 +394,13 @@ class Tensor:
         axis, keepdims = _dims(axis, keepdims, dim, keepdim)
         return _ops.logsumexp(self, axis=axis, keepdims=keepdims)
 
-    def softmax(self, axis=-1, *, dim=None): return _ops.softmax(self, axis=_dims(axis, False, dim, None)[0])
-    def log_softmax(self, axis=-1, *, dim=None): return _ops.log_softmax(self, axis=_dims(axis, False, dim, None)[0])
+    def softmax(self, axis=None, *, dim=None):
+        axis = _dims(axis, False, dim, None)[0]
+        return _ops.softmax(self, axis=-1 if axis is None else axis)
+
+    def log_softmax(self, axis=None, *, dim=None):
+        axis = _dims(axis, False, dim, None)[0]
+        return _ops.log_softmax(self, axis=-1 if axis is None else axis)
 
     def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Index of the largest entry (integers: no gradient)."""
