@@ -62,7 +62,7 @@ def _implements(*npfuncs):
 
         @functools.wraps(ours)
         def fn(*args, **kwargs):
-            if _any_tensor(args, kwargs):
+            if (args and type(args[0]) is Tensor) or _any_tensor(args, kwargs):
                 return ours(*args, **kwargs)
             return primary(*args, **kwargs)
         for f in npfuncs:
@@ -105,8 +105,10 @@ def _ufunc1(npf, op, name=None):
     name = name or npf.__name__
 
     def ours(x, out=None, *, where=True, dtype=None, **kwargs):
-        _refuse(name, out=out, where=where, **{k: v for k, v in kwargs.items() if k not in ("casting", "order", "subok")})
-        return _cast(op(x), dtype)
+        if out is not None or where is not True or kwargs:
+            _refuse(name, out=out, where=where,
+                    **{k: v for k, v in kwargs.items() if k not in ("casting", "order", "subok")})
+        return op(x) if dtype is None else _ops.astype(op(x), dtype)
     ours.__name__ = name
     ours.__qualname__ = name
     ours.__doc__ = (op.__doc__ or "") + f"\n\nNumPy's ``{npf.__name__}``, differentiable on Tensors."
@@ -117,8 +119,10 @@ def _ufunc2(npf, op, name=None):
     name = name or npf.__name__
 
     def ours(x1, x2, out=None, *, where=True, dtype=None, **kwargs):
-        _refuse(name, out=out, where=where, **{k: v for k, v in kwargs.items() if k not in ("casting", "order", "subok")})
-        return _cast(op(x1, x2), dtype)
+        if out is not None or where is not True or kwargs:
+            _refuse(name, out=out, where=where,
+                    **{k: v for k, v in kwargs.items() if k not in ("casting", "order", "subok")})
+        return op(x1, x2) if dtype is None else _ops.astype(op(x1, x2), dtype)
     ours.__name__ = name
     ours.__qualname__ = name
     ours.__doc__ = (op.__doc__ or "") + f"\n\nNumPy's ``{npf.__name__}``, differentiable on Tensors."
@@ -362,8 +366,10 @@ def tensordot(a, b, axes=2):
 @_implements(_np.einsum)
 def einsum(*operands, out=None, optimize=False, **kwargs):
     """Einstein summation; the adjoint of each operand is an einsum with ybar in its place."""
-    dtype = kwargs.pop("dtype", None)
-    _refuse("einsum", out=out, **{k: v for k, v in kwargs.items() if k not in ("casting", "order")})
+    dtype = None
+    if out is not None or kwargs:
+        dtype = kwargs.pop("dtype", None)
+        _refuse("einsum", out=out, **{k: v for k, v in kwargs.items() if k not in ("casting", "order")})
     return _cast(_ops.einsum(*operands, optimize=optimize), dtype)
 
 

@@ -94,6 +94,10 @@ def array_function(func, args, kwargs):
 
 
 def array_ufunc(ufunc, method, inputs, kwargs):
+    if not kwargs and method == "__call__":   # the common case: np.exp(t), ndarray * t
+        impl = HANDLED.get(ufunc)
+        if impl is not None:
+            return impl(*inputs)
     out = kwargs.get("out")
     if out is None or (type(out) is tuple and all(o is None for o in out)):
         kwargs = {k: v for k, v in kwargs.items() if k != "out"}

@@ -154,12 +154,20 @@ class LogSumExp(Function):
         x = np.asarray(x)
         self.axes = _norm_axis(axis, x.ndim)
         self.keepdims = keepdims
-        y = _logsumexp(x, self.axes)
-        self.p = np.exp(x - y)
+        self.x = x
+        self.y = y = _logsumexp(x, self.axes)   # with the reduced axes kept: it broadcasts against x
         return y if keepdims else np.squeeze(y, axis=self.axes)
 
+    @property
+    def p(self):
+        """softmax(x) = exp(x - y), formed when a derivative asks for it (not on every forward pass)."""
+        p = self.__dict__.get("_p")
+        if p is None:
+            p = self.__dict__["_p"] = np.exp(self.x - self.y)
+        return p
+
     def saved_from_graph(self, inputs, out):
-        return {"p": Exp.apply(inputs[0] - _expand(out, self.axes, self.keepdims))}
+        return {"_p": Exp.apply(inputs[0] - _expand(out, self.axes, self.keepdims))}
 
     def backward(self, g):
         return (_expand(g, self.axes, self.keepdims) * self.p,)
