@@ -320,6 +320,13 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=_NV):
     return y
 
 
+def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
+    """log sum_i b_i exp(a_i), computed stably: :func:`chainrule.scipy.special.logsumexp` (not a NumPy
+    name; here because the notes' softmax and cross-entropy code reaches for it beside np.sum)."""
+    from chainrule.scipy.special import logsumexp as lse
+    return lse(a, axis=axis, b=b, keepdims=keepdims, return_sign=return_sign)
+
+
 REDUCE.update({
     _np.add: lambda a, axis, dtype, keepdims: _ops.sum(_cast(_ops._arr(a), dtype), axis=axis, keepdims=keepdims),
     _np.multiply: lambda a, axis, dtype, keepdims: _ops.prod(_cast(_ops._arr(a), dtype), axis=axis, keepdims=keepdims),
