@@ -1,4 +1,4 @@
-"""MLP training benchmark: chainrule against a hand-fused NumPy step and PyTorch.
+"""MLP training benchmark: chainrule against a hand-fused NumPy step and PyTorch, interleaved.
 
 The network is the lecture's MNIST network, trained on Fashion-MNIST:
 
@@ -11,13 +11,38 @@ The network is the lecture's MNIST network, trained on Fashion-MNIST:
   prepare their MNIST images: each of the 784 pixels standardized with the
   training set's mean and standard deviation
   (``chainrule.datasets.Standardizer``, scikit-learn's StandardScaler);
-* 3 epochs, reshuffled every epoch.
+* 3 epochs, reshuffled every epoch; test accuracy after the 3 epochs.
 
-Every implementation starts from the *same* initial weights and visits the
-*same* batches in the same order: both come from one seeded NumPy RNG here and
-are handed to each trainer.  All are timed in one process with one thread
-count (``--threads``, applied to OpenMP/OpenBLAS/MKL before NumPy is imported
-and to ``torch.set_num_threads``).
+A second network exercises the general paths: 784 -> 100 (BatchNormalization,
+sigmoid, Dropout 0.2) -> 10, the same data, init, batch size and Adam.
+chainrule's ``BatchNormalization`` has Keras' defaults (momentum 0.99,
+epsilon 1e-3); PyTorch's ``BatchNorm1d`` is given the same (momentum 0.01 in
+its convention, eps 1e-3).  Each library draws its own dropout masks, so the
+two train on different noise and their accuracies differ slightly.
+
+Every implementation starts from the *same* initial weights and (except the
+``model.fit`` rows, which shuffle for themselves) visits the *same* batches in
+the same order: both come from one seeded NumPy RNG here.  All run in one
+process with one thread count (``--threads``, default the core count, applied
+to OpenMP/OpenBLAS/MKL before NumPy is imported and to
+``torch.set_num_threads``).
+
+**Interleaving.**  The implementations take turns, round robin, with the
+order rotated every round: a turn is ``--turn-steps`` steps (default 50) on
+the shared batches, or one whole epoch for the rows that can only run whole
+epochs (``model.fit`` end to end), spread over the rounds so that every row
+advances at the same pace; inside those epochs a callback clocks every
+``--turn-steps`` batches, so that the fit rows, too, are judged on many short
+windows rather than on three epochs (see :func:`_fit_trainer`).  A busy spell of a shared machine therefore hits
+every implementation alike instead of swinging one ratio.  Each turn is timed
+in wall-clock time (``time.perf_counter``) and in the CPU time of the whole
+process, all threads (``time.process_time``), and scaled to seconds per epoch;
+the report gives the median over turns with the range, and ratios of the
+medians against PyTorch and against the hand-fused step, for both clocks.
+Between turns (outside the timed region) the script waits until the process
+is idle: OpenBLAS' worker threads keep spinning for about 0.1 s after the last
+BLAS call (PyTorch's OpenMP threads about 10 ms), which would otherwise bill
+one implementation's tail to the next one's turn.
 
 Some machines set ``OPENBLAS_CORETYPE`` (and ``OPENBLAS_L2_SIZE``) to pin old
 OpenBLAS builds to a safe kernel.  That also pins NumPy's current OpenBLAS to
@@ -26,7 +51,7 @@ its own, so the script drops both before NumPy loads unless
 ``--keep-openblas-env`` is given; the first line it prints names the kernel
 OpenBLAS runs.
 
-Implementations (see ``TRAINERS``):
+Rows (see ``ROWS``):
 
 ``numpy_fused``
     The speed reference: the whole training step written by hand in NumPy
@@ -37,47 +62,65 @@ Implementations (see ``TRAINERS``):
     NumPy cannot be expected to beat this by much.
 ``torch_cpu``
     nn.Sequential(Linear, Sigmoid, Linear) + CrossEntropyLoss +
-    torch.optim.Adam with the usual zero_grad/backward/step loop.  Skipped
-    if torch is not installed (``pip install torch==2.13.0``).
-``chainrule``
-    The autodiff engine, PyTorch style, written as ``torch_cpu`` is:
-    nn.Sequential(Linear, Sigmoid, Linear), nn.CrossEntropyLoss on the
-    logits, ``loss.backward()``, ``optim.Adam.step()``.  The graph has two
-    nodes: the Sequential runs its dense layers as one ``DenseStack``
-    primitive, and the loss is the fused softmax cross-entropy.
-``chainrule_dense``
-    What ``model.fit`` runs for a stack of Dense layers: the notes'
-    back-propagation written out in preallocated buffers
-    (``chainrule.backprop.DenseBackprop``), then the same ``optim.Adam.step()``,
-    on the shared batches.
+    torch.optim.Adam with the usual zero_grad/backward/step loop.
 ``chainrule_fit``
-    ``model.compile`` + ``model.fit`` end to end (its own shuffling, so its
-    accuracy differs slightly from the others').
+    ``model.compile`` + ``model.fit`` end to end (Dense(sigmoid),
+    Dense(softmax), metrics=["accuracy"], its own shuffling), one
+    ``fit(initial_epoch=e, epochs=e + 1)`` call per turn; the whole calls'
+    times are printed too.
+``chainrule_step``
+    The step ``fit`` takes, on the shared init and batches:
+    ``model.train_step((x, y))`` when the model has one, else what fit ran
+    before it did (``chainrule.backprop.DenseBackprop`` + ``optim.Adam.step``
+    for a Dense stack, the engine otherwise).  See :func:`_fit_step`.
+``chainrule_loop``
+    The ``torch_cpu`` code line for line on chainrule's autodiff engine:
+    nn.Sequential(Linear, Sigmoid, Linear), nn.CrossEntropyLoss on the
+    logits, ``loss.backward()``, ``optim.Adam.step()``.
+``torch_module`` / ``chainrule_module``
+    A user-written ``nn.Module`` holding four Parameters and computing
+    ``sigmoid(x @ W1 + b1) @ W2 + b2``, trained by the manual loop
+    (zero_grad, CrossEntropyLoss, backward, Adam step), in each library.
+``torch_bn`` / ``chainrule_bn_fit`` / ``chainrule_bn_step``
+    The BatchNormalization/Dropout network: a PyTorch loop; chainrule's
+    ``model.fit`` end to end (one epoch per turn); and the step fit takes for
+    it on the shared batches (finer-grained interleaving than fit's).
 
-A trainer is ``fn(data, init, perms, epochs) -> (seconds_per_epoch, test_acc)``
-or ``None`` when it cannot run (see :func:`train_numpy_fused` for the exact
-meaning of the arguments).
+With ``--baseline PATH`` (another checkout of chainrule, e.g. today's main),
+every chainrule row also runs on that checkout's chainrule, as ``base:NAME``,
+interleaved with all the others, and each row gets its ratio to its baseline
+twin.  The baseline package is loaded in this process under its own
+``sys.modules`` entries: around every call into it (building a row, each
+turn, scoring) the ``chainrule*`` entries of ``sys.modules`` are swapped for
+the baseline's, because chainrule imports some of its modules at call time;
+after every such call the script checks that each chainrule module the call
+could see came from PATH (see :class:`ChainruleCopy`).
 
-Targets: chainrule <= 0.6x torch_cpu and <= 1.25x numpy_fused in seconds per
-epoch (median over all epochs of all repeats), and test accuracy >= 0.85
-after 3 epochs.  The ratios of the fastest epochs are printed beside them: on
-a shared machine the minimum is the least disturbed estimate.
+Targets (judged on the wall-clock medians; CPU-time ratios beside them):
+``model.fit`` and the PyTorch-style loop <= 0.6x torch_cpu; the BN/Dropout
+``fit`` <= 0.6x torch_bn; the user Module loop <= 0.6x torch_module; with a
+baseline, ``fit`` <= 1.05x the baseline's; the chainrule MLP rows <= 1.25x
+numpy_fused; test accuracy >= 0.85 after 3 epochs.
 
 Usage::
 
-    python bench/mlp.py                    # 3 epochs, threads = core count
+    python bench/mlp.py                         # 3 epochs, threads = core count
+    python bench/mlp.py --baseline ../baseline  # and the same rows on another checkout
     python bench/mlp.py --threads 1
-    python bench/mlp.py --quick            # 1 epoch on 10k training samples, once
-    python bench/mlp.py --repeat 5         # train each 5 times (default 3), rotating order
+    python bench/mlp.py --quick                 # 1 epoch on 10k training samples, turns of 20 steps
+    python bench/mlp.py --quick --synthetic     # a small random data set (smoke test; no files needed)
     python bench/mlp.py --impl numpy_fused --impl torch_cpu
-    python bench/mlp.py --profile          # per-step time breakdown
-    python bench/mlp.py --keep-openblas-env   # keep OPENBLAS_CORETYPE as the machine set it
+    python bench/mlp.py --profile               # per-step time breakdown of numpy_fused and torch
+    python bench/mlp.py --keep-openblas-env     # keep OPENBLAS_CORETYPE as the machine set it
+
+The chainrule measured is the one of the checkout this script is in (its
+folder is put first on ``sys.path``).
 
 Data: the Fashion-MNIST IDX files (gzip or raw) from ``--data DIR``, else
 ``$CHAINRULE_DATA`` (the directory itself or its ``fashion-mnist``
 subdirectory), else ``/usr/share/datasets/fashion-mnist`` (Debian package
 ``dataset-fashion-mnist``).  When they are missing the script says how to get
-them and exits 0.
+them and exits 0 (``--synthetic`` needs no files).
 """
 from __future__ import annotations
 
@@ -91,16 +134,19 @@ def _parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--threads", type=int, default=None,
                    help="threads for BLAS/OpenMP and torch (default: core count)")
-    p.add_argument("--epochs", type=int, default=3, help="epochs (default 3)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs (default 3, or 1 with --quick)")
+    p.add_argument("--turn-steps", type=int, default=None,
+                   help="steps per turn of the step-wise rows (default 50, or 20 with --quick)")
     p.add_argument("--quick", action="store_true",
-                   help="1 epoch on the first 10k training samples")
+                   help="1 epoch on the first 10k training samples, turns of 20 steps")
+    p.add_argument("--synthetic", action="store_true",
+                   help="train on a small random data set (2,000 + 500 samples) instead of Fashion-MNIST")
     p.add_argument("--impl", action="append", default=None,
-                   help="run only this implementation (repeatable)")
+                   help="run only this row (repeatable; its baseline twin runs with --baseline)")
+    p.add_argument("--baseline", metavar="PATH", default=None,
+                   help="another checkout of chainrule: run its chainrule rows too and print the ratios")
     p.add_argument("--data", default=None, help="directory with the IDX files")
     p.add_argument("--seed", type=int, default=0, help="seed for init and shuffling")
-    p.add_argument("--repeat", type=int, default=None,
-                   help="train each implementation this many times, in rotating order "
-                        "(default 3, or 1 with --quick)")
     p.add_argument("--profile", action="store_true",
                    help="print a per-step time breakdown of numpy_fused and torch, then exit")
     p.add_argument("--profile-steps", type=int, default=600,
@@ -109,7 +155,7 @@ def _parse_args(argv=None):
                    help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE (by default they are dropped, "
                         "so OpenBLAS picks the kernel for this processor)")
     p.add_argument("--strict", action="store_true",
-                   help="exit 1 if a measured chainrule target is missed")
+                   help="exit 1 if a measured target is missed")
     args = p.parse_args(argv)
     if args.threads is None:
         try:
@@ -118,10 +164,15 @@ def _parse_args(argv=None):
             args.threads = os.cpu_count() or 1
     if args.threads < 1:
         p.error("--threads must be >= 1")
-    if args.repeat is None:
-        args.repeat = 1 if args.quick else 3
-    if args.repeat < 1 or args.epochs < 1:
-        p.error("--repeat and --epochs must be >= 1")
+    if args.epochs is None:
+        args.epochs = 1 if args.quick else 3
+    if args.turn_steps is None:
+        args.turn_steps = 20 if args.quick else 50
+    if args.epochs < 1 or args.turn_steps < 1:
+        p.error("--epochs and --turn-steps must be >= 1")
+    if args.baseline is not None and not os.path.isfile(os.path.join(args.baseline, "chainrule", "__init__.py")):
+        p.error(f"--baseline {args.baseline!r}: expected a checkout of chainrule (a folder holding "
+                f"chainrule/__init__.py)")
     return args
 
 
@@ -135,11 +186,19 @@ if __name__ == "__main__":
         for _var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
             os.environ.pop(_var, None)
 
+import contextlib  # noqa: E402
 import gzip  # noqa: E402
+import importlib  # noqa: E402
+import importlib.util  # noqa: E402
 import math  # noqa: E402
+import subprocess  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]  # the checkout whose chainrule is measured
+if str(ROOT) not in sys.path[:1]:
+    sys.path.insert(0, str(ROOT))
 
 # --------------------------------------------------------------------------
 # The experiment.  Keep these identical across implementations.
@@ -149,9 +208,12 @@ BATCH = 100
 LR = 1e-3
 BETA1, BETA2 = 0.9, 0.999
 EPS = 1e-8  # PyTorch's default; added to sqrt(v_hat) (see _FusedMLP.adam)
+DROPOUT = 0.2
+BN_MOMENTUM, BN_EPS = 0.99, 1e-3  # chainrule.nn.BatchNormalization's (Keras') defaults
 DTYPE = np.float32
 TARGET_VS_TORCH = 0.6
 TARGET_VS_NUMPY = 1.25
+TARGET_VS_BASELINE = 1.05
 TARGET_ACC = 0.85
 
 DATA_HELP = ("Fashion-MNIST not found.  Get it with\n"
@@ -159,7 +221,7 @@ DATA_HELP = ("Fashion-MNIST not found.  Get it with\n"
              "(files land in /usr/share/datasets/fashion-mnist)\n"
              "or put train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz],\n"
              "t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz] in a directory\n"
-             "and pass --data DIR or set CHAINRULE_DATA=DIR.")
+             "and pass --data DIR or set CHAINRULE_DATA=DIR (or use --synthetic).")
 
 _FILES = {"X_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
           "X_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
@@ -248,6 +310,21 @@ def load_data(path=None, quick=False):
             "X_test": prep(Xte), "y_test": np.asarray(yte, dtype=np.int64)}
     assert data["X_train"].shape[1] == N_IN, data["X_train"].shape
     return data
+
+
+def synthetic_data(seed, n_train=2000, n_test=500):
+    """A small random stand-in for Fashion-MNIST (``--synthetic``): 784 standard normal features
+    around one random centre per class, close enough for the classes to overlap a little."""
+    rng = np.random.default_rng([seed, 7])
+    centres = rng.standard_normal((N_OUT, N_IN))
+
+    def part(n):
+        y = rng.integers(0, N_OUT, size=n)
+        X = (0.1 * centres[y] + rng.standard_normal((n, N_IN))).astype(DTYPE)
+        return X, y.astype(np.int64)
+
+    (Xtr, ytr), (Xte, yte) = part(n_train), part(n_test)
+    return {"X_train": Xtr, "y_train": ytr, "X_test": Xte, "y_test": yte}
 
 
 def make_init(seed):
@@ -441,31 +518,6 @@ class _FusedMLP:
         return [a for a in vars(self).values() if isinstance(a, np.ndarray)]
 
 
-def train_numpy_fused(data, init, perms, epochs):
-    """Train with the fused NumPy step.
-
-    data   : dict X_train (N, 784) float32, y_train (N,) int64, X_test, y_test
-    init   : dict W1 (784, 100), b1 (100,), W2 (100, 10), b2 (10,), float32
-    perms  : list of int64 permutations of range(N), one per epoch
-    epochs : number of epochs to run (<= len(perms))
-    returns: (list of seconds per epoch, test accuracy)
-    """
-    X, y = data["X_train"], data["y_train"]
-    net = _FusedMLP(init)
-    nb = len(X) // BATCH
-    times = []
-    with np.errstate(over="ignore"):  # once for the run, not per step (see _FusedMLP.sigmoid)
-        for e in range(epochs):
-            perm = perms[e]
-            t0 = time.perf_counter()
-            for i in range(nb):
-                net.step(X, y, perm[i * BATCH:(i + 1) * BATCH])
-            times.append(time.perf_counter() - t0)
-    bad = [a.dtype for a in net.arrays() if a.dtype.kind == "f" and a.dtype != DTYPE]
-    assert not bad, f"numpy_fused: non-float32 buffers {bad}"
-    return times, accuracy_numpy(net.params(), data["X_test"], data["y_test"])
-
-
 # --------------------------------------------------------------------------
 # torch_cpu
 # --------------------------------------------------------------------------
@@ -480,38 +532,6 @@ def _torch_model(init):
         model[2].weight.copy_(torch.from_numpy(init["W2"].T.copy()))
         model[2].bias.copy_(torch.from_numpy(init["b2"]))
     return model
-
-
-def train_torch_cpu(data, init, perms, epochs):
-    """The same network in PyTorch (see :func:`train_numpy_fused` for arguments)."""
-    try:
-        import torch
-    except ImportError:
-        print("torch_cpu: torch is not installed (pip install torch==2.13.0); skipped")
-        return None
-    torch.set_num_threads(ARGS_THREADS)
-    model = _torch_model(init)
-    loss_fn = torch.nn.CrossEntropyLoss()  # log-softmax + NLL, mean over the batch
-    opt = torch.optim.Adam(model.parameters(), lr=LR, betas=(BETA1, BETA2), eps=EPS)
-    Xt = torch.from_numpy(data["X_train"])
-    yt = torch.from_numpy(data["y_train"])
-    nb = len(Xt) // BATCH
-    times = []
-    for e in range(epochs):
-        perm = torch.from_numpy(perms[e])
-        t0 = time.perf_counter()
-        for i in range(nb):
-            idx = perm[i * BATCH:(i + 1) * BATCH]
-            xb, yb = Xt[idx], yt[idx]
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            opt.step()
-        times.append(time.perf_counter() - t0)
-    with torch.no_grad():
-        logits = model(torch.from_numpy(data["X_test"]))
-        acc = (logits.argmax(1) == torch.from_numpy(data["y_test"])).float().mean().item()
-    return times, float(acc)
 
 
 # --------------------------------------------------------------------------
@@ -548,101 +568,575 @@ def _chainrule_params(model):
     return {"W1": l1.kernel.data, "b1": l1.bias.data, "W2": l2.kernel.data, "b2": l2.bias.data}
 
 
-def _chainrule_epochs(data, perms, epochs, model, train_batch):
-    """Time ``train_batch(xb, yb)`` over the shared batches; return (seconds per epoch, test accuracy)."""
-    X, y = data["X_train"], data["y_train"]
-    xb = np.empty((BATCH, X.shape[1]), dtype=X.dtype)
-    times = []
-    for e in range(epochs):
-        perm = perms[e]
-        t0 = time.perf_counter()
-        for i in range(len(X) // BATCH):
-            idx = perm[i * BATCH:(i + 1) * BATCH]
-            np.take(X, idx, axis=0, out=xb, mode="clip")
-            train_batch(xb, y[idx])
-        times.append(time.perf_counter() - t0)
-    return times, accuracy_numpy(_chainrule_params(model), data["X_test"], data["y_test"])
+# --------------------------------------------------------------------------
+# The shared schedule and the rows
+# --------------------------------------------------------------------------
+class Context:
+    """What every row is built from: the data, the initial weights and the shared batches.
+
+    ``batches[s]`` holds the training indices of global step ``s`` (epoch ``s // nb``,
+    batch ``s % nb`` of that epoch's permutation); a last partial batch is dropped.
+    """
+
+    def __init__(self, data, init, perms, epochs, seed, window=50):
+        self.data, self.init, self.perms, self.epochs, self.seed = data, init, perms, epochs, seed
+        self.window = window  # the turn length, also the fit rows' timing windows
+        self.nb = len(data["X_train"]) // BATCH
+        self.total_steps = self.nb * epochs
+        self.batches = [perms[e][i * BATCH:(i + 1) * BATCH] for e in range(epochs) for i in range(self.nb)]
+        self._torch_batches = None
+
+    def torch_batches(self):
+        import torch
+        if self._torch_batches is None:
+            tp = [torch.from_numpy(p) for p in self.perms[:self.epochs]]
+            self._torch_batches = [tp[e][i * BATCH:(i + 1) * BATCH]
+                                   for e in range(self.epochs) for i in range(self.nb)]
+        return self._torch_batches
+
+    def subset(self, n):
+        """The same experiment on the first ``n`` training samples for one epoch (the warm-up)."""
+        data = dict(self.data, X_train=self.data["X_train"][:n], y_train=self.data["y_train"][:n])
+        return Context(data, self.init, make_perms(self.seed + 1, n, 1), 1, self.seed, self.window)
 
 
-def train_chainrule(data, init, perms, epochs):
-    """The same network with chainrule written as the torch_cpu trainer is, line for line:
-    Sequential(Linear, Sigmoid, Linear), CrossEntropyLoss on the logits, optim.Adam, and
-    zero_grad / backward / step on the same batches as the other implementations."""
+class Trainer:
+    """One row's training state.  ``run(n)`` trains the next ``n`` shared steps (rows with
+    ``per_epoch`` ignore ``n`` and train one whole epoch); ``accuracy()`` scores the test set.
+    ``samples()``, where given, replaces the per-turn times by finer ones (see :func:`_fit_trainer`)."""
+
+    def __init__(self, run, accuracy, per_epoch=False, note="", samples=None):
+        self.run, self.accuracy, self.per_epoch, self.note = run, accuracy, per_epoch, note
+        self.samples = samples
+
+
+def _stepper(batches, step):
+    """``run(n)``: call ``step(idx)`` on the next ``n`` of ``batches``."""
+    pos = [0]
+
+    def run(n):
+        s = pos[0]
+        for idx in batches[s:s + n]:
+            step(idx)
+        pos[0] = s + n
+    return run
+
+
+# ---- numpy_fused ----------------------------------------------------------
+def build_numpy_fused(ctx):
+    X, y = ctx.data["X_train"], ctx.data["y_train"]
+    net = _FusedMLP(ctx.init)
+    run_steps = _stepper(ctx.batches, lambda idx: net.step(X, y, idx))
+
+    def run(n):
+        with np.errstate(over="ignore"):  # once per turn, not per step (see _FusedMLP.sigmoid)
+            run_steps(n)
+
+    def accuracy():
+        bad = [a.dtype for a in net.arrays() if a.dtype.kind == "f" and a.dtype != DTYPE]
+        assert not bad, f"numpy_fused: non-float32 buffers {bad}"
+        return accuracy_numpy(net.params(), ctx.data["X_test"], ctx.data["y_test"])
+    return Trainer(run, accuracy)
+
+
+# ---- PyTorch ----------------------------------------------------------------
+def _import_torch():
     try:
-        from chainrule import nn, optim
-    except ImportError as err:
-        print(f"chainrule: not importable ({err}); skipped")
+        import torch
+    except ImportError:
         return None
-    model = _chainrule_torch_style_model(init)
-    opt = optim.Adam(model.parameters(), lr=LR, beta1=BETA1, beta2=BETA2, eps=EPS)
+    torch.set_num_threads(ARGS_THREADS)
+    return torch
+
+
+def _torch_user_module(init):
+    """sigmoid(x @ W1 + b1) @ W2 + b2 written as a PyTorch user would, with four Parameters."""
+    import torch
+
+    class UserMLP(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            for k in ("W1", "b1", "W2", "b2"):
+                setattr(self, k, torch.nn.Parameter(torch.from_numpy(init[k].copy())))
+
+        def forward(self, x):
+            return torch.sigmoid(x @ self.W1 + self.b1) @ self.W2 + self.b2
+    return UserMLP()
+
+
+def _torch_bn_model(init):
+    """Linear, BatchNorm1d (Keras' momentum and epsilon), Sigmoid, Dropout, Linear."""
+    import torch
+    from torch import nn
+
+    model = nn.Sequential(nn.Linear(N_IN, N_HIDDEN),
+                          nn.BatchNorm1d(N_HIDDEN, eps=BN_EPS, momentum=1.0 - BN_MOMENTUM),
+                          nn.Sigmoid(), nn.Dropout(DROPOUT), nn.Linear(N_HIDDEN, N_OUT))
+    with torch.no_grad():
+        for layer, (W, b) in zip((model[0], model[4]), (("W1", "b1"), ("W2", "b2"))):
+            layer.weight.copy_(torch.from_numpy(init[W].T.copy()))
+            layer.bias.copy_(torch.from_numpy(init[b]))
+    return model
+
+
+def _torch_trainer(ctx, model):
+    """The usual zero_grad / forward / CrossEntropyLoss / backward / Adam step loop."""
+    import torch
+    loss_fn = torch.nn.CrossEntropyLoss()  # log-softmax + NLL, mean over the batch
+    opt = torch.optim.Adam(model.parameters(), lr=LR, betas=(BETA1, BETA2), eps=EPS)
+    Xt = torch.from_numpy(ctx.data["X_train"])
+    yt = torch.from_numpy(ctx.data["y_train"])
+
+    def step(idx):
+        xb, yb = Xt[idx], yt[idx]
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        opt.step()
+
+    def accuracy():
+        model.eval()
+        with torch.no_grad():
+            logits = model(torch.from_numpy(ctx.data["X_test"]))
+            acc = (logits.argmax(1) == torch.from_numpy(ctx.data["y_test"])).float().mean().item()
+        model.train()
+        return float(acc)
+    return Trainer(_stepper(ctx.torch_batches(), step), accuracy)
+
+
+def build_torch_cpu(ctx):
+    if _import_torch() is None:
+        return None
+    return _torch_trainer(ctx, _torch_model(ctx.init))
+
+
+def build_torch_module(ctx):
+    if _import_torch() is None:
+        return None
+    return _torch_trainer(ctx, _torch_user_module(ctx.init))
+
+
+def build_torch_bn(ctx):
+    torch = _import_torch()
+    if torch is None:
+        return None
+    torch.manual_seed(ctx.seed)  # PyTorch's own dropout masks
+    return _torch_trainer(ctx, _torch_bn_model(ctx.init))
+
+
+# ---- chainrule (every import at call time: the same code runs on the baseline's copy) ----
+def _chainrule_bn_model(init):
+    """Dense, BatchNormalization, sigmoid, Dropout, Dense(softmax): what fit trains."""
+    from chainrule import nn
+    model = nn.Sequential([nn.Dense(N_HIDDEN, input_dim=N_IN),
+                           nn.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPS),
+                           nn.Activation("sigmoid"), nn.Dropout(DROPOUT),
+                           nn.Dense(N_OUT, activation="softmax")])
+    return _load_init(model, init)
+
+
+def _chainrule_user_module(init):
+    """sigmoid(x @ W1 + b1) @ W2 + b2 written as a chainrule user would, with four Parameters."""
+    import chainrule as cr
+    from chainrule import nn
+
+    class UserMLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            for k in ("W1", "b1", "W2", "b2"):
+                setattr(self, k, nn.Parameter(init[k].copy()))
+
+        def forward(self, x):
+            return cr.sigmoid(x @ self.W1 + self.b1) @ self.W2 + self.b2
+    return UserMLP()
+
+
+def _adam(params=None):
+    from chainrule import optim
+    return optim.Adam(params, lr=LR, beta1=BETA1, beta2=BETA2, eps=EPS)
+
+
+def _fit_step(model, X, y):
+    """``(step(xb, yb), how)``: the training step ``model.fit`` takes, on batches we hand it.
+
+    ``model.train_step((xb, yb))`` (Keras 3's overridable step) when the model has one; before
+    that existed, fit ran a Dense stack through ``chainrule.backprop.DenseBackprop`` and
+    anything else on the engine (forward, loss, zero_grad, backward, Adam step).
+    """
+    from chainrule import losses
+    opt = _adam(model.parameters())
+    if hasattr(model, "train_step"):
+        model.compile(optimizer=opt, loss="sparse_categorical_crossentropy")
+        train_step = model.train_step
+        return (lambda xb, yb: train_step((xb, yb))), "model.train_step"
+    loss_fn = losses.sparse_categorical_crossentropy
+    try:
+        from chainrule.backprop import DenseBackprop
+    except ImportError:
+        DenseBackprop = None
+    fast = None if DenseBackprop is None else DenseBackprop.build(model, loss_fn, X, y)
+    if fast is not None:
+        def step(xb, yb):
+            fast.step(xb, yb)
+            opt.step()
+        return step, "DenseBackprop"
+
+    def step(xb, yb):
+        loss = loss_fn(yb, model(xb))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return step, "engine"
+
+
+def _chainrule_stepper(ctx, step):
+    """Gather each shared batch into a reused buffer and call ``step(xb, yb)``."""
+    X, y = ctx.data["X_train"], ctx.data["y_train"]
+    xb = np.empty((BATCH, X.shape[1]), dtype=X.dtype)
+
+    def one(idx):
+        np.take(X, idx, axis=0, out=xb, mode="clip")
+        step(xb, y[idx])
+    return _stepper(ctx.batches, one)
+
+
+def _weights_accuracy(ctx, params):
+    return lambda: accuracy_numpy(params(), ctx.data["X_test"], ctx.data["y_test"])
+
+
+def _predict_accuracy(ctx, model):
+    def accuracy():
+        out = np.asarray(model.predict(ctx.data["X_test"]))
+        return float(np.mean(np.argmax(out, axis=1) == ctx.data["y_test"]))
+    return accuracy
+
+
+def _fit_trainer(ctx, model, accuracy, window):
+    """model.compile + one ``fit(initial_epoch=e, epochs=e + 1)`` call per turn (its own shuffle).
+
+    Three whole epochs give only three times, so a callback also clocks every ``window``
+    batches inside each epoch.  ``samples()`` turns these windows into per-epoch figures that a
+    busy spell moves as little as the step-wise rows' turns: a window's rate scaled to an epoch,
+    plus fit's own per-epoch cost outside the windows (set-up, end of epoch), the median over
+    the epochs of (whole call - its windows).
+    """
+    from chainrule.training import Callback
+    model.compile(optimizer=_adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    X, y = ctx.data["X_train"], ctx.data["y_train"]
+    steps = math.ceil(len(X) / BATCH)
+    windows, calls = [], []  # (wall, cpu, batches) per window; (wall, cpu, windows so far) per fit call
+    pc, pt = time.perf_counter, time.process_time
+
+    class Windows(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.k, self.w, self.c = 0, pc(), pt()
+
+        def on_batch_end(self, batch, logs=None):
+            self.k += 1
+            if self.k == window or batch + 1 == steps:
+                w, c = pc(), pt()
+                windows.append((w - self.w, c - self.c, self.k))
+                self.k, self.w, self.c = 0, w, c
+
+    timer = Windows()
+    epoch = [0]
+
+    def run(_n):
+        e = epoch[0]
+        w0, c0 = pc(), pt()
+        model.fit(X, y, epochs=e + 1, initial_epoch=e, batch_size=BATCH, verbose=0,
+                  seed=ctx.seed * 1000 + e, callbacks=[timer])
+        calls.append((pc() - w0, pt() - c0, len(windows)))
+        epoch[0] = e + 1
+
+    def samples():
+        out_w, out_c, start = [], [], 0
+        for w, c, end in calls:
+            out_w.append(w - sum(x[0] for x in windows[start:end]))
+            out_c.append(c - sum(x[1] for x in windows[start:end]))
+            start = end
+        ow, oc = max(0.0, _median(out_w)), max(0.0, _median(out_c))
+        return ([w * steps / k + ow for w, _, k in windows], [c * steps / k + oc for _, c, k in windows],
+                f"{len(windows)} windows in {len(calls)} epochs")
+    return Trainer(run, accuracy, per_epoch=True, samples=samples)
+
+
+def build_chainrule_fit(ctx):
+    model = _chainrule_model(ctx.init)
+    return _fit_trainer(ctx, model, _weights_accuracy(ctx, lambda: _chainrule_params(model)), ctx.window)
+
+
+def build_chainrule_step(ctx):
+    model = _chainrule_model(ctx.init)
+    step, how = _fit_step(model, ctx.data["X_train"], ctx.data["y_train"])
+    return Trainer(_chainrule_stepper(ctx, step), _weights_accuracy(ctx, lambda: _chainrule_params(model)),
+                   note=how)
+
+
+def build_chainrule_loop(ctx):
+    from chainrule import nn
+    model = _chainrule_torch_style_model(ctx.init)
+    opt = _adam(model.parameters())
     loss_fn = nn.CrossEntropyLoss()  # log-softmax + NLL, mean over the batch
 
-    def train_batch(xb, yb):
+    def step(xb, yb):
         opt.zero_grad()
         loss = loss_fn(model(xb), yb)
         loss.backward()
         opt.step()
-    return _chainrule_epochs(data, perms, epochs, model, train_batch)
+    return Trainer(_chainrule_stepper(ctx, step), _weights_accuracy(ctx, lambda: _chainrule_params(model)))
 
 
-def train_chainrule_dense(data, init, perms, epochs):
-    """The step ``model.fit`` takes for Dense stacks (chainrule.backprop), on the shared batches."""
-    try:
-        from chainrule import losses, optim
-        from chainrule.backprop import DenseBackprop
-    except ImportError as err:
-        print(f"chainrule_dense: not importable ({err}); skipped")
-        return None
-    model = _chainrule_model(init)
-    opt = optim.Adam(model.parameters(), lr=LR, beta1=BETA1, beta2=BETA2, eps=EPS)
-    step = DenseBackprop.build(model, losses.sparse_categorical_crossentropy, data["X_train"],
-                               data["y_train"])
+def build_chainrule_module(ctx):
+    from chainrule import nn
+    model = _chainrule_user_module(ctx.init)
+    opt = _adam(model.parameters())
+    loss_fn = nn.CrossEntropyLoss()
 
-    def train_batch(xb, yb):
-        step.step(xb, yb)
+    def step(xb, yb):
+        opt.zero_grad()
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
         opt.step()
-    return _chainrule_epochs(data, perms, epochs, model, train_batch)
+
+    def params():
+        return {k: getattr(model, k).data for k in ("W1", "b1", "W2", "b2")}
+    return Trainer(_chainrule_stepper(ctx, step), _weights_accuracy(ctx, params))
 
 
-def train_chainrule_fit(data, init, perms, epochs):
-    """The same network trained the Keras way: one model.compile + model.fit(epochs=...) call
-    (its own shuffling), each epoch timed by a callback as Keras users would."""
-    try:
-        from chainrule import optim
-        from chainrule.training import Callback
-    except ImportError as err:
-        print(f"chainrule_fit: not importable ({err}); skipped")
-        return None
-
-    class EpochTimer(Callback):
-        def __init__(self):
-            super().__init__()
-            self.times = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t0 = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.times.append(time.perf_counter() - self.t0)
-
-    model = _chainrule_model(init)
-    model.compile(optimizer=optim.Adam(lr=LR, beta1=BETA1, beta2=BETA2, eps=EPS),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    timer = EpochTimer()
-    model.fit(data["X_train"], data["y_train"], epochs=epochs, batch_size=BATCH, verbose=0, seed=0,
-              callbacks=[timer])
-    return timer.times, accuracy_numpy(_chainrule_params(model), data["X_test"], data["y_test"])
+def build_chainrule_bn_fit(ctx):
+    model = _chainrule_bn_model(ctx.init)
+    return _fit_trainer(ctx, model, _predict_accuracy(ctx, model), ctx.window)
 
 
-TRAINERS = {
-    "numpy_fused": train_numpy_fused,
-    "torch_cpu": train_torch_cpu,
-    "chainrule": train_chainrule,
-    "chainrule_dense": train_chainrule_dense,
-    "chainrule_fit": train_chainrule_fit,
+def build_chainrule_bn_step(ctx):
+    import chainrule as cr
+    cr.manual_seed(ctx.seed)  # chainrule's own dropout masks
+    model = _chainrule_bn_model(ctx.init)
+    step, how = _fit_step(model, ctx.data["X_train"], ctx.data["y_train"])
+    return Trainer(_chainrule_stepper(ctx, step), _predict_accuracy(ctx, model), note=how)
+
+
+_BN = f"784-100(BN, sigmoid, Dropout {DROPOUT})-10"
+
+#: name -> (label, builder, its PyTorch reference row, runs on chainrule (so also on a baseline))
+ROWS = {
+    "numpy_fused": ("hand-fused NumPy step (preallocated buffers, flat ten-pass Adam)",
+                    build_numpy_fused, "torch_cpu", False),
+    "torch_cpu": ("PyTorch {torch} CPU: Linear, Sigmoid, Linear, CrossEntropyLoss, Adam",
+                  build_torch_cpu, None, False),
+    "chainrule_fit": ("chainrule model.fit end to end (one epoch per turn)",
+                      build_chainrule_fit, "torch_cpu", True),
+    "chainrule_step": ("chainrule, the step fit takes ({note}), same init and batches",
+                       build_chainrule_step, "torch_cpu", True),
+    "chainrule_loop": ("chainrule, the PyTorch loop line for line on the engine",
+                       build_chainrule_loop, "torch_cpu", True),
+    "torch_module": ("PyTorch user nn.Module sigmoid(x @ W1 + b1) @ W2 + b2, manual loop",
+                     build_torch_module, "torch_cpu", False),
+    "chainrule_module": ("chainrule user nn.Module, the same manual loop",
+                         build_chainrule_module, "torch_module", True),
+    "torch_bn": (f"PyTorch {_BN}, the same loop", build_torch_bn, "torch_cpu", False),
+    "chainrule_bn_fit": (f"chainrule model.fit, {_BN} (one epoch per turn)",
+                         build_chainrule_bn_fit, "torch_bn", True),
+    "chainrule_bn_step": (f"chainrule, the step fit takes ({{note}}), {_BN}",
+                          build_chainrule_bn_step, "torch_bn", True),
 }
 
 ARGS_THREADS = os.cpu_count() or 1  # overwritten by main()
+
+
+# --------------------------------------------------------------------------
+# Two chainrules in one process
+# --------------------------------------------------------------------------
+def _is_chainrule(name):
+    return name == "chainrule" or name.startswith("chainrule.")
+
+
+def _pop_chainrule_modules():
+    """Remove the ``chainrule*`` entries from sys.modules and return them."""
+    names = [k for k in sys.modules if _is_chainrule(k)]
+    return {k: sys.modules.pop(k) for k in names}
+
+
+def _foreign(modules, pkg):
+    """The modules of ``modules`` whose file is not inside folder ``pkg``."""
+    out = []
+    for k, m in modules.items():
+        f = getattr(m, "__file__", None)
+        if f is None or not Path(f).resolve().is_relative_to(pkg):
+            out.append(f"{k} ({f})")
+    return out
+
+
+class CurrentChainrule:
+    """The chainrule of this checkout: the ordinary ``sys.modules`` entries."""
+
+    def __init__(self):
+        import chainrule
+        self.pkg = Path(chainrule.__file__).resolve().parent
+        self.root = self.pkg.parent
+        self.active = contextlib.nullcontext
+
+    def check(self):
+        """Every ``chainrule*`` module in sys.modules (outside a baseline call) is this checkout's."""
+        bad = _foreign({k: m for k, m in sys.modules.items() if _is_chainrule(k)}, self.pkg)
+        if bad:
+            raise RuntimeError(f"chainrule modules from outside {self.pkg}: {', '.join(bad)}")
+        return sum(1 for k in sys.modules if _is_chainrule(k))
+
+
+class ChainruleCopy:
+    """Another checkout's chainrule, loaded in this process under its own sys.modules entries.
+
+    ``with copy.active(): ...`` swaps the ``chainrule*`` entries of sys.modules for the copy's
+    for the duration of the block, so that imports made at call time (chainrule imports some
+    modules inside functions) find the copy's modules; on the way out it keeps what the block
+    imported, puts the current entries back, and checks that every chainrule module the block
+    could see came from the copy's folder.
+    """
+
+    def __init__(self, root):
+        self.root = Path(root).resolve()
+        self.pkg = self.root / "chainrule"
+        self.calls = 0
+        current = _pop_chainrule_modules()
+        try:
+            spec = importlib.util.spec_from_file_location(
+                "chainrule", self.pkg / "__init__.py", submodule_search_locations=[str(self.pkg)])
+            module = importlib.util.module_from_spec(spec)
+            sys.modules["chainrule"] = module
+            spec.loader.exec_module(module)
+            for sub in ("nn", "optim", "losses", "training"):
+                importlib.import_module(f"chainrule.{sub}")
+        finally:
+            self.modules = _pop_chainrule_modules()
+            sys.modules.update(current)
+        self._check(self.modules)
+
+    @contextlib.contextmanager
+    def active(self):
+        current = _pop_chainrule_modules()
+        sys.modules.update(self.modules)
+        try:
+            yield
+        finally:
+            self.modules = _pop_chainrule_modules()  # with whatever the block imported
+            sys.modules.update(current)
+            self._check(self.modules)
+
+    def _check(self, modules):
+        bad = _foreign(modules, self.pkg)
+        if bad:
+            raise RuntimeError(f"baseline isolation broken: {', '.join(bad)} seen in a call into {self.pkg}")
+        self.calls += 1
+
+    def probe(self):
+        """(file of the chainrule.training the copy's calls see, number of its modules)."""
+        with self.active():
+            import chainrule.training
+            return chainrule.training.__file__, len(self.modules)
+
+
+def _git_rev(root):
+    try:
+        out = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%h %cs"], capture_output=True,
+                             text=True, timeout=10)
+        return out.stdout.strip() or "not a git checkout"
+    except (OSError, subprocess.SubprocessError):
+        return "git not available"
+
+
+# --------------------------------------------------------------------------
+# Interleaved timing
+# --------------------------------------------------------------------------
+class Row:
+    """One implementation in the run: its trainer, its chainrule copy and its timed turns."""
+
+    def __init__(self, name, spec, copy, baseline=False):
+        self.impl = name
+        self.name = f"base:{name}" if baseline else name
+        self.label_fmt, self.builder, self.ref, self.on_chainrule = spec
+        self.copy, self.baseline = copy, baseline
+        self.trainer = None
+        self.turn_wall, self.turn_cpu = [], []  # seconds per epoch, one per turn
+        self.wall, self.cpu = [], []  # what the report uses: the turns, or the trainer's finer samples
+        self.samples_note = ""
+        self.acc = None
+        self.done = 0  # shared steps trained
+
+    def build(self, ctx):
+        with self.copy.active():
+            self.trainer = self.builder(ctx)
+        return self.trainer is not None
+
+    def warm_up(self, ctx):
+        """Build the row on a small subset, train one epoch and score it, then throw it away:
+        the timed turns then start with imports done, code paths and thread pools warm."""
+        with self.copy.active():
+            trainer = self.builder(ctx)
+            if trainer is None:
+                return False
+            trainer.run(ctx.nb)
+            trainer.accuracy()
+        return True
+
+    def label(self, torch_version):
+        note = self.trainer.note if self.trainer is not None else ""
+        text = self.label_fmt.format(torch=torch_version, note=note)
+        return f"baseline: {text}" if self.baseline else text
+
+
+def _settle(limit=0.5):
+    """Wait, untimed, until the process is idle: OpenBLAS' worker threads spin for about 0.1 s
+    after the last BLAS call (OpenMP's about 10 ms), which must not be billed to the next turn."""
+    end = time.perf_counter() + limit
+    while True:
+        c0, w0 = time.process_time(), time.perf_counter()
+        time.sleep(0.005)
+        busy = (time.process_time() - c0) / (time.perf_counter() - w0)
+        if busy < 0.1 or w0 > end:
+            return
+
+
+def run_interleaved(rows, ctx, turn_steps, progress=True):
+    """Train every row to ``ctx.total_steps`` in turns, round robin, the order rotated each round.
+
+    In round ``r`` a row takes a turn while it has trained fewer than ``(r + 1) * turn_steps``
+    steps: the step-wise rows train ``turn_steps`` steps, the whole-epoch rows one epoch every
+    ``nb / turn_steps`` rounds, so all advance together.
+    """
+    nb, total = ctx.nb, ctx.total_steps
+    t_start = time.perf_counter()
+    epochs_done = 0
+    rnd = 0
+    while any(r.done < total for r in rows):
+        target = (rnd + 1) * turn_steps
+        k = rnd % len(rows)
+        for row in rows[k:] + rows[:k]:
+            if row.done >= min(total, target):
+                continue
+            n = nb if row.trainer.per_epoch else min(turn_steps, total - row.done)
+            _settle()
+            with row.copy.active():
+                c0, w0 = time.process_time(), time.perf_counter()
+                row.trainer.run(n)
+                w1, c1 = time.perf_counter(), time.process_time()
+            row.turn_wall.append((w1 - w0) * nb / n)
+            row.turn_cpu.append((c1 - c0) * nb / n)
+            row.done += n
+        rnd += 1
+        low = min(r.done for r in rows) // nb
+        if progress and low > epochs_done:
+            epochs_done = low
+            print(f"  epoch {epochs_done}/{ctx.epochs} of every row done ({rnd} rounds, "
+                  f"{time.perf_counter() - t_start:.0f} s)", flush=True)
+    for row in rows:
+        with row.copy.active():
+            row.acc = float(row.trainer.accuracy())
+        row.wall, row.cpu = row.turn_wall, row.turn_cpu
+        if row.trainer.samples is not None:
+            row.wall, row.cpu, row.samples_note = row.trainer.samples()
+    return time.perf_counter() - t_start
 
 
 # --------------------------------------------------------------------------
@@ -840,87 +1334,123 @@ def _median(xs):
     return s[mid] if len(s) % 2 else 0.5 * (s[mid - 1] + s[mid])
 
 
-def _summary(runs):
-    """(median s/epoch over all epochs of all runs, min, median first epoch, acc) or None."""
-    if not runs:
+def _ratio(a, b, clock):
+    """Ratio of the median seconds per epoch of rows ``a`` and ``b`` on ``clock`` ('wall'/'cpu')."""
+    if a is None or b is None or not getattr(a, clock) or not getattr(b, clock):
         return None
-    every = [t for times, _ in runs for t in times]
-    return _median(every), min(every), _median([times[0] for times, _ in runs]), runs[0][1]
+    return _median(getattr(a, clock)) / _median(getattr(b, clock))
 
 
-def report(results, epochs, quick):
-    """results: {name: list of (seconds_per_epoch, test_acc), one per repeat, or None}."""
-    summ = {name: _summary(runs) for name, runs in results.items()}
+def _fmt_ratio_pair(a, b):
+    w, c = _ratio(a, b, "wall"), _ratio(a, b, "cpu")
+    return "" if w is None else f"{w:.2f}x / {c:.2f}x"
+
+
+def report(rows, torch_version, judge):
+    """Print the summary table and the targets; return True when every judged target is met.
+
+    ``judge`` is False for runs too short to judge (``--quick``, ``--synthetic``, < 3 epochs):
+    the ratios are printed without a verdict.
+    """
+    by = {r.name: r for r in rows}
+    fused = by.get("numpy_fused")
     print()
-    print(f"{'impl':14s} | {'s/epoch (median)':>16s} | {'min':>6s} | {'first epoch':>11s}"
-          f" | {'test acc':>8s}")
-    print("-" * 69)
-    for name, sm in summ.items():
-        if sm is None:
-            print(f"{name:14s} | {'skipped':>16s} | {'':>6s} | {'':>11s} | {'':>8s}")
-        else:
-            med, best, first, acc = sm
-            accs = {round(a, 6) for _, a in results[name]}
-            note = "" if len(accs) == 1 else f"  (varies over repeats: {sorted(accs)})"
-            print(f"{name:14s} | {med:16.3f} | {best:6.3f} | {first:11.3f} | {acc:8.4f}{note}")
-    print()
-
-    def ratio(a, b, k=0):
-        sa, sb = summ.get(a), summ.get(b)
-        if sa is None or sb is None:
-            return None
-        return sa[k] / sb[k]
+    print("Seconds per epoch (a turn's or a fit window's time scaled to an epoch): median over turns or "
+          "windows (min-max);\nratios are of the medians, wall-clock / CPU time.")
+    head = ["row", "what", "turns", "wall s/epoch", "CPU s/epoch", "vs PyTorch", "vs hand-fused", "vs baseline",
+            "test acc"]
+    table = []
+    for r in rows:
+        ref = by.get(r.ref) if r.ref else None
+        ref_name = "" if ref is None else (ref.impl if not r.baseline else ref.name)
+        twin = by.get(f"base:{r.impl}") if not r.baseline else None
+        vs_torch = _fmt_ratio_pair(r, ref)
+        table.append([
+            r.name, r.label(torch_version), str(len(r.turn_wall)) + (f" ({len(r.wall)} windows)" if r.samples_note
+                                                                      else ""),
+            f"{_median(r.wall):.3f} ({min(r.wall):.3f}-{max(r.wall):.3f})",
+            f"{_median(r.cpu):.3f} ({min(r.cpu):.3f}-{max(r.cpu):.3f})",
+            f"{vs_torch} ({ref_name})" if vs_torch else "",
+            "" if r is fused else _fmt_ratio_pair(r, fused),
+            _fmt_ratio_pair(r, twin),
+            f"{r.acc:.4f}"])
+    widths = [max(len(x[i]) for x in [head] + table) for i in range(len(head))]
+    for i, line in enumerate([head, ["-" * w for w in widths]] + table):
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(line, widths)) + " |")
+    fits = [r for r in rows if r.samples_note]
+    if fits:
+        print("\nmodel.fit rows: each window's rate scaled to an epoch plus fit's per-epoch cost outside the "
+              "windows; the whole fit calls (one epoch each) took, wall / CPU s:")
+        for r in fits:
+            print(f"  {r.name:24s} " + ", ".join(f"{w:.3f} / {c:.3f}" for w, c in zip(r.turn_wall, r.turn_cpu)))
 
     verdicts = []
+    print()
+    print(f"{'targets (wall-clock ratio of medians; CPU beside)':58s} {'wall':>6s} {'CPU':>6s}   target")
 
-    def line(label, value, target, ok, fastest=None):
-        text = "n/a" if value is None else f"{value:.3f}"
-        mark = "" if value is None else ("  ok" if ok(value) else "  MISSED")
-        extra = "" if fastest is None else f"   fastest epochs: {fastest:.3f}"
-        print(f"{label:26s} {text:>7s}   (target {target}){mark}{extra}")
-        if value is not None:
-            verdicts.append(ok(value))
+    def target(a, b, limit, what=None):
+        ra, rb = by.get(a), by.get(b)
+        w, c = _ratio(ra, rb, "wall"), _ratio(ra, rb, "cpu")
+        if w is None:
+            return
+        ok = w <= limit
+        if judge:
+            verdicts.append(ok)
+        label = what or f"{a} / {b}"
+        verdict = ("ok" if ok else "MISSED") if judge else "(not judged on this run)"
+        print(f"  {label:56s} {w:6.3f} {c:6.3f}   <= {limit}   {verdict}")
 
-    for impl in ("chainrule", "chainrule_dense", "chainrule_fit"):
-        if summ.get(impl) is None:
-            continue
-        line(f"{impl} / torch_cpu", ratio(impl, "torch_cpu"), f"<= {TARGET_VS_TORCH}",
-             lambda r: r <= TARGET_VS_TORCH, ratio(impl, "torch_cpu", 1))
-        line(f"{impl} / numpy_fused", ratio(impl, "numpy_fused"), f"<= {TARGET_VS_NUMPY}",
-             lambda r: r <= TARGET_VS_NUMPY, ratio(impl, "numpy_fused", 1))
-    cr = summ.get("chainrule")
+    target("chainrule_fit", "torch_cpu", TARGET_VS_TORCH)
+    target("chainrule_loop", "torch_cpu", TARGET_VS_TORCH)
+    target("chainrule_bn_fit", "torch_bn", TARGET_VS_TORCH)
+    target("chainrule_module", "torch_module", TARGET_VS_TORCH)
+    target("chainrule_fit", "base:chainrule_fit", TARGET_VS_BASELINE, "chainrule_fit / baseline's chainrule_fit")
+    for name in ("chainrule_fit", "chainrule_step", "chainrule_loop"):
+        target(name, "numpy_fused", TARGET_VS_NUMPY)
+    print()
     acc_target = f">= {TARGET_ACC} after 3 epochs"
-    if quick or epochs < 3:
-        print(f"{'chainrule test acc':26s} {'n/a' if cr is None else f'{cr[3]:.4f}':>7s}"
-              f"   (target {acc_target}; not judged with --quick/--epochs < 3)")
-    else:
-        line("chainrule test acc", None if cr is None else cr[3], acc_target,
-             lambda a: a >= TARGET_ACC)
-    ref = summ.get("numpy_fused")
-    d = None if cr is None or ref is None else cr[3] - ref[3]
-    print(f"{'chainrule - numpy_fused acc':26s} {'n/a' if d is None else f'{d:+.4f}':>7s}"
-          "   (same init and batches: expect within +-0.005)")
-    r = ratio("torch_cpu", "numpy_fused")
-    print(f"{'torch_cpu / numpy_fused':26s} {'n/a' if r is None else f'{r:.3f}':>7s}"
-          "   (for reference)")
+    for name in ("chainrule_fit", "chainrule_step", "chainrule_loop", "chainrule_module"):
+        r = by.get(name)
+        if r is None:
+            continue
+        if judge:
+            ok = r.acc >= TARGET_ACC
+            verdicts.append(ok)
+            print(f"  {name + ' test acc':56s} {r.acc:6.4f}          {acc_target}   {'ok' if ok else 'MISSED'}")
+        else:
+            print(f"  {name + ' test acc':56s} {r.acc:6.4f}          ({acc_target}; not judged on this run)")
+    if fused is not None:
+        for name in ("chainrule_step", "chainrule_loop", "chainrule_module", "torch_cpu", "torch_module"):
+            r = by.get(name)
+            if r is not None:
+                print(f"  {name + ' - numpy_fused test acc':56s} {r.acc - fused.acc:+6.4f}          "
+                      "(same init and batches: expect within +-0.005)")
+    tb, cb = by.get("torch_bn"), by.get("chainrule_bn_fit")
+    if tb is not None and cb is not None:
+        print(f"  {'chainrule_bn_fit - torch_bn test acc':56s} {cb.acc - tb.acc:+6.4f}          "
+              "(own dropout masks and shuffles: expect within about +-0.01)")
     return all(verdicts)
 
 
 def main(args):
     global ARGS_THREADS
     ARGS_THREADS = args.threads
-    epochs = 1 if args.quick else args.epochs
-    names = args.impl or list(TRAINERS)
-    unknown = [n for n in names if n not in TRAINERS]
+    names = args.impl or list(ROWS)
+    unknown = [n for n in names if n not in ROWS]
     if unknown:
-        print(f"unknown --impl {unknown}; choose from {list(TRAINERS)}")
+        print(f"unknown --impl {unknown}; choose from {list(ROWS)}")
         return 2
-    data = load_data(args.data, quick=args.quick)
+    current = CurrentChainrule()
+    if args.synthetic:
+        data = synthetic_data(args.seed)
+    else:
+        data = load_data(args.data, quick=args.quick)
     if data is None:
         print(DATA_HELP)
         print("bench/mlp.py: no data, nothing measured.")
         return 0
     init = make_init(args.seed)
+    epochs = args.epochs
     perms = make_perms(args.seed, len(data["X_train"]), epochs)
 
     blas = ""
@@ -930,33 +1460,56 @@ def main(args):
                          for i in threadpool_info())
     except Exception:  # threadpoolctl is optional
         pass
-    print(f"MLP 784-100-10 on Fashion-MNIST: {len(data['X_train'])} train / "
+    what = "a random stand-in (--synthetic)" if args.synthetic else "Fashion-MNIST"
+    print(f"MLP 784-100-10 on {what}: {len(data['X_train'])} train / "
           f"{len(data['X_test'])} test, batch {BATCH}, {epochs} epoch(s), "
           f"threads {args.threads}; numpy {np.__version__}" + (f" [{blas}]" if blas else ""))
+    print(f"chainrule: {current.pkg} ({_git_rev(current.root)})")
 
     if args.profile:
         with np.errstate(over="ignore"):
             profile(data, init, perms, args.profile_steps)
         return 0
 
-    # Repeats rotate the order, so slow drifts of a shared machine hit every
-    # implementation alike; all epochs of all repeats go into the median.
-    results = {name: [] for name in names}
-    for rep in range(args.repeat):
-        order = names[rep % len(names):] + names[:rep % len(names)]
-        for name in order:
-            if rep and not results[name]:
-                continue  # it was skipped the first time
-            print(f"[{rep + 1}/{args.repeat}] {name} ...", flush=True)
-            res = TRAINERS[name](data, init, perms, epochs)
-            if res is None:
-                continue
-            times, acc = res
-            print(f"  {name}: " + ", ".join(f"{t:.3f}" for t in times)
-                  + f" s/epoch, test acc {acc:.4f}", flush=True)
-            results[name].append((list(times), float(acc)))
-    results = {name: (runs or None) for name, runs in results.items()}
-    ok = report(results, epochs, args.quick)
+    base = None
+    if args.baseline:
+        base = ChainruleCopy(args.baseline)
+        if base.pkg == current.pkg:
+            print(f"--baseline {args.baseline!r} is this checkout; give another one")
+            return 2
+        print(f"baseline chainrule: {base.pkg} ({_git_rev(base.root)})")
+
+    torch = _import_torch() if any(n.startswith("torch") for n in names) else None
+    torch_version = torch.__version__.split("+")[0] if torch is not None else "(not installed)"
+    if torch is None and any(n.startswith("torch") for n in names):
+        print("torch is not installed (pip install torch==2.13.0): the PyTorch rows are skipped")
+
+    rows = []
+    for name in names:
+        rows.append(Row(name, ROWS[name], current))
+        if base is not None and ROWS[name][3]:
+            rows.append(Row(name, ROWS[name], base, baseline=True))
+
+    turn_steps = min(args.turn_steps, len(data["X_train"]) // BATCH)
+    ctx = Context(data, init, perms, epochs, args.seed, window=turn_steps)
+    print(f"warming up {len(rows)} rows on {min(1000, len(data['X_train']))} samples ...", flush=True)
+    warm = ctx.subset(min(1000, len(data["X_train"])))
+    rows = [r for r in rows if r.warm_up(warm) and r.build(ctx)]
+    per_epoch = sum(r.trainer.per_epoch for r in rows)
+    print(f"timing {len(rows)} rows interleaved: turns of {turn_steps} steps ({ctx.nb} steps per epoch)"
+          + (f", one epoch per turn for the {per_epoch} model.fit rows (clocked every {turn_steps} batches)"
+             if per_epoch else "") + " ...", flush=True)
+    elapsed = run_interleaved(rows, ctx, turn_steps)
+    print(f"  all rows trained in {elapsed:.0f} s")
+
+    n_current = current.check()
+    if base is not None:
+        fit_file, n_base = base.probe()
+        print(f"isolation: {n_current} chainrule modules from {current.pkg}; the baseline's calls saw only its "
+              f"{n_base} modules from {base.pkg} (checked after each of {base.calls} calls; its "
+              f"chainrule.training is {fit_file})")
+    judge = epochs >= 3 and not args.quick and not args.synthetic
+    ok = report(rows, torch_version, judge)
     return 1 if (args.strict and not ok) else 0
 
 

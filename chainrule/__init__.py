@@ -24,7 +24,7 @@ from chainrule.transforms import (grad, value_and_grad, elementwise_grad, jacobi
 from chainrule.extend import primitive, defvjp, defjvp
 from chainrule.gradcheck import gradcheck, gradgradcheck, GradcheckError
 
-__version__ = "0.1.0"
+from chainrule._version import __version__
 
 __all__ = [
     "Tensor", "tensor", "gradients", "no_grad", "enable_grad", "is_grad_enabled", "set_default_dtype", "get_default_dtype",

@@ -65,6 +65,7 @@ import warnings
 import numpy as np
 
 import chainrule as cr
+from chainrule.ops import activations as _activations
 
 __all__ = ["Scheduler", "Constant", "Momentum", "Adagrad", "AdagradMomentum", "RMS_prop", "Adam",
            "CostOLS", "CostLogReg", "CostCrossEntropy",
@@ -298,32 +299,18 @@ def LRELU(X):  # noqa: N802
     return cr.leaky_relu(X, 0.01)
 
 
-def _d_identity(X):
-    return np.ones_like(np.asarray(X, dtype=float))
-
-
-def _d_sigmoid(X):
-    s = np.asarray(cr.sigmoid(X))
-    return s * (1 - s)
-
-
-def _d_relu(X):
-    return np.where(np.asarray(X) > 0, 1.0, 0.0)
-
-
-def _d_lrelu(X):
-    return np.where(np.asarray(X) > 0, 1.0, 0.01)
-
-
-_CLOSED_FORMS = {identity: _d_identity, sigmoid: _d_sigmoid, RELU: _d_relu, LRELU: _d_lrelu}
+#: the notes' activations as entries of chainrule's activation table (chainrule.ops.activations)
+_TABLE = {identity: ("identity", {}), sigmoid: ("sigmoid", {}), RELU: ("relu", {}), LRELU: ("leaky_relu", {"alpha": 0.01})}
 
 
 def derivate(func):
     """The elementwise derivative f' of an activation f.
 
     Closed forms for identity, sigmoid, RELU and LRELU (the notes special-case
-    the last two); any other function written with chainrule operations is
-    differentiated by :func:`chainrule.elementwise_grad`.
+    the last two), from chainrule's activation table, where each derivative is written
+    once (through the activation's output: sigma' = sigma (1 - sigma), ...); any other
+    function written with chainrule operations is differentiated by
+    :func:`chainrule.elementwise_grad`.
 
     >>> import numpy as np
     >>> derivate(sigmoid)(np.zeros(2))
@@ -333,8 +320,15 @@ def derivate(func):
     """
     if not callable(func):
         raise TypeError(f"derivate: expected an activation function, got {type(func).__name__}")
-    closed = _CLOSED_FORMS.get(func)
-    if closed is not None:
+    entry = _TABLE.get(func)
+    if entry is not None:
+        name, params = entry
+        spec = _activations.spec(name)
+
+        def closed(X):
+            X = np.asarray(X, dtype=float)
+            return spec.df(spec.value(X, **params), X, **params)
+        closed.__name__ = f"d_{func.__name__}"
         return closed
     egrad = cr.elementwise_grad(func)
 

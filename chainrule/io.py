@@ -47,8 +47,11 @@ from collections import OrderedDict
 
 import numpy as np
 
+from chainrule import optim as _optim
+from chainrule._version import __version__
+
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "read_metadata", "write_text_atomic",
-           "ModelFileError", "FORMAT", "WEIGHTS_FORMAT", "FORMAT_VERSION"]
+           "register_serializable", "SERIALIZABLE", "ModelFileError", "FORMAT", "WEIGHTS_FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "chainrule-model"
 WEIGHTS_FORMAT = "chainrule-weights"
@@ -58,6 +61,18 @@ _META = "__meta__"
 
 class ModelFileError(ValueError):
     """A model or weights file that cannot be read: corrupt, foreign, newer, or not matching the model."""
+
+
+#: class name -> class of everything a saved architecture may name (every Module subclass registers
+#: itself when it is defined, as Keras' ``register_keras_serializable`` does); load_model rebuilds
+#: models from here, so this module needs no layer class.
+SERIALIZABLE = {}
+
+
+def register_serializable(cls):
+    """Make ``cls`` known by its name to :func:`load_model` (``Module`` subclasses are, automatically)."""
+    SERIALIZABLE[cls.__name__] = cls
+    return cls
 
 
 # ------------------------------------------------------------------ atomic writes
@@ -243,7 +258,6 @@ def save_model(model, path):
                 for key, value in entry.items():
                     arrays[f"optim/{k}/{key}"] = np.asarray(value)
 
-    from chainrule import __version__
     meta = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "chainrule_version": __version__,
         "architecture": architecture, "compile": compile_cfg,
@@ -268,7 +282,6 @@ def save_weights(model, path):
     arrays = OrderedDict()
     for name, arr in model.state_dict().items():
         arrays[(f"param/{name}" if name in weights else f"buffer/{name}")] = arr
-    from chainrule import __version__
     meta = {"format": WEIGHTS_FORMAT, "format_version": FORMAT_VERSION, "chainrule_version": __version__,
             "class_name": type(model).__name__, "weights": weights, "buffers": buffers}
     arrays[_META] = _meta_array(meta, what)
@@ -380,8 +393,7 @@ def _check_header(meta, path, what, expected):
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ModelFileError(f"{what}: {path!r} has an invalid format_version {version!r}")
     if version > FORMAT_VERSION:
-        from chainrule import __version__
-        raise ModelFileError(f"{what}: {path!r} has format_version {version}, newer than the version "
+            raise ModelFileError(f"{what}: {path!r} has format_version {version}, newer than the version "
                              f"{FORMAT_VERSION} this chainrule ({__version__}) reads; it was written by chainrule "
                              f"{meta.get('chainrule_version')!r}: upgrade chainrule to read it")
 
@@ -480,8 +492,6 @@ def load_model(path, compile=True):
     ``cls(**config)`` does not rebuild them), and their module must be imported
     before loading, so that the class is known by name.
     """
-    from chainrule.nn.module import LAYERS
-
     what = "load_model"
     path = _resolve(path, what)
     meta, arrays = _read_archive(path, what)
@@ -505,7 +515,7 @@ def load_model(path, compile=True):
     _check_dtypes(arrays, weights, buffers, path, what)
 
     class_name = arch["class_name"]
-    cls = LAYERS.get(class_name)
+    cls = SERIALIZABLE.get(class_name)
     if cls is None:
         raise ModelFileError(f"{what}: {path!r} holds a {class_name!r} model, a class chainrule does not know; "
                              f"import the module that defines it (a Module subclass) before loading")
@@ -554,9 +564,6 @@ def _restore_rngs(model, states):
 
 
 def _restore_compile(model, meta, arrays, weights, own_weights, path, what):
-    from chainrule import optim as _optim
-    from chainrule import training
-
     comp = meta["compile"]
     if not isinstance(comp, dict):
         raise ModelFileError(f"{what}: {path!r} has an invalid 'compile' section in {_META!r}: {comp!r}")
@@ -574,7 +581,7 @@ def _restore_compile(model, meta, arrays, weights, own_weights, path, what):
         raise ModelFileError(f"{what}: {path!r}: cannot rebuild the optimizer from {opt_cfg!r} "
                              f"({type(err).__name__}: {err})") from err
     try:
-        training.compile(model, optimizer=opt, loss=loss, metrics=metrics)
+        model.compile(optimizer=opt, loss=loss, metrics=metrics)
     except (TypeError, ValueError) as err:
         warnings.warn(f"{what}: {path!r}: cannot restore the compile settings (loss={loss!r}, metrics={metrics!r}: "
                       f"{err}); the model is returned uncompiled: call model.compile(...) again",

@@ -38,11 +38,13 @@ Reductions and sample weights
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from chainrule import ops
 from chainrule.ops.elementwise import Sigmoid
-from chainrule.ops.fused import SoftmaxCrossEntropy, labels_out_of_range
+from chainrule.ops.heads import SoftmaxCrossEntropy, labels_out_of_range
 from chainrule.ops.reduce import Softmax
 from chainrule.tensor import Tensor, get_default_dtype
 
@@ -52,7 +54,7 @@ __all__ = [
     "Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy", "CategoricalCrossentropy",
     "SparseCategoricalCrossentropy",
     "MSELoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
-    "get", "serialize", "deserialize", "EPSILON",
+    "get", "serialize", "deserialize", "check_targets", "call_validated", "EPSILON",
 ]
 
 #: Probabilities are clipped to [EPSILON, 1 - EPSILON] before their logarithm (Keras' epsilon).
@@ -61,6 +63,13 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 # ----------------------------------------------------------------------------- checks
+class _Trust(threading.local):
+    on = False  # True while a caller that validated the whole target array runs one loss on its batches
+
+
+_TRUST = _Trust()
+
+
 def _values(x):
     if isinstance(x, Tensor):
         return x.data
@@ -105,6 +114,8 @@ def _targets_like(y_true, shape, dtype, name, hint=""):
 
 def _check_unit_interval(a, what, name, hint="", allow_nan=False):
     """Values in [0, 1].  NaN predictions pass (the loss is then NaN, which training callbacks watch for)."""
+    if _TRUST.on and what != "probabilities":
+        return  # targets already checked, all of them, by check_targets
     lo, hi = float(np.min(a)), float(np.max(a))
     if not allow_nan and np.isnan(lo + hi):
         raise ValueError(f"{name}: {what} contain NaN")
@@ -123,6 +134,8 @@ def _labels(y_true, shape, name):
                 else "")
         raise ValueError(f"{name}: integer labels of shape {t.shape} do not fit predictions of shape {shape}; "
                          f"expected labels of shape {lead} or {lead + (1,)}, one per sample{hint}")
+    if _TRUST.on and t.dtype.kind in "iu":
+        return t  # all the labels were checked once by check_targets
     if t.dtype.kind not in "iu":
         if t.dtype.kind == "b" or (t.dtype.kind == "f" and np.all(t == np.round(t))):
             t = t.astype(np.int64)
@@ -215,8 +228,13 @@ def mean_squared_error(y_true, y_pred, sample_weight=None, *, reduction="mean"):
     _check_reduction(reduction, name)
     a = _prediction(y_pred, name)
     shape, dtype = _values(a).shape, _values(a).dtype
-    d = ops.sub(a, _targets_like(y_true, shape, dtype, name))
-    return _reduce(ops.mul(d, d), _weights(sample_weight, shape, dtype, name), reduction)
+    t = _targets_like(y_true, shape, dtype, name)
+    w = _weights(sample_weight, shape, dtype, name)
+    if reduction != "none" and len(shape) and (w is None or w.size == shape[0]):
+        return ops.pointwise_loss(a, t, weights=None if w is None else w.reshape(-1), kind="squared",
+                                  scale=1.0 if reduction == "sum" else None)
+    d = ops.sub(a, t)
+    return _reduce(ops.mul(d, d), w, reduction)
 
 
 def mean_absolute_error(y_true, y_pred, sample_weight=None, *, reduction="mean"):
@@ -294,6 +312,10 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, sample_weight=None, *
     y = _targets_like(y_true, shape, dtype, name, hint)
     _check_unit_interval(y, "binary targets", name)
     if from_logits:
+        w = _weights(sample_weight, shape, dtype, name)
+        if reduction != "none" and len(shape) and (w is None or w.size == shape[0]):
+            return ops.pointwise_loss(a, y, weights=None if w is None else w.reshape(-1), kind="logistic",
+                                      scale=1.0 if reduction == "sum" else None)
         loss = ops.sub(ops.softplus(a), ops.mul(y, a))
     else:
         _check_unit_interval(_values(a), "probabilities", name,
@@ -312,7 +334,7 @@ def _crossentropy(t, a, sparse, from_logits, sample_weight, reduction, name):
     z = a if from_logits else _fused_logits(a, Softmax)
     if z is not None:
         rows = len(shape) == 2
-        sm = a._ctx if z is not a and rows and np.shape(a._ctx.y) == shape else None
+        sm = a._ctx if z is not a and rows and a._ctx.y.shape == shape else None
         z2 = z if rows else ops.reshape(z, (-1, c))
         t2 = t.reshape(-1) if sparse else t.reshape(-1, c)
         if reduction == "none":  # per-sample losses: -sum_c t_c log softmax(z)_c, composed
@@ -321,7 +343,7 @@ def _crossentropy(t, a, sparse, from_logits, sample_weight, reduction, name):
                    else ops.neg(ops.sum(ops.mul(t2, logp), axis=-1)))
             return _reduce(ops.reshape(per, lead), w, "none")
         wf = None if w is None else np.broadcast_to(w, lead).reshape(-1)
-        mean = ops.softmax_cross_entropy(z2, t2, weights=wf, softmax=sm, validated=True)
+        mean = SoftmaxCrossEntropy.apply(z2, t2, weights=wf, softmax=sm, validated=True)
         if reduction == "mean":
             return mean
         return ops.mul(mean, float(t2.shape[0]) if wf is None else (float(wf.sum()) or 1.0))
@@ -746,3 +768,58 @@ def deserialize(config, custom_objects=None):
     cls = classes[name]
     cfg = config.get("config") or {}
     return cls.from_config(cfg) if hasattr(cls, "from_config") else cls(**cfg)
+
+
+# ------------------------------------------------------- targets checked once per fit
+def _base_function(loss):
+    """The built-in function behind a loss object, with its from_logits, or (None, None)."""
+    if isinstance(loss, Loss):
+        fn = type(loss).fn
+        fn = getattr(fn, "__func__", fn)
+        return (fn, getattr(loss, "from_logits", False)) if fn in _FUNCTIONS.values() else (None, None)
+    if isinstance(loss, (BCELoss, BCEWithLogitsLoss)):
+        return binary_crossentropy, isinstance(loss, BCEWithLogitsLoss)
+    if isinstance(loss, MSELoss):
+        return mean_squared_error, False
+    if callable(loss) and getattr(loss, "__name__", None) in _FUNCTIONS and _FUNCTIONS[loss.__name__] is loss:
+        return loss, False
+    return None, None
+
+
+def check_targets(loss, y_true, pred_shape):
+    """Validate a whole target array once for a built-in ``loss`` and predictions of ``pred_shape``.
+
+    Returns ``(targets, checked)``: the targets as the loss uses them (integer labels, floats) and
+    whether ``loss`` is one whose batches :func:`call_validated` may run without scanning the
+    values again (label ranges, probabilities in [0, 1]).  A custom loss gives ``(y_true, False)``.
+    Raises the loss's own error for bad targets, naming what is wrong.
+    """
+    fn, _ = _base_function(loss)
+    y = _values(y_true)
+    if fn is None and isinstance(loss, CrossEntropyLoss):
+        fn = categorical_crossentropy if y.shape == tuple(pred_shape) else sparse_categorical_crossentropy
+    if fn is None or len(pred_shape) == 0:
+        return y_true, False
+    name = fn.__name__
+    if fn is sparse_categorical_crossentropy:
+        return _labels(y, tuple(pred_shape), name), True
+    if fn is categorical_crossentropy:
+        if y.shape != tuple(pred_shape):
+            return y_true, False  # the loss's own call says what is wrong
+        _check_unit_interval(y, "target probabilities", name)
+        return y, True
+    if y.dtype.kind not in "fiub":
+        return y_true, False
+    if fn is binary_crossentropy:
+        _check_unit_interval(y, "binary targets", name)
+    return y, True
+
+
+def call_validated(loss, y_true, y_pred, sample_weight=None):
+    """``loss(y_true, y_pred[, sample_weight])`` for targets that :func:`check_targets` accepted:
+    the same computation and shape checks, without scanning the target values again."""
+    _TRUST.on = True
+    try:
+        return loss(y_true, y_pred) if sample_weight is None else loss(y_true, y_pred, sample_weight=sample_weight)
+    finally:
+        _TRUST.on = False

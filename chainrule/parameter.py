@@ -27,5 +27,13 @@ class Parameter(Tensor):
         super().__init__(np.asarray(arr), requires_grad=requires_grad, name=name)
         self._grad_out = None
 
+    def grad_storage(self):
+        """The slice of the optimizer's flat gradient buffer offered for this parameter, if it still
+        fits (same shape and dtype: ``.data`` may have been replaced since), else None."""
+        buf = self._grad_out
+        if buf is None or buf.shape != self.data.shape or buf.dtype != self.data.dtype:
+            return None
+        return buf
+
     def __repr__(self):
         return f"Parameter(shape={self.shape}, dtype={self.dtype}{', name=' + repr(self.name) if self.name else ''})"

@@ -35,6 +35,8 @@ import matplotlib
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
+from chainrule.ops import activations as _activations
+
 __all__ = [
     "plot_history",
     "plot_decision_regions",
@@ -46,7 +48,8 @@ __all__ = [
     "plot_activations",
 ]
 
-ACTIVATION_NAMES = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus")
+#: the elementwise activations of the table (chainrule.ops.activations), in its order
+ACTIVATION_NAMES = tuple(n for n in _activations.NAMES if _activations.spec(n) is not None)
 
 _WRONG = "#d62728"  # red for wrong predictions
 _RIGHT = "black"
@@ -680,7 +683,7 @@ def plot_activations(names=None, x=None, path=None):
     fig = Figure(figsize=(10.0, 4.0), layout="constrained")
     ax_f, ax_d = fig.subplots(1, 2)
     for i, nm in enumerate(names):
-        f = (lambda v: v) if nm == "identity" else getattr(cr, nm)
+        f = _activations.get(nm)
         y = np.broadcast_to(np.asarray(f(x), dtype=float), x.shape)
         dy = np.broadcast_to(np.asarray(cr.elementwise_grad(f)(x), dtype=float), x.shape)
         style = dict(color=f"C{i}", linestyle=("-", "--", "-.", ":")[i % 4], linewidth=1.6,

@@ -134,13 +134,10 @@ class SklearnSGD(_Momentum):
         return h
 
     def _update(self, g, tmp, slots, lr, t, h):
-        change = slots[0]
-        change *= h["momentum"]
-        np.multiply(g, lr, out=tmp)
-        change += tmp
+        change = super()._update(g, tmp, slots, lr, t, h)   # the notes' momentum: c <- mu c + eta g
         if not h["nesterov"]:
             return change
-        np.multiply(change, h["momentum"], out=tmp)
+        np.multiply(change, h["momentum"], out=tmp)          # the look-ahead step mu c + eta g
         tmp += g * lr
         return tmp
 
@@ -173,58 +170,6 @@ def _is_real(v):
 def _check(name, owner, ok, expected, value):
     if not ok:
         raise ValueError(f"{owner}: the {name!r} parameter must be {expected}, got {value!r}")
-
-
-def _relu_(z):
-    np.maximum(z, 0, out=z)
-
-
-def _leaky_(z):
-    np.maximum(z, 0.01 * z, out=z)
-
-
-def _elu_(z):
-    neg = z < 0
-    z[neg] = np.expm1(z[neg])
-
-
-def _sigmoid_(z):
-    z[...] = ops.sigmoid(z)
-
-
-def _tanh_(z):
-    np.tanh(z, out=z)
-
-
-#: in-place activations a = f(z) and in-place derivative products delta *= f'(z), from a = f(z)
-_FORWARD = {"identity": lambda z: None, "relu": _relu_, "leaky_relu": _leaky_, "elu": _elu_,
-            "sigmoid": _sigmoid_, "tanh": _tanh_}
-
-
-def _d_relu(a, delta):
-    np.multiply(delta, a > 0, out=delta)
-
-
-def _d_leaky(a, delta):
-    np.multiply(delta, np.where(a > 0, 1.0, 0.01).astype(delta.dtype, copy=False), out=delta)
-
-
-def _d_elu(a, delta):     # f'(z) = 1 for z > 0, exp(z) = a + 1 otherwise (alpha = 1)
-    neg = a < 0
-    delta[neg] *= a[neg] + 1
-
-
-def _d_sigmoid(a, delta):
-    delta *= a * (1 - a)
-
-
-def _d_tanh(a, delta):
-    delta *= 1 - a * a
-
-
-_BACKWARD = {"identity": lambda a, delta: None, "relu": _d_relu, "leaky_relu": _d_leaky, "elu": _d_elu,
-             "sigmoid": _d_sigmoid, "tanh": _d_tanh}
-_DERIVATIVES = _BACKWARD
 
 
 # =============================================================================
@@ -402,151 +347,41 @@ class _BaseMLP(BaseEstimator):
         return z
 
     # ------------------------------------------------------------- the loss
-    def _data_loss(self, z, Y, sw):
-        """The data term (1/S) sum_i sw_i l_i as a chainrule scalar, and the constant to add for the report."""
-        act = self.out_activation_
-        n = Y.shape[0]
-        S = n if sw is None else float(sw.sum())
-        if act == "softmax":
-            return ops.softmax_cross_entropy(z, Y, weights=sw), 0.0
-        if act == "logistic":
-            per = ops.softplus(z) - z * Y          # -[y log s(z) + (1 - y) log(1 - s(z))]
-        elif act == "exp":
-            per = ops.exp(z) - z * Y                 # exp(z) - y z: the Poisson deviance up to a constant
-        else:
-            d = z - Y
-            per = d * d * 0.5
-        if sw is not None:
-            per = per * sw.reshape(-1, 1)
-        const = 0.0
-        if act == "exp":
-            c = xlogy(Y, Y) - Y
-            const = float(np.sum(c if sw is None else c * sw.reshape(-1, 1)) / S)
-        return ops.sum(per) * (1.0 / S), const
-
     def _loss_and_grads(self, X, Y, sw):
-        """Forward, backward and the L2 term: the reported loss; gradients left in ``p.grad``."""
+        """Forward, loss (with the L2 term) and back-propagation on the engine; the reported loss.
+
+        The loss is scikit-learn's (see the module docstring), each data term one loss head of
+        :mod:`chainrule.ops.heads` (the canonical link of its output activation, so the head
+        starts from delta = sw (g(z) - y) / S), and the L2 term alpha/(2 S) sum ||W||^2 is added
+        with :func:`chainrule.ops.add_l2`.  On a plain Dense stack the network, its loss and its
+        penalty are one node (:class:`~chainrule.ops.fused.DenseStack`); with batch normalization
+        or dropout the same heads and penalty sit on the layers' own nodes.  Gradients are left in
+        ``p.grad``.
+        """
         for p in self._params:
             p.grad = None
         z = self._model(X)
-        data, const = self._data_loss(z, Y, sw)
-        data.backward()
+        act = self.out_activation_
         S = Y.shape[0] if sw is None else float(sw.sum())
-        value = float(data.data)
-        if self.out_activation_ == "identity" and Y.ndim == 2 and Y.shape[1] > 1:
-            value /= Y.shape[1]           # scikit-learn reports the mean over the outputs
-        value += const
-        alpha = self.alpha
-        if alpha:
-            scale = alpha / S
-            sq = 0.0
-            for d in self._dense_layers:
-                w = d.kernel
-                flat = w.data.ravel()
-                sq += float(np.dot(flat, flat))
-                if w.grad is None:
-                    w.grad = scale * w.data
-                else:
-                    w.grad += scale * w.data
-            value += 0.5 * alpha * sq / S
-        return value
-
-    # ------------------------------------------------------------- the fused step
-    def _fast_plan(self):
-        """Activation names of the Dense layers when the model is a plain Dense stack, else None.
-
-        A plain stack (no batch normalization, no dropout) is trained by
-        :meth:`_fast_loss_and_grads`, the notes' back-propagation written out
-        in NumPy; anything else by chainrule's reverse mode
-        (:meth:`_loss_and_grads`), which is also the fused step's oracle in
-        the tests.
-        """
-        layers = self._model.layers
-        if not all(type(layer) is nn.Dense for layer in layers):
-            return None
-        names = [nn.activations.name_of(d.activation) for d in layers[:-1]]
-        if any(n not in _DERIVATIVES for n in names) or nn.activations.name_of(layers[-1].activation) != "identity":
-            return None
-        return names
-
-    def _fast_loss_and_grads(self, X, Y, sw):
-        """Forward and backward of a plain Dense stack in NumPy; same value and gradients as the reverse mode.
-
-        a^0 = X,  z^l = a^{l-1} W^l + b^l,  a^l = f(z^l);  at the output
-        delta^L = (sw / S) (g(z^L) - y)  (softmax, sigmoid, exp or identity g:
-        each the canonical link of its loss);  then
-        dC/dW^l = a^{l-1 T} delta^l + (alpha / S) W^l,  dC/db^l = sum_n delta^l_n,
-        delta^{l-1} = (delta^l W^{l T}) o f'(a^{l-1}), f' written in terms of the activation's output.
-        """
-        layers = self._dense_layers
-        plan = self._plan
-        n = X.shape[0]
-        S = n if sw is None else float(sw.sum())
-        acts = [X]
-        h = X
-        last = len(layers) - 1
-        for i, d in enumerate(layers):
-            z = h @ d.kernel.data
-            z += d.bias.data
-            if i < last:
-                _FORWARD[plan[i]](z)
-            acts.append(z)
-            h = z
-        z = h
-        out = self.out_activation_
-        const = 0.0
-        if out == "softmax":
-            rows = np.arange(n)
-            m = z.max(axis=1, keepdims=True)
-            delta = z - m
-            np.exp(delta, out=delta)
-            tot = delta.sum(axis=1, keepdims=True)
-            per = (np.log(tot) + m).ravel() - z[rows, Y]
-            delta /= tot
-            delta[rows, Y] -= 1
-        elif out == "logistic":
-            per = np.logaddexp(0, z) - z * Y
-            delta = np.asarray(ops.sigmoid(z)) - Y
-        elif out == "exp":
-            ez = np.exp(z)
-            per = ez - z * Y
-            delta = ez - Y
-            c = xlogy(Y, Y) - Y
-            const = float(np.sum(c if sw is None else c * sw.reshape(-1, 1)) / S)
+        if act == "softmax":
+            data = ops.softmax_cross_entropy(z, Y, weights=sw)
         else:
-            delta = z - Y
-            per = 0.5 * delta * delta
-        if sw is not None:
-            per = per * (sw if per.ndim == 1 else sw.reshape(-1, 1))
-            delta *= sw.reshape(-1, 1)
-        value = float(np.sum(per)) / S
-        if out == "identity" and Y.shape[1] > 1:
+            kind, scale = {"logistic": ("logistic", 1.0), "exp": ("poisson", 1.0),
+                           "identity": ("squared", 0.5)}[act]
+            data = ops.pointwise_loss(z, Y, weights=sw, kind=kind, scale=scale / S if S else scale)
+        value = float(data.data)
+        if act == "identity" and Y.ndim == 2 and Y.shape[1] > 1:
             value /= Y.shape[1]           # scikit-learn reports the mean over the outputs
-        value += const
-        delta *= 1.0 / S
-        alpha = self.alpha
-        sq = 0.0
-        for i in range(last, -1, -1):
-            d = layers[i]
-            W = d.kernel.data
-            gW = acts[i].T @ delta
-            if alpha:
-                gW += (alpha / S) * W
-                flat = W.ravel()
-                sq += float(np.dot(flat, flat))
-            d.kernel.grad = gW
-            d.bias.grad = delta.sum(axis=0)
-            if i:
-                delta = delta @ W.T
-                _BACKWARD[plan[i - 1]](acts[i], delta)
-        if alpha:
-            value += 0.5 * alpha * sq / S
+        if act == "exp":                  # the Poisson deviance's constant, for the report only
+            c = xlogy(Y, Y) - Y
+            value += float(np.sum(c if sw is None else c * sw.reshape(-1, 1)) / S)
+        loss = data
+        if self.alpha:
+            kernels = [d.kernel for d in self._dense_layers]
+            loss = ops.add_l2(data, kernels, [self.alpha / (2.0 * S)] * len(kernels))
+            value += float(loss.data) - float(data.data)
+        loss.backward()
         return value
-
-    def _step_loss(self, X, Y, sw):
-        if self._plan is not None:
-            return self._fast_loss_and_grads(X, Y, sw)
-        return self._loss_and_grads(X, Y, sw)
 
     # ------------------------------------------------------------- optimizers
     def _make_optimizer(self):
@@ -579,7 +414,6 @@ class _BaseMLP(BaseEstimator):
         if opt is not None:  # the optimizer's flat buffers and views do not survive pickling: keep its state
             state["_optimizer_state"] = opt.state_dict()
         state.pop("_params", None)
-        state.pop("_plan", None)
         return state
 
     def __setstate__(self, state):
@@ -590,7 +424,6 @@ class _BaseMLP(BaseEstimator):
             self.__dict__.update(state)
         if "_model" in self.__dict__:
             self._params = self._model.parameters()
-            self._plan = self._fast_plan()
         if opt_state is not None:
             opt = self._make_optimizer()
             opt.bind(self._params)
@@ -636,7 +469,6 @@ class _BaseMLP(BaseEstimator):
         self.out_activation_ = self._out_activation()
         self._build(layer_units, acts, drops, dtype)
         self._params = self._model.parameters()
-        self._plan = self._fast_plan()
         self.__dict__.pop("_optimizer", None)
         if self.solver != "lbfgs":
             self.loss_curve_ = []
@@ -665,7 +497,7 @@ class _BaseMLP(BaseEstimator):
 
         def fun(x):
             unpack(x)
-            value = self._step_loss(X, Y, sw)
+            value = self._loss_and_grads(X, Y, sw)
             g = np.concatenate([(p.grad if p.grad is not None else np.zeros_like(p.data)).ravel() for p in params])
             return value, g.astype(np.float64)
 
@@ -755,7 +587,7 @@ class _BaseMLP(BaseEstimator):
                     Xb = X[idx]
                     if sparse:
                         Xb = Xb.toarray()
-                    loss = self._step_loss(Xb, Y[idx], None if sw is None else sw[idx])
+                    loss = self._loss_and_grads(Xb, Y[idx], None if sw is None else sw[idx])
                     opt.step()
                     accumulated += loss * (batch.stop - batch.start)
                 self.n_iter_ += 1

@@ -250,6 +250,12 @@ class Tensor:
     def zero_grad(self):
         self.grad = None
 
+    def grad_storage(self):
+        """An array offered for this tensor's next gradient, for the VJP to write into (None: no
+        offer; a :class:`~chainrule.parameter.Parameter` bound to an optimizer offers a slice of
+        the optimizer's flat buffer)."""
+        return None
+
     def __repr__(self):
         body = np.array2string(self.data, separator=", ", prefix="tensor(")
         extra = ", requires_grad=True" if self.requires_grad else ""
@@ -296,7 +302,7 @@ class Tensor:
                     f"backward: the output has shape {self.shape}, not a single value; pass "
                     f"gradient=<array of shape {self.shape}> (e.g. ones for the sum of the outputs), "
                     f"or reduce it first with .sum() or .mean()")
-            seed = np.ones(self.data.shape, self.data.dtype)
+            seed = _one(self.data)
         else:
             seed = _as_array(gradient)
             if seed.shape != self.shape:
@@ -582,6 +588,20 @@ def _data(x):
     return x.data if isinstance(x, Tensor) else x
 
 
+_ONES = {}
+
+
+def _one(a):
+    """dy/dy = 1 with the shape and dtype of the single value a: a read-only array kept for reuse
+    (it is never handed out as a gradient: backward copies it if it would be)."""
+    key = (a.shape, a.dtype)
+    one = _ONES.get(key)
+    if one is None:
+        one = _ONES[key] = np.ones(a.shape, a.dtype)
+        one.flags.writeable = False
+    return one
+
+
 def tensor(data, requires_grad=False, dtype=None):
     """Build a :class:`Tensor` (PyTorch's ``torch.tensor``).
 
@@ -640,106 +660,106 @@ def _toposort(root):
     return order
 
 
-def offered_grad_storage(p):
-    """The array an optimizer offers for leaf p's gradient (``Parameter._grad_out``), if it
-    still fits p (same shape and dtype: p.data may have been replaced since), else None."""
-    buf = getattr(p, "_grad_out", None)
-    if buf is None or buf.shape != p.data.shape or buf.dtype != p.data.dtype:
-        return None
-    return buf
-
-
-def _grad_storage(parents, pending):
-    """For each input of a primitive about to run its VJP: the storage its optimizer provides
-    for that leaf's gradient (:func:`offered_grad_storage`), or None.
+def _storage_for(parents, pending):
+    """For each input of a primitive about to run its VJP: storage that input offers for its gradient
+    (:meth:`Tensor.grad_storage`: a Parameter's slice of its optimizer's flat buffer), or None.
 
     Offered only where writing into it is safe: a leaf with no ``.grad`` yet (so nothing is
     accumulated into), no other gradient for it pending in this pass (a second use of the same
-    weight gets a fresh array, and the two are summed into a new one), met once among these
-    inputs.
+    weight gets a fresh array, and the two are summed into a new one), met once among these inputs.
     """
     out, seen = [], set()
     for p in parents:
         buf = None
         if p is not None and p._ctx is None and p.grad is None:
             if p not in pending and p not in seen:
-                buf = offered_grad_storage(p)
+                buf = p.grad_storage()
             seen.add(p)
         out.append(buf)
     return out
 
 
-def _backprop(root, seed, targets=None, create_graph=False):
-    """Walk the graph from ``root`` backwards, starting from the adjoint ``seed``.
+def _vjp(ctx, node, g, grads, create_graph=False, storage=False):
+    """Run ``ctx``'s VJP for the adjoint g of its output ``node`` and add each input's share to
+    ``grads`` (the adjoints pending in this pass), summed back to the input's shape and dtype."""
+    if create_graph:
+        in_grads = ctx._graph_backward(node, g)
+    elif storage and ctx.backward_out:
+        in_grads = ctx.backward(g, _storage_for(ctx.parents, grads))
+    else:
+        in_grads = ctx.backward(g)
+    if type(in_grads) is not tuple:
+        in_grads = (in_grads,)
+    for p, pg in zip(ctx.parents, in_grads):
+        if p is None or pg is None or not p.requires_grad:
+            continue
+        data = p.data
+        if pg.shape != data.shape:
+            pg = _unbroadcast(pg, data.shape)
+        if pg.dtype != data.dtype:
+            pg = pg.astype(data.dtype)
+        prev = grads.get(p)
+        grads[p] = pg if prev is None else prev + pg
 
-    Without ``targets`` every leaf's ``.grad`` accumulates its adjoint (``backward()``).
-    With ``targets`` (a list of Tensors, leaves or not) nothing is stored on the
-    tensors: the list of their adjoints is returned (``None`` where a target is not
-    reached), and only nodes that lead to a target are visited.  With
-    ``create_graph`` the seed and all adjoints are Tensors and every VJP is
-    recorded (:meth:`Function._graph_backward`), so the gradients can be
-    differentiated again.
-    """
+
+def _backprop(root, seed):
+    """``backward()``: walk the graph from ``root`` in reverse topological order, starting from the
+    adjoint ``seed``, and accumulate each leaf's adjoint into its ``.grad`` (as PyTorch, with +=)."""
+    grads = {root: seed}   # Tensor keys: see _toposort
+    handed = {id(seed)}    # arrays that must not become two leaves' .grad (or the caller's seed)
+    ctx = root._ctx
+    if ctx is None or all(p is None or p._ctx is None for p in ctx.parents):
+        order = [root]     # one node whose inputs are leaves (a fused training step): nothing to sort
+    else:
+        order = reversed(_toposort(root))
+    for node in order:
+        ctx = node._ctx
+        if ctx is None:
+            continue  # a leaf: its adjoint is complete once every node above it has run
+        g = grads.pop(node, None)
+        if g is not None:
+            _vjp(ctx, node, g, grads, storage=True)
+    for leaf, g in grads.items():  # what is left: the leaves' adjoints
+        if leaf.grad is None:
+            if g is leaf.grad_storage():  # written into the optimizer's buffer for it
+                leaf.grad = g
+                continue
+            if id(g) in handed or not g.flags.writeable:
+                g = g.copy()
+            handed.add(id(g))
+            leaf.grad = g
+        else:
+            leaf.grad = leaf.grad + g
+
+
+def _adjoints(root, seed, targets, create_graph=False):
+    """The adjoints of ``targets`` (Tensors, leaves or not; ``None`` where not reached) for the seed
+    adjoint of ``root``; nothing is stored on the tensors, and only nodes that lead to a target are
+    visited.  With ``create_graph`` the seed and all adjoints are Tensors and every VJP is recorded
+    (:meth:`Function._graph_backward`), so the gradients can be differentiated again."""
     order = _toposort(root)
-    wanted = None
-    if targets is not None:
-        wanted = set(targets)
-        useful = set()
-        for node in order:  # parents come first, so "leads to a target" propagates forward
-            ctx = node._ctx
-            if node in wanted or (ctx is not None and any(
-                    p is not None and p in useful for p in ctx.parents)):
-                useful.add(node)
-        order = [node for node in order if node in useful]
-        found = {}
-    grads = {root: seed}  # Tensor keys: see _toposort
-    pop = grads.pop
-    handed = {id(seed)}  # arrays that must not become two leaves' .grad (or the caller's seed)
+    wanted = set(targets)
+    useful = set()
+    for node in order:  # parents come first, so "leads to a target" propagates forward
+        ctx = node._ctx
+        if node in wanted or (ctx is not None and any(p is not None and p in useful for p in ctx.parents)):
+            useful.add(node)
+    grads, found = {root: seed}, {}
     for node in reversed(order):
-        g = pop(node, None)
+        if node not in useful:
+            continue
+        g = grads.pop(node, None)
         if g is None:
             continue
+        if node in wanted:
+            found[node] = g
         ctx = node._ctx
-        if wanted is not None:
-            if node in wanted:
-                found[node] = g
-            if ctx is None:
-                continue
-        elif ctx is None:  # a leaf: accumulate like PyTorch (+=)
-            if node.grad is None:
-                if g is getattr(node, "_grad_out", None):  # written into the optimizer's buffer for it
-                    node.grad = g
-                    continue
-                if id(g) in handed or not g.flags.writeable:
-                    g = g.copy()
-                handed.add(id(g))
-                node.grad = g
-            else:
-                node.grad = node.grad + g
-            continue
-        if create_graph:
-            in_grads = ctx._graph_backward(node, g)
-        elif ctx.backward_out and wanted is None:
-            in_grads = ctx.backward(g, _grad_storage(ctx.parents, grads))
-        else:
-            in_grads = ctx.backward(g)
-        if type(in_grads) is not tuple:
-            in_grads = (in_grads,)
-        for p, pg in zip(ctx.parents, in_grads):
-            if p is None or pg is None or not p.requires_grad:
-                continue
-            if wanted is not None and p not in useful:
-                continue
-            data = p.data
-            if pg.shape != data.shape:
-                pg = _unbroadcast(pg, data.shape)
-            if pg.dtype != data.dtype:
-                pg = pg.astype(data.dtype)
-            prev = grads.get(p)
-            grads[p] = pg if prev is None else prev + pg
-    if wanted is not None:
-        return [found.get(t) for t in targets]
-    return None
+        if ctx is not None:
+            _vjp(ctx, node, g, grads, create_graph=create_graph)
+            for p in ctx.parents:  # adjoints of inputs that lead nowhere wanted are not kept
+                if p is not None and p not in useful:
+                    grads.pop(p, None)
+    return [found.get(t) for t in targets]
 
 
 def gradients(outputs, inputs, grad_outputs=None, create_graph=False):
@@ -780,9 +800,9 @@ def gradients(outputs, inputs, grad_outputs=None, create_graph=False):
     if create_graph:
         seed = grad_outputs if isinstance(grad_outputs, Tensor) else Tensor._make(seed, False, None)
         with enable_grad():
-            found = _backprop(outputs, seed, inputs, create_graph=True)
+            found = _adjoints(outputs, seed, inputs, create_graph=True)
     else:
-        found = _backprop(outputs, seed, inputs)
+        found = _adjoints(outputs, seed, inputs)
         found = [None if g is None else Tensor._make(g, False, None) for g in found]
     return found
 

@@ -25,7 +25,7 @@ import weakref
 import numpy as np
 
 from chainrule import ops as _ops
-from chainrule.tensor import Tensor, _backprop, _state, _toposort, enable_grad, get_default_dtype
+from chainrule.tensor import Tensor, _adjoints, _state, _toposort, enable_grad, get_default_dtype
 
 __all__ = ["grad", "value_and_grad", "elementwise_grad", "jacobian", "hessian", "vjp", "jvp", "deriv",
            "hessian_vector_product", "hvp"]
@@ -267,10 +267,10 @@ class _Trace:
                 if not isinstance(seed, Tensor):
                     seed = Tensor._make(np.asarray(seed, dtype=root.dtype), False, None)
                 with enable_grad():
-                    grads = _backprop(root, seed, self.leaves, create_graph=True)
+                    grads = _adjoints(root, seed, self.leaves, create_graph=True)
             else:
                 seed = np.asarray(_out_data(seed), dtype=root.dtype)
-                grads = _backprop(root, seed, self.leaves)
+                grads = _adjoints(root, seed, self.leaves)
         out = []
         for g, x in zip(grads, self.leaves):
             if g is None:
@@ -470,14 +470,14 @@ def _jvp_by_reverse(f, pairs):
         root = diff[0] if len(diff) == 1 else _ops.concatenate([_ops.reshape(o, (-1,)) for o in diff])
         u = Tensor._make(np.zeros(root.shape, root.dtype), True, None)
         with enable_grad():
-            gs = _backprop(root, u, xs, create_graph=True)
+            gs = _adjoints(root, u, xs, create_graph=True)
             s = None
             for g, v in zip(gs, vs):
                 if isinstance(g, Tensor):
                     term = _ops.sum(g * v)
                     s = term if s is None else s + term
             if s is not None and s.requires_grad:
-                (jv,) = _backprop(s, Tensor._make(np.ones((), s.dtype), False, None), [u], create_graph=True)
+                (jv,) = _adjoints(s, Tensor._make(np.ones((), s.dtype), False, None), [u], create_graph=True)
     tans, i = [], 0
     for o in outs:
         val = _out_data(o)

@@ -489,7 +489,7 @@ def test_error_shape_mismatch_names_both_shapes():
 
 
 def test_labels_out_of_range_in_one_pass_for_every_integer_dtype():
-    from chainrule.ops.fused import labels_out_of_range
+    from chainrule.ops.heads import labels_out_of_range
     for dtype in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint64):
         assert not labels_out_of_range(np.array([0, 3, 1], dtype=dtype), 4)
         assert labels_out_of_range(np.array([0, 4], dtype=dtype), 4)

@@ -5,9 +5,11 @@ PyTorch's loss modules (``MSELoss``, ``BCELoss``, ``BCEWithLogitsLoss``,
 :mod:`chainrule.losses`.
 """
 from chainrule.parameter import Parameter
-from chainrule.nn.module import Module, Sequential, NotBuiltError
-from chainrule.nn.layers import (Layer, Dense, Linear, Activation, ReLU, Sigmoid, Tanh, Softplus, Identity, LeakyReLU,
-                                 ELU, Softmax, Dropout, Flatten, BatchNormalization)
+from chainrule.nn.module import Module, NotBuiltError
+from chainrule.nn.sequential import Sequential
+from chainrule.nn.core import (Layer, Dense, Linear, Activation, ReLU, Sigmoid, Tanh, Softplus, Identity, LeakyReLU,
+                               ELU, Softmax, Dropout, Flatten)
+from chainrule.nn.normalization import BatchNormalization
 from chainrule.nn import activations, init, regularizers
 from chainrule.nn import functional  # noqa: E402  (PyTorch's torch.nn.functional names)
 from chainrule.nn.regularizers import l1, l2, l1_l2
@@ -16,8 +18,7 @@ __all__ = ["Parameter", "Module", "Sequential", "NotBuiltError", "Layer", "Dense
            "Sigmoid", "Tanh", "Softplus", "Identity", "LeakyReLU", "ELU", "Softmax", "Dropout", "Flatten",
            "BatchNormalization", "activations", "functional", "init", "regularizers", "l1", "l2", "l1_l2"]
 
-try:  # the PyTorch-order loss modules live with the other losses
-    from chainrule.losses import MSELoss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss  # noqa: F401
-    __all__ += ["MSELoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss"]
-except ImportError:  # pragma: no cover - while losses.py is being written
-    pass
+# the PyTorch-order loss modules live with the other losses
+from chainrule.losses import MSELoss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss  # noqa: E402
+
+__all__ += ["MSELoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss"]

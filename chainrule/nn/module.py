@@ -1,10 +1,11 @@
-"""Module: the PyTorch-style container of parameters, with Keras' compile/fit on top.
+"""Module: the PyTorch-style container of parameters, and a Keras-style Trainer.
 
 A Module registers every :class:`Parameter` and sub-Module assigned to it as an
 attribute, so ``parameters()`` finds them all; ``forward`` says what the module
-computes.  ``compile``/``fit``/``evaluate``/``predict``/``summary``/``save``
-delegate to :mod:`chainrule.training` and :mod:`chainrule.io`, so any Module,
-subclassed or Sequential, trains the Keras way as well as the PyTorch way.
+computes.  Every Module is a :class:`chainrule.training.Trainer` (as Keras' ``Model``
+is), so any Module, subclassed or Sequential, trains the Keras way
+(``compile``/``fit``/``evaluate``/``predict``/``summary``) as well as the PyTorch
+way; ``save`` writes it with :mod:`chainrule.io`.
 """
 from __future__ import annotations
 
@@ -12,20 +13,30 @@ from collections import OrderedDict
 
 import numpy as np
 
+from chainrule import io as _io
 from chainrule.parameter import Parameter
-from chainrule.tensor import Tensor
+from chainrule.training import Trainer
 
-LAYERS = {}  # class name -> class, for rebuilding saved architectures
-#: Set by chainrule.nn.layers (which defines Dense): runs the leading dense layers of a
-#: Sequential as one fused primitive; returns (output so far, the layers still to apply).
-_dense_prefix = None
+#: class name -> class, for rebuilding saved architectures (chainrule.io's registry)
+LAYERS = _io.SERIALIZABLE
+
+
+class _Structure:
+    """A counter bumped whenever any Module gains or loses a parameter, buffer or sub-module, so
+    that lists derived from a module tree (its parameters, its weight penalties) can be cached
+    and recomputed only after a change."""
+    version = 0
+
+
+def _changed():
+    _Structure.version += 1
 
 
 class NotBuiltError(ValueError):
     """A layer's weights do not exist yet because its input size is unknown."""
 
 
-class Module:
+class Module(Trainer):
     """Base class of layers and models.
 
     Subclass it, create parameters and sub-modules in ``__init__`` and define
@@ -49,7 +60,7 @@ class Module:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        LAYERS[cls.__name__] = cls
+        _io.register_serializable(cls)
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -63,17 +74,22 @@ class Module:
                             f"before assigning parameters or layers")
 
     def __setattr__(self, name, value):
+        if name[0] != "_":
+            _changed()  # an attribute a cached plan may depend on (a layer's activation, say)
         if isinstance(value, Parameter):
             self._ensure_init()
             self._modules.pop(name, None)
             self._parameters[name] = value
+            _changed()
         elif isinstance(value, Module):
             self._ensure_init()
             self._parameters.pop(name, None)
             self._modules[name] = value
+            _changed()
         elif "_parameters" in self.__dict__ and name in self._parameters:
             if value is None:
                 del self._parameters[name]
+                _changed()
             else:
                 raise TypeError(f"{type(self).__name__}.{name} is a Parameter; assign a Parameter or update "
                                 f".data in place, got {type(value).__name__}")
@@ -89,9 +105,30 @@ class Module:
     def register_buffer(self, name, array):
         """A non-trainable array saved with the model (e.g. BatchNorm's running mean)."""
         self._ensure_init()
+        if name not in self._buffers:
+            _changed()
         self._buffers[name] = np.asarray(array)
         if name in self.__dict__:
             object.__delattr__(self, name)
+
+    def __delattr__(self, name):
+        for store in ("_parameters", "_modules", "_buffers"):
+            if name in self.__dict__.get(store, ()):
+                del self.__dict__[store][name]
+                _changed()
+                return
+        object.__delattr__(self, name)
+
+    def _cached(self, key, compute):
+        """``compute()``, remembered on this module until any module's structure changes."""
+        cache = self.__dict__.get("_cache")
+        if cache is None or cache[0] != _Structure.version:
+            cache = (_Structure.version, {})
+            object.__setattr__(self, "_cache", cache)
+        store = cache[1]
+        if key not in store:
+            store[key] = compute()
+        return store[key]
 
     # ------------------------------------------------------------------ graph
     def forward(self, *args, **kwargs):  # pragma: no cover - abstract
@@ -138,7 +175,7 @@ class Module:
 
     def parameters(self):
         """The trainable Parameters, for an optimizer: ``SGD(model.parameters(), lr=0.1)``."""
-        return [p for _, p in self.named_parameters()]
+        return list(self._cached("parameters", lambda: tuple(p for _, p in self.named_parameters())))
 
     def named_buffers(self):
         for mname, m in self.named_modules():
@@ -163,14 +200,20 @@ class Module:
         return self.train(False)
 
     def regularization_loss(self):
-        """Sum of the weight penalties of every layer (added to the loss during fit)."""
+        """Sum of the weight penalties of every layer, sum of Omega(W) (added to the loss during fit)."""
         total = None
-        for m in self.modules():
-            for term in m._penalties():
-                total = term if total is None else total + term
+        for reg, p in (t for m in self.modules() for t in m._regularized()):
+            term = reg(p)
+            total = term if total is None else total + term
         return total
 
-    def _penalties(self):
+    def penalty_terms(self):
+        """The (regularizer, parameter) pairs of every layer, in order; looked up once per change
+        of the model's structure, so a training step pays nothing when there are none."""
+        return self._cached("penalties", lambda: [t for m in self.modules() for t in m._regularized()])
+
+    def _regularized(self):
+        """This module's own (regularizer, parameter) pairs (layers with regularizers override it)."""
         return ()
 
     # ----------------------------------------------------------------- state
@@ -226,32 +269,9 @@ class Module:
     def from_config(cls, config):
         return cls(**config)
 
-    def compile(self, optimizer="adam", loss=None, metrics=None):
-        """Keras' compile: bind an optimizer, a loss and metrics (see :func:`chainrule.training.compile`)."""
-        from chainrule import training
-        return training.compile(self, optimizer=optimizer, loss=loss, metrics=metrics)
-
-    def fit(self, X, y=None, **kwargs):
-        """Keras' fit (see :func:`chainrule.training.fit`); returns a History."""
-        from chainrule import training
-        return training.fit(self, X, y, **kwargs)
-
-    def evaluate(self, X, y, **kwargs):
-        from chainrule import training
-        return training.evaluate(self, X, y, **kwargs)
-
-    def predict(self, X, batch_size=None, **kwargs):
-        from chainrule import training
-        return training.predict(self, X, batch_size=batch_size, **kwargs)
-
-    def summary(self, print_fn=print):
-        from chainrule import training
-        return training.summary(self, print_fn=print_fn)
-
     def save(self, path):
         """Write the model (architecture, weights, optimizer state) to one safe .npz file."""
-        from chainrule import io
-        return io.save_model(self, path)
+        return _io.save_model(self, path)
 
     def __repr__(self):
         if not self._modules:
@@ -262,73 +282,3 @@ class Module:
     def extra_repr(self):
         return ""
 
-
-class Sequential(Module):
-    """A stack of layers applied in order: ``Sequential([Dense(100, 'relu'), Dense(10)])``.
-
-    Also accepts the layers as separate arguments, PyTorch style.  When the
-    first layer knows its input size (``input_dim``), every layer is built at
-    once, so ``parameters()`` and ``summary()`` work before any data is seen.
-    """
-
-    def __init__(self, layers=None, *more):
-        super().__init__()
-        if isinstance(layers, Module):
-            layers = [layers, *more]
-        elif more:
-            raise TypeError("Sequential: pass the layers as one list or as separate arguments, not both")
-        for layer in layers or []:
-            self.add(layer)
-
-    def add(self, layer):
-        if not isinstance(layer, Module):
-            raise TypeError(f"Sequential: expected a layer (a Module), got {type(layer).__name__}")
-        self._modules[str(len(self._modules))] = layer
-        self._try_build()
-        return self
-
-    def _try_build(self):
-        layers = list(self._modules.values())
-        shape = getattr(layers[0], "input_shape", None) if layers else None
-        if shape is None:
-            return
-        for layer in layers:
-            shape = layer.build(shape) if hasattr(layer, "build") else shape
-
-    @property
-    def layers(self):
-        return list(self._modules.values())
-
-    def __getitem__(self, i):
-        return self.layers[i]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def forward(self, x):
-        layers = self._modules.values()
-        if _dense_prefix is not None:
-            # leading Dense/Linear and activation layers run as one DenseStack node (chainrule.nn.layers)
-            x, layers = _dense_prefix(list(layers), x)
-        for layer in layers:
-            x = layer(x)
-        return x
-
-    def get_config(self):
-        return {"layers": [{"class_name": type(m).__name__, "config": m.get_config()} for m in self.layers]}
-
-    @classmethod
-    def from_config(cls, config):
-        layers = []
-        for spec in config["layers"]:
-            if spec["class_name"] not in LAYERS:
-                raise ValueError(f"unknown layer class {spec['class_name']!r} in saved architecture")
-            layers.append(LAYERS[spec["class_name"]].from_config(spec["config"]))
-        return cls(layers)
-
-
-def _as_tensor_input(x):
-    return x if isinstance(x, Tensor) else np.asarray(x)

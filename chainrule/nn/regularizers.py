@@ -14,6 +14,10 @@ class Regularizer:
     def __call__(self, w):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def l2_coefficient(self):
+        """lambda if this penalty is exactly lambda sum W^2 (then fused layers can absorb it), else None."""
+        return None
+
     def get_config(self):
         return dict(vars(self))
 
@@ -34,6 +38,9 @@ class L1L2(Regularizer):
         if self.l2:
             out = out + self.l2 * ops.sum(w * w)
         return out
+
+    def l2_coefficient(self):
+        return self.l2 if not self.l1 else None
 
     def __repr__(self):
         return f"L1L2(l1={self.l1}, l2={self.l2})"

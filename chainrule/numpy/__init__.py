@@ -321,10 +321,20 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=_NV):
 
 
 def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
-    """log sum_i b_i exp(a_i), computed stably: :func:`chainrule.scipy.special.logsumexp` (not a NumPy
-    name; here because the notes' softmax and cross-entropy code reaches for it beside np.sum)."""
-    from chainrule.scipy.special import logsumexp as lse
-    return lse(a, axis=axis, b=b, keepdims=keepdims, return_sign=return_sign)
+    """log sum_i b_i exp(a_i), computed stably (shifted by the maximum);  d/da_i = b_i exp(a_i - y),
+    the softmax weights.  ``b`` (default 1) scales the terms, b_i >= 0; b_i = 0 drops a term.
+
+    SciPy's ``scipy.special.logsumexp`` (also :func:`chainrule.scipy.special.logsumexp`); not a NumPy
+    name, here because the notes' softmax and cross-entropy code reaches for it beside np.sum.
+    Without a Tensor among the arguments it is SciPy's own."""
+    if not _any_tensor((a, b), {}):
+        import scipy.special
+        return scipy.special.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=return_sign)
+    if return_sign:
+        raise TypeError("logsumexp: return_sign=True is not supported on Tensors (for b >= 0 the sign is +1)")
+    if b is not None and _np.any(_np.asarray(_ops._value(_ops._arr(b))) < 0):
+        raise ValueError("logsumexp: negative b needs return_sign=True, which is not supported on Tensors")
+    return _ops.logsumexp(a, axis=axis, keepdims=keepdims, b=b)
 
 
 REDUCE.update({

@@ -987,7 +987,8 @@ def norm(x, ord=None, axis=None, keepdims=False):
 
 
 # --- fused (speed or stability; each tested against its composition) -----------
-from chainrule.ops.fused import Linear, SoftmaxCrossEntropy  # noqa: E402
+from chainrule.ops.fused import DenseStack, Linear  # noqa: E402
+from chainrule.ops.heads import PointwiseLoss, SoftmaxCrossEntropy, add_l2  # noqa: E402
 
 
 @_doc(Linear)
@@ -1003,4 +1004,9 @@ def softmax_cross_entropy(logits, targets, weights=None, softmax=None, validated
                                      validated=validated)
 
 
-__all__ += ["linear", "softmax_cross_entropy"]
+@_doc(PointwiseLoss)
+def pointwise_loss(a, y, weights=None, kind="squared", scale=None):
+    return PointwiseLoss.apply(a, _value(y), weights=weights, kind=kind, scale=scale)
+
+
+__all__ += ["linear", "softmax_cross_entropy", "pointwise_loss", "add_l2"]

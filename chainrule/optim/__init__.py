@@ -13,7 +13,8 @@ of the step: :class:`StepDecay`, :class:`ExponentialDecay`,
 :class:`InverseTimeDecay` (the notes' t0 / (t + t1)), :class:`CosineDecay`;
 :class:`ReduceLROnPlateau` lowers it when a metric stalls.
 """
-from chainrule.optim.optimizers import (NAMES, Optimizer, SGD, Adagrad, RMSprop, Adam, AdamW, Constant, Momentum,
+from chainrule.optim.base import Optimizer
+from chainrule.optim.optimizers import (NAMES, SGD, Adagrad, RMSprop, Adam, AdamW, Constant, Momentum,
                                         AdagradMomentum, get, from_config)
 from chainrule.optim.schedules import (LearningRateSchedule, StepDecay, ExponentialDecay, InverseTimeDecay,
                                        CosineDecay, ReduceLROnPlateau)

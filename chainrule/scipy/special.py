@@ -16,6 +16,7 @@ import functools
 
 import numpy as np
 
+from chainrule import numpy as _cnp
 from chainrule import ops as _ops
 from chainrule.ops import _has_tensor
 
@@ -35,17 +36,7 @@ def _scipy_when_no_tensor(name):
     return deco
 
 
-@_scipy_when_no_tensor("logsumexp")
-def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
-    """log sum_i b_i exp(a_i), computed stably (shifted by the maximum);  d/da_i = b_i exp(a_i - y),
-    the softmax weights.  ``b`` (default 1) scales the terms, b_i >= 0; b_i = 0 drops a term."""
-    if return_sign:
-        raise TypeError("chainrule.scipy.special.logsumexp: return_sign=True is not supported on Tensors "
-                        "(for b >= 0 the sign is +1)")
-    if b is not None and np.any(np.asarray(_ops._value(_ops._arr(b))) < 0):
-        raise ValueError("chainrule.scipy.special.logsumexp: negative b needs return_sign=True, which is not "
-                         "supported on Tensors")
-    return _ops.logsumexp(a, axis=axis, keepdims=keepdims, b=b)
+logsumexp = _cnp.logsumexp   # one definition: chainrule.numpy's (SciPy's own without Tensors)
 
 
 @_scipy_when_no_tensor("expit")

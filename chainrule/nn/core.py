@@ -1,0 +1,287 @@
+"""The core layers of a feed-forward network: Dense (and PyTorch's Linear), Activation, Dropout, Flatten.
+
+In the notes' notation a dense layer l maps the previous activations a^(l-1)
+to  z^(l) = a^(l-1) W^(l) + b^(l)  and  a^(l) = f(z^(l))  (rows are samples).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule import ops
+from chainrule.nn import activations, init, regularizers
+from chainrule.nn import module as _module
+from chainrule.nn.module import Module
+from chainrule.parameter import Parameter
+from chainrule.ops.fused import DenseStack
+from chainrule.tensor import Tensor, get_default_dtype, get_rng
+
+
+class Layer(Module):
+    """A Module that knows its input and output shapes (per sample; batch axis first, as None)."""
+
+    def __init__(self, input_shape=None):
+        super().__init__()
+        self.input_shape = None if input_shape is None else (None, *tuple(input_shape))
+        self.output_shape = None
+
+    def build(self, input_shape):
+        """Create weights for inputs of ``input_shape`` (batch axis first); return the output shape."""
+        self.input_shape = tuple(input_shape)
+        self.output_shape = self.compute_output_shape(self.input_shape)
+        object.__setattr__(self, "_self_built", True)
+        return self.output_shape
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {}
+
+    def _check_rank(self, x, rank, what):
+        if np.ndim(x.data if isinstance(x, Tensor) else x) != rank:
+            shape = np.shape(x.data if isinstance(x, Tensor) else x)
+            raise ValueError(f"{self!r}: expected input of rank {rank} {what}, got shape {shape}")
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+class Dense(Layer):
+    """Fully connected layer.  z = x W + b,  a = f(z)  (W: (n_in, units), b: (units,)).
+
+    Parameters
+    ----------
+    units : int
+        Number of outputs (neurons).
+    activation : str or callable, optional
+        f; None is the identity.  See :mod:`chainrule.nn.activations`.
+    kernel_initializer, bias_initializer : str or Initializer
+        See :mod:`chainrule.nn.init` ('glorot_uniform' and 'zeros' by default).
+    kernel_regularizer, bias_regularizer : Regularizer, optional
+        Penalties such as ``l2(1e-4)`` added to the training loss.
+    input_dim : int, optional
+        Size of each input; without it the weights are created on the first call.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = Dense(3, activation='relu', input_dim=4)
+    >>> layer(np.ones((2, 4), dtype='float32')).shape
+    (2, 3)
+    >>> layer.kernel.shape, layer.bias.shape
+    ((4, 3), (3,))
+    """
+
+    def __init__(self, units, activation=None, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, input_dim=None, use_bias=True, dtype=None):
+        if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units < 1:
+            raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
+        if input_dim is not None and (not isinstance(input_dim, (int, np.integer)) or input_dim < 1):
+            raise ValueError(f"Dense: input_dim must be a positive integer, got {input_dim!r}")
+        super().__init__(None if input_dim is None else (int(input_dim),))
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self.kernel_initializer = init.get(kernel_initializer)
+        self.bias_initializer = init.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.use_bias = bool(use_bias)
+        self.dtype = np.dtype(dtype) if dtype is not None else None
+        object.__setattr__(self, "_self_built", False)
+        if input_dim is not None:
+            self.build((None, int(input_dim)))
+
+    def build(self, input_shape):
+        n_in = input_shape[-1]
+        if n_in is None:
+            raise ValueError(f"{self!r}: cannot build without knowing the input size")
+        if self.__dict__.get("_self_built") and self.kernel.shape[0] == n_in:
+            return self.output_shape
+        dtype = self.dtype or get_default_dtype()
+        self.kernel = Parameter(self.kernel_initializer((n_in, self.units), dtype=dtype, rng=get_rng()))
+        if self.use_bias:
+            self.bias = Parameter(self.bias_initializer((self.units,), dtype=dtype, rng=get_rng()))
+        return super().build(input_shape)
+
+    def compute_output_shape(self, input_shape):
+        return (*tuple(input_shape)[:-1], self.units)
+
+    def forward(self, x):
+        if not self.__dict__.get("_self_built"):
+            shape = np.shape(_data(x))
+            if len(shape) < 2:
+                raise ValueError(f"{self!r}: expected input of shape (batch, features), got shape {shape}; "
+                                 f"reshape a single sample with x.reshape(1, -1)")
+            self.build((None, *shape[1:]))
+        elif _data(x).shape[-1] != self.kernel.shape[0]:
+            raise ValueError(f"{self!r}: expected inputs with {self.kernel.shape[0]} features, got shape "
+                             f"{_data(x).shape}")
+        z = ops.linear(x, self.kernel, self.bias if self.use_bias else None)
+        return self.activation(z)
+
+    def _regularized(self):
+        if self.kernel_regularizer is not None and "kernel" in self._parameters:
+            yield self.kernel_regularizer, self.kernel
+        if self.bias_regularizer is not None and "bias" in self._parameters:
+            yield self.bias_regularizer, self.bias
+
+    def stack_layer(self, n_in, dtype):
+        """(W, b or None, activation) if this layer can run inside a fused dense stack on a batch of
+        ``n_in`` features of ``dtype`` (built, its own forward, weights of that dtype), else None."""
+        if type(self).forward is not Dense.forward or not self.__dict__.get("_self_built"):
+            return None
+        W = self.kernel
+        b = self.bias if self.use_bias else None
+        if W.data.shape[0] != n_in or W.data.dtype != dtype or (b is not None and b.data.dtype != dtype):
+            return None  # the layer's own forward says what is wrong, or promotes the dtype
+        return W, b, self.activation
+
+    def get_config(self):
+        act = activations.name_of(self.activation)
+        if act is None:
+            raise TypeError(f"{self!r}: cannot save a custom activation {self.activation!r}; use a named one")
+        n_in = self.input_shape[-1] if self.input_shape else None
+        return {"units": self.units, "activation": act,
+                "kernel_initializer": init.serialize(self.kernel_initializer),
+                "bias_initializer": init.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "input_dim": n_in, "use_bias": self.use_bias,
+                "dtype": None if self.dtype is None else self.dtype.name}
+
+    def extra_repr(self):
+        act = activations.name_of(self.activation) or getattr(self.activation, "__name__", "custom")
+        return f"units={self.units}, activation={act!r}"
+
+
+class Linear(Dense):
+    """PyTorch's ``nn.Linear(in_features, out_features, bias=True)``: y = x W + b, no activation.
+
+    Initialised like PyTorch: W, b ~ U[-1/sqrt(in), 1/sqrt(in)].
+    """
+
+    def __init__(self, in_features, out_features, bias=True):
+        lim = 1.0 / np.sqrt(in_features)
+        super().__init__(out_features, None, init.Uniform(-lim, lim), init.Uniform(-lim, lim) if bias else "zeros",
+                         input_dim=in_features, use_bias=bias)
+
+    def get_config(self):
+        return {"in_features": self.kernel.shape[0], "out_features": self.units, "bias": self.use_bias}
+
+
+class Activation(Layer):
+    """Applies an activation function by name or callable: ``Activation('relu')``."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__()
+        self.fn = activations.get(activation)
+        self.kwargs = kwargs
+
+    def forward(self, x):
+        return self.fn(x, **self.kwargs) if self.kwargs else self.fn(x)
+
+    def get_config(self):
+        name = activations.name_of(self.fn)
+        if name is None:
+            raise TypeError(f"{self!r}: cannot save a custom activation; use a named one")
+        return {"activation": name, **self.kwargs}
+
+    def stack_activation(self):
+        """(name, parameters) of this layer's activation if a fused dense stack can apply it, else None."""
+        if type(self).forward is not Activation.forward or activations.fusable(self.fn) is None:
+            return None
+        return activations.name_of(self.fn), dict(self.kwargs)
+
+    def extra_repr(self):
+        return repr(activations.name_of(self.fn) or "custom")
+
+
+def _activation_module(name, fn_name, doc, **defaults):
+    def __init__(self, **kwargs):
+        Activation.__init__(self, fn_name, **{**defaults, **kwargs})
+
+    def get_config(self):
+        return dict(self.kwargs)
+    return type(name, (Activation,), {"__init__": __init__, "get_config": get_config, "__doc__": doc})
+
+
+ReLU = _activation_module("ReLU", "relu", "PyTorch-style module: y = max(0, x).")
+Sigmoid = _activation_module("Sigmoid", "sigmoid", "PyTorch-style module: y = 1 / (1 + exp(-x)).")
+Tanh = _activation_module("Tanh", "tanh", "PyTorch-style module: y = tanh(x).")
+Softplus = _activation_module("Softplus", "softplus", "PyTorch-style module: y = log(1 + exp(x)).")
+Identity = _activation_module("Identity", "identity", "PyTorch-style module: y = x.")
+
+
+class LeakyReLU(Activation):
+    """PyTorch-style module: y = x if x > 0 else negative_slope * x."""
+
+    def __init__(self, negative_slope=0.01):
+        super().__init__("leaky_relu", alpha=float(negative_slope))
+
+    def get_config(self):
+        return {"negative_slope": self.kwargs["alpha"]}
+
+
+class ELU(Activation):
+    """PyTorch-style module: y = x if x > 0 else alpha (exp(x) - 1)."""
+
+    def __init__(self, alpha=1.0):
+        super().__init__("elu", alpha=float(alpha))
+
+    def get_config(self):
+        return {"alpha": self.kwargs["alpha"]}
+
+
+class Softmax(Activation):
+    """PyTorch-style module: softmax over ``dim`` (default the last axis)."""
+
+    def __init__(self, dim=-1):
+        super().__init__("softmax", axis=int(dim))
+
+    def get_config(self):
+        return {"dim": self.kwargs["axis"]}
+
+
+class Dropout(Layer):
+    """Inverted dropout.  In training, y = x m / (1 - rate) with m_i ~ Bernoulli(1 - rate);
+    in evaluation y = x.  Scaling during training keeps E[y] = x, so inference needs no change.
+    """
+
+    def __init__(self, rate, seed=None):
+        super().__init__()
+        if not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+            raise ValueError(f"Dropout: rate must be in [0, 1), got {rate!r}")
+        self.rate = float(rate)
+        self.seed = seed
+        self._rng = None if seed is None else np.random.default_rng(seed)
+
+    def forward(self, x):
+        if not self.training or self.rate == 0:
+            return x
+        data = _data(x)
+        rng = self._rng or get_rng()
+        keep = 1.0 - self.rate
+        mask = (rng.random(data.shape, dtype=np.float32) < keep).astype(data.dtype)
+        mask *= 1.0 / keep
+        return ops.mul(x, mask)
+
+    def get_config(self):
+        return {"rate": self.rate, "seed": self.seed}
+
+    def extra_repr(self):
+        return f"rate={self.rate}"
+
+
+class Flatten(Layer):
+    """Flattens every sample: (N, d1, d2, ...) -> (N, d1 d2 ...)."""
+
+    def forward(self, x):
+        shape = np.shape(_data(x))
+        if len(shape) < 1:
+            raise ValueError("Flatten: expected a batch of samples, got a scalar")
+        return ops.reshape(x, (shape[0], -1))
+
+    def compute_output_shape(self, input_shape):
+        rest = input_shape[1:]
+        return (input_shape[0], None if any(d is None for d in rest) else int(np.prod(rest)))

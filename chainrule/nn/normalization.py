@@ -1,0 +1,81 @@
+"""Normalization layers: BatchNormalization."""
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.nn.core import Layer, _data
+from chainrule.ops.normalization import BatchNorm
+from chainrule.parameter import Parameter
+from chainrule.tensor import get_default_dtype
+
+
+class BatchNormalization(Layer):
+    """Batch normalization (Ioffe and Szegedy, 2015) over the last (feature) axis.
+
+    Training:  mu_B = mean over the batch, s2_B = variance over the batch,
+    xhat = (x - mu_B) / sqrt(s2_B + eps),  y = gamma xhat + beta;
+    running averages  m <- momentum m + (1 - momentum) mu_B  (same for the variance).
+    Evaluation: y = gamma (x - m) / sqrt(v + eps) + beta with the running m, v.
+    The gradient flows through mu_B and s2_B too; the layer is one primitive,
+    :class:`chainrule.ops.normalization.BatchNorm`, with the equations of its VJP.
+    Inputs (batch, ..., features) are normalized over every axis but the last: for images
+    (batch, height, width, channels), per channel over the batch and the pixels.
+    """
+
+    def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True, input_dim=None, dtype=None):
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"BatchNormalization: momentum must be in [0, 1], got {momentum!r}")
+        if epsilon <= 0:
+            raise ValueError(f"BatchNormalization: epsilon must be > 0, got {epsilon!r}")
+        super().__init__(None if input_dim is None else (int(input_dim),))
+        self.momentum, self.epsilon = float(momentum), float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self.dtype = np.dtype(dtype) if dtype is not None else None
+        object.__setattr__(self, "_self_built", False)
+        if input_dim is not None:
+            self.build((None, int(input_dim)))
+
+    def build(self, input_shape):
+        n = input_shape[-1]
+        if self.__dict__.get("_self_built") and self.moving_mean.shape[0] == n:
+            return self.output_shape
+        dtype = self.dtype or get_default_dtype()
+        if self.scale:
+            self.gamma = Parameter(np.ones(n, dtype=dtype))
+        if self.center:
+            self.beta = Parameter(np.zeros(n, dtype=dtype))
+        self.register_buffer("moving_mean", np.zeros(n, dtype=dtype))
+        self.register_buffer("moving_variance", np.ones(n, dtype=dtype))
+        return super().build(input_shape)
+
+    def forward(self, x):
+        data = _data(x)
+        if data.ndim < 2:
+            raise ValueError(f"{self!r}: expected input of shape (batch, ..., features), got shape {data.shape}")
+        if not self.__dict__.get("_self_built"):
+            self.build((None, *data.shape[1:]))
+        elif data.shape[-1] != self.moving_mean.shape[0]:
+            raise ValueError(f"{self!r}: expected {self.moving_mean.shape[0]} features, got shape {data.shape}")
+        gamma = self.gamma if self.scale else None
+        beta = self.beta if self.center else None
+        if self.training:
+            if data.size // data.shape[-1] < 2:
+                raise ValueError(f"{self!r}: batch statistics need at least 2 samples in training, got shape "
+                                 f"{data.shape}; use a larger batch or call model.eval()")
+            stats = []
+            y = BatchNorm.apply(x, gamma, beta, eps=self.epsilon, stats=stats)
+            bm, bv = stats
+            m = self.momentum
+            self._buffers["moving_mean"] = (m * self.moving_mean + (1 - m) * bm).astype(self.moving_mean.dtype)
+            self._buffers["moving_variance"] = (m * self.moving_variance + (1 - m) * bv).astype(
+                self.moving_variance.dtype)
+            return y
+        return BatchNorm.apply(x, gamma, beta, eps=self.epsilon, mean=self.moving_mean, var=self.moving_variance)
+
+    def get_config(self):
+        return {"momentum": self.momentum, "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
+                "input_dim": self.input_shape[-1] if self.input_shape else None,
+                "dtype": None if self.dtype is None else self.dtype.name}
+
+    def extra_repr(self):
+        return f"momentum={self.momentum}, epsilon={self.epsilon}"

@@ -1,0 +1,158 @@
+"""Sequential: a stack of layers applied in order, whose leading dense layers run as one node."""
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.nn.module import LAYERS, Module, _changed
+from chainrule.ops import sigmoid as ops_sigmoid
+from chainrule.ops.activations import fusable, name_of
+from chainrule.ops.fused import DenseStack
+from chainrule.tensor import Tensor
+
+__all__ = ["Sequential"]
+
+
+class Sequential(Module):
+    """A stack of layers applied in order: ``Sequential([Dense(100, 'relu'), Dense(10)])``.
+
+    Also accepts the layers as separate arguments, PyTorch style.  When the
+    first layer knows its input size (``input_dim``), every layer is built at
+    once, so ``parameters()`` and ``summary()`` work before any data is seen.
+    """
+
+    def __init__(self, layers=None, *more):
+        super().__init__()
+        if isinstance(layers, Module):
+            layers = [layers, *more]
+        elif more:
+            raise TypeError("Sequential: pass the layers as one list or as separate arguments, not both")
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer):
+        if not isinstance(layer, Module):
+            raise TypeError(f"Sequential: expected a layer (a Module), got {type(layer).__name__}")
+        self._modules[str(len(self._modules))] = layer
+        _changed()
+        self._try_build()
+        return self
+
+    def _try_build(self):
+        layers = list(self._modules.values())
+        shape = getattr(layers[0], "input_shape", None) if layers else None
+        if shape is None:
+            return
+        for layer in layers:
+            shape = layer.build(shape) if hasattr(layer, "build") else shape
+
+    @property
+    def layers(self):
+        return list(self._modules.values())
+
+    def __getitem__(self, i):
+        return self.layers[i]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def forward(self, x):
+        layers = list(self._modules.values())
+        data = x.data if isinstance(x, Tensor) else x
+        used = 0
+        if type(data) is np.ndarray and data.ndim == 2:
+            # the leading Dense/Linear and activation layers: one DenseStack node (which layers, and
+            # with which activations, is worked out once per change of the model and of the input)
+            plan = self._cached(("stack", data.shape[1], data.dtype.str),
+                                lambda: _stack_plan(layers, data.shape[1], data.dtype))
+            params = _weights(plan[0], data.shape[1], data.dtype)
+            if params is not None:
+                acts, tail, used = plan[1:]
+                x = DenseStack.apply(x, *params, acts=acts)
+                if tail is not None:
+                    x = tail(x)
+            else:
+                used = 0
+        for layer in layers[used:] if used else layers:
+            x = layer(x)
+        return x
+
+    def get_config(self):
+        return {"layers": [{"class_name": type(m).__name__, "config": m.get_config()} for m in self.layers]}
+
+    @classmethod
+    def from_config(cls, config):
+        layers = []
+        for spec in config["layers"]:
+            if spec["class_name"] not in LAYERS:
+                raise ValueError(f"unknown layer class {spec['class_name']!r} in saved architecture")
+            layers.append(LAYERS[spec["class_name"]].from_config(spec["config"]))
+        return cls(layers)
+
+
+def _stack_plan(layers, n_in, dtype):
+    """Which leading layers of a Sequential :class:`~chainrule.ops.fused.DenseStack` runs as one node
+    on a batch of ``n_in`` features of ``dtype``: (the stacked layers, their activations, the
+    activation left to run after the stack or None, the number of layers covered).  The weights
+    are read from the stacked layers on every call (:func:`_weights`).
+
+    Covered: layers that offer themselves as a stack layer (``stack_layer(n_in, dtype)``: Dense and
+    Linear, built, not subclassed with their own forward, on a 2-D batch of their dtype), each
+    with one activation of the table whose derivative comes from its output: its own, or an
+    Activation layer right after a Dense without one (``stack_activation()``).  A Dense whose
+    activation the stack cannot apply (softmax, say) ends the stack: its activation runs as its
+    own node, so losses still find the softmax; so does the sigmoid of the network's output
+    layer, so that the binary cross-entropy finds its logits (other losses take it back into
+    the stack, :mod:`chainrule.ops.heads`).  Values and gradients are the per-layer ones, bit
+    for bit (tests/nn/test_dense_stack.py).
+    """
+    stacked, acts, tail = [], [], None
+    i, n = 0, len(layers)
+    while i < n:
+        layer = layers[i]
+        offer = getattr(layer, "stack_layer", None)
+        entry = offer(n_in, dtype) if offer is not None else None
+        if entry is None:
+            break
+        W, _, fn = entry
+        i += 1
+        name = fusable_name(fn)
+        if name is None:
+            act, tail = "identity", fn
+        elif name == "identity" and i < n and hasattr(layers[i], "stack_activation") \
+                and (after := layers[i].stack_activation()) is not None:
+            act = (after[0], tuple(sorted(after[1].items()))) if after[1] else after[0]
+            i += 1
+        else:
+            act = name
+        stacked.append(layer)
+        acts.append(act)
+        n_in = W.data.shape[1]
+        if tail is not None:
+            break
+    if tail is None and acts and i == n and acts[-1] == "sigmoid":
+        acts[-1], tail = "identity", ops_sigmoid
+    return tuple(stacked), tuple(acts), tail, i
+
+
+def _weights(stacked, n_in, dtype):
+    """The weights and biases of the stacked layers for this batch, or None if a layer no longer
+    offers itself (its weights were replaced by others of another dtype, say)."""
+    if not stacked:
+        return None
+    params = []
+    for layer in stacked:
+        entry = layer.stack_layer(n_in, dtype)
+        if entry is None:
+            return None
+        W, b, _ = entry
+        params += (W, b)
+        n_in = W.data.shape[1]
+    return params
+
+
+def fusable_name(fn):
+    """The table name of a layer's activation function if a dense stack applies it, else None."""
+    return name_of(fn) if fusable(fn) is not None else None

@@ -1,0 +1,242 @@
+"""Callbacks: the hooks ``fit`` calls around epochs and batches (Keras' callback API), and History.
+
+A callback subclasses :class:`Callback` and overrides the hooks it needs; ``fit`` calls
+``set_model`` first, then ``on_train_begin``, per epoch ``on_epoch_begin(epoch)`` and
+``on_epoch_end(epoch, logs)``, per batch ``on_batch_end(batch, logs)`` (and
+``on_batch_nan(epoch, batch, value)`` when a batch loss is not finite), and ``on_train_end``.
+
+A monitored value that is NaN or infinite never counts as an improvement: a diverged epoch
+cannot become the "best" one that EarlyStopping restores or ModelCheckpoint saves.
+"""
+from __future__ import annotations
+
+import math
+import sys
+
+from chainrule.io import write_text_atomic
+from chainrule.optim.schedules import ReduceLROnPlateau as _Plateau
+
+__all__ = ["History", "Callback", "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler", "TerminateOnNaN",
+           "ReduceLROnPlateau", "CSVLogger"]
+
+
+class History:
+    """What fit returns: ``history.history['loss']`` etc., one value per epoch."""
+
+    def __init__(self):
+        self.history = {}
+        self.epoch = []
+        self.params = {}
+
+    def _append(self, epoch, logs):
+        self.epoch.append(epoch)
+        for k, v in logs.items():
+            self.history.setdefault(k, []).append(v)
+
+    def __repr__(self):
+        return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
+
+
+
+class Callback:
+    """Hooks called by fit: on_train_begin/end, on_epoch_begin/end(epoch, logs), on_batch_end."""
+
+    model = None
+
+    def set_model(self, model):
+        self.model = model
+
+    def on_train_begin(self): pass
+    def on_train_end(self): pass
+    def on_epoch_begin(self, epoch): pass
+    def on_epoch_end(self, epoch, logs): pass
+    def on_batch_end(self, batch, logs): pass
+
+    def on_batch_nan(self, epoch, batch, value):
+        pass
+
+
+def _mode_for(monitor, mode):
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+    if mode == "auto":
+        return "max" if any(k in monitor for k in ("acc", "r2")) else "min"
+    return mode
+
+
+class _Monitor(Callback):
+    def __init__(self, monitor, mode, min_delta):
+        self.monitor = monitor
+        self.mode = _mode_for(monitor, mode)
+        self.min_delta = abs(float(min_delta))
+        self.best = None
+
+    def _value(self, logs):
+        if self.monitor not in logs:
+            raise ValueError(f"{type(self).__name__}: monitor={self.monitor!r} is not among the logged values "
+                             f"{sorted(logs)}; pass validation data for 'val_' metrics")
+        return logs[self.monitor]
+
+    def _improved(self, value):
+        if not math.isfinite(value):
+            return False
+        if self.best is None:
+            return True
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+
+class EarlyStopping(_Monitor):
+    """Stop when ``monitor`` has not improved for ``patience`` epochs; optionally restore the best weights."""
+
+    def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto", restore_best_weights=False,
+                 verbose=0):
+        super().__init__(monitor, mode, min_delta)
+        if patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be >= 0, got {patience}")
+        self.patience = int(patience)
+        self.restore_best_weights = restore_best_weights
+        self.verbose = verbose
+
+    def on_train_begin(self):
+        self.best, self.wait, self.best_epoch, self.best_state, self.stopped_epoch = None, 0, 0, None, None
+
+    def on_epoch_end(self, epoch, logs):
+        value = self._value(logs)
+        if self._improved(value):
+            self.best, self.wait, self.best_epoch = value, 0, epoch
+            if self.restore_best_weights:
+                self.best_state = self.model.state_dict()
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            self.model.stop_training = True
+            self.stopped_epoch = epoch
+
+    def on_train_end(self):
+        if self.restore_best_weights and self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+        if self.verbose and self.stopped_epoch is not None:
+            print(f"Early stopping at epoch {self.stopped_epoch + 1}; best {self.monitor} = {self.best:.4f} "
+                  f"at epoch {self.best_epoch + 1}")
+
+
+class ModelCheckpoint(_Monitor):
+    """Save the model after each epoch (or only when ``monitor`` improves, with save_best_only).
+
+    ``path`` may contain format fields such as ``{epoch:02d}`` and ``{val_loss:.3f}``.
+    """
+
+    def __init__(self, path, monitor="val_loss", save_best_only=False, mode="auto", verbose=0):
+        super().__init__(monitor, mode, 0.0)
+        self.path = str(path)
+        self.save_best_only = save_best_only
+        self.verbose = verbose
+
+    def on_epoch_end(self, epoch, logs):
+        if self.save_best_only:
+            value = self._value(logs)
+            if not self._improved(value):
+                return
+            self.best = value
+        path = self.path.format(epoch=epoch + 1, **logs)
+        self.model.save(path)
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: saved model to {path}")
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at the start of each epoch: ``schedule(epoch) -> lr`` or ``schedule(epoch, lr)``."""
+
+    def __init__(self, schedule, verbose=0):
+        if not callable(schedule):
+            raise TypeError(f"LearningRateScheduler: expected a callable schedule, got {type(schedule).__name__}")
+        self.schedule = schedule
+        self.verbose = verbose
+
+    def on_epoch_begin(self, epoch):
+        opt = self.model._compiled["optimizer"]
+        try:
+            lr = self.schedule(epoch, opt.lr)
+        except TypeError:
+            lr = self.schedule(epoch)
+        lr = float(lr)
+        if not math.isfinite(lr) or lr < 0:
+            raise ValueError(f"LearningRateScheduler: the schedule returned lr={lr} at epoch {epoch}")
+        opt.lr = lr
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: learning rate {lr:.6g}")
+
+    def on_epoch_end(self, epoch, logs):
+        logs["lr"] = float(self.model._compiled["optimizer"].lr)
+
+
+class ReduceLROnPlateau(_Monitor):
+    """Multiply the learning rate by ``factor`` when ``monitor`` stalls for ``patience`` epochs (Keras' callback).
+
+    The plateau logic is :class:`chainrule.optim.ReduceLROnPlateau`'s (PyTorch's scheduler), fed
+    the monitored value once per epoch; Keras counts patience and cooldown one epoch
+    differently (a reduction after ``patience`` epochs without improvement, counting stops
+    for ``cooldown - 1`` epochs after it), so they are passed on as ``patience - 1`` and
+    ``cooldown - 1``.
+    """
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, min_lr=0.0, mode="auto", min_delta=1e-4,
+                 cooldown=0, verbose=0):
+        super().__init__(monitor, mode, min_delta)
+        if not 0 < factor < 1:
+            raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor}")
+        for name, v in (("patience", patience), ("cooldown", cooldown)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ValueError(f"ReduceLROnPlateau: {name} must be an integer >= 0, got {v!r}")
+        self.factor, self.patience, self.min_lr, self.cooldown = factor, patience, min_lr, cooldown
+        self.verbose = verbose
+        self._plateau = None
+
+    def on_train_begin(self):
+        self._plateau = _Plateau(self.model._compiled["optimizer"], factor=self.factor,
+                                 patience=max(self.patience - 1, 0), min_lr=self.min_lr, mode=self.mode,
+                                 min_delta=self.min_delta, cooldown=max(self.cooldown - 1, 0))
+
+    def on_epoch_end(self, epoch, logs):
+        value = self._value(logs)
+        opt = self.model._compiled["optimizer"]
+        if self._plateau is None or self._plateau.optimizer is not opt:
+            self.on_train_begin()
+        if self._plateau.step(value if math.isfinite(value) else math.nan) and self.verbose:
+            print(f"Epoch {epoch + 1}: reducing learning rate to {opt.lr:.6g}")
+        logs["lr"] = float(opt.lr)
+
+
+class TerminateOnNaN(Callback):
+    """Stop training as soon as a batch loss is NaN or infinite, naming the epoch and batch."""
+
+    def __init__(self):
+        self.message = None
+
+    def on_batch_nan(self, epoch, batch, value):
+        self.message = (f"TerminateOnNaN: the loss became {value} at epoch {epoch + 1}, batch {batch + 1}; "
+                        f"training stopped (try a smaller learning rate, gradient clipping or scaled inputs)")
+        print(self.message, file=sys.stderr)
+        self.model.stop_training = True
+
+
+class CSVLogger(Callback):
+    """Write one row of logs per epoch to a CSV file (rewritten atomically each epoch)."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self.rows = []
+
+    def on_train_begin(self):
+        self.rows = []
+
+    def on_epoch_end(self, epoch, logs):
+        self.rows.append({"epoch": epoch + 1, **logs})
+        keys = list(self.rows[0])
+        for r in self.rows:
+            keys += [k for k in r if k not in keys]
+        lines = [",".join(keys)] + [",".join(repr(float(r[k])) if k != "epoch" else str(r[k]) if k in r else ""
+                                             for k in keys) for r in self.rows]
+        write_text_atomic(self.path, "\n".join(lines) + "\n")
