@@ -72,6 +72,7 @@ FN = {"binary_cross_entropy_w": "binary_cross_entropy", "bce_logits_pos_weight":
       "kl_div_log_target": "kl_div"}
 
 
+@pytest.mark.filterwarnings("ignore:reduction. 'mean' divides the total loss:UserWarning")  # torch's kl_div note
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("name", sorted(LOSSES))
 def test_losses_match_torch(name, reduction):
