@@ -65,11 +65,48 @@ def main(argv=None):
     n = max(50, args.number // 20)
     rows.append(("matmul 100x784 @ 784x100 (fwd+bwd)", best_us(cr_mm, n), best_us(np_mm, n)))
 
+    # 4. chainrule.numpy's primitives, forward with the graph recorded, against the NumPy call each wraps
+    import chainrule.numpy as cnp
+    rows.append(("sin, 100 values: cr.sin(Tensor)", best_us(lambda: cr.sin(xt), args.number),
+                 best_us(lambda: np.sin(xs), args.number)))
+    rows.append(("sin, 100 values: chainrule.numpy.sin(Tensor)", best_us(lambda: cnp.sin(xt), args.number),
+                 best_us(lambda: np.sin(xs), args.number)))
+    rows.append(("sin, 100 values: np.sin(Tensor) (NumPy protocol)", best_us(lambda: np.sin(xt), args.number),
+                 best_us(lambda: np.sin(xs), args.number)))
+    E1 = rng.standard_normal((32, 32)).astype(np.float32)
+    E1t = cr.tensor(E1, requires_grad=True)
+    rows.append(("einsum 'ij,jk->ik', 32x32 (chainrule.numpy)", best_us(lambda: cnp.einsum("ij,jk->ik", E1t, E1t),
+                                                                        args.number),
+                 best_us(lambda: np.einsum("ij,jk->ik", E1, E1), args.number)))
+    L = rng.standard_normal((100, 10)).astype(np.float32)
+    Lt = cr.tensor(L, requires_grad=True)
+
+    def np_lse():  # the same stable computation in NumPy: m + log sum exp(x - m)
+        m = np.maximum.reduce(L, axis=1, keepdims=True)
+        return np.log(np.add.reduce(np.exp(L - m), axis=1)) + m[:, 0]
+    rows.append(("logsumexp over rows, 100x10", best_us(lambda: cr.logsumexp(Lt, axis=1), args.number),
+                 best_us(np_lse, args.number)))
+    S = rng.standard_normal((64, 64)) + 8 * np.eye(64)
+    sb = rng.standard_normal(64)
+    St, sbt = cr.tensor(S, requires_grad=True), cr.tensor(sb, requires_grad=True)
+    rows.append(("solve 64x64 (chainrule.numpy.linalg)", best_us(lambda: cnp.linalg.solve(St, sbt), args.number),
+                 best_us(lambda: np.linalg.solve(S, sb), args.number)))
+
+    def cr_solve():
+        St.grad = sbt.grad = None
+        cnp.linalg.solve(St, sbt).backward(np.ones(64))
+
+    def np_solve():  # x = A^-1 b;  bbar = A^-T g;  Abar = -bbar x^T
+        x = np.linalg.solve(S, sb)
+        bbar = np.linalg.solve(S.T, np.ones((64, 1)))
+        return -bbar @ x[None, :], bbar[:, 0]
+    rows.append(("solve 64x64 (fwd+bwd)", best_us(cr_solve, n), best_us(np_solve, n)))
+
     print(f"chainrule {cr.__version__} engine overhead (numpy {np.__version__}, "
           f"threads={os.environ.get('OMP_NUM_THREADS', 'default')})")
-    print(f"{'computation':42s} {'chainrule us':>13s} {'numpy us':>10s} {'ratio':>7s} {'overhead us':>12s}")
+    print(f"{'computation':50s} {'chainrule us':>13s} {'numpy us':>10s} {'ratio':>7s} {'overhead us':>12s}")
     for name, c, p in rows:
-        print(f"{name:42s} {c:13.1f} {p:10.1f} {c / p:7.2f} {c - p:12.1f}")
+        print(f"{name:50s} {c:13.1f} {p:10.1f} {c / p:7.2f} {c - p:12.1f}")
 
 
 if __name__ == "__main__":

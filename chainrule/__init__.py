@@ -3,7 +3,9 @@
 The engine (:mod:`chainrule.tensor`, :mod:`chainrule.function`, :mod:`chainrule.ops`)
 records computations on :class:`Tensor` objects and differentiates them in
 reverse mode (back-propagation) and forward mode; :mod:`chainrule.transforms`
-offers HIPS-autograd style ``grad``/``jacobian``/``jvp`` on plain ndarrays.
+offers HIPS-autograd style ``grad``/``jacobian``/``jvp`` on plain ndarrays, and
+:mod:`chainrule.numpy` is the differentiable NumPy those transforms expect
+(``import chainrule.numpy as np``, as ``autograd.numpy``).
 """
 from chainrule.tensor import (Tensor, tensor, gradients, no_grad, enable_grad, is_grad_enabled, set_default_dtype,
                               get_default_dtype, manual_seed, fork_rng)
@@ -12,7 +14,14 @@ from chainrule.ops import (add, sub, mul, div, pow, neg, matmul, exp, log, sqrt,
                            leaky_relu, elu, softplus, clip, where, sum, mean, var, max, min, logsumexp, softmax,
                            log_softmax, reshape, transpose, getitem, concatenate, stack, pad, broadcast_to, astype,
                            identity)
-from chainrule.transforms import grad, value_and_grad, elementwise_grad, jacobian, hessian, vjp, jvp
+from chainrule.ops import (sin, cos, tan, arcsin, arccos, arctan, sinh, cosh, arcsinh, arccosh, arctanh, exp2, expm1,
+                           log2, log10, log1p, cbrt, square, reciprocal, erf, erfc, maximum, minimum, logaddexp,
+                           arctan2, hypot, mod, sign, floor, ceil, prod, std, cumsum, cumprod, dot, outer, tensordot,
+                           einsum, trace, diagonal, tril, triu, kron, ravel, squeeze, expand_dims, swapaxes, moveaxis,
+                           flip, roll, tile, take, take_along_axis, sort, split, norm)
+from chainrule.transforms import (grad, value_and_grad, elementwise_grad, jacobian, hessian, vjp, jvp, deriv,
+                                  hessian_vector_product, hvp)
+from chainrule.extend import primitive, defvjp, defjvp
 from chainrule.gradcheck import gradcheck, gradgradcheck, GradcheckError
 
 from chainrule._version import __version__
@@ -23,7 +32,13 @@ __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "matmul", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu",
     "leaky_relu", "elu", "softplus", "clip", "where", "sum", "mean", "var", "max", "min", "logsumexp", "softmax",
     "log_softmax", "reshape", "transpose", "getitem", "concatenate", "stack", "pad", "broadcast_to", "astype", "identity",
-    "grad", "value_and_grad", "elementwise_grad", "jacobian", "hessian", "vjp", "jvp",
+    "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh", "exp2",
+    "expm1", "log2", "log10", "log1p", "cbrt", "square", "reciprocal", "erf", "erfc", "maximum", "minimum",
+    "logaddexp", "arctan2", "hypot", "mod", "sign", "floor", "ceil", "prod", "std", "cumsum", "cumprod", "dot",
+    "outer", "tensordot", "einsum", "trace", "diagonal", "tril", "triu", "kron", "ravel", "squeeze", "expand_dims",
+    "swapaxes", "moveaxis", "flip", "roll", "tile", "take", "take_along_axis", "sort", "split", "norm",
+    "grad", "value_and_grad", "elementwise_grad", "jacobian", "hessian", "vjp", "jvp", "deriv",
+    "hessian_vector_product", "hvp", "primitive", "defvjp", "defjvp",
     "gradcheck", "gradgradcheck", "GradcheckError", "__version__",
     "save_model", "load_model", "nn", "optim", "losses", "metrics", "data", "datasets", "training",
 ]

@@ -169,8 +169,6 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_tangent", "name", "__weakref__")
-    # Make NumPy defer to Tensor's reflected operators (ndarray * Tensor -> Tensor).
-    __array_ufunc__ = None
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         arr = _as_array(data, dtype)
@@ -339,27 +337,188 @@ class Tensor:
     def __eq__(self, other): return self.data == _data(other)
     def __ne__(self, other): return self.data != _data(other)
 
-    # ------------------------------------------------- NumPy-named methods
-    def sum(self, axis=None, keepdims=False): return _ops.sum(self, axis=axis, keepdims=keepdims)
-    def mean(self, axis=None, keepdims=False): return _ops.mean(self, axis=axis, keepdims=keepdims)
-    def max(self, axis=None, keepdims=False): return _ops.max(self, axis=axis, keepdims=keepdims)
-    def min(self, axis=None, keepdims=False): return _ops.min(self, axis=axis, keepdims=keepdims)
-    def var(self, axis=None, keepdims=False): return _ops.var(self, axis=axis, keepdims=keepdims)
+    def __mod__(self, other): return _ops.mod(self, other)
+    def __rmod__(self, other): return _ops.mod(other, self)
+    def __floordiv__(self, other): return _ops.floor_divide(self, other)   # a step function: constant
+    def __rfloordiv__(self, other): return _ops.floor_divide(other, self)
 
+    # ------------------------------------------------------- NumPy protocols
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """``np.exp(t)``, ``ndarray * t``, ``np.add.reduce(t)``: the chainrule.numpy function of the same
+        name records the operation; integer and boolean results (comparisons, ``isnan``) are computed on
+        the values; a ufunc chainrule cannot differentiate raises a TypeError on a Tensor that requires
+        grad instead of dropping its gradient (:mod:`chainrule.numpy._dispatch`)."""
+        return _dispatch().array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        """``np.dot(t, W)``, ``np.concatenate([t, u])``, ``np.linalg.solve(A, t)``: as ``__array_ufunc__``."""
+        return _dispatch().array_function(func, args, kwargs)
+
+    # ------------------------------------------------- NumPy-named methods
+    # Reductions take NumPy's axis=/keepdims= or PyTorch's dim=/keepdim= (the same meaning: a
+    # torch-style x.max(dim=1) returns the values, not (values, indices)).
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):
+        axis, keepdims = _dims(axis, keepdims, dim, keepdim)
+        x = self if dtype is None else _ops.astype(self, dtype)
+        return _ops.sum(x, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):
+        axis, keepdims = _dims(axis, keepdims, dim, keepdim)
+        x = self if dtype is None else _ops.astype(self, dtype)
+        return _ops.mean(x, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _dims(axis, keepdims, dim, keepdim)
+        return _ops.max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _dims(axis, keepdims, dim, keepdim)
+        return _ops.min(self, axis=axis, keepdims=keepdims)
+
+    def prod(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _dims(axis, keepdims, dim, keepdim)
+        return _ops.prod(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None, unbiased=None, correction=None):
+        """Variance with NumPy's default ddof=0 (PyTorch's default is the sample variance: pass
+        ``unbiased=True``, ``correction=1`` or ``ddof=1`` for it)."""
+        axis, keepdims = _dims(axis, keepdims, dim, keepdim)
+        return _ops.var(self, axis=axis, keepdims=keepdims, ddof=_ddof(ddof, unbiased, correction))
+
+    def std(self, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None, unbiased=None, correction=None):
+        """Standard deviation with NumPy's default ddof=0 (see :meth:`var`)."""
+        axis, keepdims = _dims(axis, keepdims, dim, keepdim)
+        return _ops.std(self, axis=axis, keepdims=keepdims, ddof=_ddof(ddof, unbiased, correction))
+
+    def cumsum(self, axis=None, *, dim=None):
+        return _ops.cumsum(self, axis=_dims(axis, False, dim, None)[0])
+
+    def cumprod(self, axis=None, *, dim=None):
+        return _ops.cumprod(self, axis=_dims(axis, False, dim, None)[0])
+
+    def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _dims(axis, keepdims, dim, keepdim)
+        return _ops.logsumexp(self, axis=axis, keepdims=keepdims)
+
+    def softmax(self, axis=None, *, dim=None):
+        axis = _dims(axis, False, dim, None)[0]
+        return _ops.softmax(self, axis=-1 if axis is None else axis)
+
+    def log_softmax(self, axis=None, *, dim=None):
+        axis = _dims(axis, False, dim, None)[0]
+        return _ops.log_softmax(self, axis=-1 if axis is None else axis)
+
+    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Index of the largest entry (integers: no gradient)."""
+        axis, keepdims = _dims(axis, keepdims, dim, keepdim)
+        return np.argmax(self.data, axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Index of the smallest entry (integers: no gradient)."""
+        axis, keepdims = _dims(axis, keepdims, dim, keepdim)
+        return np.argmin(self.data, axis=axis, keepdims=keepdims)
+
+    def norm(self, p="fro", dim=None, keepdim=False):
+        """PyTorch's norm: the 2-norm (Frobenius) of all entries by default; ``p`` another order,
+        ``dim`` an axis (a vector norm) or two (a matrix norm, p 'fro' or 'nuc' or a number)."""
+        if dim is None:
+            if p in ("fro", 2, None):
+                return _ops.norm(self, None, None, keepdim)
+            if p == "nuc":
+                return _ops.norm(self, "nuc", None, keepdim)
+            return _ops.norm(_ops.ravel(self), p, 0, False) if not keepdim else \
+                _ops.reshape(_ops.norm(_ops.ravel(self), p, 0, False), (1,) * self.ndim)
+        if isinstance(dim, (int, np.integer)) or len(dim) == 1:
+            return _ops.norm(self, 2 if p == "fro" else p, dim if isinstance(dim, (int, np.integer)) else dim[0],
+                             keepdim)
+        return _ops.norm(self, None if p == "fro" else p, tuple(dim), keepdim)
+
+    # ----------------------------------------------------------- shapes
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return _ops.reshape(self, shape)
 
+    view = reshape   # PyTorch's name (chainrule's reshape never needs a contiguous tensor)
+
     def transpose(self, *axes):
+        """NumPy's transpose(axes) (all axes reversed by default); two axes of a tensor with more
+        than two dimensions are swapped, as PyTorch's transpose(dim0, dim1)."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
+        if len(axes) == 2 and self.data.ndim > 2:
+            return _ops.swapaxes(self, *axes)
         return _ops.transpose(self, axes or None)
+
+    def permute(self, *dims):
+        """PyTorch's permute: the axes in a new order."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        return _ops.transpose(self, dims)
+
+    def swapaxes(self, axis1, axis2): return _ops.swapaxes(self, axis1, axis2)
 
     @property
     def T(self): return _ops.transpose(self, None)
 
-    def flatten(self): return _ops.reshape(self, (-1,))
+    def flatten(self, start_dim=0, end_dim=-1):
+        """All axes (or ``start_dim`` to ``end_dim``, PyTorch's arguments) merged into one."""
+        shape = self.data.shape
+        if not shape:
+            return _ops.reshape(self, (1,))
+        s, e = start_dim % len(shape), end_dim % len(shape)
+        return _ops.reshape(self, shape[:s] + (-1,) + shape[e + 1:])
+
+    def ravel(self): return _ops.ravel(self)
+
+    def squeeze(self, axis=None, *, dim=None):
+        return _ops.squeeze(self, _dims(axis, False, dim, None)[0])
+
+    def unsqueeze(self, dim):
+        """A new axis of size 1 at ``dim`` (PyTorch's unsqueeze, NumPy's expand_dims)."""
+        return _ops.expand_dims(self, dim)
+
+    def expand(self, *sizes):
+        """Broadcast to ``sizes`` (PyTorch's expand: -1 keeps an axis' size; new axes go in front)."""
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+            sizes = tuple(sizes[0])
+        shape = (1,) * (len(sizes) - self.data.ndim) + self.data.shape
+        return _ops.broadcast_to(self, tuple(n if s == -1 else s for s, n in zip(sizes, shape)))
+
+    def repeat(self, *sizes):
+        """PyTorch's repeat: the tensor tiled ``sizes`` times along each axis (NumPy's tile).  NumPy's
+        element-wise repeat is :meth:`repeat_interleave` or ``chainrule.numpy.repeat``."""
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+            sizes = tuple(sizes[0])
+        if len(sizes) < self.data.ndim:
+            raise ValueError(f"Tensor.repeat: give at least one count per dimension ({self.data.ndim}), got "
+                             f"{sizes}; for NumPy's element-wise repeat use repeat_interleave")
+        return _ops.tile(self, sizes)
+
+    def repeat_interleave(self, repeats, dim=None):
+        """Each entry repeated ``repeats`` times along ``dim`` (NumPy's repeat; flattened when None)."""
+        return _ops.repeat(self, repeats, dim)
+
+    def flip(self, dims=None, *, axis=None):
+        return _ops.flip(self, axis if dims is None else dims)
+
+    def gather(self, dim, index):
+        """PyTorch's gather: out[i][j] = self[i][index[i][j]] along ``dim`` (NumPy's take_along_axis)."""
+        return _ops.take_along_axis(self, index, dim)
+
+    def masked_fill(self, mask, value):
+        """``value`` where ``mask`` is true, self elsewhere (a selection: the adjoint skips the filled
+        entries; a Tensor value gets the adjoint of the entries it fills)."""
+        return _ops.where(_data(mask), value, self)
+
+    def clone(self):
+        """A copy that stays in the graph (its gradient flows back to self)."""
+        return _ops.astype(self, self.data.dtype)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1): return _ops.diagonal(self, offset, axis1, axis2)
+    def trace(self, offset=0, axis1=0, axis2=1): return _ops.trace(self, offset, axis1, axis2)
+
+    # ----------------------------------------------------------- elementwise
     def exp(self): return _ops.exp(self)
     def log(self): return _ops.log(self)
     def sqrt(self): return _ops.sqrt(self)
@@ -367,11 +526,62 @@ class Tensor:
     def sigmoid(self): return _ops.sigmoid(self)
     def relu(self): return _ops.relu(self)
     def abs(self): return _ops.abs(self)
-    def clip(self, a_min=None, a_max=None): return _ops.clip(self, a_min, a_max)
-    def softmax(self, axis=-1): return _ops.softmax(self, axis=axis)
-    def log_softmax(self, axis=-1): return _ops.log_softmax(self, axis=axis)
-    def logsumexp(self, axis=None, keepdims=False): return _ops.logsumexp(self, axis=axis, keepdims=keepdims)
-    def dot(self, other): return _ops.matmul(self, other)
+    def sin(self): return _ops.sin(self)
+    def cos(self): return _ops.cos(self)
+    def pow(self, exponent): return _ops.pow(self, exponent)
+    def round(self, decimals=0): return _ops.round(self, decimals)   # a constant
+    def clip(self, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002 (torch's clamp names)
+        return _ops.clip(self, a_min if a_min is not None else min, a_max if a_max is not None else max)
+
+    clamp = clip
+
+    def dot(self, other): return _ops.dot(self, other)
+    def matmul(self, other): return _ops.matmul(self, other)
+
+    def mm(self, other):
+        """PyTorch's mm: the product of two matrices (2-D only)."""
+        if self.data.ndim != 2 or np.ndim(_data(other)) != 2:
+            raise ValueError(f"Tensor.mm: expected two matrices, got shapes {self.shape} and "
+                             f"{np.shape(_data(other))}; use matmul (or @) for vectors and stacks")
+        return _ops.matmul(self, other)
+
+    def dim(self):
+        """The number of dimensions (PyTorch's dim())."""
+        return self.data.ndim
+
+    def numel(self):
+        """The number of entries (PyTorch's numel())."""
+        return self.data.size
+
+
+def _dims(axis, keepdims, dim, keepdim):
+    """NumPy's axis/keepdims from either spelling (PyTorch's dim/keepdim)."""
+    if dim is not None:
+        if axis is not None and axis != dim:
+            raise TypeError(f"give axis= or dim=, not both (got axis={axis!r}, dim={dim!r})")
+        axis = dim
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    return axis, bool(keepdims if keepdim is None else keepdim)
+
+
+def _ddof(ddof, unbiased, correction):
+    if correction is not None:
+        return correction
+    if unbiased is not None:
+        return 1 if unbiased else 0
+    return ddof
+
+
+_DISPATCH = None
+
+
+def _dispatch():
+    global _DISPATCH
+    if _DISPATCH is None:
+        from chainrule.numpy import _dispatch as module
+        _DISPATCH = module
+    return _DISPATCH
 
 
 def _data(x):

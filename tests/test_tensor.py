@@ -123,6 +123,90 @@ def test_manual_seed_is_reproducible():
         cr.manual_seed(-1)
 
 
-def test_numpy_ufuncs_refuse_tensors_instead_of_dropping_the_graph():
-    with pytest.raises(TypeError):
-        np.exp(cr.tensor([1.0], requires_grad=True))
+def test_numpy_functions_on_tensors_record_or_refuse_never_drop_the_graph():
+    x = cr.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = np.exp(x)  # NumPy hands its ufunc to chainrule.numpy: recorded
+    assert isinstance(y, cr.Tensor) and y.requires_grad
+    np.sum(y * np.array([1.0, 0.5])).backward()
+    np.testing.assert_allclose(x.grad, np.exp([1.0, 2.0]) * [1.0, 0.5])
+    with pytest.raises(TypeError, match=r"numpy\.fft\.fft was called on a Tensor that requires grad"):
+        np.fft.fft(x)
+
+
+# ------------------------------------------------------------ PyTorch-style methods, against PyTorch
+def _torch_pair(x):
+    import torch
+    return cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+
+
+TORCH_METHODS = {
+    "view": (lambda t: t.view(3, 4), lambda t: t.view(3, 4)),
+    "view_tuple": (lambda t: t.view((2, -1)), lambda t: t.view((2, -1))),
+    "unsqueeze": (lambda t: t.unsqueeze(1), lambda t: t.unsqueeze(1)),
+    "squeeze": (lambda t: t.unsqueeze(0).squeeze(dim=0), lambda t: t.unsqueeze(0).squeeze(dim=0)),
+    "permute": (lambda t: t.permute(2, 0, 1), lambda t: t.permute(2, 0, 1)),
+    "transpose_two": (lambda t: t.transpose(0, 2), lambda t: t.transpose(0, 2)),
+    "flatten": (lambda t: t.flatten(), lambda t: t.flatten()),
+    "flatten_dims": (lambda t: t.flatten(1), lambda t: t.flatten(1)),
+    "flatten_range": (lambda t: t.flatten(0, 1), lambda t: t.flatten(0, 1)),
+    "clone": (lambda t: t.clone() * t, lambda t: t.clone() * t),
+    "pow": (lambda t: t.pow(3), lambda t: t.pow(3)),
+    "mm": (lambda t: t.reshape(6, 2).mm(t.reshape(2, 6)), lambda t: t.reshape(6, 2).mm(t.reshape(2, 6))),
+    "matmul": (lambda t: t.matmul(t.transpose(1, 2)), lambda t: t.matmul(t.transpose(1, 2))),
+    "norm": (lambda t: t.norm(), lambda t: t.norm()),
+    "norm_dim": (lambda t: t.norm(dim=1), lambda t: t.norm(dim=1)),
+    "norm_p1": (lambda t: t.norm(p=1, dim=2, keepdim=True), lambda t: t.norm(p=1, dim=2, keepdim=True)),
+    "norm_nuc": (lambda t: t[0].norm(p="nuc"), lambda t: t[0].norm(p="nuc")),
+    "std_unbiased": (lambda t: t.std(dim=1, unbiased=True), lambda t: t.std(dim=1)),
+    "std_correction0": (lambda t: t.std(dim=0, correction=0, keepdim=True),
+                        lambda t: t.std(dim=0, correction=0, keepdim=True)),
+    "var_unbiased": (lambda t: t.var(dim=(0, 2), unbiased=True), lambda t: t.var(dim=(0, 2))),
+    "prod": (lambda t: t.prod(dim=2), lambda t: t.prod(dim=2)),
+    "cumsum": (lambda t: t.cumsum(dim=1), lambda t: t.cumsum(dim=1)),
+    "sum_keepdim": (lambda t: t.sum(dim=1, keepdim=True), lambda t: t.sum(dim=1, keepdim=True)),
+    "mean_dims": (lambda t: t.mean(dim=(0, 1)), lambda t: t.mean(dim=(0, 1))),
+    "max_dim": (lambda t: t.max(dim=2), lambda t: t.max(dim=2).values),
+    "expand": (lambda t: t[:, :1].expand(2, 3, 2), lambda t: t[:, :1].expand(2, 3, 2)),
+    "expand_new": (lambda t: t[0].expand(4, -1, -1), lambda t: t[0].expand(4, -1, -1)),
+    "repeat": (lambda t: t.repeat(1, 2, 3), lambda t: t.repeat(1, 2, 3)),
+    "repeat_interleave": (lambda t: t.repeat_interleave(2, dim=1), lambda t: t.repeat_interleave(2, dim=1)),
+    "flip": (lambda t: t.flip((0, 2)), lambda t: t.flip((0, 2))),
+    "gather": (lambda t: t.gather(2, np.array([[[1, 0], [0, 0], [1, 1]]] * 2)),
+               lambda t: t.gather(2, __import__("torch").tensor([[[1, 0], [0, 0], [1, 1]]] * 2))),
+    "masked_fill": (lambda t: t.masked_fill(t.numpy() > 0.5, 0.0), lambda t: t.masked_fill(t > 0.5, 0.0)),
+    "clamp": (lambda t: t.clamp(min=-0.5, max=0.5), lambda t: t.clamp(min=-0.5, max=0.5)),
+    "softmax_dim": (lambda t: t.softmax(dim=1), lambda t: t.softmax(dim=1)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_METHODS))
+def test_pytorch_style_methods_match_pytorch(name):
+    ours_f, torch_f = TORCH_METHODS[name]
+    x = np.sin(np.arange(12.0) * 1.3).reshape(2, 3, 2) + 0.1  # no ties, no entry at a kink
+    t, tt = _torch_pair(x)
+    y, yt = ours_f(t), torch_f(tt)
+    np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=1e-12, atol=1e-14)
+    u = np.cos(np.arange(y.size)).reshape(y.shape)
+    (y * u).sum().backward()
+    import torch
+    (yt * torch.tensor(u)).sum().backward()
+    np.testing.assert_allclose(t.grad, tt.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_pytorch_style_scalars_and_indices():
+    t = cr.tensor(np.array([[0.5, -1.0, 2.0], [3.0, 0.1, -0.2]]), requires_grad=True)
+    assert t.argmax() == 3 and t.argmax(dim=1).tolist() == [2, 0] and t.argmin(axis=0, keepdims=True).shape == (1, 3)
+    assert t[1, 0].item() == 3.0 and t.tolist()[0] == [0.5, -1.0, 2.0]
+    assert t.dim() == 2 and t.numel() == 6
+    with pytest.raises(TypeError, match="give axis= or dim=, not both"):
+        t.sum(axis=0, dim=1)
+    with pytest.raises(ValueError, match="Tensor.mm: expected two matrices"):
+        t.mm(np.ones(3))
+    with pytest.raises(ValueError, match="Tensor.repeat: give at least one count per dimension"):
+        t.repeat(2)
+    # NumPy's defaults where PyTorch's differ: var/std are the population ones unless asked
+    np.testing.assert_allclose(t.var().numpy(), t.numpy().var())
+    np.testing.assert_allclose(t.std(ddof=1).numpy(), t.numpy().std(ddof=1))
+    y = t % 0.7   # the ufunc operators: %, and // (a step function: constant)
+    np.testing.assert_allclose(y.numpy(), t.numpy() % 0.7)
+    assert not (t // 0.7).requires_grad

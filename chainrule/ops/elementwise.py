@@ -83,7 +83,12 @@ class Div(Function):
 
 class Pow(Function):
     """Power.  y = a ** b;  VJP: abar = ybar b a^(b-1), bbar = ybar y log(a);
-    JVP: ydot = b a^(b-1) adot + y log(a) bdot."""
+    JVP: ydot = b a^(b-1) adot + y log(a) bdot.
+
+    At the edges, as HIPS autograd and PyTorch: where b == 0, dy/da = 0 (also at a = 0, where
+    a^(b-1) is infinite: y = a^0 = 1 is constant); where a == 0, dy/db = 0 (log a is replaced by
+    log 1); for a < 0, dy/db = y log(a) is NaN (a^b is not differentiable in b there).
+    """
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -92,15 +97,21 @@ class Pow(Function):
 
     def _da(self):
         b = self.b
-        if np.ndim(b) == 0 and b == 2:
-            return 2 * self.a
-        return b * self.a ** (b - 1)
+        if np.ndim(b) == 0 and not isinstance(b, Tensor):   # a constant exponent
+            if b == 2:
+                return 2 * self.a
+            if b == 0:
+                return 0 * self.a
+            return b * self.a ** (b - 1)
+        # b a^(b-1) is 0 * inf at a = 0, b = 0: take the exponent 1 there (the limit, 0)
+        safe = (np.asarray(_value(b)) != 0) | (np.asarray(_value(self.a)) != 0)
+        return b * self.a ** (b - 1 if safe.all() else Where.apply(safe, b - 1, 1))
 
     def _db(self):
-        pos = np.asarray(_value(self.a)) > 0
+        zero = np.asarray(_value(self.a)) == 0
         with np.errstate(divide="ignore", invalid="ignore"):
-            # d/db a^b = a^b log a; where a == 0 the limit (for b > 0) is 0.
-            return Where.apply(pos, self.y * Log.apply(Where.apply(pos, self.a, 1)), 0)
+            # d/db a^b = a^b log a; log 0 is replaced by log 1 = 0 (the limit for b > 0)
+            return self.y * Log.apply(Where.apply(zero, 1, self.a) if zero.any() else self.a)
 
     def backward(self, g):
         ga, gb = self.needs_input_grad
@@ -405,14 +416,15 @@ class Softplus(Activation):
 
 
 class Clip(Function):
-    """Clipping to [lo, hi].  y = min(max(x, lo), hi);  y' = 1 inside the interval, 0 outside."""
+    """Clipping to [lo, hi].  y = min(max(x, lo), hi);  y' = 1 inside the interval, 0 outside and
+    at the bounds (HIPS autograd's convention; PyTorch's clamp gives 1 at the bounds)."""
 
     def forward(self, x, lo=None, hi=None):
         if lo is None and hi is None:
             raise ValueError("clip: give at least one of a_min and a_max")
         lo_ = -np.inf if lo is None else lo
         hi_ = np.inf if hi is None else hi
-        self.mask = (x >= lo_) & (x <= hi_)
+        self.mask = (x > lo_) & (x < hi_)   # 0 at the bounds themselves, as HIPS autograd
         return np.clip(x, lo, hi)
 
     def backward(self, g):
@@ -459,3 +471,317 @@ class AsType(Function):
 
     def jvp(self, dx):
         return dx
+
+
+# ------------------------------------------------------------- NumPy's elementwise functions
+# The ufuncs of chainrule.numpy.  Each value comes from NumPy's own kernel (np.log1p, np.hypot, ...:
+# composing them from exp and log would lose accuracy where they exist to keep it); each derivative
+# is written once, in ``d``, with operators and chainrule primitives, so the same line serves the
+# VJP, the JVP and (on Tensors) the differentiated VJP.  Kinks follow HIPS autograd.
+class Ufunc(Function):
+    """An elementwise NumPy function  y = f(x),  with  VJP: xbar = ybar f'(x),  JVP: ydot = f'(x) xdot.
+
+    A subclass names the NumPy ``ufunc`` and writes f'(x) as ``d(x, y)`` (from the input x, the
+    output y, or both, whichever is clearer); the saved x and y are swapped for their graph nodes
+    when the VJP is differentiated, so ``d`` needs nothing else.
+    """
+
+    ufunc = None
+
+    def forward(self, x):
+        self.x = x
+        self.y = y = type(self).ufunc(x)
+        return y
+
+    @staticmethod
+    def d(x, y):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, g):
+        return (g * self.d(self.x, self.y),)
+
+    def jvp(self, dx):
+        return self.d(self.x, self.y) * dx
+
+
+class Sin(Ufunc):
+    """Sine.  y = sin(x);  y' = cos(x)."""
+    ufunc = np.sin
+
+    @staticmethod
+    def d(x, y):
+        return Cos.apply(x)
+
+
+class Cos(Ufunc):
+    """Cosine.  y = cos(x);  y' = -sin(x)."""
+    ufunc = np.cos
+
+    @staticmethod
+    def d(x, y):
+        return -Sin.apply(x)
+
+
+class Tan(Ufunc):
+    """Tangent.  y = tan(x);  y' = 1 / cos^2(x) = 1 + y^2."""
+    ufunc = np.tan
+
+    @staticmethod
+    def d(x, y):
+        return 1 + y * y
+
+
+class Arcsin(Ufunc):
+    """Inverse sine.  y = arcsin(x);  y' = 1 / sqrt(1 - x^2)  (infinite at x = +-1)."""
+    ufunc = np.arcsin
+
+    @staticmethod
+    def d(x, y):
+        return 1 / Sqrt.apply(1 - x * x)
+
+
+class Arccos(Ufunc):
+    """Inverse cosine.  y = arccos(x);  y' = -1 / sqrt(1 - x^2)."""
+    ufunc = np.arccos
+
+    @staticmethod
+    def d(x, y):
+        return -1 / Sqrt.apply(1 - x * x)
+
+
+class Arctan(Ufunc):
+    """Inverse tangent.  y = arctan(x);  y' = 1 / (1 + x^2)."""
+    ufunc = np.arctan
+
+    @staticmethod
+    def d(x, y):
+        return 1 / (1 + x * x)
+
+
+class Sinh(Ufunc):
+    """Hyperbolic sine.  y = sinh(x);  y' = cosh(x)."""
+    ufunc = np.sinh
+
+    @staticmethod
+    def d(x, y):
+        return Cosh.apply(x)
+
+
+class Cosh(Ufunc):
+    """Hyperbolic cosine.  y = cosh(x);  y' = sinh(x)."""
+    ufunc = np.cosh
+
+    @staticmethod
+    def d(x, y):
+        return Sinh.apply(x)
+
+
+class Arcsinh(Ufunc):
+    """Inverse hyperbolic sine.  y = arcsinh(x);  y' = 1 / sqrt(x^2 + 1)."""
+    ufunc = np.arcsinh
+
+    @staticmethod
+    def d(x, y):
+        return 1 / Sqrt.apply(x * x + 1)
+
+
+class Arccosh(Ufunc):
+    """Inverse hyperbolic cosine.  y = arccosh(x), x >= 1;  y' = 1 / sqrt(x^2 - 1)."""
+    ufunc = np.arccosh
+
+    @staticmethod
+    def d(x, y):
+        return 1 / Sqrt.apply(x * x - 1)
+
+
+class Arctanh(Ufunc):
+    """Inverse hyperbolic tangent.  y = arctanh(x), |x| < 1;  y' = 1 / (1 - x^2)."""
+    ufunc = np.arctanh
+
+    @staticmethod
+    def d(x, y):
+        return 1 / (1 - x * x)
+
+
+class Exp2(Ufunc):
+    """Power of two.  y = 2^x;  y' = 2^x log 2 = y log 2."""
+    ufunc = np.exp2
+
+    @staticmethod
+    def d(x, y):
+        return y * _LN2
+
+
+class Expm1(Ufunc):
+    """exp(x) - 1, accurate for small x.  y = e^x - 1;  y' = e^x = y + 1."""
+    ufunc = np.expm1
+
+    @staticmethod
+    def d(x, y):
+        return y + 1
+
+
+class Log2(Ufunc):
+    """Base-2 logarithm.  y = log2(x);  y' = 1 / (x log 2)."""
+    ufunc = np.log2
+
+    @staticmethod
+    def d(x, y):
+        return 1 / (x * _LN2)
+
+
+class Log10(Ufunc):
+    """Base-10 logarithm.  y = log10(x);  y' = 1 / (x log 10)."""
+    ufunc = np.log10
+
+    @staticmethod
+    def d(x, y):
+        return 1 / (x * _LN10)
+
+
+class Log1p(Ufunc):
+    """log(1 + x), accurate for small x.  y = log(1 + x);  y' = 1 / (1 + x)."""
+    ufunc = np.log1p
+
+    @staticmethod
+    def d(x, y):
+        return 1 / (1 + x)
+
+
+class Cbrt(Ufunc):
+    """Cube root.  y = x^(1/3) (real, also for x < 0);  y' = 1 / (3 y^2)  (infinite at 0)."""
+    ufunc = np.cbrt
+
+    @staticmethod
+    def d(x, y):
+        return 1 / (3 * y * y)
+
+
+def _erf(x):
+    from scipy.special import erf  # scipy comes with scikit-learn; imported on first use
+    return erf(x)
+
+
+def _erfc(x):
+    from scipy.special import erfc
+    return erfc(x)
+
+
+class Erf(Ufunc):
+    """Error function.  y = erf(x) = (2/sqrt(pi)) int_0^x exp(-t^2) dt;  y' = (2/sqrt(pi)) exp(-x^2)."""
+    ufunc = staticmethod(_erf)
+
+    @staticmethod
+    def d(x, y):
+        return _TWO_OVER_SQRT_PI * Exp.apply(-(x * x))
+
+
+class Erfc(Ufunc):
+    """Complementary error function.  y = erfc(x) = 1 - erf(x);  y' = -(2/sqrt(pi)) exp(-x^2)."""
+    ufunc = staticmethod(_erfc)
+
+    @staticmethod
+    def d(x, y):
+        return -_TWO_OVER_SQRT_PI * Exp.apply(-(x * x))
+
+
+_LN2, _LN10, _TWO_OVER_SQRT_PI = float(np.log(2)), float(np.log(10)), float(2 / np.sqrt(np.pi))
+
+
+class Maximum(Function):
+    """Elementwise maximum.  y = max(a, b);  VJP: abar = ybar [a > b], bbar = ybar [b > a],
+    and at a tie a == b each gets half (HIPS autograd's convention): abar = ybar [a == y] / (1 + [a == b])."""
+
+    _ufunc = staticmethod(np.maximum)
+
+    def forward(self, a, b):
+        y = type(self)._ufunc(a, b)
+        dtype = y.dtype if y.dtype.kind == "f" else np.float64
+        half = (1.0 + np.equal(a, b)).astype(dtype)
+        self.wa = np.equal(a, y) / half   # constant weights: the selection has no derivative
+        self.wb = np.equal(b, y) / half
+        return y
+
+    def backward(self, g):
+        ga, gb = self.needs_input_grad
+        return (g * self.wa if ga else None), (g * self.wb if gb else None)
+
+    def jvp(self, da, db):
+        return _sum_tangents(None if da is None else self.wa * da, None if db is None else self.wb * db)
+
+
+class Minimum(Maximum):
+    """Elementwise minimum.  y = min(a, b);  the adjoint goes to the smaller input, half to each at a tie."""
+
+    _ufunc = staticmethod(np.minimum)
+
+
+class Logaddexp(Function):
+    """log(exp(a) + exp(b)), computed without overflow.  VJP: abar = ybar exp(a - y), bbar = ybar exp(b - y)
+    (the softmax weights of the pair)."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.y = np.logaddexp(a, b)
+        return self.y
+
+    def backward(self, g):
+        ga, gb = self.needs_input_grad
+        return ((g * Exp.apply(self.a - self.y) if ga else None),
+                (g * Exp.apply(self.b - self.y) if gb else None))
+
+    def jvp(self, da, db):
+        return _sum_tangents(None if da is None else Exp.apply(self.a - self.y) * da,
+                             None if db is None else Exp.apply(self.b - self.y) * db)
+
+
+class Arctan2(Function):
+    """Angle of the point (b, a).  y = arctan2(a, b);  dy/da = b / (a^2 + b^2),  dy/db = -a / (a^2 + b^2)."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return np.arctan2(a, b)
+
+    def backward(self, g):
+        ga, gb = self.needs_input_grad
+        r2 = self.a * self.a + self.b * self.b
+        return (g * self.b / r2 if ga else None), (-g * self.a / r2 if gb else None)
+
+    def jvp(self, da, db):
+        r2 = self.a * self.a + self.b * self.b
+        return _sum_tangents(None if da is None else self.b * da / r2, None if db is None else -self.a * db / r2)
+
+
+class Hypot(Function):
+    """Length of the hypotenuse, without overflow.  y = sqrt(a^2 + b^2);  dy/da = a / y,  dy/db = b / y."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.y = np.hypot(a, b)
+        return self.y
+
+    def backward(self, g):
+        ga, gb = self.needs_input_grad
+        q = g / self.y
+        return (q * self.a if ga else None), (q * self.b if gb else None)
+
+    def jvp(self, da, db):
+        return _sum_tangents(None if da is None else self.a * da / self.y, None if db is None else self.b * db / self.y)
+
+
+class Mod(Function):
+    """Remainder with the sign of the divisor (Python's %, np.mod).  y = a - b floor(a / b);
+    dy/da = 1,  dy/db = -floor(a / b)  (away from the jumps at multiples of b)."""
+
+    name = "mod"
+
+    def forward(self, a, b):
+        self.q = np.floor_divide(a, b)   # floor(a / b): a constant step function
+        return np.remainder(a, b)
+
+    def backward(self, g):
+        ga, gb = self.needs_input_grad
+        return (g if ga else None), (-g * self.q if gb else None)
+
+    def jvp(self, da, db):
+        return _sum_tangents(da, None if db is None else -self.q * db)

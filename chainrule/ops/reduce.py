@@ -10,6 +10,7 @@ import numpy as np
 from chainrule.function import Function
 from chainrule.ops.elementwise import Exp
 from chainrule.ops.shape import BroadcastTo
+from chainrule.tensor import Tensor
 
 
 _ONES = {}
@@ -153,12 +154,20 @@ class LogSumExp(Function):
         x = np.asarray(x)
         self.axes = _norm_axis(axis, x.ndim)
         self.keepdims = keepdims
-        y = _logsumexp(x, self.axes)
-        self.p = np.exp(x - y)
+        self.x = x
+        self.y = y = _logsumexp(x, self.axes)   # with the reduced axes kept: it broadcasts against x
         return y if keepdims else np.squeeze(y, axis=self.axes)
 
+    @property
+    def p(self):
+        """softmax(x) = exp(x - y), formed when a derivative asks for it (not on every forward pass)."""
+        p = self.__dict__.get("_p")
+        if p is None:
+            p = self.__dict__["_p"] = np.exp(self.x - self.y)
+        return p
+
     def saved_from_graph(self, inputs, out):
-        return {"p": Exp.apply(inputs[0] - _expand(out, self.axes, self.keepdims))}
+        return {"_p": Exp.apply(inputs[0] - _expand(out, self.axes, self.keepdims))}
 
     def backward(self, g):
         return (_expand(g, self.axes, self.keepdims) * self.p,)
@@ -219,3 +228,121 @@ class LogSoftmax(Function):
 
     def jvp(self, dx):
         return dx - np.sum(self.p * dx, axis=self.axis, keepdims=True)
+
+
+def _flip(x, axis):
+    """x reversed along ``axis`` (basic slicing: works on ndarrays and Tensors)."""
+    return x[(slice(None),) * (axis % x.ndim) + (slice(None, None, -1),)]
+
+
+class Cumsum(Function):
+    """Running sum along an axis.  y_k = sum_{j <= k} x_j;  VJP: xbar_j = sum_{k >= j} ybar_k
+    (the running sum taken from the other end);  JVP: ydot = cumsum(xdot).
+    With ``axis=None`` the input is flattened first, as in NumPy."""
+
+    def forward(self, x, axis=None):
+        x = np.asarray(x)
+        self.shape = x.shape
+        self.axis = axis
+        return np.cumsum(x, axis=axis)
+
+    def backward(self, g):
+        ax = 0 if self.axis is None else self.axis
+        xbar = _flip(Cumsum.apply(_flip(g, ax), axis=ax), ax)
+        return (xbar.reshape(self.shape) if self.axis is None else xbar,)
+
+    def jvp(self, dx):
+        return np.cumsum(np.broadcast_to(dx, self.shape), axis=self.axis)
+
+
+class Cumprod(Function):
+    """Running product along an axis.  y_k = prod_{j <= k} x_j;  dy_k/dx_j = y_k / x_j for j <= k, so
+    VJP: xbar_j = (sum_{k >= j} ybar_k y_k) / x_j;  JVP: ydot_k = sum_{j <= k} y_k xdot_j / x_j.
+    Both divide by x: at an x_j = 0 they are not defined (NaN); ``prod`` does not go through them."""
+
+    def forward(self, x, axis=None):
+        x = np.asarray(x)
+        self.shape = x.shape
+        self.axis = axis
+        self.x = x
+        self.y = np.cumprod(x, axis=axis)
+        return self.y
+
+    def backward(self, g):
+        ax = 0 if self.axis is None else self.axis
+        x = self.x if self.axis is not None else self.x.reshape((-1,))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xbar = _flip(Cumsum.apply(_flip(g * self.y, ax), axis=ax), ax) / x
+        return (xbar.reshape(self.shape) if self.axis is None else xbar,)
+
+    def jvp(self, dx):
+        ax = 0 if self.axis is None else self.axis
+        dx = np.broadcast_to(dx, self.shape)
+        if self.axis is None:
+            dx = dx.reshape(-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.y * np.cumsum(dx / self.x.reshape(dx.shape), axis=ax)
+
+
+def _moved_flat(x, axes):
+    """x with the ``axes`` moved to the end and merged into one (for ndarrays and Tensors),
+    and the permutation used."""
+    keep = [i for i in range(x.ndim) if i not in axes]
+    perm = tuple(keep) + tuple(axes)
+    xt = x.transpose(perm) if perm != tuple(range(x.ndim)) else x
+    lead = tuple(x.shape[i] for i in keep)
+    return xt.reshape(lead + (-1,)), perm
+
+
+def _prod_of_others(x, axes):
+    """prod_{j != i} x_j over the reduced ``axes``, for every i, without dividing (exact where some
+    x_j = 0): the product of everything before i times everything after it, two running products."""
+    from chainrule.ops.shape import Concatenate
+    xf, perm = _moved_flat(x, axes)
+    one = np.ones(xf.shape[:-1] + (1,), dtype=xf.dtype)
+    before = Cumprod.apply(Concatenate.apply(one, xf[..., :-1], axis=-1), axis=-1)
+    after = _flip(Cumprod.apply(_flip(Concatenate.apply(xf[..., 1:], one, axis=-1), -1), axis=-1), -1)
+    others = (before * after).reshape(tuple(x.shape[i] for i in perm))
+    inverse = tuple(np.argsort(perm))
+    return others.transpose(inverse) if inverse != tuple(range(x.ndim)) else others
+
+
+class Prod(Function):
+    """Product over axes.  y = prod_i x_i;  dy/dx_i = prod_{j != i} x_j  (= y / x_i when no x_j is 0);
+    VJP: xbar_i = ybar prod_{j != i} x_j;  JVP: ydot = sum_i prod_{j != i} x_j xdot_i.
+
+    Where some x_j = 0 the products of the others are formed directly (HIPS autograd's y / x_i
+    gives NaN there); their own derivative (a second derivative of prod at a zero) is not defined.
+    """
+
+    def forward(self, x, axis=None, keepdims=False):
+        x = np.asarray(x)
+        self.axes = _norm_axis(axis, x.ndim)
+        self.keepdims = keepdims
+        y = np.multiply.reduce(x, axis=self.axes, keepdims=True)
+        self.others = self._others(x, y)
+        return y if keepdims else np.squeeze(y, axis=self.axes)
+
+    def _others(self, x, y):
+        xv = _value(x)
+        if not self.axes or xv.size == 0:   # a product of one factor: dy/dx = 1
+            return np.ones(xv.shape, xv.dtype)
+        if np.all(xv != 0):
+            return y / x
+        return _prod_of_others(x, self.axes)
+
+    def saved_from_graph(self, inputs, out):
+        x = inputs[0]
+        if x is None:
+            return {}
+        return {"others": self._others(x, _expand(out, self.axes, self.keepdims))}
+
+    def backward(self, g):
+        return (_expand(g, self.axes, self.keepdims) * self.others,)
+
+    def jvp(self, dx):
+        return np.sum(self.others * dx, axis=self.axes, keepdims=self.keepdims)
+
+
+def _value(x):
+    return x.data if isinstance(x, Tensor) else x

@@ -9,6 +9,7 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
 import chainrule as cr
+import chainrule.numpy as cnp
 
 SHAPES = [(), (3,), (2, 3), (1, 3)]
 BROADCAST_PAIRS = [((), ()), ((3,), (3,)), ((2, 3), (2, 3)), ((2, 3), (3,)), ((1, 3), (2, 1)),
@@ -303,3 +304,40 @@ def test_stability_at_extreme_inputs():
     # y (1 - y) rounds to 0 at x = 50 (1 - y is below float64's resolution near 1): absolute error 2e-22
     np.testing.assert_allclose(x.grad, [0, 1.9287498479639178e-22, 0.25, 1.9287498479639178e-22, 0],
                                rtol=1e-9, atol=1e-21)
+
+
+def test_prod_is_exact_at_zeros():
+    """autograd's y / x gives NaN where an entry is 0; the product of the others is exact."""
+    x = np.array([[2.0, 0.0, 3.0], [0.0, 0.0, 5.0]])
+    np.testing.assert_array_equal(cr.grad(lambda t: cnp.sum(cnp.prod(t, axis=1)))(x), [[0, 6, 0], [0, 0, 0]])
+    np.testing.assert_array_equal(cr.grad(lambda t: cnp.prod(t))(np.array([2.0, 0.0, 3.0])), [0, 6, 0])
+    assert cr.gradcheck(lambda t: cnp.prod(t, axis=0), x)
+
+
+def test_primitives_agree_with_their_compositions():
+    """Where a primitive could have been composed, the composition is its oracle."""
+    rng = np.random.default_rng(0)
+    a, b = rng.uniform(0.5, 2, (2, 3)), rng.uniform(-2, 2, (2, 3))
+    A = rng.normal(size=(3, 3)) + 3 * np.eye(3)
+    pairs = [
+        (lambda t: cnp.prod(t, axis=1), lambda t: cnp.exp(cnp.sum(cnp.log(t), axis=1)), a),
+        (lambda t: cnp.logaddexp(t, b), lambda t: cnp.log(cnp.exp(t) + cnp.exp(b)), a),
+        (lambda t: cnp.hypot(t, b), lambda t: cnp.sqrt(t ** 2 + b ** 2), a),
+        (lambda t: cnp.maximum(t, b), lambda t: cnp.where(t > b, t, b), a),
+        (lambda t: cnp.cumsum(t, axis=1), lambda t: cnp.stack([cnp.sum(t[:, :k + 1], axis=1) for k in range(3)], 1), a),
+        (lambda t: cnp.cumprod(t, axis=1), lambda t: cnp.stack([cnp.prod(t[:, :k + 1], axis=1) for k in range(3)], 1), a),
+        (lambda t: cnp.einsum("ij,jk->ik", t, A), lambda t: t @ A, a),
+        (lambda t: cnp.linalg.solve(A, t.T), lambda t: cnp.linalg.inv(A) @ t.T, a),
+        (lambda t: cnp.linalg.det(t), lambda t: cnp.linalg.slogdet(t)[0] * cnp.exp(cnp.linalg.slogdet(t)[1]), A),
+        (lambda t: cnp.linalg.cholesky(t @ t.T), lambda t: cnp.linalg.cholesky(t @ t.T) @ np.eye(3), A),
+        (lambda t: cnp.expm1(t), lambda t: cnp.exp(t) - 1, a), (lambda t: cnp.log1p(t), lambda t: cnp.log(1 + t), a),
+        (lambda t: cnp.log10(t), lambda t: cnp.log(t) / np.log(10), a),
+        (lambda t: cnp.tan(t), lambda t: cnp.sin(t) / cnp.cos(t), a),
+    ]
+    for f, g, x in pairs:
+        np.testing.assert_allclose(f(cr.tensor(x)).numpy(), g(cr.tensor(x)).numpy(), rtol=1e-12)
+        u = np.cos(np.arange(f(x).size)).reshape(f(x).shape)
+        np.testing.assert_allclose(cr.grad(lambda t: cnp.sum(f(t) * u))(x), cr.grad(lambda t: cnp.sum(g(t) * u))(x),
+                                    rtol=1e-10)
+        np.testing.assert_allclose(cr.hessian(lambda t: cnp.sum(f(t) * u))(x),
+                                    cr.hessian(lambda t: cnp.sum(g(t) * u))(x), rtol=1e-8, atol=1e-10)

@@ -1,0 +1,681 @@
+"""The differentiable NumPy: ``import chainrule.numpy as np`` (HIPS autograd's ``autograd.numpy``).
+
+The lecture notes write their cost functions, activations and derivative examples with
+``import autograd.numpy as np`` and ``from autograd import grad, elementwise_grad``; with those two
+imports changed to ``chainrule.numpy`` and ``chainrule``, the code runs as written:
+
+>>> import chainrule.numpy as np
+>>> from chainrule import grad, elementwise_grad
+>>> def CostOLS(target):
+...     def func(X):
+...         return (1.0 / target.shape[0]) * np.sum((target - X) ** 2)
+...     return func
+>>> grad(CostOLS(np.array([1.0, 2.0])))(np.array([0.0, 0.0]))
+array([-1., -2.])
+>>> elementwise_grad(np.sin)(np.array([0.0, np.pi]))
+array([ 1., -1.])
+
+Every function here takes ndarrays, Python numbers, (nested) lists and Tensors.  Called without a
+Tensor it *is* NumPy: the call goes straight to the NumPy function of the same name, so values,
+dtypes and every NumPy option are NumPy's.  Called with Tensors it records the operation, so it is
+differentiable in reverse and forward mode and to any order; each derivative is written once, beside
+its primitive in :mod:`chainrule.ops` (with its formula in the docstring).  Integer and boolean
+results (``argmax``, comparisons, ``shape``) carry no gradient; functions with a zero derivative
+(``sign``, ``floor``, ``round``) return constants, as in HIPS autograd.
+
+Names that are not differentiable functions (``zeros``, ``ones``, ``arange``, ``linspace``, ``eye``,
+``random``, ``float64``, ``pi``, ``newaxis``, ...) are NumPy's own, passed through.  A NumPy function
+that chainrule cannot differentiate, called on a Tensor that requires grad, raises a TypeError that
+names it (see :meth:`chainrule.Tensor.__array_function__`): never a silently detached array.
+Options that would detach the result (``out=``, ``where=``) raise a TypeError on Tensors too.
+"""
+from __future__ import annotations
+
+import builtins
+import functools
+
+import numpy as _np
+
+from chainrule import ops as _ops
+from chainrule.ops import _has_tensor
+from chainrule.tensor import Tensor
+
+# NumPy's names pass through unless defined below (zeros, arange, float64, pi, newaxis, random, ...)
+from numpy import random, fft  # noqa: F401,E402  (submodules, as autograd.numpy.random)
+
+#: NumPy function or ufunc -> the chainrule.numpy implementation run when a Tensor is among its
+#: arguments (used by Tensor.__array_function__ and Tensor.__array_ufunc__)
+HANDLED = {}
+#: ufunc -> chainrule.numpy function for ``ufunc.reduce`` and ``ufunc.accumulate`` on Tensors
+REDUCE, ACCUMULATE = {}, {}
+
+
+def _any_tensor(args, kwargs):
+    return builtins.any(_has_tensor(a) for a in args) or builtins.any(_has_tensor(v) for v in kwargs.values())
+
+
+def _implements(*npfuncs):
+    """Register ``ours`` as the Tensor implementation of the NumPy functions ``npfuncs``; the public
+    function calls NumPy itself when no Tensor is among the arguments."""
+    def deco(ours):
+        primary = npfuncs[0]
+
+        @functools.wraps(ours)
+        def fn(*args, **kwargs):
+            if (args and type(args[0]) is Tensor) or _any_tensor(args, kwargs):
+                return ours(*args, **kwargs)
+            return primary(*args, **kwargs)
+        for f in npfuncs:
+            HANDLED[f] = ours
+        fn._chainrule = ours
+        return fn
+    return deco
+
+
+class _NoValue:
+    """Marks an option that was not given (NumPy's own sentinel is private)."""
+
+    def __repr__(self):
+        return "<no value>"
+
+
+_NV = _NoValue()
+
+
+def _refuse(name, **opts):
+    """A TypeError for NumPy options that would write into arrays or select entries by a mask,
+    which on a Tensor would cut the gradient."""
+    given = {k: v for k, v in opts.items() if v is not _NV and v is not None and not (k == "where" and v is True)}
+    if given:
+        keys = ", ".join(f"{k}=" for k in given)
+        raise TypeError(f"chainrule.numpy.{name}: {keys} is not supported on Tensors (the result would not be "
+                        f"recorded); call it without and use the returned Tensor (chainrule.numpy.where selects)")
+
+
+def _cast(y, dtype):
+    return y if dtype is None else _ops.astype(y, dtype)
+
+
+def _kd(keepdims):
+    return False if keepdims is _NV else bool(keepdims)
+
+
+# ------------------------------------------------------------------ ufuncs
+def _ufunc1(npf, op, name=None):
+    name = name or npf.__name__
+
+    def ours(x, out=None, *, where=True, dtype=None, **kwargs):
+        if out is not None or where is not True or kwargs:
+            _refuse(name, out=out, where=where,
+                    **{k: v for k, v in kwargs.items() if k not in ("casting", "order", "subok")})
+        return op(x) if dtype is None else _ops.astype(op(x), dtype)
+    ours.__name__ = name
+    ours.__qualname__ = name
+    ours.__doc__ = (op.__doc__ or "") + f"\n\nNumPy's ``{npf.__name__}``, differentiable on Tensors."
+    return _implements(npf)(ours)
+
+
+def _ufunc2(npf, op, name=None):
+    name = name or npf.__name__
+
+    def ours(x1, x2, out=None, *, where=True, dtype=None, **kwargs):
+        if out is not None or where is not True or kwargs:
+            _refuse(name, out=out, where=where,
+                    **{k: v for k, v in kwargs.items() if k not in ("casting", "order", "subok")})
+        return op(x1, x2) if dtype is None else _ops.astype(op(x1, x2), dtype)
+    ours.__name__ = name
+    ours.__qualname__ = name
+    ours.__doc__ = (op.__doc__ or "") + f"\n\nNumPy's ``{npf.__name__}``, differentiable on Tensors."
+    return _implements(npf)(ours)
+
+
+negative = _ufunc1(_np.negative, _ops.neg)
+positive = _ufunc1(_np.positive, lambda x: _ops.mul(_ops._arr(x), 1))
+absolute = _ufunc1(_np.absolute, _ops.abs)
+abs = absolute  # noqa: A001
+fabs = _ufunc1(_np.fabs, _ops.abs)
+exp = _ufunc1(_np.exp, _ops.exp)
+exp2 = _ufunc1(_np.exp2, _ops.exp2)
+expm1 = _ufunc1(_np.expm1, _ops.expm1)
+log = _ufunc1(_np.log, _ops.log)
+log2 = _ufunc1(_np.log2, _ops.log2)
+log10 = _ufunc1(_np.log10, _ops.log10)
+log1p = _ufunc1(_np.log1p, _ops.log1p)
+sqrt = _ufunc1(_np.sqrt, _ops.sqrt)
+cbrt = _ufunc1(_np.cbrt, _ops.cbrt)
+square = _ufunc1(_np.square, _ops.square)
+reciprocal = _ufunc1(_np.reciprocal, _ops.reciprocal)
+sin = _ufunc1(_np.sin, _ops.sin)
+cos = _ufunc1(_np.cos, _ops.cos)
+tan = _ufunc1(_np.tan, _ops.tan)
+arcsin = _ufunc1(_np.arcsin, _ops.arcsin)
+arccos = _ufunc1(_np.arccos, _ops.arccos)
+arctan = _ufunc1(_np.arctan, _ops.arctan)
+sinh = _ufunc1(_np.sinh, _ops.sinh)
+cosh = _ufunc1(_np.cosh, _ops.cosh)
+tanh = _ufunc1(_np.tanh, _ops.tanh)
+arcsinh = _ufunc1(_np.arcsinh, _ops.arcsinh)
+arccosh = _ufunc1(_np.arccosh, _ops.arccosh)
+arctanh = _ufunc1(_np.arctanh, _ops.arctanh)
+deg2rad = _ufunc1(_np.deg2rad, _ops.deg2rad)
+radians = _ufunc1(_np.radians, _ops.deg2rad)
+rad2deg = _ufunc1(_np.rad2deg, _ops.rad2deg)
+degrees = _ufunc1(_np.degrees, _ops.rad2deg)
+sign = _ufunc1(_np.sign, _ops.sign)
+floor = _ufunc1(_np.floor, _ops.floor)
+ceil = _ufunc1(_np.ceil, _ops.ceil)
+rint = _ufunc1(_np.rint, _ops.rint)
+trunc = _ufunc1(_np.trunc, _ops.trunc)
+
+add = _ufunc2(_np.add, _ops.add)
+subtract = _ufunc2(_np.subtract, _ops.sub)
+multiply = _ufunc2(_np.multiply, _ops.mul)
+divide = _ufunc2(_np.divide, _ops.div)
+true_divide = divide
+power = _ufunc2(_np.power, _ops.pow)
+float_power = _ufunc2(_np.float_power, lambda a, b: _ops.pow(_ops.astype(_ops._arr(a), _np.float64), b))
+mod = _ufunc2(_np.remainder, _ops.mod, "mod")
+remainder = mod
+floor_divide = _ufunc2(_np.floor_divide, _ops.floor_divide)
+maximum = _ufunc2(_np.maximum, _ops.maximum)
+minimum = _ufunc2(_np.minimum, _ops.minimum)
+logaddexp = _ufunc2(_np.logaddexp, _ops.logaddexp)
+logaddexp2 = _ufunc2(_np.logaddexp2, lambda a, b: _ops.div(
+    _ops.logaddexp(_ops.mul(_ops._arr(a), _np.log(2)), _ops.mul(_ops._arr(b), _np.log(2))), _np.log(2)))
+arctan2 = _ufunc2(_np.arctan2, _ops.arctan2)
+hypot = _ufunc2(_np.hypot, _ops.hypot)
+matmul = _ufunc2(_np.matmul, _ops.matmul)
+
+
+@_implements(_np.fix)
+def fix(x, out=None):
+    """Rounding towards zero: a constant (zero derivative between the integers)."""
+    _refuse("fix", out=out)
+    return _ops.trunc(x)
+
+
+@_implements(_np.round, _np.around)
+def round(a, decimals=0, out=None):  # noqa: A001
+    """Rounding to ``decimals`` digits: a constant (zero derivative between the steps)."""
+    _refuse("round", out=out)
+    return _ops.round(a, decimals=decimals)
+
+
+around = round
+
+
+@_implements(_np.clip)
+def clip(a, a_min=_NV, a_max=_NV, out=None, *, min=_NV, max=_NV, **kwargs):  # noqa: A002
+    """Clipping to [a_min, a_max].  y' = 1 strictly inside, 0 outside and at the bounds (HIPS
+    autograd's convention); bounds that are Tensors get gradients too."""
+    _refuse("clip", out=out, **kwargs)
+    lo = a_min if a_min is not _NV else (None if min is _NV else min)
+    hi = a_max if a_max is not _NV else (None if max is _NV else max)
+    return _ops.clip(a, lo, hi)
+
+
+@_implements(_np.where)
+def where(condition, x=_NV, y=_NV):
+    """Selection.  y = x where condition else y;  the adjoint goes to the chosen side.  With the
+    condition alone, the indices where it holds (NumPy's nonzero: integers, no gradient)."""
+    if x is _NV and y is _NV:
+        return _np.nonzero(_ops._value(_ops._arr(condition)))
+    if x is _NV or y is _NV:
+        raise ValueError("where: give both x and y, or neither")
+    return _ops.where(condition, x, y)
+
+
+# ------------------------------------------------------------------ reductions
+def _axis(axis):
+    return None if axis is None else (tuple(axis) if isinstance(axis, (list, tuple)) else axis)
+
+
+@_implements(_np.sum)
+def sum(a, axis=None, dtype=None, out=None, keepdims=_NV, initial=_NV, where=_NV):  # noqa: A001
+    """Sum over axes.  y = sum_i x_i;  xbar_i = ybar."""
+    _refuse("sum", out=out, initial=initial, where=where)
+    return _ops.sum(_cast(_ops._arr(a), dtype), axis=_axis(axis), keepdims=_kd(keepdims))
+
+
+@_implements(_np.mean)
+def mean(a, axis=None, dtype=None, out=None, keepdims=_NV, *, where=_NV):
+    """Mean.  y = (1/n) sum_i x_i;  xbar_i = ybar / n."""
+    _refuse("mean", out=out, where=where)
+    return _ops.mean(_cast(_ops._arr(a), dtype), axis=_axis(axis), keepdims=_kd(keepdims))
+
+
+@_implements(_np.prod)
+def prod(a, axis=None, dtype=None, out=None, keepdims=_NV, initial=_NV, where=_NV):
+    """Product over axes.  y = prod_i x_i;  dy/dx_i = prod_{j != i} x_j (exact also at zeros)."""
+    _refuse("prod", out=out, initial=initial, where=where)
+    return _ops.prod(_cast(_ops._arr(a), dtype), axis=_axis(axis), keepdims=_kd(keepdims))
+
+
+def _ddof(ddof, correction):
+    if correction is not _NV:
+        return correction
+    return ddof
+
+
+@_implements(_np.var)
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NV, *, where=_NV, mean=_NV, correction=_NV):
+    """Variance.  y = (1/(n - ddof)) sum_i (x_i - mean)^2;  xbar_i = ybar 2 (x_i - mean) / (n - ddof)."""
+    _refuse("var", out=out, where=where, mean=mean)
+    return _ops.var(_cast(_ops._arr(a), dtype), axis=_axis(axis), keepdims=_kd(keepdims), ddof=_ddof(ddof, correction))
+
+
+@_implements(_np.std)
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NV, *, where=_NV, mean=_NV, correction=_NV):
+    """Standard deviation.  y = sqrt(var(x, ddof));  xbar_i = ybar (x_i - mean) / ((n - ddof) y)."""
+    _refuse("std", out=out, where=where, mean=mean)
+    return _ops.std(_cast(_ops._arr(a), dtype), axis=_axis(axis), keepdims=_kd(keepdims), ddof=_ddof(ddof, correction))
+
+
+@_implements(_np.max, _np.amax)
+def max(a, axis=None, out=None, keepdims=_NV, initial=_NV, where=_NV):  # noqa: A001
+    """Maximum.  The adjoint goes to the largest entry (split evenly among ties, as HIPS autograd)."""
+    _refuse("max", out=out, initial=initial, where=where)
+    return _ops.max(a, axis=_axis(axis), keepdims=_kd(keepdims))
+
+
+@_implements(_np.min, _np.amin)
+def min(a, axis=None, out=None, keepdims=_NV, initial=_NV, where=_NV):  # noqa: A001
+    """Minimum.  The adjoint goes to the smallest entry (split evenly among ties)."""
+    _refuse("min", out=out, initial=initial, where=where)
+    return _ops.min(a, axis=_axis(axis), keepdims=_kd(keepdims))
+
+
+amax, amin = max, min
+
+
+@_implements(_np.ptp)
+def ptp(a, axis=None, out=None, keepdims=_NV):
+    """Range.  y = max - min."""
+    _refuse("ptp", out=out)
+    return _ops.ptp(a, axis=_axis(axis), keepdims=_kd(keepdims))
+
+
+@_implements(_np.cumsum)
+def cumsum(a, axis=None, dtype=None, out=None):
+    """Running sum.  y_k = sum_{j <= k} x_j;  xbar_j = sum_{k >= j} ybar_k."""
+    _refuse("cumsum", out=out)
+    return _ops.cumsum(_cast(_ops._arr(a), dtype), axis=axis)
+
+
+@_implements(_np.cumprod)
+def cumprod(a, axis=None, dtype=None, out=None):
+    """Running product.  y_k = prod_{j <= k} x_j;  xbar_j = sum_{k >= j} ybar_k y_k / x_j."""
+    _refuse("cumprod", out=out)
+    return _ops.cumprod(_cast(_ops._arr(a), dtype), axis=axis)
+
+
+@_implements(_np.average)
+def average(a, axis=None, weights=None, returned=False, *, keepdims=_NV):
+    """Weighted mean.  y = sum_i w_i x_i / sum_i w_i."""
+    y = _ops.average(a, axis=_axis(axis), weights=weights, keepdims=_kd(keepdims))
+    if returned:
+        a = _ops._arr(a)
+        w = _np.ones(_np.shape(_ops._value(a))) if weights is None else weights
+        return y, _ops.sum(_ops.mul(w, _np.ones(_np.shape(_ops._value(a)))), axis=_axis(axis), keepdims=_kd(keepdims))
+    return y
+
+
+def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
+    """log sum_i b_i exp(a_i), computed stably (shifted by the maximum);  d/da_i = b_i exp(a_i - y),
+    the softmax weights.  ``b`` (default 1) scales the terms, b_i >= 0; b_i = 0 drops a term.
+
+    SciPy's ``scipy.special.logsumexp`` (also :func:`chainrule.scipy.special.logsumexp`); not a NumPy
+    name, here because the notes' softmax and cross-entropy code reaches for it beside np.sum.
+    Without a Tensor among the arguments it is SciPy's own."""
+    if not _any_tensor((a, b), {}):
+        import scipy.special
+        return scipy.special.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=return_sign)
+    if return_sign:
+        raise TypeError("logsumexp: return_sign=True is not supported on Tensors (for b >= 0 the sign is +1)")
+    if b is not None and _np.any(_np.asarray(_ops._value(_ops._arr(b))) < 0):
+        raise ValueError("logsumexp: negative b needs return_sign=True, which is not supported on Tensors")
+    return _ops.logsumexp(a, axis=axis, keepdims=keepdims, b=b)
+
+
+REDUCE.update({
+    _np.add: lambda a, axis, dtype, keepdims: _ops.sum(_cast(_ops._arr(a), dtype), axis=axis, keepdims=keepdims),
+    _np.multiply: lambda a, axis, dtype, keepdims: _ops.prod(_cast(_ops._arr(a), dtype), axis=axis, keepdims=keepdims),
+    _np.maximum: lambda a, axis, dtype, keepdims: _cast(_ops.max(a, axis=axis, keepdims=keepdims), dtype),
+    _np.minimum: lambda a, axis, dtype, keepdims: _cast(_ops.min(a, axis=axis, keepdims=keepdims), dtype)})
+ACCUMULATE.update({_np.add: lambda a, axis, dtype: _ops.cumsum(_cast(_ops._arr(a), dtype), axis=axis),
+                   _np.multiply: lambda a, axis, dtype: _ops.cumprod(_cast(_ops._arr(a), dtype), axis=axis)})
+
+
+# ------------------------------------------------------------------ products
+@_implements(_np.dot)
+def dot(a, b, out=None):
+    """Dot product: matrix product for vectors and matrices; for N-D b, a contraction of a's last
+    axis with b's second to last."""
+    _refuse("dot", out=out)
+    return _ops.dot(a, b)
+
+
+@_implements(_np.vdot)
+def vdot(a, b):
+    """Dot product of the flattened inputs."""
+    return _ops.vdot(a, b)
+
+
+@_implements(_np.outer)
+def outer(a, b, out=None):
+    """Outer product.  y_ij = a_i b_j."""
+    _refuse("outer", out=out)
+    return _ops.outer(a, b)
+
+
+@_implements(_np.inner)
+def inner(a, b):
+    """Inner product over the last axes."""
+    return _ops.inner(a, b)
+
+
+@_implements(_np.tensordot)
+def tensordot(a, b, axes=2):
+    """Tensor contraction over ``axes``."""
+    return _ops.tensordot(a, b, axes)
+
+
+@_implements(_np.einsum)
+def einsum(*operands, out=None, optimize=False, **kwargs):
+    """Einstein summation; the adjoint of each operand is an einsum with ybar in its place."""
+    dtype = None
+    if out is not None or kwargs:
+        dtype = kwargs.pop("dtype", None)
+        _refuse("einsum", out=out, **{k: v for k, v in kwargs.items() if k not in ("casting", "order")})
+    return _cast(_ops.einsum(*operands, optimize=optimize), dtype)
+
+
+@_implements(_np.trace)
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    """Trace.  y = sum_i a[i, i + offset];  abar = ybar on the diagonal."""
+    _refuse("trace", out=out)
+    return _cast(_ops.trace(a, offset, axis1, axis2), dtype)
+
+
+@_implements(_np.diag)
+def diag(v, k=0):
+    """A vector placed on the k-th diagonal, or a matrix's k-th diagonal."""
+    return _ops.diag(v, k)
+
+
+@_implements(_np.diagonal)
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    """The diagonal entries of the (axis1, axis2) planes, as a last axis."""
+    return _ops.diagonal(a, offset, axis1, axis2)
+
+
+@_implements(_np.tril)
+def tril(m, k=0):
+    """Lower triangle."""
+    return _ops.tril(m, k)
+
+
+@_implements(_np.triu)
+def triu(m, k=0):
+    """Upper triangle."""
+    return _ops.triu(m, k)
+
+
+@_implements(_np.kron)
+def kron(a, b):
+    """Kronecker product."""
+    return _ops.kron(a, b)
+
+
+# ------------------------------------------------------------------ shapes
+def _order(name, order):
+    if order not in ("C", None, "K", "A"):
+        raise TypeError(f"chainrule.numpy.{name}: order={order!r} is not supported on Tensors (C order only)")
+
+
+@_implements(_np.reshape)
+def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
+    """Reshape;  abar = ybar reshaped back."""
+    _order("reshape", order)
+    shape = newshape if shape is None else shape
+    return _ops.reshape(a, (shape,) if isinstance(shape, (int, _np.integer)) else tuple(shape))
+
+
+@_implements(_np.ravel)
+def ravel(a, order="C"):
+    """Flattening."""
+    _order("ravel", order)
+    return _ops.ravel(a)
+
+
+@_implements(_np.squeeze)
+def squeeze(a, axis=None):
+    """Removal of size-1 axes."""
+    return _ops.squeeze(a, axis)
+
+
+@_implements(_np.expand_dims)
+def expand_dims(a, axis):
+    """A new size-1 axis."""
+    return _ops.expand_dims(a, axis)
+
+
+@_implements(_np.transpose)
+def transpose(a, axes=None):
+    """Axis permutation;  abar = ybar permuted back."""
+    return _ops.transpose(a, axes)
+
+
+@_implements(_np.swapaxes)
+def swapaxes(a, axis1, axis2):
+    """Exchange of two axes."""
+    return _ops.swapaxes(a, axis1, axis2)
+
+
+@_implements(_np.moveaxis)
+def moveaxis(a, source, destination):
+    """Axes moved to new positions."""
+    return _ops.moveaxis(a, source, destination)
+
+
+@_implements(_np.concatenate)
+def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    """Concatenation;  each input's adjoint is its block of ybar."""
+    _refuse("concatenate", out=out)
+    return _cast(_ops.concatenate(list(arrays), axis=axis), dtype)
+
+
+@_implements(_np.stack)
+def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    """Stacking along a new axis."""
+    _refuse("stack", out=out)
+    return _cast(_ops.stack(list(arrays), axis=axis), dtype)
+
+
+@_implements(_np.hstack)
+def hstack(tup, *, dtype=None, casting="same_kind"):
+    """Concatenation along the second axis (the first for vectors)."""
+    return _cast(_ops.hstack(list(tup)), dtype)
+
+
+@_implements(_np.vstack)
+def vstack(tup, *, dtype=None, casting="same_kind"):
+    """Concatenation of rows."""
+    return _cast(_ops.vstack(list(tup)), dtype)
+
+
+@_implements(_np.dstack)
+def dstack(tup):
+    """Concatenation along the third axis."""
+    return _ops.dstack(list(tup))
+
+
+@_implements(_np.column_stack)
+def column_stack(tup):
+    """Vectors as columns."""
+    return _ops.column_stack(list(tup))
+
+
+@_implements(_np.split)
+def split(ary, indices_or_sections, axis=0):
+    """Splitting into equal pieces (or at given indices)."""
+    return _ops.split(ary, indices_or_sections, axis)
+
+
+@_implements(_np.array_split)
+def array_split(ary, indices_or_sections, axis=0):
+    """Splitting into possibly unequal pieces."""
+    return _ops.array_split(ary, indices_or_sections, axis)
+
+
+@_implements(_np.hsplit)
+def hsplit(ary, indices_or_sections):
+    """Splitting along the second axis (the first for vectors)."""
+    ary = _ops._arr(ary)
+    return _ops.split(ary, indices_or_sections, axis=1 if _np.ndim(_ops._value(ary)) > 1 else 0)
+
+
+@_implements(_np.vsplit)
+def vsplit(ary, indices_or_sections):
+    """Splitting along the first axis."""
+    return _ops.split(ary, indices_or_sections, axis=0)
+
+
+@_implements(_np.flip)
+def flip(m, axis=None):
+    """Reversal along axes."""
+    return _ops.flip(m, axis)
+
+
+@_implements(_np.fliplr)
+def fliplr(m):
+    """Reversal of the columns."""
+    return _ops.flip(m, 1)
+
+
+@_implements(_np.flipud)
+def flipud(m):
+    """Reversal of the rows."""
+    return _ops.flip(m, 0)
+
+
+@_implements(_np.roll)
+def roll(a, shift, axis=None):
+    """Cyclic shift."""
+    return _ops.roll(a, shift, axis)
+
+
+@_implements(_np.repeat)
+def repeat(a, repeats, axis=None):
+    """Repetition of each entry."""
+    return _ops.repeat(a, repeats, axis)
+
+
+@_implements(_np.tile)
+def tile(A, reps):  # noqa: N803 (NumPy's name)
+    """Tiling."""
+    return _ops.tile(A, reps)
+
+
+@_implements(_np.pad)
+def pad(array, pad_width, mode="constant", **kwargs):
+    """Padding ('constant', 'edge', 'reflect', 'symmetric', 'wrap')."""
+    cv = kwargs.pop("constant_values", 0)
+    if kwargs:
+        raise TypeError(f"chainrule.numpy.pad: {', '.join(kwargs)} not supported on Tensors")
+    return _ops.pad(array, pad_width, mode=mode, constant_values=cv)
+
+
+@_implements(_np.sort)
+def sort(a, axis=-1, kind=None, order=None, *, stable=None):
+    """Sorting;  the adjoint is permuted back."""
+    if order is not None:
+        raise TypeError("chainrule.numpy.sort: order= (structured arrays) is not supported on Tensors")
+    return _ops.sort(a, axis)
+
+
+@_implements(_np.take)
+def take(a, indices, axis=None, out=None, mode="raise"):
+    """Gathering by index."""
+    _refuse("take", out=out)
+    if mode != "raise":
+        raise TypeError(f"chainrule.numpy.take: mode={mode!r} is not supported on Tensors")
+    return _ops.take(a, indices, axis)
+
+
+@_implements(_np.take_along_axis)
+def take_along_axis(arr, indices, axis=-1):
+    """Gathering along one axis."""
+    return _ops.take_along_axis(arr, indices, axis)
+
+
+@_implements(_np.broadcast_to)
+def broadcast_to(array, shape, subok=False):
+    """Broadcasting;  the adjoint is summed over the broadcast axes."""
+    return _ops.broadcast_to(array, shape)
+
+
+@_implements(_np.atleast_1d)
+def atleast_1d(*arys):
+    """At least one dimension."""
+    return _ops.atleast_1d(*arys)
+
+
+@_implements(_np.atleast_2d)
+def atleast_2d(*arys):
+    """At least two dimensions."""
+    return _ops.atleast_2d(*arys)
+
+
+@_implements(_np.atleast_3d)
+def atleast_3d(*arys):
+    """At least three dimensions."""
+    return _ops.atleast_3d(*arys)
+
+
+@_implements(_np.append)
+def append(arr, values, axis=None):
+    """Values added at the end."""
+    return _ops.append(arr, values, axis)
+
+
+@_implements(_np.diff)
+def diff(a, n=1, axis=-1, prepend=_NV, append=_NV):
+    """Differences of neighbours."""
+    if prepend is not _NV or append is not _NV:
+        a = _ops.concatenate([v for v in (prepend, a, append) if v is not _NV], axis=axis)
+    return _ops.diff(a, n, axis)
+
+
+@_implements(_np.array)
+def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, **kwargs):  # noqa: A002
+    """An array from nested lists of numbers, arrays and Tensors (as the notes build arrays); with a
+    Tensor inside, a Tensor through which the gradient reaches every entry."""
+    out = _ops.array(object, dtype=dtype)
+    while ndmin and _np.ndim(_ops._value(out)) < ndmin:
+        out = _ops.reshape(out, (1,) + _np.shape(_ops._value(out)))
+    return out
+
+
+@_implements(_np.asarray)
+def asarray(a, dtype=None, order=None, **kwargs):
+    """The input as an array: a Tensor stays the Tensor it is (so the graph is kept)."""
+    return _ops.array(a, dtype=dtype)
+
+
+HANDLED.pop(_np.asarray, None)   # not dispatched by NumPy
+HANDLED.pop(_np.array, None)
+
+from chainrule.numpy import linalg  # noqa: E402,F401
+
+
+def __getattr__(name):
+    """Every other NumPy name, passed through (constants, dtypes, array creation, random, ...)."""
+    try:
+        return getattr(_np, name)
+    except AttributeError:
+        raise AttributeError(f"module 'chainrule.numpy' has no attribute {name!r} (nor has numpy)") from None
+
+
+def __dir__():
+    return sorted(set(globals()) | set(dir(_np)))
