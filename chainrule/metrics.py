@@ -16,7 +16,7 @@ __all__ = ["accuracy", "binary_accuracy", "categorical_accuracy", "sparse_catego
 def _fraction(hits):
     """The fraction of True entries: (number true) / n, the exact mean of a boolean array, without
     np.mean's float reduction (the same value, a fraction of the time on a mini-batch)."""
-    return int(np.count_nonzero(hits)) / hits.size
+    return int(hits.sum()) / hits.size
 
 
 def _array(x, name, what):
@@ -77,7 +77,7 @@ def categorical_accuracy(y_true, y_pred):
                 if t.shape in (p.shape[:-1], p.shape[:-1] + (1,)) else "")
         raise ValueError(f"{name}: targets of shape {t.shape} do not fit predictions of shape {p.shape}; expected "
                          f"one-hot targets of shape {p.shape}{hint}")
-    return _fraction(np.argmax(p, axis=-1) == np.argmax(t, axis=-1))
+    return _fraction(p.argmax(axis=-1) == t.argmax(axis=-1))
 
 
 def sparse_categorical_accuracy(y_true, y_pred):
@@ -99,7 +99,7 @@ def sparse_categorical_accuracy(y_true, y_pred):
         hint = "; these look like one-hot targets, use categorical_accuracy" if t.shape == p.shape else ""
         raise ValueError(f"{name}: labels of shape {t.shape} do not fit predictions of shape {p.shape}; expected "
                          f"labels of shape {lead}{hint}")
-    return _fraction(np.argmax(p, axis=-1) == t)
+    return _fraction(p.argmax(axis=-1) == t)
 
 
 def accuracy(y_true, y_pred):

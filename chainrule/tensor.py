@@ -660,9 +660,10 @@ def _toposort(root):
     return order
 
 
-def _storage_for(parents, pending):
+def _storage_for(parents, pending, offered):
     """For each input of a primitive about to run its VJP: storage that input offers for its gradient
-    (:meth:`Tensor.grad_storage`: a Parameter's slice of its optimizer's flat buffer), or None.
+    (:meth:`Tensor.grad_storage`: a Parameter's slice of its optimizer's flat buffer), or None; the
+    ids of the buffers offered are added to ``offered``.
 
     Offered only where writing into it is safe: a leaf with no ``.grad`` yet (so nothing is
     accumulated into), no other gradient for it pending in this pass (a second use of the same
@@ -674,18 +675,21 @@ def _storage_for(parents, pending):
         if p is not None and p._ctx is None and p.grad is None:
             if p not in pending and p not in seen:
                 buf = p.grad_storage()
+                if buf is not None:
+                    offered.add(id(buf))
             seen.add(p)
         out.append(buf)
     return out
 
 
-def _vjp(ctx, node, g, grads, create_graph=False, storage=False):
+def _vjp(ctx, node, g, grads, create_graph=False, offered=None):
     """Run ``ctx``'s VJP for the adjoint g of its output ``node`` and add each input's share to
-    ``grads`` (the adjoints pending in this pass), summed back to the input's shape and dtype."""
+    ``grads`` (the adjoints pending in this pass), summed back to the input's shape and dtype.
+    With ``offered`` (a set), inputs' gradient storage is offered to a VJP that can write into it."""
     if create_graph:
         in_grads = ctx._graph_backward(node, g)
-    elif storage and ctx.backward_out:
-        in_grads = ctx.backward(g, _storage_for(ctx.parents, grads))
+    elif offered is not None and ctx.backward_out:
+        in_grads = ctx.backward(g, _storage_for(ctx.parents, grads, offered))
     else:
         in_grads = ctx.backward(g)
     if type(in_grads) is not tuple:
@@ -707,21 +711,24 @@ def _backprop(root, seed):
     adjoint ``seed``, and accumulate each leaf's adjoint into its ``.grad`` (as PyTorch, with +=)."""
     grads = {root: seed}   # Tensor keys: see _toposort
     handed = {id(seed)}    # arrays that must not become two leaves' .grad (or the caller's seed)
+    offered = set()        # ids of the optimizer buffers the VJPs were offered for the leaves' gradients
+    order = [root]         # one node whose inputs are leaves (a fused training step): nothing to sort
     ctx = root._ctx
-    if ctx is None or all(p is None or p._ctx is None for p in ctx.parents):
-        order = [root]     # one node whose inputs are leaves (a fused training step): nothing to sort
-    else:
-        order = reversed(_toposort(root))
+    if ctx is not None:
+        for p in ctx.parents:
+            if p is not None and p._ctx is not None:
+                order = reversed(_toposort(root))
+                break
     for node in order:
         ctx = node._ctx
         if ctx is None:
             continue  # a leaf: its adjoint is complete once every node above it has run
         g = grads.pop(node, None)
         if g is not None:
-            _vjp(ctx, node, g, grads, storage=True)
+            _vjp(ctx, node, g, grads, offered=offered)
     for leaf, g in grads.items():  # what is left: the leaves' adjoints
         if leaf.grad is None:
-            if g is leaf.grad_storage():  # written into the optimizer's buffer for it
+            if id(g) in offered:  # written into the optimizer's buffer for this leaf
                 leaf.grad = g
                 continue
             if id(g) in handed or not g.flags.writeable:

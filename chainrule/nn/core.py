@@ -129,10 +129,13 @@ class Dense(Layer):
     def stack_layer(self, n_in, dtype):
         """(W, b or None, activation) if this layer can run inside a fused dense stack on a batch of
         ``n_in`` features of ``dtype`` (built, its own forward, weights of that dtype), else None."""
-        if type(self).forward is not Dense.forward or not self.__dict__.get("_self_built"):
+        d = self.__dict__
+        if type(self).forward is not Dense.forward or not d.get("_self_built"):
             return None
-        W = self.kernel
-        b = self.bias if self.use_bias else None
+        W = d.get("kernel")
+        b = d.get("bias") if d.get("use_bias") else None
+        if W is None or (b is None and d.get("use_bias")):
+            W, b = self.kernel, self.bias if self.use_bias else None
         if W.data.shape[0] != n_in or W.data.dtype != dtype or (b is not None and b.data.dtype != dtype):
             return None  # the layer's own forward says what is wrong, or promotes the dtype
         return W, b, self.activation

@@ -32,6 +32,14 @@ def _changed():
     _Structure.version += 1
 
 
+def _penalty_terms(module):
+    return [t for m in module.modules() for t in m._regularized()]
+
+
+def _parameter_tuple(module):
+    return tuple(p for _, p in module.named_parameters())
+
+
 class NotBuiltError(ValueError):
     """A layer's weights do not exist yet because its input size is unknown."""
 
@@ -119,16 +127,18 @@ class Module(Trainer):
                 return
         object.__delattr__(self, name)
 
-    def _cached(self, key, compute):
-        """``compute()``, remembered on this module until any module's structure changes."""
+    def _cached(self, key, compute, *args):
+        """``compute(*args)``, remembered on this module until any module's structure changes."""
         cache = self.__dict__.get("_cache")
         if cache is None or cache[0] != _Structure.version:
             cache = (_Structure.version, {})
             object.__setattr__(self, "_cache", cache)
         store = cache[1]
-        if key not in store:
-            store[key] = compute()
-        return store[key]
+        try:
+            return store[key]
+        except KeyError:
+            value = store[key] = compute(*args)
+            return value
 
     # ------------------------------------------------------------------ graph
     def forward(self, *args, **kwargs):  # pragma: no cover - abstract
@@ -175,7 +185,7 @@ class Module(Trainer):
 
     def parameters(self):
         """The trainable Parameters, for an optimizer: ``SGD(model.parameters(), lr=0.1)``."""
-        return list(self._cached("parameters", lambda: tuple(p for _, p in self.named_parameters())))
+        return list(self._cached("parameters", _parameter_tuple, self))
 
     def named_buffers(self):
         for mname, m in self.named_modules():
@@ -210,7 +220,7 @@ class Module(Trainer):
     def penalty_terms(self):
         """The (regularizer, parameter) pairs of every layer, in order; looked up once per change
         of the model's structure, so a training step pays nothing when there are none."""
-        return self._cached("penalties", lambda: [t for m in self.modules() for t in m._regularized()])
+        return self._cached("penalties", _penalty_terms, self)
 
     def check_fit(self, shuffle=True, batch_size=None, n_samples=None):
         """Raise a ValueError if this module cannot be trained by ``fit`` with these settings (a

@@ -65,8 +65,7 @@ class Sequential(Module):
         if type(data) is np.ndarray and data.ndim == 2:
             # the leading Dense/Linear and activation layers: one DenseStack node (which layers, and
             # with which activations, is worked out once per change of the model and of the input)
-            plan = self._cached(("stack", data.shape[1], data.dtype.str),
-                                lambda: _stack_plan(layers, data.shape[1], data.dtype))
+            plan = self._cached((data.shape[1], data.dtype), _stack_plan, layers, data.shape[1], data.dtype)
             params = _weights(plan[0], data.shape[1], data.dtype)
             if params is not None:
                 acts, tail, used = plan[1:]

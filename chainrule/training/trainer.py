@@ -184,7 +184,7 @@ class Trainer:
         """The training objective of a batch: the compiled loss of (y, y_pred) plus every layer's
         weight penalty (an L2 penalty is absorbed into the loss's node when it can be)."""
         fn = self._compiled["loss"]
-        if getattr(self, "_targets_checked", False):
+        if self.__dict__.get("_targets_checked"):
             loss = _losses.call_validated(fn, y, y_pred, sample_weight)
         else:
             loss = fn(y, y_pred) if sample_weight is None else fn(y, y_pred, sample_weight=sample_weight)
@@ -217,7 +217,10 @@ class Trainer:
         reported to ``fit`` (which warns and tells the callbacks) and, when a callback stops
         training, the update is skipped: the weights never step on a NaN gradient.
         """
-        x, y, w = _unpack(data)
+        if type(data) is tuple and len(data) == 2:
+            (x, y), w = data, None
+        else:
+            x, y, w = _unpack(data)
         y_pred = self(x)
         loss = self.compute_loss(x, y, y_pred, w)
         value = float(loss.data)
