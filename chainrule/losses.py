@@ -449,6 +449,14 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, sample_we
     True
     """
     name = "sparse_categorical_crossentropy"
+    ctx = getattr(y_pred, "_ctx", None)
+    if type(ctx) is Softmax and reduction == "mean" and sample_weight is None and not from_logits:
+        p = ctx.y
+        if p.ndim == 2 and ctx.axis in (-1, 1) and p.dtype.kind == "f" and p.size:
+            # the training step's case, (N, C) probabilities of a softmax node: its logits go straight to
+            # the fused softmax cross-entropy (the same call as the general path below makes)
+            return SoftmaxCrossEntropy.apply(ctx.parents[0], _labels(y_true, p.shape, name), softmax=ctx,
+                                             validated=True)
     _check_reduction(reduction, name)
     a = _class_prediction(y_pred, name)
     labels = _labels(y_true, _values(a).shape, name)

@@ -20,7 +20,8 @@ from chainrule.function import Function
 from chainrule.ops.activations import fusable
 from chainrule.ops.elementwise import Activation, Identity
 from chainrule.ops.reduce import _ones
-from chainrule.tensor import Tensor, enable_grad, gradients
+from chainrule.ops.recompute import recomputed_vjp
+from chainrule.tensor import Tensor
 
 
 _NO_OUT = (None, None, None)
@@ -170,9 +171,11 @@ class DenseStack(Function):
         if len(wb) != 2 * len(acts):
             raise ValueError(f"expected a weight and a bias (or None) for each of the {len(acts)} layers, "
                              f"got {len(wb)} arrays")
-        if np.ndim(x) != 2:
-            raise ValueError(f"expected a batch of shape (samples, features), got shape {np.shape(x)}")
-        self.kernels = kernels = _kernels(tuple(acts))
+        if type(x) is not np.ndarray:
+            x = np.asarray(x)
+        if x.ndim != 2:
+            raise ValueError(f"expected a batch of shape (samples, features), got shape {x.shape}")
+        self.kernels = kernels = _kernels(acts if type(acts) is tuple else tuple(acts))
         a = x
         A = []
         for l, (cls, p) in enumerate(kernels):
@@ -194,7 +197,7 @@ class DenseStack(Function):
         node.__dict__.update(self.__dict__)
         node.__dict__.update(extra)
         node.parents, node.needs_input_grad = self.parents, self.needs_input_grad
-        return Tensor._make(np.asarray(value), True, node)
+        return Tensor._make(value if type(value) is np.ndarray else np.asarray(value), True, node)
 
     def extended(self, act):
         """This stack with the activation node ``act`` (a fusable Activation applied to its output,
@@ -299,10 +302,8 @@ class DenseStack(Function):
 
     def _graph_backward(self, out, g):
         from chainrule import ops  # the per-layer primitives (chainrule.ops imports this module)
-        values = (self.x, *self.wb)
-        inputs = [v if p is None else p for p, v in zip(self.parents, values)]
-        wanted = [i for i, p in enumerate(self.parents) if p is not None and p.requires_grad]
-        with enable_grad():
+
+        def composed(*inputs):
             a = inputs[0]
             for l, (cls, p) in enumerate(self.kernels):
                 z = ops.linear(a, inputs[2 * l + 1], inputs[2 * l + 2])
@@ -312,8 +313,5 @@ class DenseStack(Function):
                 a = Function.apply.__func__(head_cls, a, *args, **params)   # the head's own node
             for i, lam in (self.l2 or {}).items():
                 a = a + lam * ops.sum(inputs[i] * inputs[i])
-            found = gradients(a, [inputs[i] for i in wanted], grad_outputs=g, create_graph=True)
-        grads = [None] * len(values)
-        for i, gi in zip(wanted, found):
-            grads[i] = gi
-        return tuple(grads)
+            return a
+        return recomputed_vjp(self, g, (self.x, *self.wb), composed)

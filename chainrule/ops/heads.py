@@ -174,11 +174,8 @@ class SoftmaxCrossEntropy(_Head):
         scale = denom if (w is None and sparse) else 1
         if softmax is not None:
             # z already went through a softmax node (the model's output layer): reuse its work
-            p = softmax.y.copy()
-            lse = softmax.logsumexp()
-            if scale != 1:
-                p *= 1.0 / scale
-            loss = self._loss_and_delta(z, t, sparse, w, denom, scale, p, lse)
+            p = softmax.y.copy() if scale == 1 else np.multiply(softmax.y, 1.0 / scale)
+            loss = self._loss_and_delta(z, t, sparse, w, denom, scale, p, softmax.logsumexp())
         else:
             m = row_max(z)
             loss = self._loss_and_delta(z, t, sparse, w, denom, scale, *_softmax_lse(z, m, scale))

@@ -31,9 +31,14 @@ class MatMul(Function):
         self.a, self.b = a, b
         return np.matmul(a, b)
 
-    def backward(self, g):
+    backward_out = True
+
+    def backward(self, g, out=(None, None)):
         a, b = self.a, self.b
         ga, gb = self.needs_input_grad
+        if out[1] is not None and a.ndim == 2 and b.ndim == 2 and type(g) is np.ndarray:
+            # a weight matrix whose optimizer offers storage for its gradient: A^T Ybar written there
+            return (g @ b.T if ga else None), (np.matmul(a.T, g, out=out[1]) if gb else None)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         if a.ndim == 1 and b.ndim == 1:

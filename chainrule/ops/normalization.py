@@ -10,7 +10,7 @@ import numpy as np
 
 from chainrule.function import Function
 from chainrule.ops.reduce import _ones
-from chainrule.tensor import enable_grad, gradients
+from chainrule.ops.recompute import recomputed_vjp
 
 __all__ = ["BatchNorm", "batch_norm_composed"]
 
@@ -131,19 +131,11 @@ class BatchNorm(Function):
         return None if out is None else out.reshape(self.shape)
 
     def _graph_backward(self, out, g):
-        x, gamma, beta = (p if p is not None else v for p, v in zip(self.parents, (self.x, self.gamma, None)))
-        wanted = [i for i, p in enumerate(self.parents) if p is not None and p.requires_grad]
-        with enable_grad():
+        def composed(x, gamma, beta):
             if self.training:
-                y = batch_norm_composed(x, gamma, beta, self.eps)
-            else:  # the running mean and variance are constants
-                y = (x - self.mean) * self.r
-                if gamma is not None:
-                    y = y * gamma
-                if beta is not None:
-                    y = y + beta
-            found = gradients(y, [self.parents[i] for i in wanted], grad_outputs=g, create_graph=True)
-        grads = [None, None, None]
-        for i, gi in zip(wanted, found):
-            grads[i] = gi
-        return tuple(grads)
+                return batch_norm_composed(x, gamma, beta, self.eps)
+            y = (x - self.mean) * self.r  # the running mean and variance are constants
+            if gamma is not None:
+                y = y * gamma
+            return y if beta is None else y + beta
+        return recomputed_vjp(self, g, (self.x, self.gamma, None), composed)

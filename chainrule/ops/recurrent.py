@@ -45,7 +45,8 @@ import threading
 import numpy as np
 
 from chainrule.function import Function
-from chainrule.tensor import Tensor, enable_grad, gradients
+from chainrule.ops.recompute import recomputed_vjp
+from chainrule.tensor import Tensor
 
 __all__ = ["simple_rnn", "lstm", "gru", "simple_rnn_reference", "lstm_reference", "gru_reference",
            "SimpleRNNSequence", "LSTMSequence", "GRUSequence"]
@@ -283,20 +284,7 @@ class _Sequence(Function):
     def _graph_backward(self, out, g):
         """Differentiate the VJP: recompute the sequence with composed primitives (the
         ``*_reference`` function) on the graph nodes and differentiate that, recording."""
-        from chainrule.ops import reshape
-        wanted = [i for i, p in enumerate(self.parents) if p is not None and p.requires_grad]
-        with enable_grad():
-            # each input enters through a node of its own (a recorded identity), so that the adjoint
-            # of one is not the total derivative through another computed from it (c0 from h0, a
-            # weight used twice): gradients() returns total derivatives with respect to its targets
-            inputs = [v if p is None else reshape(p, p.shape) if p.requires_grad else p
-                      for p, v in zip(self.parents, self.inputs)]
-            y = type(self).reference(*inputs, **self.kw)
-            found = gradients(y, [inputs[i] for i in wanted], grad_outputs=g, create_graph=True)
-        grads = [None] * len(self.inputs)
-        for i, gi in zip(wanted, found):
-            grads[i] = gi
-        return tuple(grads)
+        return recomputed_vjp(self, g, self.inputs, lambda *inputs: type(self).reference(*inputs, **self.kw))
 
     def _keep_options(self, inputs, kw):
         kw = _options(kw)

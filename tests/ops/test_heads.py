@@ -241,3 +241,21 @@ def test_digits_reach_the_notes_accuracy_on_the_absorbed_node():
     model.fit(Xtr, ytr, epochs=30, batch_size=32, verbose=0, seed=0)
     assert type(model.compute_loss(Xtr[:32], ytr[:32], model(Xtr[:32]))._ctx) is DenseStack
     assert model.evaluate(Xte, yte)["accuracy"] >= 0.97
+
+
+def test_second_derivatives_of_a_stack_whose_inputs_share_a_weight(f64):
+    # the partial derivatives of the fused node, not total ones: x is computed from W, W is used twice
+    rng = np.random.default_rng(4)
+    W, x0 = rng.standard_normal((3, 3)), rng.standard_normal((4, 3))
+
+    def f(W):
+        x = cr.tanh(x0 @ W)
+        return DenseStack.apply(x, W, None, W, None, acts=("sigmoid", "identity"))
+
+    def composed(W):
+        x = cr.tanh(x0 @ W)
+        return cr.ops.linear(cr.sigmoid(cr.ops.linear(x, W)), W)
+
+    assert cr.gradgradcheck(f, W)
+    np.testing.assert_allclose(cr.hessian(lambda W: cr.sum(f(W) ** 2))(W),
+                               cr.hessian(lambda W: cr.sum(composed(W) ** 2))(W), rtol=1e-9, atol=1e-12)
