@@ -1,6 +1,6 @@
 """chainrule.search: the same table on one process, loky workers and a Dask cluster; the journal; resume.
 
-The networks are tiny (64-8-10, two epochs on 300 digits) so that the whole file stays within a
+The networks are tiny (64-8-10, two epochs on 300 samples) so that the whole file stays within a
 few seconds of CPU apart from starting the worker processes.
 """
 import json
@@ -16,12 +16,13 @@ import numpy as np
 import pytest
 
 from chainrule import nn, optim
-from chainrule.datasets import load_digits
 from chainrule.search import JournalError, TrialError, grid_search, halving_search, random_search
 
-_X, _Y = load_digits()
-X = (_X[:300] / 16.0).astype(np.float32)
-Y = _Y[:300].astype(np.int64)
+# ten Gaussian classes in 64 dimensions, made with NumPy alone: the worker processes import this module
+# to unpickle build, so it must be cheap to import
+_rng = np.random.default_rng(0)
+Y = _rng.integers(0, 10, 300)
+X = (_rng.normal(size=(10, 64))[Y] + 1.5 * _rng.normal(size=(300, 64))).astype(np.float32)
 FIT = {"epochs": 2, "batch_size": 50}
 GRID = {"lr": [0.03, 0.1], "l2": [1e-4, 1e-2]}
 TIMES = ("mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time")
@@ -116,7 +117,7 @@ import test_search as t
 from chainrule.search import grid_search
 
 def slow(p):
-    time.sleep(0.4)
+    time.sleep(0.25)
     return t.build(p)
 
 grid_search(slow, {grid!r}, t.X, t.Y, validation_split=0.25, fit_kwargs=t.FIT, journal={journal!r}, verbose=0)
@@ -196,14 +197,14 @@ def test_a_failing_and_a_diverging_trial_are_recorded_and_the_search_goes_on(tmp
 
 
 def test_a_worker_that_dies_is_retried_once_then_recorded_as_failed():
-    grid = [{"lr": [0.03, 0.1], "l2": [1e-3]}, {"lr": [0.03], "die": [True]}]
+    grid = [{"lr": [0.03]}, {"lr": [0.03], "die": [True]}]
     r = grid_search(build, grid, X, Y, validation_split=0.25, fit_kwargs=FIT, n_jobs=2, journal=None, verbose=0)
     res = r.cv_results_
     died = [i for i, p in enumerate(res["params"]) if p.get("die")]
     assert len(died) == 1 and res["status"][died[0]] == "failed"
     assert "worker process died while running this trial, twice" in res["error"][died[0]]
     assert "EXIT(7)" in res["error"][died[0]]
-    others = [i for i in range(3) if i not in died]
+    others = [i for i in range(2) if i not in died]
     assert all(res["status"][i] == "ok" and res["mean_test_score"][i] > 0.2 for i in others)
 
 
@@ -298,7 +299,7 @@ def test_an_ffnn_with_its_scheduler_an_estimator_and_refit():
 
     r = grid_search(lambda p: LogisticRegression(C=p["C"], max_iter=200), {"C": [0.01, 1.0]}, X, Y, cv=2,
                     journal=None, refit=True, verbose=0)
-    assert r.best_params == {"C": 1.0} and r.best_score > 0.8 and r.best_model.coef_.shape == (10, 64)
+    assert r.best_score == max(r.cv_results_["mean_test_score"]) > 0.5 and r.best_model.coef_.shape == (10, 64)
     assert r.best_model.get_params()["random_state"] == r.cv_results_["seed"][r.best_index_]   # the trial seed
 
     def uncompiled(p):
