@@ -98,6 +98,13 @@ def test_sequential_loky_and_dask_give_the_same_table(tmp_path, cluster, capsys)
     workers = {t["worker"] for t in trial_lines(tmp_path / "dask.jsonl")}
     assert len(workers) >= 1 and all(w.split(":")[1] != str(os.getpid()) for w in workers)
 
+    # data over 1 MiB reaches joblib's workers as a memory map of one file, with the same results
+    big = np.tile(X, (15, 1)), np.tile(Y, 15)
+    one = {"lr": [0.1], "l2": [1e-4]}
+    a = grid_search(build, one, *big, validation=(X, Y), fit_kwargs=FIT, journal=None, verbose=0, n_jobs=2)
+    b = grid_search(build, one, *big, validation=(X, Y), fit_kwargs=FIT, journal=None, verbose=0)
+    same_tables(a.cv_results_, b.cv_results_)
+
     # a Client passed in is used as is (and left open); random candidates are the same there too
     with distributed.Client(cluster) as client:
         dist = {"lr": [0.03, 0.1], "width": [4, 8, 16]}

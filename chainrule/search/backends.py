@@ -63,7 +63,7 @@ class SequentialBackend:
         from threadpoolctl import threadpool_limits
         with threadpool_limits(limits=self.threads):
             for t in tasks:
-                on_result(run_trial(bundle, t, False))
+                on_result(run_trial(bundle, t))
 
     def close(self):
         pass
@@ -72,8 +72,33 @@ class SequentialBackend:
 class LokyBackend:
     name = "loky"
 
+    #: arrays larger than this go to the workers as memory maps of one file each, not in every task
+    MEMMAP_BYTES = 1 << 20
+
     def __init__(self, n_workers, threads):
         self.n_workers, self.threads = n_workers, threads
+        self._folder = None
+        self._shared = None
+
+    def _share(self, bundle):
+        """The bundle with its large arrays replaced by read-only memory maps of .npy files (written once):
+        joblib then sends the workers a file name instead of pickling (and hashing) the data per task."""
+        if self._shared is not None and self._shared[0] is bundle:
+            return self._shared[1]
+        import copy
+        import tempfile
+        import numpy as np
+        shared = copy.copy(bundle)
+        for name in ("X", "y", "X_val", "y_val"):
+            a = getattr(bundle, name)
+            if isinstance(a, np.ndarray) and a.nbytes > self.MEMMAP_BYTES and a.dtype.kind in "biuf":
+                if self._folder is None:
+                    self._folder = tempfile.mkdtemp(prefix="chainrule-search-")
+                path = os.path.join(self._folder, f"{name}.npy")
+                np.save(path, a, allow_pickle=False)
+                setattr(shared, name, np.load(path, mmap_mode="r", allow_pickle=False))
+        self._shared = (bundle, shared)
+        return shared
 
     def describe(self):
         return (f"{self.n_workers} loky worker process{'es' if self.n_workers != 1 else ''} x {self.threads} "
@@ -83,10 +108,11 @@ class LokyBackend:
         from joblib import Parallel, delayed, parallel_config
         with parallel_config(backend="loky", inner_max_num_threads=self.threads):
             par = Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=1, pre_dispatch="n_jobs")
-        return par(delayed(run_trial)(bundle, t, True) for t in tasks)
+        return par(delayed(run_trial)(bundle, t, "process") for t in tasks)
 
     def run(self, bundle, tasks, on_result):
         from joblib.externals.loky.process_executor import TerminatedWorkerError
+        bundle = self._share(bundle)
         pending = list(tasks)
         # joblib runs n_jobs=1 in this process: one worker of loky's own is asked for with n_jobs=2 and
         # fed one trial at a time, so that a crash stays away from the driver
@@ -122,7 +148,11 @@ class LokyBackend:
                                            f"(exit codes {_exit_codes(err)}, then {_exit_codes(err2)})"))
 
     def close(self):
-        pass
+        self._shared = None
+        if self._folder is not None:
+            import shutil
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
 
 
 def _exit_codes(err):
@@ -140,7 +170,7 @@ class DaskBackend:
         except ImportError:
             raise ImportError("backend='dask' needs Dask distributed: pip install 'chainrule[dask]'") from None
         self.threads = threads
-        self._own_client = self._own_cluster = None
+        self._own_client = self._own_cluster = self._scattered = None
         if scheduler is None:
             import dask
             from distributed import LocalCluster
@@ -182,12 +212,14 @@ class DaskBackend:
     def run(self, bundle, tasks, on_result):
         from distributed import as_completed
         client = self.client
-        data = client.scatter(bundle, broadcast=False, hash=False)
+        if self._scattered is None or self._scattered[0] is not bundle:  # once per search, for every rung
+            self._scattered = (bundle, client.scatter(bundle, broadcast=False, hash=False))
+        data = self._scattered[1]
         run_id = uuid.uuid4().hex[:8]
         by_key = {}
         futures = []
         for t in tasks:
-            f = client.submit(run_trial, data, t, True, key=f"chainrule-trial-{t.key}-{run_id}", pure=False)
+            f = client.submit(run_trial, data, t, "trial", key=f"chainrule-trial-{t.key}-{run_id}", pure=False)
             by_key[f.key] = t
             futures.append(f)
         try:
@@ -203,9 +235,14 @@ class DaskBackend:
                 f.release()
         finally:
             client.cancel([f for f in futures if not f.done()])
-            client.cancel(data)
 
     def close(self):
+        if self._scattered is not None:
+            try:
+                self.client.cancel(self._scattered[1])
+            except Exception:  # a lost scheduler: nothing to release
+                pass
+            self._scattered = None
         if self._own_client is not None:
             self._own_client.close()
         if self._own_cluster is not None:

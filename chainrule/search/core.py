@@ -309,7 +309,7 @@ class _Search:
             tail = ", ".join(s for s in (f"{n_div} diverged" if n_div else "", f"{n_fail} failed" if n_fail else "")
                              if s)
             best = "no candidate has a finite score" if res.best_params_ is None else \
-                f"best {scoring} {res.best_score_:.4f} at {res.best_params_}"
+                f"best {scoring} {res.best_score_:.4f} at {jsonable(res.best_params_)}"
             self.say(f"{self.fname}: {best}" + (f" ({tail}: see cv_results_['error'])" if tail else ""))
         return res
 

@@ -91,6 +91,14 @@ def build_cv_results(candidates, records, n_splits, error_score, extra_columns=N
     return res
 
 
+def _plain(params):
+    from chainrule.search.space import jsonable
+    try:
+        return jsonable(params)
+    except TypeError:
+        return params
+
+
 def _csv_value(v):
     if v is None or (isinstance(v, float) and math.isnan(v)) or v is np.ma.masked:
         return ""
@@ -169,7 +177,7 @@ class SearchResult:
     def __repr__(self):
         n = len(self.cv_results_["params"])
         best = "no finite score" if self.best_params_ is None else \
-            f"best {self.scoring} {self.best_score_:.4g} at {self.best_params_}"
+            f"best {self.scoring} {self.best_score_:.4g} at {_plain(self.best_params_)}"
         return f"<SearchResult: {n} candidates x {self.n_splits_} splits, {best}>"
 
     # ------------------------------------------------------------------------ CSV
@@ -275,7 +283,7 @@ class SearchResult:
                     std[a, b] = res[f"std_{part}_score"][j]
         return mean, std, rv, cv
 
-    def plot(self, params=None, which="both", path=None, fmt=".3f", title=None):
+    def plot(self, params=None, which="both", path=None, fmt=".3f", title=None, labels=None):
         """The notes' heatmaps: train and validation scores over two parameters, mean +- std in each cell.
 
         Parameters
@@ -286,6 +294,8 @@ class SearchResult:
             Both panels side by side (one colour scale), or one of them.
         path : str, optional
             Also write the figure there as PNG.
+        labels : dict, optional
+            Axis labels by parameter name, e.g. ``{'eta': 'learning rate'}`` (default: the names).
 
         Returns the matplotlib Figure (:func:`chainrule.plot.plot_grid_search` draws it).
         """
@@ -308,6 +318,8 @@ class SearchResult:
         std = next(iter(stds.values())) if one else (stds if self.n_splits_ > 1 else None)
         if one and title is None:
             title = next(iter(means))
-        col_label = params[1] if len(params) == 2 else ""
-        return plot_grid_search(scores, rv, [v if v is not None else "" for v in cv], row_label=params[0],
-                                col_label=col_label, title=title, path=path, fmt=fmt, std=std)
+        labels = dict(labels or {})
+        col_label = labels.get(params[1], params[1]) if len(params) == 2 else ""
+        return plot_grid_search(scores, rv, [v if v is not None else "" for v in cv],
+                                row_label=labels.get(params[0], params[0]), col_label=col_label, title=title,
+                                path=path, fmt=fmt, std=std)

@@ -318,11 +318,20 @@ def score_model(adapter, X, y, scoring):
 
 
 # ---------------------------------------------------------------------------- a trial
-def run_trial(bundle, task, limit_threads=False):
-    """Run one trial; returns its record (a JSON-able dict).  Never raises, except KeyboardInterrupt."""
+def run_trial(bundle, task, limit_threads=None):
+    """Run one trial; returns its record (a JSON-able dict).  Never raises, except KeyboardInterrupt.
+
+    ``limit_threads``: None (the caller limits the BLAS threads), 'process' (limit this worker
+    process for good: loky's workers are the search's), 'trial' (limit during this trial and
+    restore afterwards: a Dask worker may serve others too).
+    """
     with _LOCK:
-        if limit_threads:
+        if limit_threads == "process":
             _limit_threads(bundle.threads)
+        elif limit_threads == "trial":
+            from threadpoolctl import threadpool_limits
+            with threadpool_limits(limits=int(bundle.threads)):
+                return _run(bundle, task)
         return _run(bundle, task)
 
 
