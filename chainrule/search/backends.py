@@ -164,7 +164,7 @@ def _exit_codes(err):
 class DaskBackend:
     name = "dask"
 
-    def __init__(self, scheduler, n_workers, threads):
+    def __init__(self, scheduler, n_workers, threads, quiet=False):
         try:
             from distributed import Client
         except ImportError:
@@ -199,7 +199,7 @@ class DaskBackend:
         self.hosts = per_host
         self.address = self.client.scheduler.address
         over = [h for h, v in per_host.items() if v["workers"] * threads > v["cores"]]
-        if over:
+        if over and not quiet:
             print(f"chainrule.search: warning: on {', '.join(over)} the Dask workers x {threads} BLAS threads "
                   f"exceed the cores; start fewer worker processes there or pass threads=1", file=sys.stderr)
 
@@ -229,7 +229,8 @@ class DaskBackend:
                     rec = f.result()
                 except Exception as err:
                     if type(err).__name__ != "KilledWorker":
-                        raise
+                        raise RuntimeError(f"lost the Dask cluster at {self.address}: {type(err).__name__}: "
+                                           f"{err}") from err
                     rec = _died(t, f"the Dask worker running this trial died (and again on the retry): {err}")
                 on_result(rec)
                 f.release()

@@ -138,8 +138,10 @@ class _Search:
             raise TypeError(f"{fname}: build must be a function params -> model, got {type(build).__name__}")
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
             raise ValueError(f"{fname}: seed must be a non-negative integer, got {seed!r}")
-        if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
-            raise ValueError(f"{fname}: threads (BLAS threads per trial) must be a positive integer, got {threads!r}")
+        if threads != "auto" and (isinstance(threads, bool) or not isinstance(threads, numbers.Integral)
+                                  or threads < 1):
+            raise ValueError(f"{fname}: threads (BLAS threads per trial) must be a positive integer or 'auto', got "
+                             f"{threads!r}")
         if not (error_score == "raise" or isinstance(error_score, numbers.Real)):
             raise ValueError(f"{fname}: error_score must be a number (nan by default) or 'raise', got {error_score!r}")
         if scoring is not None and not (isinstance(scoring, str) or callable(scoring)):
@@ -148,7 +150,7 @@ class _Search:
         if fit_kwargs is not None and not isinstance(fit_kwargs, dict):
             raise TypeError(f"{fname}: fit_kwargs must be a dict such as {{'epochs': 10, 'batch_size': 100}}")
         self.fname, self.build, self.seed, self.verbose = fname, build, int(seed), verbose
-        self.error_score, self.refit, self.threads, self.resource = error_score, refit, int(threads), resource
+        self.error_score, self.refit, self.resource = error_score, refit, resource
         self.fit_kwargs = dict(fit_kwargs or {})
         if "seed" in self.fit_kwargs:
             raise ValueError(f"{fname}: fit_kwargs: 'seed' is set for every trial from the search's seed and the "
@@ -171,6 +173,10 @@ class _Search:
             raise ValueError(f"{fname}: a scheduler is for backend='dask', not {backend!r}")
         self.backend_name, self.scheduler = backend, scheduler
         cores = cpu_count()
+        if threads == "auto":
+            threads = _dask_auto_threads(scheduler) if backend == "dask" and scheduler is not None else \
+                max(1, cores // self.n_workers)
+        self.threads = int(threads)
         if backend != "dask" and self.n_workers * self.threads > cores:
             print(f"{fname}: warning: {self.n_workers} workers x {self.threads} BLAS threads exceed the {cores} "
                   f"cores; the trials will compete for them", file=sys.stderr)
@@ -236,8 +242,8 @@ class _Search:
         where = f" in {self.journal.path}" if self.journal.path else ""
         if tasks:
             backend = self.backend()
-            self.say(f"{label}: {len(candidates)} candidates x {self.n_splits} "
-                     f"split{'s' if self.n_splits != 1 else ''} = {n_total} trials"
+            self.say(f"{label}: {_n(len(candidates), 'candidate')} x {_n(self.n_splits, 'split')} = "
+                     f"{_n(n_total, 'trial')}"
                      + (f", {n_done} already{where}" if n_done else "")
                      + f"; running {len(tasks)} on {backend.describe()}")
         elif self.verbose:
@@ -277,6 +283,12 @@ class _Search:
             print(f"\n{self.fname}: interrupted; {n} of {n_total} trials are finished"
                   + (f" and kept in {self.journal.path}: run again with resume=True to finish the rest"
                      if self.journal.path else ""), file=sys.stderr)
+            raise
+        except Exception:
+            n = sum(r is not None for row in records for r in row)
+            if self.journal.path and n > n_done and not isinstance(sys.exc_info()[1], TrialError):
+                print(f"{self.fname}: stopped by an error; {n} of {n_total} trials are finished and kept in "
+                      f"{self.journal.path}: resume=True runs only the rest", file=sys.stderr)
             raise
         finally:
             if bar is not None:
@@ -332,6 +344,16 @@ class _Search:
         return adapter.fitted
 
 
+def _dask_auto_threads(scheduler):
+    """threads='auto' on a Dask cluster: the cores per worker process on its most crowded host."""
+    from chainrule.search.backends import DaskBackend
+    probe = DaskBackend(scheduler, 1, 1, quiet=True)
+    try:
+        return max(1, min(v["cores"] // v["workers"] for v in probe.hosts.values()))
+    finally:
+        probe.close()
+
+
 class _Best:
     """The best mean test score over the candidates whose folds are all done (for the progress bar)."""
 
@@ -354,6 +376,10 @@ class _Best:
         if self.failed:
             parts.append(f"failed={self.failed}")
         return " ".join(parts)
+
+
+def _n(k, word):
+    return f"{k} {word}{'s' if k != 1 else ''}"
 
 
 def _version():
@@ -400,10 +426,13 @@ _COMMON_DOC = """
         to stop at the first failure (TrialError, after journaling it).
     refit : bool
         Fit the best candidate again on all the data (X and validation) as ``result.best_model``.
-    threads : int
+    threads : int or 'auto'
         BLAS/OpenMP threads per trial (threadpoolctl), 1 by default on every backend: a trial gives
         the same bits with the same thread count, so the table does not depend on n_jobs or the
-        backend.  Workers x threads should not exceed the cores (the search warns).
+        backend.  'auto': cores // workers (on Dask, per worker process of the most crowded host),
+        faster for large networks on few workers, but then the bits (and the journal, which
+        records the count) depend on n_jobs.  Workers x threads should not exceed the cores (the
+        search warns).
     verbose : int
         0 silent; 1 one line on what runs where, a progress bar (trials done / total, elapsed, ETA,
         best score so far) and the best candidate; 2 also a line per trial.

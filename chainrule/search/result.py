@@ -162,6 +162,17 @@ class SearchResult:
             return [int(i) for i in np.flatnonzero(it == it.max())]
         return list(range(len(self.cv_results_["params"])))
 
+    def _latest_rows(self):
+        """One row per candidate: for halving, the last rung it reached."""
+        if "iter" not in self.cv_results_:
+            return list(range(len(self.cv_results_["params"])))
+        latest = {}
+        for i, (p, it) in enumerate(zip(self.cv_results_["params"], self.cv_results_["iter"])):
+            key = json.dumps(p, sort_keys=True, default=str)
+            if key not in latest or it >= self.cv_results_["iter"][latest[key]]:
+                latest[key] = i
+        return sorted(latest.values())
+
     best_params = property(lambda self: self.best_params_)
     best_score = property(lambda self: self.best_score_)
     best_estimator_ = property(lambda self: self.best_model)
@@ -237,13 +248,14 @@ class SearchResult:
         """(mean, std, row values, column values) of ``part`` ('test' or 'train') over one or two parameters.
 
         Where other parameters vary too, each cell is the candidate with the best mean test score
-        among those with that cell's values; a cell no candidate reached is NaN.
+        among those with that cell's values; a cell no candidate reached is NaN.  After a halving
+        search each candidate is shown at the last rung it reached.
         """
         params = self._axes(params)
         res = self.cv_results_
         rows_name = params[0]
         cols_name = params[1] if len(params) == 2 else None
-        rows_idx = self._selectable()
+        rows_idx = self._latest_rows()
 
         def values(name):
             col = res[f"param_{name}"]
@@ -313,6 +325,9 @@ class SearchResult:
         others = [p for p in self._param_order if p not in params and f"param_{p}" in self.cv_results_]
         if title is None and others:
             title = f"best over {', '.join(others)}"
+        if "iter" in self.cv_results_:
+            note = "each candidate at the last rung it reached"
+            title = note if title is None else f"{title} ({note})"
         one = len(parts) == 1
         scores = next(iter(means.values())) if one else means
         std = next(iter(stds.values())) if one else (stds if self.n_splits_ > 1 else None)
