@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/sklearn_mlp.py
 	$(BIN)/python bench/cnn.py
 	$(BIN)/python bench/rnn.py
+	$(BIN)/python bench/search.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -407,46 +407,78 @@ def plot_hidden_units(activations, X=None, extent=None, path=None, resolution=10
 # ----------------------------------------------------------------------------
 
 def plot_grid_search(scores, row_values, col_values, row_label="learning rate",
-                     col_label="lambda", title=None, path=None, fmt=".3f"):
+                     col_label="lambda", title=None, path=None, fmt=".3f", std=None):
     """Annotated heatmap of ``scores[i, j]`` for ``row_values[i]`` x ``col_values[j]``.
 
     Typical use: validation accuracy over learning rate (eta) x L2 strength
     (lambda).  Rows and columns are labelled with the values themselves
     (``'{:g}'``), every cell carries its score formatted with ``fmt``; NaN
     cells (e.g. diverged runs) are left blank and marked ``'nan'``.
+
+    ``std`` (same shape) adds ``+- std`` under each score, e.g. the spread over
+    cross-validation folds.  ``scores`` may also be a dict ``{panel title:
+    scores}`` (and ``std`` a dict with the same keys): the panels are drawn side
+    by side on one colour scale, as the notes' train and test heatmaps, with
+    ``title`` above them all.  :meth:`chainrule.search.SearchResult.plot` draws
+    a search's heatmaps with it.
     """
     fname = "plot_grid_search"
     row_values = list(row_values)
     col_values = list(col_values)
-    S = np.asarray(scores, dtype=float)
     expected = (len(row_values), len(col_values))
-    if S.shape != expected or 0 in expected:
-        raise ValueError(
-            f"{fname}: expected scores with shape (len(row_values), len(col_values)) = "
-            f"{expected}, got shape {S.shape}"
-        )
+    panels = dict(scores) if isinstance(scores, Mapping) else {None: scores}
+    if not panels:
+        raise ValueError(f"{fname}: expected at least one panel of scores, got an empty dict")
+    if std is not None and not isinstance(std, Mapping):
+        std = {next(iter(panels)): std}
+    grids, spreads = {}, {}
+    for name, values in panels.items():
+        S = np.asarray(values, dtype=float)
+        where = "" if name is None else f" for {name!r}"
+        if S.shape != expected or 0 in expected:
+            raise ValueError(
+                f"{fname}: expected scores{where} with shape (len(row_values), len(col_values)) = "
+                f"{expected}, got shape {S.shape}"
+            )
+        grids[name] = S
+        sd = None if std is None else std.get(name)
+        if sd is not None:
+            sd = np.asarray(sd, dtype=float)
+            if sd.shape != expected:
+                raise ValueError(f"{fname}: expected std{where} with shape {expected}, got shape {sd.shape}")
+        spreads[name] = sd
     try:
         format(0.5, fmt)
     except (ValueError, TypeError):
         raise ValueError(f"{fname}: expected a float format spec for fmt, got {fmt!r}") from None
 
-    fig = Figure(figsize=(1.0 * len(col_values) + 2.6, 0.75 * len(row_values) + 1.8),
+    n = len(grids)
+    cell_h = 0.75 if std is None else 0.95
+    fig = Figure(figsize=(n * (1.0 * len(col_values) + 1.6) + 1.0, cell_h * len(row_values) + 1.8),
                  layout="constrained")
-    ax = fig.subplots()
-    masked = np.ma.masked_invalid(S)
-    finite = S[np.isfinite(S)]
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    finite = np.concatenate([S[np.isfinite(S)] for S in grids.values()])
     vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    im = ax.imshow(masked, cmap="viridis", vmin=vmin, vmax=vmax, aspect="auto",
-                   interpolation="nearest")
-    texts = [[format(v, fmt) if np.isfinite(v) else "nan" for v in row] for row in S]
-    _annotate_cells(ax, im, S, texts)
-    ax.set_xticks(np.arange(len(col_values)), [_fmt_value(v) for v in col_values])
-    ax.set_yticks(np.arange(len(row_values)), [_fmt_value(v) for v in row_values])
-    ax.set_xlabel(col_label)
-    ax.set_ylabel(row_label)
+    for ax, (name, S) in zip(axes, grids.items()):
+        im = ax.imshow(np.ma.masked_invalid(S), cmap="viridis", vmin=vmin, vmax=vmax, aspect="auto",
+                       interpolation="nearest")
+        sd = spreads[name]
+        texts = [[(format(v, fmt) + ("" if sd is None or not np.isfinite(sd[i, j]) else
+                                     "\n\u00b1" + format(sd[i, j], fmt))) if np.isfinite(v) else "nan"
+                  for j, v in enumerate(row)] for i, row in enumerate(S)]
+        _annotate_cells(ax, im, S, texts)
+        ax.set_xticks(np.arange(len(col_values)), [_fmt_value(v) for v in col_values])
+        ax.set_yticks(np.arange(len(row_values)), [_fmt_value(v) for v in row_values])
+        ax.set_xlabel(col_label)
+        ax.set_ylabel(row_label)
+        if name is not None:
+            ax.set_title(name)
     if title is not None:
-        ax.set_title(title)
-    fig.colorbar(im, ax=ax)
+        if n == 1 and next(iter(grids)) is None:
+            axes[0].set_title(title)
+        else:
+            fig.suptitle(title)
+    fig.colorbar(im, ax=list(axes))
     _save(fig, path)
     return fig
 

@@ -397,3 +397,52 @@ def test_image_set_from_data_dir_is_scaled_and_flattened(tmp_path, capsys):
     capsys.readouterr()
     assert cli.main(["evaluate", run]) == 0
     assert f"{m['test']['accuracy']:.4f}" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- search
+def test_search_writes_the_run_folder_and_resumes(tmp_path, capsys):
+    out = tmp_path / "runs"
+    flags = ["--lr", "0.3,1", "--l2", "1e-4", "--layers", "16", "--epochs", "3", "--out", str(out), "-q"]
+    assert cli.main(["search", *flags]) == 0
+    run = _run_dir(out)
+    assert run.endswith("-digits-search") and capsys.readouterr().out.strip() == run
+    for f in ("search.jsonl", "settings.json", "results.csv", "best.json", "model.npz", "heatmap_validation.png",
+              "heatmap_train.png"):
+        assert os.path.getsize(os.path.join(run, f)) > 0, f
+    with open(os.path.join(run, "best.json")) as f:
+        best = json.load(f)
+    assert best["best_params"]["lr"] in (0.3, 1.0) and best["best_params"]["layers"] == "16"
+    assert best["scoring"] == "accuracy" and best["n_candidates"] == 2 and best["best_score"] > 0.5
+    assert set(best["test"]) == {"loss", "accuracy"} and best["test"]["accuracy"] > 0.5   # the refit best network
+    with open(os.path.join(run, "results.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert [r["param_lr"] for r in rows] == ["0.3", "1.0"] and {r["status"] for r in rows} == {"ok"}
+    assert load_model(os.path.join(run, "model.npz")).predict(np.zeros((1, 64), np.float32)).shape == (1, 10)
+    journal = os.path.join(run, "search.jsonl")
+    n_lines = len(open(journal).readlines())
+    assert n_lines == 3   # the header and one line per trial
+
+    assert cli.main(["search", "--resume", run, "-q"]) == 0   # finished: nothing runs again
+    assert len(open(journal).readlines()) == n_lines
+    capsys.readouterr()
+    assert cli.main(["search", "--resume", "--lr", "0.3,2", "--out", str(out), "-q"]) == 1   # the latest search
+    err = capsys.readouterr().err
+    assert "another search space" in err and "lr is [0.3, 1.0] there, [0.3, 2.0] here" in err
+    assert "run without --resume" in err and len(open(journal).readlines()) == n_lines
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--lr", "1e-5:1e1"], "--lr '1e-5:1e1': expected START:STOP:COUNT"),
+    (["--lr", "0,0.1"], "a learning rate must be > 0"),
+    (["--l2", "1e-4,x"], "'x' is not a number"),
+    (["--cv", "1"], "at least 2 folds"),
+    (["--layers", "50", "10,a"], "token 2 ('a') is not a positive integer"),
+])
+def test_search_usage_errors(flags, message, capsys):
+    assert cli.main(["search", *flags]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_search_resume_without_a_search_says_so(tmp_path, capsys):
+    assert cli.main(["search", "--resume", "--out", str(tmp_path)]) == 1
+    assert "no search of digits in" in capsys.readouterr().err

@@ -464,8 +464,14 @@ def cmd_datasets(args):
     return EXIT_OK
 
 
+def cmd_search(args):
+    from .search import cmd_search as run  # chainrule/cli/search.py
+    return run(args)
+
+
 # ---------------------------------------------------------------------------------- main
-_COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "datasets": cmd_datasets}
+_COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "datasets": cmd_datasets,
+             "search": cmd_search}
 
 
 def main(argv=None):

@@ -95,6 +95,7 @@ examples:
   chainrule evaluate runs/20240130-101500-digits
   chainrule predict runs/20240130-101500-digits samples.csv -o predictions.csv
   chainrule datasets
+  chainrule search --lr 1e-5:1e1:7 --l2 1e-5:1e1:7 --jobs 2   the notes' eta x lambda grid search
 
 Run `chainrule COMMAND --help` for the options of each command."""
 
@@ -189,6 +190,8 @@ def build_parser():
     sub.add_parser("datasets", help="list the data sets, whether each is present here and where",
                    description="List every data set `chainrule train --dataset` accepts, whether it can be "
                                "loaded on this machine, and from where.")
+    from .search import add_search_parser
+    add_search_parser(sub, fmt)
     return parser
 
 

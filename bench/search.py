@@ -1,0 +1,209 @@
+"""chainrule.search on the notes' 7 x 7 digits grid: 1 worker, 2 loky workers, a 2-worker Dask LocalCluster,
+and scikit-learn's GridSearchCV(MLPClassifier, n_jobs=2) over the same grid.
+
+The grid is the notes' (eta and lambda in logspace(-5, 1, 7)); the network is the notes' too: one
+hidden layer of 50 sigmoid units, a softmax output, plain SGD with learning rate eta and an L2
+penalty lambda, 10 epochs of batches of 100, on digits / 16 (80/20 split), every candidate scored
+on the held-out 20%.  Rows:
+
+* ``chainrule, 1 worker``: grid_search in this process (the journal written, as in every row);
+* ``chainrule, 2 loky workers``: n_jobs=2; joblib's workers are started by a warm-up search first
+  (the first search's extra start-up time is printed separately);
+* ``chainrule, LocalCluster 2 workers``: scheduler= a dask.distributed LocalCluster of two worker
+  processes with one thread each, started before timing (its start-up time is printed);
+* ``GridSearchCV(sklearn MLPClassifier), n_jobs=2`` and ``chainrule.search(chainrule.sklearn
+  MLPClassifier), n_jobs=2``: the same grid as learning_rate_init x alpha (solver='sgd', no
+  momentum, batch 100, 10 epochs, random_state=0) on the same split, scikit-learn's search
+  against chainrule's on the drop-in estimator; their scores agree (printed).
+
+Every trial runs with one BLAS thread (threadpoolctl; joblib does the same for GridSearchCV's
+workers), so workers x threads <= cores.  The configurations are interleaved, ``--repeat``
+rounds; the table gives the median wall time with its range and the speed-up against 1 worker
+(the median of the per-round ratios, with their range).  Targets on 2 quiet cores: >= 1.7x for
+2 loky workers, >= 1.5x for the LocalCluster.
+
+    python bench/search.py [--repeat 3] [--epochs 10] [--no-dask] [--no-sklearn] [--quick]
+
+A benchmark prints figures; it is not a test.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
+
+def digits():
+    from chainrule.datasets import load_digits, train_test_split
+    X, y = load_digits()
+    X = (np.asarray(X) / 16.0).astype(np.float32)
+    return train_test_split(X, np.asarray(y), test_size=0.2, seed=0)
+
+
+class NotesNetwork:
+    """build(params) of the chainrule rows: 64-50-10, sigmoid, softmax, SGD(eta), L2(lambda) (picklable)."""
+
+    def __call__(self, p):
+        from chainrule import nn, optim
+        reg = nn.l2(p["lmbd"])
+        model = nn.Sequential([nn.Dense(50, activation="sigmoid", kernel_regularizer=reg, input_dim=64),
+                               nn.Dense(10, activation="softmax", kernel_regularizer=reg)])
+        return model.compile(optimizer=optim.SGD(lr=p["eta"]), loss="sparse_categorical_crossentropy",
+                             metrics=["accuracy"])
+
+
+def sk_params(epochs):
+    return dict(hidden_layer_sizes=(50,), activation="logistic", solver="sgd", momentum=0.0,
+                nesterovs_momentum=False, batch_size=100, max_iter=epochs, n_iter_no_change=epochs + 1,
+                random_state=0)
+
+
+class ChainruleMLP:
+    """build(params) of the estimator row: chainrule.sklearn.MLPClassifier with scikit-learn's parameters."""
+
+    def __init__(self, epochs):
+        self.epochs = epochs
+
+    def __call__(self, p):
+        from chainrule.sklearn import MLPClassifier
+        return MLPClassifier(**sk_params(self.epochs), learning_rate_init=p["learning_rate_init"], alpha=p["alpha"])
+
+
+def fmt_range(values, digits=2):
+    return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--no-dask", action="store_true", help="leave out the LocalCluster row")
+    ap.add_argument("--no-sklearn", action="store_true", help="leave out the GridSearchCV rows")
+    ap.add_argument("--quick", action="store_true", help="a 3 x 3 grid, 2 epochs, 1 round (a smoke run)")
+    args = ap.parse_args()
+    warnings.simplefilter("ignore")
+    from chainrule.search import grid_search
+    from chainrule.search.backends import cpu_count
+    Xtr, Xte, ytr, yte = digits()
+    n_vals, epochs, repeat = (3, 2, 1) if args.quick else (7, args.epochs, args.repeat)
+    vals = np.logspace(-5, 1, n_vals)
+    grid = {"eta": vals, "lmbd": vals}
+    fit = {"epochs": epochs, "batch_size": 100}
+    tmp = tempfile.mkdtemp(prefix="bench-search-")
+    counter = [0]
+
+    def journal():
+        counter[0] += 1
+        return os.path.join(tmp, f"run{counter[0]}.jsonl")
+
+    print(f"digits: {len(Xtr)} train / {len(Xte)} validation; the notes' {n_vals} x {n_vals} grid, 64-50-10 sigmoid, "
+          f"SGD, {epochs} epochs of batch 100; {cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; numpy "
+          f"{np.__version__}, python {platform.python_version()}; {repeat} interleaved rounds")
+
+    configs = {"chainrule, 1 worker": dict(n_jobs=1),
+               "chainrule, 1 worker, no journal": dict(n_jobs=1, journal=None),
+               "chainrule, 2 loky workers": dict(n_jobs=2)}
+    client = cluster = None
+    if not args.no_dask:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            print("(dask.distributed is not installed: pip install chainrule[dask]; the LocalCluster row is left out)")
+        else:
+            t0 = time.perf_counter()
+            cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                   dashboard_address=None)
+            client = Client(cluster)
+            print(f"LocalCluster of 2 worker processes started in {time.perf_counter() - t0:.2f} s")
+            configs["chainrule, LocalCluster 2 workers"] = dict(scheduler=client)
+
+    def run_chainrule(kw):
+        kw = dict(kw)
+        j = kw.pop("journal", "new")
+        return grid_search(NotesNetwork(), grid, Xtr, ytr, validation=(Xte, yte), fit_kwargs=fit, verbose=0,
+                           journal=journal() if j == "new" else j, **kw)
+
+    # warm-ups: joblib's loky workers and the cluster's workers start and import chainrule once
+    t0 = time.perf_counter()
+    small = {"eta": [0.1], "lmbd": [1e-4]}
+    grid_search(NotesNetwork(), small, Xtr, ytr, validation=(Xte, yte), fit_kwargs=fit, n_jobs=2, journal=None,
+                verbose=0)
+    print(f"first loky search (starting the workers): {time.perf_counter() - t0:.2f} s")
+    if client is not None:
+        grid_search(NotesNetwork(), small, Xtr, ytr, validation=(Xte, yte), fit_kwargs=fit, scheduler=client,
+                    journal=None, verbose=0)
+
+    sk_rows = {}
+    if not args.no_sklearn:
+        from sklearn.model_selection import GridSearchCV
+        from sklearn.neural_network import MLPClassifier
+        X_all = np.concatenate([Xtr, Xte]).astype(np.float64)
+        y_all = np.concatenate([ytr, yte])
+        folds = [(np.arange(len(Xtr)), np.arange(len(Xtr), len(X_all)))]
+        sk_grid = {"learning_rate_init": vals, "alpha": vals}
+
+        def run_gscv():
+            gs = GridSearchCV(MLPClassifier(**sk_params(epochs)), sk_grid, cv=folds, n_jobs=2, refit=False,
+                              return_train_score=True, error_score=np.nan)
+            return gs.fit(X_all, y_all).cv_results_
+
+        def run_cr_est():
+            return grid_search(ChainruleMLP(epochs), sk_grid, X_all, y_all, cv=folds, n_jobs=2, journal=journal(),
+                               verbose=0).cv_results_
+        sk_rows = {"GridSearchCV(sklearn MLPClassifier), n_jobs=2": run_gscv,
+                   "chainrule.search(chainrule.sklearn MLPClassifier), n_jobs=2": run_cr_est}
+        run_gscv()   # warm-up: scikit-learn's imports in joblib's workers
+
+    times = {name: [] for name in list(configs) + list(sk_rows)}
+    results = {}
+    for _ in range(repeat):
+        for name, kw in configs.items():
+            t0 = time.perf_counter()
+            results[name] = run_chainrule(kw)
+            times[name].append(time.perf_counter() - t0)
+        for name, fn in sk_rows.items():
+            t0 = time.perf_counter()
+            results[name] = fn()
+            times[name].append(time.perf_counter() - t0)
+
+    base = times["chainrule, 1 worker"]
+    print()
+    print("| configuration | wall s, median (range) | speed-up vs 1 worker, median (range) | best validation accuracy |")
+    print("|---|---|---|---|")
+    for name, ts in times.items():
+        res = results[name]
+        cv = res.cv_results_ if hasattr(res, "cv_results_") else res
+        best = float(np.nanmax(cv["mean_test_score"]))
+        ratios = [b / t for b, t in zip(base, ts)]
+        speed = "" if name == "chainrule, 1 worker" else fmt_range(ratios) + "x"
+        print(f"| {name} | {fmt_range(ts)} | {speed} | {best:.4f} |")
+    ref = results["chainrule, 1 worker"].cv_results_
+    for name in configs:
+        other = results[name].cv_results_
+        same = np.array_equal(ref["mean_test_score"], other["mean_test_score"], equal_nan=True)
+        print(f"{name}: the same table as 1 worker: {'yes' if same else 'NO'}")
+    if sk_rows:
+        a = results["GridSearchCV(sklearn MLPClassifier), n_jobs=2"]["mean_test_score"]
+        b = results["chainrule.search(chainrule.sklearn MLPClassifier), n_jobs=2"]["mean_test_score"]
+        both = np.isfinite(a) & np.isfinite(b)
+        print(f"GridSearchCV vs chainrule.search on the MLPClassifiers: largest |difference| of the validation "
+              f"accuracies {np.max(np.abs(a[both] - b[both])) if both.any() else float('nan'):.4f} over "
+              f"{int(both.sum())} candidates with finite scores on both ({int((~both).sum())} not)")
+        g = times["GridSearchCV(sklearn MLPClassifier), n_jobs=2"]
+        for name in ("chainrule, 2 loky workers", "chainrule.search(chainrule.sklearn MLPClassifier), n_jobs=2"):
+            print(f"GridSearchCV / {name}: {fmt_range([x / y for x, y in zip(g, times[name])])}x "
+                  f"(> 1: chainrule is faster)")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} (a shared machine makes the speed-ups low)")
+    if client is not None:
+        client.close()
+        cluster.close()
+
+
+if __name__ == "__main__":
+    main()

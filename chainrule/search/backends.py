@@ -1,0 +1,260 @@
+"""Where the trials run: in this process, on joblib's loky worker processes, or on a Dask cluster.
+
+Each backend takes the search's :class:`~chainrule.search.trial.Bundle` (data, folds, build,
+fit arguments: shipped once per worker) and a list of tasks, and calls ``on_result(record)``
+in the driver as each trial finishes, in any order.  Only the driver writes the journal.
+
+* ``sequential``: one trial after another here, with the BLAS/OpenMP threads limited by
+  threadpoolctl for the duration of the search.
+* ``loky``: ``joblib.Parallel(backend='loky', return_as='generator_unordered')``; joblib reuses
+  its warm worker processes between searches and memory-maps large arrays instead of copying
+  them into every task.  Each worker limits its BLAS threads with threadpoolctl.  When a worker
+  dies (a crash, the kernel's OOM killer), the trials that were in flight are run again one at a
+  time; one that kills its worker a second time is recorded as failed.
+* ``dask``: Dask futures on a ``distributed.Client`` (one you pass, a scheduler address, or a
+  LocalCluster started here); the bundle is scattered once and every task refers to it.  The
+  scheduler reruns a task whose worker died on another worker (``allowed-failures``: 1 on a
+  LocalCluster started here, the cluster's own setting otherwise) and then reports it as failed.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import uuid
+
+from chainrule.search.space import jsonable
+from chainrule.search.trial import run_trial
+
+__all__ = ["cpu_count", "SequentialBackend", "LokyBackend", "DaskBackend", "get_backend"]
+
+
+def cpu_count():
+    """Cores this process may use (affinity and cgroup quotas included), as joblib counts them."""
+    try:
+        from joblib import cpu_count as _cpu
+        return max(1, int(_cpu()))
+    except ImportError:  # pragma: no cover - joblib comes with scikit-learn
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def _cores_and_host():
+    return cpu_count(), socket.gethostname()
+
+
+def _died(task, message):
+    return {"key": task.key, "candidate": task.candidate, "fold": task.fold, "params": jsonable(task.params),
+            "seed": task.seed, "status": "failed", "test_score": None, "train_score": None, "fit_time": None,
+            "score_time": None, "history": None, "error": message, "traceback": None, "warnings": [],
+            "worker": None, **({"rung": task.rung, "n_resources": task.n_resources} if task.rung is not None else {})}
+
+
+class SequentialBackend:
+    name = "sequential"
+
+    def __init__(self, threads):
+        self.threads = threads
+        self.n_workers = 1
+
+    def describe(self):
+        return f"this process, {self.threads} BLAS thread{'s' if self.threads != 1 else ''} ({cpu_count()} cores)"
+
+    def run(self, bundle, tasks, on_result):
+        from threadpoolctl import threadpool_limits
+        with threadpool_limits(limits=self.threads):
+            for t in tasks:
+                on_result(run_trial(bundle, t))
+
+    def close(self):
+        pass
+
+
+class LokyBackend:
+    name = "loky"
+
+    #: arrays larger than this go to the workers as memory maps of one file each, not in every task
+    MEMMAP_BYTES = 1 << 20
+
+    def __init__(self, n_workers, threads):
+        self.n_workers, self.threads = n_workers, threads
+        self._folder = None
+        self._shared = None
+
+    def _share(self, bundle):
+        """The bundle with its large arrays replaced by read-only memory maps of .npy files (written once):
+        joblib then sends the workers a file name instead of pickling (and hashing) the data per task."""
+        if self._shared is not None and self._shared[0] is bundle:
+            return self._shared[1]
+        import copy
+        import tempfile
+        import numpy as np
+        shared = copy.copy(bundle)
+        for name in ("X", "y", "X_val", "y_val"):
+            a = getattr(bundle, name)
+            if isinstance(a, np.ndarray) and a.nbytes > self.MEMMAP_BYTES and a.dtype.kind in "biuf":
+                if self._folder is None:
+                    self._folder = tempfile.mkdtemp(prefix="chainrule-search-")
+                path = os.path.join(self._folder, f"{name}.npy")
+                np.save(path, a, allow_pickle=False)
+                setattr(shared, name, np.load(path, mmap_mode="r", allow_pickle=False))
+        self._shared = (bundle, shared)
+        return shared
+
+    def describe(self):
+        return (f"{self.n_workers} loky worker process{'es' if self.n_workers != 1 else ''} x {self.threads} "
+                f"BLAS thread{'s' if self.threads != 1 else ''} ({cpu_count()} cores)")
+
+    def _parallel(self, n_jobs, tasks, bundle):
+        from joblib import Parallel, delayed, parallel_config
+        with parallel_config(backend="loky", inner_max_num_threads=self.threads):
+            par = Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=1, pre_dispatch="n_jobs")
+        return par(delayed(run_trial)(bundle, t, "process") for t in tasks)
+
+    def run(self, bundle, tasks, on_result):
+        from joblib.externals.loky.process_executor import TerminatedWorkerError
+        bundle = self._share(bundle)
+        pending = list(tasks)
+        # joblib runs n_jobs=1 in this process: one worker of loky's own is asked for with n_jobs=2 and
+        # fed one trial at a time, so that a crash stays away from the driver
+        n_jobs = self.n_workers if self.n_workers > 1 else 2
+        while pending:
+            dispatched, returned = [], set()
+
+            def feed():
+                for t in pending:
+                    dispatched.append(t)
+                    yield t
+            try:
+                if self.n_workers == 1:
+                    for t in feed():
+                        for rec in self._parallel(n_jobs, [t], bundle):
+                            returned.add(rec["key"])
+                            on_result(rec)
+                else:
+                    for rec in self._parallel(n_jobs, feed(), bundle):
+                        returned.add(rec["key"])
+                        on_result(rec)
+                pending = []
+            except TerminatedWorkerError as err:
+                suspects = [t for t in dispatched if t.key not in returned]
+                done = returned | {t.key for t in suspects}
+                pending = [t for t in pending if t.key not in done]
+                for t in suspects:  # each alone: a second death is its own
+                    try:
+                        for rec in self._parallel(2, [t], bundle):
+                            on_result(rec)
+                    except TerminatedWorkerError as err2:
+                        on_result(_died(t, "the worker process died while running this trial, twice "
+                                           f"(exit codes {_exit_codes(err)}, then {_exit_codes(err2)})"))
+
+    def close(self):
+        self._shared = None
+        if self._folder is not None:
+            import shutil
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
+
+
+def _exit_codes(err):
+    text = str(err)
+    i = text.find("exit codes of the workers are")
+    return text[i + len("exit codes of the workers are"):].split("\n")[0].strip() if i >= 0 else "exit code unknown"
+
+
+class DaskBackend:
+    name = "dask"
+
+    def __init__(self, scheduler, n_workers, threads, quiet=False):
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ImportError("backend='dask' needs Dask distributed: pip install 'chainrule[dask]'") from None
+        self.threads = threads
+        self._own_client = self._own_cluster = self._scattered = None
+        if scheduler is None:
+            import dask
+            from distributed import LocalCluster
+            with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+                self._own_cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                                 host="127.0.0.1", dashboard_address=None)
+            self.client = self._own_client = Client(self._own_cluster)
+        elif isinstance(scheduler, Client):
+            self.client = scheduler
+        elif isinstance(scheduler, str) or hasattr(scheduler, "scheduler_address"):
+            self.client = self._own_client = Client(scheduler)
+        else:
+            raise TypeError(f"scheduler: expected a dask.distributed Client, a cluster or an address such as "
+                            f"'tcp://host:8786', got {type(scheduler).__name__}")
+        info = self.client.scheduler_info()
+        workers = info.get("workers", {})
+        if not workers:
+            raise RuntimeError(f"the Dask scheduler {self.client.scheduler.address} has no workers; start some "
+                               f"(dask worker {self.client.scheduler.address}) and run the search again")
+        self.n_workers = len(workers)
+        cores = self.client.run(_cores_and_host)
+        per_host = {}
+        for addr, (n, host) in cores.items():
+            h = per_host.setdefault(host, {"cores": n, "workers": 0})
+            h["workers"] += 1
+        self.hosts = per_host
+        self.address = self.client.scheduler.address
+        over = [h for h, v in per_host.items() if v["workers"] * threads > v["cores"]]
+        if over and not quiet:
+            print(f"chainrule.search: warning: on {', '.join(over)} the Dask workers x {threads} BLAS threads "
+                  f"exceed the cores; start fewer worker processes there or pass threads=1", file=sys.stderr)
+
+    def describe(self):
+        hosts = ", ".join(f"{h}: {v['workers']} worker{'s' if v['workers'] != 1 else ''}/{v['cores']} cores"
+                          for h, v in self.hosts.items())
+        return (f"Dask at {self.address}: {self.n_workers} worker process{'es' if self.n_workers != 1 else ''} x "
+                f"{self.threads} BLAS thread{'s' if self.threads != 1 else ''} ({hosts})")
+
+    def run(self, bundle, tasks, on_result):
+        from distributed import as_completed
+        client = self.client
+        if self._scattered is None or self._scattered[0] is not bundle:  # once per search, for every rung
+            self._scattered = (bundle, client.scatter(bundle, broadcast=False, hash=False))
+        data = self._scattered[1]
+        run_id = uuid.uuid4().hex[:8]
+        by_key = {}
+        futures = []
+        for t in tasks:
+            f = client.submit(run_trial, data, t, "trial", key=f"chainrule-trial-{t.key}-{run_id}", pure=False)
+            by_key[f.key] = t
+            futures.append(f)
+        try:
+            for f in as_completed(futures):
+                t = by_key[f.key]
+                try:
+                    rec = f.result()
+                except Exception as err:
+                    if type(err).__name__ != "KilledWorker":
+                        raise RuntimeError(f"lost the Dask cluster at {self.address}: {type(err).__name__}: "
+                                           f"{err}") from err
+                    rec = _died(t, f"the Dask worker running this trial died (and again on the retry): {err}")
+                on_result(rec)
+                f.release()
+        finally:
+            client.cancel([f for f in futures if not f.done()])
+
+    def close(self):
+        if self._scattered is not None:
+            try:
+                self.client.cancel(self._scattered[1])
+            except Exception:  # a lost scheduler: nothing to release
+                pass
+            self._scattered = None
+        if self._own_client is not None:
+            self._own_client.close()
+        if self._own_cluster is not None:
+            self._own_cluster.close()
+
+
+def get_backend(backend, n_jobs, scheduler, threads):
+    if backend == "sequential":
+        return SequentialBackend(threads)
+    if backend == "loky":
+        return LokyBackend(n_jobs, threads)
+    if backend == "dask":
+        return DaskBackend(scheduler, n_jobs, threads)
+    raise ValueError(f"backend must be 'sequential', 'loky' or 'dask', got {backend!r}")
