@@ -6,7 +6,7 @@ import numpy as np
 from chainrule import _checks
 from chainrule.nn.core import Layer, _data
 from chainrule.ops.normalization import BatchNorm
-from chainrule.parameter import Parameter
+from chainrule.parameter import Parameter, reserve
 from chainrule.tensor import get_default_dtype
 
 
@@ -48,6 +48,7 @@ class BatchNormalization(Layer):
         if self.__dict__.get("_self_built") and self.moving_mean.shape[0] == n:
             return Layer.build(self, input_shape)  # weights kept; the shapes follow the input (images too)
         dtype = self.dtype or get_default_dtype()
+        reserve(((2 + self.scale + self.center) * n,))  # within an allocation limit (load_model)
         if self.scale:
             self.gamma = Parameter(np.ones(n, dtype=dtype))
         if self.center:
