@@ -33,7 +33,7 @@ def _class_names(name, n_classes):
 
 def _load_raw(name, cfg_like, data_dir):
     """(X_train_full, y_train_full, X_test, y_test, gates) for a data set, before preprocessing."""
-    from chainrule.datasets import DATASETS, DatasetNotFoundError, train_test_split
+    from chainrule.datasets import DATASETS, DatasetFileError, DatasetNotFoundError, train_test_split
     info = DATASETS[name]
     kw = {}
     if name in _GENERATED:
@@ -53,6 +53,8 @@ def _load_raw(name, cfg_like, data_dir):
                      "  python -c \"from chainrule.datasets import download_mnist; download_mnist()\"")
         raise RunError(f"{err}\n{hint}\nThen run the command again (`chainrule datasets` shows what is "
                        f"present).") from None
+    except DatasetFileError as err:  # a damaged, foreign or oversized data file: one line, naming it
+        raise RunError(str(err)) from None
     if info.presplit:
         (Xtr, ytr), (Xte, yte) = loaded
         return np.asarray(Xtr), np.asarray(ytr), np.asarray(Xte), np.asarray(yte)
