@@ -420,11 +420,11 @@ def cmd_train(args):
                                   else snap.epoch)
     _write_json(os.path.join(run_dir, "metrics.json"), metrics)
     _write_text(os.path.join(run_dir, "config.toml"), _config_toml(cfg))
-    plots = _make_plots(run_dir, history, model, data, encoding, metric_names)
-    if status == "diverged":
+    if status == "diverged":  # a failed run: no pictures, the history and the kept model say it all
         raise RunError(f"training diverged: the loss became {nan.at[2]} at epoch {nan.at[0]}, batch {nan.at[1]}; "
                        f"kept the model of epoch {metrics['model_epoch']}, the last with a finite loss, in "
                        f"{os.path.join(run_dir, 'model.npz')}; {_lr_hint(resolved['lr'])}")
+    plots = _make_plots(run_dir, history, model, data, encoding, metric_names)
     if quiet:
         print(run_dir)
         return EXIT_OK

@@ -109,7 +109,15 @@ def apply_preprocessing(pre, X):
         out = (X - np.asarray(pre["mean"], dtype=np.float64)) / np.asarray(pre["scale"], dtype=np.float64)
     else:
         raise RunError(f"unknown preprocessing kind {pre['kind']!r} in metrics.json")
-    return out.astype(np.float32)
+    with np.errstate(over="ignore"):
+        out = out.astype(np.float32)
+    bad = ~np.isfinite(out).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)[:5] + 1
+        raise RunError(f"{int(bad.sum())} of the {len(out)} samples (rows {', '.join(map(str, rows))}"
+                       f"{', ...' if bad.sum() > 5 else ''}) are beyond float32's range (+-3.4e38) after the "
+                       f"run's preprocessing; are their values far outside those it was trained on?")
+    return out
 
 
 def _encode_targets(y, encoding, n_classes):
