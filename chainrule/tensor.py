@@ -10,6 +10,16 @@ adjoint  xbar = sum over its uses of  ybar * dy/dx.
 Forward mode rides on the same primitives: while :func:`chainrule.jvp` is
 running, every Tensor may carry a tangent ``xdot`` and each primitive pushes
 ydot = (dy/dx) xdot  forward as it computes y.
+
+In-place changes are checked as PyTorch checks them: ``add_``, ``mul_``, ``copy_``,
+``t[i] = v`` ..., an optimizer step and ``load_state_dict`` advance the changed
+tensor's version, and ``backward()`` refuses a node whose input or output changed
+after the node was recorded (its VJP would read values the forward pass never
+used).  What cannot be seen is a write to the ndarray itself (``t.data[...] = v``,
+``np.add(t.data, 1, out=t.data)``, a change through another Tensor sharing the array
+such as ``t.detach()``), as ``.data`` writes escape PyTorch's check; and the check is
+per node, not per saved value, so it also refuses a change to an input whose VJP
+would not have read it (``x + y``), where PyTorch lets it pass.
 """
 from __future__ import annotations
 
