@@ -697,7 +697,7 @@ def _load_model(archive, path, what, compile):
             full = f"{mname}.{bname}" if mname else bname
             if m._buffers[bname].dtype != state[full].dtype:
                 m._buffers[bname] = np.array(state[full], copy=True)
-    _restore_rngs(model, meta.get("rng_states"))
+    _restore_rngs(model, meta.get("rng_states"), path, what)
 
     if compile and meta.get("compile") is not None:
         optim_arrays = archive.read_all([k for k in expected if k.startswith("optim/")])
@@ -705,7 +705,7 @@ def _load_model(archive, path, what, compile):
     return model
 
 
-def _restore_rngs(model, states):
+def _restore_rngs(model, states, path, what):
     if not isinstance(states, dict):
         return
     modules = dict(model.named_modules())
@@ -716,10 +716,14 @@ def _restore_rngs(model, states):
         for attr, st in attrs.items():
             gen = vars(m).get(attr)
             if isinstance(gen, np.random.Generator):
+                kind = type(gen.bit_generator).__name__
+                if not (isinstance(st, dict) and st.get("bit_generator") == kind):
+                    continue  # another bit generator: keep the fresh one
                 try:
                     gen.bit_generator.state = st
-                except (TypeError, ValueError, KeyError):
-                    pass  # another bit generator: keep the fresh one
+                except (TypeError, ValueError, KeyError, OverflowError) as err:
+                    raise ModelFileError(f"{what}: {path!r} holds an invalid {kind} state for {mname or 'the model'}"
+                                         f".{attr} ({type(err).__name__}: {err})") from None
 
 
 def _restore_compile(model, meta, arrays, weights, own_weights, path, what):
