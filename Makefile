@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench fuzz install clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -24,6 +24,16 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto
+
+# Coverage-guided fuzzing (atheris) of the readers of untrusted files: model files, IDX, CIFAR-10, CSV.
+# `make test` runs a short deterministic pass over the same targets (tests/fuzz/test_fuzz.py).
+FUZZ_SECONDS ?= 120
+fuzz: $(STAMP)
+	@for t in model idx cifar csv; do \
+		echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
+		$(BIN)/python tests/fuzz/fuzz.py $$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+			-print_final_stats=1 || exit 1; \
+	done
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"

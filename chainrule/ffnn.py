@@ -359,8 +359,15 @@ def onehot(target):
 # =============================================================================
 def _as_matrix(owner, name, A, n_cols=None, what="columns"):
     try:
-        A = np.asarray(A, dtype=float)
-    except (TypeError, ValueError):
+        raw = np.asarray(A)
+        if raw.dtype.kind == "c":
+            raise TypeError(f"{owner}: {name} is complex (dtype {raw.dtype}); the network works on real numbers: "
+                            f"give the real and imaginary parts as separate features, "
+                            f"np.column_stack([X.real, X.imag])")
+        if raw.dtype.kind not in "biuf":
+            raise TypeError(f"{owner}: {name} must be an array of real numbers, got dtype {raw.dtype}")
+        A = raw.astype(float)
+    except ValueError:  # ragged rows
         raise TypeError(f"{owner}: {name} must be an array of numbers") from None
     if A.ndim == 1 and n_cols == 1:
         A = A.reshape(-1, 1)
@@ -422,6 +429,8 @@ class FFNN:
                 raise TypeError(f"FFNN: {name} must be a function, got {type(f).__name__}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
             raise TypeError(f"FFNN: seed must be an integer or None, got {seed!r}")
+        if seed is not None and not 0 <= seed < 2**32:
+            raise ValueError(f"FFNN: seed must be in [0, 2**32), got {seed}")
         self.dimensions = tuple(int(d) for d in dims)
         self.hidden_func = hidden_func
         self.output_func = output_func
@@ -510,7 +519,7 @@ class FFNN:
         elsewhere; with a softmax output, the one-hot row of the most
         probable class.
         """
-        X = np.asarray(X, dtype=float) if not isinstance(X, np.ndarray) else X
+        X = np.asarray(X)
         X = _as_matrix("FFNN.predict", "X", X.reshape(1, -1) if X.ndim == 1 else X, self.dimensions[0],
                        "features")
         return self._decide(self._feedforward(X), threshold)

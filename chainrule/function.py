@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.tensor import Tensor, _state
+from chainrule.tensor import Tensor, _clock, _state
 
 __all__ = ["Function"]
 
@@ -128,6 +128,7 @@ class Function:
         if requires and state.grad_enabled:
             ctx.parents = parents
             ctx.needs_input_grad = needs
+            ctx._stamp = _clock[0]  # the in-place clock: backward checks no input changed since
             if raw is not None:
                 ctx._raw_out = raw  # what forward returned (and may have saved): the output too
             result = Tensor._make(out, True, ctx)

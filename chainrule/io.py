@@ -12,12 +12,20 @@ of ``.npy`` arrays) holding
 * ``optim/<k>/<slot>``: the optimizer's state for the k-th parameter (when the
   model is compiled), e.g. Adam's first and second moments.
 
-Reading uses ``np.load(path, allow_pickle=False)``: no byte of the file is ever
-unpickled or executed, so a model file from a stranger is as safe to open as a
-CSV file.  Every problem with a file -- not a zip, truncated, a missing or
-unexpected array, a wrong shape or dtype, a newer format -- raises
-:class:`ModelFileError` (a ``ValueError``) naming the file and what is wrong.
-Writing is atomic: a crash mid-save leaves the previous file intact.
+Reading never unpickles or executes a byte of the file (``allow_pickle=False``), and
+what a file may make the loader do is bounded before it is done, as safetensors and
+Keras' ``safe_mode`` bound it: every array's size is read from the zip directory and
+its ``.npy`` header and checked against the file and a size limit (``max_bytes``,
+default :data:`MAX_BYTES`) before anything is inflated; the JSON description is bounded
+in size and nesting depth; the architecture is rebuilt under an allocation limit of the
+weights the file holds, and the weights' declared shapes are compared with it before they
+are read.  So a model file from a stranger is as safe to open as a CSV file.  Every
+problem with a file -- not a zip, truncated, a missing or unexpected array, a wrong shape
+or dtype, a size beyond the limits, a newer format -- raises :class:`ModelFileError`
+(a ``ValueError``) naming the file and what is wrong.
+
+Writing is atomic: a crash mid-save leaves the previous file intact, and the temporary
+file a killed save leaves behind is removed by the next save to the same place.
 
 Examples
 --------
@@ -39,19 +47,24 @@ True
 from __future__ import annotations
 
 import json
+import math
 import os
-import stat
-import tempfile
+import re
 import warnings
+import zipfile
 from collections import OrderedDict
+from contextlib import contextmanager
 
 import numpy as np
 
+from chainrule import _atomic
 from chainrule import optim as _optim
+from chainrule import parameter as _parameter
 from chainrule._version import __version__
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "read_metadata", "write_text_atomic",
-           "register_serializable", "SERIALIZABLE", "ModelFileError", "FORMAT", "WEIGHTS_FORMAT", "FORMAT_VERSION"]
+           "register_serializable", "SERIALIZABLE", "ModelFileError", "FORMAT", "WEIGHTS_FORMAT", "FORMAT_VERSION",
+           "MAX_BYTES"]
 
 FORMAT = "chainrule-model"
 WEIGHTS_FORMAT = "chainrule-weights"
@@ -76,59 +89,9 @@ def register_serializable(cls):
 
 
 # ------------------------------------------------------------------ atomic writes
-_UMASK = None
-
-
-def _new_file_mode(path):
-    """Permissions for the file at ``path``: keep an existing file's, else what open() would give."""
-    global _UMASK
-    try:
-        return stat.S_IMODE(os.stat(path).st_mode)
-    except OSError:
-        pass
-    if _UMASK is None:
-        _UMASK = os.umask(0o022)
-        os.umask(_UMASK)
-    return 0o666 & ~_UMASK
-
-
-def _atomic_write(path, write, binary=True):
-    """Call ``write(fileobj)`` on a temporary file beside ``path``, fsync it, then rename it onto ``path``.
-
-    On any error the temporary file is removed and an existing ``path`` is left untouched.
-    """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"cannot write {path!r}: the folder {directory!r} does not exist; create it first")
-    mode = _new_file_mode(path)
-    kwargs = {"mode": "wb"} if binary else {"mode": "w", "encoding": "utf-8", "newline": ""}
-    tmp = tempfile.NamedTemporaryFile(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                                      delete=False, **kwargs)
-    try:
-        with tmp:
-            write(tmp)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.chmod(tmp.name, mode)
-        os.replace(tmp.name, path)
-    except BaseException:
-        try:
-            os.unlink(tmp.name)
-        except OSError:
-            pass
-        raise
-    try:  # make the rename itself durable (POSIX); harmless where directories cannot be opened
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return path
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-    return path
+# (chainrule._atomic: a temporary file beside the target, renamed onto it; the temporaries of
+# interrupted writes to the same target are removed by the next write)
+_atomic_write = _atomic.write_atomic
 
 
 def write_text_atomic(path, text):
@@ -304,6 +267,27 @@ def _rng_states(model):
 
 
 # --------------------------------------------------------------------- reading
+# Limits on what a file may make the loader do.  Every size is checked from the zip directory and
+# the .npy headers before a byte of data is inflated or an array allocated (as safetensors checks
+# its header first); a file that exceeds one is refused with a ModelFileError naming the file.
+
+#: Default for ``max_bytes``: the most bytes of arrays a model file may hold (4 GiB: far above any
+#: model of the course, far below what would exhaust a machine).  Pass ``max_bytes=`` to the readers
+#: for one file, or set ``chainrule.io.MAX_BYTES`` for the program.
+MAX_BYTES = 4 * 2 ** 30
+#: The most bytes of the JSON description (``__meta__``).
+MAX_META_BYTES = 64 * 2 ** 20
+#: The deepest nesting of lists and objects accepted in the JSON description (Python's parser would
+#: otherwise end in a RecursionError).
+MAX_JSON_DEPTH = 64
+#: The most arrays a file may hold.
+MAX_ENTRIES = 100_000
+#: Extra numbers a rebuilt architecture may allocate beyond the weights its file holds (layers that
+#: keep something the file does not): architectures are rebuilt under an allocation limit
+#: (:func:`chainrule.parameter.allocation_limit`) of the file's own weights plus this.
+ALLOCATION_SLACK = 1 << 16
+
+
 def _resolve(path, what):
     path = os.fspath(path)
     if not os.path.exists(path) and not path.endswith(".npz") and os.path.exists(path + ".npz"):
@@ -313,71 +297,190 @@ def _resolve(path, what):
     return path
 
 
-def _read_archive(path, what):
-    """Every array of the .npz at ``path`` (no pickles) and its decoded ``__meta__`` dict."""
-    def bad(msg):
-        return ModelFileError(f"{what}: {path!r} {msg}")
-    try:
-        fh = open(path, "rb")  # our own handle: np.load leaks its own when a damaged zip fails to open
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{what}: no such file {path!r}") from None
-    except OSError as err:
-        raise bad(f"cannot be read ({type(err).__name__}: {err})") from err
-    arrays = OrderedDict()
-    name = None
-    with fh:
+def _size(n):
+    """A byte count for people: '1.5 GB'."""
+    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _json_depth(text):
+    """The deepest nesting of [ and { outside strings (vectorized: the text may be megabytes)."""
+    b = np.frombuffer(_STRING.sub('""', text).encode("utf-8"), dtype=np.uint8)
+    if b.size == 0:
+        return 0
+    step = (b == ord("[")).astype(np.int32) + (b == ord("{")) - (b == ord("]")) - (b == ord("}"))
+    return int(np.cumsum(step).max())
+
+
+class _Entry:
+    """One array of the archive as its directory and .npy header declare it (nothing read yet)."""
+
+    __slots__ = ("name", "info", "shape", "dtype", "fortran", "nbytes")
+
+    @property
+    def size(self):
+        return math.prod(self.shape)
+
+
+class _Archive:
+    """A model file opened for reading: its entries checked from the zip directory and the .npy
+    headers, its JSON description decoded, the arrays read only when asked for (``read``)."""
+
+    def __init__(self, path, what, max_bytes):
+        self.path, self.what = path, what
+        self.max_bytes = MAX_BYTES if max_bytes is None else max_bytes
+        if isinstance(self.max_bytes, bool) or not isinstance(self.max_bytes, (int, np.integer)) \
+                or self.max_bytes < 0:
+            raise ValueError(f"{what}: max_bytes must be a non-negative integer, got {max_bytes!r}")
+        self._fh = self._zip = None
+        try:
+            self._open()
+        except BaseException:
+            self.close()
+            raise
+
+    def bad(self, msg):
+        return ModelFileError(f"{self.what}: {self.path!r} {msg}")
+
+    def close(self):
+        for f in (self._zip, self._fh):
+            if f is not None:
+                try:
+                    f.close()
+                except Exception:  # pragma: no cover - closing a damaged archive
+                    pass
+        self._fh = self._zip = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -------------------------------------------------------------- the directory
+    def _open(self):
+        try:
+            self._fh = fh = open(self.path, "rb")
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{self.what}: no such file {self.path!r}") from None
+        except OSError as err:
+            raise self.bad(f"cannot be read ({type(err).__name__}: {err})") from err
         head = fh.read(6)
         fh.seek(0)
         if not head:
-            raise bad("is empty (0 bytes), not a chainrule model file")
-        if not head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"\x93NUMPY")):
-            raise bad(f"is not a chainrule model file: not an .npz (zip) archive (it starts with {head!r})")
+            raise self.bad("is empty (0 bytes), not a chainrule model file")
+        if head.startswith(b"\x93NUMPY"):
+            raise self.bad("is a single .npy array, not a chainrule model file (.npz archive)")
+        if not head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+            raise self.bad(f"is not a chainrule model file: not an .npz (zip) archive (it starts with {head!r})")
         try:
-            archive = np.load(fh, allow_pickle=False)
-        except MemoryError:
-            raise
-        except Exception as err:  # BadZipFile, ValueError (bad header), OSError, EOFError, ...
-            raise bad(f"is a damaged or truncated .npz archive, not a readable chainrule model file "
-                      f"({type(err).__name__}: {err})") from err
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise bad("is a single .npy array, not a chainrule model file (.npz archive)")
+            self._zip = zipfile.ZipFile(fh)
+            infos = self._zip.infolist()
+        except Exception as err:  # BadZipFile, OSError, EOFError, ValueError, ...
+            raise self.bad(f"is a damaged or truncated .npz archive, not a readable chainrule model file "
+                           f"({type(err).__name__}: {err})") from err
+        if len(infos) > MAX_ENTRIES:
+            raise self.bad(f"has {len(infos)} entries, more than the {MAX_ENTRIES} a model file may hold")
+        names = [i.filename for i in infos]
+        if len(set(names)) != len(names):
+            raise self.bad("has duplicate entries; the archive is corrupt or was tampered with")
+        total = sum(i.file_size for i in infos)
+        if total > self.max_bytes + MAX_META_BYTES:
+            raise self.bad(f"would inflate to {_size(total)}, more than the limit of {_size(self.max_bytes)} "
+                           f"(max_bytes=); refused before reading it")
+        self.entries = OrderedDict()
+        for info in infos:
+            if not info.filename.endswith(".npy"):
+                raise self.bad(f"has an entry {info.filename!r} that is not a NumPy array; not a chainrule "
+                               f"model file")
+            e = self._header(info)
+            self.entries[e.name] = e
+        declared = sum(e.nbytes for k, e in self.entries.items() if k != _META)
+        if declared > self.max_bytes:
+            raise self.bad(f"declares {_size(declared)} of arrays, more than the limit of {_size(self.max_bytes)} "
+                           f"(max_bytes=); refused before reading them")
+        self.meta = self._read_meta()
+
+    def _header(self, info):
+        """The entry's declared shape and dtype, from its .npy header alone, checked against its size."""
+        name = info.filename[:-4]
         try:
-            with archive:
-                names = list(archive.files)
-                if len(set(names)) != len(names):
-                    raise bad("has duplicate entries; the archive is corrupt or was tampered with")
-                for name in names:
-                    arr = archive[name]
-                    if not isinstance(arr, np.ndarray):  # a zip member that is not an .npy file
-                        raise bad(f"has an entry {name!r} that is not a NumPy array; not a chainrule model file")
-                    arrays[name] = arr
-        except ModelFileError:
-            raise
+            with self._zip.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                if version == (1, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+                elif version == (2, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+                else:
+                    raise ValueError(f".npy format version {version} is not one chainrule writes")
+                offset = f.tell()
+        except Exception as err:  # a damaged header, a CRC or zip error, truncation
+            raise self.bad(f"is damaged or unsafe: the header of entry {name!r} cannot be read "
+                           f"({type(err).__name__}: {err})") from err
+        if dtype.hasobject or dtype.fields is not None or dtype.kind not in ("biufcU" if name == _META else "biufc"):
+            raise self.bad(f"is damaged or unsafe: entry {name!r} has dtype {dtype}; only plain numeric arrays "
+                           f"are read (nothing is unpickled)")
+        if any(s < 0 for s in shape):
+            raise self.bad(f"has an entry {name!r} with an invalid shape {shape}")
+        e = _Entry()
+        e.name, e.info, e.shape, e.dtype, e.fortran = name, info, tuple(shape), dtype, fortran
+        e.nbytes = math.prod(shape) * dtype.itemsize
+        if offset + e.nbytes != info.file_size:
+            raise self.bad(f"has an entry {name!r} that declares shape {e.shape} of {dtype} ({_size(e.nbytes)}) but "
+                           f"holds {_size(max(info.file_size - offset, 0))}; the file is damaged or hostile")
+        return e
+
+    def _read_meta(self):
+        e = self.entries.get(_META)
+        if e is None:
+            raise self.bad(f"has no {_META!r} entry, so it is not a chainrule model file; found entries "
+                           f"{sorted(self.entries)[:10]}")
+        if not ((e.dtype == np.uint8 and len(e.shape) == 1) or (e.dtype.kind == "U" and e.shape == ())):
+            raise self.bad(f"has a {_META!r} entry of dtype {e.dtype} and shape {e.shape}; expected UTF-8 JSON "
+                           f"as a 1-D uint8 array")
+        if e.nbytes > MAX_META_BYTES:
+            raise self.bad(f"has a {_META!r} entry of {_size(e.nbytes)}, more than the {_size(MAX_META_BYTES)} a "
+                           f"model's description may take")
+        raw = self.read(_META)
+        try:
+            text = raw.tobytes().decode("utf-8") if raw.dtype == np.uint8 else str(raw[()])
+        except UnicodeDecodeError as err:
+            raise self.bad(f"has a {_META!r} entry that is not valid UTF-8 JSON ({err})") from err
+        depth = _json_depth(text)
+        if depth > MAX_JSON_DEPTH:
+            raise self.bad(f"has a {_META!r} entry nested {depth} levels deep, more than the {MAX_JSON_DEPTH} a "
+                           f"model's description may take")
+        try:
+            meta = json.loads(text)
+        except (ValueError, RecursionError) as err:
+            raise self.bad(f"has a {_META!r} entry that is not valid UTF-8 JSON ({err})") from err
+        if not isinstance(meta, dict):
+            raise self.bad(f"has a {_META!r} entry that is JSON {type(meta).__name__}, expected an object")
+        return meta
+
+    # ----------------------------------------------------------------- the arrays
+    def read(self, name):
+        """The array of entry ``name``, read (and inflated) now: its size was checked when opened."""
+        e = self.entries[name]
+        try:
+            with self._zip.open(e.info) as f:
+                arr = np.lib.format.read_array(f, allow_pickle=False)
         except MemoryError:
-            raise
-        except Exception as err:  # object arrays (ValueError), CRC errors (BadZipFile), truncation (EOFError)
-            raise bad(f"is damaged or unsafe: reading entry {name!r} failed ({type(err).__name__}: {err})") \
-                from err
-    if _META not in arrays:
-        raise bad(f"has no {_META!r} entry, so it is not a chainrule model file; found entries "
-                  f"{sorted(arrays)[:10]}")
-    raw = arrays.pop(_META)
-    try:
-        if raw.dtype == np.uint8 and raw.ndim == 1:
-            text = raw.tobytes().decode("utf-8")
-        elif raw.dtype.kind == "U" and raw.ndim == 0:
-            text = str(raw[()])
-        else:
-            raise bad(f"has a {_META!r} entry of dtype {raw.dtype} and shape {raw.shape}; expected UTF-8 JSON "
-                      f"as a 1-D uint8 array")
-        meta = json.loads(text)
-    except ModelFileError:
-        raise
-    except (UnicodeDecodeError, ValueError) as err:
-        raise bad(f"has a {_META!r} entry that is not valid UTF-8 JSON ({err})") from err
-    if not isinstance(meta, dict):
-        raise bad(f"has a {_META!r} entry that is JSON {type(meta).__name__}, expected an object")
-    return meta, arrays
+            raise self.bad(f"holds an entry {name!r} of {_size(e.nbytes)}, more than this machine has memory for") \
+                from None
+        except Exception as err:  # CRC errors (BadZipFile), truncation (EOFError, ValueError)
+            raise self.bad(f"is damaged: reading entry {name!r} failed ({type(err).__name__}: {err})") from err
+        if arr.shape != e.shape or arr.dtype != e.dtype:  # pragma: no cover - the header was read twice
+            raise self.bad(f"changed while it was read (entry {name!r})")
+        return arr
+
+    def read_all(self, names):
+        return OrderedDict((n, self.read(n)) for n in names)
 
 
 def _check_header(meta, path, what, expected):
@@ -393,7 +496,7 @@ def _check_header(meta, path, what, expected):
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ModelFileError(f"{what}: {path!r} has an invalid format_version {version!r}")
     if version > FORMAT_VERSION:
-            raise ModelFileError(f"{what}: {path!r} has format_version {version}, newer than the version "
+        raise ModelFileError(f"{what}: {path!r} has format_version {version}, newer than the version "
                              f"{FORMAT_VERSION} this chainrule ({__version__}) reads; it was written by chainrule "
                              f"{meta.get('chainrule_version')!r}: upgrade chainrule to read it")
 
@@ -401,47 +504,78 @@ def _check_header(meta, path, what, expected):
 def _names(meta, key, path, what):
     names = meta.get(key)
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise ModelFileError(f"{what}: {path!r} has an invalid {key!r} list in {_META!r}: {names!r}")
+        raise ModelFileError(f"{what}: {path!r} has an invalid {key!r} list in {_META!r}: {str(names)[:200]}")
     if len(set(names)) != len(names):
         raise ModelFileError(f"{what}: {path!r} lists duplicate names in {key!r}")
     return names
 
 
-def _check_entries(arrays, expected, path, what):
-    missing = [k for k in expected if k not in arrays]
-    extra = [k for k in arrays if k not in expected]
+def _check_entries(entries, expected, path, what):
+    missing = [k for k in expected if k not in entries]
+    extra = [k for k in entries if k not in expected and k != _META]
     if missing or extra:
         parts = []
         if missing:
-            parts.append(f"missing arrays {missing}")
+            parts.append(f"missing arrays {missing[:20]}")
         if extra:
-            parts.append(f"unexpected arrays {extra}")
+            parts.append(f"unexpected arrays {extra[:20]}")
         raise ModelFileError(f"{what}: {path!r} does not match its own description: " + ", ".join(parts))
 
 
-def _check_dtypes(arrays, weights, buffers, path, what):
+def _check_dtypes(entries, weights, buffers, path, what):
     for name in weights:
-        arr = arrays[f"param/{name}"]
-        if arr.dtype.kind != "f":
-            raise ModelFileError(f"{what}: {path!r}: weight {name!r} has dtype {arr.dtype}; parameters must be "
+        dt = entries[f"param/{name}"].dtype
+        if dt.kind != "f":
+            raise ModelFileError(f"{what}: {path!r}: weight {name!r} has dtype {dt}; parameters must be "
                                  f"floating point")
     for name in buffers:
-        arr = arrays[f"buffer/{name}"]
-        if arr.dtype.kind not in "biuf":
-            raise ModelFileError(f"{what}: {path!r}: buffer {name!r} has dtype {arr.dtype}; expected numbers")
+        dt = entries[f"buffer/{name}"].dtype
+        if dt.kind not in "biuf":
+            raise ModelFileError(f"{what}: {path!r}: buffer {name!r} has dtype {dt}; expected numbers")
 
 
-def read_metadata(path):
+def _check_shapes(model, entries, weights, buffers, path, what):
+    """Compare a built model's weight and buffer shapes with those the file declares, before any array
+    of the file is read; a model with unbuilt (lazy) layers is built from the arrays themselves."""
+    try:
+        own = [(n, p.data.shape) for n, p in model.named_parameters()]
+        own += [(n, np.shape(b)) for n, b in model.named_buffers()]
+    except ValueError:
+        return  # lazy layers: load_state_dict builds them from the saved shapes
+    declared = {n: entries[f"param/{n}"].shape for n in weights}
+    declared.update((n, entries[f"buffer/{n}"].shape) for n in buffers)
+    for n, shape in own:
+        if n in declared and tuple(declared[n]) != tuple(shape):
+            raise ModelFileError(f"{what}: {path!r} does not fit the model: {n} has shape {tuple(shape)} in the "
+                                 f"model but {tuple(declared[n])} in the file")
+
+
+def read_metadata(path, max_bytes=None):
     """The JSON description stored in a model or weights file (validated header), without building anything.
 
-    Raises :class:`ModelFileError` for a damaged, foreign or newer file.
+    Raises :class:`ModelFileError` for a damaged, foreign or newer file (no array but the
+    description is read).
     """
     what = "read_metadata"
     path = _resolve(path, what)
-    meta, _ = _read_archive(path, what)
+    with _guarded(path, what), _Archive(path, what, max_bytes) as archive:
+        meta = archive.meta
     fmt = meta.get("format")
     _check_header(meta, path, what, fmt if fmt in (FORMAT, WEIGHTS_FORMAT) else FORMAT)
     return meta
+
+
+@contextmanager
+def _guarded(path, what):
+    """Turn what a hostile file may still provoke deep inside (a RecursionError from a pathological
+    config, a MemoryError) into the loader's own error, naming the file."""
+    try:
+        yield
+    except RecursionError:
+        raise ModelFileError(f"{what}: {path!r} describes a structure nested too deeply to rebuild") from None
+    except MemoryError:
+        raise ModelFileError(f"{what}: {path!r} needs more memory than this machine has; if it is a real "
+                             f"model, load it on a larger machine") from None
 
 
 def _model_names(model, path, what):
@@ -460,7 +594,7 @@ def _load_state(model, state, path, what):
         raise ModelFileError(f"{what}: {path!r} does not fit the model: {err}") from err
 
 
-def load_model(path, compile=True):
+def load_model(path, compile=True, max_bytes=None):
     """Rebuild a model saved by :func:`save_model` (or ``model.save``), safely: nothing is unpickled.
 
     Parameters
@@ -471,6 +605,8 @@ def load_model(path, compile=True):
         Also restore the compile step -- optimizer (with its state, so training
         resumes exactly where it stopped), loss and metrics -- when the model
         was compiled when saved.
+    max_bytes : int, optional
+        The most bytes of arrays the file may hold (default :data:`MAX_BYTES`, 4 GiB).
 
     Returns
     -------
@@ -484,17 +620,30 @@ def load_model(path, compile=True):
         No file at ``path``.
     ModelFileError (a ValueError)
         The file is not a chainrule model file, is damaged, newer than this
-        chainrule, or does not match the architecture it describes.
+        chainrule, larger than ``max_bytes``, or does not match the architecture
+        it describes.
 
     Notes
     -----
+    What a file may make the loader do is bounded before it is done: the declared size of every
+    array (zip directory and ``.npy`` header) is checked against the file and ``max_bytes``
+    before anything is inflated; the JSON description is bounded in size and depth; the
+    architecture is rebuilt under an allocation limit of the weights the file holds (a
+    1 KB file describing a 20000 x 20000 layer is refused before it allocates); and the
+    weights' declared shapes are compared with the architecture before they are read.
+
     Custom Module subclasses must define ``get_config`` (and ``from_config`` if
     ``cls(**config)`` does not rebuild them), and their module must be imported
     before loading, so that the class is known by name.
     """
     what = "load_model"
     path = _resolve(path, what)
-    meta, arrays = _read_archive(path, what)
+    with _guarded(path, what), _Archive(path, what, max_bytes) as archive:
+        return _load_model(archive, path, what, compile)
+
+
+def _load_model(archive, path, what, compile):
+    meta, entries = archive.meta, archive.entries
     _check_header(meta, path, what, FORMAT)
     arch = meta.get("architecture")
     if not (isinstance(arch, dict) and isinstance(arch.get("class_name"), str)
@@ -511,22 +660,31 @@ def load_model(path, compile=True):
             raise ModelFileError(f"{what}: {path!r} has an invalid 'optimizer_state_keys' in {_META!r}: expected "
                                  f"one list of names per weight ({len(weights)})")
         expected += [f"optim/{k}/{key}" for k, ks in enumerate(opt_keys) for key in ks]
-    _check_entries(arrays, expected, path, what)
-    _check_dtypes(arrays, weights, buffers, path, what)
+    _check_entries(entries, expected, path, what)
+    _check_dtypes(entries, weights, buffers, path, what)
 
     class_name = arch["class_name"]
     cls = SERIALIZABLE.get(class_name)
     if cls is None:
         raise ModelFileError(f"{what}: {path!r} holds a {class_name!r} model, a class chainrule does not know; "
                              f"import the module that defines it (a Module subclass) before loading")
+    held = sum(entries[f"param/{n}"].size for n in weights) + sum(entries[f"buffer/{n}"].size for n in buffers)
     try:
-        model = cls.from_config(arch["config"])
+        with _parameter.allocation_limit(held + ALLOCATION_SLACK):
+            model = cls.from_config(arch["config"])
+    except _parameter.AllocationLimitError as err:
+        raise ModelFileError(f"{what}: {path!r} describes an architecture with a weight of shape {err.shape} "
+                             f"({err.n} numbers), more than the {held} numbers of weights the file holds; the "
+                             f"architecture does not match the weights (a damaged or hostile file)") from None
+    except (RecursionError, MemoryError):
+        raise
     except Exception as err:
         raise ModelFileError(f"{what}: {path!r}: cannot rebuild {class_name} from its saved config "
-                             f"({type(err).__name__}: {err})") from err
+                             f"({type(err).__name__}: {str(err)[:500]})") from err
+    _check_shapes(model, entries, weights, buffers, path, what)
 
-    state = OrderedDict((n, arrays[f"param/{n}"]) for n in weights)
-    state.update((n, arrays[f"buffer/{n}"]) for n in buffers)
+    state = archive.read_all([f"param/{n}" for n in weights] + [f"buffer/{n}" for n in buffers])
+    state = OrderedDict((k.split("/", 1)[1], v) for k, v in state.items())
     _load_state(model, state, path, what)
     own_weights, own_buffers = _model_names(model, path, what)
     # The file's dtypes win: layers built under another default dtype get exactly the saved arrays.
@@ -539,14 +697,15 @@ def load_model(path, compile=True):
             full = f"{mname}.{bname}" if mname else bname
             if m._buffers[bname].dtype != state[full].dtype:
                 m._buffers[bname] = np.array(state[full], copy=True)
-    _restore_rngs(model, meta.get("rng_states"))
+    _restore_rngs(model, meta.get("rng_states"), path, what)
 
     if compile and meta.get("compile") is not None:
-        _restore_compile(model, meta, arrays, weights, own_weights, path, what)
+        optim_arrays = archive.read_all([k for k in expected if k.startswith("optim/")])
+        _restore_compile(model, meta, optim_arrays, weights, own_weights, path, what)
     return model
 
 
-def _restore_rngs(model, states):
+def _restore_rngs(model, states, path, what):
     if not isinstance(states, dict):
         return
     modules = dict(model.named_modules())
@@ -557,10 +716,14 @@ def _restore_rngs(model, states):
         for attr, st in attrs.items():
             gen = vars(m).get(attr)
             if isinstance(gen, np.random.Generator):
+                kind = type(gen.bit_generator).__name__
+                if not (isinstance(st, dict) and st.get("bit_generator") == kind):
+                    continue  # another bit generator: keep the fresh one
                 try:
                     gen.bit_generator.state = st
-                except (TypeError, ValueError, KeyError):
-                    pass  # another bit generator: keep the fresh one
+                except (TypeError, ValueError, KeyError, OverflowError) as err:
+                    raise ModelFileError(f"{what}: {path!r} holds an invalid {kind} state for {mname or 'the model'}"
+                                         f".{attr} ({type(err).__name__}: {err})") from None
 
 
 def _restore_compile(model, meta, arrays, weights, own_weights, path, what):
@@ -609,27 +772,30 @@ def _restore_compile(model, meta, arrays, weights, own_weights, path, what):
                              f"({type(err).__name__}: {err})") from err
 
 
-def load_weights(model, path):
+def load_weights(model, path, max_bytes=None):
     """Load a file written by :func:`save_weights` (or :func:`save_model`) into ``model``, in place.
 
     The names and shapes must match ``model.state_dict()`` exactly; on any
     mismatch a :class:`ModelFileError` is raised and the model is unchanged.
-    Returns the model.
+    The declared shapes are compared with a built model's before the arrays are read, and the
+    file may hold at most ``max_bytes`` of arrays (default :data:`MAX_BYTES`).  Returns the model.
     """
     what = f"load_weights({type(model).__name__})"
     path = _resolve(path, what)
-    meta, arrays = _read_archive(path, what)
-    fmt = meta.get("format")
-    _check_header(meta, path, what, fmt if fmt in (FORMAT, WEIGHTS_FORMAT) else WEIGHTS_FORMAT)
-    weights = _names(meta, "weights", path, what)
-    buffers = _names(meta, "buffers", path, what)
-    expected = [f"param/{n}" for n in weights] + [f"buffer/{n}" for n in buffers]
-    if fmt == FORMAT:  # a full model file: take its weights, ignore the optimizer state
-        arrays = OrderedDict((k, v) for k, v in arrays.items() if not k.startswith("optim/"))
-    _check_entries(arrays, expected, path, what)
-    _check_dtypes(arrays, weights, buffers, path, what)
-    state = OrderedDict((n, arrays[f"param/{n}"]) for n in weights)
-    state.update((n, arrays[f"buffer/{n}"]) for n in buffers)
+    with _guarded(path, what), _Archive(path, what, max_bytes) as archive:
+        meta, entries = archive.meta, archive.entries
+        fmt = meta.get("format")
+        _check_header(meta, path, what, fmt if fmt in (FORMAT, WEIGHTS_FORMAT) else WEIGHTS_FORMAT)
+        weights = _names(meta, "weights", path, what)
+        buffers = _names(meta, "buffers", path, what)
+        expected = [f"param/{n}" for n in weights] + [f"buffer/{n}" for n in buffers]
+        if fmt == FORMAT:  # a full model file: take its weights, ignore the optimizer state
+            entries = OrderedDict((k, v) for k, v in entries.items() if not k.startswith("optim/"))
+        _check_entries(entries, expected, path, what)
+        _check_dtypes(entries, weights, buffers, path, what)
+        _check_shapes(model, entries, weights, buffers, path, what)
+        arrays = archive.read_all(expected)
+    state = OrderedDict((k.split("/", 1)[1], v) for k, v in arrays.items())
     try:
         before = model.state_dict()
     except ValueError:  # lazy layers not built yet: nothing to lose

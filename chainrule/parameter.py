@@ -1,5 +1,9 @@
-"""Parameter: a Tensor that a Module owns and an optimizer updates."""
+"""Parameter: a Tensor that a Module owns and an optimizer updates; a limit on creating them."""
 from __future__ import annotations
+
+import contextlib
+import math
+import threading
 
 import numpy as np
 
@@ -37,3 +41,43 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return f"Parameter(shape={self.shape}, dtype={self.dtype}{', name=' + repr(self.name) if self.name else ''})"
+
+
+# ------------------------------------------------------------------ allocation limit
+class AllocationLimitError(ValueError):
+    """Creating a weight would exceed the limit set by :func:`allocation_limit`."""
+
+    def __init__(self, shape, n, left):
+        self.shape, self.n, self.left = tuple(shape), n, left
+        super().__init__(f"a weight of shape {self.shape} ({n} numbers) exceeds the allocation limit "
+                         f"({left} numbers left)")
+
+
+_limit = threading.local()
+
+
+@contextlib.contextmanager
+def allocation_limit(n_values):
+    """Within the block, weights of more than ``n_values`` numbers in all are refused before they are
+    allocated (:class:`AllocationLimitError`).  ``chainrule.io.load_model`` rebuilds a saved
+    architecture under the number of weights its file holds, so a tiny file describing a huge
+    network cannot make it allocate gigabytes.  Layers count each weight with :func:`reserve`.
+    """
+    prev = getattr(_limit, "left", None)
+    _limit.left = int(n_values)
+    try:
+        yield
+    finally:
+        _limit.left = prev
+
+
+def reserve(shape):
+    """Count a weight of ``shape`` against the current :func:`allocation_limit` (none: free), before
+    allocating it; raises :class:`AllocationLimitError` when it does not fit."""
+    left = getattr(_limit, "left", None)
+    if left is None:
+        return
+    n = math.prod(max(int(s), 0) for s in shape)
+    if n > left:
+        raise AllocationLimitError(shape, n, left)
+    _limit.left = left - n

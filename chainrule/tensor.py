@@ -10,10 +10,21 @@ adjoint  xbar = sum over its uses of  ybar * dy/dx.
 Forward mode rides on the same primitives: while :func:`chainrule.jvp` is
 running, every Tensor may carry a tangent ``xdot`` and each primitive pushes
 ydot = (dy/dx) xdot  forward as it computes y.
+
+In-place changes are checked as PyTorch checks them: ``add_``, ``mul_``, ``copy_``,
+``t[i] = v`` ..., an optimizer step and ``load_state_dict`` advance the changed
+tensor's version, and ``backward()`` refuses a node whose input or output changed
+after the node was recorded (its VJP would read values the forward pass never
+used).  What cannot be seen is a write to the ndarray itself (``t.data[...] = v``,
+``np.add(t.data, 1, out=t.data)``, a change through another Tensor sharing the array
+such as ``t.detach()``), as ``.data`` writes escape PyTorch's check; and the check is
+per node, not per saved value, so it also refuses a change to an input whose VJP
+would not have read it (``x + y``), where PyTorch lets it pass.
 """
 from __future__ import annotations
 
 import contextlib
+import numbers
 import threading
 
 import numpy as np
@@ -31,6 +42,12 @@ class _State(threading.local):
 
 
 _state = _State()
+#: The in-place clock: counts every in-place change of a Tensor's values made through chainrule
+#: (an in-place method such as ``add_``, an optimizer step, ``load_state_dict``).  A recorded node
+#: keeps the clock's reading (``Function._stamp``), a changed Tensor its reading after the change
+#: (``Tensor._version``), so backward finds an input changed since it was recorded with one
+#: comparison per node: PyTorch's version counter, at the cost of one integer per node.
+_clock = [0]
 _default_dtype = np.dtype(np.float32)
 _rng = np.random.default_rng()
 
@@ -135,11 +152,22 @@ def _as_array(data, dtype=None):
         data = data.data
     if dtype is not None:
         return np.asarray(data, dtype=dtype)
-    if isinstance(data, np.ndarray):
-        return data
-    if isinstance(data, np.generic):
-        return np.asarray(data)
-    arr = np.asarray(data)
+    if isinstance(data, (np.ndarray, np.generic)):
+        arr = np.asarray(data)
+        if arr.dtype.kind in "biufc":
+            return arr
+    else:
+        arr = np.asarray(data)
+    if arr.dtype == object:  # mixed Python numbers, or things that are not numbers at all (None)
+        bad = next((v for v in arr.flat if not isinstance(v, numbers.Number)), _as_array)
+        if bad is not _as_array or arr.size == 0:
+            raise TypeError(f"tensor: expected numbers, got "
+                            f"{'an empty object array' if bad is _as_array else repr(bad)}"
+                            f" in {type(data).__name__} data; None has no numeric value (use float('nan') for "
+                            f"a missing value)")
+    elif arr.dtype.kind not in "biufc":
+        raise TypeError(f"tensor: expected numbers, got data of dtype {arr.dtype} (e.g. strings); convert them "
+                        f"first, e.g. np.asarray(data, dtype=float)")
     if arr.dtype.kind == "f" or arr.dtype == object:
         # Python floats (and lists of them) take the default dtype.
         arr = arr.astype(_default_dtype)
@@ -168,7 +196,7 @@ class Tensor:
     array([2., 4., 6.], dtype=float32)
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_tangent", "name", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_tangent", "name", "_version", "__weakref__")
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         arr = _as_array(data, dtype)
@@ -182,6 +210,7 @@ class Tensor:
         self._ctx = None
         self._tangent = None
         self.name = name
+        self._version = 0
 
     @classmethod
     def _make(cls, data, requires_grad, ctx):
@@ -193,6 +222,7 @@ class Tensor:
         t._ctx = ctx
         t._tangent = None
         t.name = None
+        t._version = 0
         return t
 
     # ----------------------------------------------------------------- basics
@@ -249,6 +279,99 @@ class Tensor:
 
     def zero_grad(self):
         self.grad = None
+
+    # ------------------------------------------------------------ in-place changes
+    # PyTorch's trailing-underscore methods: they change the values in place and return self.  They
+    # are not recorded, so on a tensor that requires grad they run only under no_grad() (an update
+    # of weights); each one advances the tensor's version, and backward() refuses a node whose
+    # input or output was changed after the node was recorded (as PyTorch does).  Writes to the
+    # ndarray itself (``t.data[...] = v``, ``np.add(t.data, 1, out=t.data)``) cannot be seen:
+    # they bypass the check, as ``.data`` writes do in PyTorch.
+    def _inplace(self, what, *others):
+        """The array to write into, after checking that the change is allowed."""
+        if _state.grad_enabled:
+            if self.requires_grad:
+                if self._ctx is None:
+                    raise RuntimeError(
+                        f"Tensor.{what}: a leaf tensor that requires grad cannot be changed in place while "
+                        f"gradients are recorded; update it under `with chainrule.no_grad():` (as an "
+                        f"optimizer does), or build a new tensor instead")
+                raise RuntimeError(
+                    f"Tensor.{what}: chainrule does not record in-place operations, and this tensor is the "
+                    f"result of recorded ones; write the out-of-place form instead (y = y + 1, not "
+                    f"y.add_(1))")
+            for o in others:
+                if isinstance(o, Tensor) and o.requires_grad:
+                    raise RuntimeError(
+                        f"Tensor.{what}: the other operand requires grad, but in-place operations are not "
+                        f"recorded, so its gradient would be lost; use the out-of-place form")
+        d = self.data
+        if not d.flags.writeable:
+            raise ValueError(f"Tensor.{what}: the tensor's values are read-only (a view of a read-only array); "
+                             f"copy it first with chainrule.tensor(t)")
+        return d
+
+    def _changed(self):
+        """Advance the in-place clock and record that this tensor's values changed at its reading."""
+        _clock[0] += 1
+        self._version = _clock[0]
+        return self
+
+    def _ufunc_(self, what, ufunc, other):
+        d = self._inplace(what, other)
+        try:
+            ufunc(d, _data(other), out=d, casting="same_kind")
+        except (ValueError, TypeError) as err:
+            raise type(err)(f"Tensor.{what}: cannot apply {np.shape(_data(other))} to a tensor of shape "
+                            f"{d.shape} (dtype {d.dtype}) in place ({err})") from None
+        return self._changed()
+
+    def add_(self, other, *, alpha=1):
+        """self += alpha * other, in place (PyTorch's ``add_``)."""
+        return self._ufunc_("add_", np.add, other if alpha == 1 else _data(other) * alpha)
+
+    def sub_(self, other, *, alpha=1):
+        """self -= alpha * other, in place."""
+        return self._ufunc_("sub_", np.subtract, other if alpha == 1 else _data(other) * alpha)
+
+    def mul_(self, other):
+        """self *= other, in place."""
+        return self._ufunc_("mul_", np.multiply, other)
+
+    def div_(self, other):
+        """self /= other, in place."""
+        return self._ufunc_("div_", np.true_divide, other)
+
+    def copy_(self, src):
+        """Copy ``src``'s values into this tensor (broadcast to its shape), in place."""
+        d = self._inplace("copy_", src)
+        try:
+            np.copyto(d, _data(src), casting="same_kind")
+        except (ValueError, TypeError) as err:
+            raise type(err)(f"Tensor.copy_: cannot copy {np.shape(_data(src))} into a tensor of shape "
+                            f"{d.shape} (dtype {d.dtype}) ({err})") from None
+        return self._changed()
+
+    def fill_(self, value):
+        """Every entry set to ``value``, in place."""
+        return self.copy_(value)
+
+    def zero_(self):
+        """Every entry set to 0, in place."""
+        return self.copy_(0)
+
+    def clamp_(self, min=None, max=None):  # noqa: A002 (PyTorch's names)
+        """Entries clipped to [min, max], in place."""
+        d = self._inplace("clamp_", min, max)
+        np.clip(d, _data(min), _data(max), out=d)
+        return self._changed()
+
+    def __setitem__(self, index, value):
+        """``t[index] = value`` in place (same rules as ``copy_``: under no_grad() for a tensor that
+        requires grad)."""
+        d = self._inplace("__setitem__", value)
+        d[index] = _data(value)
+        self._changed()
 
     def grad_storage(self):
         """An array offered for this tensor's next gradient, for the VJP to write into (None: no
@@ -682,10 +805,29 @@ def _storage_for(parents, pending, offered):
     return out
 
 
+def _check_unchanged(ctx, node):
+    """Raise if an input or the output of the recorded node ``ctx`` was changed in place after the
+    node was recorded (its VJP would read values its forward pass never saw)."""
+    stamp = ctx._stamp
+    name = ctx.name or type(ctx).__name__.lower()
+    changed = [(f"input {i}", p) for i, p in enumerate(ctx.parents) if p is not None and p._version > stamp]
+    if node._version > stamp:
+        changed.append(("the output", node))
+    if changed:
+        where, t = changed[0]
+        raise RuntimeError(
+            f"backward: {where} of {name} (a {type(t).__name__} of shape {t.shape}) was changed in place "
+            f"after {name} recorded it (by an optimizer step, load_state_dict or an in-place method such "
+            f"as add_), so its gradient would be computed from values the forward pass did not use; run "
+            f"the forward pass again after the change, or make the change after backward()")
+
+
 def _vjp(ctx, node, g, grads, create_graph=False, offered=None):
     """Run ``ctx``'s VJP for the adjoint g of its output ``node`` and add each input's share to
     ``grads`` (the adjoints pending in this pass), summed back to the input's shape and dtype.
     With ``offered`` (a set), inputs' gradient storage is offered to a VJP that can write into it."""
+    if ctx._stamp != _clock[0]:  # something was changed in place since this node was recorded
+        _check_unchanged(ctx, node)
     if create_graph:
         in_grads = ctx._graph_backward(node, g)
     elif offered is not None and ctx.backward_out:

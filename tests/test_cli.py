@@ -109,7 +109,7 @@ def test_predict_errors(digits_run, tmp_path, capsys):
     assert "has 3 columns but the model" in err and "expects 64 features" in err
     bad.write_text(",".join(["1"] * 64) + "\n" + ",".join(["x"] * 64) + "\n")
     assert cli.main(["predict", digits_run, str(bad)]) == 1
-    assert "not a number: 'x'" in capsys.readouterr().err
+    assert "line 2, column 1: 'x' is not a number" in capsys.readouterr().err
     assert cli.main(["predict", digits_run, str(tmp_path / "nope.csv")]) == 1
     assert "no such input file" in capsys.readouterr().err
 
@@ -369,8 +369,8 @@ def test_ctrl_c_before_the_first_epoch_saves_nothing(tmp_path, monkeypatch, caps
 
     monkeypatch.setattr(training.EarlyStopping, "on_batch_end", boom)
     code, run = _train(tmp_path, "--epochs", "3", "--layers", "5", "--early-stopping", "2")
-    assert code == 130 and not os.path.exists(os.path.join(run, "model.npz"))
-    assert "nothing to save" in capsys.readouterr().err
+    assert code == 130 and run is None and not (tmp_path / "runs").exists()  # no empty run folder left
+    assert "nothing was saved" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------------- image sets

@@ -34,9 +34,23 @@ Choices made here (where the issue is silent):
   images are flattened and divided by 255.  The statistics are stored in
   ``metrics.json`` (``"preprocessing"``) so ``evaluate`` and ``predict`` apply
   exactly the same transformation.
-* Exit status: 0 success, 1 an error with the data or a run folder (one
-  message on stderr, no traceback), 2 a usage error (a bad flag or config
-  value), 130 interrupted (Ctrl-C).
+* Exit status: 0 success, 1 an error with the data or a run folder, or a
+  run that diverged (one message on stderr, no traceback), 2 a usage error
+  (a bad flag or config value), 130 interrupted (Ctrl-C).
+* Divergence is an event, never a number: when a batch loss becomes NaN or
+  infinite, training stops there (``--no-stop-on-nan`` trains on), the model
+  of the last epoch whose training and validation losses were finite is
+  kept, ``metrics.json`` says ``"status": "diverged"`` and where, and the
+  message names the epoch and suggests a smaller learning rate.  If no epoch
+  was finite, nothing is saved.  ``predict`` and ``evaluate`` refuse a model
+  with NaN weights.
+* ``metrics.json`` is strict JSON: a NaN or infinite value is written as
+  ``null`` and its key listed under ``"non_finite"``.
+* The run folder is created when the first epoch ends, so a run that fails
+  or is interrupted before that leaves nothing behind.
+* ``predict`` reads any line ending and a UTF-8 byte-order mark; the first
+  row is a header only when none of its fields is a number (a note says
+  so); errors name the line and column.
 """
 from .commands import (_Snapshot, build_model, cmd_datasets, cmd_evaluate, cmd_predict, cmd_train,
                        main)

@@ -6,8 +6,10 @@ import datetime as _dt
 import io as _io
 import json
 import os
+import math
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -30,8 +32,29 @@ def _write_text(path, text):
     return write_text_atomic(path, text)
 
 
+def _strict(obj, where, found):
+    """``obj`` with every NaN or infinity replaced by None (JSON's null), their dotted keys added to
+    ``found``: strict JSON, which every parser reads (Python's own writes NaN, which most reject)."""
+    if isinstance(obj, dict):
+        return {k: _strict(v, f"{where}.{k}" if where else str(k), found) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_strict(v, f"{where}[{i}]", found) for i, v in enumerate(obj)]
+    if isinstance(obj, np.ndarray):
+        return _strict(obj.tolist(), where, found)
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        found.append(where)
+        return None
+    return obj
+
+
 def _write_json(path, obj):
-    return _write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
+    """Write ``obj`` as strict JSON: non-finite numbers become null and are listed under "non_finite"."""
+    found = []
+    clean = _strict(obj, "", found)
+    clean["non_finite"] = found
+    return _write_text(path, json.dumps(clean, indent=2, allow_nan=False, default=_json_default) + "\n")
 
 
 def _json_default(o):
@@ -73,7 +96,8 @@ def build_model(cfg, n_features, units, out_act):
 
 
 class _Snapshot:
-    """Keep the model's and optimizer's state after every completed epoch (saved on Ctrl-C)."""
+    """Keep the model's and optimizer's state after every completed epoch whose loss and weights are
+    finite (saved on Ctrl-C, and kept when training diverges)."""
 
     def __init__(self):
         from chainrule.training import Callback
@@ -90,6 +114,8 @@ class _Snapshot:
         self.opt_state = None
 
     def on_epoch_end(self, model, epoch, logs):
+        if not all(math.isfinite(logs.get(k, 0.0)) for k in ("loss", "val_loss")) or not _finite_weights(model):
+            return  # a diverged epoch (the training or the validation loss): keep the last finite one
         self.state = model.state_dict()
         opt = model._compiled["optimizer"]
         self.opt_state = opt.state_dict()
@@ -191,6 +217,101 @@ def _make_plots(run_dir, history, model, data, encoding, metric_names):
 
 
 # ------------------------------------------------------------------------------- train
+def _memory_bytes():
+    """This machine's physical memory in bytes, or None where it cannot be asked (not POSIX)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_network_fits(cfg, n_features, units, batch_size):
+    """Refuse a network whose weights (and the optimizer's copies of them) would not fit in memory,
+    before allocating any of it."""
+    sizes = [n_features, *cfg["layers"], units]
+    n_weights = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    need = n_weights * 4 * 5  # float32 weights, gradients, scratch and Adam's two moments
+    need += batch_size * sum(sizes) * 4 * 4  # activations of a batch, forward and backward
+    have = _memory_bytes()
+    if have is not None and need > have:
+        raise RunError(f"--layers {','.join(map(str, cfg['layers']))}: the network has {n_weights:,} weights and "
+                       f"needs about {need / 1e9:.1f} GB to train, more than this machine's {have / 1e9:.1f} GB; "
+                       f"use smaller layers")
+
+
+class _StopOnNaN:
+    """The CLI's guard against divergence: remembers where the loss first became non-finite and (by
+    default) stops training there, without a step on the NaN gradient (TerminateOnNaN's rule)."""
+
+    def __init__(self, stop):
+        from chainrule.training import Callback
+        outer = self
+
+        class _CB(Callback):
+            def on_batch_nan(self, epoch, batch, value):
+                if outer.at is None:
+                    outer.at = (epoch + 1, batch + 1, value)
+                if outer.stop:
+                    self.model.stop_training = True
+
+        self.stop, self.at = stop, None
+        self.callback = _CB()
+
+
+class _RunFolder:
+    """The run folder, created when the first epoch ends (so that nothing is left behind by a run that
+    fails or is interrupted before it); the history CSV is pointed into it then."""
+
+    def __init__(self, out, dataset, csv_logger):
+        from chainrule.training import Callback
+        outer = self
+
+        class _CB(Callback):
+            def on_epoch_end(self, epoch, logs):
+                if outer.path is None:
+                    outer.create()
+
+        self.out, self.dataset, self.csv = out, dataset, csv_logger
+        self.path = None
+        self.callback = _CB()
+        _check_out(out)
+        self.made_out = not os.path.exists(out)
+
+    def create(self):
+        self.path = _new_run_dir(self.out, self.dataset)
+        self.csv.path = os.path.join(self.path, "history.csv")
+        return self.path
+
+    def remove(self):
+        """Remove the folder and what this run wrote in it (only that: it was created empty)."""
+        if self.path is None:
+            return
+        for name in os.listdir(self.path):
+            os.unlink(os.path.join(self.path, name))
+        os.rmdir(self.path)
+        self.path = None
+        if self.made_out:  # the --out folder too, when this run created it and it is empty again
+            try:
+                os.rmdir(self.out)
+            except OSError:
+                pass
+
+
+def _check_out(out):
+    """Fail before training, not after it, when the run folder cannot be created under ``out``."""
+    p = os.path.abspath(out)
+    while not os.path.exists(p):
+        p = os.path.dirname(p)
+    if not os.path.isdir(p):
+        raise RunError(f"--out: {p!r} is not a folder")
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise RunError(f"--out: cannot create the run folder in {p!r}: permission denied")
+
+
+def _finite_weights(model):
+    return all(bool(np.isfinite(p.data).all()) for p in model.parameters())
+
+
 def cmd_train(args):
     from chainrule import __version__, training
     from chainrule.tensor import fork_rng
@@ -211,6 +332,7 @@ def cmd_train(args):
         X_train, y_train = X_train[:-1], y_train[:-1]
         _say(quiet, "note: --batch-norm: left out 1 training sample so that no batch has a single sample")
 
+    _check_network_fits(cfg, X_train.shape[1], units, cfg["batch_size"])
     with fork_rng(cfg["seed"]):
         model = build_model(cfg, X_train.shape[1], units, out_act)
     from chainrule import optim
@@ -218,7 +340,8 @@ def cmd_train(args):
     model.compile(optimizer=opt, loss=loss, metrics=metric_names)
     resolved = dict(cfg, output_activation=out_act, loss=loss, lr=float(opt.lr))
 
-    run_dir = _new_run_dir(cfg["out"], data.name)
+    history_csv = training.CSVLogger(os.devnull)
+    folder = _RunFolder(cfg["out"], data.name, history_csv)
     n_val = 0 if val is None else len(val[0])
     split_note = " (the gate's four points are train, validation and test set)" if data.name in _GATES else ""
     _say(quiet, f"{_version_text()}\nTraining on {data.name} ({data.task}"
@@ -231,10 +354,13 @@ def cmd_train(args):
         model.summary()
 
     snap = _Snapshot()
-    callbacks = [training.CSVLogger(os.path.join(run_dir, "history.csv")), snap.callback]
+    nan = _StopOnNaN(cfg["stop_on_nan"])
+    callbacks = [folder.callback, history_csv, snap.callback, nan.callback]
+    early = None
     if cfg["early_stopping"]:
-        callbacks.append(training.EarlyStopping(monitor="val_loss", patience=cfg["early_stopping"],
-                                                restore_best_weights=True, verbose=0 if quiet else 1))
+        early = training.EarlyStopping(monitor="val_loss", patience=cfg["early_stopping"],
+                                       restore_best_weights=True, verbose=0 if quiet else 1)
+        callbacks.append(early)
     info = {"chainrule_version": __version__, "created": _dt.datetime.now().isoformat(timespec="seconds"),
             "config": resolved,
             "data": {"dataset": data.name, "task": data.task, "n_classes": data.n_classes,
@@ -242,15 +368,19 @@ def cmd_train(args):
                      "n_train": int(len(X_train)), "n_validation": n_val, "n_test": int(len(data.X_test))},
             "preprocessing": data.preprocessing}
     try:
-        history = model.fit(X_train, y_train, epochs=cfg["epochs"], batch_size=cfg["batch_size"],
-                            validation_data=val, callbacks=callbacks, verbose=_verbosity(quiet),
-                            seed=cfg["seed"])
+        with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
+            warnings.simplefilter("ignore", training.DivergenceWarning)  # reported below, as one message
+            history = model.fit(X_train, y_train, epochs=cfg["epochs"], batch_size=cfg["batch_size"],
+                                validation_data=val, callbacks=callbacks, verbose=_verbosity(quiet),
+                                seed=cfg["seed"])
     except KeyboardInterrupt:
         sys.stdout.flush()
         if snap.epoch is None:
-            _err(f"interrupted before the first epoch finished; nothing to save (run folder {run_dir})")
+            folder.remove()
+            _err("interrupted before the first epoch finished; nothing was saved")
             return EXIT_INTERRUPTED
         snap.restore(model)
+        run_dir = folder.path
         model.save(os.path.join(run_dir, "model.npz"))
         _write_json(os.path.join(run_dir, "metrics.json"),
                     {"status": "interrupted", "epochs_completed": snap.epoch, **info})
@@ -258,17 +388,42 @@ def cmd_train(args):
         print(f"\nInterrupted: saved the model after epoch {snap.epoch} to {os.path.join(run_dir, 'model.npz')}",
               file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BaseException:
+        if snap.epoch is None:
+            folder.remove()
+        raise
 
+    status = "completed"
+    if nan.at is not None:  # the run diverged: keep the last model whose loss was finite
+        epoch, batch, value = nan.at
+        if snap.epoch is None:
+            folder.remove()
+            raise RunError(f"training diverged: the loss became {value} at epoch {epoch}, batch {batch}, before any "
+                           f"epoch ended with finite training and validation losses, so nothing was saved; "
+                           f"{_lr_hint(resolved['lr'])}")
+        if not (early is not None and early.best_state is not None):  # EarlyStopping restored its best
+            snap.restore(model)
+        status = "diverged"
+    run_dir = folder.path
     model.save(os.path.join(run_dir, "model.npz"))
-    results = {"train": model.evaluate(X_train, y_train),
-               "validation": None if val is None else model.evaluate(*val),
-               "test": model.evaluate(data.X_test, y_test)}
+    with np.errstate(over="ignore", invalid="ignore"):
+        results = {"train": model.evaluate(X_train, y_train),
+                   "validation": None if val is None else model.evaluate(*val),
+                   "test": model.evaluate(data.X_test, y_test)}
     epochs_run = len(history.epoch)
-    metrics = {**results, "status": "completed", "epochs_run": epochs_run,
+    metrics = {**results, "status": status, "epochs_run": epochs_run,
                "stopped_early": epochs_run < cfg["epochs"],
                "train_time_s": round(time.perf_counter() - t_start, 3), **info}
+    if status == "diverged":
+        metrics["diverged_at"] = {"epoch": nan.at[0], "batch": nan.at[1]}
+        metrics["model_epoch"] = (early.best_epoch + 1 if early is not None and early.best_state is not None
+                                  else snap.epoch)
     _write_json(os.path.join(run_dir, "metrics.json"), metrics)
     _write_text(os.path.join(run_dir, "config.toml"), _config_toml(cfg))
+    if status == "diverged":  # a failed run: no pictures, the history and the kept model say it all
+        raise RunError(f"training diverged: the loss became {nan.at[2]} at epoch {nan.at[0]}, batch {nan.at[1]}; "
+                       f"kept the model of epoch {metrics['model_epoch']}, the last with a finite loss, in "
+                       f"{os.path.join(run_dir, 'model.npz')}; {_lr_hint(resolved['lr'])}")
     plots = _make_plots(run_dir, history, model, data, encoding, metric_names)
     if quiet:
         print(run_dir)
@@ -282,7 +437,18 @@ def cmd_train(args):
     return EXIT_OK
 
 
+def _lr_hint(lr):
+    return (f"try a smaller learning rate, e.g. --lr {lr / 10:g} (this run used {lr:g}), or scale the inputs "
+            f"(--no-stop-on-nan trains on regardless)")
+
+
 # ---------------------------------------------------------------------- evaluate / predict
+#: What evaluate and predict read from a run's metrics.json: (section, key, type(s)).
+_RUN_KEYS = (("config", "dataset", str), ("data", "task", str), ("data", "target_encoding", str),
+             ("data", "n_classes", (int, type(None))), ("preprocessing", "kind", str),
+             ("preprocessing", "n_features", int))
+
+
 def _open_run(run_dir):
     from chainrule.io import load_model
     if not os.path.isdir(run_dir):
@@ -293,11 +459,30 @@ def _open_run(run_dir):
             meta = json.load(f)
     except FileNotFoundError:
         raise RunError(f"{run_dir!r} has no metrics.json; is it a folder written by `chainrule train`?") from None
-    except (OSError, ValueError) as err:
-        raise RunError(f"cannot read {mpath}: {err}") from None
+    except (OSError, ValueError, RecursionError) as err:
+        raise RunError(f"cannot read {mpath}: {str(err)[:300]}") from None
     for key in ("config", "data", "preprocessing"):
         if not isinstance(meta, dict) or not isinstance(meta.get(key), dict):
             raise RunError(f"{mpath} has no {key!r} section; it was not written by `chainrule train`")
+    for section, key, types in _RUN_KEYS:
+        if key not in meta[section]:
+            raise RunError(f"{mpath} is damaged: its {section!r} section has no {key!r} key; train the model again "
+                           f"or restore the file")
+        value = meta[section][key]
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise RunError(f"{mpath} is damaged: {section}.{key} is {value!r}")
+    pre = meta["preprocessing"]
+    if pre["kind"] == "standardize":
+        for key in ("mean", "scale"):
+            v = pre.get(key)
+            if not (isinstance(v, list) and len(v) == pre["n_features"]
+                    and all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+                            for x in v)):
+                raise RunError(f"{mpath} is damaged: preprocessing.{key} must be {pre['n_features']} finite numbers")
+    elif pre["kind"] == "scale":
+        f = pre.get("factor")
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not math.isfinite(f):
+            raise RunError(f"{mpath} is damaged: preprocessing.factor is {f!r}")
     model_path = os.path.join(run_dir, "model.npz")
     try:
         model = load_model(model_path)
@@ -306,6 +491,12 @@ def _open_run(run_dir):
             from None
     except ValueError as err:
         raise RunError(str(err)) from None
+    if not _finite_weights(model):
+        raise RunError(f"{model_path}: the model's weights hold NaN or infinite values (its training diverged), so it "
+                       f"cannot predict; train it again with a smaller --lr")
+    if meta.get("status") == "diverged":
+        print(f"note: the training of {run_dir} diverged at epoch {meta.get('diverged_at', {}).get('epoch')}; its "
+              f"model is the one of epoch {meta.get('model_epoch')}, the last with finite losses", file=sys.stderr)
     return model, meta
 
 
@@ -350,45 +541,24 @@ def cmd_evaluate(args):
     return EXIT_OK
 
 
-def _read_csv_rows(path):
+def _read_csv_text(path):
+    """The text of a CSV file (or standard input for '-'): UTF-8, any line ending (\\n, \\r\\n, \\r),
+    a byte-order mark (Excel's "CSV UTF-8") dropped."""
     try:
         if path == "-":
             text = sys.stdin.read()
         else:
-            with open(path, encoding="utf-8", newline="") as f:
+            with open(path, encoding="utf-8-sig", newline=None) as f:  # universal newlines
                 text = f.read()
     except FileNotFoundError:
         raise RunError(f"no such input file {path!r}") from None
+    except IsADirectoryError:
+        raise RunError(f"{path!r} is a folder, not a CSV file") from None
     except (OSError, UnicodeDecodeError) as err:
         raise RunError(f"cannot read {path!r}: {err}") from None
-    rows = [r for r in csv.reader(_io.StringIO(text)) if r and any(c.strip() for c in r)]
-    if not rows:
-        raise RunError(f"{path!r} has no rows to predict")
-
-    def numeric(row):
-        try:
-            [float(c) for c in row]
-            return True
-        except ValueError:
-            return False
-    if not numeric(rows[0]):
-        rows = rows[1:]  # a header
-    values = []
-    for i, row in enumerate(rows, 1):
-        try:
-            values.append([float(c) for c in row])
-        except ValueError:
-            bad = next(c for c in row if not _is_float(c))
-            raise RunError(f"{path!r}: data row {i} has a value that is not a number: {bad!r}") from None
-    widths = {len(r) for r in values}
-    if len(widths) != 1:
-        raise RunError(f"{path!r}: rows have different numbers of columns: {sorted(widths)}")
-    if not values:
-        raise RunError(f"{path!r} has a header but no rows to predict")
-    X = np.asarray(values, dtype=np.float64)
-    if not np.all(np.isfinite(X)):
-        raise RunError(f"{path!r} contains NaN or infinite values")
-    return X
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _is_float(s):
@@ -399,6 +569,57 @@ def _is_float(s):
         return False
 
 
+def _read_csv_rows(path, quiet=False):
+    """The numbers of a CSV file as a (rows, columns) float64 array, for ``predict``.
+
+    Blank lines are skipped; the first row is taken as a header only when none of its fields is a
+    number (and a note says so), so a typo in the first data row is an error, not a lost row.  Every
+    error names the line (and the column) it is on.
+    """
+    text = _read_csv_text(path)
+    reader = csv.reader(_io.StringIO(text))
+    rows = []  # (line number, fields)
+    try:
+        for row in reader:
+            if row and any(c.strip() for c in row):
+                rows.append((reader.line_num, row))
+    except csv.Error as err:
+        limit = csv.field_size_limit()
+        what = (f"a field is longer than {limit} characters; is it a CSV file of numbers?"
+                if "field limit" in str(err) else str(err))
+        raise RunError(f"{path!r}: line {reader.line_num}: {what}") from None
+    if not rows:
+        raise RunError(f"{path!r} has no rows to predict")
+    line, first = rows[0]
+    if not any(_is_float(c) for c in first):
+        rows = rows[1:]
+        if not quiet:
+            shown = ",".join(first)
+            print(f"note: line {line} of {path} is taken as a header (none of its fields is a number): "
+                  f"{shown[:80] + ('...' if len(shown) > 80 else '')}", file=sys.stderr)
+        if not rows:
+            raise RunError(f"{path!r} has a header but no rows to predict")
+    width_line, width = rows[0][0], len(rows[0][1])
+    for line, row in rows:
+        if len(row) != width:
+            raise RunError(f"{path!r}: line {line} has {len(row)} columns, but line {width_line} (the first data "
+                           f"row) has {width}")
+    try:
+        X = np.array([r for _, r in rows], dtype=np.float64)
+    except ValueError:
+        for line, row in rows:
+            for j, c in enumerate(row, 1):
+                if not _is_float(c):
+                    raise RunError(f"{path!r}: line {line}, column {j}: {c!r} is not a number") from None
+        raise  # pragma: no cover - NumPy and float() disagree
+    bad = np.argwhere(~np.isfinite(X))
+    if bad.size:
+        i, j = bad[0]
+        raise RunError(f"{path!r}: line {rows[i][0]}, column {j + 1}: {rows[i][1][j].strip()!r} is not a finite "
+                       f"number; predict needs every feature")
+    return X
+
+
 def cmd_predict(args):
     model, meta = _open_run(args.run_dir)
     dmeta, pre = meta["data"], meta["preprocessing"]
@@ -406,7 +627,14 @@ def cmd_predict(args):
     if X.shape[1] != int(pre["n_features"]):
         raise RunError(f"{args.input!r} has {X.shape[1]} columns but the model of {args.run_dir!r} expects "
                        f"{pre['n_features']} features (the raw inputs of {meta['config']['dataset']})")
-    out = np.asarray(model.predict(apply_preprocessing(pre, X)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.asarray(model.predict(apply_preprocessing(pre, X)))
+    bad = ~np.isfinite(out.reshape(len(out), -1)).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)[:5] + 1
+        raise RunError(f"the model of {args.run_dir!r} gives NaN or infinite outputs for {int(bad.sum())} of the "
+                       f"{len(out)} rows (data rows {', '.join(map(str, rows))}{', ...' if bad.sum() > 5 else ''}); "
+                       f"are they far outside the range it was trained on?")
     buf = _io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     if dmeta["task"] == "classification":
@@ -498,7 +726,12 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"\n{prog}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (ValueError, TypeError, OSError) as err:  # from the library: say it in one line, no traceback
+    except MemoryError as err:
+        if os.environ.get("CHAINRULE_DEBUG"):
+            raise
+        _err(f"out of memory{': ' + str(err) if str(err) else ''}; use smaller --layers or --batch-size", prog)
+        return EXIT_ERROR
+    except (ValueError, TypeError, OSError, RecursionError) as err:  # from the library: one line, no traceback
         if os.environ.get("CHAINRULE_DEBUG"):
             raise
         _err(f"{type(err).__name__}: {err}", prog)

@@ -34,6 +34,7 @@ DEFAULTS = {
     "val_split": 0.1,
     "test_split": 0.2,
     "early_stopping": 0,
+    "stop_on_nan": True,
     "samples": None,
     "noise": None,
     "data_dir": None,
@@ -57,6 +58,10 @@ PRESETS = {
     "mnist": {"layers": [100], "activation": "sigmoid", "epochs": 10, "batch_size": 100},
     "cifar10": {"layers": [256, 128], "activation": "relu", "epochs": 10, "batch_size": 100},
 }
+
+#: The widest hidden layer ``--layers`` accepts (a million units: a 784-input layer of them alone
+#: would take 3 GB of float32 weights, plus as much again for each of Adam's moments).
+MAX_LAYER_SIZE = 1_000_000
 
 #: Keys accepted in a ``--config`` TOML file (``-`` and ``_`` are interchangeable).
 CONFIG_KEYS = tuple(DEFAULTS)
@@ -157,6 +162,9 @@ def build_parser():
     g.add_argument("--early-stopping", type=int, metavar="PATIENCE",
                    help="stop when val_loss has not improved for PATIENCE epochs and keep the best weights")
     g.add_argument("--seed", type=int, metavar="N", help="seed for the split, the weights and shuffling (default 0)")
+    g.add_argument("--stop-on-nan", action=argparse.BooleanOptionalAction, default=None,
+                   help="stop when the loss becomes NaN or infinite and keep the model of the last finite epoch "
+                        "(default; --no-stop-on-nan trains every epoch, and still keeps that model)")
     g = t.add_argument_group("output")
     g.add_argument("--config", metavar="FILE.toml", help="read settings from a TOML file")
     g.add_argument("--out", metavar="DIR", help="parent folder of the run folder (default runs/)")
@@ -308,6 +316,10 @@ def resolve_config(args):
     cfg["dataset"] = dataset
 
     cfg["layers"] = parse_layers(cfg["layers"])
+    too_big = [w for w in cfg["layers"] if w > MAX_LAYER_SIZE]
+    if too_big:
+        raise UsageError(f"--layers: a hidden layer of {too_big[0]} units is beyond the {MAX_LAYER_SIZE} this program "
+                         f"trains; the course's networks have tens to thousands of units per layer")
     acts = tuple(n for n in _acts.NAMES if n != "softmax")
     _check_name(cfg, "activation", acts, "activation")
     _check_name(cfg, "output_activation", _acts.NAMES, "output activation")
@@ -339,7 +351,7 @@ def resolve_config(args):
     _check_number(cfg, "early_stopping", int, 0)
     _check_number(cfg, "samples", int, 10, allow_none=True)
     _check_number(cfg, "noise", float, 0.0, allow_none=True)
-    for key in ("batch_norm", "quiet"):
+    for key in ("batch_norm", "quiet", "stop_on_nan"):
         if not isinstance(cfg[key], bool):
             raise UsageError(f"--{key.replace('_', '-')}: expected true or false, got {cfg[key]!r}")
     for key in ("out", "data_dir"):

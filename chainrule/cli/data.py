@@ -33,7 +33,7 @@ def _class_names(name, n_classes):
 
 def _load_raw(name, cfg_like, data_dir):
     """(X_train_full, y_train_full, X_test, y_test, gates) for a data set, before preprocessing."""
-    from chainrule.datasets import DATASETS, DatasetNotFoundError, train_test_split
+    from chainrule.datasets import DATASETS, DatasetFileError, DatasetNotFoundError, train_test_split
     info = DATASETS[name]
     kw = {}
     if name in _GENERATED:
@@ -53,6 +53,8 @@ def _load_raw(name, cfg_like, data_dir):
                      "  python -c \"from chainrule.datasets import download_mnist; download_mnist()\"")
         raise RunError(f"{err}\n{hint}\nThen run the command again (`chainrule datasets` shows what is "
                        f"present).") from None
+    except DatasetFileError as err:  # a damaged, foreign or oversized data file: one line, naming it
+        raise RunError(str(err)) from None
     if info.presplit:
         (Xtr, ytr), (Xte, yte) = loaded
         return np.asarray(Xtr), np.asarray(ytr), np.asarray(Xte), np.asarray(yte)
@@ -107,7 +109,15 @@ def apply_preprocessing(pre, X):
         out = (X - np.asarray(pre["mean"], dtype=np.float64)) / np.asarray(pre["scale"], dtype=np.float64)
     else:
         raise RunError(f"unknown preprocessing kind {pre['kind']!r} in metrics.json")
-    return out.astype(np.float32)
+    with np.errstate(over="ignore"):
+        out = out.astype(np.float32)
+    bad = ~np.isfinite(out).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)[:5] + 1
+        raise RunError(f"{int(bad.sum())} of the {len(out)} samples (rows {', '.join(map(str, rows))}"
+                       f"{', ...' if bad.sum() > 5 else ''}) are beyond float32's range (+-3.4e38) after the "
+                       f"run's preprocessing; are their values far outside those it was trained on?")
+    return out
 
 
 def _encode_targets(y, encoding, n_classes):

@@ -32,9 +32,10 @@ from .files import (
     load_fashion_mnist,
     load_mnist,
     locate,
+    read_cifar10_batch,
     search_dirs,
 )
-from .idx import read_idx, write_idx
+from .idx import DatasetFileError, read_idx, write_idx
 from .pairing import pairing_energies
 from .preprocessing import Standardizer, one_hot, standardize, train_test_split
 from .registry import DATASETS, Availability, DatasetInfo, available
@@ -63,6 +64,8 @@ __all__ = [
     "Standardizer",
     "read_idx",
     "write_idx",
+    "read_cifar10_batch",
+    "DatasetFileError",
     "load_mnist",
     "load_fashion_mnist",
     "load_cifar10",

@@ -27,13 +27,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .idx import _atomic_write_bytes, read_idx
+from . import idx as _idx
+from .idx import DatasetFileError, _atomic_write_bytes, read_idx
 
 __all__ = [
     "DatasetNotFoundError",
     "load_mnist",
     "load_fashion_mnist",
     "load_cifar10",
+    "read_cifar10_batch",
+    "DatasetFileError",
     "download_mnist",
     "locate",
     "search_dirs",
@@ -257,22 +260,22 @@ def _load_idx_split(files: dict, images_stem: str, labels_stem: str, n_classes: 
     images = read_idx(images_path)
     labels = read_idx(labels_path)
     if images.dtype != np.uint8 or images.ndim != 3:
-        raise ValueError(
+        raise DatasetFileError(
             f"{images_path}: expected unsigned-byte images of shape (n, rows, cols), "
             f"got dtype {images.dtype} with shape {images.shape}"
         )
     if labels.dtype != np.uint8 or labels.ndim != 1:
-        raise ValueError(
+        raise DatasetFileError(
             f"{labels_path}: expected unsigned-byte labels of shape (n,), "
             f"got dtype {labels.dtype} with shape {labels.shape}"
         )
     if labels.shape[0] != images.shape[0]:
-        raise ValueError(
+        raise DatasetFileError(
             f"label/image count mismatch: {labels_path} has {labels.shape[0]} labels but "
             f"{images_path} has {images.shape[0]} images"
         )
     if labels.size and int(labels.max()) >= n_classes:
-        raise ValueError(
+        raise DatasetFileError(
             f"{labels_path}: labels must be in 0 .. {n_classes - 1}, found {int(labels.max())}"
         )
     return images, labels.astype(np.int64)
@@ -445,21 +448,69 @@ def load_mnist(path=None, download: bool = False):
     return _load_idx_dataset(files)
 
 
-def _read_cifar_batch(path: Path):
-    size = path.stat().st_size
+def read_cifar10_batch(source, max_bytes=None):
+    """Read one CIFAR-10 binary batch (``data_batch_1.bin`` ...): records of 1 label byte + 3072 pixels.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or binary file object
+    max_bytes : int, optional
+        The most bytes the file may hold (default ``chainrule.datasets.idx.MAX_BYTES``, 4 GiB; a
+        batch of the distribution is 30 MB).  A file's size is checked before it is read; a file
+        object is read no further than the limit.
+
+    Returns
+    -------
+    images : ndarray of uint8, shape (n, 32, 32, 3)
+        Channels last (stored as three 32x32 planes R, G, B).
+    labels : ndarray of int64, shape (n,)
+
+    Raises
+    ------
+    DatasetFileError (a ValueError)
+        A size that is not a positive multiple of 3073 bytes or beyond ``max_bytes``, or a
+        label above 9; the message names the file.
+
+    Examples
+    --------
+    >>> import io, numpy as np
+    >>> record = np.repeat([7, 10, 20, 30], [1, 1024, 1024, 1024]).astype(np.uint8)  # label, R, G, B planes
+    >>> X, y = read_cifar10_batch(io.BytesIO(record.tobytes()))
+    >>> X.shape, y.tolist(), X[0, 5, 9].tolist()
+    ((1, 32, 32, 3), [7], [10, 20, 30])
+    """
+    limit = _idx._check_limit(max_bytes, "read_cifar10_batch")
+    fh, close, name = _idx._open_source(source)
+    try:
+        size = _idx._remaining_size(fh)
+        if size is not None and size > limit:
+            raise DatasetFileError(f"{name}: {_idx._size(size)}, more than the limit of {_idx._size(limit)} "
+                                   f"(max_bytes=); refused before reading it")
+        raw = fh.read(limit + 1)
+        if isinstance(raw, str):
+            raise TypeError(f"read_cifar10_batch needs a binary file object, but {name} was opened in text mode")
+    finally:
+        if close:
+            fh.close()
+    if len(raw) > limit:
+        raise DatasetFileError(f"{name}: more than the limit of {_idx._size(limit)} (max_bytes=)")
+    size = len(raw)
     if size == 0 or size % _CIFAR_RECORD:
-        raise ValueError(
-            f"{path}: size {size} bytes is not a positive multiple of the CIFAR-10 record size "
+        raise DatasetFileError(
+            f"{name}: size {size} bytes is not a positive multiple of the CIFAR-10 record size "
             f"{_CIFAR_RECORD} (1 label byte + 3072 pixel bytes); "
             f"{size % _CIFAR_RECORD} byte(s) left over"
         )
-    raw = np.fromfile(path, dtype=np.uint8).reshape(-1, _CIFAR_RECORD)
-    labels = raw[:, 0].astype(np.int64)
+    records = np.frombuffer(raw, dtype=np.uint8).reshape(-1, _CIFAR_RECORD)
+    labels = records[:, 0].astype(np.int64)
     if labels.max() > 9:
-        raise ValueError(f"{path}: CIFAR-10 labels must be in 0 .. 9, found {int(labels.max())}")
+        raise DatasetFileError(f"{name}: CIFAR-10 labels must be in 0 .. 9, found {int(labels.max())}")
     # stored as 3 planes of 32x32 (R, G, B); return channels last
-    images = raw[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    images = records[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
     return np.ascontiguousarray(images), labels
+
+
+_read_cifar_batch = read_cifar10_batch
 
 
 def load_cifar10(path=None):

@@ -44,7 +44,7 @@ import math
 
 import numpy as np
 
-from chainrule import ops
+from chainrule import _checks, ops
 from chainrule.nn import activations, init, regularizers
 from chainrule.nn.core import Activation, Dense, Dropout, Flatten, Layer, _data
 from chainrule.nn.sequential import Sequential
@@ -326,6 +326,8 @@ class _Conv(_Spatial):
                 raise ValueError(f"{self._who()}.set_weights: bias must have shape {self.bias.shape}, got "
                                  f"{weights[1].shape}")
             np.copyto(self.bias.data, weights[1], casting="same_kind")
+            self.bias._changed()
+        self.kernel._changed()  # a graph recorded before cannot be back-propagated (Tensor.add_)
 
     def build_from_weights(self, shapes):
         """Create the kernel and bias from their saved shapes (``load_state_dict`` on a lazy model): the
@@ -661,10 +663,8 @@ class ZeroPadding2D(_ZeroPadding):
 class _SpatialDropout(_Spatial):
     def __init__(self, rate, data_format=None, seed=None, input_shape=None):
         who = type(self).__name__
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-            raise ValueError(f"{who}: rate must be in [0, 1), got {rate!r}")
-        self.rate = float(rate)
-        self.seed = seed
+        self.rate = _checks.in_range(who, "rate", rate, 0.0, 1.0, hi_open=True)
+        self.seed = _checks.seed(who, seed)
         self._rng = None if seed is None else np.random.default_rng(seed)
         self.data_format = _check_data_format(data_format, who)
         super().__init__(input_shape)

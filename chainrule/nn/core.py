@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule import ops
+from chainrule import _checks, ops
 from chainrule.nn import activations, init, regularizers
 from chainrule.nn import module as _module
 from chainrule.nn.module import Module
@@ -75,11 +75,11 @@ class Dense(Layer):
 
     def __init__(self, units, activation=None, kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, input_dim=None, use_bias=True, dtype=None):
-        if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units < 1:
-            raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
-        if input_dim is not None and (not isinstance(input_dim, (int, np.integer)) or input_dim < 1):
-            raise ValueError(f"Dense: input_dim must be a positive integer, got {input_dim!r}")
-        super().__init__(None if input_dim is None else (int(input_dim),))
+        units = _checks.positive_int("Dense", "units", units)
+        input_dim = _checks.positive_int("Dense", "input_dim", input_dim, allow_none=True)
+        if not isinstance(use_bias, (bool, np.bool_)):
+            raise TypeError(f"Dense: use_bias must be True or False, got {use_bias!r}")
+        super().__init__(None if input_dim is None else (input_dim,))
         self.units = int(units)
         self.activation = activations.get(activation)
         self.kernel_initializer = init.get(kernel_initializer)
@@ -165,6 +165,8 @@ class Linear(Dense):
     """
 
     def __init__(self, in_features, out_features, bias=True):
+        in_features = _checks.positive_int("Linear", "in_features", in_features)
+        out_features = _checks.positive_int("Linear", "out_features", out_features)
         lim = 1.0 / np.sqrt(in_features)
         super().__init__(out_features, None, init.Uniform(-lim, lim), init.Uniform(-lim, lim) if bias else "zeros",
                          input_dim=in_features, use_bias=bias)
@@ -220,7 +222,7 @@ class LeakyReLU(Activation):
     """PyTorch-style module: y = x if x > 0 else negative_slope * x."""
 
     def __init__(self, negative_slope=0.01):
-        super().__init__("leaky_relu", alpha=float(negative_slope))
+        super().__init__("leaky_relu", alpha=_checks.number("LeakyReLU", "negative_slope", negative_slope))
 
     def get_config(self):
         return {"negative_slope": self.kwargs["alpha"]}
@@ -230,7 +232,7 @@ class ELU(Activation):
     """PyTorch-style module: y = x if x > 0 else alpha (exp(x) - 1)."""
 
     def __init__(self, alpha=1.0):
-        super().__init__("elu", alpha=float(alpha))
+        super().__init__("elu", alpha=_checks.number("ELU", "alpha", alpha))
 
     def get_config(self):
         return {"alpha": self.kwargs["alpha"]}
@@ -253,10 +255,8 @@ class Dropout(Layer):
 
     def __init__(self, rate, seed=None):
         super().__init__()
-        if not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-            raise ValueError(f"Dropout: rate must be in [0, 1), got {rate!r}")
-        self.rate = float(rate)
-        self.seed = seed
+        self.rate = _checks.in_range("Dropout", "rate", rate, 0.0, 1.0, hi_open=True)
+        self.seed = _checks.seed("Dropout", seed)
         self._rng = None if seed is None else np.random.default_rng(seed)
 
     def forward(self, x):

@@ -10,6 +10,7 @@ import contextlib
 
 import numpy as np
 
+from chainrule.parameter import reserve
 from chainrule.tensor import get_default_dtype, get_rng
 
 
@@ -27,6 +28,7 @@ class Initializer:
 
     def __call__(self, shape, dtype=None, rng=None):
         dtype = np.dtype(dtype or get_default_dtype())
+        reserve(shape)  # within an allocation limit (load_model), refused before allocating
         return np.asarray(self.sample(tuple(shape), rng if rng is not None else get_rng()), dtype=dtype)
 
     def sample(self, shape, rng):  # pragma: no cover - abstract

@@ -271,6 +271,7 @@ class Module(Trainer):
                     raise ValueError(f"load_state_dict: {k} has shape {p.data.shape} in the model but {v.shape} "
                                      f"in the state")
                 np.copyto(p.data, v, casting="same_kind")
+                p._changed()  # a graph recorded before this cannot be back-propagated (Tensor.add_)
             elif k in bufs:
                 m, bname = bufs[k]
                 old = m._buffers[bname]

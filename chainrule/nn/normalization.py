@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import _checks
 from chainrule.nn.core import Layer, _data
 from chainrule.ops.normalization import BatchNorm
-from chainrule.parameter import Parameter
+from chainrule.parameter import Parameter, reserve
 from chainrule.tensor import get_default_dtype
 
 
@@ -27,12 +28,15 @@ class BatchNormalization(Layer):
     unbiased_running_variance = False
 
     def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True, input_dim=None, dtype=None):
-        if not 0 <= momentum <= 1:
-            raise ValueError(f"BatchNormalization: momentum must be in [0, 1], got {momentum!r}")
-        if epsilon <= 0:
-            raise ValueError(f"BatchNormalization: epsilon must be > 0, got {epsilon!r}")
-        super().__init__(None if input_dim is None else (int(input_dim),))
-        self.momentum, self.epsilon = float(momentum), float(epsilon)
+        who = type(self).__name__
+        momentum = _checks.in_range(who, "momentum", momentum, 0.0, 1.0)
+        epsilon = _checks.in_range(who, "epsilon", epsilon, lo=0.0, lo_open=True)
+        input_dim = _checks.positive_int(who, "input_dim", input_dim, allow_none=True)
+        for name, flag in (("center", center), ("scale", scale)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise TypeError(f"{who}: {name} must be True or False, got {flag!r}")
+        super().__init__(None if input_dim is None else (input_dim,))
+        self.momentum, self.epsilon = momentum, epsilon
         self.center, self.scale = bool(center), bool(scale)
         self.dtype = np.dtype(dtype) if dtype is not None else None
         object.__setattr__(self, "_self_built", False)
@@ -44,6 +48,7 @@ class BatchNormalization(Layer):
         if self.__dict__.get("_self_built") and self.moving_mean.shape[0] == n:
             return Layer.build(self, input_shape)  # weights kept; the shapes follow the input (images too)
         dtype = self.dtype or get_default_dtype()
+        reserve(((2 + self.scale + self.center) * n,))  # within an allocation limit (load_model)
         if self.scale:
             self.gamma = Parameter(np.ones(n, dtype=dtype))
         if self.center:

@@ -5,7 +5,7 @@ l1:  Omega(W) = lambda sum_ij |W_ij|   (gradient lambda sign(W))
 """
 from __future__ import annotations
 
-from chainrule import ops
+from chainrule import _checks, ops
 
 
 class Regularizer:
@@ -26,10 +26,8 @@ class L1L2(Regularizer):
     """Omega(W) = l1 sum |W| + l2 sum W^2."""
 
     def __init__(self, l1=0.0, l2=0.0):
-        for name, v in (("l1", l1), ("l2", l2)):
-            if not isinstance(v, (int, float)) or v < 0:
-                raise ValueError(f"regularizer: {name} must be a non-negative number, got {v!r}")
-        self.l1, self.l2 = float(l1), float(l2)
+        self.l1 = _checks.in_range("regularizer", "l1", l1, lo=0.0)
+        self.l2 = _checks.in_range("regularizer", "l2", l2, lo=0.0)
 
     def __call__(self, w):
         out = 0.0

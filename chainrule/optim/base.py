@@ -26,6 +26,7 @@ import numbers
 import numpy as np
 
 from chainrule.parameter import Parameter
+from chainrule.tensor import _clock
 from chainrule.optim.schedules import LearningRateSchedule, _in_range
 from chainrule.optim import schedules as _schedules
 
@@ -375,9 +376,12 @@ class Optimizer:
         # 2. clip the copies
         if self._clips():
             self._clip(work)
-        # 3. update
+        # 3. update; each updated parameter's version advances (see Tensor.add_): a graph recorded
+        # before this step can no longer be back-propagated through it
         pre = self._pre_update
         update = self._update
+        _clock[0] += 1
+        stamp = _clock[0]
         for group, b, active in work:
             if b.scales is not None or type(self)._slot_scales is not Optimizer._slot_scales:
                 self._rescale(group, b)  # (betas changed since the last step)
@@ -398,6 +402,7 @@ class Optimizer:
                 k = _index(flats, d)
                 for p, v in zip(params, views):
                     np.subtract(p.data, v[k], out=p.data)
+                    p._version = stamp
             else:
                 steps = b.steps
                 if steps is None:
@@ -408,6 +413,7 @@ class Optimizer:
                     d = update(v[0], v[1], v[2:], lr, steps[i], group)
                     pd = params[i].data
                     np.subtract(pd, d, out=pd)
+                    params[i]._version = stamp
                 if steps.count(steps[0]) == len(steps):
                     b.t, b.steps = steps[0], None
         self.iterations += 1
@@ -540,15 +546,49 @@ class Optimizer:
                 if src.shape != dst.shape:
                     raise ValueError(f"{name}.load_state_dict: state {sname!r} of parameter {j} has shape "
                                      f"{src.shape}, the parameter has shape {dst.shape}")
+        iterations = state_dict["iterations"]
+        if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 0:
+            raise ValueError(f"{name}.load_state_dict: iterations must be an integer >= 0, got {iterations!r}")
+        steps_saved = []
+        for j, entry in enumerate(state):
+            st = np.asarray(entry.get("step", iterations))
+            if st.shape != () or st.dtype.kind not in "iu" or int(st) < 0:
+                raise ValueError(f"{name}.load_state_dict: the step count of parameter {j} must be an integer "
+                                 f">= 0, got {entry.get('step')!r}")
+            steps_saved.append(int(st))
+        # the hyperparameters, checked as the constructor checks them (a state from a file may hold anything)
+        defaults, clips = dict(self.defaults), None
+        if cfg:
+            clips = {k: cfg.get(k) for k in ("clipvalue", "clipnorm", "global_clipnorm")}
+            given = {k: v for k, v in clips.items() if v is not None}
+            if len(given) > 1:
+                raise ValueError(f"{name}.load_state_dict: at most one of clipvalue, clipnorm, global_clipnorm, "
+                                 f"got {given}")
+            for k, v in given.items():
+                clips[k] = _in_range(name, k, v, lo=0.0, lo_open=True)
+            defaults["lr"] = self._check_lr(_lr_from_config(cfg.get("lr", self.defaults["lr"])))
+            defaults.update(self._validate({**{k: v for k, v in defaults.items() if k != "lr"},
+                                            **{k: cfg[k] for k in self._hyper_names if k in cfg}}))
+        groups = []
+        for gi, (g, saved) in enumerate(zip(self.param_groups, state_dict.get("groups") or [])):
+            if not isinstance(saved, dict):
+                raise ValueError(f"{name}.load_state_dict: group {gi} must be a dict, got {saved!r}")
+            unknown = set(saved) - {"params", "lr"} - set(self._hyper_names)
+            if unknown:
+                raise ValueError(f"{name}.load_state_dict: group {gi} has unknown keys {sorted(unknown)}")
+            new = {k: v for k, v in g.items() if k != "params"}
+            if "lr" in saved:
+                new["lr"] = self._check_lr(_lr_from_config(saved["lr"]))
+            new.update(self._validate({**{k: v for k, v in new.items() if k != "lr"},
+                                       **{k: v for k, v in saved.items() if k not in ("params", "lr")}}))
+            groups.append((g, new))
         # validated: now write
         if cfg:
-            self.clipvalue = cfg.get("clipvalue")
-            self.clipnorm = cfg.get("clipnorm")
-            self.global_clipnorm = cfg.get("global_clipnorm")
-            self.defaults["lr"] = _lr_from_config(cfg.get("lr", self.defaults["lr"]))
-            self.defaults.update({k: cfg[k] for k in self._hyper_names if k in cfg})
-        for g, saved in zip(self.param_groups, state_dict.get("groups", [])):
-            g.update({k: (_lr_from_config(v) if k == "lr" else v) for k, v in saved.items() if k != "params"})
+            self.clipvalue, self.clipnorm, self.global_clipnorm = (clips["clipvalue"], clips["clipnorm"],
+                                                                   clips["global_clipnorm"])
+            self.defaults = defaults
+        for g, new in groups:
+            g.update(new)
         for group, buckets in zip(self.param_groups, self._buckets):
             for b in buckets:
                 b.scales = self._slot_scales(group, b.flats[0].dtype)
@@ -561,12 +601,12 @@ class Optimizer:
         position = {id(p): j for j, p in enumerate(self._params)}
         for buckets in self._buckets:
             for b in buckets:
-                steps = [int(state[position[id(p)]].get("step", state_dict["iterations"])) for p in b.params]
+                steps = [steps_saved[position[id(p)]] for p in b.params]
                 if steps and steps.count(steps[0]) == len(steps):
                     b.t, b.steps = steps[0], None
                 else:
                     b.t, b.steps = 0, steps
-        self.iterations = int(state_dict["iterations"])
+        self.iterations = int(iterations)
 
     def __repr__(self):
         hyper = ", ".join(f"{k}={self.defaults[k]!r}" for k in ("lr", *self._hyper_names))

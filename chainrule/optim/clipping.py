@@ -56,7 +56,7 @@ def clip_grad_norm_(params, max_norm, norm_type=2.0):
     [0.6, 0.8]
     """
     max_norm = _in_range("clip_grad_norm_", "max_norm", max_norm, lo=0.0)
-    norm_type = _in_range("clip_grad_norm_", "norm_type", norm_type, lo=0.0, lo_open=True)
+    norm_type = _in_range("clip_grad_norm_", "norm_type", norm_type, lo=0.0, lo_open=True, finite=False)
     ps = _grads(params, "clip_grad_norm_")
     if not ps:
         return 0.0

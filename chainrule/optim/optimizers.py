@@ -172,6 +172,8 @@ class SGD(Optimizer):
         name = type(self).__name__
         h["momentum"] = _in_range(name, "momentum", h["momentum"], 0.0, 1.0, hi_open=True)
         h["weight_decay"] = _in_range(name, "weight_decay", h["weight_decay"], lo=0.0)
+        if not isinstance(h["nesterov"], (bool, np.bool_)):
+            raise TypeError(f"{name}: nesterov must be True or False, got {h['nesterov']!r}")
         h["nesterov"] = bool(h["nesterov"])
         if h["nesterov"] and h["momentum"] == 0:
             raise ValueError(f"{name}: nesterov=True needs momentum in (0, 1), got momentum=0")

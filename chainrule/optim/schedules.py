@@ -17,33 +17,14 @@ from __future__ import annotations
 import math
 import numbers
 
+from chainrule import _checks
+
 __all__ = ["LearningRateSchedule", "StepDecay", "ExponentialDecay", "InverseTimeDecay", "CosineDecay",
            "ReduceLROnPlateau"]
 
 
-def _number(owner, name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{owner}: {name} must be a real number, got {value!r} ({type(value).__name__})")
-    value = float(value)
-    if math.isnan(value):
-        raise ValueError(f"{owner}: {name} must be a number, got nan")
-    return value
-
-
-def _in_range(owner, name, value, lo=None, hi=None, lo_open=False, hi_open=False):
-    """Check lo <= value <= hi (open ends where asked); ValueError naming the range and the value."""
-    value = _number(owner, name, value)
-    bad = ((lo is not None and (value <= lo if lo_open else value < lo))
-           or (hi is not None and (value >= hi if hi_open else value > hi)))
-    if bad:
-        if hi is None:
-            rng = f"> {lo:g}" if lo_open else f">= {lo:g}"
-        elif lo is None:
-            rng = f"< {hi:g}" if hi_open else f"<= {hi:g}"
-        else:
-            rng = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
-        raise ValueError(f"{owner}: {name} must be {rng}, got {value!r}")
-    return value
+_number = _checks.number        # the argument checks shared with the layers (chainrule._checks)
+_in_range = _checks.in_range
 
 
 def _positive_int(owner, name, value, minimum=1):

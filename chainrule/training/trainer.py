@@ -45,10 +45,20 @@ class DivergenceWarning(UserWarning):
 
 
 # ---------------------------------------------------------------------- inputs
-def _all_finite(a):
-    """No NaN or infinity in a float array: min and max carry both, in two passes that allocate
-    nothing (8x faster than np.isfinite(a).all() on Fashion-MNIST's 188 MB)."""
-    return a.size == 0 or bool(np.isfinite(a.min()) and np.isfinite(a.max()))
+def _check_values(a, dtype, name, what="values"):
+    """No NaN or infinity in a float array, and nothing beyond the range of ``dtype`` it is cast to
+    (float64 data of 1e39 would become inf in float32): min and max carry all three, in two passes
+    that allocate nothing (8x faster than np.isfinite(a).all() on Fashion-MNIST's 188 MB)."""
+    if a.size == 0 or a.dtype.kind != "f":
+        return
+    lo, hi = a.min(), a.max()
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise ValueError(f"{name}: contains NaN or infinite {what}; clean or impute the data first")
+    big = np.finfo(dtype).max if np.dtype(dtype).kind == "f" else None
+    if big is not None and a.dtype.itemsize > np.dtype(dtype).itemsize and max(-lo, hi) > big:
+        raise ValueError(f"{name}: holds {what} up to {max(-float(lo), float(hi)):.3g}, beyond the range of the "
+                         f"model's {np.dtype(dtype).name} (+-{float(big):.3g}), where they would become infinite; "
+                         f"rescale the data (e.g. standardize it)")
 
 
 def _as_inputs(X, dtype, name="X"):
@@ -59,11 +69,14 @@ def _as_inputs(X, dtype, name="X"):
     except Exception as err:  # ragged lists and the like
         raise TypeError(f"{name}: expected an array of numbers, got {type(X).__name__} ({err})") from None
     if X.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: expected an array of numbers, got dtype {X.dtype}")
+        raise TypeError(f"{name}: expected an array of real numbers, got dtype {X.dtype}"
+                        + ("; split complex data into real and imaginary features" if X.dtype.kind == "c" else ""))
     if X.ndim == 0:
         raise ValueError(f"{name}: expected an array with a batch axis, got a scalar")
-    if X.dtype.kind == "f" and not _all_finite(X):
-        raise ValueError(f"{name}: contains NaN or infinite values; clean or impute the data first")
+    if X.size == 0:
+        raise ValueError(f"{name}: is empty (shape {X.shape}); give at least one sample with at least one "
+                         f"feature")
+    _check_values(X, dtype, name)
     if X.ndim == 1:
         X = X.reshape(-1, 1)
     return X if X.dtype == dtype else X.astype(dtype)
@@ -74,12 +87,11 @@ def _as_targets(y, n, dtype, name="y"):
         y = y.data
     y = np.asarray(y)
     if y.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: expected numeric targets, got dtype {y.dtype}")
+        raise TypeError(f"{name}: expected real numeric targets, got dtype {y.dtype}")
     if y.ndim == 0 or y.shape[0] != n:
         raise ValueError(f"{name}: got {0 if y.ndim == 0 else y.shape[0]} targets for {n} samples")
     if y.dtype.kind == "f":
-        if not _all_finite(y):
-            raise ValueError(f"{name}: contains NaN or infinite values")
+        _check_values(y, dtype, name)
         y = y.astype(dtype, copy=False)
     return y
 
@@ -286,6 +298,9 @@ class Trainer:
                 raise ValueError(f"fit: {name} must be an integer >= {lo}, got {v!r}")
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise ValueError(f"fit: seed must be a non-negative integer (or None for the global generator), "
+                             f"got {seed!r}")
         with fork_rng(seed) as rng:
             dtype = self._model_dtype()
             X = _as_inputs(X, dtype)

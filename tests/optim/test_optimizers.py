@@ -624,13 +624,13 @@ def test_hyperparameter_errors():
         Adam(beta1=0.5, betas=(0.9, 0.99))
     with pytest.raises(ValueError, match=r"Adam: lr must be >= 0, got -0.1"):
         Adam(lr=-0.1)
-    with pytest.raises(ValueError, match=r"Adam: beta1 must be \[0, 1\), got 1.0"):
+    with pytest.raises(ValueError, match=r"Adam: beta1 must be in \[0, 1\), got 1.0"):
         Adam(beta1=1.0)
-    with pytest.raises(ValueError, match=r"AdamW: beta2 must be \[0, 1\), got -0.5"):
+    with pytest.raises(ValueError, match=r"AdamW: beta2 must be in \[0, 1\), got -0.5"):
         AdamW(betas=(0.9, -0.5))
-    with pytest.raises(ValueError, match=r"RMSprop: rho must be \[0, 1\), got 1.5"):
+    with pytest.raises(ValueError, match=r"RMSprop: rho must be in \[0, 1\), got 1.5"):
         RMSprop(rho=1.5)
-    with pytest.raises(ValueError, match=r"SGD: momentum must be \[0, 1\), got -0.9"):
+    with pytest.raises(ValueError, match=r"SGD: momentum must be in \[0, 1\), got -0.9"):
         SGD(momentum=-0.9)
     with pytest.raises(ValueError, match="nesterov=True needs momentum"):
         SGD(nesterov=True)

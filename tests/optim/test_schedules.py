@@ -61,7 +61,7 @@ def test_optimizer_evaluates_schedule_at_iterations():
 
 
 def test_schedule_argument_errors():
-    with pytest.raises(ValueError, match=r"StepDecay: drop must be \(0, 1\], got 1.5"):
+    with pytest.raises(ValueError, match=r"StepDecay: drop must be in \(0, 1\], got 1.5"):
         StepDecay(0.1, drop=1.5, every=2)
     with pytest.raises(ValueError, match=r"StepDecay: every must be an integer >= 1, got 0"):
         StepDecay(0.1, drop=0.5, every=0)
@@ -71,7 +71,7 @@ def test_schedule_argument_errors():
         ExponentialDecay(1.0, 0.0, 10)
     with pytest.raises(ValueError, match=r"InverseTimeDecay: t1 must be > 0, got 0.0"):
         InverseTimeDecay(1.0, 0.0)
-    with pytest.raises(ValueError, match=r"CosineDecay: alpha must be \[0, 1\], got 2.0"):
+    with pytest.raises(ValueError, match=r"CosineDecay: alpha must be in \[0, 1\], got 2.0"):
         CosineDecay(1.0, 10, alpha=2.0)
     with pytest.raises(ValueError, match="unknown schedule 'Warmup'"):
         LearningRateSchedule.from_config({"class_name": "Warmup"})
@@ -133,7 +133,7 @@ def test_plateau_state_and_errors():
     again = ReduceLROnPlateau(opt, patience=3)
     again.load_state_dict(plateau.state_dict())
     assert again.best == 1.0 and again.num_bad_epochs == 1
-    with pytest.raises(ValueError, match=r"ReduceLROnPlateau: factor must be \(0, 1\), got 1.0"):
+    with pytest.raises(ValueError, match=r"ReduceLROnPlateau: factor must be in \(0, 1\), got 1.0"):
         ReduceLROnPlateau(opt, factor=1.0)
     with pytest.raises(ValueError, match="mode must be 'min' or 'max', got 'up'"):
         ReduceLROnPlateau(opt, mode="up")

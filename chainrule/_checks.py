@@ -1,0 +1,66 @@
+"""Checks for public arguments where they enter: the right type, finite, in range.
+
+Every constructor and function that takes a hyperparameter (a learning rate, a rate, an
+epsilon, a size, a seed) checks it with one of these, so that a bad value is refused with a
+message naming the owner, the argument, the range and the value -- never accepted and turned
+into NaN weights later.  ``True`` is not an integer here, nor NaN or infinity a number.
+
+>>> in_range("Dropout", "rate", 0.5, 0.0, 1.0, hi_open=True)
+0.5
+>>> positive_int("Dense", "units", True)
+Traceback (most recent call last):
+...
+ValueError: Dense: units must be a positive integer, got True
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+__all__ = ["number", "in_range", "positive_int", "seed"]
+
+
+def number(owner, name, value, finite=True):
+    """``value`` as a float: a real number (not a bool), not NaN, finite unless ``finite`` is False."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner}: {name} must be a real number, got {value!r} ({type(value).__name__})")
+    value = float(value)
+    if math.isnan(value) or (finite and math.isinf(value)):
+        raise ValueError(f"{owner}: {name} must be a finite number, got {value}")
+    return value
+
+
+def in_range(owner, name, value, lo=None, hi=None, lo_open=False, hi_open=False, finite=True):
+    """Check lo <= value <= hi (open ends where asked), and that value is finite unless ``finite`` is
+    False; ValueError naming the range and the value.  Returns the value as a float."""
+    value = number(owner, name, value, finite)
+    bad = ((lo is not None and (value <= lo if lo_open else value < lo))
+           or (hi is not None and (value >= hi if hi_open else value > hi)))
+    if bad:
+        if hi is None:
+            rng = f"> {lo:g}" if lo_open else f">= {lo:g}"
+        elif lo is None:
+            rng = f"< {hi:g}" if hi_open else f"<= {hi:g}"
+        else:
+            rng = f"in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+        raise ValueError(f"{owner}: {name} must be {rng}, got {value!r}")
+    return value
+
+
+def positive_int(owner, name, value, minimum=1, allow_none=False):
+    """``value`` as an int >= ``minimum`` (an integer, not a bool); None passes if ``allow_none``."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{owner}: {name} must be {what}, got {value!r}")
+    return int(value)
+
+
+def seed(owner, value, name="seed"):
+    """A seed for ``numpy.random.default_rng``: None or a non-negative integer."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{owner}: {name} must be a non-negative integer or None, got {value!r}")
+    return int(value)
