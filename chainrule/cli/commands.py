@@ -197,6 +197,7 @@ def cmd_train(args):
 
     cfg = resolve_config(args)
     quiet = cfg["quiet"]
+    _set_threads(cfg["threads"])
     t_start = time.perf_counter()
     data = prepare_data(cfg)
     units, out_act, loss, encoding, metric_names = _choose_head(data.task, data.n_classes, cfg, data.y_shape)
@@ -269,7 +270,7 @@ def cmd_train(args):
                "train_time_s": round(time.perf_counter() - t_start, 3), **info}
     _write_json(os.path.join(run_dir, "metrics.json"), metrics)
     _write_text(os.path.join(run_dir, "config.toml"), _config_toml(cfg))
-    plots = _make_plots(run_dir, history, model, data, encoding, metric_names)
+    plots = _make_plots(run_dir, history, model, data, encoding, metric_names) if cfg["plots"] else []
     if quiet:
         print(run_dir)
         return EXIT_OK
@@ -309,8 +310,19 @@ def _open_run(run_dir):
     return model, meta
 
 
+def _set_threads(n):
+    """--threads N: limit NumPy's BLAS to N threads for this run (validated as a positive integer)."""
+    if n is None:
+        return
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise UsageError(f"--threads: must be >= 1, got {n!r}")
+    from chainrule.threads import set_num_threads
+    set_num_threads(n)
+
+
 def cmd_evaluate(args):
     from chainrule.datasets import DATASETS
+    _set_threads(getattr(args, "threads", None))
     model, meta = _open_run(args.run_dir)
     cfg, dmeta, pre = meta["config"], meta["data"], meta["preprocessing"]
     name = args.dataset or cfg["dataset"]
@@ -400,6 +412,7 @@ def _is_float(s):
 
 
 def cmd_predict(args):
+    _set_threads(getattr(args, "threads", None))
     model, meta = _open_run(args.run_dir)
     dmeta, pre = meta["data"], meta["preprocessing"]
     X = _read_csv_rows(args.input)
