@@ -158,21 +158,23 @@ def _make_plots(run_dir, history, model, data, encoding, metric_names):
             print(f"chainrule: warning: could not draw {fname}: {type(err).__name__}: {err}", file=sys.stderr)
 
     hist = history.history
-    attempt("loss.png", lambda p: plot.plot_history(hist, metrics=["loss"], path=p))
+    curves = f"{data.name}: training" + (" vs validation set" if "val_loss" in hist else " set")
+    attempt("loss.png", lambda p: plot.plot_history(hist, metrics=["loss"], path=p, title=curves))
     for m in metric_names:
         if m in hist:
-            attempt(f"{m}.png", lambda p, m=m: plot.plot_history(hist, metrics=[m], path=p))
+            attempt(f"{m}.png", lambda p, m=m: plot.plot_history(hist, metrics=[m], path=p, title=curves))
     pre = data.preprocessing
     if data.task == "classification":
         pred = _predict_classes(model.predict(data.X_test), encoding)
         attempt("confusion_matrix.png", lambda p: plot.plot_confusion_matrix(
-            np.asarray(data.raw_test[1]).astype(np.int64), pred, labels=data.class_names, path=p))
+            np.asarray(data.raw_test[1]).astype(np.int64), pred, labels=data.class_names, path=p,
+            title=f"{data.name}, test set"))
     Xraw = np.asarray(data.raw_train[0])
     if Xraw.ndim == 2 and Xraw.shape[1] == 2:
         if data.task == "classification":
             attempt("decision_regions.png", lambda p: plot.plot_decision_regions(
                 lambda P: _predict_classes(model.predict(apply_preprocessing(pre, P)), encoding),
-                Xraw, np.asarray(data.raw_train[1]).astype(np.int64), path=p))
+                Xraw, np.asarray(data.raw_train[1]).astype(np.int64), path=p, title=f"{data.name}, training set"))
         first = model.layers[0]
         if len(model.layers) > 1 and data.X_train.shape[1] == 2:
             hidden = [first]
@@ -186,7 +188,8 @@ def _make_plots(run_dir, history, model, data, encoding, metric_names):
                     for layer in hidden:
                         h = layer(h)
                 return np.asarray(h.data if hasattr(h, "data") else h)[:, :_MAX_UNIT_PANELS]
-            attempt("hidden_units.png", lambda p: plot.plot_hidden_units(activations, X=Xraw, path=p))
+            attempt("hidden_units.png", lambda p: plot.plot_hidden_units(
+                activations, X=Xraw, path=p, title=f"{data.name}: first hidden layer over the training set"))
     return made
 
 

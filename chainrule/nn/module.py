@@ -290,8 +290,28 @@ class Module(Trainer):
         return cls(**config)
 
     def save(self, path):
-        """Write the model (architecture, weights, optimizer state) to one safe .npz file."""
+        """Write the model (architecture, weights, optimizer state) to one safe .npz file.
+
+        Needs ``get_config()`` on the model and its layers (Sequential and the built-in layers have
+        it); a Module subclass without one saves its weights with :meth:`save_weights`.
+        """
         return _io.save_model(self, path)
+
+    def save_weights(self, path):
+        """Write the parameters and buffers (``state_dict()``) to ``path``: ``.npz``, or ``.safetensors``.
+
+        Works for every Module, custom subclasses included; rebuild the model in code and call
+        :meth:`load_weights`.  Returns the path written.  See :func:`chainrule.io.save_weights`.
+        """
+        return _io.save_weights(self, path)
+
+    def load_weights(self, path):
+        """Read weights written by :meth:`save_weights` (or a model file) into this model, in place.
+
+        Names and shapes must match; nothing is unpickled.  Returns the model.  See
+        :func:`chainrule.io.load_weights`.
+        """
+        return _io.load_weights(self, path)
 
     def __repr__(self):
         if not self._modules:
