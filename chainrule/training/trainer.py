@@ -330,7 +330,7 @@ class Trainer:
 
         Each epoch shuffles the training set (when ``shuffle``), runs :meth:`train_step` on each
         batch of ``batch_size`` samples, then evaluates the validation set.  ``History.history``
-        holds per-epoch 'loss', each metric, and their 'val_' versions; an epoch in which a
+        holds per-epoch 'loss', each metric, and their ``val_`` versions; an epoch in which a
         batch loss was NaN or infinite is logged as NaN.
 
         Parameters
