@@ -44,6 +44,7 @@ import inspect
 import os
 from collections import OrderedDict
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -189,7 +190,7 @@ def _dense_stack_from_state_dict(sd, activation, output_activation):
     return nn.Sequential(out)
 
 
-def from_torch(source, activation="relu", output_activation=None):
+def from_torch(source: Any, activation: str | None = "relu", output_activation: str | None = None) -> nn.Module:
     """A chainrule model with the weights (and the outputs) of a PyTorch one.
 
     Parameters
@@ -251,7 +252,7 @@ def _rows_to_torch(kernel, shape_hwc):
     return out
 
 
-def to_torch_state_dict(model):
+def to_torch_state_dict(model: nn.Module) -> dict[str, np.ndarray]:
     """The weights of ``model`` under the names of the equivalent ``torch.nn.Sequential``, as arrays.
 
     Each chainrule layer is one PyTorch module, numbered as ``torch.nn.Sequential`` numbers them,
@@ -374,7 +375,7 @@ def _from_keras_layer(klayer):
     return [cls(**kwargs)] + extra
 
 
-def from_keras(source):
+def from_keras(source: Any) -> nn.Module:
     """A chainrule model with the weights (and the outputs) of a Keras 3 one.
 
     Parameters
@@ -422,7 +423,7 @@ def from_keras(source):
 
 
 # ------------------------------------------------------------------------------------ Keras out
-def to_keras_weights(model):
+def to_keras_weights(model: nn.Module) -> list[np.ndarray]:
     """The weights of ``model`` as the list ``keras_model.set_weights`` takes for the same network.
 
     Keras lists each layer's weights in turn, parameters then statistics (BatchNormalization:
@@ -461,7 +462,7 @@ def _onnx_activation(helper, name, kwargs, x, y):
     raise ValueError(f"export_onnx: no ONNX operator for the activation {name!r}")
 
 
-def export_onnx(model, path, opset=17):
+def export_onnx(model: nn.Module, path: str | os.PathLike, opset: int = 17) -> str:
     """Write a Dense stack (Dense/Linear layers with their activations, activation layers, Dropout,
     Flatten) as an ONNX model, for onnxruntime and every other ONNX runtime.
 

@@ -274,7 +274,7 @@ def _is_safetensors(path):
     return os.fspath(path).endswith(".safetensors")
 
 
-def save_weights(model, path):
+def save_weights(model, path: str | os.PathLike) -> str:
     """Write only ``model.state_dict()`` (parameters and buffers); for any Module, get_config or not.
 
     Parameters
@@ -676,7 +676,7 @@ def _restore_compile(model, meta, arrays, weights, own_weights, path, what):
                              f"({type(err).__name__}: {err})") from err
 
 
-def load_weights(model, path):
+def load_weights(model, path: str | os.PathLike):
     """Load a file written by :func:`save_weights` (or :func:`save_model`) into ``model``, in place.
 
     ``.safetensors`` files are read with the safetensors package (a file written elsewhere is taken

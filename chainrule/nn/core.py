@@ -32,9 +32,11 @@ class Layer(Module):
         return self.output_shape
 
     def compute_output_shape(self, input_shape):
+        """The output's shape for inputs of ``input_shape`` (batch axis first, None when unknown)."""
         return tuple(input_shape)
 
     def get_config(self):
+        """The constructor's arguments (JSON-able), for saving; see :meth:`Module.get_config`."""
         return {}
 
     def get_weights(self):

@@ -31,6 +31,7 @@ class Sequential(Module):
             self.add(layer)
 
     def add(self, layer):
+        """Append a layer (Keras' ``model.add``); built at once when the input size is known.  Returns the model."""
         if not isinstance(layer, Module):
             raise TypeError(f"Sequential: expected a layer (a Module), got {type(layer).__name__}")
         self._modules[str(len(self._modules))] = layer
@@ -48,6 +49,7 @@ class Sequential(Module):
 
     @property
     def layers(self):
+        """The layers, in order (a new list)."""
         return list(self._modules.values())
 
     def __getitem__(self, i):
