@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench fuzz install clean
+.PHONY: demo test bench fuzz docs install clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(BIN)/python:
 # the tests use it as an oracle for the layers, and Keras 3 runs on it (KERAS_BACKEND=torch).
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,docs,safetensors,onnx]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -43,6 +43,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/cnn.py
 	$(BIN)/python bench/rnn.py
 	$(BIN)/python bench/search.py
+	$(BIN)/python bench/threads.py
+
+# The documentation site (Sphinx, offline: no intersphinx, no downloads), into docs/_build/html.
+docs: $(STAMP)
+	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	@echo "open docs/_build/html/index.html"
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info docs/_build

@@ -24,6 +24,7 @@ from chainrule.transforms import (grad, value_and_grad, elementwise_grad, jacobi
 from chainrule.extend import primitive, defvjp, defjvp
 from chainrule.gradcheck import gradcheck, gradgradcheck, GradcheckError
 
+from chainrule.threads import set_num_threads, get_num_threads, num_threads
 from chainrule._version import __version__
 
 __all__ = [
@@ -39,7 +40,8 @@ __all__ = [
     "swapaxes", "moveaxis", "flip", "roll", "tile", "take", "take_along_axis", "sort", "split", "norm",
     "grad", "value_and_grad", "elementwise_grad", "jacobian", "hessian", "vjp", "jvp", "deriv",
     "hessian_vector_product", "hvp", "primitive", "defvjp", "defjvp",
-    "gradcheck", "gradgradcheck", "GradcheckError", "__version__",
+    "gradcheck", "gradgradcheck", "GradcheckError", "set_num_threads", "get_num_threads", "num_threads",
+    "__version__",
     "save_model", "load_model", "nn", "optim", "losses", "metrics", "data", "datasets", "training",
 ]
 

@@ -233,22 +233,99 @@ def save_model(model, path):
     return _write_npz(_with_npz_suffix(path), arrays, what)
 
 
-def save_weights(model, path):
-    """Write only ``model.state_dict()`` (parameters and buffers) to a ``.npz``; for Modules without get_config.
+def _is_safetensors(path):
+    return os.fspath(path).endswith(".safetensors")
 
-    Read it back into a model of the same structure with :func:`load_weights`.
-    Returns the path written (``.npz`` appended when missing); the write is atomic.
+
+def save_weights(model, path: str | os.PathLike) -> str:
+    """Write only ``model.state_dict()`` (parameters and buffers); for any Module, get_config or not.
+
+    Parameters
+    ----------
+    model : Module
+    path : str or os.PathLike
+        A name ending in ``.safetensors`` writes the `safetensors <https://huggingface.co/docs/safetensors>`_
+        format (the optional ``safetensors`` package; tensors named as in ``state_dict()``, readable by
+        PyTorch's and Keras' tools); any other name writes a ``.npz`` (``.npz`` appended when missing).
+
+    Returns
+    -------
+    str
+        The path written; the write is atomic.  Read it back into a model of the same structure
+        with :func:`load_weights` (or ``model.load_weights(path)``).
     """
     what = f"save_weights({type(model).__name__})"
     weights = [name for name, _ in model.named_parameters()]
     buffers = [name for name, _ in model.named_buffers()]
-    arrays = OrderedDict()
-    for name, arr in model.state_dict().items():
-        arrays[(f"param/{name}" if name in weights else f"buffer/{name}")] = arr
+    state = model.state_dict()
     meta = {"format": WEIGHTS_FORMAT, "format_version": FORMAT_VERSION, "chainrule_version": __version__,
             "class_name": type(model).__name__, "weights": weights, "buffers": buffers}
+    if _is_safetensors(path):
+        return _write_safetensors(os.fspath(path), state, meta, what)
+    arrays = OrderedDict()
+    for name, arr in state.items():
+        arrays[(f"param/{name}" if name in weights else f"buffer/{name}")] = arr
     arrays[_META] = _meta_array(meta, what)
     return _write_npz(_with_npz_suffix(path), arrays, what)
+
+
+def _safetensors_numpy(what):
+    try:
+        from safetensors import numpy as st
+    except ImportError:
+        raise ImportError(f"{what}: .safetensors files need the safetensors package: pip install "
+                          f"'chainrule[safetensors]' (or save to a .npz file)") from None
+    return st
+
+
+def _write_safetensors(path, state, meta, what):
+    st = _safetensors_numpy(what)
+    tensors = {name: np.ascontiguousarray(_check_saveable(name, arr, what)) for name, arr in state.items()}
+    header = {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in meta.items()}
+    blob = st.save(tensors, metadata=header)
+    return _atomic_write(path, lambda f: f.write(blob))
+
+
+def _read_safetensors(path, what, max_bytes=None):
+    """(meta, arrays) of a .safetensors weights file, in the .npz reader's shape (param/..., buffer/...).
+
+    The file is read whole, so its size is checked against ``max_bytes`` (default :data:`MAX_BYTES`)
+    first; safetensors itself checks that the declared shapes fit the bytes."""
+    st = _safetensors_numpy(what)
+    import safetensors
+    limit = MAX_BYTES if max_bytes is None else max_bytes
+    try:
+        size = os.path.getsize(path)
+        if size > limit + MAX_META_BYTES:
+            raise ModelFileError(f"{what}: {path!r} is {_size(size)}, beyond the {_size(limit)} of arrays a file "
+                                 f"may hold (max_bytes=)")
+        with open(path, "rb") as fh:
+            blob = fh.read()
+        tensors = st.load(blob)
+        with safetensors.safe_open(path, framework="numpy") as f:
+            header = f.metadata() or {}
+    except OSError as err:
+        raise ModelFileError(f"{what}: {path!r} cannot be read ({type(err).__name__}: {err})") from err
+    except Exception as err:  # SafetensorError, a damaged header
+        raise ModelFileError(f"{what}: {path!r} is not a readable safetensors file ({type(err).__name__}: "
+                             f"{err})") from err
+    meta = {}
+    for key, value in header.items():
+        if _json_depth(value) > MAX_JSON_DEPTH:
+            raise ModelFileError(f"{what}: {path!r}: its metadata {key!r} is nested deeper than {MAX_JSON_DEPTH}")
+        try:
+            meta[key] = json.loads(value) if key != "format" and key != "class_name" and \
+                key != "chainrule_version" else value
+        except ValueError:
+            meta[key] = value
+    if "weights" not in meta:  # a foreign safetensors file: every tensor a weight, as named
+        meta.update({"format": WEIGHTS_FORMAT, "format_version": FORMAT_VERSION, "weights": list(tensors),
+                     "buffers": []})
+    weights = meta.get("weights") if isinstance(meta.get("weights"), list) else []
+    arrays = OrderedDict()
+    for name, arr in tensors.items():
+        arrays[f"param/{name}" if name in weights else f"buffer/{name}"] = arr
+    return meta, arrays
 
 
 def _rng_states(model):
@@ -772,30 +849,45 @@ def _restore_compile(model, meta, arrays, weights, own_weights, path, what):
                              f"({type(err).__name__}: {err})") from err
 
 
-def load_weights(model, path, max_bytes=None):
+def _weights_to_load(model, meta, entries, read, path, what):
+    """The state a weights (or model) file gives ``model``: its header, names, dtypes and declared
+    shapes checked first, then the arrays read (``read(names)``)."""
+    fmt = meta.get("format")
+    _check_header(meta, path, what, fmt if fmt in (FORMAT, WEIGHTS_FORMAT) else WEIGHTS_FORMAT)
+    weights = _names(meta, "weights", path, what)
+    buffers = _names(meta, "buffers", path, what)
+    expected = [f"param/{n}" for n in weights] + [f"buffer/{n}" for n in buffers]
+    if fmt == FORMAT:  # a full model file: take its weights, ignore the optimizer state
+        entries = OrderedDict((k, v) for k, v in entries.items() if not k.startswith("optim/"))
+    _check_entries(entries, expected, path, what)
+    _check_dtypes(entries, weights, buffers, path, what)
+    _check_shapes(model, entries, weights, buffers, path, what)
+    arrays = read(expected)
+    return OrderedDict((k.split("/", 1)[1], arrays[k]) for k in expected)
+
+
+def load_weights(model, path: str | os.PathLike, max_bytes=None):
     """Load a file written by :func:`save_weights` (or :func:`save_model`) into ``model``, in place.
 
-    The names and shapes must match ``model.state_dict()`` exactly; on any
-    mismatch a :class:`ModelFileError` is raised and the model is unchanged.
-    The declared shapes are compared with a built model's before the arrays are read, and the
-    file may hold at most ``max_bytes`` of arrays (default :data:`MAX_BYTES`).  Returns the model.
+    ``.safetensors`` files are read with the safetensors package (a file written elsewhere is taken
+    as weights named as in ``model.state_dict()``); anything else as chainrule's ``.npz``.  The names
+    and shapes must match ``model.state_dict()`` exactly; on any mismatch a :class:`ModelFileError`
+    is raised and the model is unchanged.  The declared shapes are compared with a built model's
+    before the arrays are read, and the file may hold at most ``max_bytes`` of arrays (default
+    :data:`MAX_BYTES`).  Nothing is unpickled.  Returns the model.
     """
     what = f"load_weights({type(model).__name__})"
-    path = _resolve(path, what)
-    with _guarded(path, what), _Archive(path, what, max_bytes) as archive:
-        meta, entries = archive.meta, archive.entries
-        fmt = meta.get("format")
-        _check_header(meta, path, what, fmt if fmt in (FORMAT, WEIGHTS_FORMAT) else WEIGHTS_FORMAT)
-        weights = _names(meta, "weights", path, what)
-        buffers = _names(meta, "buffers", path, what)
-        expected = [f"param/{n}" for n in weights] + [f"buffer/{n}" for n in buffers]
-        if fmt == FORMAT:  # a full model file: take its weights, ignore the optimizer state
-            entries = OrderedDict((k, v) for k, v in entries.items() if not k.startswith("optim/"))
-        _check_entries(entries, expected, path, what)
-        _check_dtypes(entries, weights, buffers, path, what)
-        _check_shapes(model, entries, weights, buffers, path, what)
-        arrays = archive.read_all(expected)
-    state = OrderedDict((k.split("/", 1)[1], v) for k, v in arrays.items())
+    if _is_safetensors(path):
+        path = os.fspath(path)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"{what}: no such file {path!r}")
+        with _guarded(path, what):
+            meta, arrays = _read_safetensors(path, what, max_bytes)
+            state = _weights_to_load(model, meta, arrays, lambda names: arrays, path, what)
+    else:
+        path = _resolve(path, what)
+        with _guarded(path, what), _Archive(path, what, max_bytes) as archive:
+            state = _weights_to_load(model, archive.meta, archive.entries, archive.read_all, path, what)
     try:
         before = model.state_dict()
     except ValueError:  # lazy layers not built yet: nothing to lose

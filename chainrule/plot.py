@@ -6,10 +6,19 @@ is built with the object-oriented API (:class:`matplotlib.figure.Figure`),
 never through ``pyplot``'s global state, so it works headless, in threads and
 inside test runs without choosing a backend.
 
-Every plotting function returns the :class:`~matplotlib.figure.Figure` and
-accepts ``path=None``; when ``path`` is given the figure is also written there
-as a PNG, atomically (a temporary file in the same directory is renamed over
-the target), so a reader never sees a half-written image.
+Every plotting function returns the :class:`~matplotlib.figure.Figure`, takes
+``ax=`` (an Axes, or a sequence of them for the figures with several panels)
+to draw into a figure of your own, ``title=`` to say which data set and split
+the picture shows, and ``path=None``; when ``path`` is given the figure is also
+written there as a PNG, atomically (a temporary file in the same directory is
+renamed over the target), so a reader never sees a half-written image.
+
+The figures made here display themselves in Jupyter: they have a
+``_repr_png_``, so the last expression of a cell shows the picture (in a fresh
+kernel too, without ``%matplotlib inline``), and only once.  The confusion
+matrix and the decision regions are drawn by scikit-learn's
+:class:`~sklearn.metrics.ConfusionMatrixDisplay` and
+:class:`~sklearn.inspection.DecisionBoundaryDisplay`.
 
 Functions
 ---------
@@ -31,9 +40,12 @@ from collections.abc import Mapping
 
 import numpy as np
 
+import io as _bytes_io
+
 import matplotlib
 from matplotlib.colors import ListedColormap
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure as _MplFigure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from chainrule.ops import activations as _activations
 
@@ -58,6 +70,44 @@ _RIGHT = "black"
 # ----------------------------------------------------------------------------
 # helpers
 # ----------------------------------------------------------------------------
+
+class Figure(_MplFigure):
+    """A matplotlib Figure that shows itself in Jupyter (``_repr_png_``), with no pyplot state.
+
+    Its canvas is Agg's, so ``fig.savefig`` works at once; ``pyplot.show()`` knows nothing of it,
+    which is what keeps a returned figure from being drawn twice in a notebook.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        FigureCanvasAgg(self)
+
+    def _repr_png_(self):
+        buf = _bytes_io.BytesIO()
+        self.savefig(buf, format="png", dpi=100)
+        return buf.getvalue()
+
+
+def _axes(fname, ax, n, figsize):
+    """(figure, list of n Axes): new ones, or those given by ``ax`` (one Axes, or a sequence)."""
+    if ax is None:
+        fig = Figure(figsize=figsize, layout="constrained")
+        return fig, None
+    axes = list(np.ravel(np.asarray(ax, dtype=object))) if not hasattr(ax, "figure") else [ax]
+    if len(axes) < n or not all(hasattr(a, "figure") for a in axes):
+        raise ValueError(f"{fname}: expected ax to be {'an Axes' if n == 1 else f'a sequence of {n} Axes'}, "
+                         f"got {ax!r}")
+    return axes[0].figure, axes[:n]
+
+
+def _round_ticks(cbar):
+    """A colour bar with at most 6 ticks, labelled with 3 significant digits."""
+    cbar.locator = MaxNLocator(nbins=5)
+    cbar.formatter = FuncFormatter(lambda v, _: f"{v:.3g}")
+    cbar.update_ticks()
+    return cbar
+
 
 def _save(fig, path, dpi=100):
     """Write ``fig`` to ``path`` as PNG atomically, through the project's one atomic writer."""
@@ -153,7 +203,7 @@ def _annotate_cells(ax, im, values, texts):
 # training curves
 # ----------------------------------------------------------------------------
 
-def plot_history(history, metrics=None, path=None):
+def plot_history(history, metrics=None, path=None, ax=None, title=None):
     """One panel per metric (loss first): training vs validation per epoch.
 
     Parameters
@@ -168,6 +218,14 @@ def plot_history(history, metrics=None, path=None):
         training key in the history, ``loss`` first.
     path : str or os.PathLike, optional
         Where to save the PNG.
+    ax : Axes or sequence of Axes, optional
+        One Axes per metric to draw into (default: a new figure).
+    title : str, optional
+        What was trained on, e.g. ``'digits: train vs validation'``; the figure's heading.
+
+    Returns
+    -------
+    Figure
 
     The x axis is the epoch number, starting at 1.
     """
@@ -210,8 +268,11 @@ def plot_history(history, metrics=None, path=None):
             )
 
     ncols = len(names)
-    fig = Figure(figsize=(4.2 * ncols, 3.4), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, ncols, squeeze=False)[0])
+    fig, axes = _axes(fname, ax, ncols, (4.2 * ncols, 3.4))
+    if axes is None:
+        axes = np.atleast_1d(fig.subplots(1, ncols, squeeze=False)[0])
+    if title is not None:
+        fig.suptitle(title)
     for ax, name in zip(axes, names):
         if name in series:
             y = series[name]
@@ -257,7 +318,7 @@ def _predicted_labels(fname, out, m):
     )
 
 
-def plot_decision_regions(predict, X, y, path=None, resolution=200, ax=None):
+def plot_decision_regions(predict, X, y, path=None, resolution=200, ax=None, title=None):
     """Filled class regions of ``predict`` over the plane, with the data on top.
 
     Parameters
@@ -272,6 +333,16 @@ def plot_decision_regions(predict, X, y, path=None, resolution=200, ax=None):
     ax : matplotlib Axes, optional
         Draw into this axes (its figure is returned / saved) instead of a
         new figure.
+    title : str, optional
+        Which data the points are, e.g. ``'moons, training set'`` (default
+        ``'decision regions'``).
+
+    Returns
+    -------
+    Figure
+
+    The regions are drawn by scikit-learn's
+    :class:`~sklearn.inspection.DecisionBoundaryDisplay`.
     """
     fname = "plot_decision_regions"
     if not callable(predict):
@@ -294,16 +365,25 @@ def plot_decision_regions(predict, X, y, path=None, resolution=200, ax=None):
     cmap = ListedColormap(colours)
     zi = np.searchsorted(classes, z).reshape(resolution, resolution)
 
-    if ax is None:
-        fig = Figure(figsize=(5.2, 4.4), layout="constrained")
-        ax = fig.subplots()
-    else:
-        fig = ax.figure
+    fig, axes = _axes(fname, ax, 1, (5.2, 4.4))
+    ax = fig.subplots() if axes is None else axes[0]
     xmin, xmax, ymin, ymax = extent
     xs = np.linspace(xmin, xmax, resolution)
     ys = np.linspace(ymin, ymax, resolution)
-    ax.contourf(xs, ys, zi, levels=np.arange(k + 1) - 0.5, cmap=cmap, vmin=-0.5,
-                vmax=k - 0.5, alpha=0.35)
+    from sklearn.inspection import DecisionBoundaryDisplay
+
+    xx0, xx1 = np.meshgrid(xs, ys)
+    import inspect
+
+    accepted = inspect.signature(DecisionBoundaryDisplay.__init__).parameters
+    display_kw, style = {}, {"cmap": cmap, "vmin": -0.5, "vmax": k - 0.5}
+    if "n_classes" in accepted:  # scikit-learn >= 1.7 colours the classes itself when there are more than 2
+        display_kw["n_classes"] = max(k, 2)
+        if k > 2:
+            display_kw["multiclass_colors"] = [tuple(c) for c in colours]
+            style = {}
+    DecisionBoundaryDisplay(xx0=xx0, xx1=xx1, response=zi, **display_kw).plot(
+        ax=ax, plot_method="contourf", levels=np.arange(k + 1) - 0.5, alpha=0.35, **style)
     if k > 1:
         ax.contour(xs, ys, zi, levels=np.arange(k - 1) + 0.5, colors="k", linewidths=0.8,
                    alpha=0.6)
@@ -321,12 +401,12 @@ def plot_decision_regions(predict, X, y, path=None, resolution=200, ax=None):
     ax.set_ylim(ymin, ymax)
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
-    ax.set_title("decision regions")
+    ax.set_title("decision regions" if title is None else f"decision regions: {title}")
     _save(fig, path)
     return fig
 
 
-def plot_hidden_units(activations, X=None, extent=None, path=None, resolution=100):
+def plot_hidden_units(activations, X=None, extent=None, path=None, resolution=100, ax=None, title=None):
     """Image of each hidden unit's output over the input plane.
 
     Parameters
@@ -340,8 +420,17 @@ def plot_hidden_units(activations, X=None, extent=None, path=None, resolution=10
     extent : (xmin, xmax, ymin, ymax), optional
         Region of the plane to show.  Default: from ``X``, else ``[-1, 1]^2``.
 
-    All panels share one colour scale, shown by a single colour bar, so the
-    figure has ``H + 1`` axes.
+    ax : sequence of Axes, optional
+        H Axes to draw the units into (default: a new figure).
+    title : str, optional
+        The figure's heading, e.g. ``'moons: hidden layer 1'``.
+
+    Returns
+    -------
+    Figure
+
+    All panels share one colour scale, shown by a single colour bar (ticks
+    rounded to 3 digits), so the figure has ``H + 1`` axes.
     """
     fname = "plot_hidden_units"
     if not callable(activations):
@@ -382,8 +471,10 @@ def plot_hidden_units(activations, X=None, extent=None, path=None, resolution=10
 
     ncols = min(H, max(1, math.ceil(math.sqrt(H))))
     nrows = math.ceil(H / ncols)
-    fig = Figure(figsize=(2.3 * ncols + 1.0, 2.2 * nrows + 0.4), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    fig, given = _axes(fname, ax, H, (2.3 * ncols + 1.0, 2.2 * nrows + 0.4))
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel() if given is None else np.asarray(given, dtype=object)
+    if title is not None:
+        fig.suptitle(title)
     im = None
     for h in range(H):
         ax = axes[h]
@@ -397,7 +488,7 @@ def plot_hidden_units(activations, X=None, extent=None, path=None, resolution=10
         ax.tick_params(labelsize=7)
     for ax in axes[H:]:
         fig.delaxes(ax)
-    fig.colorbar(im, ax=list(axes[:H]), shrink=0.9, label="activation")
+    _round_ticks(fig.colorbar(im, ax=list(axes[:H]), shrink=0.9, label="activation"))
     _save(fig, path)
     return fig
 
@@ -407,20 +498,22 @@ def plot_hidden_units(activations, X=None, extent=None, path=None, resolution=10
 # ----------------------------------------------------------------------------
 
 def plot_grid_search(scores, row_values, col_values, row_label="learning rate",
-                     col_label="lambda", title=None, path=None, fmt=".3f", std=None):
+                     col_label="lambda", title=None, path=None, fmt=".3f", std=None, ax=None):
     """Annotated heatmap of ``scores[i, j]`` for ``row_values[i]`` x ``col_values[j]``.
 
     Typical use: validation accuracy over learning rate (eta) x L2 strength
     (lambda).  Rows and columns are labelled with the values themselves
     (``'{:g}'``), every cell carries its score formatted with ``fmt``; NaN
-    cells (e.g. diverged runs) are left blank and marked ``'nan'``.
+    cells (e.g. diverged runs) are left blank and marked ``'nan'``.  ``title``
+    should say which score on which split (``'digits: validation accuracy'``).
 
     ``std`` (same shape) adds ``+- std`` under each score, e.g. the spread over
     cross-validation folds.  ``scores`` may also be a dict ``{panel title:
     scores}`` (and ``std`` a dict with the same keys): the panels are drawn side
     by side on one colour scale, as the notes' train and test heatmaps, with
     ``title`` above them all.  :meth:`chainrule.search.SearchResult.plot` draws
-    a search's heatmaps with it.
+    a search's heatmaps with it.  ``ax`` is an Axes (a sequence of Axes, one per
+    panel) to draw into.  Returns the Figure.
     """
     fname = "plot_grid_search"
     row_values = list(row_values)
@@ -454,9 +547,9 @@ def plot_grid_search(scores, row_values, col_values, row_label="learning rate",
 
     n = len(grids)
     cell_h = 0.75 if std is None else 0.95
-    fig = Figure(figsize=(n * (1.0 * len(col_values) + 1.6) + 1.0, cell_h * len(row_values) + 1.8),
-                 layout="constrained")
-    axes = fig.subplots(1, n, squeeze=False)[0]
+    fig, axes = _axes(fname, ax, n, (n * (1.0 * len(col_values) + 1.6) + 1.0, cell_h * len(row_values) + 1.8))
+    if axes is None:
+        axes = fig.subplots(1, n, squeeze=False)[0]
     finite = np.concatenate([S[np.isfinite(S)] for S in grids.values()])
     vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     for ax, (name, S) in zip(axes, grids.items()):
@@ -478,7 +571,7 @@ def plot_grid_search(scores, row_values, col_values, row_label="learning rate",
             axes[0].set_title(title)
         else:
             fig.suptitle(title)
-    fig.colorbar(im, ax=list(axes))
+    _round_ticks(fig.colorbar(im, ax=list(axes)))
     _save(fig, path)
     return fig
 
@@ -533,7 +626,7 @@ def confusion_matrix(y_true, y_pred, num_classes=None):
     return counts.reshape(k, k).astype(np.int64)
 
 
-def plot_confusion_matrix(y_true, y_pred, labels=None, normalize=False, path=None):
+def plot_confusion_matrix(y_true, y_pred, labels=None, normalize=False, path=None, ax=None, title=None):
     """Annotated confusion matrix (rows: true class, columns: predicted).
 
     Parameters
@@ -544,6 +637,17 @@ def plot_confusion_matrix(y_true, y_pred, labels=None, normalize=False, path=Non
         ``True``/``'true'``: each row sums to 1 (recall per class);
         ``'pred'``: each column sums to 1; ``'all'``: the whole matrix sums
         to 1.  Cells then show fractions, otherwise counts.
+    ax : Axes, optional
+        Where to draw (default: a new figure).
+    title : str, optional
+        Which data set and split, e.g. ``'digits, test set'`` (it follows
+        ``'confusion matrix: '`` in the heading).
+
+    Returns
+    -------
+    Figure
+
+    Drawn by scikit-learn's :class:`~sklearn.metrics.ConfusionMatrixDisplay`.
     """
     fname = "plot_confusion_matrix"
     if normalize not in (False, None, True, "true", "pred", "all"):
@@ -574,19 +678,24 @@ def plot_confusion_matrix(y_true, y_pred, labels=None, normalize=False, path=Non
         texts = [[f"{v:.2f}" for v in row] for row in values]
 
     side = 1.6 + 0.55 * k
-    fig = Figure(figsize=(side + 1.2, side), layout="constrained")
-    ax = fig.subplots()
-    im = ax.imshow(values, cmap="Blues", vmin=0.0,
-                   vmax=1.0 if denom is not None else max(1.0, float(values.max())),
-                   interpolation="nearest")
-    _annotate_cells(ax, im, values, texts)
-    ax.set_xticks(np.arange(k), names, rotation=45 if max(map(len, names)) > 3 else 0,
-                  ha="right" if max(map(len, names)) > 3 else "center")
-    ax.set_yticks(np.arange(k), names)
+    fig, axes = _axes(fname, ax, 1, (side + 1.2, side))
+    ax = fig.subplots() if axes is None else axes[0]
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    long_names = max(map(len, names)) > 3
+    shown = C if denom is None else values
+    disp = ConfusionMatrixDisplay(shown, display_labels=names)
+    disp.plot(ax=ax, cmap="Blues", values_format="d" if denom is None else ".2f", colorbar=False,
+              xticks_rotation=45 if long_names else "horizontal")
+    disp.im_.set_clim(0.0, 1.0 if denom is not None else max(1.0, float(values.max())))
+    if long_names:
+        for t in ax.get_xticklabels():
+            t.set_ha("right")
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title("confusion matrix" + (" (normalised)" if denom is not None else ""))
-    fig.colorbar(im, ax=ax, shrink=0.85)
+    heading = "confusion matrix" + (" (normalised)" if denom is not None else "")
+    ax.set_title(heading if title is None else f"{heading}: {title}")
+    _round_ticks(fig.colorbar(disp.im_, ax=ax, shrink=0.85))
     _save(fig, path)
     return fig
 
@@ -621,8 +730,8 @@ def _to_displayable(fname, images):
 
 
 def plot_images(images, labels=None, predictions=None, class_names=None, ncols=8, path=None,
-                *, cmap="gray_r"):
-    """Grid of images titled ``'label'`` or ``'label / pred'`` (wrong in red).
+                *, cmap="gray_r", ax=None, title=None):
+    """Grid of images titled ``'true'`` or ``'true / predicted'`` (wrong in red).
 
     ``images`` may be grayscale ``(n, h, w)``, flattened square ``(n, h*w)``
     or colour ``(n, h, w, 3)`` (uint8, or floats in [0, 1] or [0, 255]).
@@ -652,8 +761,18 @@ def plot_images(images, labels=None, predictions=None, class_names=None, ncols=8
     ncols = int(min(ncols, n))
     nrows = math.ceil(n / ncols)
     titled = labels is not None or predictions is not None
-    fig = Figure(figsize=(1.35 * ncols, (1.35 + 0.3 * titled) * nrows), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    fig, given = _axes(fname, ax, n, (1.35 * ncols, (1.35 + 0.3 * titled) * nrows + 0.4 * (title is not None or
+                                                                                     titled)))
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel() if given is None else np.asarray(given, dtype=object)
+    heading = [title] if title is not None else []
+    if labels is not None and predictions is not None:
+        heading.append("true / predicted (wrong in red)")
+    elif labels is not None:
+        heading.append("true label")
+    elif predictions is not None:
+        heading.append("predicted")
+    if heading:
+        fig.suptitle(": ".join(heading), fontsize=10)
     for i in range(n):
         ax = axes[i]
         if is_rgb:
@@ -680,7 +799,7 @@ def plot_images(images, labels=None, predictions=None, class_names=None, ncols=8
 # activation functions
 # ----------------------------------------------------------------------------
 
-def plot_activations(names=None, x=None, path=None):
+def plot_activations(names=None, x=None, path=None, ax=None, title=None):
     """Activation functions (left panel) and their derivatives (right panel).
 
     The derivatives come from chainrule's own reverse-mode autodiff,
@@ -694,6 +813,14 @@ def plot_activations(names=None, x=None, path=None):
         'softplus'``.  Default: all of them.
     x : 1-D array, optional
         Inputs; default ``linspace(-4, 4, 401)``.
+    ax : pair of Axes, optional
+        Where to draw the functions and the derivatives (default: a new figure).
+    title : str, optional
+        The figure's heading.
+
+    Returns
+    -------
+    Figure
     """
     fname = "plot_activations"
     if names is None:
@@ -712,8 +839,10 @@ def plot_activations(names=None, x=None, path=None):
 
     import chainrule as cr  # lazy: the plotting edge depends on the core, not vice versa
 
-    fig = Figure(figsize=(10.0, 4.0), layout="constrained")
-    ax_f, ax_d = fig.subplots(1, 2)
+    fig, given = _axes(fname, ax, 2, (10.0, 4.0))
+    ax_f, ax_d = fig.subplots(1, 2) if given is None else given
+    if title is not None:
+        fig.suptitle(title)
     for i, nm in enumerate(names):
         f = _activations.get(nm)
         y = np.broadcast_to(np.asarray(f(x), dtype=float), x.shape)

@@ -72,10 +72,10 @@ def main(argv=None):
     pred = model.predict(X_test, batch_size=1000).argmax(axis=1)
 
     files = {name: os.path.join(args.out, f"cifar10_cnn_{name}.png") for name in ("history", "samples", "confusion")}
-    plot_history(history, path=files["history"])
+    plot_history(history, path=files["history"], title="CIFAR-10: training vs test set")
     plot_images(X_test[:25], labels=y_test[:25], predictions=pred[:25], class_names=CIFAR10_CLASSES, ncols=5,
-                path=files["samples"])
-    plot_confusion_matrix(y_test, pred, labels=CIFAR10_CLASSES, path=files["confusion"])
+                path=files["samples"], title="CIFAR-10 test set")
+    plot_confusion_matrix(y_test, pred, labels=CIFAR10_CLASSES, path=files["confusion"], title="CIFAR-10, test set")
     print(f"CIFAR-10, the notes' CNN, Adam, batch size {args.batch_size}, {epochs} epochs on {len(X_train)} images "
           f"in {seconds:.1f} s:")
     print(f"  train accuracy {train['accuracy']:.4f}  test accuracy {test['accuracy']:.4f}")

@@ -66,10 +66,11 @@ def main(argv=None):
 
     files = {name: os.path.join(args.out, f"fashion_mnist_cnn_{name}.png")
              for name in ("history", "confusion", "samples", "filters")}
-    plot_history(history, path=files["history"])
-    plot_confusion_matrix(y_test, pred, labels=FASHION_MNIST_CLASSES, path=files["confusion"])
+    plot_history(history, path=files["history"], title="Fashion-MNIST: training vs test set")
+    plot_confusion_matrix(y_test, pred, labels=FASHION_MNIST_CLASSES, path=files["confusion"],
+                          title="Fashion-MNIST, test set")
     plot_images(X_test[:32, :, :, 0], labels=y_test[:32], predictions=pred[:32], class_names=FASHION_MNIST_CLASSES,
-                ncols=8, path=files["samples"])
+                ncols=8, path=files["samples"], title="Fashion-MNIST test set")
     filters = model[0].kernel.numpy()[:, :, 0, :].transpose(2, 0, 1)   # (32, 3, 3): one image per filter
     plot_images(filters, ncols=8, path=files["filters"], cmap="RdBu_r")
 

@@ -62,11 +62,11 @@ def main(argv=None):
     test = model.evaluate(X_test, y_test)
 
     curves = os.path.join(args.out, "fashion_mnist_history.png")
-    plot_history(history, path=curves)
+    plot_history(history, path=curves, title="Fashion-MNIST: training vs test set")
     pred = model.predict(X_test[:32]).argmax(axis=1)
     samples = os.path.join(args.out, "fashion_mnist_samples.png")
     plot_images(X_test_img[:32], labels=y_test[:32], predictions=pred, class_names=FASHION_MNIST_CLASSES,
-                ncols=8, path=samples)
+                ncols=8, path=samples, title="Fashion-MNIST test set")
 
     print(f"Fashion-MNIST, 784-100-10 (sigmoid, softmax), Adam, batch size 100, {epochs} epochs "
           f"on {len(X_train)} images in {seconds:.1f} s:")

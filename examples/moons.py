@@ -65,7 +65,7 @@ def main(argv=None):
             return small.layers[0](np.asarray(P, dtype=np.float32)).numpy()
 
     units = os.path.join(args.out, "moons_hidden_units.png")
-    plot_hidden_units(hidden, X=X_train, path=units)
+    plot_hidden_units(hidden, X=X_train, path=units, title="moons: the 2-4-1 network's hidden units, training set")
 
     print(f"two moons, {args.samples} points, noise {args.noise}, {epochs} epochs (Adam, batch size 10):")
     for name, (tr, te) in scores.items():

@@ -184,21 +184,23 @@ def _make_plots(run_dir, history, model, data, encoding, metric_names):
             print(f"chainrule: warning: could not draw {fname}: {type(err).__name__}: {err}", file=sys.stderr)
 
     hist = history.history
-    attempt("loss.png", lambda p: plot.plot_history(hist, metrics=["loss"], path=p))
+    curves = f"{data.name}: training" + (" vs validation set" if "val_loss" in hist else " set")
+    attempt("loss.png", lambda p: plot.plot_history(hist, metrics=["loss"], path=p, title=curves))
     for m in metric_names:
         if m in hist:
-            attempt(f"{m}.png", lambda p, m=m: plot.plot_history(hist, metrics=[m], path=p))
+            attempt(f"{m}.png", lambda p, m=m: plot.plot_history(hist, metrics=[m], path=p, title=curves))
     pre = data.preprocessing
     if data.task == "classification":
         pred = _predict_classes(model.predict(data.X_test), encoding)
         attempt("confusion_matrix.png", lambda p: plot.plot_confusion_matrix(
-            np.asarray(data.raw_test[1]).astype(np.int64), pred, labels=data.class_names, path=p))
+            np.asarray(data.raw_test[1]).astype(np.int64), pred, labels=data.class_names, path=p,
+            title=f"{data.name}, test set"))
     Xraw = np.asarray(data.raw_train[0])
     if Xraw.ndim == 2 and Xraw.shape[1] == 2:
         if data.task == "classification":
             attempt("decision_regions.png", lambda p: plot.plot_decision_regions(
                 lambda P: _predict_classes(model.predict(apply_preprocessing(pre, P)), encoding),
-                Xraw, np.asarray(data.raw_train[1]).astype(np.int64), path=p))
+                Xraw, np.asarray(data.raw_train[1]).astype(np.int64), path=p, title=f"{data.name}, training set"))
         first = model.layers[0]
         if len(model.layers) > 1 and data.X_train.shape[1] == 2:
             hidden = [first]
@@ -212,7 +214,8 @@ def _make_plots(run_dir, history, model, data, encoding, metric_names):
                     for layer in hidden:
                         h = layer(h)
                 return np.asarray(h.data if hasattr(h, "data") else h)[:, :_MAX_UNIT_PANELS]
-            attempt("hidden_units.png", lambda p: plot.plot_hidden_units(activations, X=Xraw, path=p))
+            attempt("hidden_units.png", lambda p: plot.plot_hidden_units(
+                activations, X=Xraw, path=p, title=f"{data.name}: first hidden layer over the training set"))
     return made
 
 
@@ -318,6 +321,7 @@ def cmd_train(args):
 
     cfg = resolve_config(args)
     quiet = cfg["quiet"]
+    _set_threads(cfg["threads"])
     t_start = time.perf_counter()
     data = prepare_data(cfg)
     units, out_act, loss, encoding, metric_names = _choose_head(data.task, data.n_classes, cfg, data.y_shape)
@@ -424,7 +428,7 @@ def cmd_train(args):
         raise RunError(f"training diverged: the loss became {nan.at[2]} at epoch {nan.at[0]}, batch {nan.at[1]}; "
                        f"kept the model of epoch {metrics['model_epoch']}, the last with a finite loss, in "
                        f"{os.path.join(run_dir, 'model.npz')}; {_lr_hint(resolved['lr'])}")
-    plots = _make_plots(run_dir, history, model, data, encoding, metric_names)
+    plots = _make_plots(run_dir, history, model, data, encoding, metric_names) if cfg["plots"] else []
     if quiet:
         print(run_dir)
         return EXIT_OK
@@ -500,8 +504,19 @@ def _open_run(run_dir):
     return model, meta
 
 
+def _set_threads(n):
+    """--threads N: limit NumPy's BLAS to N threads for this run (validated as a positive integer)."""
+    if n is None:
+        return
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise UsageError(f"--threads: must be >= 1, got {n!r}")
+    from chainrule.threads import set_num_threads
+    set_num_threads(n)
+
+
 def cmd_evaluate(args):
     from chainrule.datasets import DATASETS
+    _set_threads(getattr(args, "threads", None))
     model, meta = _open_run(args.run_dir)
     cfg, dmeta, pre = meta["config"], meta["data"], meta["preprocessing"]
     name = args.dataset or cfg["dataset"]
@@ -621,6 +636,7 @@ def _read_csv_rows(path, quiet=False):
 
 
 def cmd_predict(args):
+    _set_threads(getattr(args, "threads", None))
     model, meta = _open_run(args.run_dir)
     dmeta, pre = meta["data"], meta["preprocessing"]
     X = _read_csv_rows(args.input)

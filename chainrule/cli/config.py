@@ -40,6 +40,8 @@ DEFAULTS = {
     "data_dir": None,
     "out": "runs",
     "quiet": False,
+    "plots": True,
+    "threads": None,
 }
 
 #: Per data set defaults: the lecture example's network where the notes give one.
@@ -110,6 +112,17 @@ def _version_text():
     return f"chainrule {__version__} (numpy {np.__version__}, python {sys.version.split()[0]})"
 
 
+def _hidden_activations():
+    from chainrule.nn import activations as _acts
+    return tuple(n for n in _acts.NAMES if n != "softmax")
+
+
+def _add_threads(sub):
+    sub.add_argument("--threads", type=int, metavar="N",
+                     help="threads for NumPy's BLAS (chainrule.set_num_threads); 1 is often fastest for "
+                          "small networks or on a busy machine (default: the BLAS library's own)")
+
+
 def build_parser():
     """The argparse parser for the ``chainrule`` program and its subcommands."""
     from chainrule.datasets import DATASETS
@@ -144,7 +157,8 @@ def build_parser():
     g = t.add_argument_group("network")
     g.add_argument("--layers", metavar="N,N,...",
                    help="hidden layer sizes, comma separated, e.g. 100,30; 'none' for no hidden layer")
-    g.add_argument("--activation", metavar="NAME", help="hidden activation (default leaky_relu)")
+    g.add_argument("--activation", metavar="NAME",
+                   help=f"hidden activation: one of {', '.join(_hidden_activations())} (default leaky_relu)")
     g.add_argument("--output-activation", metavar="NAME",
                    help="softmax for classification (sigmoid for one-unit binary), linear for regression")
     g.add_argument("--l2", type=float, metavar="LAMBDA", help="L2 penalty lambda on every weight matrix")
@@ -170,6 +184,10 @@ def build_parser():
     g.add_argument("--out", metavar="DIR", help="parent folder of the run folder (default runs/)")
     g.add_argument("--quiet", "-q", action=argparse.BooleanOptionalAction, default=None,
                    help="no progress bars or tables; print only the run folder")
+    g.add_argument("--plots", action=argparse.BooleanOptionalAction, default=None,
+                   help="draw the PNG figures (default); --no-plots skips them, which is most of a small "
+                        "run's time")
+    _add_threads(t)
 
     e = sub.add_parser("evaluate", help="evaluate a saved run on its test set (or another data set)",
                        formatter_class=fmt,
@@ -183,6 +201,7 @@ def build_parser():
     e.add_argument("--split", choices=("test", "validation", "train", "all"), default="test",
                    help="which part of the run's data set (default test)")
     e.add_argument("--data-dir", metavar="DIR", help="folder searched first for file-based sets")
+    _add_threads(e)
 
     p = sub.add_parser("predict", help="predict the rows of a CSV file with a saved run",
                        formatter_class=fmt,
@@ -194,6 +213,7 @@ def build_parser():
     p.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by `chainrule train`")
     p.add_argument("input", metavar="INPUT.csv", help="samples to predict ('-' reads standard input)")
     p.add_argument("-o", "--output", metavar="FILE.csv", help="write here instead of standard output")
+    _add_threads(p)
 
     sub.add_parser("datasets", help="list the data sets, whether each is present here and where",
                    description="List every data set `chainrule train --dataset` accepts, whether it can be "
@@ -320,8 +340,7 @@ def resolve_config(args):
     if too_big:
         raise UsageError(f"--layers: a hidden layer of {too_big[0]} units is beyond the {MAX_LAYER_SIZE} this program "
                          f"trains; the course's networks have tens to thousands of units per layer")
-    acts = tuple(n for n in _acts.NAMES if n != "softmax")
-    _check_name(cfg, "activation", acts, "activation")
+    _check_name(cfg, "activation", _hidden_activations(), "activation")
     _check_name(cfg, "output_activation", _acts.NAMES, "output activation")
     opt_names = _optim.NAMES
     if not isinstance(cfg["optimizer"], str):
@@ -351,7 +370,8 @@ def resolve_config(args):
     _check_number(cfg, "early_stopping", int, 0)
     _check_number(cfg, "samples", int, 10, allow_none=True)
     _check_number(cfg, "noise", float, 0.0, allow_none=True)
-    for key in ("batch_norm", "quiet", "stop_on_nan"):
+    _check_number(cfg, "threads", int, 1, allow_none=True)
+    for key in ("batch_norm", "quiet", "stop_on_nan", "plots"):
         if not isinstance(cfg[key], bool):
             raise UsageError(f"--{key.replace('_', '-')}: expected true or false, got {cfg[key]!r}")
     for key in ("out", "data_dir"):

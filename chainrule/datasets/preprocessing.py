@@ -73,24 +73,29 @@ def _stratified_test_indices(labels, n_test: int, rng) -> np.ndarray:
     return np.concatenate(test_parts)
 
 
-def train_test_split(*arrays, test_size=0.2, seed=None, stratify=None, shuffle=True):
-    """Split arrays into random train and test subsets.
+def train_test_split(*arrays, test_size=None, train_size=None, random_state=None, shuffle=True, stratify=None,
+                     seed=None):
+    """Split arrays into random train and test subsets, with scikit-learn's arguments.
 
     Parameters
     ----------
     *arrays : array_like
         One or more arrays (NumPy arrays, lists, ...) with the same length
         along the first axis. Rows stay aligned across arrays.
-    test_size : float or int, default 0.2
+    test_size : float or int, optional
         A fraction in ``(0, 1)`` (the test count is rounded up) or an absolute
-        number of test samples.
-    seed : int, numpy.random.Generator or None
-        Seed for the shuffle.
+        number of test samples.  Default 0.2, or what ``train_size`` leaves.
+    train_size : float or int, optional
+        The training part instead (a fraction is rounded down), as in scikit-learn.
+    random_state : int, numpy.random.Generator or None
+        Seed for the shuffle (scikit-learn's name; ``seed`` is the same).
     stratify : array_like, optional
         Class labels; when given, every class keeps (as nearly as possible)
         the same proportion in both subsets.
     shuffle : bool, default True
         If False, the last ``test_size`` rows form the test set, in order.
+    seed : int, numpy.random.Generator or None
+        chainrule's name for ``random_state``.
 
     Returns
     -------
@@ -104,12 +109,19 @@ def train_test_split(*arrays, test_size=0.2, seed=None, stratify=None, shuffle=T
         empty subset, a stratification class with fewer than 2 samples, or
         ``stratify`` combined with ``shuffle=False``.
 
+    Notes
+    -----
+    The split is chainrule's own, not scikit-learn's: the same ``random_state`` gives another
+    permutation than :func:`sklearn.model_selection.train_test_split` does, and a stratified split
+    may leave a rare class out of a small test set where scikit-learn refuses (the command line's
+    validation split of small data sets relies on it).
+
     Examples
     --------
     >>> import numpy as np
     >>> X = np.arange(20).reshape(10, 2)
     >>> y = np.arange(10)
-    >>> X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, seed=0)
+    >>> X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, random_state=0)
     >>> X_tr.shape, X_te.shape
     ((7, 2), (3, 2))
     >>> bool(np.all(X_te[:, 0] == 2 * y_te))
@@ -125,7 +137,21 @@ def train_test_split(*arrays, test_size=0.2, seed=None, stratify=None, shuffle=T
         )
     if n < 2:
         raise ValueError(f"train_test_split needs at least 2 samples, got {n}")
-    n_test = _resolve_test_count(test_size, n)
+    if train_size is not None:
+        if test_size is not None:
+            raise TypeError("train_test_split: give test_size or train_size, not both")
+        if isinstance(train_size, float) and 0.0 < train_size < 1.0:
+            n_test = n - int(math.floor(train_size * n))   # scikit-learn rounds the training part down
+        else:
+            n_test = n - _resolve_test_count(train_size, n) if isinstance(train_size, numbers.Integral) \
+                else _resolve_test_count(train_size, n)
+        if not 1 <= n_test <= n - 1:
+            raise ValueError(f"train_size={train_size!r} of {n} samples leaves an empty subset")
+    else:
+        n_test = _resolve_test_count(0.2 if test_size is None else test_size, n)
+    if seed is not None and random_state is not None:
+        raise TypeError("train_test_split: give random_state or seed (the same thing), not both")
+    seed = random_state if random_state is not None else seed
 
     if stratify is not None:
         if not shuffle:
@@ -227,8 +253,9 @@ def one_hot(y, num_classes=None) -> np.ndarray:
 class Standardizer:
     """Scale features to zero mean and unit variance, using training statistics.
 
-    Columns with (numerically) zero variance are only centred: their scale is
-    set to 1 so nothing is divided by zero.
+    The statistics are scikit-learn's :class:`~sklearn.preprocessing.StandardScaler`'s (samples of
+    any shape: each value of a sample is a feature).  Columns with (numerically) zero variance
+    are only centred: their scale is 1 so nothing is divided by zero.
 
     Attributes
     ----------
@@ -257,12 +284,14 @@ class Standardizer:
             raise ValueError("Standardizer.fit needs an array with a sample axis, got a scalar")
         if X.shape[0] == 0:
             raise ValueError(f"Standardizer.fit needs at least one sample, got shape {X.shape}")
-        mean = X.mean(axis=0)
-        std = X.std(axis=0)
-        eps = np.finfo(np.float64).eps
-        constant = (std == 0) | (std <= 1e3 * eps * np.abs(mean)) | ~np.isfinite(std)
-        self.mean_ = mean
-        self.scale_ = np.where(constant, 1.0, std)
+        from sklearn.preprocessing import StandardScaler
+
+        flat = X.reshape(X.shape[0], -1)   # scikit-learn's scaler is 2-D: image pixels become features
+        if not np.all(np.isfinite(flat)):
+            raise ValueError("Standardizer.fit: the data contains NaN or infinite values; clean or impute it first")
+        scaler = StandardScaler().fit(flat)   # constant features get scale 1 there too
+        self.mean_ = scaler.mean_.reshape(X.shape[1:])
+        self.scale_ = scaler.scale_.reshape(X.shape[1:])
         return self
 
     def _check(self, X):

@@ -25,6 +25,13 @@ LOGIC_GATES = {
 }
 
 
+def _seed(seed, random_state, fname):
+    """``seed``, or scikit-learn's name for it, ``random_state`` (not both)."""
+    if seed is not None and random_state is not None:
+        raise TypeError(f"{fname}: give seed or random_state (the same thing), not both")
+    return seed if random_state is None else random_state
+
+
 def _check_count(n, name="n") -> int:
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(n).__name__}")
@@ -85,7 +92,7 @@ def logic_gate(name: str):
     return X, y
 
 
-def make_moons(n: int = 200, noise: float = 0.1, seed=None):
+def make_moons(n: int = 200, noise: float = 0.1, seed=None, *, random_state=None):
     """Two interleaving half circles (scikit-learn's ``make_moons``).
 
     Parameters
@@ -95,7 +102,7 @@ def make_moons(n: int = 200, noise: float = 0.1, seed=None):
     noise : float, default 0.1
         Standard deviation of Gaussian noise added to the points.
     seed : int, numpy.random.Generator or None
-        Seed for reproducible output.
+        Seed for reproducible output (``random_state``, scikit-learn's name, is the same).
 
     Returns
     -------
@@ -113,6 +120,7 @@ def make_moons(n: int = 200, noise: float = 0.1, seed=None):
 
     n = _check_count(n)
     noise = _check_noise(noise)
+    seed = _seed(seed, random_state, "make_moons")
     if isinstance(seed, np.random.Generator):
         seed = int(seed.integers(2**32))
     X, y = _sk_make_moons(n_samples=n, noise=noise, random_state=seed)
@@ -153,7 +161,7 @@ def franke_function(x, y):
     return t1 + t2 + t3 + t4
 
 
-def franke(n: int = 100, noise: float = 0.0, seed=None):
+def franke(n: int = 100, noise: float = 0.0, seed=None, *, random_state=None):
     """Samples of the Franke function at uniform random points of the unit square.
 
     Parameters
@@ -183,14 +191,14 @@ def franke(n: int = 100, noise: float = 0.0, seed=None):
     """
     n = _check_count(n)
     noise = _check_noise(noise)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_seed(seed, random_state, "franke"))
     X = rng.uniform(0.0, 1.0, size=(n, 2))
     eps = rng.standard_normal(n)
     y = franke_function(X[:, 0], X[:, 1]) + noise * eps
     return X, y
 
 
-def noisy_sine(n: int = 100, noise: float = 0.1, seed=None):
+def noisy_sine(n: int = 100, noise: float = 0.1, seed=None, *, random_state=None):
     """Noisy samples of one period of a sine wave, ``y = sin(2 pi x) + noise``.
 
     Parameters
@@ -200,7 +208,7 @@ def noisy_sine(n: int = 100, noise: float = 0.1, seed=None):
     noise : float, default 0.1
         Standard deviation of the Gaussian noise.
     seed : int, numpy.random.Generator or None
-        Seed for reproducible output.
+        Seed for reproducible output (``random_state``, scikit-learn's name, is the same).
 
     Returns
     -------
@@ -219,7 +227,7 @@ def noisy_sine(n: int = 100, noise: float = 0.1, seed=None):
     """
     n = _check_count(n)
     noise = _check_noise(noise)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_seed(seed, random_state, "noisy_sine"))
     x = rng.uniform(0.0, 1.0, size=(n, 1))
     y = np.sin(2.0 * np.pi * x) + noise * rng.standard_normal((n, 1))
     return x, y

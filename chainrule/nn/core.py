@@ -32,10 +32,38 @@ class Layer(Module):
         return self.output_shape
 
     def compute_output_shape(self, input_shape):
+        """The output's shape for inputs of ``input_shape`` (batch axis first, None when unknown)."""
         return tuple(input_shape)
 
     def get_config(self):
+        """The constructor's arguments (JSON-able), for saving; see :meth:`Module.get_config`."""
         return {}
+
+    def get_weights(self):
+        """The layer's weights as a list of arrays (copies), as Keras lists them: the parameters in
+        order of creation (Dense: kernel, bias), then the statistics (moving mean and variance)."""
+        return ([p.numpy().copy() for _, p in self.named_parameters()]
+                + [np.array(b, copy=True) for _, b in self.named_buffers()])
+
+    def set_weights(self, weights):
+        """Copy a list of arrays in :meth:`get_weights`' order into the layer, in place (optimizers stay
+        bound); an unbuilt ``Dense`` is built from its kernel's shape."""
+        weights = [w.detach().cpu().numpy() if hasattr(w, "detach") else np.asarray(w) for w in weights]
+        if not self.__dict__.get("_self_built", True) and weights and weights[0].ndim == 2:
+            self.build((None, weights[0].shape[0]))
+        params = [p for _, p in self.named_parameters()]
+        slots = [(m, b) for _, m in self.named_modules() for b in m._buffers]
+        if len(weights) != len(params) + len(slots):
+            raise ValueError(f"{self!r}.set_weights: expected {len(params) + len(slots)} arrays, got {len(weights)}")
+        for p, w in zip(params, weights):
+            if p.data.shape != w.shape:
+                raise ValueError(f"{self!r}.set_weights: expected an array of shape {p.data.shape}, got {w.shape}")
+            np.copyto(p.data, w, casting="same_kind")
+        for (m, name), w in zip(slots, weights[len(params):]):
+            old = m._buffers[name]
+            if np.shape(old) != w.shape:
+                raise ValueError(f"{self!r}.set_weights: expected {name} of shape {np.shape(old)}, got {w.shape}")
+            m._buffers[name] = w.astype(np.asarray(old).dtype, copy=True)
 
     def _check_rank(self, x, rank, what):
         if np.ndim(x.data if isinstance(x, Tensor) else x) != rank:

@@ -142,13 +142,15 @@ class Module(Trainer):
 
     # ------------------------------------------------------------------ graph
     def forward(self, *args, **kwargs):  # pragma: no cover - abstract
+        """What the module computes; calling the module, ``module(x)``, calls it.  Subclasses define it."""
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
     @property
-    def built(self):
+    def built(self) -> bool:
+        """True when every sub-module has its weights (lazy layers get them on their first call)."""
         return all(m.built for m in self._modules.values())
 
     def _unbuilt(self):
@@ -158,12 +160,15 @@ class Module(Trainer):
         return None
 
     def children(self):
+        """The direct sub-modules, in the order they were assigned."""
         return iter(self._modules.values())
 
     def modules(self):
+        """This module and every sub-module below it, depth first."""
         return (m for _, m in self.named_modules())
 
     def named_modules(self, prefix=""):
+        """(dotted name, module) pairs of this module ('' or ``prefix``) and every sub-module."""
         yield prefix, self
         for name, m in self._modules.items():
             yield from m.named_modules(f"{prefix}.{name}" if prefix else name)
@@ -188,14 +193,17 @@ class Module(Trainer):
         return list(self._cached("parameters", _parameter_tuple, self))
 
     def named_buffers(self):
+        """(dotted name, array) pairs of every buffer (non-trainable saved state, e.g. running means)."""
         for mname, m in self.named_modules():
             for bname, b in m._buffers.items():
                 yield (f"{mname}.{bname}" if mname else bname), b
 
-    def count_params(self):
+    def count_params(self) -> int:
+        """The number of trainable values (the sizes of all parameters added up), as Keras'."""
         return int(sum(p.data.size for p in self.parameters()))
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
+        """Forget every parameter's gradient (``.grad = None``), as ``torch.nn.Module.zero_grad``."""
         for p in self.parameters():
             p.grad = None
 
@@ -282,17 +290,41 @@ class Module(Trainer):
         return self
 
     # ------------------------------------------------------ Keras-style API
-    def get_config(self):
+    def get_config(self) -> dict:
+        """The constructor's arguments as a JSON-able dict, from which ``from_config`` rebuilds the module
+        (what :func:`chainrule.io.save_model` stores).  A Module subclass defines it to be saved whole;
+        without it, save the weights (:meth:`save_weights`)."""
         raise TypeError(f"{type(self).__name__} does not describe its architecture; define get_config() "
                         f"(returning its constructor arguments) to save it, or save state_dict() arrays instead")
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict):
+        """A new module from :meth:`get_config`'s dict (``cls(**config)`` unless a class says otherwise)."""
         return cls(**config)
 
-    def save(self, path):
-        """Write the model (architecture, weights, optimizer state) to one safe .npz file."""
+    def save(self, path) -> str:
+        """Write the model (architecture, weights, optimizer state) to one safe .npz file.
+
+        Needs ``get_config()`` on the model and its layers (Sequential and the built-in layers have
+        it); a Module subclass without one saves its weights with :meth:`save_weights`.
+        """
         return _io.save_model(self, path)
+
+    def save_weights(self, path) -> str:
+        """Write the parameters and buffers (``state_dict()``) to ``path``: ``.npz``, or ``.safetensors``.
+
+        Works for every Module, custom subclasses included; rebuild the model in code and call
+        :meth:`load_weights`.  Returns the path written.  See :func:`chainrule.io.save_weights`.
+        """
+        return _io.save_weights(self, path)
+
+    def load_weights(self, path):
+        """Read weights written by :meth:`save_weights` (or a model file) into this model, in place.
+
+        Names and shapes must match; nothing is unpickled.  Returns the model.  See
+        :func:`chainrule.io.load_weights`.
+        """
+        return _io.load_weights(self, path)
 
     def __repr__(self):
         if not self._modules:
@@ -300,6 +332,7 @@ class Module(Trainer):
         lines = [f"  ({n}): " + repr(m).replace("\n", "\n  ") for n, m in self._modules.items()]
         return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
+        """The arguments shown inside the module's repr, e.g. ``units=10``."""
         return ""
 

@@ -7,7 +7,8 @@ from chainrule.nn.module import LAYERS, Module, _changed
 from chainrule.ops import sigmoid as ops_sigmoid
 from chainrule.ops.activations import fusable, name_of
 from chainrule.ops.fused import DenseStack
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, get_default_dtype
+from chainrule.training.trainer import cast_input
 
 __all__ = ["Sequential"]
 
@@ -30,6 +31,7 @@ class Sequential(Module):
             self.add(layer)
 
     def add(self, layer):
+        """Append a layer (Keras' ``model.add``); built at once when the input size is known.  Returns the model."""
         if not isinstance(layer, Module):
             raise TypeError(f"Sequential: expected a layer (a Module), got {type(layer).__name__}")
         self._modules[str(len(self._modules))] = layer
@@ -47,6 +49,7 @@ class Sequential(Module):
 
     @property
     def layers(self):
+        """The layers, in order (a new list)."""
         return list(self._modules.values())
 
     def __getitem__(self, i):
@@ -60,6 +63,8 @@ class Sequential(Module):
 
     def forward(self, x):
         layers = list(self._modules.values())
+        if type(x) is np.ndarray and x.dtype == np.float64:  # NumPy's default: cast, warn once
+            x = _float_input(self, x)
         data = x.data if isinstance(x, Tensor) else x
         used = 0
         if type(data) is np.ndarray and data.ndim == 2:
@@ -99,6 +104,22 @@ class Sequential(Module):
                 raise ValueError(f"unknown layer class {spec['class_name']!r} in saved architecture")
             layers.append(LAYERS[spec["class_name"]].from_config(spec["config"]))
         return cls(layers)
+
+
+def _model_float_dtype(model):
+    try:
+        params = model.parameters()
+    except ValueError:  # lazy layers: they will be built in the default dtype
+        return np.dtype(get_default_dtype())
+    return params[0].data.dtype if params else None
+
+
+def _float_input(model, data):
+    """A float64 array for a float32 model, cast (Keras' habit) with a one-time DtypeCastWarning."""
+    dtype = model._cached("float_dtype", _model_float_dtype, model)
+    if dtype is None or dtype != np.float32:
+        return data
+    return cast_input(data, dtype, f"{type(model).__name__}", stacklevel=5)
 
 
 def _stack_plan(layers, n_in, dtype):

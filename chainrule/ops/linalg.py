@@ -404,12 +404,14 @@ class Eigh(Function):
 
 class Svd(Function):
     """Singular value decomposition, reduced: A = U diag(s) V^T (A: (..., m, n), k = min(m, n)).
-    With F_ij = 1 / (s_j^2 - s_i^2) off the diagonal, J = U^T Ubar, K = V^T Vbar:
-    VJP (J. Townsend, "Differentiating the singular value decomposition", 2016):
+    With F_ij = 1 / (s_j^2 - s_i^2) off the diagonal, J = U^T Ubar, K = V^T Vbar, the VJP
+    (J. Townsend, "Differentiating the singular value decomposition", 2016) and the JVP are::
+
         Abar = U [ (F o (J - J^T)) S + diag(sbar) + S (F o (K - K^T)) ] V^T
                + (I - U U^T) Ubar S^-1 V^T  (m > k)  + U S^-1 Vbar^T (I - V V^T)  (n > k);
-    JVP: P = U^T Adot V,  sdot = diag(P),  Udot = U (F o (P S + S P^T)) + (I - U U^T) Adot V S^-1,
-         Vdot = V (F o (S P + P^T S)) + (I - V V^T) Adot^T U S^-1.
+        JVP: P = U^T Adot V,  sdot = diag(P),  Udot = U (F o (P S + S P^T)) + (I - U U^T) Adot V S^-1,
+             Vdot = V (F o (S P + P^T S)) + (I - V V^T) Adot^T U S^-1.
+
     With ``compute_uv=False`` only s:  Abar = U diag(sbar) V^T.
 
     The output is one packed array (..., m k + k + k n) holding U, s and V^T

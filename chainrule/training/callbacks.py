@@ -43,17 +43,29 @@ class Callback:
 
     model = None
 
-    def set_model(self, model):
+    def set_model(self, model) -> None:
+        """Called by ``fit`` before training: the model being trained is ``self.model`` from then on."""
         self.model = model
 
-    def on_train_begin(self): pass
-    def on_train_end(self): pass
-    def on_epoch_begin(self, epoch): pass
-    def on_epoch_end(self, epoch, logs): pass
-    def on_batch_end(self, batch, logs): pass
+    def on_train_begin(self) -> None:
+        """Called once, before the first epoch."""
 
-    def on_batch_nan(self, epoch, batch, value):
-        pass
+    def on_train_end(self) -> None:
+        """Called once, after the last epoch (or when training stopped early)."""
+
+    def on_epoch_begin(self, epoch: int) -> None:
+        """Called before epoch ``epoch`` (counted from 0)."""
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> None:
+        """Called after each epoch with its averaged ``logs`` ('loss', the metrics, their 'val_' forms);
+        entries added to ``logs`` here (such as 'lr') go into the History."""
+
+    def on_batch_end(self, batch: int, logs: dict) -> None:
+        """Called after each training step with that batch's ``logs``."""
+
+    def on_batch_nan(self, epoch: int, batch: int, value: float) -> None:
+        """Called when a batch's loss is NaN or infinite (before its update); set
+        ``self.model.stop_training = True`` to stop there, as :class:`TerminateOnNaN` does."""
 
 
 def _mode_for(monitor, mode):

@@ -37,11 +37,38 @@ from chainrule import optim as _optim
 from chainrule.tensor import Tensor, fork_rng, get_default_dtype, no_grad
 from chainrule.training.callbacks import History
 
-__all__ = ["Trainer", "DivergenceWarning", "compile", "fit", "evaluate", "predict"]
+__all__ = ["Trainer", "DivergenceWarning", "DtypeCastWarning", "cast_input", "compile", "fit", "evaluate",
+           "predict"]
 
 
 class DivergenceWarning(UserWarning):
     """The training loss became NaN or infinite (``fit`` warns once per run)."""
+
+
+class DtypeCastWarning(UserWarning):
+    """float64 inputs were cast to a float32 model's dtype (warned once per process)."""
+
+
+_CAST_WARNED = False
+
+
+def cast_input(X, dtype, what="model", stacklevel=3):
+    """``X`` in the model's floating dtype: float64 data for a float32 model is cast, as Keras does.
+
+    The first cast of the process warns (:class:`DtypeCastWarning`): NumPy and scikit-learn hand out
+    float64, and a float32 model fed float64 would otherwise compute, slowly, in float64.  Build the
+    model in float64 (``chainrule.set_default_dtype('float64')`` before creating it) to keep the data's
+    precision.  Integer and float32 inputs are cast silently, as in Keras.
+    """
+    global _CAST_WARNED
+    if X.dtype == dtype:
+        return X
+    if X.dtype == np.float64 and dtype == np.float32 and not _CAST_WARNED:
+        _CAST_WARNED = True
+        warnings.warn(f"{what}: float64 input cast to the model's float32 (warned once); pass float32 "
+                      f"arrays to skip the copy, or build the model in float64 with "
+                      f"chainrule.set_default_dtype('float64')", DtypeCastWarning, stacklevel=stacklevel)
+    return X.astype(dtype)
 
 
 # ---------------------------------------------------------------------- inputs
@@ -79,7 +106,7 @@ def _as_inputs(X, dtype, name="X"):
     _check_values(X, dtype, name)
     if X.ndim == 1:
         X = X.reshape(-1, 1)
-    return X if X.dtype == dtype else X.astype(dtype)
+    return X if X.dtype == dtype else cast_input(X, dtype, name, stacklevel=4)
 
 
 def _as_targets(y, n, dtype, name="y"):
@@ -108,11 +135,57 @@ def _unpack(data):
 
 
 def _progress_bar():
+    """tqdm's class for this front end: the notebook widget where ipywidgets is installed (tqdm.auto),
+    else the plain text bar (tqdm.auto would warn "IProgress not found" in a notebook without it)."""
+    import importlib.util
     try:
-        from tqdm.auto import tqdm
+        if importlib.util.find_spec("ipywidgets") is None:
+            from tqdm.std import tqdm
+        else:
+            from tqdm.auto import tqdm
     except ImportError:  # pragma: no cover - tqdm is a dependency
         return None
     return tqdm
+
+
+def _class_weights(class_weight, y, n_classes):
+    """Per-sample weights ``class_weight[y_i]`` (Keras' ``fit(class_weight=...)``).
+
+    ``y`` holds integer labels (N,) or (N, 1), one-hot rows (N, C) or binary 0/1 targets;
+    ``class_weight`` is a dict ``{class: weight}`` (missing classes weigh 1, as in Keras 3) or
+    ``'balanced'`` (scikit-learn's n_samples / (n_classes * count(class))).
+    """
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1:
+        labels = np.argmax(y, axis=1)
+    else:
+        labels = y.reshape(len(y), -1)[:, 0] if y.ndim == 2 else y
+        if labels.dtype.kind == "f":
+            if not np.all(labels == np.round(labels)):
+                raise ValueError("fit: class_weight needs class labels as targets (integers, one-hot rows or "
+                                 "0/1), got non-integer values")
+        labels = labels.astype(np.int64)
+    if isinstance(class_weight, str):
+        if class_weight != "balanced":
+            raise ValueError(f"fit: class_weight must be a dict {{class: weight}} or 'balanced', got "
+                             f"{class_weight!r}")
+        from sklearn.utils.class_weight import compute_class_weight
+        classes = np.unique(labels)
+        class_weight = dict(zip(classes.tolist(), compute_class_weight("balanced", classes=classes, y=labels)))
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"fit: class_weight must be a dict {{class: weight}} or 'balanced', got "
+                        f"{type(class_weight).__name__}")
+    top = max([int(labels.max(initial=0)), *(int(k) for k in class_weight)]) + 1
+    table = np.ones(max(top, n_classes or 0), dtype=np.float64)
+    for k, v in class_weight.items():
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+            raise ValueError(f"fit: class_weight keys must be class indices (non-negative integers), got {k!r}")
+        if not (isinstance(v, (int, float, np.number)) and np.isfinite(v) and v >= 0):
+            raise ValueError(f"fit: class_weight[{k}] must be a finite number >= 0, got {v!r}")
+        table[int(k)] = float(v)
+    if labels.size and labels.min() < 0:
+        raise ValueError(f"fit: class_weight needs non-negative class labels, got {labels.min()}")
+    return table[labels]
 
 
 def _fmt(logs):
@@ -264,12 +337,12 @@ class Trainer:
 
     # ------------------------------------------------------------------------- fit
     def fit(self, X, y=None, epochs=1, batch_size=32, validation_split=0.0, validation_data=None, shuffle=True,
-            callbacks=None, verbose=1, seed=None, sample_weight=None, initial_epoch=0):
+            callbacks=None, verbose=1, seed=None, sample_weight=None, initial_epoch=0, class_weight=None):
         """Train with mini-batch gradient descent (Keras' ``model.fit``); returns a :class:`History`.
 
         Each epoch shuffles the training set (when ``shuffle``), runs :meth:`train_step` on each
         batch of ``batch_size`` samples, then evaluates the validation set.  ``History.history``
-        holds per-epoch 'loss', each metric, and their 'val_' versions; an epoch in which a
+        holds per-epoch 'loss', each metric, and their ``val_`` versions; an epoch in which a
         batch loss was NaN or infinite is logged as NaN.
 
         Parameters
@@ -289,6 +362,14 @@ class Trainer:
             The same seed gives bit-identical weights and history on the same machine.
         sample_weight : array_like of shape (N,), optional
         initial_epoch : int
+        class_weight : dict or 'balanced', optional
+            ``{class index: weight}``: each training sample's loss is multiplied by its class's weight
+            (times its ``sample_weight``), as in Keras; classes left out weigh 1.  ``'balanced'``
+            weighs classes by n_samples / (n_classes * count), as scikit-learn does.  Not applied
+            to the validation data.
+
+        Inputs in float64 for a float32 model are cast to float32, with a one-time
+        :class:`DtypeCastWarning`.
         """
         comp = self._require_compiled("fit")
         if y is None:
@@ -309,6 +390,9 @@ class Trainer:
             X = X.astype(dtype, copy=False)
             y = _as_targets(y, len(X), dtype)
             w = None if sample_weight is None else _as_targets(sample_weight, len(X), dtype, "sample_weight")
+            if class_weight is not None:
+                cw = _class_weights(class_weight, y, None).astype(dtype)
+                w = cw if w is None else w * cw
             Xv = yv = None
             if validation_data is None and validation_split > 0:
                 n_val = int(math.ceil(len(X) * validation_split))

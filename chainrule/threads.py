@@ -1,0 +1,103 @@
+"""How many threads NumPy's BLAS (and any OpenMP runtime) may use, on threadpoolctl.
+
+chainrule does its arithmetic in NumPy, whose matrix products run in a BLAS library
+(OpenBLAS, MKL, ...) with its own thread pool.  These functions set that pool's size the way
+``torch.set_num_threads`` does for PyTorch, through `threadpoolctl
+<https://github.com/joblib/threadpoolctl>`_, which finds the loaded BLAS and OpenMP libraries
+and calls their own setters: nothing here guesses at environment variables.
+
+When is one thread faster?  A BLAS thread pool pays for waking and synchronising its threads on
+every product.  For the small matrices of a typical mini-batch step (a 784-100-10 network on
+batches of 100) that overhead is larger than the work, and on a machine whose cores are busy
+with other processes the threads also wait for a core: there one thread is faster, often by a
+large factor.  Large products (wide layers, big convolutions, big batches) on idle cores gain
+from more threads.  Measure both with ``bench/mlp.py --threads 1`` and ``--threads 2``.
+
+Examples
+--------
+>>> import chainrule as cr
+>>> before = cr.get_num_threads()
+>>> with cr.num_threads(1):
+...     cr.get_num_threads()
+1
+>>> cr.get_num_threads() == before
+True
+"""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+__all__ = ["set_num_threads", "get_num_threads", "num_threads"]
+
+#: the threadpool_limits object of the last set_num_threads call (kept so the limit stays)
+_GLOBAL_LIMIT = None
+
+
+def _check(n, what):
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{what}: the number of threads must be a positive integer, got {n!r}")
+    return n
+
+
+def set_num_threads(n: int) -> None:
+    """Limit NumPy's BLAS and any OpenMP runtime to ``n`` threads, for the rest of the process.
+
+    Parameters
+    ----------
+    n : int
+        A positive number of threads (1 is often fastest for small networks on busy machines;
+        see :mod:`chainrule.threads`).
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is not a positive integer.
+
+    See Also
+    --------
+    num_threads : the same limit for a ``with`` block only.
+    get_num_threads : the current BLAS thread count.
+    """
+    global _GLOBAL_LIMIT
+    _check(n, "set_num_threads")
+    from threadpoolctl import threadpool_limits
+
+    _GLOBAL_LIMIT = threadpool_limits(limits=n)
+
+
+def get_num_threads() -> int:
+    """The number of threads NumPy's BLAS library uses now (the largest, if several are loaded).
+
+    Returns
+    -------
+    int
+        As threadpoolctl reports it; 1 when no BLAS library is loaded.
+    """
+    from threadpoolctl import threadpool_info
+
+    counts = [int(info["num_threads"]) for info in threadpool_info() if info.get("user_api") == "blas"]
+    return max(counts) if counts else 1
+
+
+@contextlib.contextmanager
+def num_threads(n: int) -> Iterator[None]:
+    """Limit BLAS and OpenMP to ``n`` threads inside a ``with`` block; the old limits come back after.
+
+    Parameters
+    ----------
+    n : int
+        A positive number of threads.
+
+    Examples
+    --------
+    >>> import chainrule as cr
+    >>> with cr.num_threads(1):
+    ...     cr.get_num_threads()
+    1
+    """
+    _check(n, "num_threads")
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=n):
+        yield

@@ -1,0 +1,38 @@
+"""chainrule.set_num_threads / get_num_threads / num_threads change what threadpoolctl reports."""
+import pytest
+
+import chainrule as cr
+
+threadpoolctl = pytest.importorskip("threadpoolctl")
+
+
+def _blas_threads():
+    return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+
+def test_num_threads_context_sets_and_restores_blas_threads():
+    before = _blas_threads()
+    with cr.num_threads(1):
+        assert _blas_threads() and set(_blas_threads()) == {1}
+        assert cr.get_num_threads() == 1
+    assert _blas_threads() == before
+
+
+def test_set_num_threads_stays_until_changed():
+    before = cr.get_num_threads()
+    try:
+        cr.set_num_threads(1)
+        assert set(_blas_threads()) == {1}
+        assert cr.get_num_threads() == 1
+    finally:
+        threadpoolctl.threadpool_limits(limits=before)
+    assert cr.get_num_threads() == before
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
+def test_thread_counts_are_validated(bad):
+    with pytest.raises(ValueError, match="positive integer"):
+        cr.set_num_threads(bad)
+    with pytest.raises(ValueError, match="positive integer"):
+        with cr.num_threads(bad):
+            pass
