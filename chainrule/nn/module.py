@@ -14,7 +14,9 @@ from collections import OrderedDict
 import numpy as np
 
 from chainrule import io as _io
+from chainrule.nn.symbolic import KerasTensor, symbolic_call
 from chainrule.parameter import Parameter
+from chainrule.tensor import Tensor
 from chainrule.training import Trainer
 
 #: class name -> class, for rebuilding saved architectures (chainrule.io's registry)
@@ -36,8 +38,15 @@ def _penalty_terms(module):
     return [t for m in module.modules() for t in m._regularized()]
 
 
+def _activity_modules(module):
+    return [m for m in module.modules() if m.activity_regularizer is not None]
+
+
 def _parameter_tuple(module):
     return tuple(p for _, p in module.named_parameters())
+
+
+_SEQUENCES = (list, tuple)
 
 
 class NotBuiltError(ValueError):
@@ -144,8 +153,51 @@ class Module(Trainer):
     def forward(self, *args, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
+    #: Keras' activity regularizer: a penalty on this module's output (see :class:`chainrule.nn.Layer`)
+    activity_regularizer = None
+
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        a = args[0] if args else None
+        if type(a) is KerasTensor or (type(a) in _SEQUENCES and a and type(a[0]) is KerasTensor):
+            return symbolic_call(self, args, kwargs)   # Keras' functional API (chainrule.nn.graph)
+        out = self.forward(*args, **kwargs)
+        if self.activity_regularizer is not None:
+            self._record_activity(out)
+        return out
+
+    def _record_activity(self, out):
+        """Keep Omega(a) / batch size of this call's output a, for the training loss (Keras 3's rule).
+        One value per graph node calling this module (``_calling_node``), replaced on every call."""
+        store = self.__dict__.get("_activity_losses")
+        if store is None:
+            store = {}
+            object.__setattr__(self, "_activity_losses", store)
+        total = None
+        for o in (out if isinstance(out, (list, tuple)) else [out]):
+            n = np.shape(o.data if isinstance(o, Tensor) else o)
+            term = self.activity_regularizer(o)
+            if n:
+                term = term / n[0]
+            total = term if total is None else total + term
+        store[self.__dict__.get("_calling_node")] = total
+
+    def activity_penalty(self):
+        """The sum of the activity penalties of the latest forward pass (None when no layer has one);
+        the Trainer adds it to the loss.  Which modules have one is looked up once per model change."""
+        mods = self._cached("activity", _activity_modules, self)
+        if not mods:
+            return None
+        total = None
+        for m in mods:
+            for v in (m.__dict__.get("_activity_losses") or {}).values():
+                total = v if total is None else total + v
+        return total
+
+    @property
+    def losses(self):
+        """Keras' ``model.losses``: the activity penalties of the latest calls and the weight penalties."""
+        out = [v for m in self.modules() for v in (m.__dict__.get("_activity_losses") or {}).values()]
+        return out + [reg(p) for m in self.modules() for reg, p in m._regularized()]
 
     @property
     def built(self):
@@ -156,6 +208,24 @@ class Module(Trainer):
             if not m.__dict__.get("_self_built", True):
                 return name or type(m).__name__, m
         return None
+
+    def get_layer(self, name=None, index=None):
+        """A direct sub-layer by its Keras name (``model.get_layer('hidden')``) or position (``index=0``)."""
+        layers = list(self._modules.items())
+        if index is not None:
+            if name is not None:
+                raise ValueError("get_layer: give name= or index=, not both")
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"get_layer: index {index} is out of range for a model of {len(layers)} layers")
+            return layers[index][1]
+        for key, layer in layers:
+            if getattr(layer, "name", None) == name:
+                return layer
+        for key, layer in layers:
+            if key == name:
+                return layer
+        names = [getattr(layer, "name", None) or key for key, layer in layers]
+        raise ValueError(f"get_layer: no layer named {name!r}; the layers are {names}")
 
     def children(self):
         return iter(self._modules.values())
