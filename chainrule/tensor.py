@@ -383,13 +383,28 @@ class Tensor:
     def __abs__(self): return _ops.abs(self)
     def __getitem__(self, index): return _ops.getitem(self, index)
 
-    # Comparisons are not differentiable: they return plain boolean arrays.
-    def __lt__(self, other): return self.data < _data(other)
-    def __le__(self, other): return self.data <= _data(other)
-    def __gt__(self, other): return self.data > _data(other)
-    def __ge__(self, other): return self.data >= _data(other)
-    def __eq__(self, other): return self.data == _data(other)
-    def __ne__(self, other): return self.data != _data(other)
+    # Comparisons are not differentiable: they return boolean Tensors outside the graph (PyTorch's
+    # (pred == y).float().mean() works; NumPy takes them as the boolean arrays they hold).
+    def __lt__(self, other): return _mask(self.data < _data(other))
+    def __le__(self, other): return _mask(self.data <= _data(other))
+    def __gt__(self, other): return _mask(self.data > _data(other))
+    def __ge__(self, other): return _mask(self.data >= _data(other))
+    def __eq__(self, other): return _mask(self.data == _data(other))
+    def __ne__(self, other): return _mask(self.data != _data(other))
+    def __invert__(self): return _mask(~self.data)
+    def __and__(self, other): return _mask(self.data & _data(other))
+    def __rand__(self, other): return _mask(_data(other) & self.data)
+    def __or__(self, other): return _mask(self.data | _data(other))
+    def __ror__(self, other): return _mask(_data(other) | self.data)
+    def __xor__(self, other): return _mask(self.data ^ _data(other))
+
+    def any(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _dims(axis, keepdims, dim, keepdim)
+        return _mask(np.any(self.data, axis=axis, keepdims=keepdims))
+
+    def all(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _dims(axis, keepdims, dim, keepdim)
+        return _mask(np.all(self.data, axis=axis, keepdims=keepdims))
 
     def __mod__(self, other): return _ops.mod(self, other)
     def __rmod__(self, other): return _ops.mod(other, self)
@@ -672,6 +687,11 @@ def _dispatch():
 
 def _data(x):
     return x.data if isinstance(x, Tensor) else x
+
+
+def _mask(a):
+    """A comparison's result: a Tensor of booleans that no gradient flows through."""
+    return Tensor._make(a if isinstance(a, np.ndarray) else np.asarray(a), False, None)
 
 
 _ONES = {}

@@ -38,8 +38,11 @@ class KerasEarlyStopping(_cb.EarlyStopping):
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto", baseline=None,
                  restore_best_weights=False, start_from_epoch=0):
         _defaults("EarlyStopping", baseline=(baseline, None), start_from_epoch=(start_from_epoch, 0))
-        super().__init__(monitor=monitor, patience=patience, min_delta=min_delta, mode=mode,
+        # Keras stops at the patience-th epoch without improvement (patience 0 and 1 alike); chainrule's
+        # EarlyStopping after more than `patience` of them
+        super().__init__(monitor=monitor, patience=max(int(patience) - 1, 0), min_delta=min_delta, mode=mode,
                          restore_best_weights=restore_best_weights, verbose=verbose)
+        self.keras_patience = int(patience)
 
 
 class KerasModelCheckpoint(_cb.ModelCheckpoint):

@@ -10,6 +10,8 @@ saved models rebuild chainrule's own classes.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from chainrule import losses as _losses
 from chainrule import ops
 from chainrule._unsupported import missing, unsupported
@@ -66,22 +68,48 @@ def _no_extras(cls, **extras):
             raise unsupported(f"keras.losses.{cls}({key}={value!r})")
 
 
-class MeanSquaredError(_losses.MeanSquaredError):
+class _KerasReduced:
+    """Keras' reductions: the per-sample losses l_i (:func:`mean_squared_error` etc.), weighted by w_i, then
+    summed ('sum'), divided by the batch size n ('sum_over_batch_size', Keras' default), or kept (None).
+    Without sample weights the default is chainrule's own mean, the same number by its fused path."""
+
+    per_sample = None
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        if self.reduction == "mean" and sample_weight is None:
+            return super().__call__(y_true, y_pred)
+        per = type(self).per_sample(y_true, y_pred, **self._options())
+        if sample_weight is not None:
+            per = ops.mul(per, np.asarray(getattr(sample_weight, "data", sample_weight), dtype=np.float64).reshape(
+                np.shape(_losses._values(per))).astype(_losses._values(per).dtype))
+        if self.reduction == "none":
+            return per
+        total = ops.sum(per)
+        return total if self.reduction == "sum" else ops.div(total, float(np.shape(_losses._values(per))[0]))
+
+
+class MeanSquaredError(_KerasReduced, _losses.MeanSquaredError):
     """Keras' ``MeanSquaredError(reduction='sum_over_batch_size', name='mean_squared_error')``."""
+
+    per_sample = staticmethod(mean_squared_error)
 
     def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
         super().__init__(reduction=_reduction(reduction, "MeanSquaredError"), name=name)
 
 
-class MeanAbsoluteError(_losses.MeanAbsoluteError):
+class MeanAbsoluteError(_KerasReduced, _losses.MeanAbsoluteError):
     """Keras' ``MeanAbsoluteError(reduction='sum_over_batch_size', name='mean_absolute_error')``."""
+
+    per_sample = staticmethod(mean_absolute_error)
 
     def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
         super().__init__(reduction=_reduction(reduction, "MeanAbsoluteError"), name=name)
 
 
-class BinaryCrossentropy(_losses.BinaryCrossentropy):
+class BinaryCrossentropy(_KerasReduced, _losses.BinaryCrossentropy):
     """Keras' ``BinaryCrossentropy(from_logits=False, label_smoothing=0.0, axis=-1, reduction=...)``."""
+
+    per_sample = staticmethod(binary_crossentropy)
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
                  name="binary_crossentropy", dtype=None):
@@ -89,8 +117,10 @@ class BinaryCrossentropy(_losses.BinaryCrossentropy):
         super().__init__(from_logits=from_logits, reduction=_reduction(reduction, "BinaryCrossentropy"), name=name)
 
 
-class CategoricalCrossentropy(_losses.CategoricalCrossentropy):
+class CategoricalCrossentropy(_KerasReduced, _losses.CategoricalCrossentropy):
     """Keras' ``CategoricalCrossentropy(from_logits=False, label_smoothing=0.0, axis=-1, reduction=...)``."""
+
+    per_sample = staticmethod(categorical_crossentropy)
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
                  name="categorical_crossentropy", dtype=None):
@@ -99,8 +129,10 @@ class CategoricalCrossentropy(_losses.CategoricalCrossentropy):
                          name=name)
 
 
-class SparseCategoricalCrossentropy(_losses.SparseCategoricalCrossentropy):
+class SparseCategoricalCrossentropy(_KerasReduced, _losses.SparseCategoricalCrossentropy):
     """Keras' ``SparseCategoricalCrossentropy(from_logits=False, ignore_class=None, reduction=...)``."""
+
+    per_sample = staticmethod(sparse_categorical_crossentropy)
 
     def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size",
                  name="sparse_categorical_crossentropy", dtype=None):

@@ -96,40 +96,13 @@ class Layer(Module):
                 p.requires_grad = bool(value)
 
     @property
-    def weights(self):
-        """Every weight: the parameters, then the non-trainable state (BatchNormalization's moving statistics)."""
-        return [p for _, p in self.named_parameters()] + [b for _, b in self.named_buffers()]
-
-    @property
-    def trainable_weights(self):
-        return [p for _, p in self.named_parameters() if p.requires_grad]
-
-    @property
-    def non_trainable_weights(self):
-        return [p for _, p in self.named_parameters() if not p.requires_grad] + [b for _, b in self.named_buffers()]
-
-    def get_weights(self):
-        """The weights as arrays (copies), in :attr:`weights` order (Keras' ``get_weights``)."""
-        return [np.array(w.data if isinstance(w, Tensor) else w, copy=True) for w in self.weights]
-
-    def set_weights(self, weights):
-        """Copy arrays into the weights in place, in :attr:`weights` order (optimizers stay bound)."""
-        names = [n for n, _ in self.named_parameters()] + [n for n, _ in self.named_buffers()]
-        weights = list(weights)
-        if len(weights) != len(names):
-            raise ValueError(f"{self!r}.set_weights: expected {len(names)} arrays ({', '.join(names)}), got "
-                             f"{len(weights)}")
-        self.load_state_dict(dict(zip(names, (np.asarray(w.data if isinstance(w, Tensor) else w)
-                                              for w in weights))))
-
-    @property
     def input(self):
-        """The symbolic input of the layer's (single) call in a functional model."""
+        """The symbolic input of the layer's (first) call in a functional model."""
         return _graph_attr(self, "input")
 
     @property
     def output(self):
-        """The symbolic output of the layer's (single) call in a functional model (``Model(inputs, layer.output)``)."""
+        """The symbolic output of the layer's (first) call in a functional model (``Model(inputs, layer.output)``)."""
         return _graph_attr(self, "output")
 
 
@@ -153,10 +126,7 @@ def _graph_attr(layer, what):
         raise AttributeError(f"{layer.name} ({type(layer).__name__}) has not been called on a symbolic input, so "
                              f"it has no {what}; call it on keras.Input(shape=...) (or give the first layer of a "
                              f"Sequential input_shape=...) first")
-    if len(nodes) > 1:
-        raise AttributeError(f"{layer.name} ({type(layer).__name__}) has been called {len(nodes)} times (a shared "
-                             f"layer), so its {what} is ambiguous; use the tensors each call returned")
-    node = nodes[0]
+    node = nodes[0]   # a shared layer (called several times): its first call's, as Keras 3 gives it
     tensors = node.input_tensors if what == "input" else node.outputs
     return tensors[0] if len(tensors) == 1 else list(tensors)
 

@@ -22,6 +22,7 @@ and a model is itself a layer (it can be called on symbolic tensors inside anoth
 from __future__ import annotations
 
 import inspect
+import warnings
 
 import numpy as np
 
@@ -197,7 +198,9 @@ class Model(Layer):
         object.__setattr__(self, "_graph", {
             "inputs": ins, "outputs": outs, "nodes": [n for n in order if not (isinstance(n.layer, InputLayer)
                                                                                and n.outputs[0] in ins)],
-            "in_structure": _structure(inputs), "out_structure": _structure(outputs),
+            "in_structure": _structure(inputs),
+            # outputs=[y] is one output, as Keras returns it (predict gives an array, not a list of one)
+            "out_structure": "one" if isinstance(outputs, (list, tuple)) and len(outputs) == 1 else _structure(outputs),
             "in_keys": list(inputs) if isinstance(inputs, dict) else None,
             "out_keys": list(outputs) if isinstance(outputs, dict) else None})
         from chainrule.nn.module import _changed
@@ -282,7 +285,8 @@ class Model(Layer):
         return self._run(args[0])
 
     def _feed(self, x):
-        """The model's inputs as a list in the order of ``inputs``, checked against their shapes."""
+        """The model's inputs as a list in the order of ``inputs``, checked against their shapes (an array
+        one axis short of an input whose last axis is 1 gets that axis, as Keras adjusts the rank)."""
         g = self._graph
         ins = g["inputs"]
         if isinstance(x, dict):
@@ -297,17 +301,29 @@ class Model(Layer):
         if len(x) != len(ins):
             raise ValueError(f"{self.name}: expected {len(ins)} inputs ({', '.join(t.name for t in ins)}), got "
                              f"{len(x)}; pass a list of arrays in the order of model.inputs")
-        for t, v in zip(ins, x):
+        for k, (t, v) in enumerate(zip(ins, x)):
             shape = np.shape(v.data if isinstance(v, Tensor) else v)
             want = t.shape
-            if len(shape) != len(want) or any(w is not None and w != s for w, s in zip(want, shape)):
+            # Keras' rank adjustment: a last axis of size 1 may be left out or added
+            if len(shape) + 1 == len(want) and want[-1] == 1:
+                v = x[k] = v.reshape(shape + (1,)) if not isinstance(v, Tensor) else v.reshape(*shape, 1)
+                shape = shape + (1,)
+            elif len(shape) == len(want) + 1 and shape[-1] == 1:
+                v = x[k] = v.reshape(shape[:-1]) if not isinstance(v, Tensor) else v.reshape(*shape[:-1])
+                shape = shape[:-1]
+            if len(shape) != len(want):
                 hint = ""
-                if len(shape) + 1 == len(want) and want[-1] == 1:
-                    hint = f"; add the last axis of size 1: x.reshape{shape + (1,)}"
-                elif len(shape) + 1 == len(want) and len(want) == 3 and want[1] == 1:
+                if len(shape) + 1 == len(want) and len(want) == 3 and want[1] == 1:
                     hint = f"; add the time axis of length 1: x.reshape{(shape[0], 1) + shape[1:]}"
                 raise ValueError(f"{self.name}: input {t.name!r} expects arrays of shape {want} (None: any size), "
                                  f"got shape {shape}{hint}")
+            if any(w is not None and w != s for w, s in zip(want[1:], shape[1:])):
+                # Keras runs the layers anyway (a recurrent layer takes any number of steps): say so once
+                seen = self.__dict__.setdefault("_warned_shapes", set())
+                if (k, shape[1:]) not in seen:
+                    seen.add((k, shape[1:]))
+                    warnings.warn(f"{self.name}: input {t.name!r} was declared with shape {want} but is given shape "
+                                  f"{shape}; the layers run on it as it is (as Keras does)", UserWarning, stacklevel=4)
         return x
 
     def _run(self, x):

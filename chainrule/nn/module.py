@@ -117,6 +117,9 @@ class Module(Trainer):
         for store in ("_parameters", "_modules", "_buffers"):
             if store in d and name in d[store]:
                 return d[store][name]
+        prop = getattr(type(self), name, None)
+        if isinstance(prop, property):   # a property that raised AttributeError: let its own message through
+            return prop.fget(self)
         raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
 
     def register_buffer(self, name, array):
@@ -261,6 +264,34 @@ class Module(Trainer):
         for mname, m in self.named_modules():
             for bname, b in m._buffers.items():
                 yield (f"{mname}.{bname}" if mname else bname), b
+
+    # ------------------------------------------------------------------ Keras' weight lists
+    @property
+    def weights(self):
+        """Every weight: the parameters, then the non-trainable state (BatchNormalization's moving statistics)."""
+        return [p for _, p in self.named_parameters()] + [b for _, b in self.named_buffers()]
+
+    @property
+    def trainable_weights(self):
+        return [p for _, p in self.named_parameters() if p.requires_grad]
+
+    @property
+    def non_trainable_weights(self):
+        return [p for _, p in self.named_parameters() if not p.requires_grad] + [b for _, b in self.named_buffers()]
+
+    def get_weights(self):
+        """The weights as arrays (copies), in :attr:`weights` order (Keras' ``get_weights``)."""
+        return [np.array(w.data if isinstance(w, Tensor) else w, copy=True) for w in self.weights]
+
+    def set_weights(self, weights):
+        """Copy arrays into the weights in place, in :attr:`weights` order (optimizers stay bound)."""
+        names = [n for n, _ in self.named_parameters()] + [n for n, _ in self.named_buffers()]
+        weights = list(weights)
+        if len(weights) != len(names):
+            raise ValueError(f"{type(self).__name__}.set_weights: expected {len(names)} arrays ({', '.join(names)}), "
+                             f"got {len(weights)}")
+        self.load_state_dict(dict(zip(names, (np.asarray(w.data if isinstance(w, Tensor) else w)
+                                              for w in weights))))
 
     def count_params(self):
         return int(sum(p.data.size for p in self.parameters()))

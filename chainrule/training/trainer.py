@@ -642,9 +642,14 @@ class Trainer:
 
         self._targets_checked = False
         params = {"epochs": epochs, "steps": total, "batch_size": None, "samples": None}
+        Xv, yv = validation_data, None
+        if validation_data is not None and not _is_stream(validation_data):
+            if len(validation_data) != 2:
+                raise ValueError("fit: validation_data must be (X_val, y_val) or a generator of batches")
+            Xv, yv = validation_data
         with fork_rng(seed):
             try:
-                return self._fit_loop(batches, params, validation_data, None, epochs, None, callbacks, verbose,
+                return self._fit_loop(batches, params, Xv, yv, epochs, None, callbacks, verbose,
                                       initial_epoch, validation_freq, validation_batch_size, validation_steps)
             finally:
                 self._fit_state = None
@@ -762,8 +767,7 @@ class Trainer:
                 for i, item in enumerate(source):
                     if steps is not None and i >= steps:
                         break
-                    xb = item[0] if isinstance(item, (tuple, list)) and len(item) in (2, 3) and \
-                        not _is_structure(list(item)) else item
+                    xb = item[0] if isinstance(item, tuple) else item   # (x,), (x, y): x; a list: several inputs
                     xb = _map(lambda a: _as_inputs(a, self._model_dtype()), xb)
                     self._ensure_built(xb)
                     parts.append(_values(self(xb)))
