@@ -157,36 +157,50 @@ class Model(Layer):
         ins = _check_tensors(inputs, "inputs")
         outs = _check_tensors(outputs, "outputs")
         known = {id(t) for t in ins}
-        order, seen, visiting = [], set(), set()
+        order, post, seen, visiting = [], [], set(), set()   # order: nodes to run; post: with the inputs' nodes
 
         def visit(node, tensor):
             if id(node) in seen:
                 return
+            if id(tensor) in known:              # an input: a leaf of the walk
+                seen.add(id(node))
+                post.append(node)
+                return
             if id(node) in visiting:  # pragma: no cover - a call cannot read its own output
                 raise ValueError("Model: the graph has a cycle")
             visiting.add(id(node))
-            if isinstance(node.layer, InputLayer) and id(tensor) not in known:
+            if isinstance(node.layer, InputLayer):
                 raise ValueError(
                     f"Model: graph disconnected: {tensor.name} (from input {node.layer.name}) is needed to compute "
                     f"the outputs but is not among the inputs ({', '.join(t.name for t in ins)}); pass it in "
                     f"inputs=[...]")
             for t in node.input_tensors:
-                if id(t) not in known:
-                    visit(t.node, t)
+                visit(t.node, t)
             visiting.discard(id(node))
             seen.add(id(node))
             order.append(node)
+            post.append(node)
 
         for t in outs:
-            if id(t) not in known:
-                visit(t.node, t)
-        layers, names = [], {}
-        for t in ins:
-            if isinstance(t.node.layer, InputLayer) and t.node.layer not in layers:
-                layers.append(t.node.layer)
-        for node in order:
-            if node.layer not in layers:
-                layers.append(node.layer)
+            visit(t.node, t)
+        # Keras' order of model.layers: by depth (the longest path to an output), deepest first, ties in the
+        # order the walk from the outputs met them
+        depth = {id(n): 0 for n in post}
+        run = {id(n) for n in order}
+        for node in reversed(post):
+            for t in (node.input_tensors if id(node) in run else ()):
+                depth[id(t.node)] = max(depth[id(t.node)], depth[id(node)] + 1)
+        layer_depth, first = {}, {}
+        for i, node in enumerate(post):
+            key = id(node.layer)
+            layer_depth[key] = max(layer_depth.get(key, 0), depth[id(node)])
+            first.setdefault(key, (i, node.layer))
+        for t in ins:                            # an input nothing reads still belongs to the model
+            if id(t.node.layer) not in first:
+                first[id(t.node.layer)] = (len(post), t.node.layer)
+                layer_depth[id(t.node.layer)] = max(layer_depth.values(), default=0) + 1
+        layers = [layer for _, layer in sorted(first.values(), key=lambda e: (-layer_depth[id(e[1])], e[0]))]
+        names = {}
         for layer in layers:
             lname = getattr(layer, "name", None) or type(layer).__name__
             if lname in names and names[lname] is not layer:
@@ -196,8 +210,7 @@ class Model(Layer):
         for lname, layer in names.items():
             self._modules[lname] = layer
         object.__setattr__(self, "_graph", {
-            "inputs": ins, "outputs": outs, "nodes": [n for n in order if not (isinstance(n.layer, InputLayer)
-                                                                               and n.outputs[0] in ins)],
+            "inputs": ins, "outputs": outs, "nodes": order,
             "in_structure": _structure(inputs),
             # outputs=[y] is one output, as Keras returns it (predict gives an array, not a list of one)
             "out_structure": "one" if isinstance(outputs, (list, tuple)) and len(outputs) == 1 else _structure(outputs),

@@ -395,10 +395,11 @@ class Module(Trainer):
         return _io.save_model(self, path)
 
     def __repr__(self):
+        name = type(self).__dict__.get("_repr_name", type(self).__name__)   # PyTorch's name of a Torch* class
         if not self._modules:
-            return f"{type(self).__name__}({self.extra_repr()})"
+            return f"{name}({self.extra_repr()})"
         lines = [f"  ({n}): " + repr(m).replace("\n", "\n  ") for n, m in self._modules.items()]
-        return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+        return f"{name}(\n" + "\n".join(lines) + "\n)"
 
     def extra_repr(self):
         return ""

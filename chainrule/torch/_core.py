@@ -205,7 +205,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
-    return _make(np.linspace(start, end, int(steps)), dtype, requires_grad, device, "torch.linspace")
+    return _make(np.linspace(start, end, builtins.int(steps)), dtype, requires_grad, device, "torch.linspace")
 
 
 def _rng(generator):

@@ -15,11 +15,21 @@ weights, ``ignore_index``, ``label_smoothing``, ``pos_weight``) and compute thro
 from __future__ import annotations
 
 from chainrule import losses as _losses
-from chainrule.losses import MSELoss, _TorchStyle
+from chainrule.losses import _TorchStyle
 from chainrule.nn import functional as F
 
 __all__ = ["MSELoss", "L1Loss", "NLLLoss", "HuberLoss", "SmoothL1Loss", "KLDivLoss", "CrossEntropyLoss", "BCELoss",
            "BCEWithLogitsLoss"]
+
+
+class MSELoss(_losses.MSELoss):
+    """``nn.MSELoss``: l = (a - y)^2, then mean / sum / none."""
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(_legacy(size_average, reduce, reduction))
+
+    def __repr__(self):
+        return "MSELoss()"
 
 
 def _legacy(size_average, reduce, reduction):
@@ -29,7 +39,12 @@ def _legacy(size_average, reduce, reduction):
     return reduction
 
 
-class L1Loss(_TorchStyle):
+class _Printed(_TorchStyle):
+    def __repr__(self):   # PyTorch prints a loss module as its class name
+        return f"{type(self).__name__}()"
+
+
+class L1Loss(_Printed):
     """``nn.L1Loss``: l = |a - y|, then mean / sum / none."""
 
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
@@ -39,7 +54,7 @@ class L1Loss(_TorchStyle):
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
-class NLLLoss(_TorchStyle):
+class NLLLoss(_Printed):
     """``nn.NLLLoss(weight=None, ignore_index=-100)`` on log-probabilities: l_i = -w_{t_i} input[i, t_i]."""
 
     def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
@@ -55,7 +70,7 @@ class NLLLoss(_TorchStyle):
         return {"reduction": self.reduction, "ignore_index": self.ignore_index}
 
 
-class HuberLoss(_TorchStyle):
+class HuberLoss(_Printed):
     """``nn.HuberLoss(delta=1.0)``: d^2 / 2 where |d| < delta, delta (|d| - delta / 2) elsewhere, d = a - y."""
 
     def __init__(self, reduction="mean", delta=1.0):
@@ -72,7 +87,7 @@ class HuberLoss(_TorchStyle):
         return "HuberLoss()"
 
 
-class SmoothL1Loss(_TorchStyle):
+class SmoothL1Loss(_Printed):
     """``nn.SmoothL1Loss(beta=1.0)``: d^2 / (2 beta) where |d| < beta, |d| - beta / 2 elsewhere."""
 
     def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
@@ -86,7 +101,7 @@ class SmoothL1Loss(_TorchStyle):
         return {"reduction": self.reduction, "beta": self.beta}
 
 
-class KLDivLoss(_TorchStyle):
+class KLDivLoss(_Printed):
     """``nn.KLDivLoss(reduction='mean', log_target=False)`` with ``input`` log-probabilities."""
 
     def __init__(self, size_average=None, reduce=None, reduction="mean", log_target=False):

@@ -119,7 +119,7 @@ class ModuleDict(Module):
 class TorchFlatten(Flatten):
     """PyTorch's ``nn.Flatten(start_dim=1, end_dim=-1)``: axes start_dim..end_dim merged into one."""
 
-    _auto_name = "Flatten"
+    _auto_name = _repr_name = "Flatten"
 
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
@@ -149,7 +149,7 @@ class TorchFlatten(Flatten):
 class TorchDropout(Dropout):
     """PyTorch's ``nn.Dropout(p=0.5)``: in training y = x m / (1 - p), m_i ~ Bernoulli(1 - p); y = x in eval."""
 
-    _auto_name = "Dropout"
+    _auto_name = _repr_name = "Dropout"
 
     def __init__(self, p=0.5, inplace=False):
         super().__init__(p)
@@ -194,7 +194,7 @@ class BatchNorm1d(BatchNormalization):
 
     def extra_repr(self):
         return f"{self.num_features}, eps={self.epsilon}, momentum={self.torch_momentum}, affine={self.affine}, " \
-               f"track_running_stats=True"
+               f"bias=True, track_running_stats=True"
 
 
 class LogSoftmax(Activation):

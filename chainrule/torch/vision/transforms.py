@@ -65,7 +65,7 @@ class ToTensor:
             raise ValueError(f"ToTensor: expected images (H, W) or (H, W, C), got shape {a.shape[1:]}")
         out = np.ascontiguousarray(a.transpose(0, 3, 1, 2), dtype=np.float32)
         if a.dtype == np.uint8:
-            out *= np.float32(1 / 255)
+            out /= np.float32(255)
         return out
 
     def __repr__(self):

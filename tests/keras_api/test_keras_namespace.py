@@ -81,7 +81,7 @@ def test_functional_model_several_inputs_outputs_and_shared_layers():
     out1 = layers.Dense(1, name="out1")(merged)
     out2 = layers.Dense(2, activation="softmax", name="out2")(layers.Add()([ha, hb]))
     model = models.Model(inputs=[a, b], outputs=[out1, out2])
-    assert [layer.name for layer in model.layers] == ["a", "b", "pa", "shared", "pb", "cat", "out1", "add", "out2"]
+    assert [layer.name for layer in model.layers] == ["a", "b", "pa", "pb", "shared", "cat", "add", "out1", "out2"]
     assert model.output_names == ["out1", "out2"] and merged.shape == (None, 8)
     x1, x2 = np.ones((5, 3), np.float32), np.full((5, 2), 0.5, np.float32)
     o1, o2 = model.predict([x1, x2])
