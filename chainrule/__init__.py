@@ -48,3 +48,12 @@ __all__ = [
 # The layers above the engine (they import the names defined above).
 from chainrule import nn, optim, losses, metrics, data, datasets, training  # noqa: E402
 from chainrule.io import save_model, load_model  # noqa: E402
+
+
+def __getattr__(name):
+    """``chainrule.keras`` and ``chainrule.torch``, imported when first used (``import chainrule as tf;
+    tf.keras.losses...``): the front doors sit at the edge, and importing chainrule does not load them."""
+    if name in ("keras", "torch"):
+        import importlib
+        return importlib.import_module(f"chainrule.{name}")
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

@@ -47,10 +47,15 @@ def in_range(owner, name, value, lo=None, hi=None, lo_open=False, hi_open=False,
     return value
 
 
-def positive_int(owner, name, value, minimum=1, allow_none=False):
-    """``value`` as an int >= ``minimum`` (an integer, not a bool); None passes if ``allow_none``."""
+def positive_int(owner, name, value, minimum=1, allow_none=False, whole_floats=False):
+    """``value`` as an int >= ``minimum`` (an integer, not a bool); None passes if ``allow_none``.
+
+    ``whole_floats`` also takes a float with a whole value (``units=n / 2``, as tf.keras 2 did)."""
     if value is None and allow_none:
         return None
+    if whole_floats and isinstance(value, (float, numbers.Real)) and not isinstance(value, numbers.Integral) \
+            and math.isfinite(value) and float(value).is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise ValueError(f"{owner}: {name} must be {what}, got {value!r}")

@@ -732,7 +732,8 @@ def get(identifier, custom_objects=None):
         if issubclass(identifier, (Loss, _TorchStyle)):
             return identifier()
     elif callable(identifier):
-        return identifier
+        # a function whose batch mean is one of these (Keras' per-sample functions, chainrule.keras.losses)
+        return getattr(identifier, "reduced_form", identifier)
     raise ValueError(f"losses.get: could not interpret {identifier!r} as a loss; pass a name ({_valid_names()}), "
                      f"a loss object or a callable(y_true, y_pred)")
 

@@ -208,7 +208,8 @@ def get(identifier):
     True
     """
     if callable(identifier):
-        return identifier
+        # a stateful metric object (Keras' BinaryAccuracy(), chainrule.keras.metrics): its per-batch function
+        return getattr(identifier, "batch_function", identifier)
     if isinstance(identifier, str) and identifier.lower() in _METRICS:
         return _METRICS[identifier.lower()]
     raise ValueError(f"metrics.get: unknown metric {identifier!r}; valid names are {', '.join(sorted(_METRICS))}")

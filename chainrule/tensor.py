@@ -33,6 +33,8 @@ __all__ = ["Tensor", "tensor", "gradients", "no_grad", "enable_grad", "is_grad_e
            "set_default_dtype", "get_default_dtype", "manual_seed", "get_rng", "fork_rng"]
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
+#: dtypes a Tensor's repr does not name (besides the default float), as PyTorch prints integer and boolean tensors
+_UNMARKED = (np.dtype(np.int64), np.dtype(np.bool_))
 
 
 class _State(threading.local):
@@ -240,7 +242,59 @@ class Tensor:
 
     @property
     def size(self):
-        return self.data.size
+        """The number of entries (NumPy's ``x.size``), which is also PyTorch's ``x.size()`` (the shape) and
+        ``x.size(dim)`` when called."""
+        return _Size(self.data.shape)
+
+    # ---------------------------------------------------------- PyTorch's device and dtype methods
+    @property
+    def device(self):
+        """Always the CPU: chainrule's arrays are NumPy's."""
+        return "cpu"
+
+    is_cuda = False
+
+    def cpu(self):
+        """The tensor itself (it is on the CPU already)."""
+        return self
+
+    def cuda(self, device=None, non_blocking=False):
+        raise RuntimeError("Tensor.cuda(): chainrule runs on the CPU (NumPy) and has no GPU; drop .cuda() or use "
+                           ".to('cpu')")
+
+    def to(self, *args, **kwargs):
+        """PyTorch's ``to``: a device ('cpu' only) and/or a dtype (a cast that stays in the graph)."""
+        dtype = kwargs.pop("dtype", None)
+        device = kwargs.pop("device", None)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("copy", None)
+        if kwargs:
+            raise TypeError(f"Tensor.to: unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif _is_device(a):
+                device = a
+            else:
+                dtype = a
+        if device is not None and str(getattr(device, "type", device)).split(":")[0] != "cpu":
+            raise RuntimeError(f"Tensor.to({device!r}): chainrule runs on the CPU (NumPy) and has no GPU or other "
+                               f"device; use .to('cpu') or leave the tensor where it is")
+        if dtype is None or np.dtype(dtype) == self.data.dtype:
+            return self
+        return _ops.astype(self, np.dtype(dtype))
+
+    def float(self): return self.to(np.float32)
+    def double(self): return self.to(np.float64)
+    def long(self): return self.to(np.int64)
+    def int(self): return self.to(np.int32)
+    def bool(self): return self.to(np.bool_)
+
+    def type(self, dtype=None):
+        """The dtype's name with no argument, else a cast (PyTorch's ``type``)."""
+        if dtype is None:
+            return f"torch.{self.data.dtype.name}"
+        return self.to(dtype)
 
     @property
     def is_leaf(self):
@@ -335,7 +389,7 @@ class Tensor:
         return self._ufunc_("sub_", np.subtract, other if alpha == 1 else _data(other) * alpha)
 
     def mul_(self, other):
-        """self *= other, in place."""
+        """``self *= other``, in place."""
         return self._ufunc_("mul_", np.multiply, other)
 
     def div_(self, other):
@@ -382,7 +436,7 @@ class Tensor:
     def __repr__(self):
         body = np.array2string(self.data, separator=", ", prefix="tensor(")
         extra = ", requires_grad=True" if self.requires_grad else ""
-        if self.data.dtype != _default_dtype:
+        if self.data.dtype != _default_dtype and self.data.dtype not in _UNMARKED:
             extra = f", dtype={self.data.dtype}" + extra
         return f"tensor({body}{extra})"
 
@@ -452,13 +506,28 @@ class Tensor:
     def __abs__(self): return _ops.abs(self)
     def __getitem__(self, index): return _ops.getitem(self, index)
 
-    # Comparisons are not differentiable: they return plain boolean arrays.
-    def __lt__(self, other): return self.data < _data(other)
-    def __le__(self, other): return self.data <= _data(other)
-    def __gt__(self, other): return self.data > _data(other)
-    def __ge__(self, other): return self.data >= _data(other)
-    def __eq__(self, other): return self.data == _data(other)
-    def __ne__(self, other): return self.data != _data(other)
+    # Comparisons are not differentiable: they return boolean Tensors outside the graph (PyTorch's
+    # (pred == y).float().mean() works; NumPy takes them as the boolean arrays they hold).
+    def __lt__(self, other): return _mask(self.data < _data(other))
+    def __le__(self, other): return _mask(self.data <= _data(other))
+    def __gt__(self, other): return _mask(self.data > _data(other))
+    def __ge__(self, other): return _mask(self.data >= _data(other))
+    def __eq__(self, other): return _mask(self.data == _data(other))
+    def __ne__(self, other): return _mask(self.data != _data(other))
+    def __invert__(self): return _mask(~self.data)
+    def __and__(self, other): return _mask(self.data & _data(other))
+    def __rand__(self, other): return _mask(_data(other) & self.data)
+    def __or__(self, other): return _mask(self.data | _data(other))
+    def __ror__(self, other): return _mask(_data(other) | self.data)
+    def __xor__(self, other): return _mask(self.data ^ _data(other))
+
+    def any(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _dims(axis, keepdims, dim, keepdim)
+        return _mask(np.any(self.data, axis=axis, keepdims=keepdims))
+
+    def all(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _dims(axis, keepdims, dim, keepdim)
+        return _mask(np.all(self.data, axis=axis, keepdims=keepdims))
 
     def __mod__(self, other): return _ops.mod(self, other)
     def __rmod__(self, other): return _ops.mod(other, self)
@@ -677,6 +746,38 @@ class Tensor:
         return self.data.size
 
 
+class _Size(int):
+    """``x.size``: the number of entries (an int, as NumPy's), and PyTorch's ``x.size()`` (the shape) and
+    ``x.size(dim)`` (one size) when called.
+
+    >>> import chainrule as cr
+    >>> t = cr.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    >>> t.size, t.size(), t.size(0), t.size(-1)
+    (6, (2, 3), 2, 3)
+    """
+
+    def __new__(cls, shape):
+        n = 1
+        for d in shape:
+            n *= d
+        obj = super().__new__(cls, n)
+        obj.shape = tuple(shape)
+        return obj
+
+    def __call__(self, dim=None):
+        if dim is None:
+            return self.shape
+        if not -len(self.shape) <= dim < len(self.shape):
+            raise IndexError(f"Tensor.size({dim}): dimension out of range for a tensor of shape {self.shape}")
+        return self.shape[dim]
+
+
+def _is_device(a):
+    if isinstance(a, str):
+        return a.split(":")[0] in ("cpu", "cuda", "mps", "xpu", "meta", "xla", "hip") or a.startswith("cuda")
+    return type(a).__name__ == "device"
+
+
 def _dims(axis, keepdims, dim, keepdim):
     """NumPy's axis/keepdims from either spelling (PyTorch's dim/keepdim)."""
     if dim is not None:
@@ -709,6 +810,11 @@ def _dispatch():
 
 def _data(x):
     return x.data if isinstance(x, Tensor) else x
+
+
+def _mask(a):
+    """A comparison's result: a Tensor of booleans that no gradient flows through."""
+    return Tensor._make(a if isinstance(a, np.ndarray) else np.asarray(a), False, None)
 
 
 _ONES = {}

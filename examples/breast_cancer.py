@@ -39,7 +39,9 @@ def fit_and_score(X_train, Y_train, X_test, Y_test, width, eta, epochs, seed, la
     model = network(X_train.shape[1], width, lam)
     model.compile(optimizer=optim.SGD(lr=eta), loss="categorical_crossentropy", metrics=["accuracy"])
     model.fit(X_train, Y_train, epochs=epochs, batch_size=100, verbose=0, seed=seed)
-    return model.evaluate(X_train, Y_train)["accuracy"], model.evaluate(X_test, Y_test)["accuracy"]
+    train = model.evaluate(X_train, Y_train, verbose=0, return_dict=True)
+    test = model.evaluate(X_test, Y_test, verbose=0, return_dict=True)
+    return train["accuracy"], test["accuracy"]
 
 
 def main(argv=None):

@@ -67,8 +67,8 @@ def main(argv=None):
     history = model.fit(X_train, y_train, epochs=epochs, batch_size=args.batch_size,
                         validation_data=(X_test, y_test), verbose=2, seed=args.seed)
     seconds = time.perf_counter() - t0
-    train = model.evaluate(X_train, y_train, batch_size=1000)
-    test = model.evaluate(X_test, y_test, batch_size=1000)
+    train = model.evaluate(X_train, y_train, batch_size=1000, verbose=0, return_dict=True)
+    test = model.evaluate(X_test, y_test, batch_size=1000, verbose=0, return_dict=True)
     pred = model.predict(X_test, batch_size=1000).argmax(axis=1)
 
     files = {name: os.path.join(args.out, f"cifar10_cnn_{name}.png") for name in ("history", "samples", "confusion")}

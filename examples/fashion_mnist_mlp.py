@@ -58,8 +58,8 @@ def main(argv=None):
     history = model.fit(X_train, y_train, epochs=epochs, batch_size=100, validation_data=(X_test, y_test),
                         verbose=2, seed=args.seed)
     seconds = time.perf_counter() - t0
-    train = model.evaluate(X_train, y_train)
-    test = model.evaluate(X_test, y_test)
+    train = model.evaluate(X_train, y_train, verbose=0, return_dict=True)
+    test = model.evaluate(X_test, y_test, verbose=0, return_dict=True)
 
     curves = os.path.join(args.out, "fashion_mnist_history.png")
     plot_history(history, path=curves, title="Fashion-MNIST: training vs test set")

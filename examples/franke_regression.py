@@ -42,7 +42,8 @@ def main(argv=None):
                            nn.Dense(1)])
     model.compile(optimizer=optim.Adam(lr=0.003), loss="mse", metrics=["r2"])
     model.fit(X_train, y_train, epochs=epochs, batch_size=32, verbose=0, seed=args.seed)
-    train, test = model.evaluate(X_train, y_train), model.evaluate(X_test, y_test)
+    train = model.evaluate(X_train, y_train, verbose=0, return_dict=True)
+    test = model.evaluate(X_test, y_test, verbose=0, return_dict=True)
 
     g = np.linspace(0, 1, 101)
     gx, gy = np.meshgrid(g, g)

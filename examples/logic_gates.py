@@ -52,7 +52,7 @@ def main(argv=None):
         X, y = logic_gate(gate)
         for i, (hidden, label) in enumerate(((0, "logistic 2-1"), (4, "network 2-4-1"))):
             model = train(X, y, hidden, epochs, args.seed)
-            acc = model.evaluate(X, y)["accuracy"]
+            acc = model.evaluate(X, y, verbose=0, return_dict=True)["accuracy"]
             results[gate, label] = acc
             plot_decision_regions(lambda P, m=model: m.predict(P), X, y, ax=axes[i, j], resolution=150)
             axes[i, j].set_title(f"{gate.upper()}, {label}: accuracy {acc:.2f}")

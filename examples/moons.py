@@ -54,7 +54,8 @@ def main(argv=None):
     scores = {}
     fig = Figure(figsize=(12, 5), layout="constrained")
     for ax, (name, model) in zip(fig.subplots(1, 2), (("2-20-40-20-1 ReLU", deep), ("2-4-1 sigmoid", small))):
-        scores[name] = (model.evaluate(X_train, y_train)["accuracy"], model.evaluate(X_test, y_test)["accuracy"])
+        scores[name] = (model.evaluate(X_train, y_train, verbose=0, return_dict=True)["accuracy"],
+                        model.evaluate(X_test, y_test, verbose=0, return_dict=True)["accuracy"])
         plot_decision_regions(lambda P, m=model: m.predict(P), X_test, y_test, ax=ax)
         ax.set_title(f"{name}: test accuracy {scores[name][1]:.3f}")
     regions = os.path.join(args.out, "moons_decision_regions.png")

@@ -67,7 +67,7 @@ def main(argv=None):
         model = network(shape)
         model.compile(optimizer="rmsprop", loss="mse")
         history = model.fit(Xs[train], y[train], epochs=epochs, batch_size=16, verbose=0, seed=args.seed)
-        mse = model.evaluate(Xs[test], y[test])["loss"]
+        mse = model.evaluate(Xs[test], y[test], verbose=0, return_dict=True)["loss"]
         results[label] = mse
         fits[label] = (model.predict(Xs)[:, 0], history.history["loss"], mse)
         if label.startswith("1 step"):

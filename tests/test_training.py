@@ -54,7 +54,7 @@ def test_digits_reach_097_with_the_notes_network():
     assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert len(history.history["loss"]) == 30
     assert history.history["loss"][-1] < history.history["loss"][0] / 10
-    result = model.evaluate(Xte, yte)
+    result = model.evaluate(Xte, yte, verbose=0, return_dict=True)
     assert result["accuracy"] >= 0.97, result
 
 
@@ -67,7 +67,7 @@ def test_breast_cancer_reaches_095():
                            nn.Dropout(0.2), nn.Dense(1, activation="sigmoid")])
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     model.fit(Xtr, ytr, epochs=40, batch_size=32, verbose=0, seed=0)
-    assert model.evaluate(Xte, yte)["accuracy"] >= 0.95
+    assert model.evaluate(Xte, yte, verbose=0, return_dict=True)["accuracy"] >= 0.95
 
 
 def test_sine_regression_reaches_the_noise_floor():
@@ -81,7 +81,7 @@ def test_sine_regression_reaches_the_noise_floor():
                            nn.Dense(1)])
     model.compile(optimizer=optim.Adam(lr=optim.CosineDecay(0.02, 1500)), loss="mse", metrics=["r2"])
     model.fit(x, y, epochs=1500, batch_size=400, verbose=0, seed=0)
-    mse = model.evaluate(xte, yte)["loss"]
+    mse = model.evaluate(xte, yte, verbose=0, return_dict=True)["loss"]
     assert mse < 1.02 * floor, (mse, floor)
     # what is left is noise: the distance to the clean curve is a few percent of the noise variance
     assert np.mean((model.predict(xte) - clean) ** 2) < 0.03 * noise ** 2
@@ -134,7 +134,8 @@ def test_early_stopping_restores_best_weights_and_checkpoint(tmp_path):
     assert len(h.history["loss"]) < 60  # stopped early
     best = int(np.argmin(h.history["val_loss"]))
     assert stop.best_epoch == best
-    assert model.evaluate(Xte, yte)["loss"] == pytest.approx(h.history["val_loss"][best], rel=1e-5)
+    result = model.evaluate(Xte, yte, verbose=0, return_dict=True)
+    assert result["loss"] == pytest.approx(h.history["val_loss"][best], rel=1e-5)
     saved = cr.load_model(tmp_path / "best.npz")
     np.testing.assert_array_equal(saved.predict(Xte), model.predict(Xte))
 
@@ -194,7 +195,7 @@ def test_lazy_model_compiles_and_fits():
     model = nn.Sequential([nn.Dense(32, activation="relu"), nn.Dense(10, activation="softmax")])
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(Xtr, ytr, epochs=10, verbose=0, seed=0)
-    assert model.evaluate(Xte, yte)["accuracy"] > 0.93
+    assert model.evaluate(Xte, yte, verbose=0, return_dict=True)["accuracy"] > 0.93
 
 
 def test_progress_bar_shows_loss_and_metrics(capsys):

@@ -411,9 +411,9 @@ def cmd_train(args):
     run_dir = folder.path
     model.save(os.path.join(run_dir, "model.npz"))
     with np.errstate(over="ignore", invalid="ignore"):
-        results = {"train": model.evaluate(X_train, y_train),
-                   "validation": None if val is None else model.evaluate(*val),
-                   "test": model.evaluate(data.X_test, y_test)}
+        results = {"train": model.evaluate(X_train, y_train, verbose=0, return_dict=True),
+                   "validation": None if val is None else model.evaluate(*val, verbose=0, return_dict=True),
+                   "test": model.evaluate(data.X_test, y_test, verbose=0, return_dict=True)}
     epochs_run = len(history.epoch)
     metrics = {**results, "status": status, "epochs_run": epochs_run,
                "stopped_early": epochs_run < cfg["epochs"],
@@ -547,7 +547,7 @@ def cmd_evaluate(args):
     Xp = apply_preprocessing(pre, X)
     yp = _encode_targets(y, dmeta["target_encoding"], dmeta["n_classes"])
     try:
-        result = model.evaluate(Xp, yp)
+        result = model.evaluate(Xp, yp, verbose=0, return_dict=True)
     except (ValueError, TypeError) as err:
         raise RunError(f"cannot evaluate the model of {args.run_dir!r} on {name}: {err}") from None
     names = list(result)

@@ -292,7 +292,7 @@ def cmd_search(args):
             "n_failed": result.n_failed, "backend": result.backend, "test": None,
             "search_time_s": round(time.perf_counter() - t_start, 3)}
     if result.best_model is not None:
-        best["test"] = result.best_model.evaluate(data.X_test, y_test)
+        best["test"] = result.best_model.evaluate(data.X_test, y_test, verbose=0, return_dict=True)
         result.best_model.save(os.path.join(run_dir, "model.npz"))
         files.append("model.npz")
     _write_json(os.path.join(run_dir, "best.json"), best)

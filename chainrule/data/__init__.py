@@ -16,6 +16,6 @@ Examples
 >>> [tuple(xb.shape) + tuple(yb.shape) for xb, yb in loader]
 [(2, 2, 2), (2, 2, 2), (1, 2, 1)]
 """
-from chainrule.data.loader import Dataset, TensorDataset, DataLoader, batches, default_collate
+from chainrule.data.loader import Dataset, TensorDataset, DataLoader, Batch, batches, default_collate
 
-__all__ = ["Dataset", "TensorDataset", "DataLoader", "batches", "default_collate"]
+__all__ = ["Dataset", "TensorDataset", "DataLoader", "Batch", "batches", "default_collate"]

@@ -13,7 +13,7 @@ import numpy as np
 
 from chainrule.tensor import Tensor, get_rng
 
-__all__ = ["Dataset", "TensorDataset", "DataLoader", "batches", "default_collate"]
+__all__ = ["Dataset", "TensorDataset", "DataLoader", "Batch", "batches", "default_collate"]
 
 
 def _check_positive_int(value, what):
@@ -170,6 +170,14 @@ def default_collate(samples):
     return _stack(samples, "the samples")
 
 
+class Batch(tuple):
+    """A batch a dataset's ``__getitems__`` has stacked already (a tuple of Tensors): the loader passes it on."""
+
+
+def _collated(items):
+    return items if isinstance(items, Batch) else default_collate(list(items))
+
+
 class DataLoader:
     """Iterate over a dataset in mini-batches, reshuffled every epoch (PyTorch's ``DataLoader``).
 
@@ -232,6 +240,9 @@ class DataLoader:
             return (tuple(Tensor(a[idx]) for a in arrays) for idx in index)
         index = batches(n, self.batch_size, self.shuffle, rng, self.drop_last)
         dataset = self.dataset
+        many = getattr(dataset, "__getitems__", None)
+        if many is not None:   # PyTorch 2's batched fetch: a list of samples, or a batch already stacked
+            return (_collated(many([int(i) for i in idx])) for idx in index)
         return (default_collate([dataset[int(i)] for i in idx]) for idx in index)
 
     def __repr__(self):

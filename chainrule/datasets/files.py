@@ -36,7 +36,6 @@ __all__ = [
     "load_fashion_mnist",
     "load_cifar10",
     "read_cifar10_batch",
-    "DatasetFileError",
     "download_mnist",
     "locate",
     "search_dirs",

@@ -41,3 +41,11 @@ from chainrule.nn.recurrent import SimpleRNN, LSTM, GRU, Bidirectional, TimeDist
 from chainrule.nn import masking, recurrent  # noqa: E402
 
 __all__ += ["Masking", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "masking", "recurrent"]
+
+# Keras' functional API (chainrule/nn/graph.py) and merging layers (chainrule/nn/merge.py)
+from chainrule.nn.graph import Input, InputLayer, Model  # noqa: E402
+from chainrule.nn.merge import Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate  # noqa: E402
+from chainrule.nn import graph, merge, naming  # noqa: E402
+
+__all__ += ["Input", "InputLayer", "Model", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
+            "Concatenate", "graph", "merge", "naming"]

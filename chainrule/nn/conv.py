@@ -157,7 +157,7 @@ class _Conv(_Spatial):
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
                  groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, input_shape=None,
-                 dtype=None):
+                 dtype=None, **kwargs):
         nd = self.rank
         who = f"{type(self).__name__}(filters={filters!r})"
         if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters < 1:
@@ -187,9 +187,9 @@ class _Conv(_Spatial):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.dtype = np.dtype(dtype) if dtype is not None else None
-        super().__init__(input_shape)
+        super().__init__(input_shape, **kwargs)
         object.__setattr__(self, "_self_built", False)
-        if input_shape is not None:
+        if self.input_shape is not None:
             self.build(self.input_shape)
 
     def _who(self):
@@ -257,7 +257,7 @@ class _Conv(_Spatial):
         The pooling must be a plain 'valid' max pooling of the same rank and data format, and the
         activation one of :data:`chainrule.ops.conv.MONOTONE_ACTIVATIONS`.
         """
-        if type(self).forward is not _Conv.forward or not following or \
+        if type(self).forward is not _Conv.forward or not following or self.activity_regularizer is not None or \
                 (self._fused_act is None and self.activation is not ops.identity):  # softmax, custom: not fused
             return self(x), 0
         act, used = self._fused_act, 0
@@ -451,7 +451,7 @@ class Conv2D(_Conv):
 class _Pooling(_Spatial):
     kind = "max"
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, input_shape=None):
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, input_shape=None, **kwargs):
         nd = self.rank
         who = type(self).__name__
         self.pool_size = _int_tuple(pool_size, nd, "pool_size", who)
@@ -461,8 +461,8 @@ class _Pooling(_Spatial):
             raise ValueError(f"{who}: padding must be 'valid' or 'same', got {padding!r}")
         self.padding = pad
         self.data_format = _check_data_format(data_format, who)
-        super().__init__(input_shape)
-        if input_shape is not None:
+        super().__init__(input_shape, **kwargs)
+        if self.input_shape is not None:
             self.build(self.input_shape)
 
     def _plain_max(self):
@@ -540,11 +540,11 @@ class AveragePooling2D(_Pooling):
 class _GlobalPooling(_Spatial):
     kind = "avg"
 
-    def __init__(self, data_format=None, keepdims=False, input_shape=None):
+    def __init__(self, data_format=None, keepdims=False, input_shape=None, **kwargs):
         self.data_format = _check_data_format(data_format, type(self).__name__)
         self.keepdims = bool(keepdims)
-        super().__init__(input_shape)
-        if input_shape is not None:
+        super().__init__(input_shape, **kwargs)
+        if self.input_shape is not None:
             self.build(self.input_shape)
 
     def build(self, input_shape):
@@ -599,7 +599,7 @@ class GlobalMaxPooling2D(_GlobalPooling):
 
 # --------------------------------------------------------------------------------- helpers
 class _ZeroPadding(_Spatial):
-    def __init__(self, padding=1, data_format=None, input_shape=None):
+    def __init__(self, padding=1, data_format=None, input_shape=None, **kwargs):
         who = type(self).__name__
         try:
             pads = _conv.conv_padding(padding if not isinstance(padding, str) else -1, (1,) * self.rank,
@@ -609,8 +609,8 @@ class _ZeroPadding(_Spatial):
                              f"axis, got {padding!r}") from None
         self.padding = pads
         self.data_format = _check_data_format(data_format, who)
-        super().__init__(input_shape)
-        if input_shape is not None:
+        super().__init__(input_shape, **kwargs)
+        if self.input_shape is not None:
             self.build(self.input_shape)
 
     def build(self, input_shape):
@@ -640,11 +640,11 @@ class ZeroPadding1D(_ZeroPadding):
 
     rank = 1
 
-    def __init__(self, padding=1, data_format=None, input_shape=None):
+    def __init__(self, padding=1, data_format=None, input_shape=None, **kwargs):
         if isinstance(padding, (tuple, list)) and len(padding) == 2 and all(isinstance(p, (int, np.integer))
                                                                            for p in padding):
             padding = (tuple(padding),)
-        super().__init__(padding, data_format, input_shape)
+        super().__init__(padding, data_format, input_shape, **kwargs)
 
 
 class ZeroPadding2D(_ZeroPadding):
@@ -661,13 +661,13 @@ class ZeroPadding2D(_ZeroPadding):
 
 
 class _SpatialDropout(_Spatial):
-    def __init__(self, rate, data_format=None, seed=None, input_shape=None):
+    def __init__(self, rate, data_format=None, seed=None, input_shape=None, **kwargs):
         who = type(self).__name__
         self.rate = _checks.in_range(who, "rate", rate, 0.0, 1.0, hi_open=True)
         self.seed = _checks.seed(who, seed)
         self._rng = None if seed is None else np.random.default_rng(seed)
         self.data_format = _check_data_format(data_format, who)
-        super().__init__(input_shape)
+        super().__init__(input_shape, **kwargs)
 
     def forward(self, x):
         data = _data(x)
@@ -714,7 +714,7 @@ class Reshape(Layer):
     (5, 28, 28, 1)
     """
 
-    def __init__(self, target_shape, input_shape=None):
+    def __init__(self, target_shape, input_shape=None, **kwargs):
         try:
             target = tuple(int(d) for d in target_shape)
         except TypeError:
@@ -722,8 +722,8 @@ class Reshape(Layer):
         if sum(d == -1 for d in target) > 1 or any(d < 1 and d != -1 for d in target):
             raise ValueError(f"Reshape: target_shape must hold positive ints and at most one -1, got {target_shape!r}")
         self.target_shape = target
-        super().__init__(input_shape)
-        if input_shape is not None:
+        super().__init__(input_shape, **kwargs)
+        if self.input_shape is not None:
             self.build(self.input_shape)
 
     def _resolve(self, sample_shape, who="Reshape"):

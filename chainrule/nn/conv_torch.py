@@ -28,7 +28,7 @@ import numpy as np
 from chainrule import ops
 from chainrule.nn import init
 from chainrule.nn.conv import _Conv, _Pooling, _Spatial, _int_tuple
-from chainrule.nn.core import _data
+from chainrule.nn.core import _data, permuted_view
 from chainrule.nn.normalization import BatchNormalization
 from chainrule.ops import conv as _conv
 
@@ -89,6 +89,12 @@ class _TorchConv(_Conv):
     def _who(self):
         return f"{type(self).__name__}({self.in_channels}, {self.filters})"
 
+    @property
+    def weight(self):
+        """PyTorch's weight, (out, in/groups, *kernel): a view of ``kernel`` (*kernel, in/groups, out)."""
+        r = self.rank
+        return permuted_view(self, "kernel", (r + 1, r) + tuple(range(r)))
+
     def _lazy_build(self, x):
         pass   # built in __init__; no input shape is recorded
 
@@ -100,8 +106,18 @@ class _TorchConv(_Conv):
                 "dtype": None if self.dtype is None else self.dtype.name}
 
     def extra_repr(self):
-        return (f"{self.in_channels}, {self.filters}, kernel_size={self.kernel_size}, stride={self.strides}, "
-                f"padding={self._torch_padding!r}")
+        """PyTorch's printed form: Conv2d(1, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))."""
+        out = f"{self.in_channels}, {self.filters}, kernel_size={self.kernel_size}, stride={self.strides}"
+        pad = self._torch_padding
+        if isinstance(pad, str):
+            out += f", padding={pad}"
+        elif any(_padding_tuple(pad, self.rank, "")):
+            out += f", padding={_padding_tuple(pad, self.rank, '')}"
+        if any(d != 1 for d in self.dilation_rate):
+            out += f", dilation={self.dilation_rate}"
+        if self.groups != 1:
+            out += f", groups={self.groups}"
+        return out + ("" if self.use_bias else ", bias=False")
 
 
 class Conv1d(_TorchConv):
@@ -135,6 +151,7 @@ class _TorchPool(_Pooling):
         if divisor_override is not None:
             raise ValueError(f"{who}: divisor_override is not supported")
         super().__init__(kernel_size, stride, "valid", "channels_first")
+        self._torch_args = (kernel_size, kernel_size if stride is None else stride, padding)   # as printed
         self.pad = _padding_tuple(padding, nd, who)
         if any(2 * p > k for p, k in zip(self.pad, self.pool_size)):
             raise ValueError(f"{who}: padding {self.pad} should be at most half of the kernel size {self.pool_size} "
@@ -196,7 +213,11 @@ class _TorchPool(_Pooling):
         return cfg
 
     def extra_repr(self):
-        return f"kernel_size={self.pool_size}, stride={self.strides}, padding={self.pad}"
+        """PyTorch's printed form: MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)."""
+        k, st, p = self._torch_args
+        if self.kind == "max":
+            return f"kernel_size={k}, stride={st}, padding={p}, dilation=1, ceil_mode={self.ceil_mode}"
+        return f"kernel_size={k}, stride={st}, padding={p}"
 
 
 class MaxPool1d(_TorchPool):
@@ -295,6 +316,9 @@ class AdaptiveAvgPool2d(_Spatial):
     def get_config(self):
         return {"output_size": list(self.output_size)}
 
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
 
 class BatchNorm2d(BatchNormalization):
     """PyTorch's ``nn.BatchNorm2d(num_features, eps=1e-5, momentum=0.1, affine=True)`` on (batch, C, H, W).
@@ -333,4 +357,5 @@ class BatchNorm2d(BatchNormalization):
                 "affine": self.affine, "dtype": None if self.dtype is None else self.dtype.name}
 
     def extra_repr(self):
-        return f"{self.num_features}, eps={self.epsilon}, momentum={self.torch_momentum}"
+        return (f"{self.num_features}, eps={self.epsilon}, momentum={self.torch_momentum}, affine={self.affine}, "
+                f"bias=True, track_running_stats=True")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import _checks, ops
-from chainrule.nn import activations, init, regularizers
+from chainrule.nn import activations, init, naming, regularizers
 from chainrule.nn import module as _module
 from chainrule.nn.module import Module
 from chainrule.parameter import Parameter
@@ -17,18 +17,57 @@ from chainrule.tensor import Tensor, get_default_dtype, get_rng
 
 
 class Layer(Module):
-    """A Module that knows its input and output shapes (per sample; batch axis first, as None)."""
+    """A Module that knows its input and output shapes (per sample; batch axis first, as None).
 
-    def __init__(self, input_shape=None):
+    Keras' layer arguments are accepted by every layer and handled here once (Keras 3's base
+    ``Layer``): ``name`` (else an automatic one, ``dense``, ``dense_1``, ...:
+    :mod:`chainrule.nn.naming`), ``input_shape`` / ``input_dim`` / ``batch_input_shape`` (the
+    per-sample shape, so that a model starting with this layer is built at once),
+    ``activity_regularizer`` (a penalty on the layer's output, Omega(a) / batch size, added to the
+    training loss), ``trainable`` (False freezes the layer's weights) and ``dtype``.  A layer is
+    called on data (a Tensor or array) or, in Keras' functional API, on the symbolic tensors of
+    :func:`chainrule.nn.Input` (:mod:`chainrule.nn.graph`).
+    """
+
+    def __init__(self, input_shape=None, *, name=None, input_dim=None, batch_input_shape=None, batch_size=None,
+                 activity_regularizer=None, trainable=True, dtype=None, autocast=True, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unrecognized keyword arguments {sorted(kwargs)}")
         super().__init__()
-        self.input_shape = None if input_shape is None else (None, *tuple(input_shape))
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(f"{type(self).__name__}: name must be a non-empty string, got {name!r}")
+        if name is None:   # Keras' automatic name from the class (or the name of the Keras layer it stands for)
+            name = naming.unique_name(type(self).__dict__.get("_auto_name", type(self).__name__))
+        self.name = name
+        if batch_input_shape is not None:
+            shape = (None, *tuple(batch_input_shape)[1:])
+            batch_size = tuple(batch_input_shape)[0]
+        elif input_shape is not None:
+            shape = (None, *_shape_tuple(input_shape, type(self).__name__))
+        elif input_dim is not None:
+            shape = (None, int(input_dim))
+        else:
+            shape = None
+        if shape is not None and batch_size is not None:
+            shape = (int(batch_size), *shape[1:])
+        self.input_shape = shape
         self.output_shape = None
+        if activity_regularizer is not None:
+            self.activity_regularizer = regularizers.get(activity_regularizer)
+        if not isinstance(trainable, bool):
+            raise ValueError(f"{type(self).__name__}: trainable must be True or False, got {trainable!r}")
+        object.__setattr__(self, "_trainable", trainable)
+        if dtype is not None:
+            self.dtype = np.dtype(dtype)
 
     def build(self, input_shape):
         """Create weights for inputs of ``input_shape`` (batch axis first); return the output shape."""
         self.input_shape = tuple(input_shape)
         self.output_shape = self.compute_output_shape(self.input_shape)
         object.__setattr__(self, "_self_built", True)
+        if not self.__dict__.get("_trainable", True):
+            for p in self._parameters.values():
+                p.requires_grad = False
         return self.output_shape
 
     def compute_output_shape(self, input_shape):
@@ -70,9 +109,64 @@ class Layer(Module):
             shape = np.shape(x.data if isinstance(x, Tensor) else x)
             raise ValueError(f"{self!r}: expected input of rank {rank} {what}, got shape {shape}")
 
+    # ------------------------------------------------------------------ Keras' layer attributes
+    @property
+    def trainable(self):
+        """False: the layer's weights are frozen (``requires_grad=False``; optimizers skip them)."""
+        return self.__dict__.get("_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value):
+        object.__setattr__(self, "_trainable", bool(value))
+        for m in self.modules():
+            object.__setattr__(m, "_trainable", bool(value))
+            for p in m._parameters.values():
+                p.requires_grad = bool(value)
+
+    @property
+    def input(self):
+        """The symbolic input of the layer's (first) call in a functional model."""
+        return _graph_attr(self, "input")
+
+    @property
+    def output(self):
+        """The symbolic output of the layer's (first) call in a functional model (``Model(inputs, layer.output)``)."""
+        return _graph_attr(self, "output")
+
+
+#: the keyword arguments every layer takes (handled by Layer.__init__)
+_LAYER_KWARGS = ("input_shape", "name", "input_dim", "batch_input_shape", "batch_size", "activity_regularizer",
+                 "trainable", "dtype", "autocast")
+
+
+def _shape_tuple(shape, who):
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        return (int(shape),)
+    try:
+        return tuple(None if d is None else int(d) for d in shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"{who}: input_shape must be a tuple of sizes (None for any), got {shape!r}") from None
+
+
+def _graph_attr(layer, what):
+    nodes = layer.__dict__.get("_inbound_nodes") or []
+    if not nodes:
+        raise AttributeError(f"{layer.name} ({type(layer).__name__}) has not been called on a symbolic input, so "
+                             f"it has no {what}; call it on keras.Input(shape=...) (or give the first layer of a "
+                             f"Sequential input_shape=...) first")
+    node = nodes[0]   # a shared layer (called several times): its first call's, as Keras 3 gives it
+    tensors = node.input_tensors if what == "input" else node.outputs
+    return tensors[0] if len(tensors) == 1 else list(tensors)
+
 
 def _data(x):
     return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _no_constraints(who, **constraints):
+    for key, value in constraints.items():
+        if value is not None:
+            raise NotImplementedError(f"{who}({key}=...): weight constraints are not supported by chainrule")
 
 
 class Dense(Layer):
@@ -102,12 +196,14 @@ class Dense(Layer):
     """
 
     def __init__(self, units, activation=None, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, input_dim=None, use_bias=True, dtype=None):
-        units = _checks.positive_int("Dense", "units", units)
+                 kernel_regularizer=None, bias_regularizer=None, input_dim=None, use_bias=True, dtype=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        units = _checks.positive_int("Dense", "units", units, whole_floats=True)
         input_dim = _checks.positive_int("Dense", "input_dim", input_dim, allow_none=True)
         if not isinstance(use_bias, (bool, np.bool_)):
             raise TypeError(f"Dense: use_bias must be True or False, got {use_bias!r}")
-        super().__init__(None if input_dim is None else (input_dim,))
+        _no_constraints("Dense", kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
+        super().__init__(input_dim=input_dim, **kwargs)
         self.units = int(units)
         self.activation = activations.get(activation)
         self.kernel_initializer = init.get(kernel_initializer)
@@ -117,8 +213,8 @@ class Dense(Layer):
         self.use_bias = bool(use_bias)
         self.dtype = np.dtype(dtype) if dtype is not None else None
         object.__setattr__(self, "_self_built", False)
-        if input_dim is not None:
-            self.build((None, int(input_dim)))
+        if self.input_shape is not None:
+            self.build(self.input_shape)
 
     def build(self, input_shape):
         n_in = input_shape[-1]
@@ -158,7 +254,8 @@ class Dense(Layer):
         """(W, b or None, activation) if this layer can run inside a fused dense stack on a batch of
         ``n_in`` features of ``dtype`` (built, its own forward, weights of that dtype), else None."""
         d = self.__dict__
-        if type(self).forward is not Dense.forward or not d.get("_self_built"):
+        if type(self).forward is not Dense.forward or not d.get("_self_built") or \
+                d.get("activity_regularizer") is not None:
             return None
         W = d.get("kernel")
         b = d.get("bias") if d.get("use_bias") else None
@@ -202,12 +299,86 @@ class Linear(Dense):
     def get_config(self):
         return {"in_features": self.kernel.shape[0], "out_features": self.units, "bias": self.use_bias}
 
+    @property
+    def in_features(self):
+        return self.kernel.shape[0]
+
+    @property
+    def out_features(self):
+        return self.units
+
+    @property
+    def weight(self):
+        """PyTorch's weight, (out_features, in_features): the transpose of ``kernel``, sharing its memory
+        (``nn.init.xavier_uniform_(layer.weight)`` and ``layer.weight.data[...] = w`` change the kernel)."""
+        return permuted_view(self, "kernel", (1, 0))
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.use_bias}"
+
+
+class PermutedParameter(Parameter):
+    """A Parameter seen through a permutation of its axes: PyTorch's layout of a weight chainrule keeps in
+    another one (``Linear.weight`` is the transposed ``kernel``).  Its values are a view of the
+    parameter's (reading and writing go through), its gradient the permuted gradient; an optimizer
+    given it updates the parameter itself."""
+
+    __slots__ = ("_base", "_perm", "_inverse")
+
+    def __init__(self, base, perm):
+        self._base, self._perm = base, tuple(perm)
+        self._inverse = tuple(int(i) for i in np.argsort(perm))
+        self._ctx = self._tangent = None
+        self._grad_out = None
+        self.name = None
+
+    @property
+    def data(self):
+        return self._base.data.transpose(self._perm)
+
+    @data.setter
+    def data(self, value):
+        np.copyto(self._base.data, np.asarray(value.data if isinstance(value, Tensor) else value).transpose(
+            self._inverse), casting="same_kind")
+
+    @property
+    def grad(self):
+        g = self._base.grad
+        return None if g is None else g.transpose(self._perm)
+
+    @grad.setter
+    def grad(self, value):
+        self._base.grad = None if value is None else np.asarray(value).transpose(self._inverse)
+
+    @property
+    def requires_grad(self):
+        return self._base.requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self._base.requires_grad = bool(value)
+
+    def grad_storage(self):
+        return None
+
+
+def permuted_view(layer, name, perm):
+    """``layer.<name>`` seen with its axes in ``perm`` order (one view per parameter, kept while it is the same)."""
+    base = getattr(layer, name)
+    cache = layer.__dict__.get("_views") or {}
+    view = cache.get(name)
+    if view is None or view._base is not base:
+        view = PermutedParameter(base, perm)
+        cache[name] = view
+        object.__setattr__(layer, "_views", cache)
+    return view
+
 
 class Activation(Layer):
     """Applies an activation function by name or callable: ``Activation('relu')``."""
 
     def __init__(self, activation, **kwargs):
-        super().__init__()
+        super().__init__(**{k: kwargs.pop(k) for k in list(kwargs) if k in _LAYER_KWARGS})
         self.fn = activations.get(activation)
         self.kwargs = kwargs
 
@@ -230,50 +401,64 @@ class Activation(Layer):
         return repr(activations.name_of(self.fn) or "custom")
 
 
-def _activation_module(name, fn_name, doc, **defaults):
+def _activation_module(name, fn_name, doc, torch_repr="", **defaults):
     def __init__(self, **kwargs):
         Activation.__init__(self, fn_name, **{**defaults, **kwargs})
 
     def get_config(self):
         return dict(self.kwargs)
-    return type(name, (Activation,), {"__init__": __init__, "get_config": get_config, "__doc__": doc})
+
+    def extra_repr(self):   # printed as PyTorch prints its modules: ReLU(), Sigmoid()
+        return torch_repr
+    return type(name, (Activation,), {"__init__": __init__, "get_config": get_config, "extra_repr": extra_repr,
+                                      "__doc__": doc})
 
 
 ReLU = _activation_module("ReLU", "relu", "PyTorch-style module: y = max(0, x).")
 Sigmoid = _activation_module("Sigmoid", "sigmoid", "PyTorch-style module: y = 1 / (1 + exp(-x)).")
 Tanh = _activation_module("Tanh", "tanh", "PyTorch-style module: y = tanh(x).")
-Softplus = _activation_module("Softplus", "softplus", "PyTorch-style module: y = log(1 + exp(x)).")
+Softplus = _activation_module("Softplus", "softplus", "PyTorch-style module: y = log(1 + exp(x)).",
+                              torch_repr="beta=1.0, threshold=20.0")
 Identity = _activation_module("Identity", "identity", "PyTorch-style module: y = x.")
 
 
 class LeakyReLU(Activation):
     """PyTorch-style module: y = x if x > 0 else negative_slope * x."""
 
-    def __init__(self, negative_slope=0.01):
-        super().__init__("leaky_relu", alpha=_checks.number("LeakyReLU", "negative_slope", negative_slope))
+    def __init__(self, negative_slope=0.01, **kwargs):
+        super().__init__("leaky_relu", alpha=_checks.number("LeakyReLU", "negative_slope", negative_slope), **kwargs)
 
     def get_config(self):
         return {"negative_slope": self.kwargs["alpha"]}
+
+    def extra_repr(self):
+        return f"negative_slope={self.kwargs['alpha']}"
 
 
 class ELU(Activation):
     """PyTorch-style module: y = x if x > 0 else alpha (exp(x) - 1)."""
 
-    def __init__(self, alpha=1.0):
-        super().__init__("elu", alpha=_checks.number("ELU", "alpha", alpha))
+    def __init__(self, alpha=1.0, **kwargs):
+        super().__init__("elu", alpha=_checks.number("ELU", "alpha", alpha), **kwargs)
 
     def get_config(self):
         return {"alpha": self.kwargs["alpha"]}
+
+    def extra_repr(self):
+        return f"alpha={self.kwargs['alpha']}"
 
 
 class Softmax(Activation):
     """PyTorch-style module: softmax over ``dim`` (default the last axis)."""
 
-    def __init__(self, dim=-1):
-        super().__init__("softmax", axis=int(dim))
+    def __init__(self, dim=-1, **kwargs):
+        super().__init__("softmax", axis=int(dim), **kwargs)
 
     def get_config(self):
         return {"dim": self.kwargs["axis"]}
+
+    def extra_repr(self):
+        return f"dim={self.kwargs['axis']}"
 
 
 class Dropout(Layer):
@@ -281,8 +466,11 @@ class Dropout(Layer):
     in evaluation y = x.  Scaling during training keeps E[y] = x, so inference needs no change.
     """
 
-    def __init__(self, rate, seed=None):
-        super().__init__()
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if noise_shape is not None:
+            raise NotImplementedError("Dropout(noise_shape=...): a mask shared along axes is not supported; "
+                                      "SpatialDropout1D/2D drop whole channels")
         self.rate = _checks.in_range("Dropout", "rate", rate, 0.0, 1.0, hi_open=True)
         self.seed = _checks.seed("Dropout", seed)
         self._rng = None if seed is None else np.random.default_rng(seed)
@@ -306,6 +494,14 @@ class Dropout(Layer):
 
 class Flatten(Layer):
     """Flattens every sample: (N, d1, d2, ...) -> (N, d1 d2 ...)."""
+
+    def __init__(self, data_format=None, **kwargs):
+        if data_format not in (None, "channels_last", "channels_first"):
+            raise ValueError(f"Flatten: data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
+        if data_format == "channels_first":
+            raise NotImplementedError("Flatten(data_format='channels_first'): flatten (C, H, W) inputs with "
+                                      "chainrule.torch.nn.Flatten (PyTorch's order) instead")
+        super().__init__(**kwargs)
 
     def forward(self, x):
         shape = np.shape(_data(x))

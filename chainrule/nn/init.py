@@ -180,8 +180,17 @@ def serialize(init):
     return {"class_name": type(init).__name__, "config": init.get_config()}
 
 
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
 def deserialize(config):
-    classes = {c.__name__: c for c in _REGISTRY.values()}
+    # chainrule's initializers, then any other Initializer subclass by its class name (those of
+    # chainrule.keras.initializers, say, or your own)
+    classes = {c.__name__: c for c in _subclasses(Initializer)}
+    classes.update({c.__name__: c for c in _REGISTRY.values()})
     name = config.get("class_name")
     if name not in classes:
         raise ValueError(f"unknown initializer class {name!r} in saved config")

@@ -75,8 +75,8 @@ class Masking(Layer):
         (time, features); lets a Sequential build its layers at once.
     """
 
-    def __init__(self, mask_value=0.0, input_shape=None):
-        super().__init__(input_shape)
+    def __init__(self, mask_value=0.0, input_shape=None, **kwargs):
+        super().__init__(input_shape, **kwargs)
         if isinstance(mask_value, bool) or not isinstance(mask_value, (int, float, np.integer, np.floating)):
             raise TypeError(f"Masking: mask_value must be a number, got {mask_value!r}")
         self.mask_value = float(mask_value)

@@ -14,7 +14,9 @@ from collections import OrderedDict
 import numpy as np
 
 from chainrule import io as _io
+from chainrule.nn.symbolic import KerasTensor, symbolic_call
 from chainrule.parameter import Parameter
+from chainrule.tensor import Tensor
 from chainrule.training import Trainer
 
 #: class name -> class, for rebuilding saved architectures (chainrule.io's registry)
@@ -36,8 +38,15 @@ def _penalty_terms(module):
     return [t for m in module.modules() for t in m._regularized()]
 
 
+def _activity_modules(module):
+    return [m for m in module.modules() if m.activity_regularizer is not None]
+
+
 def _parameter_tuple(module):
     return tuple(p for _, p in module.named_parameters())
+
+
+_SEQUENCES = (list, tuple)
 
 
 class NotBuiltError(ValueError):
@@ -108,6 +117,9 @@ class Module(Trainer):
         for store in ("_parameters", "_modules", "_buffers"):
             if store in d and name in d[store]:
                 return d[store][name]
+        prop = getattr(type(self), name, None)
+        if isinstance(prop, property):   # a property that raised AttributeError: let its own message through
+            return prop.fget(self)
         raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
 
     def register_buffer(self, name, array):
@@ -145,8 +157,51 @@ class Module(Trainer):
         """What the module computes; calling the module, ``module(x)``, calls it.  Subclasses define it."""
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
+    #: Keras' activity regularizer: a penalty on this module's output (see :class:`chainrule.nn.Layer`)
+    activity_regularizer = None
+
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        a = args[0] if args else None
+        if type(a) is KerasTensor or (type(a) in _SEQUENCES and a and type(a[0]) is KerasTensor):
+            return symbolic_call(self, args, kwargs)   # Keras' functional API (chainrule.nn.graph)
+        out = self.forward(*args, **kwargs)
+        if self.activity_regularizer is not None:
+            self._record_activity(out)
+        return out
+
+    def _record_activity(self, out):
+        """Keep Omega(a) / batch size of this call's output a, for the training loss (Keras 3's rule).
+        One value per graph node calling this module (``_calling_node``), replaced on every call."""
+        store = self.__dict__.get("_activity_losses")
+        if store is None:
+            store = {}
+            object.__setattr__(self, "_activity_losses", store)
+        total = None
+        for o in (out if isinstance(out, (list, tuple)) else [out]):
+            n = np.shape(o.data if isinstance(o, Tensor) else o)
+            term = self.activity_regularizer(o)
+            if n:
+                term = term / n[0]
+            total = term if total is None else total + term
+        store[self.__dict__.get("_calling_node")] = total
+
+    def activity_penalty(self):
+        """The sum of the activity penalties of the latest forward pass (None when no layer has one);
+        the Trainer adds it to the loss.  Which modules have one is looked up once per model change."""
+        mods = self._cached("activity", _activity_modules, self)
+        if not mods:
+            return None
+        total = None
+        for m in mods:
+            for v in (m.__dict__.get("_activity_losses") or {}).values():
+                total = v if total is None else total + v
+        return total
+
+    @property
+    def losses(self):
+        """Keras' ``model.losses``: the activity penalties of the latest calls and the weight penalties."""
+        out = [v for m in self.modules() for v in (m.__dict__.get("_activity_losses") or {}).values()]
+        return out + [reg(p) for m in self.modules() for reg, p in m._regularized()]
 
     @property
     def built(self) -> bool:
@@ -158,6 +213,24 @@ class Module(Trainer):
             if not m.__dict__.get("_self_built", True):
                 return name or type(m).__name__, m
         return None
+
+    def get_layer(self, name=None, index=None):
+        """A direct sub-layer by its Keras name (``model.get_layer('hidden')``) or position (``index=0``)."""
+        layers = list(self._modules.items())
+        if index is not None:
+            if name is not None:
+                raise ValueError("get_layer: give name= or index=, not both")
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"get_layer: index {index} is out of range for a model of {len(layers)} layers")
+            return layers[index][1]
+        for key, layer in layers:
+            if getattr(layer, "name", None) == name:
+                return layer
+        for key, layer in layers:
+            if key == name:
+                return layer
+        names = [getattr(layer, "name", None) or key for key, layer in layers]
+        raise ValueError(f"get_layer: no layer named {name!r}; the layers are {names}")
 
     def children(self):
         """The direct sub-modules, in the order they were assigned."""
@@ -197,6 +270,34 @@ class Module(Trainer):
         for mname, m in self.named_modules():
             for bname, b in m._buffers.items():
                 yield (f"{mname}.{bname}" if mname else bname), b
+
+    # ------------------------------------------------------------------ Keras' weight lists
+    @property
+    def weights(self):
+        """Every weight: the parameters, then the non-trainable state (BatchNormalization's moving statistics)."""
+        return [p for _, p in self.named_parameters()] + [b for _, b in self.named_buffers()]
+
+    @property
+    def trainable_weights(self):
+        return [p for _, p in self.named_parameters() if p.requires_grad]
+
+    @property
+    def non_trainable_weights(self):
+        return [p for _, p in self.named_parameters() if not p.requires_grad] + [b for _, b in self.named_buffers()]
+
+    def get_weights(self):
+        """The weights as arrays (copies), in :attr:`weights` order (Keras' ``get_weights``)."""
+        return [np.array(w.data if isinstance(w, Tensor) else w, copy=True) for w in self.weights]
+
+    def set_weights(self, weights):
+        """Copy arrays into the weights in place, in :attr:`weights` order (optimizers stay bound)."""
+        names = [n for n, _ in self.named_parameters()] + [n for n, _ in self.named_buffers()]
+        weights = list(weights)
+        if len(weights) != len(names):
+            raise ValueError(f"{type(self).__name__}.set_weights: expected {len(names)} arrays ({', '.join(names)}), "
+                             f"got {len(weights)}")
+        self.load_state_dict(dict(zip(names, (np.asarray(w.data if isinstance(w, Tensor) else w)
+                                              for w in weights))))
 
     def count_params(self) -> int:
         """The number of trainable values (the sizes of all parameters added up), as Keras'."""
@@ -327,10 +428,11 @@ class Module(Trainer):
         return _io.load_weights(self, path)
 
     def __repr__(self):
+        name = type(self).__dict__.get("_repr_name", type(self).__name__)   # PyTorch's name of a Torch* class
         if not self._modules:
-            return f"{type(self).__name__}({self.extra_repr()})"
+            return f"{name}({self.extra_repr()})"
         lines = [f"  ({n}): " + repr(m).replace("\n", "\n  ") for n, m in self._modules.items()]
-        return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+        return f"{name}(\n" + "\n".join(lines) + "\n)"
 
     def extra_repr(self) -> str:
         """The arguments shown inside the module's repr, e.g. ``units=10``."""

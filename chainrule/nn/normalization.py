@@ -27,7 +27,24 @@ class BatchNormalization(Layer):
     #: BatchNorm does; False: the batch variance itself, as Keras' does
     unbiased_running_variance = False
 
-    def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True, input_dim=None, dtype=None):
+    def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True, input_dim=None, dtype=None, *, axis=-1,
+                 beta_initializer="zeros", gamma_initializer="ones", moving_mean_initializer="zeros",
+                 moving_variance_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
+                 beta_constraint=None, gamma_constraint=None, synchronized=False, **kwargs):
+        if axis not in (-1,):
+            raise NotImplementedError(f"BatchNormalization(axis={axis!r}): only the last axis (axis=-1, "
+                                      f"channels last) is normalized by chainrule")
+        for key, value, default in (("beta_initializer", beta_initializer, "zeros"),
+                                    ("gamma_initializer", gamma_initializer, "ones"),
+                                    ("moving_mean_initializer", moving_mean_initializer, "zeros"),
+                                    ("moving_variance_initializer", moving_variance_initializer, "ones"),
+                                    ("beta_regularizer", beta_regularizer, None),
+                                    ("gamma_regularizer", gamma_regularizer, None),
+                                    ("beta_constraint", beta_constraint, None),
+                                    ("gamma_constraint", gamma_constraint, None), ("synchronized", synchronized, False)):
+            if value != default:
+                raise NotImplementedError(f"BatchNormalization({key}={value!r}) is not supported by chainrule "
+                                          f"(the default {default!r} is)")
         who = type(self).__name__
         momentum = _checks.in_range(who, "momentum", momentum, 0.0, 1.0)
         epsilon = _checks.in_range(who, "epsilon", epsilon, lo=0.0, lo_open=True)
@@ -35,13 +52,13 @@ class BatchNormalization(Layer):
         for name, flag in (("center", center), ("scale", scale)):
             if not isinstance(flag, (bool, np.bool_)):
                 raise TypeError(f"{who}: {name} must be True or False, got {flag!r}")
-        super().__init__(None if input_dim is None else (input_dim,))
+        super().__init__(input_dim=input_dim, **kwargs)
         self.momentum, self.epsilon = momentum, epsilon
         self.center, self.scale = bool(center), bool(scale)
         self.dtype = np.dtype(dtype) if dtype is not None else None
         object.__setattr__(self, "_self_built", False)
-        if input_dim is not None:
-            self.build((None, int(input_dim)))
+        if self.input_shape is not None:
+            self.build(self.input_shape)
 
     def build(self, input_shape):
         n = input_shape[-1]

@@ -208,8 +208,10 @@ class _Recurrent(Layer):
         self.go_backwards, self.stateful, self.unroll = bool(go_backwards), bool(stateful), bool(unroll)
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self.keep_time_order = False     # set by Bidirectional on its backward layer (outputs in input order)
+        if input_shape is None and input_dim is None and self.input_shape is not None:  # batch_input_shape=...
+            batch_size = self.input_shape[0] if batch_size is None else batch_size
+            input_shape = self.input_shape[1:]
         self.batch_size = None if batch_size is None else _positive_int(batch_size, "batch_size", cls)
-        self.name = name
         self.dtype = np.dtype(dtype) if dtype is not None else None
         self.states = None
         self._state_fixed = self.batch_size is not None
@@ -479,8 +481,8 @@ class SimpleRNN(_Recurrent):
                  recurrent_regularizer=None, bias_regularizer=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
                  return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False,
                  zero_output_for_mask=False, input_shape=None, input_dim=None, batch_size=None, name=None,
-                 dtype=None):
-        super().__init__()
+                 dtype=None, **kwargs):
+        super().__init__(name=name, **kwargs)
         self._setup(units, activation, "sigmoid", use_bias, kernel_initializer, recurrent_initializer,
                     bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer, dropout,
                     recurrent_dropout, seed, return_sequences, return_state, go_backwards, stateful, unroll,
@@ -528,8 +530,8 @@ class LSTM(_Recurrent):
                  unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
                  dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
                  go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False, input_shape=None,
-                 input_dim=None, batch_size=None, name=None, dtype=None):
-        super().__init__()
+                 input_dim=None, batch_size=None, name=None, dtype=None, **kwargs):
+        super().__init__(name=name, **kwargs)
         self.unit_forget_bias = bool(unit_forget_bias)
         self._setup(units, activation, recurrent_activation, use_bias, kernel_initializer, recurrent_initializer,
                     bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer, dropout,
@@ -578,8 +580,8 @@ class GRU(_Recurrent):
                  kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None, dropout=0.0,
                  recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, reset_after=True, zero_output_for_mask=False, input_shape=None,
-                 input_dim=None, batch_size=None, name=None, dtype=None):
-        super().__init__()
+                 input_dim=None, batch_size=None, name=None, dtype=None, **kwargs):
+        super().__init__(name=name, **kwargs)
         self.reset_after = bool(reset_after)
         self._setup(units, activation, recurrent_activation, use_bias, kernel_initializer, recurrent_initializer,
                     bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer, dropout,
@@ -640,8 +642,8 @@ class Bidirectional(Layer):
 
     _MODES = ("concat", "sum", "mul", "ave", None)
 
-    def __init__(self, layer, merge_mode="concat", backward_layer=None, input_shape=None):
-        super().__init__()
+    def __init__(self, layer, merge_mode="concat", backward_layer=None, input_shape=None, **kwargs):
+        super().__init__(**kwargs)
         if not isinstance(layer, _Recurrent):
             raise TypeError(f"Bidirectional: expected a recurrent layer (SimpleRNN, LSTM or GRU), got "
                             f"{type(layer).__name__}")
@@ -655,9 +657,10 @@ class Bidirectional(Layer):
         shape = cfg.pop("input_shape", None)
         if input_shape is None:
             input_shape = shape
-        self.forward_layer = type(layer).from_config({**cfg, "zero_output_for_mask": layer.return_sequences})
+        self.forward_layer = type(layer).from_config({**cfg, "zero_output_for_mask": layer.return_sequences,
+                                                      "name": f"forward_{layer.name}"})
         if backward_layer is None:
-            backward_layer = type(layer).from_config({**cfg, "go_backwards": True,
+            backward_layer = type(layer).from_config({**cfg, "go_backwards": True, "name": f"backward_{layer.name}",
                                                       "zero_output_for_mask": layer.return_sequences})
             self._own_backward = False
         else:
@@ -752,6 +755,8 @@ class Bidirectional(Layer):
     def get_config(self):
         cfg = self.forward_layer.get_config()
         cfg["zero_output_for_mask"] = False
+        if cfg.get("name", "").startswith("forward_"):
+            cfg["name"] = cfg["name"][len("forward_"):]   # the wrapped layer's own name
         return {"layer": {"class_name": type(self.forward_layer).__name__, "config": cfg},
                 "merge_mode": self.merge_mode,
                 "backward_layer": _layer_config(self.backward_layer) if self._own_backward else None,
@@ -795,8 +800,8 @@ class TimeDistributed(Layer):
     (2, 5, 8)
     """
 
-    def __init__(self, layer, input_shape=None):
-        super().__init__()
+    def __init__(self, layer, input_shape=None, **kwargs):
+        super().__init__(**kwargs)
         if not isinstance(layer, Layer):
             raise TypeError(f"TimeDistributed: expected a layer, got {type(layer).__name__}")
         self.layer = layer

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.nn import naming
 from chainrule.nn.module import LAYERS, Module, _changed
+from chainrule.nn.symbolic import KerasTensor
 from chainrule.ops import sigmoid as ops_sigmoid
 from chainrule.ops.activations import fusable, name_of
 from chainrule.ops.fused import DenseStack
@@ -21,31 +23,121 @@ class Sequential(Module):
     once, so ``parameters()`` and ``summary()`` work before any data is seen.
     """
 
-    def __init__(self, layers=None, *more):
+    def __init__(self, layers=None, *more, name=None, trainable=True):
         super().__init__()
+        self.name = name if name is not None else naming.unique_name("Sequential")
         if isinstance(layers, Module):
             layers = [layers, *more]
         elif more:
             raise TypeError("Sequential: pass the layers as one list or as separate arguments, not both")
-        for layer in layers or []:
-            self.add(layer)
+        if isinstance(layers, dict):  # PyTorch's Sequential(OrderedDict([('fc1', Linear(...)), ...]))
+            for key, layer in layers.items():
+                self.add(layer, key=str(key))
+        else:
+            for layer in layers or []:
+                self.add(layer)
+        if not trainable:
+            for layer in self._modules.values():
+                layer.trainable = False
 
-    def add(self, layer):
-        """Append a layer (Keras' ``model.add``); built at once when the input size is known.  Returns the model."""
+    def add(self, layer, key=None):
+        """Append a layer (Keras' ``model.add``); ``Input(shape=...)`` first gives the input shape."""
+        if isinstance(layer, KerasTensor) or type(layer).__name__ == "InputLayer":
+            if self._modules:
+                raise ValueError("Sequential: an Input can only be the first entry of the model")
+            shape = layer.shape if isinstance(layer, KerasTensor) else layer.batch_shape
+            object.__setattr__(self, "_input_batch_shape", tuple(shape))
+            return self
         if not isinstance(layer, Module):
             raise TypeError(f"Sequential: expected a layer (a Module), got {type(layer).__name__}")
-        self._modules[str(len(self._modules))] = layer
+        self._modules[str(len(self._modules)) if key is None else key] = layer
         _changed()
         self._try_build()
         return self
 
+    def pop(self):
+        """Remove and return the last layer (Keras' ``model.pop``)."""
+        if not self._modules:
+            raise IndexError("Sequential.pop: the model has no layers")
+        key = next(reversed(self._modules))
+        layer = self._modules.pop(key)
+        _changed()
+        return layer
+
     def _try_build(self):
         layers = list(self._modules.values())
-        shape = getattr(layers[0], "input_shape", None) if layers else None
+        shape = self.__dict__.get("_input_batch_shape")
+        if shape is None:
+            shape = getattr(layers[0], "input_shape", None) if layers else None
         if shape is None:
             return
         for layer in layers:
             shape = layer.build(shape) if hasattr(layer, "build") else shape
+        self._symbolic_graph()
+
+    def _symbolic_graph(self):
+        """Call the layers on an ``Input`` of the model's input shape, so that ``model.input``,
+        ``layer.output`` and ``Model(inputs=model.input, outputs=layer.output)`` work as in Keras.
+        (Redone when layers are added: the previous symbolic calls are forgotten.)"""
+        from chainrule.nn.graph import Input
+        layers = list(self._modules.values())
+        old = self.__dict__.get("_symbolic")
+        if old is not None:
+            for layer, node in old[2]:
+                nodes = layer.__dict__.get("_inbound_nodes") or []
+                if node in nodes:
+                    nodes.remove(node)
+            object.__setattr__(self, "_symbolic", None)
+        shape = self.__dict__.get("_input_batch_shape")
+        if shape is None:
+            shape = getattr(layers[0], "input_shape", None) if layers else None
+        if shape is None:
+            return None
+        made = []
+        try:
+            inp = self.__dict__.get("_input_tensor")   # one InputLayer per model, as Keras makes it
+            if inp is None or inp.shape != tuple(shape):
+                inp = Input(batch_shape=shape, dtype=_dtype_of(layers))
+                object.__setattr__(self, "_input_tensor", inp)
+            x = inp
+            for layer in layers:
+                x = layer(x)
+                made.append((layer, layer._inbound_nodes[-1]))
+        except (TypeError, ValueError, NotImplementedError, AttributeError):
+            for layer, node in made:
+                layer._inbound_nodes.remove(node)
+            return None
+        g = (inp, x, made)
+        object.__setattr__(self, "_symbolic", g)
+        return g
+
+    def _graph_ends(self, what):
+        g = self.__dict__.get("_symbolic")
+        if g is None or [layer for layer, _ in g[2]] != list(self._modules.values()):
+            g = self._symbolic_graph()
+        if g is None:
+            raise AttributeError(f"{self.name}: the model has no {what} yet because its input shape is unknown; give "
+                                 f"the first layer input_shape=... (or start with Input(shape=...)), or call the "
+                                 f"model on data first")
+        return g
+
+    @property
+    def input(self):
+        """The symbolic input (Keras' ``model.input``)."""
+        return self._graph_ends("input")[0]
+
+    @property
+    def output(self):
+        """The symbolic output of the last layer (Keras' ``model.output``)."""
+        return self._graph_ends("output")[1]
+
+    @property
+    def inputs(self):
+        return [self.input]
+
+    @property
+    def outputs(self):
+        return [self.output]
 
     @property
     def layers(self):
@@ -94,16 +186,30 @@ class Sequential(Module):
         return x
 
     def get_config(self):
-        return {"layers": [{"class_name": type(m).__name__, "config": m.get_config()} for m in self.layers]}
+        cfg = {"name": self.name,
+               "layers": [{"class_name": type(m).__name__, "config": m.get_config(), "name": getattr(m, "name", None),
+                           "key": k} for k, m in self._modules.items()]}
+        if self.__dict__.get("_input_batch_shape") is not None:
+            cfg["input_batch_shape"] = list(self._input_batch_shape)
+        return cfg
 
     @classmethod
     def from_config(cls, config):
-        layers = []
-        for spec in config["layers"]:
-            if spec["class_name"] not in LAYERS:
-                raise ValueError(f"unknown layer class {spec['class_name']!r} in saved architecture")
-            layers.append(LAYERS[spec["class_name"]].from_config(spec["config"]))
-        return cls(layers)
+        layers = {}
+        with naming.suspended():   # the saved names are put back: no counter moves
+            for i, spec in enumerate(config["layers"]):
+                if spec["class_name"] not in LAYERS:
+                    raise ValueError(f"unknown layer class {spec['class_name']!r} in saved architecture")
+                layer = LAYERS[spec["class_name"]].from_config(spec["config"])
+                if spec.get("name") is not None:
+                    layer.name = spec["name"]
+                layers[spec.get("key", str(i))] = layer
+            model = cls(name=config.get("name"))
+        if config.get("input_batch_shape") is not None:
+            object.__setattr__(model, "_input_batch_shape", tuple(config["input_batch_shape"]))
+        for key, layer in layers.items():
+            model.add(layer, key=key)
+        return model
 
 
 def _model_float_dtype(model):
@@ -181,6 +287,13 @@ def _weights(stacked, n_in, dtype):
         params += (W, b)
         n_in = W.data.shape[1]
     return params
+
+
+def _dtype_of(layers):
+    for layer in layers:
+        for p in layer._parameters.values():
+            return p.data.dtype
+    return None
 
 
 def fusable_name(fn):

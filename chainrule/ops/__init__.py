@@ -426,7 +426,10 @@ def reshape(x, shape): return Reshape.apply(_arr(x), shape=shape)
 @_doc(Transpose)
 def transpose(x, axes=None): return Transpose.apply(_arr(x), axes=None if axes is None else tuple(axes))
 @_doc(GetItem)
-def getitem(x, index): return GetItem.apply(_arr(x), index=_value(index))
+def getitem(x, index):
+    if type(index) is tuple:   # Tensors inside an index (boolean masks, index tensors) as their arrays
+        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return GetItem.apply(_arr(x), index=_value(index))
 
 
 @_doc(Concatenate)

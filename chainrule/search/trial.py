@@ -145,7 +145,7 @@ class _Module:
     def score(self, X, y, scoring):
         if callable(scoring):
             return scoring(self.model, X, y)
-        logs = self.model.evaluate(X, y)
+        logs = self.model.evaluate(X, y, verbose=0, return_dict=True)
         name, sign = (scoring[4:], -1.0) if scoring.startswith("neg_") else (scoring, 1.0)
         if name in logs:
             return sign * float(logs[name])

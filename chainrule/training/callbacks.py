@@ -57,7 +57,7 @@ class Callback:
         """Called before epoch ``epoch`` (counted from 0)."""
 
     def on_epoch_end(self, epoch: int, logs: dict) -> None:
-        """Called after each epoch with its averaged ``logs`` ('loss', the metrics, their 'val_' forms);
+        """Called after each epoch with its averaged ``logs`` ('loss', the metrics, their ``val_`` forms);
         entries added to ``logs`` here (such as 'lr') go into the History."""
 
     def on_batch_end(self, batch: int, logs: dict) -> None:

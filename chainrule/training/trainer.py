@@ -192,6 +192,80 @@ def _fmt(logs):
     return {k: f"{v:.4f}" for k, v in logs.items()}
 
 
+# ---------------------------------------------------------------------- structures of arrays
+# A model with several inputs takes a list (in the order of its inputs) or a dict (by input name)
+# of arrays, one with several outputs a list of targets; everything below maps over them.
+def _is_structure(x):
+    """A list/tuple of arrays (several inputs or outputs) or a dict of them; a list of numbers is one array."""
+    if isinstance(x, dict):
+        return True
+    return isinstance(x, (list, tuple)) and len(x) > 0 and all(isinstance(a, (np.ndarray, Tensor)) for a in x)
+
+
+def _map(fn, x):
+    if isinstance(x, dict):
+        return {k: fn(v) for k, v in x.items()}
+    if _is_structure(x):
+        return [fn(v) for v in x]
+    return fn(x)
+
+
+def _first(x):
+    if isinstance(x, dict):
+        return next(iter(x.values()))
+    return x[0] if _is_structure(x) else x
+
+
+def _n(x):
+    return len(_first(x))
+
+
+def _is_stream(x):
+    """A generator, iterator, DataLoader or other iterable of batches (not an array or a list of arrays)."""
+    if x is None or isinstance(x, (np.ndarray, np.generic, Tensor, list, tuple, dict, str, bytes, int, float)):
+        return False
+    return hasattr(x, "__iter__") or hasattr(x, "__next__")
+
+
+def _verbosity(verbose):
+    if verbose == "auto":
+        return 1
+    if isinstance(verbose, bool):
+        return int(verbose)
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
+    return int(verbose)
+
+
+def _batch_parts(item, where):
+    """(x, y, sample_weight) of one batch a generator or DataLoader yielded."""
+    if isinstance(item, (tuple, list)) and len(item) in (2, 3):
+        return (item[0], item[1], item[2] if len(item) == 3 else None)
+    raise ValueError(f"{where}: each batch must be a tuple (x, y) or (x, y, sample_weight), got "
+                     f"{type(item).__name__}{' of length ' + str(len(item)) if isinstance(item, (tuple, list)) else ''}")
+
+
+def _keras_result(logs):
+    """What Keras' evaluate returns: the loss alone, or [loss, *metrics] in the order of the logs."""
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+def _head_specs(names, spec, what, default):
+    """One entry of ``spec`` (a list or a dict by output name, or one value for all) per output."""
+    if isinstance(spec, dict):
+        unknown = [k for k in spec if k not in names]
+        if unknown:
+            raise ValueError(f"compile: {what} names outputs {unknown} the model does not have; its outputs are "
+                             f"{names}")
+        return [spec.get(n, default) for n in names]
+    if isinstance(spec, (list, tuple)):
+        if len(spec) != len(names):
+            raise ValueError(f"compile: the model has {len(names)} outputs ({names}), got {len(spec)} {what}")
+        return list(spec)
+    return [spec] * len(names)
+
+
 # ---------------------------------------------------------------------- the Trainer
 class Trainer:
     """Keras-style training for a Module: ``compile``, ``fit``, ``evaluate``, ``predict``, ``summary``.
@@ -202,7 +276,8 @@ class Trainer:
     """
 
     # --------------------------------------------------------------------- compile
-    def compile(self, optimizer="adam", loss=None, metrics=None):
+    def compile(self, optimizer="adam", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
+                run_eagerly=None, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True):
         """Bind an optimizer, a loss and metrics (Keras' ``model.compile``); returns the model.
 
         Parameters
@@ -210,27 +285,101 @@ class Trainer:
         optimizer : str or Optimizer
             A name ('adam', 'sgd', 'rmsprop', ...) or an instance; an instance created
             without parameters is bound to the model's parameters here.
-        loss : str, callable or Loss
+        loss : str, callable or Loss; or a list / dict of them (one per output)
             ``loss(y_true, y_pred)``, e.g. 'mse', 'binary_crossentropy',
-            'sparse_categorical_crossentropy'.
+            'sparse_categorical_crossentropy'.  A model with several outputs takes one loss per
+            output (a list in the order of its outputs, or a dict by output name), or one loss
+            for all; the training loss is sum_k w_k L_k.
         metrics : list of str, optional
-            e.g. ['accuracy'].
+            e.g. ['accuracy']; with several outputs, one list per output (or one list for all).
+        loss_weights : list or dict of float, optional
+            The w_k of each output's loss (1 by default).
+
+        ``run_eagerly``, ``jit_compile``, ``steps_per_execution`` and ``auto_scale_loss`` are
+        Keras' execution options; they change nothing here (chainrule always runs eagerly).
         """
         if loss is None:
             raise ValueError("compile: a loss is required, e.g. loss='mse' or loss='sparse_categorical_crossentropy'")
+        if weighted_metrics:
+            raise NotImplementedError("compile(weighted_metrics=...): metrics weighted by sample_weight are not "
+                                      "supported; the loss takes sample_weight in fit")
+        if steps_per_execution not in (1, None):
+            raise NotImplementedError("compile(steps_per_execution=...): chainrule runs one step per call")
         opt = _optim.get(optimizer)
-        loss_fn = _losses.get(loss)
-        names, fns = [], []
-        for m in metrics or []:
-            fns.append(_metrics.get(m))
-            names.append(m if isinstance(m, str) else getattr(m, "__name__", "metric"))
-        self._compiled = {"optimizer": opt, "loss": loss_fn, "metrics": names, "metric_fns": fns,
-                          "config": {"loss": _serialize_loss(loss, loss_fn), "metrics": names}}
+        if isinstance(loss, (list, tuple)) and len(loss) == 1 and not isinstance(metrics, dict):
+            try:
+                single = len(list(getattr(self, "output_names"))) <= 1
+            except (AttributeError, TypeError):
+                single = True
+            if single:   # [loss] for a model with one output: that loss
+                loss = loss[0]
+                if isinstance(metrics, (list, tuple)) and len(metrics) == 1 and isinstance(metrics[0], (list, tuple)):
+                    metrics = metrics[0]
+        names = self._loss_heads(loss)
+        if names is None:
+            if loss_weights is not None:
+                raise ValueError("compile: loss_weights is for models with several outputs")
+            loss_fn = _losses.get(loss)
+            mnames, fns = _metric_list(metrics)
+            self._compiled = {"optimizer": opt, "loss": loss_fn, "metrics": mnames, "metric_fns": fns, "heads": None,
+                              "config": {"loss": _serialize_loss(loss, loss_fn), "metrics": mnames}}
+        else:
+            losses = _head_specs(names, loss, "losses", None)
+            if any(fn is None for fn in losses):
+                raise ValueError(f"compile: every output needs a loss; got {loss!r} for outputs {names}")
+            weights = _head_specs(names, 1.0 if loss_weights is None else loss_weights, "loss_weights", 0.0)
+            if metrics is None or (isinstance(metrics, (list, tuple)) and not metrics):
+                per = [[] for _ in names]
+            elif isinstance(metrics, dict):
+                per = [list(m) if isinstance(m, (list, tuple)) else [m] for m in _head_specs(names, metrics, "metrics",
+                                                                                             [])]
+            elif isinstance(metrics, (list, tuple)) and all(isinstance(m, (list, tuple)) or m is None for m in metrics):
+                per = [list(m or []) for m in _head_specs(names, list(metrics), "metric lists", [])]
+            else:
+                per = [list(metrics)] * len(names)
+            heads = []
+            for name, fn, wt, ms in zip(names, losses, weights, per):
+                loss_fn = _losses.get(fn)
+                mnames, mfns = _metric_list(ms)
+                heads.append({"name": name, "loss": loss_fn, "weight": float(wt), "metrics": mnames,
+                              "metric_fns": mfns, "config": _serialize_loss(fn, loss_fn)})
+            logged = [f"{h['name']}_{m}" for h in heads for m in h["metrics"]]
+            self._compiled = {"optimizer": opt, "loss": None, "metrics": logged, "metric_fns": [], "heads": heads,
+                              "config": {"loss": [h["config"] for h in heads], "metrics": [h["metrics"] for h in heads],
+                                         "loss_weights": [h["weight"] for h in heads]}}
+            if any(h["config"] is None for h in heads):
+                self._compiled["config"]["loss"] = None
         try:
             self._bind_optimizer()
         except ValueError:
             pass  # lazy layers: bound on the first batch of fit
         return self
+
+    def _loss_heads(self, loss):
+        """The output names when the model is compiled per output (several outputs), else None."""
+        try:
+            outs = list(getattr(self, "output_names"))
+        except (AttributeError, TypeError):
+            outs = None
+        if isinstance(loss, dict):
+            if not outs:
+                raise ValueError("compile: a dict of losses needs a model with named outputs (a functional Model)")
+            return outs
+        if isinstance(loss, (list, tuple)):
+            if outs and len(outs) == len(loss):
+                return outs
+            return [f"output_{i}" for i in range(len(loss))]
+        if outs and len(outs) > 1:
+            return outs
+        return None
+
+    @property
+    def metrics_names(self):
+        """The names of what ``evaluate`` returns, in order (Keras' ``model.metrics_names``)."""
+        comp = self._require_compiled("metrics_names")
+        if comp["heads"] is None:
+            return ["loss", *comp["metrics"]]
+        return ["loss", *[f"{h['name']}_loss" for h in comp["heads"]], *comp["metrics"]]
 
     def _require_compiled(self, what):
         c = getattr(self, "_compiled", None)
@@ -261,19 +410,48 @@ class Trainer:
             was = self.training
             self.eval()
             with no_grad():
-                self(X[:2] if len(X) > 1 else X)
+                self(_map(lambda a: a[:2] if len(a) > 1 else a, X))
             self.train(was)
 
     # ----------------------------------------------------------------------- steps
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
         """The training objective of a batch: the compiled loss of (y, y_pred) plus every layer's
-        weight penalty (an L2 penalty is absorbed into the loss's node when it can be)."""
-        fn = self._compiled["loss"]
-        if self.__dict__.get("_targets_checked"):
-            loss = _losses.call_validated(fn, y, y_pred, sample_weight)
+        weight penalty (an L2 penalty is absorbed into the loss's node when it can be) and activity
+        penalty; with several outputs sum_k w_k L_k(y_k, y_pred_k) first."""
+        comp = self._compiled
+        if comp["heads"] is not None:
+            loss = self._heads_loss(comp["heads"], y, y_pred, sample_weight)
+        elif self.__dict__.get("_targets_checked"):
+            loss = _losses.call_validated(comp["loss"], y, y_pred, sample_weight)
         else:
+            fn = comp["loss"]
             loss = fn(y, y_pred) if sample_weight is None else fn(y, y_pred, sample_weight=sample_weight)
-        return self._add_penalties(loss)
+        loss = self._add_penalties(loss)
+        activity = getattr(self, "activity_penalty", None)
+        if activity is not None:
+            act = activity()
+            if act is not None:
+                loss = loss + act
+        return loss
+
+    def _heads_loss(self, heads, y, y_pred, sample_weight):
+        names = [h["name"] for h in heads]
+        preds = [y_pred[k] for k in names] if isinstance(y_pred, dict) else list(y_pred) if \
+            isinstance(y_pred, (list, tuple)) else [y_pred]
+        ys = [y[k] for k in names] if isinstance(y, dict) else list(y) if _is_structure(y) or \
+            (isinstance(y, (list, tuple)) and len(heads) > 1) else [y]
+        if len(preds) != len(heads) or len(ys) != len(heads):
+            raise ValueError(f"compute_loss: the model was compiled for {len(heads)} outputs ({names}), got "
+                             f"{len(preds)} predictions and {len(ys)} targets; pass one target array per output")
+        total, values = None, []
+        for h, yt, yp in zip(heads, ys, preds):
+            fn = h["loss"]
+            li = fn(yt, yp) if sample_weight is None else fn(yt, yp, sample_weight=sample_weight)
+            values.append(li)
+            term = li if h["weight"] == 1.0 else li * h["weight"]
+            total = term if total is None else total + term
+        object.__setattr__(self, "_head_values", (values, ys, preds))
+        return total
 
     def _add_penalties(self, loss):
         terms = self.penalty_terms()
@@ -286,9 +464,19 @@ class Trainer:
         return loss if reg is None else loss + reg
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None, loss=None):
-        """The logs of a batch: ``{'loss': loss, <metric>: value, ...}`` (plain floats)."""
+        """The logs of a batch: ``{'loss': loss, <metric>: value, ...}`` (plain floats); with several
+        outputs also ``<output>_loss`` and ``<output>_<metric>``."""
         comp = self._compiled
         logs = {"loss": float(loss.data if isinstance(loss, Tensor) else loss)}
+        if comp["heads"] is not None:
+            values, ys, preds = self.__dict__["_head_values"]
+            for h, v in zip(comp["heads"], values):
+                logs[f"{h['name']}_loss"] = float(v.data if isinstance(v, Tensor) else v)
+            for h, yt, yp in zip(comp["heads"], ys, preds):
+                out = yp.data if isinstance(yp, Tensor) else yp
+                for name, fn in zip(h["metrics"], h["metric_fns"]):
+                    logs[f"{h['name']}_{name}"] = fn(yt, out)
+            return logs
         if comp["metric_fns"]:
             out = y_pred.data if isinstance(y_pred, Tensor) else y_pred
             for name, fn in zip(comp["metrics"], comp["metric_fns"]):
@@ -336,32 +524,48 @@ class Trainer:
         return self.stop_training
 
     # ------------------------------------------------------------------------- fit
-    def fit(self, X, y=None, epochs=1, batch_size=32, validation_split=0.0, validation_data=None, shuffle=True,
-            callbacks=None, verbose=1, seed=None, sample_weight=None, initial_epoch=0, class_weight=None):
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1, *,
+            seed=None):
         """Train with mini-batch gradient descent (Keras' ``model.fit``); returns a :class:`History`.
 
         Each epoch shuffles the training set (when ``shuffle``), runs :meth:`train_step` on each
         batch of ``batch_size`` samples, then evaluates the validation set.  ``History.history``
         holds per-epoch 'loss', each metric, and their ``val_`` versions; an epoch in which a
-        batch loss was NaN or infinite is logged as NaN.
+        batch loss was NaN or infinite is logged as NaN.  The arguments are Keras', in Keras'
+        order.
 
         Parameters
         ----------
-        X, y : array_like
-            Inputs (batch axis first) and targets.
-        epochs, batch_size : int
-        validation_split : float
-            Holds out the *last* fraction of X and y (before any shuffling), as Keras does.
-        validation_data : tuple, optional
-            (X_val, y_val) or (X_val, y_val, sample_weight_val).
-        shuffle : bool
+        x, y : array_like
+            Inputs (batch axis first) and targets; for several inputs a list of arrays (in the
+            order of the model's inputs) or a dict by input name, for several outputs a list of
+            target arrays.  ``x`` may instead be a generator, iterator or
+            :class:`~chainrule.data.DataLoader` yielding ``(x, y)`` or ``(x, y, sample_weight)``
+            batches (then ``y`` stays None): a DataLoader or other re-iterable is gone through once
+            per epoch, a one-shot generator for ``steps_per_epoch`` batches per epoch (without it,
+            training stops with a warning when it runs out, as Keras does).
+        batch_size : int, optional
+            32 when None (Keras' default).
+        epochs : int
+        verbose : {0, 1, 2, 'auto'}
+            0 silent, 1 (and 'auto', True) a progress bar, 2 one line per epoch.
         callbacks : list of Callback, optional
-        verbose : {0, 1, 2}
-            0 silent, 1 a progress bar, 2 one line per epoch.
-        seed : int, optional
-            The same seed gives bit-identical weights and history on the same machine.
+        validation_split : float
+            Holds out the *last* fraction of x and y (before any shuffling), as Keras does.
+        validation_data : tuple, optional
+            (x_val, y_val) or (x_val, y_val, sample_weight_val), or an iterable of batches.
+        shuffle : bool
         sample_weight : array_like of shape (N,), optional
         initial_epoch : int
+        steps_per_epoch, validation_steps : int, optional
+            Batches per epoch from a generator, and from a validation generator.
+        validation_batch_size : int, optional
+        validation_freq : int
+            Evaluate the validation set every this many epochs.
+        seed : int, optional (keyword only)
+            The same seed gives bit-identical weights and history on the same machine.
         class_weight : dict or 'balanced', optional
             ``{class index: weight}``: each training sample's loss is multiplied by its class's weight
             (times its ``sample_weight``), as in Keras; classes left out weigh 1.  ``'balanced'``
@@ -372,6 +576,24 @@ class Trainer:
         :class:`DtypeCastWarning`.
         """
         comp = self._require_compiled("fit")
+        verbose = _verbosity(verbose)
+        if isinstance(validation_freq, bool) or not isinstance(validation_freq, (int, np.integer)) or \
+                validation_freq < 1:
+            raise ValueError(f"fit: validation_freq must be a positive integer, got {validation_freq!r}")
+        if _is_stream(x):
+            if y is not None:
+                raise ValueError("fit: x is a generator or DataLoader of (x, y) batches, so y must be None")
+            if validation_split:
+                raise ValueError("fit: validation_split needs arrays; pass validation_data=... with a generator")
+            return self._fit_stream(x, epochs, steps_per_epoch, validation_data, validation_steps, callbacks or [],
+                                    verbose, seed, initial_epoch, validation_freq, validation_batch_size)
+        if steps_per_epoch is not None:
+            raise NotImplementedError("fit(steps_per_epoch=...) with arrays: the epoch is one pass over the arrays "
+                                      "(use batch_size), or pass a generator")
+        if batch_size is None:
+            batch_size = 32
+        if x is None:
+            raise ValueError("fit: inputs x are required")
         if y is None:
             raise ValueError("fit: targets y are required")
         for name, v, lo in (("epochs", epochs, 0), ("batch_size", batch_size, 1)):
@@ -384,35 +606,67 @@ class Trainer:
                              f"got {seed!r}")
         with fork_rng(seed) as rng:
             dtype = self._model_dtype()
-            X = _as_inputs(X, dtype)
+            X = _map(lambda a: _as_inputs(a, dtype), x)
             self._ensure_built(X)
             dtype = self._model_dtype()
-            X = X.astype(dtype, copy=False)
-            y = _as_targets(y, len(X), dtype)
-            w = None if sample_weight is None else _as_targets(sample_weight, len(X), dtype, "sample_weight")
+            X = _map(lambda a: a.astype(dtype, copy=False), X)
+            n = _n(X)
+            y = _map(lambda a: _as_targets(a, n, dtype), y)
+            w = None if sample_weight is None else _as_targets(sample_weight, n, dtype, "sample_weight")
             if class_weight is not None:
+                if not isinstance(y, np.ndarray):
+                    raise ValueError("fit: class_weight needs one target array (a model with one output), got "
+                                     f"{type(y).__name__} of targets; weigh each output's samples with sample_weight")
                 cw = _class_weights(class_weight, y, None).astype(dtype)
                 w = cw if w is None else w * cw
             Xv = yv = None
             if validation_data is None and validation_split > 0:
-                n_val = int(math.ceil(len(X) * validation_split))
-                if n_val >= len(X):
+                n_val = int(math.ceil(n * validation_split))
+                if n_val >= n:
                     raise ValueError(f"fit: validation_split={validation_split} leaves no training samples")
-                validation_data = (X[-n_val:], y[-n_val:])
-                X, y = X[:-n_val], y[:-n_val]
+                validation_data = (_map(lambda a: a[-n_val:], X), _map(lambda a: a[-n_val:], y))
+                X, y = _map(lambda a: a[:-n_val], X), _map(lambda a: a[:-n_val], y)
                 w = None if w is None else w[:-n_val]
-            if validation_data is not None:
+            if validation_data is not None and not _is_stream(validation_data):
                 if len(validation_data) not in (2, 3):
                     raise ValueError("fit: validation_data must be (X_val, y_val) or (X_val, y_val, weights)")
-                Xv = _as_inputs(validation_data[0], dtype, "validation_data X")
-                yv = _as_targets(validation_data[1], len(Xv), dtype, "validation_data y")
+                Xv = _map(lambda a: _as_inputs(a, dtype, "validation_data X"), validation_data[0])
+                yv = _map(lambda a: _as_targets(a, _n(Xv), dtype, "validation_data y"), validation_data[1])
+            elif validation_data is not None:
+                Xv = validation_data
+            n = _n(X)
             for m in self.modules():  # layers that constrain the batches (stateful recurrent ones)
-                m.check_fit(shuffle=shuffle, batch_size=batch_size, n_samples=len(X))
+                m.check_fit(shuffle=shuffle, batch_size=batch_size, n_samples=n)
             self._bind_optimizer()
-            y = self._check_targets(comp["loss"], X, y)
+            if comp["heads"] is None and not _is_structure(X):
+                y = self._check_targets(comp["loss"], X, y)
+            else:
+                self._targets_checked = False
+            steps = max(1, math.ceil(n / batch_size))
+            multi = _is_structure(X) or _is_structure(y)
+
+            def batches(epoch):
+                # batches are gathered by index into a reused buffer: cheaper than copying the shuffled set
+                # every epoch
+                perm = rng.permutation(n) if shuffle else None
+                for b in range(steps):
+                    sl = slice(b * batch_size, min(n, (b + 1) * batch_size))
+                    if multi:
+                        idx = sl if perm is None else perm[sl]
+                        yield (_map(lambda a: a[idx], X), _map(lambda a: a[idx], y),
+                               None if w is None else w[idx])
+                    elif perm is None:
+                        yield X[sl], y[sl], None if w is None else w[sl]
+                    else:
+                        idx = perm[sl]
+                        xb = np.take(X, idx, axis=0, out=xbuf, mode="clip") if len(idx) == batch_size else X[idx]
+                        yield xb, y[idx], None if w is None else w[idx]
+
+            xbuf = None if multi else np.empty((min(batch_size, n),) + X.shape[1:], dtype=X.dtype)
+            params = {"epochs": epochs, "steps": steps, "batch_size": batch_size, "samples": n}
             try:
-                return self._fit_loop(X, y, w, Xv, yv, epochs, batch_size, shuffle, callbacks or [], verbose,
-                                      rng, initial_epoch)
+                return self._fit_loop(batches, params, Xv, yv, epochs, batch_size, callbacks or [], verbose,
+                                      initial_epoch, validation_freq, validation_batch_size, validation_steps)
             finally:
                 self._targets_checked = False
                 self._fit_state = None
@@ -427,18 +681,85 @@ class Trainer:
                 out = self(X[:1])
         finally:
             self.train(was)
+        if isinstance(out, (list, tuple, dict)):
+            self._targets_checked = False
+            return y
         shape = np.shape(out.data if isinstance(out, Tensor) else out)
         y, checked = _losses.check_targets(loss_fn, y, (len(y),) + tuple(shape[1:]))
         self._targets_checked = checked
         return y
 
-    def _fit_loop(self, X, y, w, Xv, yv, epochs, batch_size, shuffle, callbacks, verbose, rng, initial_epoch):
+    def _fit_stream(self, source, epochs, steps_per_epoch, validation_data, validation_steps, callbacks, verbose,
+                    seed, initial_epoch, validation_freq, validation_batch_size):
+        """fit on a generator or DataLoader: each epoch takes its batches from ``source``."""
         comp = self._compiled
-        names = comp["metrics"]
+        for name, v in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
+            if v is not None and (not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0):
+                raise ValueError(f"fit: {name} must be a non-negative integer, got {v!r}")
+        reiterable = hasattr(source, "__iter__") and not hasattr(source, "__next__")
+        state = {"it": None, "ran_out": False}
+        try:
+            total = steps_per_epoch if steps_per_epoch is not None else len(source)
+        except TypeError:
+            total = None
+
+        def convert(item, first):
+            xb, yb, wb = _batch_parts(item, "fit")
+            dtype = self._model_dtype()
+            xb = _map(lambda a: _as_inputs(a, dtype), xb)
+            if first:
+                self._ensure_built(xb)
+                self._bind_optimizer()
+                dtype = self._model_dtype()
+                xb = _map(lambda a: a.astype(dtype, copy=False), xb)
+                for m in self.modules():
+                    m.check_fit(shuffle=False, batch_size=None, n_samples=None)
+            nb = _n(xb)
+            yb = _map(lambda a: _as_targets(a, nb, dtype), yb)
+            wb = None if wb is None else _as_targets(wb, nb, dtype, "sample_weight")
+            return xb, yb, wb
+
+        def batches(epoch):
+            if state["it"] is None or (reiterable and steps_per_epoch is None):
+                state["it"] = iter(source)
+            got = 0
+            while steps_per_epoch is None or got < steps_per_epoch:
+                try:
+                    item = next(state["it"])
+                except StopIteration:
+                    if steps_per_epoch is not None or got == 0:
+                        state["ran_out"] = True
+                    break
+                yield convert(item, state.get("first", True))
+                state["first"] = False
+                got += 1
+            if state["ran_out"]:
+                warnings.warn(f"fit: the input ran out of data at epoch {epoch + 1}; training stops there (pass "
+                              f"steps_per_epoch = the number of batches the generator makes per epoch, or a "
+                              f"DataLoader, which starts over every epoch)", UserWarning, stacklevel=4)
+                self.stop_training = True
+
+        self._targets_checked = False
+        params = {"epochs": epochs, "steps": total, "batch_size": None, "samples": None}
+        Xv, yv = validation_data, None
+        if validation_data is not None and not _is_stream(validation_data):
+            if len(validation_data) != 2:
+                raise ValueError("fit: validation_data must be (X_val, y_val) or a generator of batches")
+            Xv, yv = validation_data
+        with fork_rng(seed):
+            try:
+                return self._fit_loop(batches, params, Xv, yv, epochs, None, callbacks, verbose,
+                                      initial_epoch, validation_freq, validation_batch_size, validation_steps)
+            finally:
+                self._fit_state = None
+
+    def _fit_loop(self, batches, params, Xv, yv, epochs, batch_size, callbacks, verbose, initial_epoch,
+                  validation_freq=1, validation_batch_size=None, validation_steps=None):
+        comp = self._compiled
+        names = self.metrics_names[1:]
         history = History()
-        n = len(X)
-        steps = max(1, math.ceil(n / batch_size))
-        history.params = {"epochs": epochs, "steps": steps, "batch_size": batch_size, "samples": n}
+        steps = params["steps"]
+        history.params = dict(params)
         self.stop_training = False
         self.history = history
         state = self._fit_state = {"epoch": 0, "batch": 0, "warned": False, "diverged": False,
@@ -447,32 +768,23 @@ class Trainer:
             cb.set_model(self)
             cb.on_train_begin()
         bar_cls = _progress_bar() if verbose == 1 else None
-        # batches are gathered by index into a reused buffer: cheaper than copying the shuffled set every epoch
-        xbuf = np.empty((min(batch_size, n),) + X.shape[1:], dtype=X.dtype)
         step = self.train_step
+        val_batch = validation_batch_size or max(batch_size or 32, 256)
         for epoch in range(initial_epoch, epochs):
             for cb in callbacks:
                 cb.on_epoch_begin(epoch)
             self.train()
-            perm = rng.permutation(n) if shuffle else None
             bar = bar_cls(total=steps, desc=f"Epoch {epoch + 1}/{epochs}", leave=True, file=sys.stdout,
                           mininterval=0.2, dynamic_ncols=True) if bar_cls else None
             t0 = time.perf_counter()
             sums, seen = {}, 0
             state["epoch"], state["diverged"] = epoch, False
-            for b in range(steps):
-                sl = slice(b * batch_size, min(n, (b + 1) * batch_size))
-                if perm is None:
-                    xb, yb, wb = X[sl], y[sl], None if w is None else w[sl]
-                else:
-                    idx = perm[sl]
-                    xb = np.take(X, idx, axis=0, out=xbuf, mode="clip") if len(idx) == batch_size else X[idx]
-                    yb, wb = y[idx], None if w is None else w[idx]
+            for b, (xb, yb, wb) in enumerate(batches(epoch)):
                 state["batch"] = b
                 logs = step((xb, yb) if wb is None else (xb, yb, wb))
                 if self.stop_training and state["diverged"]:
                     break  # stopped on a non-finite loss: that batch never stepped, and is not averaged in
-                m = len(yb)
+                m = len(yb) if type(yb) is np.ndarray else _n(yb)
                 for k, v in logs.items():
                     sums[k] = sums.get(k, 0.0) + v * m
                 seen += m
@@ -480,16 +792,24 @@ class Trainer:
                     cb.on_batch_end(b, logs)
                 if bar is not None:
                     bar.update(1)
-                    if b % 20 == 0 or b == steps - 1:
+                    if b % 20 == 0 or b == (steps or 0) - 1:
                         bar.set_postfix(_fmt({k: s / seen for k, s in sums.items()}), refresh=False)
                 if self.stop_training:
                     break
+            if not seen and self.stop_training and not state["diverged"]:
+                if bar is not None:
+                    bar.close()
+                break  # a generator that ran out of data: no epoch to log
             if state["diverged"] or not seen:
                 logs = {"loss": math.nan, **{k: math.nan for k in names}}
             else:
                 logs = {k: s / seen for k, s in sums.items()}
-            if Xv is not None:
-                val = self.evaluate(Xv, yv, batch_size=max(batch_size, 256), verbose=0)
+            if Xv is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
+                if _is_stream(Xv):
+                    val = self.evaluate(Xv, batch_size=val_batch, verbose=0, steps=validation_steps,
+                                        return_dict=True)
+                else:
+                    val = self.evaluate(Xv, yv, batch_size=val_batch, verbose=0, return_dict=True)
                 if not math.isfinite(val["loss"]):
                     val = {k: math.nan for k in val}
                 logs.update({f"val_{k}": v for k, v in val.items()})
@@ -510,52 +830,186 @@ class Trainer:
         return history
 
     # -------------------------------------------------------------- evaluate / predict
-    def predict(self, X, batch_size=None, verbose=0):
-        """Outputs of the model for X, in evaluation mode (dropout off, running batch-norm statistics)."""
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Outputs of the model for x, in evaluation mode (dropout off, running batch-norm statistics).
+
+        ``x`` is an array, a list or dict of arrays (several inputs), or a generator / DataLoader
+        of batches (of x, or of (x, y) tuples, whose x is used).  Several outputs give a list of
+        arrays.  All of x runs as one batch when ``batch_size`` is None."""
+        if callbacks:
+            raise NotImplementedError("predict(callbacks=...): callbacks are called by fit only")
+        if _is_stream(x):
+            return self._predict_stream(x, steps)
         dtype = self._model_dtype()
-        X = _as_inputs(X, dtype)
+        X = _map(lambda a: _as_inputs(a, dtype), x)
         self._ensure_built(X)
         if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
             raise ValueError(f"predict: batch_size must be a positive integer, got {batch_size!r}")
+        n = _n(X)
         was = self.training
         self.eval()
         try:
             with no_grad():
-                if batch_size is None or batch_size >= len(X):
-                    out = self(X)
-                    return out.data if isinstance(out, Tensor) else np.asarray(out)
-                parts = []
-                for i in range(0, len(X), batch_size):
-                    o = self(X[i:i + batch_size])
-                    parts.append(o.data if isinstance(o, Tensor) else np.asarray(o))
-                return np.concatenate(parts)
+                if batch_size is None or batch_size >= n:
+                    return _values(self(X))
+                parts = [_values(self(_map(lambda a: a[i:i + batch_size], X))) for i in range(0, n, batch_size)]
+                return _concat(parts)
         finally:
             self.train(was)
 
-    def evaluate(self, X, y, batch_size=None, verbose=0, sample_weight=None):
-        """Loss (with weight penalties, as in training) and metrics on (X, y), as a dict."""
+    def _predict_stream(self, source, steps):
+        was = self.training
+        self.eval()
+        parts = []
+        try:
+            with no_grad():
+                for i, item in enumerate(source):
+                    if steps is not None and i >= steps:
+                        break
+                    xb = item[0] if isinstance(item, tuple) else item   # (x,), (x, y): x; a list: several inputs
+                    xb = _map(lambda a: _as_inputs(a, self._model_dtype()), xb)
+                    self._ensure_built(xb)
+                    parts.append(_values(self(xb)))
+        finally:
+            self.train(was)
+        if not parts:
+            raise ValueError("predict: the generator yielded no batches")
+        return _concat(parts)
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False):
+        """Loss (with the weight and activity penalties, as in training) and metrics on (x, y).
+
+        Returns what Keras returns: the loss alone when the model has no metrics (and one output),
+        else the list ``[loss, *metrics]`` in the order of :attr:`metrics_names`, so that
+        ``loss, acc = model.evaluate(X, y)`` and ``scores[1]`` work; ``return_dict=True`` gives
+        the dict ``{'loss': ..., 'accuracy': ...}``.  ``x`` may be a generator or DataLoader of
+        (x, y) batches (``steps`` of them, or all).  ``verbose`` (1 or 'auto') prints the result.
+        """
         comp = self._require_compiled("evaluate")
-        dtype = self._model_dtype()
-        X = _as_inputs(X, dtype)
-        y = _as_targets(y, len(X), dtype)
-        out = self.predict(X, batch_size=batch_size)
-        w = None if sample_weight is None else _as_targets(sample_weight, len(X), dtype)
-        with no_grad():
-            loss = comp["loss"](y, Tensor(out)) if w is None else comp["loss"](y, Tensor(out), sample_weight=w)
-            reg = self.regularization_loss()
-            if reg is not None:
-                loss = loss + reg
-        logs = {"loss": float(loss.data if isinstance(loss, Tensor) else loss)}
-        for name, fn in zip(comp["metrics"], comp["metric_fns"]):
-            logs[name] = float(fn(y, out))
+        if callbacks:
+            raise NotImplementedError("evaluate(callbacks=...): callbacks are called by fit only")
+        verbose = _verbosity(verbose)
+        if _is_stream(x):
+            if y is not None:
+                raise ValueError("evaluate: x is a generator or DataLoader of (x, y) batches, so y must be None")
+            logs = self._evaluate_stream(x, steps)
+        else:
+            if x is None or y is None:
+                raise ValueError("evaluate: inputs x and targets y are required")
+            dtype = self._model_dtype()
+            X = _map(lambda a: _as_inputs(a, dtype), x)
+            n = _n(X)
+            y = _map(lambda a: _as_targets(a, n, dtype), y)
+            w = None if sample_weight is None else _as_targets(sample_weight, n, dtype)
+            out = self.predict(X, batch_size=batch_size)
+            with no_grad():
+                logs = self._batch_logs(y, out, w)
+                activity = getattr(self, "activity_penalty", None)
+                if activity is not None and activity() is not None:
+                    if batch_size is not None and batch_size < n:   # the penalty of each batch, averaged
+                        logs["loss"] += self._activity_over(X, batch_size)
+                    else:
+                        logs["loss"] += float(_values(activity()))
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+        return logs if return_dict else _keras_result(logs)
+
+    def _batch_logs(self, y, out, w):
+        """The logs (loss with the weight penalties, metrics) of outputs ``out`` for targets y."""
+        comp = self._compiled
+        if comp["heads"] is not None:
+            preds = [Tensor(o) for o in out] if isinstance(out, list) else Tensor(out)
+            loss = self._heads_loss(comp["heads"], y, preds, w)
+        else:
+            loss = comp["loss"](y, Tensor(out)) if w is None else comp["loss"](y, Tensor(out), sample_weight=w)
+        reg = self.regularization_loss()
+        if reg is not None:
+            loss = loss + reg
+        value = float(loss.data if isinstance(loss, Tensor) else loss)
+        if comp["heads"] is not None:
+            return self.compute_metrics(None, y, None, w, value)
+        logs = {"loss": value}
+        for name, fn in zip(comp["metrics"], comp["metric_fns"]):
+            logs[name] = float(fn(y, out))
         return logs
+
+    def _activity_over(self, X, batch_size):
+        """The activity penalty averaged over batches of ``batch_size`` (as Keras' evaluate adds it)."""
+        n, total = _n(X), 0.0
+        was = self.training
+        self.eval()
+        try:
+            with no_grad():
+                for i in range(0, n, batch_size):
+                    xb = _map(lambda a: a[i:i + batch_size], X)
+                    self(xb)
+                    total += float(_values(self.activity_penalty())) * _n(xb)
+        finally:
+            self.train(was)
+        return total / n
+
+    def _evaluate_stream(self, source, steps):
+        sums, seen = {}, 0
+        was = self.training
+        self.eval()
+        try:
+            for i, item in enumerate(source):
+                if steps is not None and i >= steps:
+                    break
+                xb, yb, wb = _batch_parts(item, "evaluate")
+                dtype = self._model_dtype()
+                xb = _map(lambda a: _as_inputs(a, dtype), xb)
+                self._ensure_built(xb)
+                nb = _n(xb)
+                yb = _map(lambda a: _as_targets(a, nb, dtype), yb)
+                wb = None if wb is None else _as_targets(wb, nb, dtype)
+                with no_grad():
+                    out = _values(self(xb))
+                    logs = self._batch_logs(yb, out, wb)
+                    activity = getattr(self, "activity_penalty", None)
+                    if activity is not None and activity() is not None:
+                        logs["loss"] += float(_values(activity()))
+                for k, v in logs.items():
+                    sums[k] = sums.get(k, 0.0) + v * nb
+                seen += nb
+        finally:
+            self.train(was)
+        if not seen:
+            raise ValueError("evaluate: the generator yielded no batches")
+        return {k: s / seen for k, s in sums.items()}
 
     def summary(self, print_fn=print):
         """Print and return a table of layers, output shapes and parameter counts (like Keras')."""
         from chainrule.training.summary import summary
         return summary(self, print_fn=print_fn)
+
+
+def _values(out):
+    """A model's output(s) as ndarrays (a list for several outputs)."""
+    if isinstance(out, dict):
+        return {k: _values(v) for k, v in out.items()}
+    if isinstance(out, (list, tuple)):
+        return [_values(o) for o in out]
+    return out.data if isinstance(out, Tensor) else np.asarray(out)
+
+
+def _concat(parts):
+    if isinstance(parts[0], dict):
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    if isinstance(parts[0], list):
+        return [np.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
+    return np.concatenate(parts)
+
+
+def _metric_list(metrics):
+    names, fns = [], []
+    if isinstance(metrics, (str,)) or callable(metrics):
+        metrics = [metrics]
+    for m in metrics or []:
+        fns.append(_metrics.get(m))
+        names.append(m if isinstance(m, str) else getattr(m, "name", None) or getattr(m, "__name__", "metric"))
+    return names, fns
 
 
 def _serialize_loss(loss, loss_fn):
@@ -576,7 +1030,7 @@ def fit(model, X, y=None, **kwargs):
     return Trainer.fit(model, X, y, **kwargs)
 
 
-def evaluate(model, X, y, **kwargs):
+def evaluate(model, X, y=None, **kwargs):
     """``model.evaluate(...)`` as a function (see :meth:`Trainer.evaluate`)."""
     return Trainer.evaluate(model, X, y, **kwargs)
 

@@ -1,18 +1,41 @@
-"""``torch.nn`` on chainrule: PyTorch's layer names and layouts (channels-first images,
-``batch_first`` sequences) over the primitives of :mod:`chainrule.nn`.
+"""``torch.nn`` on chainrule (``import chainrule.torch.nn as nn``): PyTorch's modules over chainrule's layers.
 
-Each family adds its names here with one import line.
+``nn.Module`` is :class:`chainrule.nn.Module` (a subclass calls ``super().__init__()`` and defines
+``forward``), ``nn.Linear(in_features, out_features)`` and ``nn.Sequential`` are chainrule's (the
+same dense primitives), and ``print(model)`` shows PyTorch's format
+(``Linear(in_features=2, out_features=4, bias=True)``).  Convolutions are channels-first,
+recurrent layers ``batch_first`` or time-major, as PyTorch writes them.  A PyTorch module chainrule
+does not have raises a NotImplementedError naming it.
 """
-__all__ = []
+from chainrule._unsupported import missing
+from chainrule.parameter import Parameter
+from chainrule.nn.module import Module
+from chainrule.nn.sequential import Sequential
+from chainrule.nn.core import Linear, ReLU, Sigmoid, Tanh, Softplus, Identity, LeakyReLU, ELU, Softmax
+from chainrule.torch.nn.modules import (ModuleList, ModuleDict, TorchFlatten as Flatten, TorchDropout as Dropout,
+                                        BatchNorm1d, LogSoftmax, GELU, SiLU)
+from chainrule.torch.nn.losses import (MSELoss, L1Loss, NLLLoss, HuberLoss, SmoothL1Loss, KLDivLoss,
+                                       CrossEntropyLoss, BCELoss, BCEWithLogitsLoss)
+from chainrule.torch.nn import functional, init  # noqa: F401
+from chainrule.torch.nn import utils  # noqa: F401
 
-# convolutional networks, channels-first (chainrule/nn/conv_torch.py); Flatten flattens (C, H, W) as PyTorch's
+__all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "Linear", "Identity", "ReLU", "Sigmoid",
+           "Tanh", "Softplus", "LeakyReLU", "ELU", "Softmax", "LogSoftmax", "GELU", "SiLU", "Flatten", "Dropout",
+           "BatchNorm1d", "MSELoss", "L1Loss", "NLLLoss", "HuberLoss", "SmoothL1Loss", "KLDivLoss",
+           "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "functional", "init", "utils"]
+
+# convolutional networks, channels-first (chainrule/nn/conv_torch.py)
 from chainrule.nn.conv_torch import (Conv1d, Conv2d, MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d,  # noqa: E402
                                      AdaptiveAvgPool2d, BatchNorm2d)
-from chainrule.nn.core import Flatten  # noqa: E402
 
 __all__ += ["Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d",
-            "BatchNorm2d", "Flatten"]
+            "BatchNorm2d"]
 
 from chainrule.torch.nn.recurrent import RNN, LSTM, GRU  # noqa: E402  (recurrent family)
 
 __all__ += ["RNN", "LSTM", "GRU"]
+
+__getattr__ = missing(__name__, "torch.nn", {
+    "Embedding": "chainrule has no embedding layer yet", "Transformer": "", "MultiheadAttention": "",
+    "Conv3d": "chainrule has Conv1d and Conv2d", "ConvTranspose2d": "", "LayerNorm": "", "GroupNorm": "",
+    "DataParallel": "chainrule runs on one CPU process"})

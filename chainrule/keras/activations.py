@@ -1,0 +1,76 @@
+"""``keras.activations`` on chainrule: the activation functions of :mod:`chainrule.ops`, by Keras' names.
+
+``relu``, ``sigmoid``, ``tanh``, ``elu``, ``softplus``, ``softmax`` and ``linear`` are chainrule's own
+primitives (so a layer given one runs it fused, as it does for the name); ``leaky_relu`` takes
+Keras' default ``negative_slope=0.2`` (the ``'leaky_relu'`` name chainrule's layers accept is
+the notes' 0.01), the rest are compositions of primitives with their formula.
+"""
+from __future__ import annotations
+
+from chainrule import ops
+from chainrule._unsupported import missing
+from chainrule.nn import activations as _table
+from chainrule.nn import functional as _F
+
+__all__ = ["relu", "sigmoid", "tanh", "elu", "softplus", "softmax", "linear", "leaky_relu", "selu", "gelu", "silu",
+           "swish", "softsign", "exponential", "relu6", "hard_sigmoid", "log_softmax", "get", "serialize",
+           "deserialize"]
+
+relu, sigmoid, tanh, elu, softplus, softmax = ops.relu, ops.sigmoid, ops.tanh, ops.elu, ops.softplus, ops.softmax
+linear = ops.identity
+log_softmax = ops.log_softmax
+selu, silu, softsign, relu6 = _F.selu, _F.silu, _F.softsign, _F.relu6
+swish = silu
+exponential = ops.exp
+
+
+def leaky_relu(x, negative_slope=0.2):
+    """Keras' ``leaky_relu``: x for x > 0, negative_slope x otherwise (default slope 0.2)."""
+    return ops.leaky_relu(x, negative_slope)
+
+
+def gelu(x, approximate=False):
+    """x Phi(x) (the tanh approximation with ``approximate=True``, as Keras' flag)."""
+    return _F.gelu(x, approximate="tanh" if approximate else "none")
+
+
+def hard_sigmoid(x):
+    """Keras 3's hard sigmoid: relu6(x + 3) / 6."""
+    return ops.div(_F.relu6(ops.add(x, 3.0)), 6.0)
+
+
+_BY_NAME = {"relu": relu, "sigmoid": sigmoid, "tanh": tanh, "elu": elu, "softplus": softplus, "softmax": softmax,
+            "linear": linear, "leaky_relu": leaky_relu, "selu": selu, "gelu": gelu, "silu": silu, "swish": swish,
+            "softsign": softsign, "exponential": exponential, "relu6": relu6, "hard_sigmoid": hard_sigmoid,
+            "log_softmax": log_softmax}
+
+
+def get(identifier):
+    """The function for a Keras activation name (None is ``linear``), or a callable as it is."""
+    if identifier is None:
+        return linear
+    if callable(identifier):
+        return identifier
+    if isinstance(identifier, str) and identifier in _BY_NAME:
+        return _BY_NAME[identifier]
+    return _table.get(identifier)
+
+
+def serialize(activation):
+    """The Keras name of an activation function."""
+    for name, fn in _BY_NAME.items():
+        if fn is activation:
+            return name
+    name = _table.name_of(activation)
+    if name is None:
+        raise ValueError(f"activations.serialize: {activation!r} has no name")
+    return "linear" if name == "identity" else name
+
+
+def deserialize(name):
+    return get(name)
+
+
+
+__getattr__ = missing(__name__, "keras.activations", {"mish": "chainrule.nn.functional.mish has it",
+                                                      "hard_silu": "", "celu": "chainrule.nn.functional.celu"})

@@ -1,0 +1,31 @@
+"""Keras' ``load_data()`` over chainrule's readers: Keras' shapes and dtypes."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from chainrule.datasets import files as _files
+
+
+def load(name, path, reader):
+    """``(x_train, y_train), (x_test, y_test)`` as Keras returns them, from ``path`` or the search path.
+
+    ``path`` may be a folder (searched first) or a ``.npz`` file with Keras' four arrays
+    (x_train, y_train, x_test, y_test), read without unpickling anything.
+    """
+    folder = None
+    if path is not None and os.path.isfile(path) and str(path).endswith(".npz"):
+        with np.load(path, allow_pickle=False) as f:
+            missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in f]
+            if missing:
+                raise ValueError(f"{name}.load_data: {path} has no {missing}; expected Keras' npz with x_train, "
+                                 f"y_train, x_test and y_test")
+            return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+    if path is not None and os.path.isdir(path):
+        folder = path
+    (x, y), (xt, yt) = reader(folder)
+    return (x, y.astype(np.uint8)), (xt, yt.astype(np.uint8))
+
+
+DatasetNotFoundError = _files.DatasetNotFoundError

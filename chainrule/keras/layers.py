@@ -1,0 +1,86 @@
+"""``keras.layers`` on chainrule: the layers of :mod:`chainrule.nn` under Keras' names.
+
+The classes are chainrule's own (``keras.layers.Dense is chainrule.nn.Dense``), so a model built
+here trains with the same primitives as one built from :mod:`chainrule.nn`.  Three are Keras'
+variants of PyTorch-style modules chainrule.nn also has, subclassed because Keras' signature and
+defaults differ: ``LeakyReLU(negative_slope=0.3)`` (PyTorch's default is 0.01), ``Softmax(axis=-1)``
+(PyTorch's takes ``dim``) and ``ReLU(max_value=None, negative_slope=0.0, threshold=0.0)``.
+A Keras layer chainrule does not have (``Embedding``, ``Conv3D``, ...) raises a
+NotImplementedError naming it.
+"""
+from chainrule._unsupported import missing
+from chainrule.nn.core import Layer, Dense, Activation, Dropout, Flatten, ELU
+from chainrule.nn.core import LeakyReLU as _TorchLeakyReLU, Softmax as _TorchSoftmax, ReLU as _TorchReLU
+from chainrule.nn.normalization import BatchNormalization
+from chainrule.nn.conv import (Conv1D, Conv2D, MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D,
+                               GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
+                               ZeroPadding1D, ZeroPadding2D, SpatialDropout1D, SpatialDropout2D, Reshape)
+from chainrule.nn.masking import Masking
+from chainrule.nn.recurrent import SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed
+from chainrule.nn.graph import Input, InputLayer
+from chainrule.nn.merge import (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, add, subtract,
+                                multiply, average, maximum, minimum, concatenate)
+
+__all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Flatten", "BatchNormalization",
+           "Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D", "MaxPool1D", "MaxPool2D", "AveragePooling1D",
+           "AveragePooling2D", "AvgPool1D", "AvgPool2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
+           "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPool1D",
+           "GlobalMaxPool2D", "ZeroPadding1D", "ZeroPadding2D", "SpatialDropout1D", "SpatialDropout2D", "Reshape",
+           "Masking", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "Add", "Subtract", "Multiply",
+           "Average", "Maximum", "Minimum", "Concatenate", "add", "subtract", "multiply", "average", "maximum",
+           "minimum", "concatenate", "ReLU", "LeakyReLU", "ELU", "Softmax"]
+
+# Keras' shorter aliases
+MaxPool1D, MaxPool2D = MaxPooling1D, MaxPooling2D
+AvgPool1D, AvgPool2D = AveragePooling1D, AveragePooling2D
+GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
+GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
+
+
+class KerasLeakyReLU(_TorchLeakyReLU):
+    """Keras' ``LeakyReLU(negative_slope=0.3)``: y = x for x > 0, negative_slope x otherwise (tf.keras 2 called
+    the slope ``alpha``).  The same layer as PyTorch's ``nn.LeakyReLU``, whose default slope is 0.01."""
+
+    _auto_name = "LeakyReLU"
+
+    def __init__(self, negative_slope=0.3, alpha=None, **kwargs):
+        Activation.__init__(self, "leaky_relu", alpha=float(negative_slope if alpha is None else alpha), **kwargs)
+
+    def get_config(self):
+        return {"negative_slope": self.kwargs["alpha"]}
+
+
+class KerasSoftmax(_TorchSoftmax):
+    """Keras' ``Softmax(axis=-1)``: y_c = e^(x_c) / sum_k e^(x_k) along ``axis`` (PyTorch's takes ``dim``)."""
+
+    _auto_name = "Softmax"
+
+    def __init__(self, axis=-1, **kwargs):
+        Activation.__init__(self, "softmax", axis=int(axis), **kwargs)
+
+    def get_config(self):
+        return {"axis": self.kwargs["axis"]}
+
+
+class KerasReLU(_TorchReLU):
+    """Keras' ``ReLU(max_value=None, negative_slope=0.0, threshold=0.0)``: y = max(0, x) (the defaults only)."""
+
+    _auto_name = "ReLU"
+
+    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
+        if max_value is not None or negative_slope or threshold:
+            raise NotImplementedError("keras.layers.ReLU(max_value=, negative_slope=, threshold=) is not implemented "
+                                      "in chainrule; use ReLU() or LeakyReLU(negative_slope)")
+        Activation.__init__(self, "relu", **kwargs)
+
+    def get_config(self):
+        return {}
+
+
+ReLU, LeakyReLU, Softmax = KerasReLU, KerasLeakyReLU, KerasSoftmax
+
+__getattr__ = missing(__name__, "keras.layers", {
+    "Embedding": "chainrule has no embedding layer yet",
+    "Conv3D": "chainrule has 1-D and 2-D convolutions (Conv1D, Conv2D)",
+    "Lambda": "write a Layer subclass with a forward (or call) method instead",
+})

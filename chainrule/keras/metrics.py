@@ -1,0 +1,141 @@
+"""``keras.metrics`` on chainrule: Keras' metric names and stateful metric classes over :mod:`chainrule.metrics`.
+
+The functions are chainrule's (``binary_accuracy(y_true, y_pred)`` etc.; Keras' names).  A class
+such as ``BinaryAccuracy()`` keeps Keras' running state: ``update_state(y_true, y_pred)`` adds a
+batch, ``result()`` is the mean over every sample seen, ``reset_state()`` starts over, and
+calling it does both (update, then result).  Given to ``compile(metrics=[...])`` it is logged
+under its ``name``, computed per batch by its stateless function.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule import metrics as _m
+from chainrule._unsupported import missing
+
+__all__ = ["Metric", "Mean", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy",
+           "MeanSquaredError", "MeanAbsoluteError", "R2Score", "accuracy", "binary_accuracy", "categorical_accuracy",
+           "sparse_categorical_accuracy", "mean_squared_error", "mean_absolute_error", "mse", "mae", "get"]
+
+accuracy = _m.accuracy
+binary_accuracy = _m.binary_accuracy
+categorical_accuracy = _m.categorical_accuracy
+sparse_categorical_accuracy = _m.sparse_categorical_accuracy
+mean_squared_error = mse = _m.mean_squared_error
+mean_absolute_error = mae = _m.mean_absolute_error
+
+
+class Metric:
+    """Keras' stateful metric: a mean of per-batch values weighted by the batch sizes."""
+
+    _default_name = "metric"
+
+    def __init__(self, name=None, dtype=None):
+        self.name = name or self._default_name
+        self.__name__ = self.name
+        self.reset_state()
+
+    def batch_function(self, y_true, y_pred):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        if sample_weight is not None:
+            raise NotImplementedError(f"keras.metrics.{type(self).__name__}.update_state(sample_weight=...) is not "
+                                      f"implemented in chainrule")
+        n = len(np.asarray(getattr(y_pred, "data", y_pred)))
+        self._total += float(self.batch_function(y_true, y_pred)) * n
+        self._count += n
+
+    def result(self):
+        return self._total / self._count if self._count else 0.0
+
+    def reset_state(self):
+        self._total, self._count = 0.0, 0
+
+    reset_states = reset_state
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        self.update_state(y_true, y_pred, sample_weight)
+        return self.result()
+
+    def get_config(self):
+        return {"name": self.name}
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}>"
+
+
+def _metric(cls_name, fn, default, doc):
+    def batch_function(self, y_true, y_pred):
+        return fn(y_true, y_pred)
+    return type(cls_name, (Metric,), {"batch_function": batch_function, "_default_name": default, "__doc__": doc})
+
+
+Accuracy = _metric("Accuracy", _m.accuracy, "accuracy", "Keras' ``Accuracy``: the fraction of right predictions.")
+CategoricalAccuracy = _metric("CategoricalAccuracy", _m.categorical_accuracy, "categorical_accuracy",
+                              "argmax(y_pred) == argmax(y_true) (one-hot targets).")
+SparseCategoricalAccuracy = _metric("SparseCategoricalAccuracy", _m.sparse_categorical_accuracy,
+                                    "sparse_categorical_accuracy", "argmax(y_pred) == y_true (integer labels).")
+MeanSquaredError = _metric("MeanSquaredError", _m.mean_squared_error, "mean_squared_error",
+                           "(1/n) sum (y - a)^2 over all entries.")
+MeanAbsoluteError = _metric("MeanAbsoluteError", _m.mean_absolute_error, "mean_absolute_error",
+                            "(1/n) sum |y - a| over all entries.")
+
+
+class BinaryAccuracy(Metric):
+    """Keras' ``BinaryAccuracy(threshold=0.5)``: (a > threshold) == (y > 0.5)."""
+
+    _default_name = "binary_accuracy"
+
+    def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
+        self.threshold = float(threshold)
+        super().__init__(name, dtype)
+
+    def batch_function(self, y_true, y_pred):
+        return _m.binary_accuracy(y_true, y_pred, threshold=self.threshold)
+
+
+class Mean(Metric):
+    """Keras' ``Mean``: the running mean of the values given to ``update_state(values)``."""
+
+    _default_name = "mean"
+
+    def update_state(self, values, sample_weight=None):
+        v = np.asarray(getattr(values, "data", values), dtype=np.float64)
+        w = np.ones_like(v) if sample_weight is None else np.broadcast_to(np.asarray(sample_weight, float), v.shape)
+        self._total += float((v * w).sum())
+        self._count += float(w.sum())
+
+    def __call__(self, values, sample_weight=None):
+        self.update_state(values, sample_weight)
+        return self.result()
+
+
+class R2Score(Metric):
+    """Keras' ``R2Score``: 1 - sum (y - a)^2 / sum (y - mean y)^2 over everything seen (not a batch mean)."""
+
+    _default_name = "r2_score"
+
+    def batch_function(self, y_true, y_pred):
+        return _m.r2_score(y_true, y_pred)
+
+    def reset_state(self):
+        self._t, self._p = [], []
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self._t.append(np.asarray(getattr(y_true, "data", y_true), float))
+        self._p.append(np.asarray(getattr(y_pred, "data", y_pred), float))
+
+    def result(self):
+        return _m.r2_score(np.concatenate(self._t), np.concatenate(self._p)) if self._t else 0.0
+
+
+def get(identifier):
+    """Keras' ``metrics.get``: a metric function from a name (or the object itself)."""
+    return _m.get(identifier)
+
+
+__getattr__ = missing(__name__, "keras.metrics", {
+    n: "chainrule's metrics are the accuracies, mean squared/absolute error and R2" for n in
+    ("AUC", "Precision", "Recall", "F1Score", "TopKCategoricalAccuracy", "RootMeanSquaredError",
+     "SparseTopKCategoricalAccuracy", "MeanIoU", "Sum", "KLDivergence")})

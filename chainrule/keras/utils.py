@@ -1,0 +1,132 @@
+"""``keras.utils`` on chainrule: ``to_categorical``, ``plot_model`` (as text), ``set_random_seed``, ``PyDataset``."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from chainrule._unsupported import missing
+from chainrule.tensor import Tensor, manual_seed
+
+__all__ = ["to_categorical", "plot_model", "model_to_text", "set_random_seed", "PyDataset", "Sequence", "normalize"]
+
+
+def to_categorical(x, num_classes=None):
+    """One-hot rows: class c becomes a row with a 1 in column c (float64, as Keras 3 returns them).
+
+    >>> to_categorical([0, 2, 1]).tolist()
+    [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
+    """
+    y = np.asarray(x.data if isinstance(x, Tensor) else x)
+    if y.dtype.kind == "f":
+        if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
+            raise ValueError("to_categorical: expected integer class labels, got non-integer values")
+        y = y.astype(np.int64)
+    if y.dtype.kind not in "iub":
+        raise TypeError(f"to_categorical: expected integer class labels, got dtype {y.dtype}")
+    shape = y.shape
+    if shape and shape[-1] == 1 and len(shape) > 1:
+        shape = shape[:-1]
+    y = y.reshape(-1)
+    if y.size and y.min() < 0:
+        raise ValueError(f"to_categorical: class labels must be >= 0, got {int(y.min())}")
+    n = int(y.max()) + 1 if num_classes is None and y.size else int(num_classes or 0)
+    if y.size and int(y.max()) >= n:
+        raise ValueError(f"to_categorical: label {int(y.max())} does not fit num_classes={n}")
+    out = np.zeros((y.size, n))
+    out[np.arange(y.size), y] = 1.0
+    return out.reshape(shape + (n,))
+
+
+def normalize(x, axis=-1, order=2):
+    """Each slice along ``axis`` divided by its ``order``-norm (zero slices stay zero)."""
+    x = np.asarray(x, dtype=float)
+    norm = np.linalg.norm(x, ord=order, axis=axis, keepdims=True)
+    return x / np.where(norm == 0, 1, norm)
+
+
+def set_random_seed(seed):
+    """Seed chainrule's generator (weights, dropout, shuffling) and NumPy's global one, as Keras does."""
+    manual_seed(int(seed))
+    np.random.seed(int(seed))
+
+
+def model_to_text(model, show_shapes=False, show_layer_names=True):
+    """The layers of ``model`` top to bottom as boxes joined by arrows (what ``plot_model`` draws)."""
+    rows = []
+    g = getattr(model, "_graph", None) if hasattr(model, "is_graph") else None
+    if g is not None:
+        entries = []
+        for layer in model.layers:
+            nodes = [n for n in model._all_nodes() if n.layer is layer]
+            parents = sorted({t.node.layer.name for n in nodes for t in n.input_tensors})
+            shape = ", ".join(str(t.shape) for n in nodes for t in n.outputs)
+            entries.append((layer, parents, shape))
+    else:
+        entries, prev = [], None
+        for layer in model.layers:
+            shape = getattr(layer, "output_shape", None)
+            entries.append((layer, [prev] if prev else [], "?" if shape is None else str(tuple(shape))))
+            prev = getattr(layer, "name", type(layer).__name__)
+    for i, (layer, parents, shape) in enumerate(entries):
+        label = f"{layer.name} ({type(layer).__name__})" if show_layer_names else type(layer).__name__
+        if show_shapes:
+            label += f"  -> {shape}"
+        if len(parents) > 1 or (i and parents and parents[0] != getattr(entries[i - 1][0], "name", None)):
+            rows.append(f"    ^ from {', '.join(parents)}")
+        elif i:
+            rows.append("    |")
+            rows.append("    v")
+        rule = "+" + "-" * (len(label) + 2) + "+"
+        rows += [rule, f"| {label} |", rule]
+    return "\n".join(rows)
+
+
+def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False, show_layer_names=True, rankdir="TB",
+               expand_nested=False, dpi=200, show_layer_activations=False, show_trainable=False, **kwargs):
+    """Keras' ``plot_model`` without graphviz: the model's layers as text (:func:`model_to_text`).
+
+    Writes the text to ``to_file`` (a ``.png``/``.pdf``/``.svg`` name gets a matplotlib picture of
+    it, any other name the text itself) and returns the text.
+    """
+    text = model_to_text(model, show_shapes=show_shapes, show_layer_names=show_layer_names)
+    if to_file:
+        ext = os.path.splitext(str(to_file))[1].lower()
+        if ext in (".png", ".pdf", ".svg", ".jpg", ".jpeg"):
+            from matplotlib.figure import Figure
+            lines = text.splitlines()
+            fig = Figure(figsize=(max(4, 0.11 * max(len(r) for r in lines)), max(2, 0.2 * len(lines))))
+            fig.text(0.02, 0.98, text, family="monospace", va="top", fontsize=9)
+            fig.savefig(to_file, dpi=dpi)
+        else:
+            from chainrule.io import write_text_atomic
+            write_text_atomic(to_file, text + "\n")
+    return text
+
+
+class PyDataset:
+    """Keras' ``PyDataset`` (tf.keras' ``Sequence``): subclass it with ``__len__`` (batches per epoch) and
+    ``__getitem__(i)`` returning batch i as (x, y); ``fit`` goes through it once per epoch."""
+
+    def __init__(self, workers=1, use_multiprocessing=False, max_queue_size=10):
+        pass
+
+    def __len__(self):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must define __len__ (the number of batches)")
+
+    def __getitem__(self, index):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must define __getitem__(index) returning a batch")
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+        self.on_epoch_end()
+
+    def on_epoch_end(self):
+        pass
+
+
+Sequence = PyDataset
+
+__getattr__ = missing(__name__, "keras.utils", {"image_dataset_from_directory": "", "get_file": "",
+                                               "timeseries_dataset_from_array": ""})

@@ -1,0 +1,550 @@
+"""PyTorch's top-level functions on chainrule's Tensor: dtypes, creation, reductions, joins, ``no_grad``.
+
+The tensors are :class:`chainrule.Tensor` (one class for every namespace); where PyTorch's
+semantics differ from chainrule's NumPy-style top level these follow PyTorch:
+``torch.max(x, dim)`` returns ``(values, indices)``, ``torch.var``/``torch.std`` are the sample
+variance (divided by n - 1), ``torch.cat``/``torch.stack`` take ``dim=``, ``torch.tensor`` makes a
+copy, ``torch.arange(12)`` is int64.  The dtypes are NumPy's (``torch.float32 is
+numpy.dtype('float32')``), so ``x.dtype == torch.float32`` holds for every tensor.
+"""
+from __future__ import annotations
+
+import builtins
+import collections
+import math
+
+import numpy as np
+
+from chainrule import ops
+from chainrule.tensor import (Tensor, enable_grad, get_default_dtype, is_grad_enabled, manual_seed as _manual_seed,
+                              no_grad, set_default_dtype as _set_default_dtype, get_rng)
+
+__all__ = ["Tensor", "float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool", "long",
+           "int", "float", "double", "half", "dtype", "Size", "device", "tensor", "as_tensor", "from_numpy",
+           "zeros", "ones", "zeros_like", "ones_like", "full", "full_like", "empty", "eye", "arange", "linspace",
+           "randn", "rand", "randint", "randperm", "randn_like", "rand_like", "manual_seed", "seed", "initial_seed",
+           "FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "BoolTensor", "no_grad", "enable_grad",
+           "set_grad_enabled", "is_grad_enabled", "inference_mode", "is_tensor", "numel", "get_default_dtype",
+           "set_default_dtype", "max", "min", "argmax", "argmin", "sum", "mean", "prod", "var", "std", "cat",
+           "concat", "stack", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "softmax",
+           "log_softmax", "matmul", "mm", "bmm", "pow", "square", "clamp", "clip", "where", "maximum", "minimum",
+           "reshape", "flatten", "squeeze", "unsqueeze", "transpose", "permute", "t", "allclose", "equal",
+           "isclose", "sort", "cumsum", "logsumexp", "norm", "dot", "outer", "einsum", "round", "floor", "ceil",
+           "sign", "topk", "chunk", "split", "meshgrid", "cuda", "Generator", "return_types"]
+
+# ----------------------------------------------------------------------------- dtypes
+float32 = float = np.dtype(np.float32)  # noqa: A001 (PyTorch's names)
+float64 = double = np.dtype(np.float64)
+float16 = half = np.dtype(np.float16)
+int64 = long = np.dtype(np.int64)
+int32 = int = np.dtype(np.int32)  # noqa: A001
+int16, int8, uint8 = np.dtype(np.int16), np.dtype(np.int8), np.dtype(np.uint8)
+bool = np.dtype(np.bool_)  # noqa: A001
+dtype = np.dtype
+
+
+class Size(tuple):
+    """PyTorch's ``torch.Size``: a tuple of sizes with ``numel()``."""
+
+    def numel(self):
+        return math.prod(self)
+
+    def __repr__(self):
+        return f"torch.Size({list(self)})"
+
+
+class device:  # noqa: N801 (PyTorch's name)
+    """``torch.device('cpu')``: the only device chainrule has."""
+
+    def __init__(self, type="cpu", index=None):  # noqa: A002
+        name = str(type)
+        if name.split(":")[0] != "cpu":
+            raise RuntimeError(f"torch.device({type!r}): chainrule runs on the CPU (NumPy) and has no GPU or other "
+                               f"device; use 'cpu'")
+        self.type, self.index = "cpu", index
+
+    def __repr__(self):
+        return "device(type='cpu')"
+
+    def __str__(self):
+        return "cpu"
+
+    def __eq__(self, other):
+        return str(other) == "cpu"
+
+    __hash__ = object.__hash__
+
+
+class _Cuda:
+    """``torch.cuda``: no GPU here."""
+
+    @staticmethod
+    def is_available():
+        return False
+
+    @staticmethod
+    def device_count():
+        return 0
+
+    @staticmethod
+    def manual_seed(seed):
+        pass
+
+    manual_seed_all = manual_seed
+
+
+cuda = _Cuda()
+
+
+def _np_dtype(d):
+    return None if d is None else np.dtype(d)
+
+
+def _device_ok(device_, what):
+    if device_ is not None and str(getattr(device_, "type", device_)).split(":")[0] != "cpu":
+        raise RuntimeError(f"{what}(device={device_!r}): chainrule runs on the CPU (NumPy) and has no GPU or other "
+                           f"device; use device='cpu' or leave it out")
+
+
+def _t(x):
+    """Tensors as they are; arrays and numbers as Tensors (for functions that return Tensors)."""
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+# ----------------------------------------------------------------------------- creation
+def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """A new Tensor holding a copy of ``data`` (Python floats become float32, ints int64, as in PyTorch)."""
+    _device_ok(device, "torch.tensor")
+    if isinstance(data, Tensor):
+        data = data.data
+    arr = np.array(data, dtype=_np_dtype(dtype), copy=True)
+    if dtype is None and arr.dtype == np.float64 and not isinstance(data, np.ndarray):
+        arr = arr.astype(get_default_dtype())   # Python floats take the default dtype; NumPy arrays keep theirs
+    return Tensor(arr, requires_grad=requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """A Tensor sharing ``data``'s memory when it can (no copy for an ndarray of that dtype)."""
+    _device_ok(device, "torch.as_tensor")
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)
+    if isinstance(data, np.ndarray):
+        return Tensor(data if dtype is None else data.astype(dtype, copy=False))
+    return tensor(data, dtype=dtype)
+
+
+def from_numpy(ndarray):
+    """A Tensor that shares the array's memory (writes show in both), as ``torch.from_numpy``."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(ndarray).__name__}")
+    return Tensor(ndarray)
+
+
+def _shape(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        return tuple(size[0])
+    return tuple(size)
+
+
+def _make(arr, dtype, requires_grad, device_, what):
+    _device_ok(device_, what)
+    return Tensor(arr.astype(_np_dtype(dtype) or get_default_dtype(), copy=False), requires_grad=requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False):
+    return _make(np.zeros(_shape(size)), dtype, requires_grad, device, "torch.zeros")
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False):
+    return _make(np.ones(_shape(size)), dtype, requires_grad, device, "torch.ones")
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False):
+    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    if dtype is None and isinstance(fill_value, (builtins.bool, np.bool_)):
+        dtype = np.bool_
+    elif dtype is None and isinstance(fill_value, (builtins.int, np.integer)):
+        dtype = np.int64
+    return _make(np.full(tuple(size), fill_value), dtype, requires_grad, device, "torch.full")
+
+
+def _like(x, fn, dtype, requires_grad):
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    return Tensor(fn(data.shape).astype(_np_dtype(dtype) or data.dtype), requires_grad=requires_grad)
+
+
+def zeros_like(input, dtype=None, requires_grad=False):  # noqa: A002
+    return _like(input, np.zeros, dtype, requires_grad)
+
+
+def ones_like(input, dtype=None, requires_grad=False):  # noqa: A002
+    return _like(input, np.ones, dtype, requires_grad)
+
+
+def full_like(input, fill_value, dtype=None, requires_grad=False):  # noqa: A002
+    return _like(input, lambda s: np.full(s, fill_value), dtype, requires_grad)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    return _make(np.eye(n, m), dtype, requires_grad, device, "torch.eye")
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    """``arange(12)`` is int64 0..11 (floats when any bound is a float), as in PyTorch."""
+    _device_ok(device, "torch.arange")
+    if end is None:
+        start, end = 0, start
+    ints = all(isinstance(v, (builtins.int, np.integer)) for v in (start, end, step))
+    arr = np.arange(start, end, step, dtype=np.int64 if ints else None)
+    if dtype is None and not ints:
+        arr = arr.astype(get_default_dtype())
+    return Tensor(arr if dtype is None else arr.astype(dtype), requires_grad=requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    return _make(np.linspace(start, end, builtins.int(steps)), dtype, requires_grad, device, "torch.linspace")
+
+
+def _rng(generator):
+    return generator.rng if isinstance(generator, Generator) else get_rng()
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    """Standard normal samples from chainrule's generator (``torch.manual_seed`` seeds it)."""
+    return _make(_rng(generator).standard_normal(_shape(size)), dtype, requires_grad, device, "torch.randn")
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    """U[0, 1) samples from chainrule's generator."""
+    return _make(_rng(generator).random(_shape(size)), dtype, requires_grad, device, "torch.rand")
+
+
+def randint(low, high=None, size=None, generator=None, dtype=None, device=None, requires_grad=False):
+    if high is None:
+        low, high = 0, low
+    _device_ok(device, "torch.randint")
+    return Tensor(_rng(generator).integers(low, high, size=tuple(size)).astype(_np_dtype(dtype) or np.int64))
+
+
+def randperm(n, generator=None, dtype=None, device=None):
+    _device_ok(device, "torch.randperm")
+    return Tensor(_rng(generator).permutation(n).astype(_np_dtype(dtype) or np.int64))
+
+
+def randn_like(input, dtype=None):  # noqa: A002
+    return _like(input, lambda s: get_rng().standard_normal(s), dtype, False)
+
+
+def rand_like(input, dtype=None):  # noqa: A002
+    return _like(input, lambda s: get_rng().random(s), dtype, False)
+
+
+_SEED = [None]
+
+
+def manual_seed(seed):
+    """Seed chainrule's generator (initial weights, dropout, shuffling, torch.randn ...)."""
+    _SEED[0] = builtins.int(seed)
+    _manual_seed(builtins.int(seed))
+    return Generator().manual_seed(seed)
+
+
+def seed():
+    s = builtins.int(np.random.SeedSequence().entropy % (2 ** 63))
+    manual_seed(s)
+    return s
+
+
+def initial_seed():
+    return _SEED[0]
+
+
+class Generator:
+    """``torch.Generator``: its own random stream (for ``randn(generator=...)``, ``DataLoader(generator=...)``,
+    ``random_split``)."""
+
+    def __init__(self, device="cpu"):
+        _device_ok(device if device != "cpu" else None, "torch.Generator")
+        self.rng = np.random.default_rng()
+        self._seed = None
+
+    def manual_seed(self, seed):
+        self._seed = builtins.int(seed)
+        self.rng = np.random.default_rng(self._seed)
+        return self
+
+    def initial_seed(self):
+        return self._seed
+
+
+def _typed(name, np_dtype):
+    def make(*data):
+        if len(data) == 1 and not isinstance(data[0], (builtins.int, np.integer)):
+            return tensor(data[0], dtype=np_dtype)
+        return zeros(*data, dtype=np_dtype)   # FloatTensor(2, 3): a tensor of that shape
+    make.__name__ = name
+    make.__doc__ = f"``torch.{name}(data)``: a {np.dtype(np_dtype).name} tensor of ``data`` (or of a shape)."
+    return make
+
+
+FloatTensor = _typed("FloatTensor", np.float32)
+DoubleTensor = _typed("DoubleTensor", np.float64)
+LongTensor = _typed("LongTensor", np.int64)
+IntTensor = _typed("IntTensor", np.int32)
+BoolTensor = _typed("BoolTensor", np.bool_)
+
+
+class set_grad_enabled:  # noqa: N801 (PyTorch's name)
+    """``with torch.set_grad_enabled(False):`` records no graph in the block (True: records)."""
+
+    def __init__(self, mode):
+        self._ctx = enable_grad() if mode else no_grad()
+
+    def __enter__(self):
+        return self._ctx.__enter__()
+
+    def __exit__(self, *exc):
+        return self._ctx.__exit__(*exc)
+
+
+def inference_mode(mode=True):
+    """``torch.inference_mode()``: no graph, as ``no_grad``."""
+    return no_grad() if mode else enable_grad()
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def numel(input):  # noqa: A002
+    return builtins.int(np.size(input.data if isinstance(input, Tensor) else input))
+
+
+def set_default_dtype(d):
+    _set_default_dtype(np.dtype(d).name)
+
+
+# ----------------------------------------------------------------------------- reductions
+return_types = collections.namedtuple("torch_return_types", ["values", "indices"])
+_MinMax = return_types
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _extreme(fn, pick, input, dim, keepdim, other, name):  # noqa: A002
+    if other is not None or isinstance(dim, (Tensor, np.ndarray)):
+        return _t((ops.maximum if name == "max" else ops.minimum)(input, dim if other is None else other))
+    x = _t(input)
+    if dim is None:
+        return fn(x)
+    values = fn(x, axis=dim, keepdims=keepdim)
+    indices = Tensor(pick(x.data, axis=dim, keepdims=keepdim).astype(np.int64))
+    return _MinMax(values, indices)
+
+
+def max(input, dim=None, keepdim=False, *, other=None):  # noqa: A001
+    """``torch.max(x)``: the largest entry; ``torch.max(x, dim)``: (values, indices) along dim (PyTorch's
+    result, unlike the NumPy-style ``chainrule.max``); ``torch.max(x, y)``: the entrywise maximum."""
+    return _extreme(ops.max, np.argmax, input, dim, keepdim, other, "max")
+
+
+def min(input, dim=None, keepdim=False, *, other=None):  # noqa: A001
+    """``torch.min(x)``, ``torch.min(x, dim)`` -> (values, indices), ``torch.min(x, y)``."""
+    return _extreme(ops.min, np.argmin, input, dim, keepdim, other, "min")
+
+
+def argmax(input, dim=None, keepdim=False):  # noqa: A002
+    """The index of the largest entry (of the flattened tensor when ``dim`` is None), int64."""
+    return Tensor(np.argmax(_data(input), axis=dim, keepdims=keepdim if dim is not None else False).astype(np.int64))
+
+
+def argmin(input, dim=None, keepdim=False):  # noqa: A002
+    return Tensor(np.argmin(_data(input), axis=dim, keepdims=keepdim if dim is not None else False).astype(np.int64))
+
+
+def _axis(dim):
+    return tuple(dim) if isinstance(dim, list) else dim
+
+
+def sum(input, dim=None, keepdim=False, dtype=None):  # noqa: A001
+    x = _t(input)
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x.dtype.kind == "b":
+        x = x.to(np.int64)   # PyTorch counts booleans in int64
+    return ops.sum(x, axis=_axis(dim), keepdims=keepdim)
+
+
+def mean(input, dim=None, keepdim=False, dtype=None):  # noqa: A002
+    x = _t(input) if dtype is None else _t(input).to(dtype)
+    if x.dtype.kind not in "fc":
+        raise RuntimeError(f"torch.mean: expected a floating-point tensor, got dtype {x.dtype} (use .float() first, "
+                           f"as PyTorch asks)")
+    return ops.mean(x, axis=_axis(dim), keepdims=keepdim)
+
+
+def prod(input, dim=None, keepdim=False):  # noqa: A002
+    return ops.prod(_t(input), axis=dim, keepdims=keepdim)
+
+
+def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None):  # noqa: A002
+    """The sample variance (divided by n - 1) unless ``unbiased=False`` or ``correction=0``, as PyTorch."""
+    ddof = correction if correction is not None else (1 if unbiased else 0)
+    return ops.var(_t(input), axis=_axis(dim), keepdims=keepdim, ddof=ddof)
+
+
+def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None):  # noqa: A002
+    ddof = correction if correction is not None else (1 if unbiased else 0)
+    return ops.std(_t(input), axis=_axis(dim), keepdims=keepdim, ddof=ddof)
+
+
+def logsumexp(input, dim, keepdim=False):  # noqa: A002
+    return ops.logsumexp(_t(input), axis=dim, keepdims=keepdim)
+
+
+def cumsum(input, dim):  # noqa: A002
+    return ops.cumsum(_t(input), axis=dim)
+
+
+def norm(input, p="fro", dim=None, keepdim=False):  # noqa: A002
+    return _t(input).norm(p=p, dim=dim, keepdim=keepdim)
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
+    x = _t(input)
+    order = np.argsort(-x.data if largest else x.data, axis=dim, kind="stable")
+    idx = np.take(order, np.arange(k), axis=dim)
+    return _MinMax(ops.take_along_axis(x, idx, dim), Tensor(idx.astype(np.int64)))
+
+
+def sort(input, dim=-1, descending=False):  # noqa: A002
+    x = _t(input)
+    idx = np.argsort(-x.data if descending else x.data, axis=dim, kind="stable")
+    return _MinMax(ops.take_along_axis(x, idx, dim), Tensor(idx.astype(np.int64)))
+
+
+# ----------------------------------------------------------------------------- joins and shapes
+def cat(tensors, dim=0):
+    """Join along an existing axis ``dim`` (NumPy's concatenate)."""
+    return ops.concatenate([_t(x) for x in tensors], axis=dim)
+
+
+concat = cat
+
+
+def stack(tensors, dim=0):
+    """Join along a new axis ``dim``."""
+    return ops.stack([_t(x) for x in tensors], axis=dim)
+
+
+def chunk(input, chunks, dim=0):  # noqa: A002
+    return list(ops.split(_t(input), chunks, axis=dim))
+
+
+def split(tensor_, split_size_or_sections, dim=0):
+    x = _t(tensor_)
+    n = x.shape[dim]
+    if isinstance(split_size_or_sections, (builtins.int, np.integer)):
+        cuts = list(range(split_size_or_sections, n, split_size_or_sections))
+    else:
+        cuts = list(np.cumsum(split_size_or_sections)[:-1])
+    return list(ops.split(x, cuts, axis=dim))
+
+
+def reshape(input, shape):  # noqa: A002
+    return ops.reshape(_t(input), tuple(shape))
+
+
+def flatten(input, start_dim=0, end_dim=-1):  # noqa: A002
+    return _t(input).flatten(start_dim, end_dim)
+
+
+def squeeze(input, dim=None):  # noqa: A002
+    return ops.squeeze(_t(input), dim)
+
+
+def unsqueeze(input, dim):  # noqa: A002
+    return ops.expand_dims(_t(input), dim)
+
+
+def transpose(input, dim0, dim1):  # noqa: A002
+    """Swap two axes (PyTorch's transpose; NumPy's swapaxes)."""
+    return ops.swapaxes(_t(input), dim0, dim1)
+
+
+def permute(input, dims):  # noqa: A002
+    return ops.transpose(_t(input), tuple(dims))
+
+
+def t(input):  # noqa: A002
+    return ops.transpose(_t(input))
+
+
+def meshgrid(*tensors, indexing="ij"):
+    arrays = [_data(x) for x in (tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple))
+                                 else tensors)]
+    return [Tensor(g) for g in np.meshgrid(*arrays, indexing=indexing)]
+
+
+# ----------------------------------------------------------------------------- elementwise and products
+exp, log, sqrt, abs, sin, cos, tanh, sigmoid, relu = (ops.exp, ops.log, ops.sqrt, ops.abs, ops.sin,  # noqa: A001
+                                                      ops.cos, ops.tanh, ops.sigmoid, ops.relu)
+square, floor, ceil, sign = ops.square, ops.floor, ops.ceil, ops.sign
+maximum, minimum, matmul, dot, outer, einsum = ops.maximum, ops.minimum, ops.matmul, ops.dot, ops.outer, ops.einsum
+
+
+def round(input, decimals=0):  # noqa: A001
+    return ops.round(_t(input), decimals)
+
+
+def softmax(input, dim, dtype=None):  # noqa: A002
+    return ops.softmax(_t(input), axis=dim)
+
+
+def log_softmax(input, dim, dtype=None):  # noqa: A002
+    return ops.log_softmax(_t(input), axis=dim)
+
+
+def pow(input, exponent):  # noqa: A001
+    return ops.pow(input, exponent)
+
+
+def mm(input, mat2):  # noqa: A002
+    return _t(input).mm(mat2)
+
+
+def bmm(input, mat2):  # noqa: A002
+    if _data(input).ndim != 3 or _data(mat2).ndim != 3:
+        raise ValueError("torch.bmm: expected two batches of matrices (rank 3)")
+    return ops.matmul(input, mat2)
+
+
+def clamp(input, min=None, max=None):  # noqa: A001,A002
+    return ops.clip(_t(input), min, max)
+
+
+clip = clamp
+
+
+def where(condition, input=None, other=None):  # noqa: A002
+    if input is None and other is None:
+        return tuple(Tensor(i.astype(np.int64)) for i in np.nonzero(_data(condition)))
+    return ops.where(_data(condition), input, other)
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):  # noqa: A002
+    return builtins.bool(np.allclose(_data(input), _data(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):  # noqa: A002
+    return Tensor(np.isclose(_data(input), _data(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(input, other):  # noqa: A002
+    a, b = _data(input), _data(other)
+    return a.shape == b.shape and builtins.bool(np.array_equal(a, b))

@@ -1,0 +1,237 @@
+"""PyTorch's containers and the modules whose PyTorch signature differs from chainrule.nn's.
+
+``ModuleList`` and ``ModuleDict`` hold sub-modules (registered, so ``parameters()`` finds them);
+``Flatten(start_dim=1, end_dim=-1)``, ``Dropout(p=0.5)``, ``BatchNorm1d(num_features)``,
+``LogSoftmax(dim)``, ``GELU`` and ``SiLU`` are chainrule's layers with PyTorch's arguments,
+defaults and printed form (``print(model)`` shows ``Dropout(p=0.5, inplace=False)``).  The classes
+are named ``TorchFlatten`` etc. where chainrule.nn has a class of that name (saved models name
+them apart), and exported under PyTorch's names.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule import ops
+from chainrule.nn import functional as F
+from chainrule.nn.core import Activation, Dropout, Flatten, Layer, _data
+from chainrule.nn.module import Module, _changed
+from chainrule.nn.normalization import BatchNormalization
+
+__all__ = ["ModuleList", "ModuleDict", "TorchFlatten", "TorchDropout", "BatchNorm1d", "LogSoftmax", "GELU", "SiLU"]
+
+
+class ModuleList(Module):
+    """PyTorch's ``nn.ModuleList``: a list of sub-modules, registered as ``0``, ``1``, ... (no forward of its own)."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        for m in modules or []:
+            self.append(m)
+
+    def append(self, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList: expected a Module, got {type(module).__name__}")
+        self._modules[str(len(self._modules))] = module
+        _changed()
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        items = list(self._modules.values())
+        items.insert(index, module)
+        self._modules.clear()
+        for i, m in enumerate(items):
+            self._modules[str(i)] = m
+        _changed()
+
+    def __getitem__(self, i):
+        items = list(self._modules.values())
+        if isinstance(i, slice):
+            return ModuleList(items[i])
+        return items[i]
+
+    def __setitem__(self, i, module):
+        key = list(self._modules)[i]
+        self._modules[key] = module
+        _changed()
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ModuleList has no forward: iterate over it in your module's forward")
+
+
+class ModuleDict(Module):
+    """PyTorch's ``nn.ModuleDict``: sub-modules by name (in insertion order)."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        for k, m in (modules.items() if isinstance(modules, dict) else (modules or [])):
+            self[k] = m
+
+    def __setitem__(self, key, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict: expected a Module for {key!r}, got {type(module).__name__}")
+        self._modules[str(key)] = module
+        _changed()
+
+    def __getitem__(self, key):
+        return self._modules[key]
+
+    def __delitem__(self, key):
+        del self._modules[key]
+        _changed()
+
+    def __contains__(self, key):
+        return key in self._modules
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()
+
+    def update(self, modules):
+        for k, m in (modules.items() if isinstance(modules, dict) else modules):
+            self[k] = m
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ModuleDict has no forward: look its modules up in your module's forward")
+
+
+class TorchFlatten(Flatten):
+    """PyTorch's ``nn.Flatten(start_dim=1, end_dim=-1)``: axes start_dim..end_dim merged into one."""
+
+    _auto_name = _repr_name = "Flatten"
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim, self.end_dim = int(start_dim), int(end_dim)
+
+    def forward(self, x):
+        shape = np.shape(_data(x))
+        if not shape:
+            raise ValueError("Flatten: expected a tensor, got a scalar")
+        s, e = self.start_dim % len(shape), self.end_dim % len(shape)
+        return ops.reshape(x, shape[:s] + (-1,) + shape[e + 1:])
+
+    def compute_output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        s, e = self.start_dim % len(shape), self.end_dim % len(shape)
+        mid = shape[s:e + 1]
+        size = None if any(d is None for d in mid) else int(np.prod(mid))
+        return shape[:s] + (size,) + shape[e + 1:]
+
+    def get_config(self):
+        return {"start_dim": self.start_dim, "end_dim": self.end_dim}
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class TorchDropout(Dropout):
+    """PyTorch's ``nn.Dropout(p=0.5)``: in training y = x m / (1 - p), m_i ~ Bernoulli(1 - p); y = x in eval."""
+
+    _auto_name = _repr_name = "Dropout"
+
+    def __init__(self, p=0.5, inplace=False):
+        super().__init__(p)
+
+    @property
+    def p(self):
+        return self.rate
+
+    def get_config(self):
+        return {"p": self.rate}
+
+    def extra_repr(self):
+        return f"p={self.rate}, inplace=False"
+
+
+class BatchNorm1d(BatchNormalization):
+    """PyTorch's ``nn.BatchNorm1d(num_features, eps=1e-5, momentum=0.1, affine=True)`` on (batch, features)
+    (or (batch, features, length)).  y = gamma (x - mu_B) / sqrt(s2_B + eps) + beta per feature; the
+    running averages take m <- (1 - momentum) m + momentum mu_B and the unbiased batch variance, as PyTorch's."""
+
+    unbiased_running_variance = True
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, dtype=None):
+        if not track_running_stats:
+            raise NotImplementedError("BatchNorm1d(track_running_stats=False) is not implemented in chainrule")
+        super().__init__(momentum=1.0 - momentum, epsilon=eps, center=affine, scale=affine, input_dim=num_features,
+                         dtype=dtype)
+        self.num_features, self.torch_momentum, self.affine = int(num_features), float(momentum), bool(affine)
+
+    def forward(self, x):
+        data = _data(x)
+        if data.ndim not in (2, 3) or data.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm1d({self.num_features}): expected input of shape (batch, {self.num_features}) "
+                             f"or (batch, {self.num_features}, length), got {data.shape}")
+        if data.ndim == 3:
+            return ops.transpose(super().forward(ops.transpose(x, (0, 2, 1))), (0, 2, 1))
+        return super().forward(x)
+
+    def get_config(self):
+        return {"num_features": self.num_features, "eps": self.epsilon, "momentum": self.torch_momentum,
+                "affine": self.affine, "dtype": None if self.dtype is None else self.dtype.name}
+
+    def extra_repr(self):
+        return f"{self.num_features}, eps={self.epsilon}, momentum={self.torch_momentum}, affine={self.affine}, " \
+               f"bias=True, track_running_stats=True"
+
+
+class LogSoftmax(Activation):
+    """PyTorch's ``nn.LogSoftmax(dim)``: y = x - log sum_k e^(x_k) along dim (stable)."""
+
+    def __init__(self, dim=-1):
+        super().__init__(lambda x: ops.log_softmax(x, axis=int(dim)))
+        self.dim = int(dim)
+
+    def get_config(self):
+        return {"dim": self.dim}
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class GELU(Layer):
+    """PyTorch's ``nn.GELU(approximate='none')``: y = x Phi(x)."""
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, x):
+        return F.gelu(x, approximate=self.approximate)
+
+    def get_config(self):
+        return {"approximate": self.approximate}
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class SiLU(Layer):
+    """PyTorch's ``nn.SiLU``: y = x sigma(x)."""
+
+    def forward(self, x):
+        return F.silu(x)
+
+

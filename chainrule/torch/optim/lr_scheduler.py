@@ -1,0 +1,140 @@
+"""``torch.optim.lr_scheduler``: change an optimizer's learning rate once per ``scheduler.step()`` (per epoch).
+
+Each scheduler keeps ``last_epoch`` (the number of ``step()`` calls) and sets every parameter
+group's rate from its initial rate eta_0, as PyTorch's closed forms give it:
+
+    StepLR              eta = eta_0 gamma^floor(epoch / step_size)
+    MultiStepLR         eta = eta_0 gamma^(number of milestones <= epoch)
+    ExponentialLR       eta = eta_0 gamma^epoch
+    CosineAnnealingLR   eta = eta_min + (eta_0 - eta_min) (1 + cos(pi epoch / T_max)) / 2
+    LambdaLR            eta = eta_0 lr_lambda(epoch)
+    ReduceLROnPlateau   eta = max(factor eta, min_lr) after ``patience`` epochs without improvement
+                        (:class:`chainrule.optim.ReduceLROnPlateau`; step(metric))
+"""
+from __future__ import annotations
+
+import math
+
+from chainrule.optim import ReduceLROnPlateau as _Plateau
+from chainrule.optim.base import Optimizer
+
+__all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR",
+           "ReduceLROnPlateau"]
+
+
+class LRScheduler:
+    """The base: ``step()`` advances ``last_epoch`` and sets each group's rate to ``get_lr()``."""
+
+    def __init__(self, optimizer, last_epoch=-1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(self).__name__}: expected an optimizer, got {type(optimizer).__name__}")
+        if not optimizer.param_groups:
+            raise ValueError(f"{type(self).__name__}: the optimizer has no parameters bound yet")
+        if last_epoch != -1:
+            raise NotImplementedError(f"{type(self).__name__}(last_epoch=...): resuming is done with "
+                                      f"load_state_dict")
+        self.optimizer = optimizer
+        self.base_lrs = [optimizer.group_lr(i) for i in range(len(optimizer.param_groups))]
+        self.last_epoch = 0
+        self._last_lr = list(self.base_lrs)
+
+    def lr_at(self, base, epoch):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def get_lr(self):
+        return [self.lr_at(base, self.last_epoch) for base in self.base_lrs]
+
+    def get_last_lr(self):
+        """The rates the last ``step()`` set (one per parameter group)."""
+        return list(self._last_lr)
+
+    def step(self, epoch=None):
+        self.last_epoch = self.last_epoch + 1 if epoch is None else int(epoch)
+        lrs = self.get_lr()
+        for i, lr in enumerate(lrs):
+            self.optimizer.set_group_lr(i, float(lr))
+        self._last_lr = lrs
+
+    def state_dict(self):
+        return {k: v for k, v in vars(self).items() if k not in ("optimizer", "lr_lambda")}
+
+    def load_state_dict(self, state):
+        self.__dict__.update(state)
+
+
+class StepLR(LRScheduler):
+    """eta = eta_0 gamma^floor(epoch / step_size)."""
+
+    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        self.step_size, self.gamma = int(step_size), float(gamma)
+        if self.step_size < 1:
+            raise ValueError(f"StepLR: step_size must be >= 1, got {step_size}")
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, base, epoch):
+        return base * self.gamma ** (epoch // self.step_size)
+
+
+class MultiStepLR(LRScheduler):
+    """eta = eta_0 gamma^(number of milestones reached)."""
+
+    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+        self.milestones, self.gamma = sorted(int(m) for m in milestones), float(gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, base, epoch):
+        return base * self.gamma ** sum(1 for m in self.milestones if m <= epoch)
+
+
+class ExponentialLR(LRScheduler):
+    """eta = eta_0 gamma^epoch."""
+
+    def __init__(self, optimizer, gamma, last_epoch=-1):
+        self.gamma = float(gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, base, epoch):
+        return base * self.gamma ** epoch
+
+
+class CosineAnnealingLR(LRScheduler):
+    """eta = eta_min + (eta_0 - eta_min) (1 + cos(pi epoch / T_max)) / 2 (SGDR without restarts)."""
+
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):  # noqa: N803 (PyTorch's name)
+        self.T_max, self.eta_min = int(T_max), float(eta_min)
+        if self.T_max < 1:
+            raise ValueError(f"CosineAnnealingLR: T_max must be >= 1, got {T_max}")
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, base, epoch):
+        return self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+
+
+class LambdaLR(LRScheduler):
+    """eta = eta_0 lr_lambda(epoch) (one function, or one per parameter group)."""
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        n = len(optimizer.param_groups)
+        fns = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
+        if len(fns) != n:
+            raise ValueError(f"LambdaLR: expected {n} functions (one per parameter group), got {len(fns)}")
+        self.lr_lambda = fns
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [base * fn(self.last_epoch) for base, fn in zip(self.base_lrs, self.lr_lambda)]
+
+
+class ReduceLROnPlateau(_Plateau):
+    """``ReduceLROnPlateau(optimizer, mode='min', factor=0.1, patience=10, threshold=1e-4, threshold_mode='rel',
+    cooldown=0, min_lr=0)``: PyTorch's signature over :class:`chainrule.optim.ReduceLROnPlateau`."""
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
+                 cooldown=0, min_lr=0.0, eps=1e-8):
+        if isinstance(min_lr, (list, tuple)):
+            raise NotImplementedError("ReduceLROnPlateau(min_lr=[...]): one min_lr for every group in chainrule")
+        super().__init__(optimizer, factor=factor, patience=patience, min_lr=min_lr, mode=mode, min_delta=threshold,
+                         cooldown=cooldown, threshold_mode=threshold_mode)
+
+    def get_last_lr(self):
+        return [self.optimizer.group_lr(i) for i in range(len(self.optimizer.param_groups))]

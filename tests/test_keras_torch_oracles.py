@@ -1,0 +1,321 @@
+"""Small Keras and PyTorch programs run on the real Keras 3 (KERAS_BACKEND=torch) and PyTorch and on
+chainrule.keras / chainrule.torch from the same initial weights: the same numbers come out.
+
+Keras is imported once, here (it takes seconds); each test skips when its library is absent.
+"""
+import os
+
+import numpy as np
+import pytest
+
+import chainrule.keras as ckeras
+import chainrule.torch as ctorch
+from chainrule.keras import layers as cl, models as cm, optimizers as co
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def keras():
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    k = pytest.importorskip("keras")
+    if k.backend.backend() != "torch":
+        pytest.skip("these comparisons run Keras on its torch backend")
+    return k
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    from threadpoolctl import threadpool_limits
+    torch.set_num_threads(1)
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
+def _data(n=40, d=2, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, d)).astype(np.float32)
+    y = ((X[:, 0] - 0.5) * (X[:, 1] - 0.5) > 0).astype(np.float32)
+    return X, y
+
+
+def _copy_keras(ours, theirs):
+    for a, b in zip(ours.layers, theirs.layers):
+        if a.get_weights():
+            b.set_weights(a.get_weights())
+
+
+# ------------------------------------------------------------------ Keras 3
+def test_the_notes_sequential_network_trains_as_in_keras(keras):
+    X, y = _data()
+    ckeras.backend.clear_session()
+    keras.backend.clear_session()
+
+    def build(L, M, O, lr):
+        model = M.Sequential()
+        model.add(L.Input(shape=(2,)) if L is keras.layers else L.Dense(4, input_shape=(2,), activation="sigmoid",
+                                                                          name="hidden"))
+        if L is keras.layers:
+            model.add(L.Dense(4, activation="sigmoid", name="hidden"))
+        model.add(L.Dense(1, activation="sigmoid", name="output"))
+        model.compile(optimizer=O.Adam(learning_rate=lr), loss="binary_crossentropy", metrics=["accuracy"])
+        return model
+    ours, theirs = build(cl, cm, co, 0.05), build(keras.layers, keras.models, keras.optimizers, 0.05)
+    _copy_keras(ours, theirs)
+    h1 = ours.fit(X, y, epochs=15, batch_size=10, shuffle=False, verbose=0)
+    h2 = theirs.fit(X, y, epochs=15, batch_size=10, shuffle=False, verbose=0)
+    np.testing.assert_allclose(h1.history["loss"], h2.history["loss"], rtol=2e-4)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+    e1, e2 = ours.evaluate(X, y, verbose=0), theirs.evaluate(X, y, verbose=0)
+    assert isinstance(e1, list) and isinstance(e2, list) and len(e1) == len(e2) == 2
+    np.testing.assert_allclose(e1, e2, rtol=1e-4)
+    # the hidden units through Model(inputs=model.input, outputs=layer.output), as the notes do
+    h_ours = cm.Model(inputs=ours.input, outputs=ours.get_layer("hidden").output).predict(X)
+    h_theirs = keras.models.Model(inputs=theirs.inputs, outputs=theirs.get_layer("hidden").output).predict(
+        X, verbose=0)
+    np.testing.assert_allclose(h_ours, h_theirs, rtol=1e-4, atol=1e-6)
+    assert [layer.name for layer in ours.layers] == [layer.name for layer in theirs.layers]
+
+
+def test_automatic_names_and_summary_rows_match_keras(keras):
+    ckeras.backend.clear_session()
+    keras.backend.clear_session()
+
+    def build(L, M):
+        inp = L.Input(shape=(8, 8, 1))
+        x = L.Conv2D(4, 3, activation="relu")(inp)
+        x = L.MaxPooling2D()(x)
+        x = L.Flatten()(x)
+        a = L.Dense(6)(x)
+        b = L.Dense(6)(x)
+        out = L.Dense(2, activation="softmax")(L.Concatenate()([a, b]))
+        return M.Model(inp, out)
+    ours, theirs = build(cl, cm), build(keras.layers, keras.models)
+    assert [layer.name for layer in ours.layers] == [layer.name for layer in theirs.layers]
+    assert [layer.count_params() for layer in ours.layers] == [layer.count_params() for layer in theirs.layers]
+    assert [tuple(layer.output.shape) for layer in ours.layers] == [tuple(layer.output.shape)
+                                                                   for layer in theirs.layers]
+    _copy_keras(ours, theirs)
+    X = np.random.default_rng(2).random((5, 8, 8, 1)).astype(np.float32)
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X, verbose=0), rtol=1e-4, atol=1e-6)
+
+
+def test_a_functional_model_with_two_inputs_and_two_outputs_trains_as_in_keras(keras):
+    rng = np.random.default_rng(3)
+    X1, X2 = rng.random((32, 3)).astype(np.float32), rng.random((32, 2)).astype(np.float32)
+    y1, y2 = X1.sum(1, keepdims=True), (X2[:, :1] > 0.5).astype(np.float32)
+    ckeras.backend.clear_session()
+    keras.backend.clear_session()
+
+    def build(L, M, O):
+        a, b = L.Input(shape=(3,), name="a"), L.Input(shape=(2,), name="b")
+        shared = L.Dense(4, activation="tanh", name="shared")
+        h = L.Concatenate()([shared(L.Dense(4, name="pa")(a)), shared(L.Dense(4, name="pb")(b))])
+        model = M.Model([a, b], [L.Dense(1, name="reg")(h), L.Dense(1, activation="sigmoid", name="cls")(h)])
+        model.compile(optimizer=O.SGD(learning_rate=0.1, momentum=0.9), loss=["mse", "binary_crossentropy"],
+                      loss_weights=[1.0, 0.5])
+        return model
+    ours, theirs = build(cl, cm, co), build(keras.layers, keras.models, keras.optimizers)
+    _copy_keras(ours, theirs)
+    h1 = ours.fit([X1, X2], [y1, y2], epochs=5, batch_size=8, shuffle=False, verbose=0)
+    h2 = theirs.fit([X1, X2], [y1, y2], epochs=5, batch_size=8, shuffle=False, verbose=0)
+    np.testing.assert_allclose(h1.history["loss"], h2.history["loss"], rtol=1e-4)
+    for p, q in zip(ours.predict([X1, X2]), theirs.predict([X1, X2], verbose=0)):
+        np.testing.assert_allclose(p, q, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("make", [
+    lambda O: O.SGD(learning_rate=0.1, momentum=0.9, nesterov=True),
+    lambda O: O.RMSprop(learning_rate=0.01, momentum=0.5),
+    lambda O: O.Adagrad(learning_rate=0.1),
+    lambda O: O.Adam(learning_rate=0.01, epsilon=1e-3),
+    lambda O: O.AdamW(learning_rate=0.01, weight_decay=0.1),
+], ids=["sgd_nesterov", "rmsprop", "adagrad", "adam_eps", "adamw"])
+def test_keras_optimizers_update_as_keras(keras, make):
+    X, y = _data(n=24, d=3)
+    ckeras.backend.clear_session()
+    keras.backend.clear_session()
+    ours = cm.Sequential([cl.Dense(3, activation="tanh", input_shape=(3,)), cl.Dense(1)])
+    theirs = keras.models.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(3, activation="tanh"),
+                                      keras.layers.Dense(1)])
+    ours.compile(optimizer=make(co), loss="mse")
+    theirs.compile(optimizer=make(keras.optimizers), loss="mse")
+    _copy_keras(ours, theirs)
+    ours.fit(X, y, epochs=4, batch_size=8, shuffle=False, verbose=0)
+    theirs.fit(X, y, epochs=4, batch_size=8, shuffle=False, verbose=0)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_activity_regularizer_and_a_recurrent_functional_model_as_keras(keras):
+    rng = np.random.default_rng(4)
+    X, y = rng.random((20, 2, 1)).astype(np.float32), rng.random((20, 1)).astype(np.float32)
+    ckeras.backend.clear_session()
+    keras.backend.clear_session()
+
+    def build(L, M, R):
+        inp = L.Input(batch_shape=(None, 2, 1))
+        h = L.SimpleRNN(5, name="RNN")(inp)
+        out = L.Dense(1, activity_regularizer=R.l1(0.05), kernel_regularizer=R.l2(0.01), name="dense")(h)
+        model = M.Model(inputs=[inp], outputs=[out])
+        model.compile(loss="mean_squared_error", optimizer="adam")
+        return model
+    ours, theirs = build(cl, cm, ckeras.regularizers), build(keras.layers, keras.models, keras.regularizers)
+    _copy_keras(ours, theirs)
+    h1 = ours.fit(X, y, batch_size=None, epochs=4, verbose=0, validation_split=0.2, shuffle=False)
+    h2 = theirs.fit(X, y, batch_size=None, epochs=4, verbose=0, validation_split=0.2, shuffle=False)
+    for key in ("loss", "val_loss"):
+        np.testing.assert_allclose(h1.history[key], h2.history[key], rtol=2e-4)
+    np.testing.assert_allclose(ours.evaluate(X, y, verbose=0), theirs.evaluate(X, y, verbose=0), rtol=2e-4)
+
+
+def test_early_stopping_patience_and_to_categorical_as_keras(keras):
+    X, y = _data(n=16)
+    epochs = []
+    for L, M, O, C in ((cl, cm, co, ckeras.callbacks),
+                       (keras.layers, keras.models, keras.optimizers, keras.callbacks)):
+        for patience in (0, 1, 3):
+            model = M.Sequential([L.Input(shape=(2,)), L.Dense(1)]) if L is keras.layers else \
+                M.Sequential([L.Dense(1, input_shape=(2,))])
+            model.compile(optimizer=O.SGD(learning_rate=0.0), loss="mse")
+            h = model.fit(X, y, epochs=10, verbose=0, shuffle=False,
+                          callbacks=[C.EarlyStopping(monitor="loss", patience=patience)])
+            epochs.append(len(h.history["loss"]))
+    assert epochs[:3] == epochs[3:]
+    labels = np.array([[1], [0], [3]])
+    np.testing.assert_array_equal(ckeras.utils.to_categorical(labels), keras.utils.to_categorical(labels))
+
+
+# ------------------------------------------------------------------ PyTorch
+def _copy_linear(ours, theirs):
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(ours.weight.data))
+        theirs.bias.copy_(torch.tensor(ours.bias.data))
+
+
+class _Programs:
+    """The notes' 2-4-1 network, written once for either library."""
+
+    @staticmethod
+    def net(nn):
+        class Net(nn.Module):
+            def __init__(self, input_size, hidden_size):
+                super(Net, self).__init__()
+                self.fc1 = nn.Linear(input_size, hidden_size)
+                self.activation = nn.Sigmoid()
+                self.fc2 = nn.Linear(hidden_size, 1)
+                self.sigmoid = nn.Sigmoid()
+
+            def forward(self, x):
+                return self.sigmoid(self.fc2(self.activation(self.fc1(x))))
+        return Net(2, 4)
+
+    @staticmethod
+    def train(T, model, X, y, make_opt, make_sched=None, epochs=6):
+        from_data = __import__(T.__name__ + ".utils.data", fromlist=["DataLoader"])
+        loader = from_data.DataLoader(from_data.TensorDataset(T.tensor(X, dtype=T.float32),
+                                                              T.tensor(y, dtype=T.float32)[:, None]),
+                                      batch_size=10, shuffle=False)
+        criterion = __import__(T.__name__ + ".nn", fromlist=["BCELoss"]).BCELoss()
+        optimizer = make_opt(model.parameters())
+        sched = None if make_sched is None else make_sched(optimizer)
+        losses = []
+        for epoch in range(epochs):
+            for inputs, labels in loader:
+                optimizer.zero_grad()
+                loss = criterion(model(inputs), labels)
+                loss.backward()
+                optimizer.step()
+            losses.append(loss.item())
+            if sched is not None:
+                sched.step(loss.item()) if "Plateau" in type(sched).__name__ else sched.step()
+        with T.no_grad():
+            out = model(T.tensor(X, dtype=T.float32))
+            _, predicted = T.max(T.cat([1 - out, out], dim=1), 1)
+        return losses, out.numpy(), predicted.numpy()
+
+
+@pytest.mark.parametrize("opt,sched", [
+    ("Adam(p, lr=0.05)", None),
+    ("SGD(p, lr=0.5, momentum=0.9, nesterov=True, weight_decay=0.01)", "StepLR(o, step_size=2, gamma=0.5)"),
+    ("RMSprop(p, lr=0.01, momentum=0.5)", "ExponentialLR(o, gamma=0.8)"),
+    ("Adagrad(p, lr=0.1)", "CosineAnnealingLR(o, T_max=4)"),
+    ("Adam(p, lr=0.05, weight_decay=0.1)", "LambdaLR(o, lambda e: 1 / (1 + e))"),
+    ("AdamW(p, lr=0.05, weight_decay=0.1)", "ReduceLROnPlateau(o, factor=0.5, patience=0)"),
+], ids=["adam", "sgd_steplr", "rmsprop_explr", "adagrad_cosine", "adam_l2_lambda", "adamw_plateau"])
+def test_the_notes_pytorch_loop_trains_as_pytorch(opt, sched):
+    X, y = _data(n=40)
+    ours, theirs = _Programs.net(ctorch.nn), _Programs.net(torch.nn)
+    assert repr(ours) == repr(theirs)
+    for a, b in ((ours.fc1, theirs.fc1), (ours.fc2, theirs.fc2)):
+        _copy_linear(a, b)
+
+    def maker(T, text):
+        if text is None:
+            return None
+        ns = {"optim": T.optim, "lr_scheduler": T.optim.lr_scheduler}
+        prefix = "optim." if text[0] in "ASR" and "LR" not in text.split("(")[0] else "lr_scheduler."
+        var = "p" if prefix == "optim." else "o"
+        return eval(f"lambda {var}: {prefix}{text}", ns)
+    r1 = _Programs.train(ctorch, ours, X, y, maker(ctorch, opt), maker(ctorch, sched))
+    r2 = _Programs.train(torch, theirs, X, y, maker(torch, opt), maker(torch, sched))
+    np.testing.assert_allclose(r1[0], r2[0], rtol=1e-4)
+    np.testing.assert_allclose(r1[1], r2[1], rtol=1e-4, atol=1e-6)
+    np.testing.assert_array_equal(r1[2], r2[2])
+
+
+def test_module_prints_and_losses_as_pytorch():
+    def mods(nn):
+        return [nn.Linear(3, 4), nn.Linear(3, 4, bias=False), nn.ReLU(), nn.Sigmoid(), nn.Tanh(), nn.Softmax(dim=1),
+                nn.LeakyReLU(0.1), nn.ELU(), nn.Softplus(), nn.Identity(), nn.Flatten(), nn.Dropout(0.3),
+                nn.LogSoftmax(dim=1), nn.GELU(), nn.SiLU(), nn.BatchNorm1d(3), nn.Conv2d(1, 8, 3, padding=1),
+                nn.Conv2d(2, 4, (3, 2), stride=2, bias=False), nn.MaxPool2d(2), nn.AvgPool2d(2),
+                nn.LSTM(3, 5, batch_first=True), nn.MSELoss(), nn.L1Loss(), nn.CrossEntropyLoss(), nn.BCELoss()]
+    assert [repr(m) for m in mods(ctorch.nn)] == [repr(m) for m in mods(torch.nn)]
+    seq_ours = ctorch.nn.Sequential(ctorch.nn.Linear(2, 3), ctorch.nn.ReLU(), ctorch.nn.Linear(3, 1))
+    seq_theirs = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
+    assert repr(seq_ours) == repr(seq_theirs)
+
+    rng = np.random.default_rng(5)
+    z = rng.standard_normal((6, 4))
+    t = np.array([0, 3, 1, 1, 2, 0])
+    pred, target = rng.standard_normal((6, 2)), rng.standard_normal((6, 2))
+    cases = [("L1Loss()", pred, target), ("HuberLoss(delta=0.5)", pred, target),
+             ("SmoothL1Loss(beta=0.7)", pred, target), ("MSELoss(reduction='sum')", pred, target),
+             ("NLLLoss()", z, t), ("CrossEntropyLoss(label_smoothing=0.1)", z, t),
+             ("CrossEntropyLoss(weight=w)", z, t), ("BCEWithLogitsLoss(pos_weight=pw)", pred, (target > 0) * 1.0)]
+    for text, a, b in cases:
+        values = []
+        for T in (ctorch, torch):
+            ns = {"nn": T.nn, "w": T.tensor([1.0, 2.0, 0.5, 1.5], dtype=T.float64),
+                  "pw": T.tensor([2.0, 0.5], dtype=T.float64)}
+            x = T.tensor(a, dtype=T.float64, requires_grad=True)
+            y = T.tensor(b, dtype=T.int64 if b.dtype.kind == "i" else T.float64)
+            loss = eval(f"nn.{text}", ns)(x, y)
+            loss.backward()
+            values.append((loss.item(), np.asarray(x.grad)))
+        assert values[0][0] == pytest.approx(values[1][0], rel=1e-10), text
+        np.testing.assert_allclose(values[0][1], values[1][1], rtol=1e-9, atol=1e-12, err_msg=text)
+
+
+def test_top_level_functions_and_init_as_pytorch():
+    x = np.array([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]])
+    ours, theirs = ctorch.tensor(x), torch.tensor(x)
+    for fn in (lambda T, v: T.max(v, 1), lambda T, v: T.min(v, dim=0, keepdim=True), lambda T, v: T.argmax(v, dim=1),
+               lambda T, v: T.var(v, 1), lambda T, v: T.std(v), lambda T, v: T.cat([v, v], dim=1),
+               lambda T, v: T.stack([v, v], 2), lambda T, v: T.sum(v, dim=0), lambda T, v: T.arange(5),
+               lambda T, v: T.softmax(v, dim=1), lambda T, v: v.unsqueeze(0).size(), lambda T, v: v.view(3, 2),
+               lambda T, v: T.transpose(v, 0, 1), lambda T, v: T.sort(v, dim=1, descending=True)):
+        a, b = fn(ctorch, ours), fn(torch, theirs)
+        if isinstance(b, tuple) and hasattr(b, "values"):
+            np.testing.assert_allclose(a.values.numpy(), b.values.numpy())
+            np.testing.assert_array_equal(a.indices.numpy(), b.indices.numpy())
+        elif isinstance(b, torch.Size):
+            assert tuple(a) == tuple(b)
+        else:
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)
+            assert str(a.dtype) == str(b.dtype).replace("torch.", "")
+    for name, param in (("linear", None), ("tanh", None), ("relu", None), ("leaky_relu", 0.2), ("selu", None)):
+        assert ctorch.nn.init.calculate_gain(name, param) == pytest.approx(torch.nn.init.calculate_gain(name, param))
+    assert repr(ctorch.tensor([[1, 2], [3, 4]])) == repr(torch.tensor([[1, 2], [3, 4]]))
