@@ -250,6 +250,42 @@ def test_bad_layer_string_names_the_token(tmp_path, capsys, layers, token):
     assert token in capsys.readouterr().err
 
 
+def test_cnn_on_digits_trains_saves_and_predicts_flat_pixels(tmp_path, capsys):
+    code, run = _train(tmp_path, "--dataset", "digits", "--model", "cnn", "--epochs", "8", "--no-plots")
+    assert code == 0
+    model = load_model(os.path.join(run, "model.npz"))
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds == ["Reshape", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense"]  # the notes' network
+    assert model.layers[1].filters == 10 and model.layers[4].units == 50
+    m = _metrics(run)
+    assert m["config"]["model"] == "cnn" and m["config"]["conv"] == [10]
+    assert m["test"]["accuracy"] >= 0.9
+    with open(os.path.join(run, "config.toml")) as f:
+        assert 'model = "cnn"' in f.read()
+    from sklearn.datasets import load_digits
+    path = tmp_path / "x.csv"
+    np.savetxt(path, load_digits().data[:4], delimiter=",")
+    capsys.readouterr()
+    assert cli.main(["predict", run, str(path)]) == 0
+    rows = capsys.readouterr().out.strip().splitlines()
+    assert len(rows) == 5 and [int(r.split(",")[0]) for r in rows[1:]] == [0, 1, 2, 3]
+
+
+def test_cnn_flags_and_their_errors(tmp_path, capsys):
+    code, run = _train(tmp_path, "--dataset", "digits", "--model", "cnn", "--conv", "4,6", "--layers", "none",
+                       "--epochs", "1", "--no-plots", "--batch-norm")
+    assert code == 0
+    kinds = [type(layer).__name__ for layer in load_model(os.path.join(run, "model.npz")).layers]
+    assert kinds == ["Reshape", "Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten", "Dense"]
+    for flags, match in ((["--dataset", "moons", "--model", "cnn"], "trains on the image sets"),
+                         (["--model", "rnn"], "--model: expected one of mlp, cnn"),
+                         (["--conv", "8"], "--conv: applies to --model cnn only"),
+                         (["--model", "cnn", "--conv", "8,x"], "--conv '8,x': token 2"),
+                         (["--model", "cnn", "--conv", "none"], "at least one convolution block")):
+        assert cli.main(["train", "--out", str(tmp_path / "bad"), *flags]) == 2
+        assert match in capsys.readouterr().err
+
+
 def test_other_usage_errors(tmp_path, capsys):
     assert cli.main(["train", "--epochs", "abc"]) == 2
     assert "invalid int value" in capsys.readouterr().err

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from .config import (_GATES, _GENERATED, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, RunError,
+from .config import (IMAGE_SHAPES, _GATES, _GENERATED, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, RunError,
                      UsageError, _config_toml, _version_text, build_parser, resolve_config)
 from .data import _choose_head, _encode_targets, _load_raw, _split_validation, apply_preprocessing, prepare_data
 
@@ -76,12 +76,32 @@ def _say(cfg_or_quiet, *parts, **kw):
 
 
 # ------------------------------------------------------------------------------- model
+def _conv_blocks(cfg):
+    """The image shape, each convolution block's (h, w, filters) after pooling, and the flattened
+    width, for ``--model cnn`` (3x3 'same' convolutions, 2x2 max pooling: each block halves h and w)."""
+    h, w, c = IMAGE_SHAPES[cfg["dataset"]]
+    blocks = []
+    for f in cfg["conv"]:
+        h, w = max(h // 2, 1), max(w // 2, 1)
+        blocks.append((h, w, f))
+    return (IMAGE_SHAPES[cfg["dataset"]], blocks, h * w * cfg["conv"][-1])
+
+
 def build_model(cfg, n_features, units, out_act):
-    """The Sequential network described by ``cfg``: Dense (+ BatchNormalization, Dropout) per hidden layer."""
+    """The Sequential network described by ``cfg``: for ``--model cnn`` a Reshape of the flattened
+    pixels to images and one block per ``conv`` entry (Conv2D 3x3 'same' with the hidden activation,
+    MaxPooling2D 2x2), then Flatten; then Dense (+ BatchNormalization, Dropout) per hidden layer."""
     from chainrule import nn
     reg = nn.l2(cfg["l2"]) if cfg["l2"] > 0 else None
     layers = []
     n_in = n_features
+    if cfg.get("model") == "cnn":
+        shape, blocks, n_in = _conv_blocks(cfg)
+        layers.append(nn.Reshape(shape, input_shape=(n_features,)))
+        for f in cfg["conv"]:
+            layers += [nn.Conv2D(f, 3, padding="same", activation=cfg["activation"], kernel_regularizer=reg),
+                       nn.MaxPooling2D(2, padding="same")]
+        layers.append(nn.Flatten())
     for width in cfg["layers"]:
         if cfg["batch_norm"]:
             layers += [nn.Dense(width, kernel_regularizer=reg, input_dim=n_in), nn.BatchNormalization(),
@@ -233,8 +253,17 @@ def _check_network_fits(cfg, n_features, units, batch_size):
     before allocating any of it."""
     sizes = [n_features, *cfg["layers"], units]
     n_weights = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    n_values = sum(sizes)
+    if cfg.get("model") == "cnn":
+        (h, w, c), blocks, n_flat = _conv_blocks(cfg)
+        sizes[0] = n_flat
+        n_weights = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        for (hb, wb, f) in blocks:  # the convolution's output (4x the pooled one) and its 3x3 columns
+            n_weights += 9 * c * f + f
+            n_values += 4 * hb * wb * f * 2 + 4 * hb * wb * 9 * c
+            c = f
     need = n_weights * 4 * 5  # float32 weights, gradients, scratch and Adam's two moments
-    need += batch_size * sum(sizes) * 4 * 4  # activations of a batch, forward and backward
+    need += batch_size * n_values * 4 * 4  # activations of a batch, forward and backward
     have = _memory_bytes()
     if have is not None and need > have:
         raise RunError(f"--layers {','.join(map(str, cfg['layers']))}: the network has {n_weights:,} weights and "

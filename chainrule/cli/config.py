@@ -19,6 +19,8 @@ import numpy as np
 #: output_activation it means "chosen from the task".
 DEFAULTS = {
     "dataset": "digits",
+    "model": "mlp",
+    "conv": None,
     "layers": [100, 30],
     "activation": "leaky_relu",
     "output_activation": None,
@@ -60,6 +62,23 @@ PRESETS = {
     "mnist": {"layers": [100], "activation": "sigmoid", "epochs": 10, "batch_size": 100},
     "cifar10": {"layers": [256, 128], "activation": "relu", "epochs": 10, "batch_size": 100},
 }
+
+#: The image sets ``--model cnn`` trains on, with the (height, width, channels) of one image: the
+#: flattened features are reshaped to it by the network's first layer.
+IMAGE_SHAPES = {"digits": (8, 8, 1), "mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1), "cifar10": (32, 32, 3)}
+
+#: ``--model cnn`` defaults per image set (above the data set's PRESETS, below a file and the flags):
+#: ``conv`` lists the filters of each block (3x3 'same' convolution, the hidden activation, 2x2 max
+#: pooling), ``layers`` the Dense layers after Flatten.  Digits: the notes' network (10 filters,
+#: Dense 50); Fashion-MNIST/MNIST: conv 32 - pool - conv 64 - pool - Dense 128; CIFAR-10: the notes'
+#: three blocks and Dense 64.
+CNN_PRESETS = {
+    "digits": {"conv": [10], "layers": [50], "activation": "relu", "epochs": 30},
+    "mnist": {"conv": [32, 64], "layers": [128], "activation": "relu", "epochs": 5, "batch_size": 64},
+    "fashion_mnist": {"conv": [32, 64], "layers": [128], "activation": "relu", "epochs": 5, "batch_size": 64},
+    "cifar10": {"conv": [32, 64, 64], "layers": [64], "activation": "relu", "epochs": 10, "batch_size": 64},
+}
+MODELS = ("mlp", "cnn")
 
 #: The widest hidden layer ``--layers`` accepts (a million units: a 784-input layer of them alone
 #: would take 3 GB of float32 weights, plus as much again for each of Adam's moments).
@@ -137,12 +156,14 @@ def build_parser():
     t = sub.add_parser(
         "train", help="train a network and save a run folder (default: the notes' digits network)",
         formatter_class=fmt,
-        description="Train a feed-forward network on a data set and save the model, metrics.json, "
-                    "history.csv and plots in a new run folder.\n\nEvery option can also be a key of a "
+        description="Train a feed-forward network (Dense layers; with --model cnn, convolution blocks "
+                    "before them) on a data set and save the model, metrics.json, history.csv and plots in a "
+                    "new run folder.\n\nEvery option can also be a key of a "
                     "TOML file given with --config (same name, '-' or '_'); options on the command line "
                     "win over the file, the file over the data set's defaults.",
         epilog="config file example (run.toml):\n  dataset = \"moons\"\n  layers = [20, 40, 20]   "
-               "# or \"20,40,20\"\n  activation = \"relu\"\n  epochs = 100\n  lr = 0.01\n  early_stopping = 10")
+               "# or \"20,40,20\"\n  activation = \"relu\"\n  epochs = 100\n  lr = 0.01\n  early_stopping = 10\n\n"
+               "a CNN: chainrule train --dataset fashion_mnist --model cnn --conv 32,64 --layers 128")
     g = t.add_argument_group("data")
     g.add_argument("--dataset", metavar="NAME", help=f"one of: {names} (default: digits)")
     g.add_argument("--data-dir", metavar="DIR",
@@ -155,8 +176,14 @@ def build_parser():
     g.add_argument("--test-split", type=float, metavar="F",
                    help="fraction held out for testing, for sets that are not pre-split (default 0.2)")
     g = t.add_argument_group("network")
+    g.add_argument("--model", metavar="KIND",
+                   help="mlp (Dense layers, the default) or cnn (convolution blocks, then Dense layers; for the "
+                        f"image sets {', '.join(IMAGE_SHAPES)})")
+    g.add_argument("--conv", metavar="F,F,...",
+                   help="--model cnn: filters of each block (3x3 convolution, activation, 2x2 max pooling), "
+                        "e.g. 32,64 (default: the data set's network)")
     g.add_argument("--layers", metavar="N,N,...",
-                   help="hidden layer sizes, comma separated, e.g. 100,30; 'none' for no hidden layer")
+                   help="hidden (Dense) layer sizes, comma separated, e.g. 100,30; 'none' for no hidden layer")
     g.add_argument("--activation", metavar="NAME",
                    help=f"hidden activation: one of {', '.join(_hidden_activations())} (default leaky_relu)")
     g.add_argument("--output-activation", metavar="NAME",
@@ -228,24 +255,26 @@ def _norm_key(key):
     return key.strip().replace("-", "_")
 
 
-def parse_layers(text):
-    """``'100,30'`` -> ``[100, 30]``; ``'none'`` or ``''`` -> ``[]``.  UsageError names the bad token.
+def parse_layers(text, flag="--layers"):
+    """``'100,30'`` -> ``[100, 30]``; ``'none'`` or ``''`` -> ``[]``.  UsageError names the bad token
+    (and ``flag``, the option being read: ``--layers`` or ``--conv``).
 
     >>> parse_layers("100, 30")
     [100, 30]
     >>> parse_layers("none")
     []
     """
+    key = flag.lstrip("-")
     if isinstance(text, (list, tuple)):
         out = []
         for i, v in enumerate(text, 1):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise UsageError(f"layers: entry {i} ({v!r}) is not a positive integer; expected a list "
+                raise UsageError(f"{key}: entry {i} ({v!r}) is not a positive integer; expected a list "
                                  f"such as [100, 30]")
             out.append(int(v))
         return out
     if not isinstance(text, str):
-        raise UsageError(f"layers: expected a string such as '100,30' or a list of integers, got {text!r}")
+        raise UsageError(f"{key}: expected a string such as '100,30' or a list of integers, got {text!r}")
     s = text.strip()
     if s.lower() in ("", "none", "[]"):
         return []
@@ -254,8 +283,8 @@ def parse_layers(text):
         t = tok.strip()
         if not t.isdigit() or int(t) < 1:
             shown = repr(t) if t else "an empty token"
-            raise UsageError(f"--layers {text!r}: token {i} ({shown}) is not a positive integer; expected "
-                             f"comma-separated layer sizes such as 100,30")
+            raise UsageError(f"{flag} {text!r}: token {i} ({shown}) is not a positive integer; expected "
+                             f"comma-separated sizes such as 100,30")
         out.append(int(t))
     return out
 
@@ -329,11 +358,28 @@ def resolve_config(args):
     if not isinstance(dataset, str) or dataset not in DATASETS:
         raise UsageError(f"--dataset: unknown data set {dataset!r}; valid names are {', '.join(DATASETS)} "
                          f"(`chainrule datasets` shows which are present)")
+    model = from_flags.get("model", from_file.get("model", DEFAULTS["model"]))
+    if model not in MODELS:
+        raise UsageError(f"--model: expected one of {', '.join(MODELS)}, got {model!r}")
+    if model == "cnn" and dataset not in IMAGE_SHAPES:
+        raise UsageError(f"--model cnn: trains on the image sets {', '.join(IMAGE_SHAPES)}, not on {dataset}; "
+                         f"use --model mlp")
     cfg = dict(DEFAULTS)
     cfg.update(PRESETS.get(dataset, {}))
+    if model == "cnn":
+        cfg.update(CNN_PRESETS[dataset])
     cfg.update(from_file)
     cfg.update(from_flags)
-    cfg["dataset"] = dataset
+    cfg["dataset"], cfg["model"] = dataset, model
+    if model == "cnn":
+        cfg["conv"] = parse_layers(cfg["conv"], "--conv")
+        if not cfg["conv"]:
+            raise UsageError("--conv: --model cnn needs at least one convolution block, e.g. --conv 32,64")
+        if max(cfg["conv"]) > MAX_LAYER_SIZE:
+            raise UsageError(f"--conv: a block of {max(cfg['conv'])} filters is beyond the {MAX_LAYER_SIZE} this "
+                             f"program trains")
+    elif cfg["conv"] is not None:
+        raise UsageError("--conv: applies to --model cnn only")
 
     cfg["layers"] = parse_layers(cfg["layers"])
     too_big = [w for w in cfg["layers"] if w > MAX_LAYER_SIZE]
