@@ -3,7 +3,7 @@
 Fans are PyTorch's: for a weight of shape (out, in, *kernel), fan_in = in k and fan_out = out k
 (k the kernel's size), which is the layout of ``Linear.weight`` and ``Conv2d.weight`` here too
 (views of chainrule's kernels, so filling them fills the kernels).  The random draws come from
-chainrule's generator (``torch.manual_seed`` seeds it).
+chainrule's generator (``torch.manual_seed`` seeds it)::
 
     xavier_uniform_   U[-a, a],  a = gain sqrt(6 / (fan_in + fan_out))
     xavier_normal_    N(0, gain^2 2 / (fan_in + fan_out))
