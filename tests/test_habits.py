@@ -152,3 +152,18 @@ def test_plot_history_displays_as_a_picture_in_a_fresh_kernel():
     outputs = nb.cells[0].outputs
     assert [o.output_type for o in outputs] == ["execute_result"]
     assert "image/png" in outputs[0].data
+
+
+def test_namespaces_answer_test_runners_probes_as_absent():
+    # `make test` collects chainrule/ for its doctests: pytest and unittest look up pytest_plugins,
+    # pytestmark and setUpModule on every module, and must get an AttributeError, not the
+    # NotImplementedError that a missing Keras or PyTorch feature gives
+    import chainrule.keras as keras
+    import chainrule.keras.utils
+    import chainrule.torch as torch
+    import chainrule.torch.vision.datasets
+    for module in (keras, keras.layers, chainrule.keras.utils, torch, torch.nn, chainrule.torch.vision.datasets):
+        for name in ("pytest_plugins", "pytestmark", "setUpModule", "tearDownModule", "setup_module"):
+            assert not hasattr(module, name), (module.__name__, name)
+    with pytest.raises(NotImplementedError, match="keras.layers.Embedding"):
+        keras.layers.Embedding
