@@ -9,6 +9,10 @@ from __future__ import annotations
 
 __all__ = ["missing", "unsupported"]
 
+#: module attributes that pytest and unittest probe for (never Keras or PyTorch names)
+_PROBED = frozenset({"setUpModule", "tearDownModule", "setup_module", "teardown_module", "setup", "teardown",
+                     "load_tests"})
+
 
 def unsupported(feature, hint=""):
     """The NotImplementedError for a feature chainrule does not have."""
@@ -20,7 +24,10 @@ def missing(module_name, public_name, hints=None):
     hints = hints or {}
 
     def __getattr__(name):
-        if name.startswith("_"):
+        # private names, and what test runners look for on every module they collect (pytest_plugins,
+        # pytestmark, the module-level fixtures: `make test` collects these modules for their doctests),
+        # are plainly absent
+        if name.startswith(("_", "pytest")) or name in _PROBED:
             raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
         raise unsupported(f"{public_name}.{name}", hints.get(name, ""))
     return __getattr__

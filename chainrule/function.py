@@ -59,12 +59,19 @@ class Function:
     __slots__ = ("parents", "needs_input_grad", "__dict__")
 
     def forward(self, *arrays, **params):  # pragma: no cover - abstract
+        """The value y = f(x_1, ..., x_n) of the primitive, from plain ndarrays (the class docstring
+        has its equation); saves on ``self`` what :meth:`backward` and :meth:`jvp` need."""
         raise NotImplementedError
 
     def backward(self, ybar):  # pragma: no cover - abstract
+        """The vector-Jacobian product: the adjoints xbar_i = ybar dy/dx_i, one per input (None where
+        ``self.needs_input_grad[i]`` is False).  Written with operators and chainrule functions, so
+        that with ``create_graph`` it is recorded and differentiable again."""
         raise NotImplementedError(f"{type(self).__name__} has no VJP")
 
     def jvp(self, *xdots):  # pragma: no cover - abstract
+        """The Jacobian-vector product (forward mode): ydot = sum_i (dy/dx_i) xdot_i, where a tangent
+        of None is zero."""
         raise NotImplementedError(f"{type(self).__name__} has no JVP")
 
     def saved_from_graph(self, inputs, out):

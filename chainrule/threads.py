@@ -34,6 +34,16 @@ __all__ = ["set_num_threads", "get_num_threads", "num_threads"]
 _GLOBAL_LIMIT = None
 
 
+def _load_blas():
+    """Load SciPy's BLAS before a limit is set: threadpoolctl reaches only the libraries loaded at the
+    time, and SciPy ships an OpenBLAS of its own beside NumPy's (scikit-learn's and chainrule's
+    L-BFGS, ``chainrule.scipy`` run on it), which would otherwise keep its default thread count."""
+    try:
+        import scipy.linalg  # noqa: F401
+    except ImportError:  # pragma: no cover - scipy is a dependency
+        pass
+
+
 def _check(n, what):
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"{what}: the number of threads must be a positive integer, got {n!r}")
@@ -41,7 +51,11 @@ def _check(n, what):
 
 
 def set_num_threads(n: int) -> None:
-    """Limit NumPy's BLAS and any OpenMP runtime to ``n`` threads, for the rest of the process.
+    """Limit NumPy's and SciPy's BLAS and any OpenMP runtime to ``n`` threads, for the rest of the process.
+
+    The limit reaches the libraries loaded when it is set (SciPy's BLAS is loaded first, here);
+    one that a later import loads (an OpenMP runtime of scikit-learn's, say) keeps its own
+    default until the next call.
 
     Parameters
     ----------
@@ -62,6 +76,8 @@ def set_num_threads(n: int) -> None:
     global _GLOBAL_LIMIT
     _check(n, "set_num_threads")
     from threadpoolctl import threadpool_limits
+
+    _load_blas()
 
     _GLOBAL_LIMIT = threadpool_limits(limits=n)
 
@@ -98,6 +114,8 @@ def num_threads(n: int) -> Iterator[None]:
     """
     _check(n, "num_threads")
     from threadpoolctl import threadpool_limits
+
+    _load_blas()
 
     with threadpool_limits(limits=n):
         yield

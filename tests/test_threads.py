@@ -11,6 +11,7 @@ def _blas_threads():
 
 
 def test_num_threads_context_sets_and_restores_blas_threads():
+    import scipy.linalg  # noqa: F401  (num_threads loads SciPy's BLAS; load it first to compare the pools)
     before = _blas_threads()
     with cr.num_threads(1):
         assert _blas_threads() and set(_blas_threads()) == {1}
@@ -36,3 +37,16 @@ def test_thread_counts_are_validated(bad):
     with pytest.raises(ValueError, match="positive integer"):
         with cr.num_threads(bad):
             pass
+
+
+def test_set_num_threads_reaches_scipys_blas_loaded_afterwards():
+    # a fresh process, where SciPy's own OpenBLAS is not loaded yet when the limit is set (as in
+    # `chainrule train --threads 1`, which loads scikit-learn and SciPy after setting it)
+    import subprocess
+    import sys
+    code = ("import sys, chainrule as cr; assert 'scipy' not in sys.modules; cr.set_num_threads(1); "
+            "import scipy.linalg, sklearn.preprocessing, threadpoolctl; "
+            "print(sorted({i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'}), "
+            "len([i for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas']))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == "[1]", out

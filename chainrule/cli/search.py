@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from .config import EXIT_OK, RunError, UsageError, _version_text, parse_layers
+from .config import EXIT_OK, RunError, UsageError, _hidden_activations, _version_text, parse_layers
 
 #: the settings of ``chainrule search`` when neither the resumed run nor a flag says otherwise
 SEARCH_DEFAULTS = {
@@ -73,8 +73,11 @@ def add_search_parser(sub, fmt):
     g.add_argument("--layers", nargs="+", metavar="N,N",
                    help="hidden layer sizes, one or more choices, e.g. 50 or 50 100,30 (default 50)")
     g = s.add_argument_group("network and training")
-    g.add_argument("--activation", metavar="NAME", help="hidden activation (default sigmoid)")
-    g.add_argument("--optimizer", metavar="NAME", help="optimizer, given each learning rate (default sgd)")
+    g.add_argument("--activation", metavar="NAME",
+                   help=f"hidden activation: one of {', '.join(_hidden_activations())} (default sigmoid)")
+    g.add_argument("--optimizer", metavar="NAME",
+                   help="sgd, adam, adamw, rmsprop, adagrad, constant, momentum, adagrad_momentum; given each "
+                        "learning rate (default sgd)")
     g.add_argument("--epochs", type=int, metavar="N", help="epochs per trial (default 100)")
     g.add_argument("--batch-size", type=int, metavar="N", help="samples per step (default 100)")
     g.add_argument("--seed", type=int, metavar="N", help="seed of the split, the folds and the trials (default 0)")

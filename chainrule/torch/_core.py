@@ -152,18 +152,22 @@ def _make(arr, dtype, requires_grad, device_, what):
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):
+    """A tensor of zeros of the given size (``torch.zeros(2, 3)`` or ``torch.zeros((2, 3))``)."""
     return _make(np.zeros(_shape(size)), dtype, requires_grad, device, "torch.zeros")
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
+    """A tensor of ones of the given size."""
     return _make(np.ones(_shape(size)), dtype, requires_grad, device, "torch.ones")
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
+    """A tensor of the given size (filled with zeros here: chainrule hands out no uninitialised memory)."""
     return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    """A tensor of the given size filled with ``fill_value``."""
     if dtype is None and isinstance(fill_value, (builtins.bool, np.bool_)):
         dtype = np.bool_
     elif dtype is None and isinstance(fill_value, (builtins.int, np.integer)):
@@ -177,18 +181,22 @@ def _like(x, fn, dtype, requires_grad):
 
 
 def zeros_like(input, dtype=None, requires_grad=False):  # noqa: A002
+    """Zeros of ``input``'s shape (and dtype unless ``dtype`` is given)."""
     return _like(input, np.zeros, dtype, requires_grad)
 
 
 def ones_like(input, dtype=None, requires_grad=False):  # noqa: A002
+    """Ones of ``input``'s shape (and dtype unless ``dtype`` is given)."""
     return _like(input, np.ones, dtype, requires_grad)
 
 
 def full_like(input, fill_value, dtype=None, requires_grad=False):  # noqa: A002
+    """``fill_value`` in ``input``'s shape (and dtype unless ``dtype`` is given)."""
     return _like(input, lambda s: np.full(s, fill_value), dtype, requires_grad)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    """The n x m identity matrix (m = n by default)."""
     return _make(np.eye(n, m), dtype, requires_grad, device, "torch.eye")
 
 
@@ -205,6 +213,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included."""
     return _make(np.linspace(start, end, builtins.int(steps)), dtype, requires_grad, device, "torch.linspace")
 
 
@@ -223,6 +232,8 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
 
 
 def randint(low, high=None, size=None, generator=None, dtype=None, device=None, requires_grad=False):
+    """Integers drawn uniformly from [low, high) (``randint(high, size=...)``: from [0, high)), int64 by
+    default."""
     if high is None:
         low, high = 0, low
     _device_ok(device, "torch.randint")
@@ -230,15 +241,18 @@ def randint(low, high=None, size=None, generator=None, dtype=None, device=None, 
 
 
 def randperm(n, generator=None, dtype=None, device=None):
+    """A random permutation of 0, ..., n - 1 (int64), from chainrule's generator or ``generator``."""
     _device_ok(device, "torch.randperm")
     return Tensor(_rng(generator).permutation(n).astype(_np_dtype(dtype) or np.int64))
 
 
 def randn_like(input, dtype=None):  # noqa: A002
+    """Standard normal draws in ``input``'s shape."""
     return _like(input, lambda s: get_rng().standard_normal(s), dtype, False)
 
 
 def rand_like(input, dtype=None):  # noqa: A002
+    """Uniform draws from [0, 1) in ``input``'s shape."""
     return _like(input, lambda s: get_rng().random(s), dtype, False)
 
 
@@ -253,12 +267,14 @@ def manual_seed(seed):
 
 
 def seed():
+    """Seed chainrule's generator from fresh entropy and return the seed."""
     s = builtins.int(np.random.SeedSequence().entropy % (2 ** 63))
     manual_seed(s)
     return s
 
 
 def initial_seed():
+    """The seed last given to :func:`manual_seed` (or :func:`seed`)."""
     return _SEED[0]
 
 
@@ -316,14 +332,17 @@ def inference_mode(mode=True):
 
 
 def is_tensor(obj):
+    """True if ``obj`` is a chainrule Tensor."""
     return isinstance(obj, Tensor)
 
 
 def numel(input):  # noqa: A002
+    """The number of elements of ``input``."""
     return builtins.int(np.size(input.data if isinstance(input, Tensor) else input))
 
 
 def set_default_dtype(d):
+    """Set the dtype of new floating-point tensors and parameters (``torch.float32`` or ``torch.float64``)."""
     _set_default_dtype(np.dtype(d).name)
 
 
@@ -364,6 +383,7 @@ def argmax(input, dim=None, keepdim=False):  # noqa: A002
 
 
 def argmin(input, dim=None, keepdim=False):  # noqa: A002
+    """The indices of the minima over ``dim`` (of the flattened tensor when ``dim`` is None)."""
     return Tensor(np.argmin(_data(input), axis=dim, keepdims=keepdim if dim is not None else False).astype(np.int64))
 
 
@@ -372,6 +392,7 @@ def _axis(dim):
 
 
 def sum(input, dim=None, keepdim=False, dtype=None):  # noqa: A001
+    """The sum over ``dim`` (all elements when None), differentiable."""
     x = _t(input)
     if dtype is not None:
         x = x.to(dtype)
@@ -381,6 +402,7 @@ def sum(input, dim=None, keepdim=False, dtype=None):  # noqa: A001
 
 
 def mean(input, dim=None, keepdim=False, dtype=None):  # noqa: A002
+    """The mean over ``dim`` (all elements when None), differentiable."""
     x = _t(input) if dtype is None else _t(input).to(dtype)
     if x.dtype.kind not in "fc":
         raise RuntimeError(f"torch.mean: expected a floating-point tensor, got dtype {x.dtype} (use .float() first, "
@@ -389,6 +411,7 @@ def mean(input, dim=None, keepdim=False, dtype=None):  # noqa: A002
 
 
 def prod(input, dim=None, keepdim=False):  # noqa: A002
+    """The product over ``dim`` (all elements when None), differentiable."""
     return ops.prod(_t(input), axis=dim, keepdims=keepdim)
 
 
@@ -399,23 +422,28 @@ def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None):  # n
 
 
 def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None):  # noqa: A002
+    """The sample standard deviation (divided by n - 1) unless ``unbiased=False`` or ``correction=0``, as PyTorch."""
     ddof = correction if correction is not None else (1 if unbiased else 0)
     return ops.std(_t(input), axis=_axis(dim), keepdims=keepdim, ddof=ddof)
 
 
 def logsumexp(input, dim, keepdim=False):  # noqa: A002
+    """log sum_i exp(x_i) over ``dim``, computed stably (the maximum is subtracted first)."""
     return ops.logsumexp(_t(input), axis=dim, keepdims=keepdim)
 
 
 def cumsum(input, dim):  # noqa: A002
+    """The cumulative sum along ``dim``."""
     return ops.cumsum(_t(input), axis=dim)
 
 
 def norm(input, p="fro", dim=None, keepdim=False):  # noqa: A002
+    """The Frobenius (or p-) norm over ``dim`` (all elements when None)."""
     return _t(input).norm(p=p, dim=dim, keepdim=keepdim)
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
+    """``(values, indices)`` of the ``k`` largest (or smallest) elements along ``dim``, as PyTorch."""
     x = _t(input)
     order = np.argsort(-x.data if largest else x.data, axis=dim, kind="stable")
     idx = np.take(order, np.arange(k), axis=dim)
@@ -423,6 +451,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
 
 
 def sort(input, dim=-1, descending=False):  # noqa: A002
+    """``(values, indices)`` sorted along ``dim`` (a stable sort), as PyTorch."""
     x = _t(input)
     idx = np.argsort(-x.data if descending else x.data, axis=dim, kind="stable")
     return _MinMax(ops.take_along_axis(x, idx, dim), Tensor(idx.astype(np.int64)))
@@ -443,10 +472,12 @@ def stack(tensors, dim=0):
 
 
 def chunk(input, chunks, dim=0):  # noqa: A002
+    """``chunks`` nearly equal pieces of ``input`` along ``dim`` (the last may be smaller)."""
     return list(ops.split(_t(input), chunks, axis=dim))
 
 
 def split(tensor_, split_size_or_sections, dim=0):
+    """Pieces of size ``split_size_or_sections`` along ``dim``, or of the sizes in the list given."""
     x = _t(tensor_)
     n = x.shape[dim]
     if isinstance(split_size_or_sections, (builtins.int, np.integer)):
@@ -457,18 +488,22 @@ def split(tensor_, split_size_or_sections, dim=0):
 
 
 def reshape(input, shape):  # noqa: A002
+    """``input`` with the given shape (-1 infers one size)."""
     return ops.reshape(_t(input), tuple(shape))
 
 
 def flatten(input, start_dim=0, end_dim=-1):  # noqa: A002
+    """``input`` with the dimensions ``start_dim`` to ``end_dim`` flattened into one."""
     return _t(input).flatten(start_dim, end_dim)
 
 
 def squeeze(input, dim=None):  # noqa: A002
+    """``input`` without its dimensions of size 1 (only ``dim`` when it is given)."""
     return ops.squeeze(_t(input), dim)
 
 
 def unsqueeze(input, dim):  # noqa: A002
+    """``input`` with a dimension of size 1 inserted at ``dim``."""
     return ops.expand_dims(_t(input), dim)
 
 
@@ -478,14 +513,17 @@ def transpose(input, dim0, dim1):  # noqa: A002
 
 
 def permute(input, dims):  # noqa: A002
+    """``input`` with its dimensions in the order ``dims``."""
     return ops.transpose(_t(input), tuple(dims))
 
 
 def t(input):  # noqa: A002
+    """The transpose of a matrix (a vector is returned as it is)."""
     return ops.transpose(_t(input))
 
 
 def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids of the 1-D tensors, with ``indexing='ij'`` (PyTorch's default) or ``'xy'``."""
     arrays = [_data(x) for x in (tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple))
                                  else tensors)]
     return [Tensor(g) for g in np.meshgrid(*arrays, indexing=indexing)]
@@ -499,32 +537,39 @@ maximum, minimum, matmul, dot, outer, einsum = ops.maximum, ops.minimum, ops.mat
 
 
 def round(input, decimals=0):  # noqa: A001
+    """``input`` rounded to ``decimals`` decimals (halves to even, as PyTorch)."""
     return ops.round(_t(input), decimals)
 
 
 def softmax(input, dim, dtype=None):  # noqa: A002
+    """The softmax over ``dim``: exp(x_i) / sum_j exp(x_j)."""
     return ops.softmax(_t(input), axis=dim)
 
 
 def log_softmax(input, dim, dtype=None):  # noqa: A002
+    """The log-softmax over ``dim``: x_i - log sum_j exp(x_j), computed stably."""
     return ops.log_softmax(_t(input), axis=dim)
 
 
 def pow(input, exponent):  # noqa: A001
+    """``input`` raised to ``exponent`` elementwise."""
     return ops.pow(input, exponent)
 
 
 def mm(input, mat2):  # noqa: A002
+    """The matrix product of two matrices."""
     return _t(input).mm(mat2)
 
 
 def bmm(input, mat2):  # noqa: A002
+    """The batched matrix product of (b, n, m) and (b, m, p) tensors."""
     if _data(input).ndim != 3 or _data(mat2).ndim != 3:
         raise ValueError("torch.bmm: expected two batches of matrices (rank 3)")
     return ops.matmul(input, mat2)
 
 
 def clamp(input, min=None, max=None):  # noqa: A001,A002
+    """``input`` limited to [min, max] elementwise (either bound may be None); also ``clip``."""
     return ops.clip(_t(input), min, max)
 
 
@@ -532,19 +577,23 @@ clip = clamp
 
 
 def where(condition, input=None, other=None):  # noqa: A002
+    """``input`` where ``condition`` holds, else ``other``; with one argument, the indices where it holds."""
     if input is None and other is None:
         return tuple(Tensor(i.astype(np.int64)) for i in np.nonzero(_data(condition)))
     return ops.where(_data(condition), input, other)
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):  # noqa: A002
+    """True if every element of ``input`` is close to ``other`` (abs(a - b) <= atol + rtol abs(b))."""
     return builtins.bool(np.allclose(_data(input), _data(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):  # noqa: A002
+    """Elementwise abs(a - b) <= atol + rtol abs(b), a boolean tensor."""
     return Tensor(np.isclose(_data(input), _data(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def equal(input, other):  # noqa: A002
+    """True if the two tensors have the same shape and the same elements."""
     a, b = _data(input), _data(other)
     return a.shape == b.shape and builtins.bool(np.array_equal(a, b))

@@ -3,7 +3,7 @@
 Fans are PyTorch's: for a weight of shape (out, in, *kernel), fan_in = in k and fan_out = out k
 (k the kernel's size), which is the layout of ``Linear.weight`` and ``Conv2d.weight`` here too
 (views of chainrule's kernels, so filling them fills the kernels).  The random draws come from
-chainrule's generator (``torch.manual_seed`` seeds it).
+chainrule's generator (``torch.manual_seed`` seeds it)::
 
     xavier_uniform_   U[-a, a],  a = gain sqrt(6 / (fan_in + fan_out))
     xavier_normal_    N(0, gain^2 2 / (fan_in + fan_out))
@@ -61,10 +61,12 @@ def calculate_gain(nonlinearity, param=None):
 
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    """Fill ``tensor`` in place with draws from U[a, b]."""
     return _fill(tensor, get_rng().uniform(a, b, _shape(tensor)))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    """Fill ``tensor`` in place with draws from N(mean, std^2)."""
     return _fill(tensor, get_rng().normal(mean, std, _shape(tensor)))
 
 
@@ -79,28 +81,34 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
 
 
 def constant_(tensor, val):
+    """Fill ``tensor`` in place with ``val``."""
     return _fill(tensor, np.full(_shape(tensor), val))
 
 
 def zeros_(tensor):
+    """Fill ``tensor`` in place with zeros."""
     return constant_(tensor, 0.0)
 
 
 def ones_(tensor):
+    """Fill ``tensor`` in place with ones."""
     return constant_(tensor, 1.0)
 
 
 def eye_(tensor):
+    """Fill the 2-D ``tensor`` in place with the identity matrix."""
     return _fill(tensor, np.eye(*_shape(tensor)))
 
 
 def xavier_uniform_(tensor, gain=1.0, generator=None):
+    """Glorot's uniform draw in place: U[-a, a], a = gain sqrt(6 / (fan_in + fan_out))."""
     fi, fo = _fans(tensor)
     a = gain * math.sqrt(6.0 / (fi + fo))
     return uniform_(tensor, -a, a)
 
 
 def xavier_normal_(tensor, gain=1.0, generator=None):
+    """Glorot's normal draw in place: N(0, gain^2 2 / (fan_in + fan_out))."""
     fi, fo = _fans(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fi + fo)))
 
@@ -113,11 +121,13 @@ def _kaiming_std(tensor, a, mode, nonlinearity):
 
 
 def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    """He's uniform draw in place: U[-b, b], b = gain sqrt(3 / fan), gain = calculate_gain(nonlinearity, a)."""
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
     return uniform_(tensor, -bound, bound)
 
 
 def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    """He's normal draw in place: N(0, gain^2 / fan), gain = calculate_gain(nonlinearity, a)."""
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))
 
 

@@ -1,7 +1,7 @@
 """``torch.optim.lr_scheduler``: change an optimizer's learning rate once per ``scheduler.step()`` (per epoch).
 
 Each scheduler keeps ``last_epoch`` (the number of ``step()`` calls) and sets every parameter
-group's rate from its initial rate eta_0, as PyTorch's closed forms give it:
+group's rate from its initial rate eta_0, as PyTorch's closed forms give it::
 
     StepLR              eta = eta_0 gamma^floor(epoch / step_size)
     MultiStepLR         eta = eta_0 gamma^(number of milestones <= epoch)
