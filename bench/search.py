@@ -10,7 +10,8 @@ on the held-out 20%.  Rows:
 * ``chainrule, 2 loky workers``: n_jobs=2; joblib's workers are started by a warm-up search first
   (the first search's extra start-up time is printed separately);
 * ``chainrule, LocalCluster 2 workers``: scheduler= a dask.distributed LocalCluster of two worker
-  processes with one thread each, started before timing (its start-up time is printed);
+  processes with one thread each, started before timing (its start-up time is printed), with the
+  settings grid_search(backend='dask') gives the LocalCluster it starts (the workers' profiler off);
 * ``GridSearchCV(sklearn MLPClassifier), n_jobs=2``: the same grid as learning_rate_init x alpha
   (solver='sgd', no momentum, batch 100, 10 epochs, random_state=0) on the same split;
   ``chainrule.search(sklearn MLPClassifier), n_jobs=2``: the same estimator through chainrule's
@@ -154,9 +155,12 @@ def main():
         except ImportError:
             print("(dask.distributed is not installed: pip install chainrule[dask]; the LocalCluster row is left out)")
         else:
+            import dask
+            from chainrule.search.backends import LOCAL_CLUSTER_CONFIG
             t0 = time.perf_counter()
-            cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                   dashboard_address=None)
+            with dask.config.set(LOCAL_CLUSTER_CONFIG):   # as grid_search(backend='dask') starts its own
+                cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                       dashboard_address=None)
             client = Client(cluster)
             print(f"LocalCluster of 2 worker processes started in {time.perf_counter() - t0:.2f} s")
             configs["chainrule, LocalCluster 2 workers"] = dict(scheduler=client)
