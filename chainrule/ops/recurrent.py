@@ -240,9 +240,10 @@ class _Sequence(Function):
         np.copyto(out, A.transpose(1, 0, 2))
         return out.reshape(w, T * N)
 
-    def _input_grads(self, dZf, Wp, inv, need_b):
+    def _input_grads(self, dZf, Wp, inv, need_b, weights=True):
         """xbar, Wbar, bbar of the input projection from its adjoint dZf (width, T N): one product
-        each over all steps; ``inv`` puts the gate columns back in the caller's order."""
+        each over all steps; ``inv`` puts the gate columns back in the caller's order.  With
+        ``weights=False`` only xbar (the caller has Wbar and bbar another way)."""
         needs = self._needs()
         T, F, N = self.XT.shape
         dx = dW = db = None
@@ -251,7 +252,7 @@ class _Sequence(Function):
             if self.go_backwards:
                 dxf = dxf[:, ::-1]
             dx = dxf.transpose(1, 2, 0) if self.time_major else dxf.transpose(2, 1, 0)
-        if needs[self._W]:
+        if needs[self._W] and weights:
             dW = np.matmul(self._flat(self.XT, "x"), dZf.T)      # Wbar = sum_t x_t^T zbar_t
             dW = dW if inv is None else dW[:, inv]
         if need_b:
@@ -476,27 +477,42 @@ class LSTMSequence(_Sequence):
         self.Wp = np.asarray(W, dt)[:, self.perm]
         self.WpT = np.ascontiguousarray(self.Wp.T)
         self.Up = np.asarray(U, dt)[:, self.perm]
-        UpT = self.UpT = np.ascontiguousarray(self.Up.T)
-        G = self.G = self._project(self.WpT, None if b is None else np.asarray(b, dt)[self.perm])
-        H = self.H = np.empty((T + 1, u, N), dt)
+        # the input projection rides in the recurrent product: with s_t = [h_(t-1); x_t; 1] and
+        # A = [U^T | W^T | b] (the augmented state and kernel), z_t^T = A s_t is one product per
+        # step written straight into the gate buffer, and after the loop one product of the s_t
+        # side by side gives Ubar, Wbar and bbar together (no (T, 4u, N) projection pass, no add)
+        K = u + F + (b is not None)
+        A = self.A = np.empty((4 * u, K), dt)
+        A[:, :u] = self.Up.T
+        A[:, u:u + F] = self.WpT
+        if b is not None:
+            A[:, u + F] = np.asarray(b, dt)[self.perm]
+        UpT = self.UpT = A[:, :u]
+        S = self.S = np.empty((T + 1, K, N), dt)                 # S[t] = s_(t+1); S[T] ends with h_T
+        S[:T, u:u + F] = self.XT
+        S[T, u:] = 0
+        if b is not None:
+            S[:T, u + F] = 1
+        G = self.G = np.empty((T, 4 * u, N), dt)
+        rm = self.rm = self._recurrent_mask(dt)
+        Hin = self.Hin = S[:, :u]                                # what the product sees: h_(t-1) (times rm)
+        H = self.H = Hin if rm is None else np.empty((T + 1, u, N), dt)
         C = self.C = np.empty((T + 1, u, N), dt)
         H[0] = self._state0(h0, N, u, dt)
         C[0] = self._state0(c0, N, u, dt)
         TC = self.TC = np.empty((T, u, N), dt)                   # phi(c_t) of the new cell state
-        rm = self.rm = self._recurrent_mask(dt)
-        Hin = self.Hin = H if rm is None else np.empty_like(H)
         keep, zero = self.keep, self.zero_output and self.keep is not None
         Y = np.empty((T, u, N), dt) if zero else H[1:]
-        tmp, ig = np.empty((4 * u, N), dt), np.empty((u, N), dt)
+        ig = np.empty((u, N), dt)
         s3 = 3 * u
         Gs, Ss, Gc = list(G), list(G[:, :s3]), list(G[:, s3:])
         Os, Is, Fs = list(G[:, :u]), list(G[:, u:2 * u]), list(G[:, 2 * u:s3])
-        Hs, Cs, TCs, Hins = list(H), list(C), list(TC), list(Hin)
+        Hs, Cs, TCs, Hins, Sts = list(H), list(C), list(TC), list(Hin), list(S)
         rf, af = ract.f_, act.f_
         for t in range(T):
-            hin = Hs[t] if rm is None else np.multiply(Hs[t], rm, out=Hins[t])
-            z = Gs[t]
-            z += np.matmul(UpT, hin, out=tmp)                    # z_t = x_t W + b + h_(t-1) U
+            if rm is not None:
+                np.multiply(Hs[t], rm, out=Hins[t])
+            np.matmul(A, Sts[t], out=Gs[t])                      # z_t = x_t W + b + h_(t-1) U
             rf(Ss[t], Ss[t])                                     # o, i, f = sigma(z_o, z_i, z_f)
             af(Gc[t], Gc[t])                                     # g = phi(z_c)
             c = Cs[t + 1]
@@ -510,6 +526,8 @@ class LSTMSequence(_Sequence):
                 drop = ~keep[t]
                 np.copyto(c, Cs[t], where=drop)
                 np.copyto(Hs[t + 1], Hs[t], where=drop)
+        if rm is not None:
+            np.multiply(H[T], rm, out=Hin[T])
         return self._output(Y, Y[-1], [H[T], C[T]])
 
     def _derivatives(self, out=None):
@@ -546,8 +564,12 @@ class LSTMSequence(_Sequence):
         G, Up, km, rm = self.G, self.Up, self.km, self.rm
         T, u, N = self.TC.shape
         P, Q, Fk = self._factors()
-        dZ = _scratch(G.shape, G.dtype, "dZ")
+        # the gate adjoints go straight into the (4u, T, N) layout whose (4u, T N) view is the
+        # flattened adjoint of every step side by side (no transposed copy after the loop); each
+        # step's (4u, N) slab is a strided view that BLAS and the ufuncs read and write in place
         dt = G.dtype
+        dZT = _scratch((4 * u, T, N), dt, "dZT")
+        dZ = dZT.transpose(1, 0, 2)                               # (T, 4u, N) view
         dh, dc = _zeros(u, N, dt, gh), _zeros(u, N, dt, gc)
         dcn = np.empty((u, N), dt)
         zero = self.zero_output and km is not None
@@ -555,7 +577,8 @@ class LSTMSequence(_Sequence):
         Up = np.ascontiguousarray(Up)
         # per-step views, made once: zbar_o = hbar_t P_o and zbar_(i, f, c) = cbar_t P_(i, f, c)
         Qs, Fs, Ps, Pifg = list(Q), list(Fk), list(P[:, :u]), list(P[:, u:].reshape(T, 3, u, N))
-        dZs, dZo, dZifg = list(dZ), list(dZ[:, :u]), list(dZ[:, u:].reshape(T, 3, u, N))
+        dZifg = dZT[u:].reshape(3, u, T, N).transpose(2, 0, 1, 3)   # a view: (T, 3, u, N)
+        dZs, dZo, dZifg = list(dZ), list(dZ[:, :u]), list(dZifg)
         plain = km is None and gseq is None
         for t in range(T - 1, -1, -1):
             if plain:
@@ -580,9 +603,16 @@ class LSTMSequence(_Sequence):
                     dh *= rm
                 if km is not None:
                     dh += dpass
-        dZf = self._flat(dZ, "dZf")
-        dx, dW, db = self._input_grads(dZf, self.Wp, self.inv, needs[3])
-        dU = np.matmul(self._flat(self.Hin[:T], "h"), dZf.T)[:, self.inv] if needs[2] else None
+        dZf = dZT.reshape(4 * u, T * N)
+        dx = self._input_grads(dZf, self.Wp, None, False, weights=False)[0]
+        dU = dW = db = None
+        if needs[1] or needs[2] or needs[3]:
+            # [Ubar; Wbar; bbar] = sum_t s_t zbar_t: one product over all steps, back in Keras' order
+            M = np.matmul(self._flat(self.S[:T], "s"), dZf.T)[:, self.inv]
+            F = self.XT.shape[1]
+            dU = M[:u] if needs[2] else None
+            dW = M[u:u + F] if needs[1] else None
+            db = M[u + F] if needs[3] else None
         return dx, dW, dU, db, (dh.T if needs[self._H0] else None), (dc.T if needs[self._C0] else None)
 
     def jvp(self, xd, Wd, Ud, bd=None, h0d=None, c0d=None):
