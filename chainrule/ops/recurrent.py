@@ -10,7 +10,10 @@ Each primitive runs back-propagation through time (BPTT) the fast way:
 
 * the input projection  x_t W + b  of every step is one matrix product before the loop, into a
   preallocated (T, k u, N) buffer: each step's pre-activations are one contiguous (k u, N) block,
-  feature-major (z_t^T = W^T x_t^T + b + U^T h_(t-1)^T), so every gate is a contiguous slab;
+  feature-major (z_t^T = W^T x_t^T + b + U^T h_(t-1)^T), so every gate is a contiguous slab
+  (the LSTM instead appends x_t and a 1 to the state it multiplies, s_t = [h_(t-1); x_t; 1], so
+  that z_t^T = [U^T | W^T | b] s_t is the one product of the step, written straight into its
+  block: with few input features the separate projection costs more than the rows it adds);
 * the loop then does, per step, one product  U^T h_(t-1)^T  and the cell's elementwise update in
   place, the gates ordered so that the sigmoid ones form one block (LSTM: o, i, f | g internally;
   GRU: h | the two sigmoid gates) and each activation kernel runs once per step;
@@ -18,7 +21,9 @@ Each primitive runs back-propagation through time (BPTT) the fast way:
   other gate, phi'(c) o, ...) for all steps at once, so the backward loop is a handful of
   multiplications and the one product  delta_t U^T  per step;
 * the recurrent kernel's gradient  Ubar = sum_t h_(t-1)^T delta_t  is one matrix product over all
-  steps after the loop, as are  Wbar = sum_t x_t^T delta_t,  bbar  and the input gradient.
+  steps after the loop, as are  Wbar = sum_t x_t^T delta_t,  bbar  and the input gradient (the
+  LSTM's [Ubar; Wbar; bbar] = sum_t s_t delta_t is a single product, its adjoints written in a
+  (k u, T, N) buffer whose (k u, T N) view needs no copy).
 
 Differentiating the VJP again (``create_graph``: second derivatives, ``gradgradcheck``) recomputes
 the sequence with the composed primitives (``linear``, ``matmul``, the activations, ``*`` and
@@ -447,8 +452,9 @@ class LSTMSequence(_Sequence):
     VJP through time, with hbar_t, cbar_t the adjoints of h_t and c_t:
     cbar_t += hbar_t o_t phi'(c_t);  zbar_o = hbar_t phi(c_t) sigma'(z_o);
     zbar_i = cbar_t g_t sigma'(z_i);  zbar_f = cbar_t c_(t-1) sigma'(z_f);  zbar_c = cbar_t i_t phi'(z_c);
-    cbar_(t-1) = cbar_t f_t,  hbar_(t-1) = zbar_t U^T;  then Ubar = sum_t h_(t-1)^T zbar_t and the
-    input projection's Wbar, bbar, xbar over all steps.  Every factor after a cbar_t or hbar_t is
+    cbar_(t-1) = cbar_t f_t,  hbar_(t-1) = zbar_t U^T;  then, with s_t = [h_(t-1); x_t; 1] the
+    state the step multiplies by A = [U^T | W^T | b], [Ubar; Wbar; bbar] = sum_t s_t zbar_t in one
+    product, and xbar_t = zbar_t W^T, over all steps.  Every factor after a cbar_t or hbar_t is
     computed for all steps before the loop.
     JVP: zdot_t as for SimpleRNN, idot = sigma'(z_i) zdot_i, ...,
     cdot_t = fdot c_(t-1) + f cdot_(t-1) + idot g + i gdot,  hdot_t = odot phi(c_t) + o phi'(c_t) cdot_t.
