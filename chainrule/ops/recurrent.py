@@ -22,8 +22,7 @@ Each primitive runs back-propagation through time (BPTT) the fast way:
   multiplications and the one product  delta_t U^T  per step;
 * the recurrent kernel's gradient  Ubar = sum_t h_(t-1)^T delta_t  is one matrix product over all
   steps after the loop, as are  Wbar = sum_t x_t^T delta_t,  bbar  and the input gradient (the
-  LSTM's [Ubar; Wbar; bbar] = sum_t s_t delta_t is a single product, its adjoints written in a
-  (k u, T, N) buffer whose (k u, T N) view needs no copy).
+  LSTM's [Ubar; Wbar; bbar] = sum_t s_t delta_t is a single product).
 
 Differentiating the VJP again (``create_graph``: second derivatives, ``gradgradcheck``) recomputes
 the sequence with the composed primitives (``linear``, ``matmul``, the activations, ``*`` and
@@ -570,12 +569,8 @@ class LSTMSequence(_Sequence):
         G, Up, km, rm = self.G, self.Up, self.km, self.rm
         T, u, N = self.TC.shape
         P, Q, Fk = self._factors()
-        # the gate adjoints go straight into the (4u, T, N) layout whose (4u, T N) view is the
-        # flattened adjoint of every step side by side (no transposed copy after the loop); each
-        # step's (4u, N) slab is a strided view that BLAS and the ufuncs read and write in place
         dt = G.dtype
-        dZT = _scratch((4 * u, T, N), dt, "dZT")
-        dZ = dZT.transpose(1, 0, 2)                               # (T, 4u, N) view
+        dZ = _scratch((T, 4 * u, N), dt, "dZ")
         dh, dc = _zeros(u, N, dt, gh), _zeros(u, N, dt, gc)
         dcn = np.empty((u, N), dt)
         zero = self.zero_output and km is not None
@@ -583,8 +578,7 @@ class LSTMSequence(_Sequence):
         Up = np.ascontiguousarray(Up)
         # per-step views, made once: zbar_o = hbar_t P_o and zbar_(i, f, c) = cbar_t P_(i, f, c)
         Qs, Fs, Ps, Pifg = list(Q), list(Fk), list(P[:, :u]), list(P[:, u:].reshape(T, 3, u, N))
-        dZifg = dZT[u:].reshape(3, u, T, N).transpose(2, 0, 1, 3)   # a view: (T, 3, u, N)
-        dZs, dZo, dZifg = list(dZ), list(dZ[:, :u]), list(dZifg)
+        dZs, dZo, dZifg = list(dZ), list(dZ[:, :u]), list(dZ[:, u:].reshape(T, 3, u, N))
         plain = km is None and gseq is None
         for t in range(T - 1, -1, -1):
             if plain:
@@ -609,7 +603,7 @@ class LSTMSequence(_Sequence):
                     dh *= rm
                 if km is not None:
                     dh += dpass
-        dZf = dZT.reshape(4 * u, T * N)
+        dZf = self._flat(dZ, "dZf")
         dx = self._input_grads(dZf, self.Wp, None, False, weights=False)[0]
         dU = dW = db = None
         if needs[1] or needs[2] or needs[3]:
