@@ -33,6 +33,11 @@ step of each library, the recurrent primitive's share, and the elementwise kerne
 
 Targets (step time against torch, median over rounds): LSTM <= 0.8x, GRU <= 0.6x, SimpleRNN <= 1.0x.
 
+On a shared machine use ``--threads 1`` (two BLAS/OpenMP threads on two busy cores spin and wait,
+and both libraries' times grow tenfold) and many rounds; the cpu-time ratio is the steadier one.
+The breakdown ("where the time goes") is in process time: the phases of one step, the recurrent
+primitive's forward and VJP alone, and the matrix products it cannot avoid timed on their own.
+
 Usage::
 
     python bench/rnn.py                    # 3 cells, 7 rounds of 20 steps each
@@ -124,16 +129,16 @@ class Torch:
         return [self.torch.from_numpy(a) for a in X], [self.torch.from_numpy(a) for a in y]
 
     def phases(self, x, y):
-        """(forward, backward, optimizer step) seconds of one step."""
-        t0 = time.perf_counter()
+        """(forward, backward, optimizer step) seconds of process time of one step."""
+        t0 = time.process_time()
         self.opt.zero_grad()
         out, _ = self.rnn(x)
         loss = self.loss(self.head(out[:, -1]), y)
-        t1 = time.perf_counter()
+        t1 = time.process_time()
         loss.backward()
-        t2 = time.perf_counter()
+        t2 = time.process_time()
         self.opt.step()
-        return t1 - t0, t2 - t1, time.perf_counter() - t2
+        return t1 - t0, t2 - t1, time.process_time() - t2
 
 
 class Chainrule:
@@ -164,14 +169,14 @@ class Chainrule:
         return list(X), list(y)
 
     def phases(self, x, y):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         self.opt.zero_grad()
         loss = self.mse(y, self.forward(x))
-        t1 = time.perf_counter()
+        t1 = time.process_time()
         loss.backward()
-        t2 = time.perf_counter()
+        t2 = time.process_time()
         self.opt.step()
-        return t1 - t0, t2 - t1, time.perf_counter() - t2
+        return t1 - t0, t2 - t1, time.process_time() - t2
 
 
 class ChainruleTorch(Chainrule):
@@ -258,7 +263,7 @@ def where_time_goes(cell, impls, data, reps=15):
         xs, ys = data[impl.name]
         ph = np.median([impl.phases(xs[k % N_BATCHES], ys[k % N_BATCHES]) for k in range(reps)], axis=0) * 1e3
         lines.append(f"    {impl.name:16s} forward+loss {ph[0]:6.2f} ms   backward {ph[1]:6.2f} ms   "
-                     f"optimizer {ph[2]:5.2f} ms")
+                     f"optimizer {ph[2]:5.2f} ms  (cpu time)")
     layer = impls[1].model[0]
     x = data["chainrule"][0][0]
     cls = {"lstm": R.LSTMSequence, "gru": R.GRUSequence, "rnn": R.SimpleRNNSequence}[cell]
@@ -272,15 +277,50 @@ def where_time_goes(cell, impls, data, reps=15):
     fw, bw = [], []
     g = np.ones((BATCH, UNITS), np.float32)
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         ctx.forward(x, *weights)
-        t1 = time.perf_counter()
+        t1 = time.process_time()
         ctx.backward(g)
-        bw.append(time.perf_counter() - t1)
+        bw.append(time.process_time() - t1)
         fw.append(t1 - t0)
-    lines.append(f"    the recurrent primitive alone: forward {np.median(fw) * 1e3:.2f} ms, VJP (BPTT and the "
+    lines.append(f"    the recurrent primitive alone (cpu): forward {np.median(fw) * 1e3:.2f} ms, VJP (BPTT and the "
                  f"weight gradients) {np.median(bw) * 1e3:.2f} ms")
+    lines.append("    " + _products(cell, reps))
     return lines
+
+
+def _products(cell, reps):
+    """The matrix products the primitive cannot avoid, timed alone with NumPy (its BLAS): one
+    recurrent product per step forward and backward, and the weight gradient over all steps."""
+    k = {"lstm": 4, "gru": 3, "rnn": 1}[cell]
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((k * UNITS, UNITS + FEATURES + 1)).astype(np.float32)
+    s = rng.standard_normal((UNITS + FEATURES + 1, BATCH)).astype(np.float32)
+    z = np.empty((k * UNITS, BATCH), np.float32)
+    U = rng.standard_normal((UNITS, k * UNITS)).astype(np.float32)
+    dh = np.empty((UNITS, BATCH), np.float32)
+    Sf = rng.standard_normal((UNITS + FEATURES + 1, STEPS * BATCH)).astype(np.float32)
+    dZf = rng.standard_normal((k * UNITS, STEPS * BATCH)).astype(np.float32)
+
+    def fwd():
+        for _ in range(STEPS):
+            np.matmul(A, s, out=z)
+
+    def bwd():
+        for _ in range(STEPS - 1):
+            np.matmul(U, z, out=dh)
+    ts = {}
+    for name, fn in (("forward", fwd), ("backward", bwd), ("weights", lambda: Sf @ dZf.T)):
+        fn()
+        t = []
+        for _ in range(reps):
+            t0 = time.process_time()
+            fn()
+            t.append(time.process_time() - t0)
+        ts[name] = np.median(t) * 1e3
+    return (f"of which matrix products (NumPy's BLAS alone, cpu): {STEPS} recurrent steps forward "
+            f"{ts['forward']:.2f} ms, {STEPS - 1} backward {ts['backward']:.2f} ms, the weight gradient over all "
+            f"steps {ts['weights']:.2f} ms; the rest is elementwise work and Python")
 
 
 def kernels(torch, reps=400):

@@ -10,7 +10,10 @@ Each primitive runs back-propagation through time (BPTT) the fast way:
 
 * the input projection  x_t W + b  of every step is one matrix product before the loop, into a
   preallocated (T, k u, N) buffer: each step's pre-activations are one contiguous (k u, N) block,
-  feature-major (z_t^T = W^T x_t^T + b + U^T h_(t-1)^T), so every gate is a contiguous slab;
+  feature-major (z_t^T = W^T x_t^T + b + U^T h_(t-1)^T), so every gate is a contiguous slab
+  (the LSTM instead appends x_t and a 1 to the state it multiplies, s_t = [h_(t-1); x_t; 1], so
+  that z_t^T = [U^T | W^T | b] s_t is the one product of the step, written straight into its
+  block: with few input features the separate projection costs more than the rows it adds);
 * the loop then does, per step, one product  U^T h_(t-1)^T  and the cell's elementwise update in
   place, the gates ordered so that the sigmoid ones form one block (LSTM: o, i, f | g internally;
   GRU: h | the two sigmoid gates) and each activation kernel runs once per step;
@@ -18,7 +21,8 @@ Each primitive runs back-propagation through time (BPTT) the fast way:
   other gate, phi'(c) o, ...) for all steps at once, so the backward loop is a handful of
   multiplications and the one product  delta_t U^T  per step;
 * the recurrent kernel's gradient  Ubar = sum_t h_(t-1)^T delta_t  is one matrix product over all
-  steps after the loop, as are  Wbar = sum_t x_t^T delta_t,  bbar  and the input gradient.
+  steps after the loop, as are  Wbar = sum_t x_t^T delta_t,  bbar  and the input gradient (the
+  LSTM's [Ubar; Wbar; bbar] = sum_t s_t delta_t is a single product).
 
 Differentiating the VJP again (``create_graph``: second derivatives, ``gradgradcheck``) recomputes
 the sequence with the composed primitives (``linear``, ``matmul``, the activations, ``*`` and
@@ -240,9 +244,10 @@ class _Sequence(Function):
         np.copyto(out, A.transpose(1, 0, 2))
         return out.reshape(w, T * N)
 
-    def _input_grads(self, dZf, Wp, inv, need_b):
+    def _input_grads(self, dZf, Wp, inv, need_b, weights=True):
         """xbar, Wbar, bbar of the input projection from its adjoint dZf (width, T N): one product
-        each over all steps; ``inv`` puts the gate columns back in the caller's order."""
+        each over all steps; ``inv`` puts the gate columns back in the caller's order.  With
+        ``weights=False`` only xbar (the caller has Wbar and bbar another way)."""
         needs = self._needs()
         T, F, N = self.XT.shape
         dx = dW = db = None
@@ -251,7 +256,7 @@ class _Sequence(Function):
             if self.go_backwards:
                 dxf = dxf[:, ::-1]
             dx = dxf.transpose(1, 2, 0) if self.time_major else dxf.transpose(2, 1, 0)
-        if needs[self._W]:
+        if needs[self._W] and weights:
             dW = np.matmul(self._flat(self.XT, "x"), dZf.T)      # Wbar = sum_t x_t^T zbar_t
             dW = dW if inv is None else dW[:, inv]
         if need_b:
@@ -446,8 +451,9 @@ class LSTMSequence(_Sequence):
     VJP through time, with hbar_t, cbar_t the adjoints of h_t and c_t:
     cbar_t += hbar_t o_t phi'(c_t);  zbar_o = hbar_t phi(c_t) sigma'(z_o);
     zbar_i = cbar_t g_t sigma'(z_i);  zbar_f = cbar_t c_(t-1) sigma'(z_f);  zbar_c = cbar_t i_t phi'(z_c);
-    cbar_(t-1) = cbar_t f_t,  hbar_(t-1) = zbar_t U^T;  then Ubar = sum_t h_(t-1)^T zbar_t and the
-    input projection's Wbar, bbar, xbar over all steps.  Every factor after a cbar_t or hbar_t is
+    cbar_(t-1) = cbar_t f_t,  hbar_(t-1) = zbar_t U^T;  then, with s_t = [h_(t-1); x_t; 1] the
+    state the step multiplies by A = [U^T | W^T | b], [Ubar; Wbar; bbar] = sum_t s_t zbar_t in one
+    product, and xbar_t = zbar_t W^T, over all steps.  Every factor after a cbar_t or hbar_t is
     computed for all steps before the loop.
     JVP: zdot_t as for SimpleRNN, idot = sigma'(z_i) zdot_i, ...,
     cdot_t = fdot c_(t-1) + f cdot_(t-1) + idot g + i gdot,  hdot_t = odot phi(c_t) + o phi'(c_t) cdot_t.
@@ -476,27 +482,42 @@ class LSTMSequence(_Sequence):
         self.Wp = np.asarray(W, dt)[:, self.perm]
         self.WpT = np.ascontiguousarray(self.Wp.T)
         self.Up = np.asarray(U, dt)[:, self.perm]
-        UpT = self.UpT = np.ascontiguousarray(self.Up.T)
-        G = self.G = self._project(self.WpT, None if b is None else np.asarray(b, dt)[self.perm])
-        H = self.H = np.empty((T + 1, u, N), dt)
+        # the input projection rides in the recurrent product: with s_t = [h_(t-1); x_t; 1] and
+        # A = [U^T | W^T | b] (the augmented state and kernel), z_t^T = A s_t is one product per
+        # step written straight into the gate buffer, and after the loop one product of the s_t
+        # side by side gives Ubar, Wbar and bbar together (no (T, 4u, N) projection pass, no add)
+        K = u + F + (b is not None)
+        A = self.A = np.empty((4 * u, K), dt)
+        A[:, :u] = self.Up.T
+        A[:, u:u + F] = self.WpT
+        if b is not None:
+            A[:, u + F] = np.asarray(b, dt)[self.perm]
+        UpT = self.UpT = A[:, :u]
+        S = self.S = np.empty((T + 1, K, N), dt)                 # S[t] = s_(t+1); S[T] ends with h_T
+        S[:T, u:u + F] = self.XT
+        S[T, u:] = 0
+        if b is not None:
+            S[:T, u + F] = 1
+        G = self.G = np.empty((T, 4 * u, N), dt)
+        rm = self.rm = self._recurrent_mask(dt)
+        Hin = self.Hin = S[:, :u]                                # what the product sees: h_(t-1) (times rm)
+        H = self.H = Hin if rm is None else np.empty((T + 1, u, N), dt)
         C = self.C = np.empty((T + 1, u, N), dt)
         H[0] = self._state0(h0, N, u, dt)
         C[0] = self._state0(c0, N, u, dt)
         TC = self.TC = np.empty((T, u, N), dt)                   # phi(c_t) of the new cell state
-        rm = self.rm = self._recurrent_mask(dt)
-        Hin = self.Hin = H if rm is None else np.empty_like(H)
         keep, zero = self.keep, self.zero_output and self.keep is not None
         Y = np.empty((T, u, N), dt) if zero else H[1:]
-        tmp, ig = np.empty((4 * u, N), dt), np.empty((u, N), dt)
+        ig = np.empty((u, N), dt)
         s3 = 3 * u
         Gs, Ss, Gc = list(G), list(G[:, :s3]), list(G[:, s3:])
         Os, Is, Fs = list(G[:, :u]), list(G[:, u:2 * u]), list(G[:, 2 * u:s3])
-        Hs, Cs, TCs, Hins = list(H), list(C), list(TC), list(Hin)
+        Hs, Cs, TCs, Hins, Sts = list(H), list(C), list(TC), list(Hin), list(S)
         rf, af = ract.f_, act.f_
         for t in range(T):
-            hin = Hs[t] if rm is None else np.multiply(Hs[t], rm, out=Hins[t])
-            z = Gs[t]
-            z += np.matmul(UpT, hin, out=tmp)                    # z_t = x_t W + b + h_(t-1) U
+            if rm is not None:
+                np.multiply(Hs[t], rm, out=Hins[t])
+            np.matmul(A, Sts[t], out=Gs[t])                      # z_t = x_t W + b + h_(t-1) U
             rf(Ss[t], Ss[t])                                     # o, i, f = sigma(z_o, z_i, z_f)
             af(Gc[t], Gc[t])                                     # g = phi(z_c)
             c = Cs[t + 1]
@@ -510,6 +531,8 @@ class LSTMSequence(_Sequence):
                 drop = ~keep[t]
                 np.copyto(c, Cs[t], where=drop)
                 np.copyto(Hs[t + 1], Hs[t], where=drop)
+        if rm is not None:
+            np.multiply(H[T], rm, out=Hin[T])
         return self._output(Y, Y[-1], [H[T], C[T]])
 
     def _derivatives(self, out=None):
@@ -546,8 +569,8 @@ class LSTMSequence(_Sequence):
         G, Up, km, rm = self.G, self.Up, self.km, self.rm
         T, u, N = self.TC.shape
         P, Q, Fk = self._factors()
-        dZ = _scratch(G.shape, G.dtype, "dZ")
         dt = G.dtype
+        dZ = _scratch((T, 4 * u, N), dt, "dZ")
         dh, dc = _zeros(u, N, dt, gh), _zeros(u, N, dt, gc)
         dcn = np.empty((u, N), dt)
         zero = self.zero_output and km is not None
@@ -581,8 +604,15 @@ class LSTMSequence(_Sequence):
                 if km is not None:
                     dh += dpass
         dZf = self._flat(dZ, "dZf")
-        dx, dW, db = self._input_grads(dZf, self.Wp, self.inv, needs[3])
-        dU = np.matmul(self._flat(self.Hin[:T], "h"), dZf.T)[:, self.inv] if needs[2] else None
+        dx = self._input_grads(dZf, self.Wp, None, False, weights=False)[0]
+        dU = dW = db = None
+        if needs[1] or needs[2] or needs[3]:
+            # [Ubar; Wbar; bbar] = sum_t s_t zbar_t: one product over all steps, back in Keras' order
+            M = np.matmul(self._flat(self.S[:T], "s"), dZf.T)[:, self.inv]
+            F = self.XT.shape[1]
+            dU = M[:u] if needs[2] else None
+            dW = M[u:u + F] if needs[1] else None
+            db = M[u + F] if needs[3] else None
         return dx, dW, dU, db, (dh.T if needs[self._H0] else None), (dc.T if needs[self._C0] else None)
 
     def jvp(self, xd, Wd, Ud, bd=None, h0d=None, c0d=None):

@@ -184,6 +184,31 @@ def test_fused_matches_the_composed_version_in_value_vjp_and_jvp(cell):
             np.testing.assert_allclose(t1, t2, atol=1e-11)
 
 
+@pytest.mark.parametrize("F, rec", [(1, False), (3, True)])
+def test_lstm_without_bias_or_with_one_feature_matches_the_composed_version(F, rec):
+    """The LSTM multiplies the state augmented with x_t (and a 1 when there is a bias): without a
+    bias the extra row is absent, and Ubar, Wbar (and bbar) come out of one product."""
+    rng = np.random.default_rng(11 + F)
+    N, T, u = 3, 5, 3
+    x = rng.standard_normal((N, T, F))
+    W, U, b = _weights("lstm", F, u, rng)
+    kw = {"return_sequences": True, "return_state": True}
+    if rec:
+        kw["recurrent_mask"] = (rng.random((N, u)) < 0.7) / 0.7
+    for bias in (None, b):
+        args = [x, W, U, bias, rng.standard_normal((N, u)), None]
+        y = R.LSTMSequence.apply(*args, **kw)
+        np.testing.assert_allclose(y, R.LSTMSequence.reference(*args, **kw), atol=1e-12)
+        seed = rng.standard_normal(y.shape)
+        fused = [None if a is None else cr.tensor(a, requires_grad=True) for a in args]
+        comp = [None if a is None else cr.tensor(a, requires_grad=True) for a in args]
+        R.LSTMSequence.apply(*fused, **kw).backward(seed)
+        R.LSTMSequence.reference(*comp, **kw).backward(seed)
+        for a, c in zip(fused, comp):
+            if a is not None:
+                np.testing.assert_allclose(a.grad, c.grad, atol=1e-11)
+
+
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("case", [0, 3, 4, 6])
 def test_primitives_pass_gradcheck_and_gradgradcheck(cell, case):
