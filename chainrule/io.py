@@ -878,6 +878,9 @@ def _restore_compile(model, meta, arrays, weights, own_weights, path, what):
     opt_keys = meta.get("optimizer_state_keys")
     if opt_keys is None:
         return
+    if opt_cfg is None:
+        raise ModelFileError(f"{what}: {path!r} holds optimizer state ('optimizer_state_keys') but no 'optimizer' "
+                             f"config to restore it into; the file is damaged")
     iterations = meta.get("optimizer_iterations")
     groups = meta.get("optimizer_groups")
     if not isinstance(iterations, int) or isinstance(iterations, bool) or iterations < 0:
