@@ -256,3 +256,20 @@ def test_evaluate_names_its_sample_weight():
 def test_callback_arguments(make, error, match):
     with pytest.raises(error, match=match):
         make()
+
+
+def test_optimizer_state_without_an_optimizer_config_is_a_file_error(tmp_path):
+    """A fuzzing finding: state keys but ``optimizer: null`` ended in an AttributeError."""
+    from chainrule.io import load_model, save_model
+    m = _model()
+    m.compile("adam", "mse")
+    m.fit(np.ones((4, 2), np.float32), np.zeros((4, 1), np.float32), verbose=0)
+    path = save_model(m, tmp_path / "m.npz")
+    with np.load(path) as f:
+        arrays = dict(f)
+    meta = json.loads(arrays["__meta__"].tobytes())
+    meta["optimizer"] = None
+    arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    np.savez(path, **arrays)
+    with pytest.raises(ModelFileError, match=r"holds optimizer state .* but no 'optimizer' config"):
+        load_model(path)

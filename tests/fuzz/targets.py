@@ -132,7 +132,12 @@ def seeds(name):
         plain = _model_file(nn.Sequential([nn.Dense(3, activation="tanh", input_dim=2), nn.Dense(1)]))
         bn = _model_file(nn.Sequential([nn.Dense(3, input_dim=2), nn.BatchNormalization(), nn.Dropout(0.2, seed=1),
                                         nn.Dense(1)]), compile_with="adam")
-        return [plain, bn]
+        inp = nn.Input(shape=(2,))  # a functional graph: its config names layers and nodes
+        a = nn.Dense(3, activation="relu")(inp)
+        graph = nn.Model(inp, nn.Dense(1)(nn.Concatenate()([a, nn.Add()([a, nn.Dense(3)(inp)])])))
+        graph.compile(optimizer="adam", loss="mse")
+        graph.fit(np.ones((4, 2), np.float32), np.zeros((4, 1), np.float32), epochs=1, verbose=0)
+        return [plain, bn, _model_file(graph)]
     if name == "idx":
         from chainrule.datasets import write_idx
         out = []
