@@ -25,11 +25,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto
 
-# Coverage-guided fuzzing (atheris) of the readers of untrusted files: model files, IDX, CIFAR-10, CSV.
+# Coverage-guided fuzzing (atheris) of the readers of untrusted files: model files, IDX, CIFAR-10, CSV,
+# safetensors weights, chainrule.torch.load.
 # `make test` runs a short deterministic pass over the same targets (tests/fuzz/test_fuzz.py).
 FUZZ_SECONDS ?= 120
 fuzz: $(STAMP)
-	@for t in model idx cifar csv; do \
+	@for t in model idx cifar csv safetensors torch; do \
 		echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
 		$(BIN)/python tests/fuzz/fuzz.py $$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
 			-print_final_stats=1 || exit 1; \

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import numbers
 
-__all__ = ["number", "in_range", "positive_int", "seed"]
+__all__ = ["number", "in_range", "positive_int", "seed", "shape", "dtype", "axis"]
 
 
 def number(owner, name, value, finite=True):
@@ -68,4 +68,37 @@ def seed(owner, value, name="seed"):
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
         raise ValueError(f"{owner}: {name} must be a non-negative integer or None, got {value!r}")
+    return int(value)
+
+
+def shape(owner, name, value, unknown_ok=True):
+    """A shape as a tuple of positive ints (None for a size left open where ``unknown_ok``); one int
+    is a 1-tuple.  Refuses bools, fractions, zero and negative sizes, naming the owner and argument."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = (value,)
+    try:
+        dims = tuple(value)
+    except TypeError:
+        dims = None
+    if isinstance(value, (str, bytes)) or dims is None or not all(
+            (d is None and unknown_ok) or (isinstance(d, numbers.Integral) and not isinstance(d, bool) and d > 0)
+            for d in dims):
+        sizes = "positive integers (None for a size that may vary)" if unknown_ok else "positive integers"
+        raise ValueError(f"{owner}: {name} must be a tuple of {sizes}, got {value!r}")
+    return tuple(None if d is None else int(d) for d in dims)
+
+
+def dtype(owner, value, name="dtype"):
+    """``value`` as a NumPy dtype (a name such as 'float32', a NumPy type), with the owner in the error."""
+    import numpy as np
+    try:
+        return np.dtype(value)
+    except TypeError:
+        raise TypeError(f"{owner}: {name} must be a NumPy dtype or its name, e.g. 'float32', got {value!r}") from None
+
+
+def axis(owner, value, name="axis"):
+    """An axis index (an integer, negative from the end; not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{owner}: {name} must be an integer axis (e.g. -1, the last), got {value!r}")
     return int(value)

@@ -161,13 +161,19 @@ def _from_torch_layer(m):
 
 
 def _dense_stack_from_state_dict(sd, activation, output_activation):
+    if not sd:
+        raise ValueError("from_torch: the state dict is empty; pass model.state_dict() of a stack of Linear layers")
     groups = OrderedDict()
     for key, value in sd.items():
         prefix, _, leaf = str(key).rpartition(".")
         if leaf not in ("weight", "bias"):
             raise ValueError(f"from_torch: a state dict alone can describe a stack of Linear layers only; "
                              f"{key!r} is not a Linear weight or bias (pass the module itself)")
-        groups.setdefault(prefix, {})[leaf] = _np(value)
+        arr = _np(value)
+        if arr.dtype.kind not in "fiu" or arr.dtype.kind in "iu" and leaf == "weight":
+            raise TypeError(f"from_torch: {key!r} holds {arr.dtype} values; a Linear weight or bias must be floating "
+                            f"point")
+        groups.setdefault(prefix, {})[leaf] = arr
     layers = []
     for i, (prefix, entry) in enumerate(groups.items()):
         w = entry.get("weight")
@@ -396,6 +402,8 @@ def from_keras(source: Any) -> nn.Module:
     Keras' activation ``'leaky_relu'`` has slope 0.2 where chainrule's function defaults to 0.01:
     the conversion keeps Keras' 0.2 (an ``Activation('leaky_relu', alpha=0.2)`` after the layer).
     """
+    if not (hasattr(source, "get_config") and hasattr(source, "get_weights")):
+        raise TypeError(f"from_keras: expected a Keras model or layer, got {type(source).__name__}")
     klayers = getattr(source, "layers", None)
     single = klayers is None
     klayers = [source] if single else list(klayers)
@@ -496,6 +504,12 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, opset: int = 17) -> s
         from onnx import TensorProto, helper, numpy_helper
     except ImportError:
         raise ImportError("export_onnx needs the onnx package: pip install 'chainrule[onnx]'") from None
+    unbuilt = model._unbuilt() if hasattr(model, "_unbuilt") else None
+    if unbuilt is not None:
+        raise ValueError(f"export_onnx: layer {unbuilt[0]} ({unbuilt[1]!r}) is not built; call the model once on a batch of inputs (or give its first "
+                         "layer input_dim=...) so that its weights exist")
+    if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)) or opset < 7:
+        raise ValueError(f"export_onnx: opset must be an integer >= 7 (ONNX's operator set), got {opset!r}")
     layers = _layers_of(model)
     nodes, inits = [], []
     n_in = n_out = None

@@ -286,29 +286,65 @@ def _write_safetensors(path, state, meta, what):
     return _atomic_write(path, lambda f: f.write(blob))
 
 
-def _read_safetensors(path, what, max_bytes=None):
-    """(meta, arrays) of a .safetensors weights file, in the .npz reader's shape (param/..., buffer/...).
+#: safetensors' dtype names -> NumPy's (the others, BF16 and the F8 kinds, have no NumPy dtype)
+_ST_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I16": "<i2", "I8": "i1",
+              "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1", "BOOL": "?"}
 
-    The file is read whole, so its size is checked against ``max_bytes`` (default :data:`MAX_BYTES`)
-    first; safetensors itself checks that the declared shapes fit the bytes."""
-    st = _safetensors_numpy(what)
+
+class _StEntry:
+    """One tensor of a safetensors file as its header declares it (nothing read yet)."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype = tuple(shape), dtype
+
+    @property
+    def size(self):
+        return math.prod(self.shape)
+
+
+def _read_safetensors(path, what, max_bytes=None):
+    """(meta, entries, read) of a .safetensors weights file, in the .npz reader's shape: entries
+    ``param/...``/``buffer/...`` with their declared shapes and dtypes, and ``read(names)`` giving
+    the arrays.
+
+    Only the header is read first (safetensors checks it against the file: offsets, sizes); the
+    declared sizes are checked against ``max_bytes`` (default :data:`MAX_BYTES`) and the caller
+    compares the shapes with the model before ``read`` copies a byte of data."""
+    _safetensors_numpy(what)
     import safetensors
     limit = MAX_BYTES if max_bytes is None else max_bytes
+    if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 0:
+        raise ValueError(f"{what}: max_bytes must be a non-negative integer, got {max_bytes!r}")
+
+    def failed(err):
+        if isinstance(err, OSError):
+            return ModelFileError(f"{what}: {path!r} cannot be read ({type(err).__name__}: {err})")
+        return ModelFileError(f"{what}: {path!r} is not a readable safetensors file ({type(err).__name__}: {err})")
+
     try:
-        size = os.path.getsize(path)
-        if size > limit + MAX_META_BYTES:
-            raise ModelFileError(f"{what}: {path!r} is {_size(size)}, beyond the {_size(limit)} of arrays a file "
-                                 f"may hold (max_bytes=)")
-        with open(path, "rb") as fh:
-            blob = fh.read()
-        tensors = st.load(blob)
         with safetensors.safe_open(path, framework="numpy") as f:
             header = f.metadata() or {}
-    except OSError as err:
-        raise ModelFileError(f"{what}: {path!r} cannot be read ({type(err).__name__}: {err})") from err
-    except Exception as err:  # SafetensorError, a damaged header
-        raise ModelFileError(f"{what}: {path!r} is not a readable safetensors file ({type(err).__name__}: "
-                             f"{err})") from err
+            declared = OrderedDict()
+            for name in f.keys():
+                sl = f.get_slice(name)
+                kind = sl.get_dtype()
+                if kind not in _ST_DTYPES:
+                    raise ModelFileError(f"{what}: {path!r}: tensor {name!r} has dtype {kind}, which NumPy has no "
+                                         f"type for; save it as float32 (tensor.float()) before writing the file")
+                declared[name] = _StEntry(sl.get_shape(), np.dtype(_ST_DTYPES[kind]))
+    except ModelFileError:
+        raise
+    except Exception as err:  # SafetensorError (a damaged or hostile header), OSError
+        raise failed(err) from err
+    if len(declared) > MAX_ENTRIES:
+        raise ModelFileError(f"{what}: {path!r} has {len(declared)} tensors, more than the {MAX_ENTRIES} a weights "
+                             f"file may hold")
+    total = sum(e.size * e.dtype.itemsize for e in declared.values())
+    if total > limit:
+        raise ModelFileError(f"{what}: {path!r} declares {_size(total)} of tensors, more than the limit of "
+                             f"{_size(limit)} (max_bytes=); refused before reading them")
     meta = {}
     for key, value in header.items():
         if _json_depth(value) > MAX_JSON_DEPTH:
@@ -316,16 +352,27 @@ def _read_safetensors(path, what, max_bytes=None):
         try:
             meta[key] = json.loads(value) if key != "format" and key != "class_name" and \
                 key != "chainrule_version" else value
-        except ValueError:
+        except (ValueError, RecursionError):
             meta[key] = value
     if "weights" not in meta:  # a foreign safetensors file: every tensor a weight, as named
-        meta.update({"format": WEIGHTS_FORMAT, "format_version": FORMAT_VERSION, "weights": list(tensors),
+        meta.update({"format": WEIGHTS_FORMAT, "format_version": FORMAT_VERSION, "weights": list(declared),
                      "buffers": []})
     weights = meta.get("weights") if isinstance(meta.get("weights"), list) else []
-    arrays = OrderedDict()
-    for name, arr in tensors.items():
-        arrays[f"param/{name}" if name in weights else f"buffer/{name}"] = arr
-    return meta, arrays
+    key_of = OrderedDict((f"param/{n}" if n in weights else f"buffer/{n}", n) for n in declared)
+    entries = OrderedDict((k, declared[n]) for k, n in key_of.items())
+
+    def read(names):
+        try:
+            with safetensors.safe_open(path, framework="numpy") as f:
+                out = OrderedDict((k, f.get_tensor(key_of[k])) for k in names)
+        except Exception as err:
+            raise failed(err) from err
+        for k, arr in out.items():
+            if arr.shape != entries[k].shape or arr.dtype != entries[k].dtype:
+                raise ModelFileError(f"{what}: {path!r} changed while it was read (tensor {key_of[k]!r})")
+        return out
+
+    return meta, entries, read
 
 
 def _rng_states(model):
@@ -408,13 +455,14 @@ class _Archive:
     """A model file opened for reading: its entries checked from the zip directory and the .npy
     headers, its JSON description decoded, the arrays read only when asked for (``read``)."""
 
-    def __init__(self, path, what, max_bytes):
-        self.path, self.what = path, what
+    def __init__(self, path, what, max_bytes, meta=True, kind="chainrule model file"):
+        self.path, self.what, self._want_meta, self.kind = path, what, meta, kind
         self.max_bytes = MAX_BYTES if max_bytes is None else max_bytes
         if isinstance(self.max_bytes, bool) or not isinstance(self.max_bytes, (int, np.integer)) \
                 or self.max_bytes < 0:
             raise ValueError(f"{what}: max_bytes must be a non-negative integer, got {max_bytes!r}")
         self._fh = self._zip = None
+        self._own = not hasattr(path, "read")  # a path (opened and closed here) or an open binary file
         try:
             self._open()
         except BaseException:
@@ -425,7 +473,7 @@ class _Archive:
         return ModelFileError(f"{self.what}: {self.path!r} {msg}")
 
     def close(self):
-        for f in (self._zip, self._fh):
+        for f in (self._zip, self._fh if self._own else None):
             if f is not None:
                 try:
                     f.close()
@@ -442,7 +490,7 @@ class _Archive:
     # -------------------------------------------------------------- the directory
     def _open(self):
         try:
-            self._fh = fh = open(self.path, "rb")
+            self._fh = fh = open(self.path, "rb") if self._own else self.path
         except FileNotFoundError:
             raise FileNotFoundError(f"{self.what}: no such file {self.path!r}") from None
         except OSError as err:
@@ -450,16 +498,16 @@ class _Archive:
         head = fh.read(6)
         fh.seek(0)
         if not head:
-            raise self.bad("is empty (0 bytes), not a chainrule model file")
+            raise self.bad(f"is empty (0 bytes), not a {self.kind}")
         if head.startswith(b"\x93NUMPY"):
-            raise self.bad("is a single .npy array, not a chainrule model file (.npz archive)")
+            raise self.bad(f"is a single .npy array, not a {self.kind} (.npz archive)")
         if not head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-            raise self.bad(f"is not a chainrule model file: not an .npz (zip) archive (it starts with {head!r})")
+            raise self.bad(f"is not a {self.kind}: not an .npz (zip) archive (it starts with {head[:6]!r})")
         try:
             self._zip = zipfile.ZipFile(fh)
             infos = self._zip.infolist()
         except Exception as err:  # BadZipFile, OSError, EOFError, ValueError, ...
-            raise self.bad(f"is a damaged or truncated .npz archive, not a readable chainrule model file "
+            raise self.bad(f"is a damaged or truncated .npz archive, not a readable {self.kind} "
                            f"({type(err).__name__}: {err})") from err
         if len(infos) > MAX_ENTRIES:
             raise self.bad(f"has {len(infos)} entries, more than the {MAX_ENTRIES} a model file may hold")
@@ -473,15 +521,14 @@ class _Archive:
         self.entries = OrderedDict()
         for info in infos:
             if not info.filename.endswith(".npy"):
-                raise self.bad(f"has an entry {info.filename!r} that is not a NumPy array; not a chainrule "
-                               f"model file")
+                raise self.bad(f"has an entry {info.filename!r} that is not a NumPy array; not a {self.kind}")
             e = self._header(info)
             self.entries[e.name] = e
         declared = sum(e.nbytes for k, e in self.entries.items() if k != _META)
         if declared > self.max_bytes:
             raise self.bad(f"declares {_size(declared)} of arrays, more than the limit of {_size(self.max_bytes)} "
                            f"(max_bytes=); refused before reading them")
-        self.meta = self._read_meta()
+        self.meta = self._read_meta() if self._want_meta else None
 
     def _header(self, info):
         """The entry's declared shape and dtype, from its .npy header alone, checked against its size."""
@@ -831,6 +878,9 @@ def _restore_compile(model, meta, arrays, weights, own_weights, path, what):
     opt_keys = meta.get("optimizer_state_keys")
     if opt_keys is None:
         return
+    if opt_cfg is None:
+        raise ModelFileError(f"{what}: {path!r} holds optimizer state ('optimizer_state_keys') but no 'optimizer' "
+                             f"config to restore it into; the file is damaged")
     iterations = meta.get("optimizer_iterations")
     groups = meta.get("optimizer_groups")
     if not isinstance(iterations, int) or isinstance(iterations, bool) or iterations < 0:
@@ -882,8 +932,8 @@ def load_weights(model, path: str | os.PathLike, max_bytes=None):
         if not os.path.exists(path):
             raise FileNotFoundError(f"{what}: no such file {path!r}")
         with _guarded(path, what):
-            meta, arrays = _read_safetensors(path, what, max_bytes)
-            state = _weights_to_load(model, meta, arrays, lambda names: arrays, path, what)
+            meta, entries, read = _read_safetensors(path, what, max_bytes)
+            state = _weights_to_load(model, meta, entries, read, path, what)
     else:
         path = _resolve(path, what)
         with _guarded(path, what), _Archive(path, what, max_bytes) as archive:

@@ -7,6 +7,7 @@ Keras overrides ``on_epoch_end(self, epoch, logs=None)``, ``on_train_batch_end(s
 logs=None)`` (or ``on_batch_end``), ``on_train_begin``/``on_train_end``, and finds the model in
 ``self.model``.
 """
+from chainrule import _checks
 from chainrule._unsupported import missing, unsupported
 from chainrule.training import callbacks as _cb
 from chainrule.training.callbacks import History, LearningRateScheduler, TerminateOnNaN
@@ -38,6 +39,7 @@ class KerasEarlyStopping(_cb.EarlyStopping):
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto", baseline=None,
                  restore_best_weights=False, start_from_epoch=0):
         _defaults("EarlyStopping", baseline=(baseline, None), start_from_epoch=(start_from_epoch, 0))
+        patience = _checks.positive_int("EarlyStopping", "patience", patience, minimum=0)
         # Keras stops at the patience-th epoch without improvement (patience 0 and 1 alike); chainrule's
         # EarlyStopping after more than `patience` of them
         super().__init__(monitor=monitor, patience=max(int(patience) - 1, 0), min_delta=min_delta, mode=mode,

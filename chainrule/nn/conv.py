@@ -186,7 +186,7 @@ class _Conv(_Spatial):
         self.bias_initializer = init.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.dtype = np.dtype(dtype) if dtype is not None else None
+        self.dtype = _checks.dtype(type(self).__name__, dtype) if dtype is not None else None
         super().__init__(input_shape, **kwargs)
         object.__setattr__(self, "_self_built", False)
         if self.input_shape is not None:

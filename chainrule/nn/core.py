@@ -39,17 +39,22 @@ class Layer(Module):
         if name is None:   # Keras' automatic name from the class (or the name of the Keras layer it stands for)
             name = naming.unique_name(type(self).__dict__.get("_auto_name", type(self).__name__))
         self.name = name
+        who = type(self).__name__
         if batch_input_shape is not None:
-            shape = (None, *tuple(batch_input_shape)[1:])
-            batch_size = tuple(batch_input_shape)[0]
+            batch_input_shape = _checks.shape(who, "batch_input_shape", batch_input_shape)
+            if not batch_input_shape:
+                raise ValueError(f"{who}: batch_input_shape needs the batch axis first, got ()")
+            shape = (None, *batch_input_shape[1:])
+            batch_size = batch_input_shape[0]
         elif input_shape is not None:
-            shape = (None, *_shape_tuple(input_shape, type(self).__name__))
+            shape = (None, *_shape_tuple(input_shape, who))
         elif input_dim is not None:
-            shape = (None, int(input_dim))
+            shape = (None, _checks.positive_int(who, "input_dim", input_dim))
         else:
             shape = None
+        batch_size = _checks.positive_int(who, "batch_size", batch_size, allow_none=True)
         if shape is not None and batch_size is not None:
-            shape = (int(batch_size), *shape[1:])
+            shape = (batch_size, *shape[1:])
         self.input_shape = shape
         self.output_shape = None
         if activity_regularizer is not None:
@@ -58,7 +63,7 @@ class Layer(Module):
             raise ValueError(f"{type(self).__name__}: trainable must be True or False, got {trainable!r}")
         object.__setattr__(self, "_trainable", trainable)
         if dtype is not None:
-            self.dtype = np.dtype(dtype)
+            self.dtype = _checks.dtype(who, dtype)
 
     def build(self, input_shape):
         """Create weights for inputs of ``input_shape`` (batch axis first); return the output shape."""
@@ -140,12 +145,7 @@ _LAYER_KWARGS = ("input_shape", "name", "input_dim", "batch_input_shape", "batch
 
 
 def _shape_tuple(shape, who):
-    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
-        return (int(shape),)
-    try:
-        return tuple(None if d is None else int(d) for d in shape)
-    except (TypeError, ValueError):
-        raise ValueError(f"{who}: input_shape must be a tuple of sizes (None for any), got {shape!r}") from None
+    return _checks.shape(who, "input_shape", shape)
 
 
 def _graph_attr(layer, what):
@@ -211,7 +211,7 @@ class Dense(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.use_bias = bool(use_bias)
-        self.dtype = np.dtype(dtype) if dtype is not None else None
+        self.dtype = _checks.dtype(type(self).__name__, dtype) if dtype is not None else None
         object.__setattr__(self, "_self_built", False)
         if self.input_shape is not None:
             self.build(self.input_shape)
@@ -452,7 +452,7 @@ class Softmax(Activation):
     """PyTorch-style module: softmax over ``dim`` (default the last axis)."""
 
     def __init__(self, dim=-1, **kwargs):
-        super().__init__("softmax", axis=int(dim), **kwargs)
+        super().__init__("softmax", axis=_checks.axis("Softmax", dim, "dim"), **kwargs)
 
     def get_config(self):
         return {"dim": self.kwargs["axis"]}

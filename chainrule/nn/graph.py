@@ -26,6 +26,7 @@ import warnings
 
 import numpy as np
 
+from chainrule import _checks
 from chainrule.nn import naming
 from chainrule.nn.core import Layer
 from chainrule.nn.module import LAYERS
@@ -53,15 +54,14 @@ class InputLayer(Layer):
             if shape is None:
                 raise ValueError("Input: give shape=(...) (the shape of one sample, without the batch axis), "
                                  "e.g. Input(shape=(784,))")
-            if isinstance(shape, (int, np.integer)):
-                shape = (int(shape),)
-            batch_shape = (batch_size, *tuple(shape))
-        batch_shape = tuple(None if d is None else int(d) for d in batch_shape)
+            shape = _checks.shape("Input", "shape", shape)
+            batch_shape = (_checks.positive_int("Input", "batch_size", batch_size, allow_none=True), *shape)
+        batch_shape = _checks.shape("Input", "batch_shape", batch_shape)
         if not batch_shape:
             raise ValueError("Input: the batch shape needs at least the batch axis")
         super().__init__(name=name, **kwargs)
         self.batch_shape = batch_shape
-        self.dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        self.dtype = _checks.dtype("Input", dtype) if dtype is not None else get_default_dtype()
         Layer.build(self, batch_shape)
         tensor = KerasTensor(batch_shape, self.dtype, name=self.name)
         node = Node(self, (), {}, [tensor], False)

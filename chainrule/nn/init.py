@@ -23,13 +23,31 @@ def _fans(shape):
     return shape[-2] * receptive, shape[-1] * receptive
 
 
+class WeightTooLargeError(ValueError, MemoryError):
+    """A weight too large for this machine's memory: a layer size (units, filters, input size) that is
+    absurd.  Both a ``ValueError`` (bad input) and a ``MemoryError`` (what NumPy raised)."""
+
+    def __init__(self, shape, dtype):
+        self.shape = tuple(int(s) for s in shape)
+        n = 1
+        for s in self.shape:
+            n *= max(s, 0)
+        need = n * np.dtype(dtype).itemsize
+        super().__init__(f"a weight of shape {self.shape} ({n} numbers of {np.dtype(dtype).name}, {need / 2**30:.3g} "
+                         f"GiB) does not fit in this machine's memory; check the layer sizes (units, filters, the "
+                         f"input's features)")
+
+
 class Initializer:
     """Base class: ``init(shape, dtype=None, rng=None) -> ndarray``."""
 
     def __call__(self, shape, dtype=None, rng=None):
         dtype = np.dtype(dtype or get_default_dtype())
         reserve(shape)  # within an allocation limit (load_model), refused before allocating
-        return np.asarray(self.sample(tuple(shape), rng if rng is not None else get_rng()), dtype=dtype)
+        try:
+            return np.asarray(self.sample(tuple(shape), rng if rng is not None else get_rng()), dtype=dtype)
+        except MemoryError:
+            raise WeightTooLargeError(shape, dtype) from None
 
     def sample(self, shape, rng):  # pragma: no cover - abstract
         raise NotImplementedError

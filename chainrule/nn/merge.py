@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule import ops
+from chainrule import _checks, ops
 from chainrule.nn.core import Layer, _data
 
 __all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "add", "subtract",
@@ -109,7 +109,7 @@ class Concatenate(_Merge):
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
-        self.axis = int(axis)
+        self.axis = _checks.axis("Concatenate", axis)
 
     def _check_same(self, shapes):
         shapes = [tuple(s) for s in shapes]

@@ -55,7 +55,7 @@ class BatchNormalization(Layer):
         super().__init__(input_dim=input_dim, **kwargs)
         self.momentum, self.epsilon = momentum, epsilon
         self.center, self.scale = bool(center), bool(scale)
-        self.dtype = np.dtype(dtype) if dtype is not None else None
+        self.dtype = _checks.dtype(type(self).__name__, dtype) if dtype is not None else None
         object.__setattr__(self, "_self_built", False)
         if self.input_shape is not None:
             self.build(self.input_shape)

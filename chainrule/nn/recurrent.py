@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule import ops
+from chainrule import _checks, ops
 from chainrule.nn import activations, init, regularizers
 from chainrule.nn.core import Layer
 from chainrule.nn.masking import get_mask, set_mask
@@ -212,7 +212,7 @@ class _Recurrent(Layer):
             batch_size = self.input_shape[0] if batch_size is None else batch_size
             input_shape = self.input_shape[1:]
         self.batch_size = None if batch_size is None else _positive_int(batch_size, "batch_size", cls)
-        self.dtype = np.dtype(dtype) if dtype is not None else None
+        self.dtype = _checks.dtype(type(self).__name__, dtype) if dtype is not None else None
         self.states = None
         self._state_fixed = self.batch_size is not None
         object.__setattr__(self, "_self_built", False)

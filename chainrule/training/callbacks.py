@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import sys
 
+from chainrule import _checks
 from chainrule.io import write_text_atomic
 from chainrule.optim.schedules import ReduceLROnPlateau as _Plateau
 
@@ -80,7 +81,7 @@ class _Monitor(Callback):
     def __init__(self, monitor, mode, min_delta):
         self.monitor = monitor
         self.mode = _mode_for(monitor, mode)
-        self.min_delta = abs(float(min_delta))
+        self.min_delta = abs(_checks.number(type(self).__name__, "min_delta", min_delta))
         self.best = None
 
     def _value(self, logs):
@@ -105,9 +106,7 @@ class EarlyStopping(_Monitor):
     def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto", restore_best_weights=False,
                  verbose=0):
         super().__init__(monitor, mode, min_delta)
-        if patience < 0:
-            raise ValueError(f"EarlyStopping: patience must be >= 0, got {patience}")
-        self.patience = int(patience)
+        self.patience = _checks.positive_int("EarlyStopping", "patience", patience, minimum=0)
         self.restore_best_weights = restore_best_weights
         self.verbose = verbose
 
@@ -197,8 +196,8 @@ class ReduceLROnPlateau(_Monitor):
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, min_lr=0.0, mode="auto", min_delta=1e-4,
                  cooldown=0, verbose=0):
         super().__init__(monitor, mode, min_delta)
-        if not 0 < factor < 1:
-            raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor}")
+        factor = _checks.in_range("ReduceLROnPlateau", "factor", factor, 0.0, 1.0, lo_open=True, hi_open=True)
+        min_lr = _checks.in_range("ReduceLROnPlateau", "min_lr", min_lr, 0.0)
         for name, v in (("patience", patience), ("cooldown", cooldown)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ValueError(f"ReduceLROnPlateau: {name} must be an integer >= 0, got {v!r}")

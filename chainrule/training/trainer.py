@@ -30,6 +30,7 @@ import warnings
 
 import numpy as np
 
+from chainrule import _checks
 from chainrule import losses as _losses
 from chainrule import metrics as _metrics
 from chainrule import ops as _ops
@@ -121,6 +122,33 @@ def _as_targets(y, n, dtype, name="y"):
         _check_values(y, dtype, name)
         y = y.astype(dtype, copy=False)
     return y
+
+
+def _sample_weights(w, n, dtype):
+    """sample_weight as the model's dtype: one finite weight >= 0 per sample."""
+    w = _as_targets(w, n, dtype, "sample_weight")
+    if w.size and w.min() < 0:
+        raise ValueError(f"sample_weight: weights must be >= 0, got {float(w.min())}; a negative weight rewards the loss "
+                         f"it should penalize")
+    return w
+
+
+def _check_fit_options(initial_epoch, shuffle, callbacks, validation_split, validation_batch_size,
+                       validation_steps):
+    """fit's options that the loop takes as given, checked by name (Keras' types)."""
+    _checks.positive_int("fit", "initial_epoch", initial_epoch, minimum=0)
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise ValueError(f"fit: shuffle must be True or False, got {shuffle!r}")
+    _checks.in_range("fit", "validation_split", validation_split, 0.0, 1.0, hi_open=True)
+    _checks.positive_int("fit", "validation_batch_size", validation_batch_size, allow_none=True)
+    _checks.positive_int("fit", "validation_steps", validation_steps, allow_none=True)
+    if callbacks is not None:
+        if not isinstance(callbacks, (list, tuple)):
+            raise TypeError(f"fit: callbacks must be a list of Callback objects, got {type(callbacks).__name__}")
+        for cb in callbacks:
+            if not (hasattr(cb, "set_model") and hasattr(cb, "on_epoch_end")):
+                raise TypeError(f"fit: callbacks must be Callback objects (chainrule.callbacks, keras.callbacks), "
+                                f"got {type(cb).__name__}")
 
 
 def _unpack(data):
@@ -580,6 +608,8 @@ class Trainer:
         if isinstance(validation_freq, bool) or not isinstance(validation_freq, (int, np.integer)) or \
                 validation_freq < 1:
             raise ValueError(f"fit: validation_freq must be a positive integer, got {validation_freq!r}")
+        _check_fit_options(initial_epoch, shuffle, callbacks, validation_split, validation_batch_size,
+                           validation_steps)
         if _is_stream(x):
             if y is not None:
                 raise ValueError("fit: x is a generator or DataLoader of (x, y) batches, so y must be None")
@@ -612,7 +642,7 @@ class Trainer:
             X = _map(lambda a: a.astype(dtype, copy=False), X)
             n = _n(X)
             y = _map(lambda a: _as_targets(a, n, dtype), y)
-            w = None if sample_weight is None else _as_targets(sample_weight, n, dtype, "sample_weight")
+            w = None if sample_weight is None else _sample_weights(sample_weight, n, dtype)
             if class_weight is not None:
                 if not isinstance(y, np.ndarray):
                     raise ValueError("fit: class_weight needs one target array (a model with one output), got "
@@ -716,7 +746,7 @@ class Trainer:
                     m.check_fit(shuffle=False, batch_size=None, n_samples=None)
             nb = _n(xb)
             yb = _map(lambda a: _as_targets(a, nb, dtype), yb)
-            wb = None if wb is None else _as_targets(wb, nb, dtype, "sample_weight")
+            wb = None if wb is None else _sample_weights(wb, nb, dtype)
             return xb, yb, wb
 
         def batches(epoch):
@@ -901,7 +931,7 @@ class Trainer:
             X = _map(lambda a: _as_inputs(a, dtype), x)
             n = _n(X)
             y = _map(lambda a: _as_targets(a, n, dtype), y)
-            w = None if sample_weight is None else _as_targets(sample_weight, n, dtype)
+            w = None if sample_weight is None else _sample_weights(sample_weight, n, dtype)
             out = self.predict(X, batch_size=batch_size)
             with no_grad():
                 logs = self._batch_logs(y, out, w)

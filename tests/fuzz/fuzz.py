@@ -1,6 +1,6 @@
 """Coverage-guided fuzzing of the readers of untrusted files with atheris (libFuzzer).
 
-    python tests/fuzz/fuzz.py TARGET [libFuzzer flags]      TARGET: model, idx, cifar, csv
+    python tests/fuzz/fuzz.py TARGET [libFuzzer flags]      TARGET: model, idx, cifar, csv, safetensors, torch
 
 ``make fuzz`` runs every target for ``FUZZ_SECONDS`` (default 120 s each) under a 2 GB memory limit
 (``-rss_limit_mb``): any exception other than the reader's own error type, and any input that makes
@@ -23,6 +23,7 @@ def main(argv):
         import chainrule.datasets  # noqa: F401
         import chainrule.io  # noqa: F401
         import chainrule.nn  # noqa: F401
+        import chainrule.torch  # noqa: F401
     import targets
 
     if len(argv) < 2 or argv[1] not in targets.TARGETS:

@@ -55,7 +55,25 @@ def csv_reader(data: bytes):
     _read_csv_rows(_temp_file(data, "input.csv"), quiet=True)
 
 
-TARGETS = {"model": model_loader, "idx": idx_reader, "cifar": cifar_reader, "csv": csv_reader}
+def _weights_model():
+    from chainrule import nn
+    return nn.Sequential([nn.Dense(3, input_dim=2), nn.BatchNormalization(), nn.Dense(1)])  # built: input_dim
+
+
+def safetensors_reader(data: bytes):
+    from chainrule.io import load_weights
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        load_weights(_weights_model(), _temp_file(data, "weights.safetensors"), max_bytes=1 << 24)
+
+
+def torch_loader(data: bytes):
+    import chainrule.torch as torch
+    torch.load(_temp_file(data, "state.pt"), max_bytes=1 << 24)
+
+
+TARGETS = {"model": model_loader, "idx": idx_reader, "cifar": cifar_reader, "csv": csv_reader,
+           "safetensors": safetensors_reader, "torch": torch_loader}
 
 
 def allowed(name):
@@ -65,7 +83,7 @@ def allowed(name):
         from chainrule.datasets import DatasetFileError
         from chainrule.io import ModelFileError
         ALLOWED.update(model=(ModelFileError,), idx=(DatasetFileError,), cifar=(DatasetFileError,),
-                       csv=(RunError,))
+                       csv=(RunError,), safetensors=(ModelFileError,), torch=(ModelFileError,))
     return ALLOWED[name]
 
 
@@ -114,7 +132,12 @@ def seeds(name):
         plain = _model_file(nn.Sequential([nn.Dense(3, activation="tanh", input_dim=2), nn.Dense(1)]))
         bn = _model_file(nn.Sequential([nn.Dense(3, input_dim=2), nn.BatchNormalization(), nn.Dropout(0.2, seed=1),
                                         nn.Dense(1)]), compile_with="adam")
-        return [plain, bn]
+        inp = nn.Input(shape=(2,))  # a functional graph: its config names layers and nodes
+        a = nn.Dense(3, activation="relu")(inp)
+        graph = nn.Model(inp, nn.Dense(1)(nn.Concatenate()([a, nn.Add()([a, nn.Dense(3)(inp)])])))
+        graph.compile(optimizer="adam", loss="mse")
+        graph.fit(np.ones((4, 2), np.float32), np.zeros((4, 1), np.float32), epochs=1, verbose=0)
+        return [plain, bn, _model_file(graph)]
     if name == "idx":
         from chainrule.datasets import write_idx
         out = []
@@ -126,6 +149,23 @@ def seeds(name):
     if name == "cifar":
         rec = np.concatenate([[3], np.arange(3072) % 256]).astype(np.uint8).tobytes()
         return [rec, rec * 2]
+    if name == "safetensors":
+        from chainrule.io import save_weights
+        path = save_weights(_weights_model(), os.path.join(_TMP, "seed.safetensors"))
+        with open(path, "rb") as f:
+            ours = f.read()
+        from safetensors.numpy import save
+        foreign = save({k: np.ascontiguousarray(v) for k, v in _weights_model().state_dict().items()})  # no metadata
+        return [ours, foreign]
+    if name == "torch":
+        import chainrule.torch as torch
+        path = os.path.join(_TMP, "seed.pt")
+        torch.save(_weights_model().state_dict(), path)
+        with open(path, "rb") as f:
+            state = f.read()
+        torch.save(torch.arange(3), path)
+        with open(path, "rb") as f:
+            return [state, f.read()]
     if name == "csv":
         return [b"1,2\n3,4\n", b"x,y\r\n1.5,-2e3\r\n\r\n3,4\r\n", b"\xef\xbb\xbfa\n1\n2\n", b'"1","2"\n3,4\n']
     raise KeyError(name)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tests.fuzz import targets
 
 #: mutations per target in the short run (the model loader's inputs cost ~10 ms each)
-RUNS = {"model": 100, "idx": 600, "cifar": 200, "csv": 400}
+RUNS = {"model": 100, "idx": 600, "cifar": 200, "csv": 400, "safetensors": 150, "torch": 150}
 #: how much the process' peak memory may grow while the reader runs on all of them (the bombs'
 #: own tests measure their allocations exactly, with tracemalloc)
 BUDGET = 256 * 2 ** 20
@@ -26,6 +26,8 @@ def _peak_rss():
 
 @pytest.mark.parametrize("name", sorted(targets.TARGETS))
 def test_mutated_files_are_read_or_refused_cleanly(name):
+    if name == "safetensors":
+        pytest.importorskip("safetensors")
     findings = []
     inputs = targets.corpus(name, RUNS[name], seed=12)
     before = _peak_rss()
@@ -39,12 +41,13 @@ def test_mutated_files_are_read_or_refused_cleanly(name):
 
 
 def test_the_seeds_themselves_are_read():
+    pytest.importorskip("safetensors")
     for name in targets.TARGETS:
         for seed in targets.seeds(name):
             targets.TARGETS[name](seed)  # no exception at all
 
 
-@pytest.mark.parametrize("name", ["idx", "cifar", "csv"])
+@pytest.mark.parametrize("name", ["idx", "cifar", "csv", "safetensors"])
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.binary(max_size=600))
 def test_random_bytes_are_refused_cleanly(name, data):
