@@ -206,7 +206,7 @@ class Module(Trainer):
     @property
     def built(self) -> bool:
         """True when every sub-module has its weights (lazy layers get them on their first call)."""
-        return all(m.built for m in self._modules.values())
+        return self._unbuilt() is None
 
     def _unbuilt(self):
         for name, m in self.named_modules():
