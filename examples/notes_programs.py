@@ -114,7 +114,7 @@ def oracle_source(source):
             lines.append(f"from chainrule.keras import datasets{' as ' + alias.group(1) if alias else ''}")
             if rest:
                 lines.append(line.split("import", 1)[0].replace("chainrule.keras", "keras") + "import " + ", ".join(rest))
-        elif "chainrule.torch.vision" in line:
+        elif "chainrule.torch.vision" in line and line.startswith(("import", "from")):
             lines.append(line.replace("chainrule.torch.vision", "_oracle_vision"))
         elif line.startswith(("import chainrule", "from chainrule")) and "chainrule.datasets" not in line:
             lines.append(line.replace("chainrule.keras", "keras").replace("chainrule.torch", "torch"))
