@@ -120,9 +120,19 @@ def oracle_source(source):
             lines.append(line.replace("chainrule.keras", "keras").replace("chainrule.torch", "torch"))
         else:
             lines.append(line)
-    text = "\n".join(lines) + "\n"
-    # Keras 3 refuses tf.keras 2's lr= and float units: the spellings Keras 3 takes
-    return text.replace("(lr=", "(learning_rate=").replace("hidden_neurons / 2", "hidden_neurons // 2")
+    return keras3_spelling("\n".join(lines) + "\n")
+
+
+# What the notes' tf.keras 2 code says that Keras 3 refuses, and how Keras 3 says it (chainrule.keras
+# takes both): lr=, float units, and a Sequential model's .input (missing under the torch backend).
+KERAS3_SPELLINGS = [("(lr=", "(learning_rate="), ("hidden_neurons / 2", "hidden_neurons // 2"),
+                    ("inputs=model.input,", "inputs=model.inputs,")]
+
+
+def keras3_spelling(text):
+    for old, new in KERAS3_SPELLINGS:
+        text = text.replace(old, new)
+    return text
 
 
 def _write_csv(path):

@@ -35,8 +35,7 @@ def test_every_program_is_only_its_imports_away_from_keras_or_pytorch(notes):
         rest = [line for line in src.splitlines() if not line.startswith(("import ", "from "))]
         assert [line for line in notes["oracle_source"](src).splitlines() if not line.startswith(("import ", "from ",
                                                                                                   "tf = "))] == [
-            line.replace("(lr=", "(learning_rate=").replace("hidden_neurons / 2", "hidden_neurons // 2")
-            for line in rest]
+            notes["keras3_spelling"](line) for line in rest]
 
 
 def test_keras_digits_grid(notes, tmp_path):
