@@ -7,7 +7,7 @@ the notes' settings (or at quick settings: fewer epochs and grid points, the sam
 what each reaches, and with ``--oracle`` runs the same program text on the real Keras 3
 (KERAS_BACKEND=torch) or PyTorch, imports changed back, for comparison.
 
-    python examples/notes_programs.py [NAME ...] [--quick] [--oracle] [--out DIR]
+    python examples/notes_programs.py [NAME ...] [--quick] [--oracle] [--out DIR] [--json FILE]
 
 Data: scikit-learn's digits, breast cancer and moons; the pairing-model energies; Fashion-MNIST
 standing in for MNIST where MNIST's files are absent (apt-get install dataset-fashion-mnist);
@@ -202,6 +202,7 @@ def main(argv=None):
     ap.add_argument("--out", default="example_output", help="working folder (the CSV, default example_output/)")
     ap.add_argument("--echo", action="store_true", help="show what the programs print")
     ap.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1; 0: the library's choice)")
+    ap.add_argument("--json", help="also write the figures to this JSON file")
     args = ap.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     results = {}
@@ -226,6 +227,11 @@ def main(argv=None):
             print(f"    {'Keras 3' if name.startswith('keras') else 'PyTorch'} ({line['oracle seconds']} s): "
                   + ", ".join(f"{k} {v:.4g}" for k, v in line["oracle"].items()))
         print(f"    notes: {PROGRAMS[name]['notes']}")
+        if args.json:   # after each program, so that a long run that is stopped keeps what it measured
+            import json
+            from chainrule._atomic import write_atomic
+            text = json.dumps(results, indent=1, default=str)
+            write_atomic(args.json, lambda f: f.write(text), binary=False)
     return results
 
 

@@ -110,3 +110,13 @@ def test_torch_mnist_with_torchvision_style_data(notes, tmp_path):
 def test_torch_moons(notes, tmp_path):
     report, ns = run(notes, "torch_moons", tmp_path)
     assert report["test accuracy"] >= 0.85 and len(ns["losses"]) == 10
+
+
+def test_the_runner_prints_and_writes_its_figures(notes, tmp_path, capsys):
+    import json
+    results = notes["main"](["torch_synthetic_241", "--quick", "--out", str(tmp_path), "--json",
+                             str(tmp_path / "figures.json")])
+    written = json.loads((tmp_path / "figures.json").read_text())
+    assert written["torch_synthetic_241"]["chainrule"] == results["torch_synthetic_241"]["chainrule"]
+    assert 0.6 <= written["torch_synthetic_241"]["chainrule"]["final accuracy"] <= 1
+    assert "notes: accuracy 0.91 after 500 epochs" in capsys.readouterr().out
