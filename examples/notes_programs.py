@@ -146,9 +146,25 @@ def _mnist_name():
     return "MNIST" if files.locate("mnist") is not None else "FashionMNIST"
 
 
-def run(name, quick=False, oracle=False, workdir=".", extra=None, echo=False, threads=1):
+def _seed_the_library(name, oracle, seed):
+    """The notes' Keras programs seed NumPy only, so their initial weights change from run to run (on
+    tf.keras too); the runner seeds the library's own generator as well, so that a figure can be re-measured."""
+    if seed is None:
+        return
+    if not oracle:
+        import chainrule
+        chainrule.manual_seed(seed)
+    elif name.startswith("keras"):
+        import keras
+        keras.utils.set_random_seed(seed)
+    else:
+        import torch
+        torch.manual_seed(seed)
+
+
+def run(name, quick=False, oracle=False, workdir=".", extra=None, echo=False, threads=1, seed=0):
     """Run one program; returns (its report dict, its namespace).  ``extra`` overrides settings;
-    ``threads`` limits BLAS (None: as it is)."""
+    ``threads`` limits BLAS (None: as it is); ``seed`` seeds the library's generator first (None: not)."""
     spec = PROGRAMS[name]
     with open(os.path.join(NOTES, f"{name}.py")) as f:
         source = f.read()
@@ -168,6 +184,7 @@ def run(name, quick=False, oracle=False, workdir=".", extra=None, echo=False, th
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    _seed_the_library(name, oracle, seed)
     ns = {"__name__": "__main__", "__file__": os.path.join(NOTES, f"{name}.py")}
     sys.path.insert(0, NOTES)
     out = io.StringIO()
