@@ -124,9 +124,10 @@ def oracle_source(source):
 
 
 # What the notes' tf.keras 2 code says that Keras 3 refuses, and how Keras 3 says it (chainrule.keras
-# takes both): lr=, float units, and a Sequential model's .input (missing under the torch backend).
+# takes both): lr=, float or NumPy-integer units, and a Sequential model's .input (missing under the torch
+# backend).
 KERAS3_SPELLINGS = [("(lr=", "(learning_rate="), ("hidden_neurons / 2", "hidden_neurons // 2"),
-                    ("inputs=model.input,", "inputs=model.inputs,")]
+                    ("Dense(n_neuron,", "Dense(int(n_neuron),"), ("inputs=model.input,", "inputs=model.inputs,")]
 
 
 def keras3_spelling(text):
