@@ -1,13 +1,22 @@
 """Names of Keras or PyTorch that chainrule does not have: using one raises a NotImplementedError naming it.
 
 Each module of the namespaces :mod:`chainrule.keras` and :mod:`chainrule.torch` ends with
-``__getattr__ = missing(__name__, "keras.layers")``: an attribute that is neither defined nor
-private then fails with the feature's name (never an AttributeError from deep inside, never
-something silently different); ``from chainrule.keras.layers import Embedding`` says the same.
+``__getattr__ = missing(__name__, "keras.layers", {"Embedding": "hint", ...})``.  The names listed
+become stand-ins in the module (so ``from chainrule.keras.layers import Embedding`` works) that
+raise a NotImplementedError naming the feature when called or used; any other public name the
+module lacks raises the same error on access (an exception that is also an AttributeError, so
+``hasattr`` and the tools that probe modules see a missing attribute).  Never an AttributeError
+from deep inside, never something silently different.
 """
 from __future__ import annotations
 
-__all__ = ["missing", "unsupported"]
+import sys
+
+__all__ = ["missing", "unsupported", "Unsupported"]
+
+
+class Unsupported(NotImplementedError, AttributeError):
+    """A Keras or PyTorch feature chainrule does not implement."""
 
 #: module attributes that pytest and unittest probe for (never Keras or PyTorch names)
 _PROBED = frozenset({"setUpModule", "tearDownModule", "setup_module", "teardown_module", "setup", "teardown",
@@ -16,12 +25,36 @@ _PROBED = frozenset({"setUpModule", "tearDownModule", "setup_module", "teardown_
 
 def unsupported(feature, hint=""):
     """The NotImplementedError for a feature chainrule does not have."""
-    return NotImplementedError(f"{feature} is not implemented in chainrule{'; ' + hint if hint else ''}")
+    return Unsupported(f"{feature} is not implemented in chainrule{'; ' + hint if hint else ''}")
+
+
+class _StandIn:
+    """What ``from chainrule.keras.layers import Embedding`` imports: it raises when it is used."""
+
+    def __init__(self, feature, hint):
+        self._feature, self._hint = feature, hint
+
+    def __call__(self, *args, **kwargs):
+        raise unsupported(self._feature, self._hint)
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise unsupported(f"{self._feature}.{name}", self._hint)
+
+    def __repr__(self):
+        return f"<{self._feature}: not implemented in chainrule>"
 
 
 def missing(module_name, public_name, hints=None):
-    """A module ``__getattr__`` raising :func:`unsupported` for public names the module lacks."""
+    """A module ``__getattr__`` raising :func:`unsupported` for the names the module lacks; the names in
+    ``hints`` are put in the module as stand-ins that raise when used."""
     hints = hints or {}
+    module = sys.modules.get(module_name)
+    if module is not None:
+        for name, hint in hints.items():
+            if not hasattr(module, name) or isinstance(getattr(module, name, None), _StandIn):
+                setattr(module, name, _StandIn(f"{public_name}.{name}", hint))
 
     def __getattr__(name):
         # private names, and what test runners look for on every module they collect (pytest_plugins,

@@ -7,7 +7,7 @@ the notes' settings (or at quick settings: fewer epochs and grid points, the sam
 what each reaches, and with ``--oracle`` runs the same program text on the real Keras 3
 (KERAS_BACKEND=torch) or PyTorch, imports changed back, for comparison.
 
-    python examples/notes_programs.py [NAME ...] [--quick] [--oracle] [--out DIR]
+    python examples/notes_programs.py [NAME ...] [--quick] [--oracle] [--out DIR] [--json FILE]
 
 Data: scikit-learn's digits, breast cancer and moons; the pairing-model energies; Fashion-MNIST
 standing in for MNIST where MNIST's files are absent (apt-get install dataset-fashion-mnist);
@@ -114,15 +114,26 @@ def oracle_source(source):
             lines.append(f"from chainrule.keras import datasets{' as ' + alias.group(1) if alias else ''}")
             if rest:
                 lines.append(line.split("import", 1)[0].replace("chainrule.keras", "keras") + "import " + ", ".join(rest))
-        elif "chainrule.torch.vision" in line:
+        elif "chainrule.torch.vision" in line and line.startswith(("import", "from")):
             lines.append(line.replace("chainrule.torch.vision", "_oracle_vision"))
         elif line.startswith(("import chainrule", "from chainrule")) and "chainrule.datasets" not in line:
             lines.append(line.replace("chainrule.keras", "keras").replace("chainrule.torch", "torch"))
         else:
             lines.append(line)
-    text = "\n".join(lines) + "\n"
-    # Keras 3 refuses tf.keras 2's lr= and float units: the spellings Keras 3 takes
-    return text.replace("(lr=", "(learning_rate=").replace("hidden_neurons / 2", "hidden_neurons // 2")
+    return keras3_spelling("\n".join(lines) + "\n")
+
+
+# What the notes' tf.keras 2 code says that Keras 3 refuses, and how Keras 3 says it (chainrule.keras
+# takes both): lr=, float or NumPy-integer units, and a Sequential model's .input (missing under the torch
+# backend).
+KERAS3_SPELLINGS = [("(lr=", "(learning_rate="), ("hidden_neurons / 2", "hidden_neurons // 2"),
+                    ("Dense(n_neuron,", "Dense(int(n_neuron),"), ("inputs=model.input,", "inputs=model.inputs,")]
+
+
+def keras3_spelling(text):
+    for old, new in KERAS3_SPELLINGS:
+        text = text.replace(old, new)
+    return text
 
 
 def _write_csv(path):
@@ -136,9 +147,25 @@ def _mnist_name():
     return "MNIST" if files.locate("mnist") is not None else "FashionMNIST"
 
 
-def run(name, quick=False, oracle=False, workdir=".", extra=None, echo=False, threads=1):
+def _seed_the_library(name, oracle, seed):
+    """The notes' Keras programs seed NumPy only, so their initial weights change from run to run (on
+    tf.keras too); the runner seeds the library's own generator as well, so that a figure can be re-measured."""
+    if seed is None:
+        return
+    if not oracle:
+        import chainrule
+        chainrule.manual_seed(seed)
+    elif name.startswith("keras"):
+        import keras
+        keras.utils.set_random_seed(seed)
+    else:
+        import torch
+        torch.manual_seed(seed)
+
+
+def run(name, quick=False, oracle=False, workdir=".", extra=None, echo=False, threads=1, seed=0):
     """Run one program; returns (its report dict, its namespace).  ``extra`` overrides settings;
-    ``threads`` limits BLAS (None: as it is)."""
+    ``threads`` limits BLAS (None: as it is); ``seed`` seeds the library's generator first (None: not)."""
     spec = PROGRAMS[name]
     with open(os.path.join(NOTES, f"{name}.py")) as f:
         source = f.read()
@@ -158,6 +185,7 @@ def run(name, quick=False, oracle=False, workdir=".", extra=None, echo=False, th
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    _seed_the_library(name, oracle, seed)
     ns = {"__name__": "__main__", "__file__": os.path.join(NOTES, f"{name}.py")}
     sys.path.insert(0, NOTES)
     out = io.StringIO()
@@ -192,6 +220,7 @@ def main(argv=None):
     ap.add_argument("--out", default="example_output", help="working folder (the CSV, default example_output/)")
     ap.add_argument("--echo", action="store_true", help="show what the programs print")
     ap.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1; 0: the library's choice)")
+    ap.add_argument("--json", help="also write the figures to this JSON file")
     args = ap.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     results = {}
@@ -216,6 +245,11 @@ def main(argv=None):
             print(f"    {'Keras 3' if name.startswith('keras') else 'PyTorch'} ({line['oracle seconds']} s): "
                   + ", ".join(f"{k} {v:.4g}" for k, v in line["oracle"].items()))
         print(f"    notes: {PROGRAMS[name]['notes']}")
+        if args.json:   # after each program, so that a long run that is stopped keeps what it measured
+            import json
+            from chainrule._atomic import write_atomic
+            text = json.dumps(results, indent=1, default=str)
+            write_atomic(args.json, lambda f: f.write(text), binary=False)
     return results
 
 

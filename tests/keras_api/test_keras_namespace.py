@@ -414,10 +414,19 @@ def test_utils_datasets_and_backend(tmp_path, monkeypatch):
 def test_missing_features_name_themselves():
     with pytest.raises(NotImplementedError, match="keras.layers.Embedding"):
         layers.Embedding(10, 2)
-    with pytest.raises(NotImplementedError, match="keras.layers.Embedding"):
-        exec("from chainrule.keras.layers import Embedding", {})
-    with pytest.raises(NotImplementedError, match="keras.ops"):
-        keras.ops
+    # a program that imports a missing name without using it still runs; using it names the feature
+    ns = {}
+    exec("from chainrule.keras.layers import Embedding", ns)
+    with pytest.raises(NotImplementedError, match="keras.layers.Embedding is not implemented"):
+        ns["Embedding"](10, 2)
+    with pytest.raises(NotImplementedError, match="keras.ops.add is not implemented"):
+        keras.ops.add(1, 2)
+    # a name the namespace does not know at all: NotImplementedError naming it, and hasattr sees it missing
+    with pytest.raises(NotImplementedError, match="keras.layers.NoSuchLayer is not implemented"):
+        layers.NoSuchLayer
+    assert not hasattr(layers, "NoSuchLayer") and hasattr(layers, "Embedding")
+    with pytest.raises(ImportError, match="NoSuchLayer"):
+        exec("from chainrule.keras.layers import NoSuchLayer", {})
     m = models.Sequential([layers.Dense(2, activation="softmax", input_shape=(2,))])
     m.compile(loss="sparse_categorical_crossentropy")
     with pytest.raises(ValueError, match="class_weight"):   # supported, and checked

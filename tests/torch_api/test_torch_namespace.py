@@ -321,9 +321,12 @@ def test_vision_datasets_and_transforms(tmp_path, monkeypatch):
 def test_missing_features_name_themselves():
     with pytest.raises(NotImplementedError, match="torch.nn.Embedding"):
         nn.Embedding(3, 2)
-    with pytest.raises(NotImplementedError, match="torch.optim.LBFGS"):
-        optim.LBFGS
-    with pytest.raises(NotImplementedError, match="torch.jit"):
-        torch.jit
+    with pytest.raises(NotImplementedError, match="torch.optim.LBFGS is not implemented"):
+        optim.LBFGS([], lr=1)
+    with pytest.raises(NotImplementedError, match="torch.jit.script is not implemented in chainrule; chainrule runs"):
+        torch.jit.script(nn.Linear(2, 1))
+    with pytest.raises(NotImplementedError, match="torch.nn.functional.no_such_function is not implemented"):
+        nn.functional.no_such_function
+    assert "not implemented" in repr(torch.jit)
     import chainrule
     assert chainrule.torch is torch
