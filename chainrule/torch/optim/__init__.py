@@ -8,8 +8,6 @@ schedulers are in :mod:`chainrule.torch.optim.lr_scheduler`.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from chainrule import optim as _optim
 from chainrule._unsupported import missing, unsupported
 from chainrule.optim import AdamW, Optimizer
@@ -57,18 +55,10 @@ class Adam(_optim.Adam):
             raise ValueError(f"Adam: weight_decay must be >= 0, got {h['weight_decay']}")
         return h
 
-    @property
-    def _pre_update(self):
-        uses = [self.defaults, *self.param_groups]
-        return self._decay if any(h.get("weight_decay", 0) > 0 for h in uses) else None
-
+    # PyTorch's L2 weight decay, g += lambda theta before the moments: SGD's hook, the one place it is written
+    _pre_update = _optim.SGD._pre_update
     _pre_update_writes_grad = True
-
-    @staticmethod
-    def _decay(p, g, tmp, lr, h):
-        if h["weight_decay"]:
-            np.multiply(p, h["weight_decay"], out=tmp)   # g += lambda theta (our copy of the gradient)
-            g += tmp
+    _decay = staticmethod(_optim.SGD._decay)
 
 
 class RMSprop(_optim.RMSprop):
