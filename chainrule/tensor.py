@@ -230,14 +230,17 @@ class Tensor:
     # ----------------------------------------------------------------- basics
     @property
     def shape(self):
+        """The shape of the array (a tuple), as NumPy's ``ndarray.shape``."""
         return self.data.shape
 
     @property
     def dtype(self):
+        """The NumPy dtype of the array."""
         return self.data.dtype
 
     @property
     def ndim(self):
+        """The number of axes."""
         return self.data.ndim
 
     @property
@@ -259,6 +262,7 @@ class Tensor:
         return self
 
     def cuda(self, device=None, non_blocking=False):
+        """PyTorch's ``.cuda()``: refused with a RuntimeError, since chainrule runs on the CPU."""
         raise RuntimeError("Tensor.cuda(): chainrule runs on the CPU (NumPy) and has no GPU; drop .cuda() or use "
                            ".to('cpu')")
 
@@ -284,11 +288,21 @@ class Tensor:
             return self
         return _ops.astype(self, np.dtype(dtype))
 
-    def float(self): return self.to(np.float32)
-    def double(self): return self.to(np.float64)
-    def long(self): return self.to(np.int64)
-    def int(self): return self.to(np.int32)
-    def bool(self): return self.to(np.bool_)
+    def float(self):
+        """A float32 copy of this tensor (PyTorch's ``.float()``)."""
+        return self.to(np.float32)
+    def double(self):
+        """A float64 copy of this tensor (PyTorch's ``.double()``)."""
+        return self.to(np.float64)
+    def long(self):
+        """An int64 copy of this tensor, without gradient (PyTorch's ``.long()``)."""
+        return self.to(np.int64)
+    def int(self):
+        """An int32 copy of this tensor, without gradient (PyTorch's ``.int()``)."""
+        return self.to(np.int32)
+    def bool(self):
+        """A boolean copy of this tensor, without gradient (PyTorch's ``.bool()``)."""
+        return self.to(np.bool_)
 
     def type(self, dtype=None):
         """The dtype's name with no argument, else a cast (PyTorch's ``type``)."""
@@ -298,6 +312,7 @@ class Tensor:
 
     @property
     def is_leaf(self):
+        """True for a tensor made by the user (no recording operation produced it), as in PyTorch."""
         return self._ctx is None
 
     def __len__(self):
@@ -308,9 +323,11 @@ class Tensor:
         return self.data
 
     def item(self):
+        """The value of a one-element tensor as a Python number."""
         return self.data.item()
 
     def tolist(self):
+        """The values as (nested) Python lists."""
         return self.data.tolist()
 
     def __array__(self, dtype=None, copy=None):
@@ -323,15 +340,18 @@ class Tensor:
         return Tensor._make(self.data, False, None)
 
     def requires_grad_(self, flag=True):
+        """Set ``requires_grad`` in place (floating-point tensors only) and return this tensor."""
         if flag and self.data.dtype.kind not in "fc":
             raise TypeError(f"Tensor: only floating-point tensors can require grad, got dtype {self.dtype}")
         self.requires_grad = bool(flag)
         return self
 
     def astype(self, dtype):
+        """This tensor converted to ``dtype``; the gradient flows back through a float-to-float cast."""
         return _ops.astype(self, dtype)
 
     def zero_grad(self):
+        """Forget the accumulated gradient (``grad = None``)."""
         self.grad = None
 
     # ------------------------------------------------------------ in-place changes
@@ -522,10 +542,12 @@ class Tensor:
     def __xor__(self, other): return _mask(self.data ^ _data(other))
 
     def any(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """True where any element along ``axis`` (``dim``) is nonzero; a boolean tensor without gradient."""
         axis, keepdims = _dims(axis, keepdims, dim, keepdim)
         return _mask(np.any(self.data, axis=axis, keepdims=keepdims))
 
     def all(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """True where every element along ``axis`` (``dim``) is nonzero; a boolean tensor without gradient."""
         axis, keepdims = _dims(axis, keepdims, dim, keepdim)
         return _mask(np.all(self.data, axis=axis, keepdims=keepdims))
 
@@ -550,24 +572,29 @@ class Tensor:
     # Reductions take NumPy's axis=/keepdims= or PyTorch's dim=/keepdim= (the same meaning: a
     # torch-style x.max(dim=1) returns the values, not (values, indices)).
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):
+        """The sum over ``axis`` (PyTorch's ``dim``; all axes by default), differentiable."""
         axis, keepdims = _dims(axis, keepdims, dim, keepdim)
         x = self if dtype is None else _ops.astype(self, dtype)
         return _ops.sum(x, axis=axis, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):
+        """The mean over ``axis`` (PyTorch's ``dim``; all axes by default), differentiable."""
         axis, keepdims = _dims(axis, keepdims, dim, keepdim)
         x = self if dtype is None else _ops.astype(self, dtype)
         return _ops.mean(x, axis=axis, keepdims=keepdims)
 
     def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """The maximum over ``axis`` (``dim``); the gradient goes to the maximal entries."""
         axis, keepdims = _dims(axis, keepdims, dim, keepdim)
         return _ops.max(self, axis=axis, keepdims=keepdims)
 
     def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """The minimum over ``axis`` (``dim``); the gradient goes to the minimal entries."""
         axis, keepdims = _dims(axis, keepdims, dim, keepdim)
         return _ops.min(self, axis=axis, keepdims=keepdims)
 
     def prod(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """The product over ``axis`` (``dim``), differentiable."""
         axis, keepdims = _dims(axis, keepdims, dim, keepdim)
         return _ops.prod(self, axis=axis, keepdims=keepdims)
 
@@ -583,20 +610,25 @@ class Tensor:
         return _ops.std(self, axis=axis, keepdims=keepdims, ddof=_ddof(ddof, unbiased, correction))
 
     def cumsum(self, axis=None, *, dim=None):
+        """The running sum along ``axis`` (``dim``; the flattened array by default)."""
         return _ops.cumsum(self, axis=_dims(axis, False, dim, None)[0])
 
     def cumprod(self, axis=None, *, dim=None):
+        """The running product along ``axis`` (``dim``; the flattened array by default)."""
         return _ops.cumprod(self, axis=_dims(axis, False, dim, None)[0])
 
     def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """log sum exp over ``axis`` (``dim``), computed stably (the maximum is taken out first)."""
         axis, keepdims = _dims(axis, keepdims, dim, keepdim)
         return _ops.logsumexp(self, axis=axis, keepdims=keepdims)
 
     def softmax(self, axis=None, *, dim=None):
+        """exp(x) / sum exp(x) along ``axis`` (``dim``; the last axis by default)."""
         axis = _dims(axis, False, dim, None)[0]
         return _ops.softmax(self, axis=-1 if axis is None else axis)
 
     def log_softmax(self, axis=None, *, dim=None):
+        """x - logsumexp(x) along ``axis`` (``dim``; the last axis by default), computed stably."""
         axis = _dims(axis, False, dim, None)[0]
         return _ops.log_softmax(self, axis=-1 if axis is None else axis)
 
@@ -627,6 +659,7 @@ class Tensor:
 
     # ----------------------------------------------------------- shapes
     def reshape(self, *shape):
+        """The same values in a new shape (given as a tuple or as several ints; one may be -1)."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return _ops.reshape(self, shape)
@@ -648,10 +681,14 @@ class Tensor:
             dims = tuple(dims[0])
         return _ops.transpose(self, dims)
 
-    def swapaxes(self, axis1, axis2): return _ops.swapaxes(self, axis1, axis2)
+    def swapaxes(self, axis1, axis2):
+        """This tensor with axes ``axis1`` and ``axis2`` interchanged."""
+        return _ops.swapaxes(self, axis1, axis2)
 
     @property
-    def T(self): return _ops.transpose(self, None)
+    def T(self):
+        """The transpose (all axes reversed)."""
+        return _ops.transpose(self, None)
 
     def flatten(self, start_dim=0, end_dim=-1):
         """All axes (or ``start_dim`` to ``end_dim``, PyTorch's arguments) merged into one."""
@@ -661,9 +698,12 @@ class Tensor:
         s, e = start_dim % len(shape), end_dim % len(shape)
         return _ops.reshape(self, shape[:s] + (-1,) + shape[e + 1:])
 
-    def ravel(self): return _ops.ravel(self)
+    def ravel(self):
+        """The values as a 1-D tensor."""
+        return _ops.ravel(self)
 
     def squeeze(self, axis=None, *, dim=None):
+        """This tensor without its axes of length one (or only ``axis``/``dim``)."""
         return _ops.squeeze(self, _dims(axis, False, dim, None)[0])
 
     def unsqueeze(self, dim):
@@ -692,6 +732,7 @@ class Tensor:
         return _ops.repeat(self, repeats, dim)
 
     def flip(self, dims=None, *, axis=None):
+        """This tensor with the order of its elements reversed along ``dims`` (``axis``; all by default)."""
         return _ops.flip(self, axis if dims is None else dims)
 
     def gather(self, dim, index):
@@ -707,28 +748,60 @@ class Tensor:
         """A copy that stays in the graph (its gradient flows back to self)."""
         return _ops.astype(self, self.data.dtype)
 
-    def diagonal(self, offset=0, axis1=0, axis2=1): return _ops.diagonal(self, offset, axis1, axis2)
-    def trace(self, offset=0, axis1=0, axis2=1): return _ops.trace(self, offset, axis1, axis2)
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        """The diagonal of this tensor (``offset`` above the main one), as NumPy's ``diagonal``."""
+        return _ops.diagonal(self, offset, axis1, axis2)
+    def trace(self, offset=0, axis1=0, axis2=1):
+        """The sum along the diagonal, as NumPy's ``trace``."""
+        return _ops.trace(self, offset, axis1, axis2)
 
     # ----------------------------------------------------------- elementwise
-    def exp(self): return _ops.exp(self)
-    def log(self): return _ops.log(self)
-    def sqrt(self): return _ops.sqrt(self)
-    def tanh(self): return _ops.tanh(self)
-    def sigmoid(self): return _ops.sigmoid(self)
-    def relu(self): return _ops.relu(self)
-    def abs(self): return _ops.abs(self)
-    def sin(self): return _ops.sin(self)
-    def cos(self): return _ops.cos(self)
-    def pow(self, exponent): return _ops.pow(self, exponent)
-    def round(self, decimals=0): return _ops.round(self, decimals)   # a constant
-    def clip(self, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002 (torch's clamp names)
+    def exp(self):
+        """exp(x), elementwise."""
+        return _ops.exp(self)
+    def log(self):
+        """The natural logarithm, elementwise."""
+        return _ops.log(self)
+    def sqrt(self):
+        """The square root, elementwise."""
+        return _ops.sqrt(self)
+    def tanh(self):
+        """tanh(x), elementwise."""
+        return _ops.tanh(self)
+    def sigmoid(self):
+        """1 / (1 + exp(-x)), elementwise."""
+        return _ops.sigmoid(self)
+    def relu(self):
+        """max(x, 0), elementwise."""
+        return _ops.relu(self)
+    def abs(self):
+        """The absolute value, elementwise."""
+        return _ops.abs(self)
+    def sin(self):
+        """sin(x), elementwise."""
+        return _ops.sin(self)
+    def cos(self):
+        """cos(x), elementwise."""
+        return _ops.cos(self)
+    def pow(self, exponent):
+        """x raised to ``exponent`` (a number or a tensor), elementwise."""
+        return _ops.pow(self, exponent)
+    def round(self, decimals=0):
+        """The values rounded to ``decimals`` places; a constant (its gradient is zero almost everywhere)."""
+        return _ops.round(self, decimals)   # a constant
+    def clip(self, a_min=None, a_max=None, *, min=None, max=None):
+        """The values limited to [``a_min``, ``a_max``] (PyTorch's ``clamp(min=, max=)`` too); the gradient is zero outside."""
+        # noqa: A002 (torch's clamp names)
         return _ops.clip(self, a_min if a_min is not None else min, a_max if a_max is not None else max)
 
     clamp = clip
 
-    def dot(self, other): return _ops.dot(self, other)
-    def matmul(self, other): return _ops.matmul(self, other)
+    def dot(self, other):
+        """The dot product with ``other``, as NumPy's ``dot``."""
+        return _ops.dot(self, other)
+    def matmul(self, other):
+        """The matrix product with ``other`` (the ``@`` operator)."""
+        return _ops.matmul(self, other)
 
     def mm(self, other):
         """PyTorch's mm: the product of two matrices (2-D only)."""

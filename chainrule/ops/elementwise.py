@@ -231,14 +231,18 @@ class Activation(Function):
 
     @staticmethod
     def f_(x, out, **p):  # pragma: no cover - abstract
+        """Write f(x) into ``out`` (which may be ``x`` itself, for in-place use) and return ``out``."""
         raise NotImplementedError
 
     @staticmethod
     def df(y, x, **p):  # pragma: no cover - abstract
+        """The derivative f'(x), from the output ``y = f(x)`` where the activation allows it (``x`` is
+        None then), written with operators so that it also works on Tensors (second derivatives)."""
         raise NotImplementedError
 
     @classmethod
     def df_(cls, y, x, out, **p):
+        """The in-place kernel of :meth:`df`: write f'(x) into the array ``out`` and return it."""
         out[...] = cls.df(y, x, **p)
         return out
 
@@ -495,6 +499,8 @@ class Ufunc(Function):
 
     @staticmethod
     def d(x, y):  # pragma: no cover - abstract
+        """The derivative dy/dx of the ufunc at ``x``, given its value ``y``, written with chainrule's
+        operators so that it can be differentiated again."""
         raise NotImplementedError
 
     def backward(self, g):
