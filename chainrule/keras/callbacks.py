@@ -23,6 +23,7 @@ class Callback(_cb.Callback):
         self.on_train_batch_end(batch, logs)
 
     def on_train_batch_end(self, batch, logs=None):
+        """Called after each training batch with its index and logs; does nothing unless overridden."""
         pass
 
 
@@ -120,6 +121,7 @@ class LambdaCallback(Callback):
             self._hooks["on_train_end"](logs)
 
     def on_train_batch_end(self, batch, logs=None):
+        """Call the ``on_train_batch_end`` (or ``on_batch_end``) function given, if any."""
         if self._hooks["on_train_batch_end"]:
             self._hooks["on_train_batch_end"](batch, logs)
 

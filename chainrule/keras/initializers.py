@@ -54,6 +54,7 @@ class KerasLecunUniform(_Seeded, Initializer):
         self.seed = seed
 
     def sample(self, shape, rng):
+        """Draw an array of the given shape uniformly from [-l, l] with l = sqrt(3 / n_in)."""
         lim = np.sqrt(3.0 / _fans(shape)[0])
         return rng.uniform(-lim, lim, size=shape)
 
@@ -81,6 +82,7 @@ class KerasRandomNormal(_Seeded, _init.Normal):
         self.seed = seed
 
     def get_config(self):
+        """The initializer's arguments (``mean``, ``stddev``, ``seed``) as a dict under Keras' names."""
         return {"mean": self.mean, "stddev": self.std, "seed": self.seed}
 
 
@@ -92,6 +94,7 @@ class KerasRandomUniform(_Seeded, _init.Uniform):
         self.seed = seed
 
     def get_config(self):
+        """The initializer's arguments (``minval``, ``maxval``, ``seed``) as a dict under Keras' names."""
         return {"minval": self.low, "maxval": self.high, "seed": self.seed}
 
 
@@ -112,6 +115,7 @@ class KerasTruncatedNormal(_Seeded, Initializer):
         self.mean, self.stddev, self.seed = float(mean), float(stddev), seed
 
     def sample(self, shape, rng):
+        """Draw an array of the given shape from N(mean, stddev^2), redrawing values beyond two standard deviations."""
         return self.mean + _truncated_normal(rng, shape, self.stddev)
 
 

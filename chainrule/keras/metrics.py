@@ -36,9 +36,11 @@ class Metric:
         self.reset_state()
 
     def batch_function(self, y_true, y_pred):  # pragma: no cover - abstract
+        """The metric's value on one batch; subclasses define it (the base class raises ``NotImplementedError``)."""
         raise NotImplementedError
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        """Add one batch to the running state, weighting its ``batch_function`` value by the batch size."""
         if sample_weight is not None:
             raise NotImplementedError(f"keras.metrics.{type(self).__name__}.update_state(sample_weight=...) is not "
                                       f"implemented in chainrule")
@@ -47,9 +49,11 @@ class Metric:
         self._count += n
 
     def result(self):
+        """The current value: the size-weighted mean over every sample seen so far (0.0 before any update)."""
         return self._total / self._count if self._count else 0.0
 
     def reset_state(self):
+        """Clear the running state so the metric starts again from nothing (``reset_states`` is an alias)."""
         self._total, self._count = 0.0, 0
 
     reset_states = reset_state
@@ -59,6 +63,7 @@ class Metric:
         return self.result()
 
     def get_config(self):
+        """The constructor arguments as a dict (here just ``name``), as in Keras."""
         return {"name": self.name}
 
     def __repr__(self):
@@ -67,6 +72,7 @@ class Metric:
 
 def _metric(cls_name, fn, default, doc):
     def batch_function(self, y_true, y_pred):
+        """The metric's value on one batch, from chainrule's stateless metric function."""
         return fn(y_true, y_pred)
     return type(cls_name, (Metric,), {"batch_function": batch_function, "_default_name": default, "__doc__": doc})
 
@@ -92,6 +98,7 @@ class BinaryAccuracy(Metric):
         super().__init__(name, dtype)
 
     def batch_function(self, y_true, y_pred):
+        """The fraction of one batch's predictions that land on the right side of ``threshold``."""
         return _m.binary_accuracy(y_true, y_pred, threshold=self.threshold)
 
 
@@ -101,6 +108,7 @@ class Mean(Metric):
     _default_name = "mean"
 
     def update_state(self, values, sample_weight=None):
+        """Add ``values`` (optionally weighted by ``sample_weight``) to the running total and count."""
         v = np.asarray(getattr(values, "data", values), dtype=np.float64)
         w = np.ones_like(v) if sample_weight is None else np.broadcast_to(np.asarray(sample_weight, float), v.shape)
         self._total += float((v * w).sum())
@@ -117,16 +125,20 @@ class R2Score(Metric):
     _default_name = "r2_score"
 
     def batch_function(self, y_true, y_pred):
+        """The coefficient of determination R^2 of one batch on its own."""
         return _m.r2_score(y_true, y_pred)
 
     def reset_state(self):
+        """Forget every target and prediction collected so far."""
         self._t, self._p = [], []
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        """Store a batch's targets and predictions; R^2 is computed over all of them in ``result``."""
         self._t.append(np.asarray(getattr(y_true, "data", y_true), float))
         self._p.append(np.asarray(getattr(y_pred, "data", y_pred), float))
 
     def result(self):
+        """R^2 over every sample seen since the last reset (0.0 if nothing has been seen)."""
         return _m.r2_score(np.concatenate(self._t), np.concatenate(self._p)) if self._t else 0.0
 
 

@@ -123,6 +123,7 @@ class PyDataset:
         self.on_epoch_end()
 
     def on_epoch_end(self):
+        """Called after each pass over the batches (for example to shuffle); does nothing unless overridden."""
         pass
 
 

@@ -51,6 +51,7 @@ class L1Loss(_Printed):
         super().__init__(_legacy(size_average, reduce, reduction))
 
     def forward(self, input, target):  # noqa: A002
+        """The mean absolute error between ``input`` and ``target``, reduced as ``reduction`` says."""
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
@@ -62,9 +63,11 @@ class NLLLoss(_Printed):
         self.weight, self.ignore_index = weight, int(ignore_index)
 
     def forward(self, input, target):  # noqa: A002
+        """The negative log-likelihood of the ``target`` classes under the log-probabilities ``input``."""
         return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
 
     def get_config(self):
+        """The loss's settings (``reduction``, ``ignore_index``) as a dict; ``TypeError`` if class weights are set."""
         if self.weight is not None:
             raise TypeError("NLLLoss with class weights has no saved form")
         return {"reduction": self.reduction, "ignore_index": self.ignore_index}
@@ -78,9 +81,11 @@ class HuberLoss(_Printed):
         self.delta = float(delta)
 
     def forward(self, input, target):  # noqa: A002
+        """The Huber loss between ``input`` and ``target``: quadratic within ``delta``, linear beyond it."""
         return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
 
     def get_config(self):
+        """The loss's settings (``reduction``, ``delta``) as a dict."""
         return {"reduction": self.reduction, "delta": self.delta}
 
     def __repr__(self):
@@ -95,9 +100,11 @@ class SmoothL1Loss(_Printed):
         self.beta = float(beta)
 
     def forward(self, input, target):  # noqa: A002
+        """The smooth L1 loss between ``input`` and ``target``: quadratic within ``beta``, linear beyond it."""
         return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
     def get_config(self):
+        """The loss's settings (``reduction``, ``beta``) as a dict."""
         return {"reduction": self.reduction, "beta": self.beta}
 
 
@@ -110,9 +117,11 @@ class KLDivLoss(_Printed):
         self.reduction, self.log_target = _legacy(size_average, reduce, reduction), bool(log_target)
 
     def forward(self, input, target):  # noqa: A002
+        """The Kullback-Leibler divergence of ``target`` from the log-probabilities ``input``."""
         return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
 
     def get_config(self):
+        """The loss's settings (``reduction``, ``log_target``) as a dict."""
         return {"reduction": self.reduction, "log_target": self.log_target}
 
 
@@ -126,12 +135,14 @@ class CrossEntropyLoss(_losses.CrossEntropyLoss):
         self.weight, self.ignore_index, self.label_smoothing = weight, int(ignore_index), float(label_smoothing)
 
     def forward(self, input, target):  # noqa: A002
+        """The cross-entropy between the logits ``input`` and the ``target`` classes."""
         if self.weight is None and self.label_smoothing == 0.0 and self.ignore_index == -100:
             return super().forward(input, target)
         return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
                                reduction=self.reduction, label_smoothing=self.label_smoothing)
 
     def get_config(self):
+        """The loss's settings (``reduction``) as a dict."""
         return {"reduction": self.reduction}
 
     def __repr__(self):
@@ -146,6 +157,7 @@ class BCELoss(_losses.BCELoss):
         self.weight = weight
 
     def forward(self, input, target):  # noqa: A002
+        """The binary cross-entropy between the probabilities ``input`` and ``target``, optionally weighted."""
         if self.weight is None:
             return super().forward(input, target)
         return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
@@ -162,6 +174,7 @@ class BCEWithLogitsLoss(_losses.BCEWithLogitsLoss):
         self.weight, self.pos_weight = weight, pos_weight
 
     def forward(self, input, target):  # noqa: A002
+        """The binary cross-entropy between ``sigmoid(input)`` and ``target``, computed stably from the logits."""
         if self.weight is None and self.pos_weight is None:
             return super().forward(input, target)
         return F.binary_cross_entropy_with_logits(input, target, weight=self.weight, reduction=self.reduction,

@@ -29,6 +29,7 @@ class ModuleList(Module):
             self.append(m)
 
     def append(self, module):
+        """Add ``module`` at the end of the list and return the list."""
         if not isinstance(module, Module):
             raise TypeError(f"ModuleList: expected a Module, got {type(module).__name__}")
         self._modules[str(len(self._modules))] = module
@@ -36,11 +37,13 @@ class ModuleList(Module):
         return self
 
     def extend(self, modules):
+        """Append every module of an iterable in turn and return the list."""
         for m in modules:
             self.append(m)
         return self
 
     def insert(self, index, module):
+        """Put ``module`` before position ``index``, renumbering the modules after it."""
         items = list(self._modules.values())
         items.insert(index, module)
         self._modules.clear()
@@ -100,15 +103,19 @@ class ModuleDict(Module):
         return iter(self._modules)
 
     def keys(self):
+        """The names of the sub-modules, in insertion order."""
         return self._modules.keys()
 
     def values(self):
+        """The sub-modules, in insertion order."""
         return self._modules.values()
 
     def items(self):
+        """The (name, module) pairs, in insertion order."""
         return self._modules.items()
 
     def update(self, modules):
+        """Add or replace sub-modules from a dict or an iterable of (name, module) pairs."""
         for k, m in (modules.items() if isinstance(modules, dict) else modules):
             self[k] = m
 
@@ -156,6 +163,7 @@ class TorchDropout(Dropout):
 
     @property
     def p(self):
+        """The probability of zeroing each element during training."""
         return self.rate
 
     def get_config(self):

@@ -39,9 +39,11 @@ class LRScheduler:
         self._last_lr = list(self.base_lrs)
 
     def lr_at(self, base, epoch):  # pragma: no cover - abstract
+        """The learning rate at ``epoch`` for a group whose initial rate is ``base``; subclasses define it."""
         raise NotImplementedError
 
     def get_lr(self):
+        """The learning rates for the current ``last_epoch``, one per parameter group."""
         return [self.lr_at(base, self.last_epoch) for base in self.base_lrs]
 
     def get_last_lr(self):
@@ -49,6 +51,7 @@ class LRScheduler:
         return list(self._last_lr)
 
     def step(self, epoch=None):
+        """Advance to the next epoch (or to ``epoch`` if given) and set each group's learning rate."""
         self.last_epoch = self.last_epoch + 1 if epoch is None else int(epoch)
         lrs = self.get_lr()
         for i, lr in enumerate(lrs):
@@ -56,9 +59,11 @@ class LRScheduler:
         self._last_lr = lrs
 
     def state_dict(self):
+        """The scheduler's state as a dict (everything but the optimizer and the lambdas)."""
         return {k: v for k, v in vars(self).items() if k not in ("optimizer", "lr_lambda")}
 
     def load_state_dict(self, state):
+        """Restore the scheduler's state from a dict made by ``state_dict``."""
         self.__dict__.update(state)
 
 
@@ -72,6 +77,7 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base, epoch):
+        """``base`` multiplied by ``gamma`` once for every ``step_size`` epochs completed."""
         return base * self.gamma ** (epoch // self.step_size)
 
 
@@ -83,6 +89,7 @@ class MultiStepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base, epoch):
+        """``base`` multiplied by ``gamma`` once for every milestone reached by ``epoch``."""
         return base * self.gamma ** sum(1 for m in self.milestones if m <= epoch)
 
 
@@ -94,6 +101,7 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base, epoch):
+        """``base`` multiplied by ``gamma`` once per epoch."""
         return base * self.gamma ** epoch
 
 
@@ -107,6 +115,7 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base, epoch):
+        """The rate on a half cosine from ``base`` at epoch 0 down to ``eta_min`` at ``T_max``."""
         return self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
 
 
@@ -122,6 +131,7 @@ class LambdaLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        """Each group's initial rate times its ``lr_lambda`` evaluated at the current epoch."""
         return [base * fn(self.last_epoch) for base, fn in zip(self.base_lrs, self.lr_lambda)]
 
 
@@ -137,4 +147,5 @@ class ReduceLROnPlateau(_Plateau):
                          cooldown=cooldown, threshold_mode=threshold_mode)
 
     def get_last_lr(self):
+        """The optimizer's current learning rates, one per parameter group."""
         return [self.optimizer.group_lr(i) for i in range(len(self.optimizer.param_groups))]

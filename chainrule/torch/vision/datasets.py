@@ -40,14 +40,17 @@ class VisionDataset(Dataset):
 
     @property
     def data(self):
+        """All images as one tensor, before any transform."""
         return Tensor(self._images)
 
     @property
     def targets(self):
+        """All labels as one tensor, before any target transform."""
         return Tensor(self._labels)
 
     @property
     def class_to_idx(self):
+        """A dict from each class name to its integer label."""
         return {c: i for i, c in enumerate(self.classes)}
 
     def __len__(self):

@@ -55,6 +55,7 @@ class ToTensor:
         return Tensor(self._convert(a[None] if a.ndim in (2, 3) else a)[0])
 
     def batch(self, images):
+        """Convert a stack of images at once, as the per-image call does (batch axis first)."""
         return self._convert(_array(images))
 
     @staticmethod
@@ -96,6 +97,7 @@ class Normalize:
         return Tensor(self._apply(a, 0))
 
     def batch(self, images):
+        """Normalize a stack of (C, H, W) images at once, channel by channel (batch axis first)."""
         return self._apply(_array(images), 1)
 
     def __repr__(self):
