@@ -101,6 +101,8 @@ class Scheduler:
         self.eta = _check_number(type(self).__name__, "eta", eta, lo=0.0, lo_open=True)
 
     def update_change(self, gradient):
+        """Return the change to subtract from the weights for this gradient; each subclass defines the
+        rule."""
         raise NotImplementedError(f"{type(self).__name__} is abstract: use one of Constant, Momentum, Adagrad, "
                                   f"AdagradMomentum, RMS_prop or Adam")
 
@@ -116,6 +118,7 @@ class Constant(Scheduler):
     """Plain gradient descent.  change = eta * g."""
 
     def update_change(self, gradient):
+        """Return the learning rate times the gradient, ``eta * gradient``."""
         return self.eta * gradient
 
 
@@ -131,6 +134,7 @@ class Momentum(Scheduler):
         self._change = 0.0
 
     def update_change(self, gradient):
+        """Return the new velocity: the previous change scaled by ``momentum`` plus ``eta * gradient``."""
         self._change = self.momentum * self._change + self.eta * gradient
         return self._change
 
@@ -158,6 +162,8 @@ class Adagrad(Scheduler):
         return g / (self._delta + np.sqrt(self._G))
 
     def update_change(self, gradient):
+        """Return ``eta`` times the gradient divided by the root of its running sum of squares (one sum per
+        row)."""
         return self.eta * self._scaled(gradient)
 
     def reset(self):
@@ -176,6 +182,7 @@ class AdagradMomentum(Adagrad):
         self._change = 0.0
 
     def update_change(self, gradient):
+        """Return the Adagrad-scaled step added to the previous change scaled by ``momentum``."""
         self._change = self.momentum * self._change + self.eta * self._scaled(gradient)
         return self._change
 
@@ -194,6 +201,8 @@ class RMS_prop(Scheduler):  # noqa: N801 (the notes' name)
         self._second = 0.0
 
     def update_change(self, gradient):
+        """Return ``eta`` times the gradient divided by the root of a decaying (``rho``) average of its
+        squares."""
         self._second = self.rho * self._second + (1 - self.rho) * gradient * gradient
         return self.eta * gradient / np.sqrt(self._second + self._delta)
 
@@ -222,6 +231,8 @@ class Adam(Scheduler):
         self._n_epochs = 1
 
     def update_change(self, gradient):
+        """Return ``eta`` times the bias-corrected first moment over the root of the bias-corrected second
+        moment."""
         self._moment = self.rho * self._moment + (1 - self.rho) * gradient
         self._second = self.rho2 * self._second + (1 - self.rho2) * gradient * gradient
         m_hat = self._moment / (1 - self.rho ** self._n_epochs)

@@ -103,6 +103,8 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **params):
+        """Run the primitive on ``inputs`` and return its output as a Tensor, recording it in the graph when
+        an input requires a gradient (plain arrays in give a plain array back)."""
         ctx = cls.__new__(cls)
         arrays = []
         parents = []

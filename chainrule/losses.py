@@ -499,6 +499,7 @@ class Loss:
 
     @classmethod
     def from_config(cls, config):
+        """Build a loss of this class from the dict that :meth:`get_config` returns."""
         return cls(**config)
 
     def __repr__(self):
@@ -619,6 +620,7 @@ class MSELoss(_TorchStyle):
     """
 
     def forward(self, input, target):  # noqa: A002
+        """Return the mean squared error between ``input`` and ``target``, reduced as ``reduction`` says."""
         return mean_squared_error(target, input, reduction=self.reduction)
 
 
@@ -634,6 +636,7 @@ class BCELoss(_TorchStyle):
     """
 
     def forward(self, input, target):  # noqa: A002
+        """Return the binary cross-entropy of the probabilities ``input`` against ``target``."""
         return binary_crossentropy(target, input, reduction=self.reduction)
 
 
@@ -648,6 +651,7 @@ class BCEWithLogitsLoss(_TorchStyle):
     """
 
     def forward(self, input, target):  # noqa: A002
+        """Return the binary cross-entropy of the logits ``input`` against ``target``."""
         return binary_crossentropy(target, input, from_logits=True, reduction=self.reduction)
 
 
@@ -667,6 +671,8 @@ class CrossEntropyLoss(_TorchStyle):
     """
 
     def forward(self, input, target):  # noqa: A002
+        """Return the cross-entropy of the logits ``input`` against ``target``, given as class indices or as
+        probabilities of the same shape."""
         target = _values(target)
         if self.reduction == "mean" and isinstance(input, Tensor) and target.ndim == 1 and target.dtype.kind in "iu":
             z = input.data

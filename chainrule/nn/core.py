@@ -301,10 +301,12 @@ class Linear(Dense):
 
     @property
     def in_features(self):
+        """The number of input features (the kernel's first dimension)."""
         return self.kernel.shape[0]
 
     @property
     def out_features(self):
+        """The number of output features (``units``)."""
         return self.units
 
     @property
@@ -334,6 +336,7 @@ class PermutedParameter(Parameter):
 
     @property
     def data(self):
+        """The base parameter's values with the axes permuted; setting it writes through to the base."""
         return self._base.data.transpose(self._perm)
 
     @data.setter
@@ -343,6 +346,8 @@ class PermutedParameter(Parameter):
 
     @property
     def grad(self):
+        """The base parameter's gradient with the axes permuted (None when it has none); setting it writes
+        through."""
         g = self._base.grad
         return None if g is None else g.transpose(self._perm)
 
@@ -352,6 +357,7 @@ class PermutedParameter(Parameter):
 
     @property
     def requires_grad(self):
+        """Whether the base parameter is trained; setting it changes the base."""
         return self._base.requires_grad
 
     @requires_grad.setter

@@ -234,10 +234,12 @@ class Model(Layer):
 
     @property
     def inputs(self):
+        """The input tensors of a functional model, as a list."""
         return list(self._require_graph("inputs")["inputs"])
 
     @property
     def outputs(self):
+        """The output tensors of a functional model, as a list."""
         return list(self._require_graph("outputs")["outputs"])
 
     @property
@@ -256,15 +258,19 @@ class Model(Layer):
 
     @property
     def input_names(self):
+        """The names of a functional model's input layers, in order."""
         return [t.node.layer.name for t in self._require_graph("input_names")["inputs"]]
 
     @property
     def output_names(self):
+        """The names of a functional model's outputs: the keys of a dict of outputs, else the names of the
+        layers that produce them."""
         g = self._require_graph("output_names")
         return list(g["out_keys"]) if g["out_keys"] else [t.node.layer.name for t in g["outputs"]]
 
     @property
     def layers(self):
+        """The model's direct sublayers, in the order they were added."""
         return list(self._modules.values())
 
     def _graph_output_shapes(self):

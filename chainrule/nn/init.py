@@ -50,21 +50,26 @@ class Initializer:
             raise WeightTooLargeError(shape, dtype) from None
 
     def sample(self, shape, rng):  # pragma: no cover - abstract
+        """Return an array of the given ``shape`` drawn with the generator ``rng``; subclasses implement
+        it."""
         raise NotImplementedError
 
     def get_config(self):
+        """Return the initializer's settings as a dict, enough to rebuild it."""
         return {k: v for k, v in vars(self).items()}
 
 
 class Zeros(Initializer):
     """All zeros (the default bias)."""
     def sample(self, shape, rng):
+        """Return an array of zeros of the given shape."""
         return np.zeros(shape)
 
 
 class Ones(Initializer):
     """All ones (BatchNormalization's scale)."""
     def sample(self, shape, rng):
+        """Return an array of ones of the given shape."""
         return np.ones(shape)
 
 
@@ -74,6 +79,7 @@ class Constant(Initializer):
         self.value = float(value)
 
     def sample(self, shape, rng):
+        """Return an array of the given shape filled with ``value``."""
         return np.full(shape, self.value)
 
 
@@ -85,6 +91,7 @@ class Normal(Initializer):
         self.mean, self.std = float(mean), float(std)
 
     def sample(self, shape, rng):
+        """Return normal samples with mean ``mean`` and standard deviation ``std``."""
         return rng.normal(self.mean, self.std, size=shape)
 
 
@@ -96,12 +103,14 @@ class Uniform(Initializer):
         self.low, self.high = float(low), float(high)
 
     def sample(self, shape, rng):
+        """Return uniform samples between ``low`` and ``high``."""
         return rng.uniform(self.low, self.high, size=shape)
 
 
 class GlorotUniform(Initializer):
     """Xavier uniform: W ~ U[-l, l], l = sqrt(6 / (n_in + n_out))."""
     def sample(self, shape, rng):
+        """Return uniform samples in plus or minus ``sqrt(6 / (fan_in + fan_out))``."""
         fi, fo = _fans(shape)
         lim = np.sqrt(6.0 / (fi + fo))
         return rng.uniform(-lim, lim, size=shape)
@@ -110,6 +119,7 @@ class GlorotUniform(Initializer):
 class GlorotNormal(Initializer):
     """Xavier normal: W ~ N(0, 2 / (n_in + n_out))."""
     def sample(self, shape, rng):
+        """Return normal samples with mean 0 and variance ``2 / (fan_in + fan_out)``."""
         fi, fo = _fans(shape)
         return rng.normal(0.0, np.sqrt(2.0 / (fi + fo)), size=shape)
 
@@ -117,6 +127,7 @@ class GlorotNormal(Initializer):
 class HeUniform(Initializer):
     """He uniform: W ~ U[-l, l], l = sqrt(6 / n_in)."""
     def sample(self, shape, rng):
+        """Return uniform samples in plus or minus ``sqrt(6 / fan_in)``."""
         fi, _ = _fans(shape)
         lim = np.sqrt(6.0 / fi)
         return rng.uniform(-lim, lim, size=shape)
@@ -125,6 +136,7 @@ class HeUniform(Initializer):
 class HeNormal(Initializer):
     """He normal: W ~ N(0, 2 / n_in)."""
     def sample(self, shape, rng):
+        """Return normal samples with mean 0 and variance ``2 / fan_in``."""
         fi, _ = _fans(shape)
         return rng.normal(0.0, np.sqrt(2.0 / fi), size=shape)
 
@@ -139,6 +151,8 @@ class Orthogonal(Initializer):
         self.gain = float(gain)
 
     def sample(self, shape, rng):
+        """Return a (semi-)orthogonal matrix from a QR decomposition, reshaped to ``shape`` and scaled by
+        ``gain``."""
         if len(shape) < 2:
             raise ValueError(f"Orthogonal: needs a shape of rank 2 or more, got {shape}")
         rows, cols = int(np.prod(shape[:-1])), shape[-1]

@@ -279,10 +279,12 @@ class Module(Trainer):
 
     @property
     def trainable_weights(self):
+        """The parameters that require a gradient, as a list."""
         return [p for _, p in self.named_parameters() if p.requires_grad]
 
     @property
     def non_trainable_weights(self):
+        """The frozen parameters followed by the buffers, as a list."""
         return [p for _, p in self.named_parameters() if not p.requires_grad] + [b for _, b in self.named_buffers()]
 
     def get_weights(self):

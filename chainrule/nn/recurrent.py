@@ -742,6 +742,8 @@ class Bidirectional(Layer):
         return out
 
     def reset_states(self, states=None):
+        """Reset both directions' states to zeros, or, given ``states``, set the forward layer from the first
+        half and the backward layer from the second."""
         if states is None:
             self.forward_layer.reset_states()
             self.backward_layer.reset_states()

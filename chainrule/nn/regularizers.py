@@ -19,6 +19,7 @@ class Regularizer:
         return None
 
     def get_config(self):
+        """Return the regularizer's settings as a dict, enough to rebuild it."""
         return dict(vars(self))
 
 

@@ -133,10 +133,12 @@ class Sequential(Module):
 
     @property
     def inputs(self):
+        """The model's input tensor, in a list."""
         return [self.input]
 
     @property
     def outputs(self):
+        """The model's output tensor, in a list."""
         return [self.output]
 
     @property

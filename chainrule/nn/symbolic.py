@@ -18,6 +18,7 @@ __all__ = ["KerasTensor", "Node", "symbolic_call", "flatten"]
 
 def _no_values(what):
     def method(self, *args, **kwargs):
+        """Raise NotImplementedError: a symbolic tensor holds no values to compute with."""
         raise NotImplementedError(
             f"{what} on a symbolic Keras tensor ({self.name}, shape {self.shape}): a tensor from Input() holds no "
             f"values, only the shape of what a layer will compute; combine tensors with layers (layers.Add()([a, b]),"
@@ -47,6 +48,7 @@ class KerasTensor:
 
     @property
     def ndim(self):
+        """The number of dimensions, the batch axis included."""
         return len(self.shape)
 
     def __repr__(self):
@@ -83,6 +85,7 @@ class Node:
 
     @property
     def parents(self):
+        """The nodes that produced this node's input tensors."""
         return [t.node for t in self.input_tensors]
 
     def __repr__(self):

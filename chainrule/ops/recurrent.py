@@ -435,6 +435,8 @@ class SimpleRNNSequence(_Sequence):
 
     @staticmethod
     def reference(x, W, U, b=None, h0=None, **kw):
+        """The same sequence composed of differentiable primitives step by step; the fused op's test oracle,
+        and the path taken for second derivatives."""
         return simple_rnn_reference(x, W, U, b, h0, **kw)
 
 
@@ -643,6 +645,8 @@ class LSTMSequence(_Sequence):
 
     @staticmethod
     def reference(x, W, U, b=None, h0=None, c0=None, **kw):
+        """The same sequence composed of differentiable primitives step by step; the fused op's test oracle,
+        and the path taken for second derivatives."""
         return lstm_reference(x, W, U, b, h0, c0, **kw)
 
 
@@ -869,6 +873,8 @@ class GRUSequence(_Sequence):
 
     @staticmethod
     def reference(x, W, U, b_in=None, b_rec=None, h0=None, **kw):
+        """The same sequence composed of differentiable primitives step by step; the fused op's test oracle,
+        and the path taken for second derivatives."""
         return gru_reference(x, W, U, b_in, b_rec, h0, **kw)
 
 

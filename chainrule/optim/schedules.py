@@ -303,10 +303,12 @@ class ReduceLROnPlateau:
         return reduced
 
     def state_dict(self):
+        """Return the scheduler's progress (best value, bad-epoch count, cooldown) as a dict."""
         return {"best": self.best, "num_bad_epochs": self.num_bad_epochs,
                 "cooldown_counter": self.cooldown_counter}
 
     def load_state_dict(self, state):
+        """Restore the progress saved by :meth:`state_dict`."""
         self.best = float(state["best"])
         self.num_bad_epochs = int(state["num_bad_epochs"])
         self.cooldown_counter = int(state["cooldown_counter"])

@@ -63,15 +63,18 @@ class SequentialBackend:
         self.n_workers = 1
 
     def describe(self):
+        """Return a one-line description of where trials run."""
         return f"this process, {self.threads} BLAS thread{'s' if self.threads != 1 else ''} ({cpu_count()} cores)"
 
     def run(self, bundle, tasks, on_result):
+        """Run the trials one after another in this process, passing each result to ``on_result``."""
         from threadpoolctl import threadpool_limits
         with threadpool_limits(limits=self.threads):
             for t in tasks:
                 on_result(run_trial(bundle, t))
 
     def close(self):
+        """Release resources; there are none to release."""
         pass
 
 
@@ -107,6 +110,7 @@ class LokyBackend:
         return shared
 
     def describe(self):
+        """Return a one-line description of the worker processes and threads."""
         return (f"{self.n_workers} loky worker process{'es' if self.n_workers != 1 else ''} x {self.threads} "
                 f"BLAS thread{'s' if self.threads != 1 else ''} ({cpu_count()} cores)")
 
@@ -117,6 +121,7 @@ class LokyBackend:
         return par(delayed(run_trial)(bundle, t, "process") for t in tasks)
 
     def run(self, bundle, tasks, on_result):
+        """Run the trials in loky worker processes, passing each result to ``on_result`` as it arrives."""
         from joblib.externals.loky.process_executor import TerminatedWorkerError
         bundle = self._share(bundle)
         pending = list(tasks)
@@ -154,6 +159,7 @@ class LokyBackend:
                                            f"(exit codes {_exit_codes(err)}, then {_exit_codes(err2)})"))
 
     def close(self):
+        """Drop the shared data and delete its temporary folder."""
         self._shared = None
         if self._folder is not None:
             import shutil
@@ -210,12 +216,14 @@ class DaskBackend:
                   f"exceed the cores; start fewer worker processes there or pass threads=1", file=sys.stderr)
 
     def describe(self):
+        """Return a one-line description of the Dask cluster and its workers."""
         hosts = ", ".join(f"{h}: {v['workers']} worker{'s' if v['workers'] != 1 else ''}/{v['cores']} cores"
                           for h, v in self.hosts.items())
         return (f"Dask at {self.address}: {self.n_workers} worker process{'es' if self.n_workers != 1 else ''} x "
                 f"{self.threads} BLAS thread{'s' if self.threads != 1 else ''} ({hosts})")
 
     def run(self, bundle, tasks, on_result):
+        """Run the trials on the Dask cluster, passing each result to ``on_result`` as it completes."""
         from distributed import as_completed
         client = self.client
         if self._scattered is None or self._scattered[0] is not bundle:  # once per search, for every rung
@@ -244,6 +252,7 @@ class DaskBackend:
             client.cancel([f for f in futures if not f.done()])
 
     def close(self):
+        """Release the scattered data and close any client and cluster this backend started."""
         if self._scattered is not None:
             try:
                 self.client.cancel(self._scattered[1])

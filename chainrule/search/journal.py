@@ -173,6 +173,7 @@ class Journal:
         return rec
 
     def close(self):
+        """Close the journal file, releasing its lock."""
         if self._file is not None:
             self._file.close()  # closing releases the lock
             self._file = None

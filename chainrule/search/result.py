@@ -173,16 +173,21 @@ class SearchResult:
                 latest[key] = i
         return sorted(latest.values())
 
-    best_params = property(lambda self: self.best_params_)
-    best_score = property(lambda self: self.best_score_)
-    best_estimator_ = property(lambda self: self.best_model)
+    best_params = property(lambda self: self.best_params_,
+                           doc="The parameters of the best candidate; an alias of ``best_params_``.")
+    best_score = property(lambda self: self.best_score_,
+                          doc="The mean score of the best candidate; an alias of ``best_score_``.")
+    best_estimator_ = property(lambda self: self.best_model,
+                               doc="The best candidate refitted on all the data; an alias of ``best_model``.")
 
     @property
     def n_failed(self):
+        """The number of candidates whose trials failed."""
         return int(sum(s == "failed" for s in self.cv_results_["status"]))
 
     @property
     def n_diverged(self):
+        """The number of candidates whose training diverged."""
         return int(sum(s == "diverged" for s in self.cv_results_["status"]))
 
     def __repr__(self):
