@@ -664,11 +664,13 @@ class Cbrt(Ufunc):
 
 
 def _erf(x):
+    """erf(x), elementwise, by SciPy (imported when first needed)."""
     from scipy.special import erf  # scipy comes with scikit-learn; imported on first use
     return erf(x)
 
 
 def _erfc(x):
+    """erfc(x) = 1 - erf(x), elementwise, by SciPy (imported when first needed)."""
     from scipy.special import erfc
     return erfc(x)
 
