@@ -272,11 +272,12 @@ def test_cnn_on_digits_trains_saves_and_predicts_flat_pixels(tmp_path, capsys):
 
 
 def test_cnn_flags_and_their_errors(tmp_path, capsys):
-    code, run = _train(tmp_path, "--dataset", "digits", "--model", "cnn", "--conv", "4,6", "--layers", "none",
+    # three blocks on 8x8 images: 8 -> 4 -> 2 -> 1 (and an odd size on the way with 4 blocks: 8 -> 4 -> 2 -> 1 -> 1)
+    code, run = _train(tmp_path, "--dataset", "digits", "--model", "cnn", "--conv", "4,6,3,2", "--layers", "none",
                        "--epochs", "1", "--no-plots", "--batch-norm")
     assert code == 0
     kinds = [type(layer).__name__ for layer in load_model(os.path.join(run, "model.npz")).layers]
-    assert kinds == ["Reshape", "Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten", "Dense"]
+    assert kinds == ["Reshape"] + ["Conv2D", "MaxPooling2D"] * 4 + ["Flatten", "Dense"]
     for flags, match in ((["--dataset", "moons", "--model", "cnn"], "trains on the image sets"),
                          (["--model", "rnn"], "--model: expected one of mlp, cnn"),
                          (["--conv", "8"], "--conv: applies to --model cnn only"),

@@ -82,7 +82,7 @@ def _conv_blocks(cfg):
     h, w, c = IMAGE_SHAPES[cfg["dataset"]]
     blocks = []
     for f in cfg["conv"]:
-        h, w = max(h // 2, 1), max(w // 2, 1)
+        h, w = -(-h // 2), -(-w // 2)   # 2x2 pooling with 'same' padding: ceil(h / 2)
         blocks.append((h, w, f))
     return (IMAGE_SHAPES[cfg["dataset"]], blocks, h * w * cfg["conv"][-1])
 
