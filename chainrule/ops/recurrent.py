@@ -282,6 +282,16 @@ class _Sequence(Function):
         return Zd
 
     @staticmethod
+    def _carried(km, t, new, old):
+        """A state (or its tangent) after step ``t``: the new one where a sample's step is real
+        (``km[t]`` = 1), the old one carried over where it is masked; ``km`` None: no mask."""
+        return new if km is None else km[t] * new + (1 - km[t]) * old
+
+    def _emitted(self, km, t, new, carried):
+        """The output at step ``t``: the carried state, or zero at masked steps with ``zero_output``."""
+        return new * km[t] if km is not None and self.zero_output else carried
+
+    @staticmethod
     def _tangent0(h0d, N, u, dt):
         return np.zeros((u, N), dt) if h0d is None else np.array(np.broadcast_to(h0d, (N, u)).T, dt)
 
@@ -426,11 +436,8 @@ class SimpleRNNSequence(_Sequence):
         Yd = np.empty((T, u, N), D.dtype)
         for t in range(T):
             hn = D[t] * (Zd[t] + UT @ (hd if rm is None else hd * rm))
-            if km is not None:
-                hd = km[t] * hn + (1 - km[t]) * hd
-                Yd[t] = hn * km[t] if self.zero_output else hd
-            else:
-                hd = Yd[t] = hn
+            hd = self._carried(km, t, hn, hd)
+            Yd[t] = self._emitted(km, t, hn, hd)
         return self._output(Yd, Yd[-1], [hd])
 
     @staticmethod
@@ -634,13 +641,8 @@ class LSTMSequence(_Sequence):
             o, i, f, gg = G[t, :u], G[t, u:2 * u], G[t, 2 * u:3 * u], G[t, 3 * u:]
             cn = fd * C[t] + f * cd + idot * gg + i * ggd
             hn = od * TC[t] + o * DC[t] * cn
-            if km is not None:
-                cd = km[t] * cn + (1 - km[t]) * cd
-                hd = km[t] * hn + (1 - km[t]) * hd
-                Yd[t] = hn * km[t] if self.zero_output else hd
-            else:
-                cd, hd = cn, hn
-                Yd[t] = hd
+            cd, hd = self._carried(km, t, cn, cd), self._carried(km, t, hn, hd)
+            Yd[t] = self._emitted(km, t, hn, hd)
         return self._output(Yd, Yd[-1], [hd, cd])
 
     @staticmethod
@@ -864,11 +866,8 @@ class GRUSequence(_Sequence):
                 rhd = sd[ro] * Hin[t] + r * hdin
                 hhd = Dh[t] * (Zd[t, :u] + UT[2 * u:] @ rhd + Md[t, 2 * u:])
             hn = sd[zo] * (H[t] - hh) + z * hd + (1 - z) * hhd
-            if km is not None:
-                hd = km[t] * hn + (1 - km[t]) * hd
-                Yd[t] = hn * km[t] if self.zero_output else hd
-            else:
-                hd = Yd[t] = hn
+            hd = self._carried(km, t, hn, hd)
+            Yd[t] = self._emitted(km, t, hn, hd)
         return self._output(Yd, Yd[-1], [hd])
 
     @staticmethod
