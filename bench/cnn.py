@@ -104,11 +104,8 @@ def _parse_args(argv=None):
 # Thread counts are read once, when NumPy (OpenBLAS) and torch (OpenMP) load.
 if __name__ == "__main__":
     ARGS = _parse_args()
-    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[_var] = str(ARGS.threads)
-    if not ARGS.keep_openblas_env:
-        for _var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-            os.environ.pop(_var, None)
+    from _env import pin_threads
+    pin_threads(ARGS.threads, ARGS.keep_openblas_env)
 
 import numpy as np  # noqa: E402
 

@@ -180,11 +180,8 @@ def _parse_args(argv=None):
 # (OpenMP/MKL) is imported: they read them once, at load time.
 if __name__ == "__main__":
     ARGS = _parse_args()
-    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[_var] = str(ARGS.threads)
-    if not ARGS.keep_openblas_env:
-        for _var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-            os.environ.pop(_var, None)
+    from _env import pin_threads
+    pin_threads(ARGS.threads, ARGS.keep_openblas_env)
 
 import contextlib  # noqa: E402
 import gzip  # noqa: E402

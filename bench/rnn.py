@@ -77,10 +77,8 @@ def _parse_args(argv=None):
 # thread counts are read once, when OpenBLAS and OpenMP load: set them first
 if __name__ == "__main__":
     ARGS = _parse_args()
-    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[_var] = str(ARGS.threads)
-    for _var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-        os.environ.pop(_var, None)
+    from _env import pin_threads
+    pin_threads(ARGS.threads, False)
 
 import time  # noqa: E402
 
