@@ -77,8 +77,8 @@ def _say(cfg_or_quiet, *parts, **kw):
 
 # ------------------------------------------------------------------------------- model
 def _conv_blocks(cfg):
-    """The image shape, each convolution block's (h, w, filters) after pooling, and the flattened
-    width, for ``--model cnn`` (3x3 'same' convolutions, 2x2 max pooling: each block halves h and w)."""
+    """For the memory estimate of ``--model cnn``: the image shape, each convolution block's (h, w,
+    filters) after pooling, and the flattened width (3x3 'same' convolutions, 2x2 'same' pooling)."""
     h, w, c = IMAGE_SHAPES[cfg["dataset"]]
     blocks = []
     for f in cfg["conv"]:
@@ -96,8 +96,8 @@ def build_model(cfg, n_features, units, out_act):
     layers = []
     n_in = n_features
     if cfg.get("model") == "cnn":
-        shape, blocks, n_in = _conv_blocks(cfg)
-        layers.append(nn.Reshape(shape, input_shape=(n_features,)))
+        n_in = None   # the Dense layers after Flatten take their width from the shapes Sequential works out
+        layers.append(nn.Reshape(IMAGE_SHAPES[cfg["dataset"]], input_shape=(n_features,)))
         for f in cfg["conv"]:
             layers += [nn.Conv2D(f, 3, padding="same", activation=cfg["activation"], kernel_regularizer=reg),
                        nn.MaxPooling2D(2, padding="same")]
