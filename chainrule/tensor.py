@@ -562,11 +562,11 @@ class Tensor:
         name records the operation; integer and boolean results (comparisons, ``isnan``) are computed on
         the values; a ufunc chainrule cannot differentiate raises a TypeError on a Tensor that requires
         grad instead of dropping its gradient (:mod:`chainrule.numpy._dispatch`)."""
-        return _dispatch().array_ufunc(ufunc, method, inputs, kwargs)
+        return (_DISPATCH or _dispatch()).array_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
         """``np.dot(t, W)``, ``np.concatenate([t, u])``, ``np.linalg.solve(A, t)``: as ``__array_ufunc__``."""
-        return _dispatch().array_function(func, args, kwargs)
+        return (_DISPATCH or _dispatch()).array_function(func, args, kwargs)
 
     # ------------------------------------------------- NumPy-named methods
     # Reductions take NumPy's axis=/keepdims= or PyTorch's dim=/keepdim= (the same meaning: a

@@ -48,6 +48,9 @@ from numpy import random, fft  # noqa: F401,E402  (submodules, as autograd.numpy
 HANDLED = {}
 #: ufunc -> chainrule.numpy function for ``ufunc.reduce`` and ``ufunc.accumulate`` on Tensors
 REDUCE, ACCUMULATE = {}, {}
+#: ufunc -> the chainrule primitive it is, for the plain call ``np.exp(t)`` (no out=, where=, dtype=):
+#: the NumPy protocol goes straight to it, without the keyword checks of the wrapper in HANDLED
+CALL = {}
 
 
 def _any_tensor(args, kwargs):
@@ -112,6 +115,7 @@ def _ufunc1(npf, op, name=None):
     ours.__name__ = name
     ours.__qualname__ = name
     ours.__doc__ = (op.__doc__ or "") + f"\n\nNumPy's ``{npf.__name__}``, differentiable on Tensors."
+    CALL[npf] = op
     return _implements(npf)(ours)
 
 
@@ -126,6 +130,7 @@ def _ufunc2(npf, op, name=None):
     ours.__name__ = name
     ours.__qualname__ = name
     ours.__doc__ = (op.__doc__ or "") + f"\n\nNumPy's ``{npf.__name__}``, differentiable on Tensors."
+    CALL[npf] = op
     return _implements(npf)(ours)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.numpy import ACCUMULATE, HANDLED, REDUCE
+from chainrule.numpy import ACCUMULATE, CALL, HANDLED, REDUCE
 from chainrule.tensor import Tensor
 
 #: functions that are constant in their array arguments (their float results carry no gradient)
@@ -95,7 +95,7 @@ def array_function(func, args, kwargs):
 
 def array_ufunc(ufunc, method, inputs, kwargs):
     if not kwargs and method == "__call__":   # the common case: np.exp(t), ndarray * t
-        impl = HANDLED.get(ufunc)
+        impl = CALL.get(ufunc) or HANDLED.get(ufunc)
         if impl is not None:
             return impl(*inputs)
     out = kwargs.get("out")

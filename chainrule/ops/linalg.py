@@ -80,10 +80,11 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 @functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=256)   # a model calls the same few einsums every step: parse each once
 def _einsum_spec(subscripts, ndims):
     """Explicit subscripts for ``ndims`` operands: ellipses written out as letters (right-aligned,
     as NumPy broadcasts them), the output given (implicit mode: the letters used once, sorted,
-    after the ellipsis).  Returns (input subscripts, output subscripts)."""
+    after the ellipsis).  Returns (input subscripts, output subscripts, the whole explicit spec)."""
     s = subscripts.replace(" ", "")
     ins, arrow, out = s.partition("->")
     ins = ins.split(",")
@@ -108,7 +109,7 @@ def _einsum_spec(subscripts, ndims):
     else:
         named = "".join(full)
         out = ell + "".join(sorted(c for c in set(named) if named.count(c) == 1 and c not in ell))
-    return tuple(full), out
+    return tuple(full), out, ",".join(full) + "->" + out
 
 
 def _einsum_vjp_spec(ins, out, k, shapes):
@@ -161,8 +162,7 @@ class Einsum(Function):
 
     def forward(self, *ops, subscripts=None, optimize=False):
         ops = [np.asarray(o) for o in ops]
-        self.ins, self.out = _einsum_spec(subscripts, tuple(o.ndim for o in ops))
-        self.spec = ",".join(self.ins) + "->" + self.out
+        self.ins, self.out, self.spec = _einsum_spec(subscripts, tuple([o.ndim for o in ops]))
         self.ops = ops
         self.optimize = optimize
         return np.einsum(self.spec, *ops, optimize=optimize)
