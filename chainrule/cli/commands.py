@@ -1,6 +1,7 @@
 """The ``chainrule`` commands: train, evaluate, predict, datasets, and :func:`main`, which dispatches them."""
 from __future__ import annotations
 
+import argparse
 import csv
 import datetime as _dt
 import io as _io
@@ -10,12 +11,17 @@ import math
 import sys
 import time
 import warnings
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .config import (IMAGE_SHAPES, _GATES, _GENERATED, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, RunError,
                      UsageError, _config_toml, _version_text, build_parser, resolve_config)
 from .data import _choose_head, _encode_targets, _load_raw, _split_validation, apply_preprocessing, prepare_data
+
+if TYPE_CHECKING:
+    from chainrule.nn.sequential import Sequential
 
 _MAX_UNIT_PANELS = 20  # hidden_units.png shows at most this many units of the first hidden layer
 
@@ -87,7 +93,7 @@ def _conv_blocks(cfg):
     return (IMAGE_SHAPES[cfg["dataset"]], blocks, h * w * cfg["conv"][-1])
 
 
-def build_model(cfg, n_features, units, out_act):
+def build_model(cfg: Mapping[str, Any], n_features: int, units: int, out_act: str) -> Sequential:
     """The Sequential network described by ``cfg``: for ``--model cnn`` a Reshape of the flattened
     pixels to images and one block per ``conv`` entry (Conv2D 3x3 'same' with the hidden activation,
     MaxPooling2D 2x2), then Flatten; then Dense (+ BatchNormalization, Dropout) per hidden layer."""
@@ -344,7 +350,9 @@ def _finite_weights(model):
     return all(bool(np.isfinite(p.data).all()) for p in model.parameters())
 
 
-def cmd_train(args):
+def cmd_train(args: argparse.Namespace) -> int:
+    """``chainrule train``: prepare the data set, build and fit the network, write the run folder (model,
+    history, metrics, plots); returns the exit status."""
     from chainrule import __version__, training
     from chainrule.tensor import fork_rng
 
@@ -543,7 +551,8 @@ def _set_threads(n):
     set_num_threads(n)
 
 
-def cmd_evaluate(args):
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """``chainrule evaluate``: score a saved run's model on its data set's test split; returns the exit status."""
     from chainrule.datasets import DATASETS
     _set_threads(getattr(args, "threads", None))
     model, meta = _open_run(args.run_dir)
@@ -664,7 +673,8 @@ def _read_csv_rows(path, quiet=False):
     return X
 
 
-def cmd_predict(args):
+def cmd_predict(args: argparse.Namespace) -> int:
+    """``chainrule predict``: a saved run's predictions for the rows of a CSV file; returns the exit status."""
     _set_threads(getattr(args, "threads", None))
     model, meta = _open_run(args.run_dir)
     dmeta, pre = meta["data"], meta["preprocessing"]
@@ -710,7 +720,8 @@ def cmd_predict(args):
 
 
 # ------------------------------------------------------------------------------ datasets
-def cmd_datasets(args):
+def cmd_datasets(args: argparse.Namespace) -> int:
+    """``chainrule datasets``: list the data sets, whether each is present and where; returns the exit status."""
     from chainrule.datasets import DATASETS, available, search_dirs
     status = available()
     rows = []
@@ -737,7 +748,8 @@ def cmd_datasets(args):
     return EXIT_OK
 
 
-def cmd_search(args):
+def cmd_search(args: argparse.Namespace) -> int:
+    """``chainrule search``: the hyperparameter search (:mod:`chainrule.cli.search`); returns the exit status."""
     from .search import cmd_search as run  # chainrule/cli/search.py
     return run(args)
 
@@ -747,7 +759,7 @@ _COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predic
              "search": cmd_search}
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``chainrule`` program with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
