@@ -21,7 +21,9 @@ from .config import (IMAGE_SHAPES, _GATES, _GENERATED, EXIT_ERROR, EXIT_INTERRUP
 from .data import _choose_head, _encode_targets, _load_raw, _split_validation, apply_preprocessing, prepare_data
 
 if TYPE_CHECKING:
+    from chainrule.nn.module import Module
     from chainrule.nn.sequential import Sequential
+    from chainrule.training.callbacks import CSVLogger
 
 _MAX_UNIT_PANELS = 20  # hidden_units.png shows at most this many units of the first hidden layer
 
@@ -125,7 +127,7 @@ class _Snapshot:
     """Keep the model's and optimizer's state after every completed epoch whose loss and weights are
     finite (saved on Ctrl-C, and kept when training diverges)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         from chainrule.training import Callback
 
         outer = self
@@ -139,7 +141,7 @@ class _Snapshot:
         self.state = None
         self.opt_state = None
 
-    def on_epoch_end(self, model, epoch, logs):
+    def on_epoch_end(self, model: Module, epoch: int, logs: dict[str, float]) -> None:
         if not all(math.isfinite(logs.get(k, 0.0)) for k in ("loss", "val_loss")) or not _finite_weights(model):
             return  # a diverged epoch (the training or the validation loss): keep the last finite one
         self.state = model.state_dict()
@@ -147,7 +149,7 @@ class _Snapshot:
         self.opt_state = opt.state_dict()
         self.epoch = epoch + 1
 
-    def restore(self, model):
+    def restore(self, model: Module) -> None:
         model.load_state_dict(self.state)
         model._compiled["optimizer"].load_state_dict(self.opt_state)
 
@@ -281,7 +283,7 @@ class _StopOnNaN:
     """The CLI's guard against divergence: remembers where the loss first became non-finite and (by
     default) stops training there, without a step on the NaN gradient (TerminateOnNaN's rule)."""
 
-    def __init__(self, stop):
+    def __init__(self, stop: bool) -> None:
         from chainrule.training import Callback
         outer = self
 
@@ -300,7 +302,7 @@ class _RunFolder:
     """The run folder, created when the first epoch ends (so that nothing is left behind by a run that
     fails or is interrupted before it); the history CSV is pointed into it then."""
 
-    def __init__(self, out, dataset, csv_logger):
+    def __init__(self, out: str, dataset: str, csv_logger: CSVLogger) -> None:
         from chainrule.training import Callback
         outer = self
 
@@ -315,12 +317,12 @@ class _RunFolder:
         _check_out(out)
         self.made_out = not os.path.exists(out)
 
-    def create(self):
+    def create(self) -> str:
         self.path = _new_run_dir(self.out, self.dataset)
         self.csv.path = os.path.join(self.path, "history.csv")
         return self.path
 
-    def remove(self):
+    def remove(self) -> None:
         """Remove the folder and what this run wrote in it (only that: it was created empty)."""
         if self.path is None:
             return
