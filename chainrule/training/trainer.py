@@ -310,7 +310,8 @@ class Trainer:
     """
 
     # --------------------------------------------------------------------- compile
-    def compile(self, optimizer: str | Optimizer = "adam", loss: str | Callable[..., Any] | Sequence[str | Callable[..., Any]] | Mapping[str, str | Callable[..., Any]] | None = None,
+    def compile(self, optimizer: str | Optimizer = "adam",
+                loss: str | Callable[..., Any] | Sequence[str | Callable[..., Any]] | Mapping[str, str | Callable[..., Any]] | None = None,
                 metrics: str | Callable[..., Any] | Sequence[Any] | Mapping[str, Any] | None = None,
                 loss_weights: Sequence[float] | Mapping[str, float] | None = None, weighted_metrics: None = None,
                 run_eagerly: bool | None = None, steps_per_execution: int = 1, jit_compile: bool | str = "auto",
@@ -563,14 +564,14 @@ class Trainer:
         return self.stop_training
 
     # ------------------------------------------------------------------------- fit
-    def fit(self, x: ArrayLike | Mapping[str, ArrayLike] | Iterable[Any] | None = None, y: ArrayLike | Sequence[ArrayLike] | None = None,
-            batch_size: int | None = None, epochs: int = 1, verbose: int | bool | Literal["auto"] = "auto",
-            callbacks: Sequence[Callback] | None = None, validation_split: float = 0.0,
-            validation_data: tuple[Any, ...] | Iterable[Any] | None = None, shuffle: bool = True,
-            class_weight: Mapping[int, float] | Literal["balanced"] | None = None,
+    def fit(self, x: ArrayLike | Mapping[str, ArrayLike] | Iterable[Any] | None = None,
+            y: ArrayLike | Sequence[ArrayLike] | None = None, batch_size: int | None = None, epochs: int = 1,
+            verbose: int | bool | Literal["auto"] = "auto", callbacks: Sequence[Callback] | None = None,
+            validation_split: float = 0.0, validation_data: tuple[Any, ...] | Iterable[Any] | None = None,
+            shuffle: bool = True, class_weight: Mapping[int, float] | Literal["balanced"] | None = None,
             sample_weight: ArrayLike | None = None, initial_epoch: int = 0, steps_per_epoch: int | None = None,
-            validation_steps: int | None = None, validation_batch_size: int | None = None, validation_freq: int = 1,
-            *, seed: int | None = None) -> History:
+            validation_steps: int | None = None, validation_batch_size: int | None = None, validation_freq: int = 1, *,
+            seed: int | None = None) -> History:
         """Train with mini-batch gradient descent (Keras' ``model.fit``); returns a :class:`History`.
 
         Each epoch shuffles the training set (when ``shuffle``), runs :meth:`train_step` on each
@@ -875,9 +876,9 @@ class Trainer:
         return history
 
     # -------------------------------------------------------------- evaluate / predict
-    def predict(self, x: ArrayLike | Mapping[str, ArrayLike] | Iterable[Any], batch_size: int | None = None, verbose: int | bool | Literal["auto"] = "auto",
-                steps: int | None = None, callbacks: None = None
-                ) -> np.ndarray | list[np.ndarray] | dict[str, np.ndarray]:
+    def predict(self, x: ArrayLike | Mapping[str, ArrayLike] | Iterable[Any], batch_size: int | None = None,
+                verbose: int | bool | Literal["auto"] = "auto", steps: int | None = None,
+                callbacks: None = None) -> np.ndarray | list[np.ndarray] | dict[str, np.ndarray]:
         """Outputs of the model for x, in evaluation mode (dropout off, running batch-norm statistics).
 
         ``x`` is an array, a list or dict of arrays (several inputs), or a generator / DataLoader
@@ -923,10 +924,11 @@ class Trainer:
             raise ValueError("predict: the generator yielded no batches")
         return _concat(parts)
 
-    def evaluate(self, x: ArrayLike | Mapping[str, ArrayLike] | Iterable[Any] | None = None, y: ArrayLike | Sequence[ArrayLike] | None = None,
-                 batch_size: int | None = None, verbose: int | bool | Literal["auto"] = "auto", sample_weight: ArrayLike | None = None,
-                 steps: int | None = None, callbacks: None = None, return_dict: bool = False
-                 ) -> float | list[float] | dict[str, float]:
+    def evaluate(self, x: ArrayLike | Mapping[str, ArrayLike] | Iterable[Any] | None = None,
+                 y: ArrayLike | Sequence[ArrayLike] | None = None, batch_size: int | None = None,
+                 verbose: int | bool | Literal["auto"] = "auto", sample_weight: ArrayLike | None = None,
+                 steps: int | None = None, callbacks: None = None,
+                 return_dict: bool = False) -> float | list[float] | dict[str, float]:
         """Loss (with the weight and activity penalties, as in training) and metrics on (x, y).
 
         Returns what Keras returns: the loss alone when the model has no metrics (and one output),
@@ -1069,19 +1071,21 @@ def _serialize_loss(loss, loss_fn):
 
 
 # ------------------------------------------------------------------ functional forms
-def compile(model: Trainer, optimizer: str | Optimizer = "adam", loss: str | Callable[..., Any] | Sequence[str | Callable[..., Any]] | Mapping[str, str | Callable[..., Any]] | None = None,
+def compile(model: Trainer, optimizer: str | Optimizer = "adam",
+            loss: str | Callable[..., Any] | Sequence[str | Callable[..., Any]] | Mapping[str, str | Callable[..., Any]] | None = None,
             metrics: str | Callable[..., Any] | Sequence[Any] | Mapping[str, Any] | None = None) -> Trainer:  # noqa: A001 (Keras' name)
     """``model.compile(...)`` as a function (see :meth:`Trainer.compile`)."""
     return Trainer.compile(model, optimizer=optimizer, loss=loss, metrics=metrics)
 
 
-def fit(model: Trainer, X: ArrayLike | Mapping[str, ArrayLike] | Iterable[Any], y: ArrayLike | Sequence[ArrayLike] | None = None, **kwargs: Any) -> History:
+def fit(model: Trainer, X: ArrayLike | Mapping[str, ArrayLike] | Iterable[Any],
+        y: ArrayLike | Sequence[ArrayLike] | None = None, **kwargs: Any) -> History:
     """``model.fit(...)`` as a function (see :meth:`Trainer.fit`)."""
     return Trainer.fit(model, X, y, **kwargs)
 
 
-def evaluate(model: Trainer, X: ArrayLike | Mapping[str, ArrayLike] | Iterable[Any], y: ArrayLike | Sequence[ArrayLike] | None = None,
-             **kwargs: Any) -> float | list[float] | dict[str, float]:
+def evaluate(model: Trainer, X: ArrayLike | Mapping[str, ArrayLike] | Iterable[Any],
+             y: ArrayLike | Sequence[ArrayLike] | None = None, **kwargs: Any) -> float | list[float] | dict[str, float]:
     """``model.evaluate(...)`` as a function (see :meth:`Trainer.evaluate`)."""
     return Trainer.evaluate(model, X, y, **kwargs)
 
