@@ -432,7 +432,8 @@ class FFNN:
     """
 
     def __init__(self, dimensions: Sequence[int], hidden_func: Callable[[np.ndarray], np.ndarray] = sigmoid,
-                 output_func: Callable[[np.ndarray], np.ndarray] = lambda x: x, cost_func: Callable[[np.ndarray], Callable[[TensorLike], Tensor | np.ndarray]] = CostOLS,
+                 output_func: Callable[[np.ndarray], np.ndarray] = lambda x: x,
+                 cost_func: Callable[[np.ndarray], Callable[[TensorLike], Tensor | np.ndarray]] = CostOLS,
                  seed: int | None = None) -> None:
         try:
             dims = tuple(dimensions)

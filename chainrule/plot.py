@@ -212,7 +212,8 @@ def _annotate_cells(ax, im, values, texts):
 # ----------------------------------------------------------------------------
 
 def plot_history(history: Mapping[str, Sequence[float]] | History, metrics: Sequence[str] | None = None,
-                 path: PathLike | None = None, ax: matplotlib.axes.Axes | Sequence[matplotlib.axes.Axes] | None = None, title: str | None = None) -> matplotlib.figure.Figure:
+                 path: PathLike | None = None, ax: matplotlib.axes.Axes | Sequence[matplotlib.axes.Axes] | None = None,
+                 title: str | None = None) -> matplotlib.figure.Figure:
     """One panel per metric (loss first): training vs validation per epoch.
 
     Parameters
@@ -513,7 +514,8 @@ def plot_hidden_units(activations: Callable[[np.ndarray], ArrayLike], X: ArrayLi
 
 def plot_grid_search(scores: ArrayLike | Mapping[str, ArrayLike], row_values: Sequence[Any], col_values: Sequence[Any],
                      row_label: str = "learning rate", col_label: str = "lambda", title: str | None = None,
-                     path: PathLike | None = None, fmt: str = ".3f", std: ArrayLike | Mapping[str, ArrayLike] | None = None,
+                     path: PathLike | None = None, fmt: str = ".3f",
+                     std: ArrayLike | Mapping[str, ArrayLike] | None = None,
                      ax: matplotlib.axes.Axes | Sequence[matplotlib.axes.Axes] | None = None) -> matplotlib.figure.Figure:
     """Annotated heatmap of ``scores[i, j]`` for ``row_values[i]`` x ``col_values[j]``.
 
@@ -749,7 +751,8 @@ def _to_displayable(fname, images):
 
 def plot_images(images: ArrayLike, labels: ArrayLike | None = None, predictions: ArrayLike | None = None,
                 class_names: Sequence[str] | None = None, ncols: int = 8, path: PathLike | None = None, *,
-                cmap: str = "gray_r", ax: matplotlib.axes.Axes | Sequence[matplotlib.axes.Axes] | None = None, title: str | None = None) -> matplotlib.figure.Figure:
+                cmap: str = "gray_r", ax: matplotlib.axes.Axes | Sequence[matplotlib.axes.Axes] | None = None,
+                title: str | None = None) -> matplotlib.figure.Figure:
     """Grid of images titled ``'true'`` or ``'true / predicted'`` (wrong in red).
 
     ``images`` may be grayscale ``(n, h, w)``, flattened square ``(n, h*w)``
@@ -819,7 +822,8 @@ def plot_images(images: ArrayLike, labels: ArrayLike | None = None, predictions:
 # ----------------------------------------------------------------------------
 
 def plot_activations(names: Sequence[str] | None = None, x: ArrayLike | None = None, path: PathLike | None = None,
-                     ax: Sequence[matplotlib.axes.Axes] | None = None, title: str | None = None) -> matplotlib.figure.Figure:
+                     ax: Sequence[matplotlib.axes.Axes] | None = None,
+                     title: str | None = None) -> matplotlib.figure.Figure:
     """Activation functions (left panel) and their derivatives (right panel).
 
     The derivatives come from chainrule's own reverse-mode autodiff,

@@ -726,7 +726,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     _score_function = staticmethod(accuracy_score)
 
     def __init__(self, hidden_layer_sizes: int | Sequence[int] = (100,), activation: str | Sequence[str] = "relu", *,
-                 solver: str | optim.Optimizer = "adam", alpha: float = 0.0001, batch_size: int | Literal["auto"] = "auto",
+                 solver: str | optim.Optimizer = "adam", alpha: float = 0.0001,
+                 batch_size: int | Literal["auto"] = "auto",
                  learning_rate: Literal["constant", "invscaling", "adaptive"] = "constant",
                  learning_rate_init: float = 0.001, power_t: float = 0.5, max_iter: int = 200, shuffle: bool = True,
                  random_state: int | np.random.RandomState | None = None, tol: float = 1e-4, verbose: bool = False,
@@ -802,7 +803,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     @available_if(lambda est: est._check_stochastic())
-    def partial_fit(self, X: ArrayLike | sp.spmatrix, y: ArrayLike, sample_weight: ArrayLike | None = None, classes: ArrayLike | None = None) -> MLPClassifier:
+    def partial_fit(self, X: ArrayLike | sp.spmatrix, y: ArrayLike, sample_weight: ArrayLike | None = None,
+                    classes: ArrayLike | None = None) -> MLPClassifier:
         """One epoch over (X, y); ``classes`` (all the labels) is required on the first call."""
         if "classes_" not in self.__dict__:
             if classes is None:
@@ -868,7 +870,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def __init__(self, loss: Literal["squared_error", "poisson"] = "squared_error",
                  hidden_layer_sizes: int | Sequence[int] = (100,), activation: str | Sequence[str] = "relu", *,
-                 solver: str | optim.Optimizer = "adam", alpha: float = 0.0001, batch_size: int | Literal["auto"] = "auto",
+                 solver: str | optim.Optimizer = "adam", alpha: float = 0.0001,
+                 batch_size: int | Literal["auto"] = "auto",
                  learning_rate: Literal["constant", "invscaling", "adaptive"] = "constant",
                  learning_rate_init: float = 0.001, power_t: float = 0.5, max_iter: int = 200, shuffle: bool = True,
                  random_state: int | np.random.RandomState | None = None, tol: float = 1e-4, verbose: bool = False,
@@ -929,7 +932,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     @available_if(lambda est: est._check_stochastic())
-    def partial_fit(self, X: ArrayLike | sp.spmatrix, y: ArrayLike, sample_weight: ArrayLike | None = None) -> MLPRegressor:
+    def partial_fit(self, X: ArrayLike | sp.spmatrix, y: ArrayLike,
+                    sample_weight: ArrayLike | None = None) -> MLPRegressor:
         """One epoch over (X, y)."""
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 

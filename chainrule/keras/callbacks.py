@@ -47,8 +47,8 @@ class KerasEarlyStopping(_cb.EarlyStopping):
     baseline=None, restore_best_weights=False, start_from_epoch=0)``."""
 
     def __init__(self, monitor: str = "val_loss", min_delta: float = 0, patience: int = 0, verbose: int = 0,
-                 mode: Literal["auto", "min", "max"] = "auto", baseline: None = None, restore_best_weights: bool = False,
-                 start_from_epoch: int = 0) -> None:
+                 mode: Literal["auto", "min", "max"] = "auto", baseline: None = None,
+                 restore_best_weights: bool = False, start_from_epoch: int = 0) -> None:
         _defaults("EarlyStopping", baseline=(baseline, None), start_from_epoch=(start_from_epoch, 0))
         patience = _checks.positive_int("EarlyStopping", "patience", patience, minimum=0)
         # Keras stops at the patience-th epoch without improvement (patience 0 and 1 alike); chainrule's
@@ -63,8 +63,8 @@ class KerasModelCheckpoint(_cb.ModelCheckpoint):
     save_weights_only=False, mode='auto', save_freq='epoch')``; the file is chainrule's ``.npz``."""
 
     def __init__(self, filepath: PathLike, monitor: str = "val_loss", verbose: int = 0, save_best_only: bool = False,
-                 save_weights_only: bool = False, mode: Literal["auto", "min", "max"] = "auto", save_freq: Literal["epoch"] = "epoch",
-                 initial_value_threshold: None = None) -> None:
+                 save_weights_only: bool = False, mode: Literal["auto", "min", "max"] = "auto",
+                 save_freq: Literal["epoch"] = "epoch", initial_value_threshold: None = None) -> None:
         _defaults("ModelCheckpoint", save_freq=(save_freq, "epoch"),
                   initial_value_threshold=(initial_value_threshold, None))
         super().__init__(filepath, monitor=monitor, save_best_only=save_best_only, mode=mode, verbose=verbose)
@@ -89,8 +89,8 @@ class KerasReduceLROnPlateau(_cb.ReduceLROnPlateau):
     min_delta=1e-4, cooldown=0, min_lr=0.0)``."""
 
     def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, verbose: int = 0,
-                 mode: Literal["auto", "min", "max"] = "auto", min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0,
-                 **kwargs: float) -> None:
+                 mode: Literal["auto", "min", "max"] = "auto", min_delta: float = 1e-4, cooldown: int = 0,
+                 min_lr: float = 0.0, **kwargs: float) -> None:
         if "epsilon" in kwargs:   # tf.keras 1's name for min_delta
             min_delta = kwargs.pop("epsilon")
         if kwargs:
@@ -110,8 +110,9 @@ class KerasCSVLogger(_cb.CSVLogger):
 class LambdaCallback(Callback):
     """Keras' ``LambdaCallback``: the hooks given as functions (``on_epoch_end=lambda epoch, logs: ...``)."""
 
-    def __init__(self, on_epoch_begin: Callable[..., Any] | None = None, on_epoch_end: Callable[..., Any] | None = None, on_train_begin: Callable[..., Any] | None = None,
-                 on_train_end: Callable[..., Any] | None = None, on_train_batch_end: Callable[..., Any] | None = None, on_batch_end: Callable[..., Any] | None = None,
+    def __init__(self, on_epoch_begin: Callable[..., Any] | None = None, on_epoch_end: Callable[..., Any] | None = None,
+                 on_train_begin: Callable[..., Any] | None = None, on_train_end: Callable[..., Any] | None = None,
+                 on_train_batch_end: Callable[..., Any] | None = None, on_batch_end: Callable[..., Any] | None = None,
                  **kwargs: Any) -> None:
         if kwargs:
             raise unsupported(f"keras.callbacks.LambdaCallback({', '.join(sorted(kwargs))}=...)")

@@ -33,7 +33,8 @@ __all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUn
 class _Seeded:
     """Keras' ``seed=``: the same draw at every call."""
 
-    def __call__(self, shape: Sequence[int], dtype: DTypeLike = None, rng: np.random.Generator | None = None) -> np.ndarray:
+    def __call__(self, shape: Sequence[int], dtype: DTypeLike = None,
+                 rng: np.random.Generator | None = None) -> np.ndarray:
         if getattr(self, "seed", None) is not None:
             rng = np.random.default_rng(self.seed)
         return super().__call__(shape, dtype=dtype, rng=rng)

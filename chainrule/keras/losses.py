@@ -101,8 +101,8 @@ class MeanSquaredError(_KerasReduced, _losses.MeanSquaredError):
 
     per_sample = staticmethod(mean_squared_error)
 
-    def __init__(self, reduction: Literal["sum_over_batch_size", "mean", "sum", "none"] | None = "sum_over_batch_size", name: str = "mean_squared_error",
-                 dtype: DTypeLike = None) -> None:
+    def __init__(self, reduction: Literal["sum_over_batch_size", "mean", "sum", "none"] | None = "sum_over_batch_size",
+                 name: str = "mean_squared_error", dtype: DTypeLike = None) -> None:
         super().__init__(reduction=_reduction(reduction, "MeanSquaredError"), name=name)
 
 
@@ -111,8 +111,8 @@ class MeanAbsoluteError(_KerasReduced, _losses.MeanAbsoluteError):
 
     per_sample = staticmethod(mean_absolute_error)
 
-    def __init__(self, reduction: Literal["sum_over_batch_size", "mean", "sum", "none"] | None = "sum_over_batch_size", name: str = "mean_absolute_error",
-                 dtype: DTypeLike = None) -> None:
+    def __init__(self, reduction: Literal["sum_over_batch_size", "mean", "sum", "none"] | None = "sum_over_batch_size",
+                 name: str = "mean_absolute_error", dtype: DTypeLike = None) -> None:
         super().__init__(reduction=_reduction(reduction, "MeanAbsoluteError"), name=name)
 
 
@@ -122,8 +122,8 @@ class BinaryCrossentropy(_KerasReduced, _losses.BinaryCrossentropy):
     per_sample = staticmethod(binary_crossentropy)
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
-                 reduction: Literal["sum_over_batch_size", "mean", "sum", "none"] | None = "sum_over_batch_size", name: str = "binary_crossentropy",
-                 dtype: DTypeLike = None) -> None:
+                 reduction: Literal["sum_over_batch_size", "mean", "sum", "none"] | None = "sum_over_batch_size",
+                 name: str = "binary_crossentropy", dtype: DTypeLike = None) -> None:
         _no_extras("BinaryCrossentropy", label_smoothing=(label_smoothing, 0.0), axis=(axis, -1))
         super().__init__(from_logits=from_logits, reduction=_reduction(reduction, "BinaryCrossentropy"), name=name)
 
@@ -134,8 +134,8 @@ class CategoricalCrossentropy(_KerasReduced, _losses.CategoricalCrossentropy):
     per_sample = staticmethod(categorical_crossentropy)
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
-                 reduction: Literal["sum_over_batch_size", "mean", "sum", "none"] | None = "sum_over_batch_size", name: str = "categorical_crossentropy",
-                 dtype: DTypeLike = None) -> None:
+                 reduction: Literal["sum_over_batch_size", "mean", "sum", "none"] | None = "sum_over_batch_size",
+                 name: str = "categorical_crossentropy", dtype: DTypeLike = None) -> None:
         _no_extras("CategoricalCrossentropy", label_smoothing=(label_smoothing, 0.0), axis=(axis, -1))
         super().__init__(from_logits=from_logits, reduction=_reduction(reduction, "CategoricalCrossentropy"),
                          name=name)
@@ -147,8 +147,8 @@ class SparseCategoricalCrossentropy(_KerasReduced, _losses.SparseCategoricalCros
     per_sample = staticmethod(sparse_categorical_crossentropy)
 
     def __init__(self, from_logits: bool = False, ignore_class: int | None = None,
-                 reduction: Literal["sum_over_batch_size", "mean", "sum", "none"] | None = "sum_over_batch_size", name: str = "sparse_categorical_crossentropy",
-                 dtype: DTypeLike = None) -> None:
+                 reduction: Literal["sum_over_batch_size", "mean", "sum", "none"] | None = "sum_over_batch_size",
+                 name: str = "sparse_categorical_crossentropy", dtype: DTypeLike = None) -> None:
         _no_extras("SparseCategoricalCrossentropy", ignore_class=(ignore_class, None))
         super().__init__(from_logits=from_logits, reduction=_reduction(reduction, "SparseCategoricalCrossentropy"),
                          name=name)
@@ -159,8 +159,9 @@ class Huber(_losses.Loss):
 
     fn = staticmethod(huber)
 
-    def __init__(self, delta: float = 1.0, reduction: Literal["sum_over_batch_size", "mean", "sum", "none"] | None = "sum_over_batch_size", name: str = "huber_loss",
-                 dtype: DTypeLike = None) -> None:
+    def __init__(self, delta: float = 1.0,
+                 reduction: Literal["sum_over_batch_size", "mean", "sum", "none"] | None = "sum_over_batch_size",
+                 name: str = "huber_loss", dtype: DTypeLike = None) -> None:
         self.delta = float(delta)
         self.reduction = _reduction(reduction, "Huber")
         self.name = name

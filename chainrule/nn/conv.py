@@ -164,8 +164,9 @@ class _Conv(_Spatial):
 
     def __init__(self, filters: int, kernel_size: int | Sequence[int], strides: int | Sequence[int] = 1,
                  padding: str | int | Sequence[int] | Sequence[tuple[int, int]] = "valid",
-                 data_format: Literal["channels_last", "channels_first"] | None = None, dilation_rate: int | Sequence[int] = 1,
-                 groups: int = 1, activation: str | Callable[..., Tensor] | None = None, use_bias: bool = True,
+                 data_format: Literal["channels_last", "channels_first"] | None = None,
+                 dilation_rate: int | Sequence[int] = 1, groups: int = 1,
+                 activation: str | Callable[..., Tensor] | None = None, use_bias: bool = True,
                  kernel_initializer: str | Initializer | Callable[..., np.ndarray] = "glorot_uniform",
                  bias_initializer: str | Initializer | Callable[..., np.ndarray] = "zeros",
                  kernel_regularizer: str | Regularizer | Callable[[Tensor], Tensor] | None = None,
@@ -465,7 +466,8 @@ class _Pooling(_Spatial):
     kind = "max"
 
     def __init__(self, pool_size: int | Sequence[int] = 2, strides: int | Sequence[int] | None = None,
-                 padding: Literal["valid", "same"] = "valid", data_format: Literal["channels_last", "channels_first"] | None = None,
+                 padding: Literal["valid", "same"] = "valid",
+                 data_format: Literal["channels_last", "channels_first"] | None = None,
                  input_shape: Sequence[int | None] | None = None, **kwargs: Any) -> None:
         nd = self.rank
         who = type(self).__name__
@@ -555,8 +557,8 @@ class AveragePooling2D(_Pooling):
 class _GlobalPooling(_Spatial):
     kind = "avg"
 
-    def __init__(self, data_format: Literal["channels_last", "channels_first"] | None = None, keepdims: bool = False, input_shape: Sequence[int | None] | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, data_format: Literal["channels_last", "channels_first"] | None = None, keepdims: bool = False,
+                 input_shape: Sequence[int | None] | None = None, **kwargs: Any) -> None:
         self.data_format = _check_data_format(data_format, type(self).__name__)
         self.keepdims = bool(keepdims)
         super().__init__(input_shape, **kwargs)
@@ -615,7 +617,8 @@ class GlobalMaxPooling2D(_GlobalPooling):
 
 # --------------------------------------------------------------------------------- helpers
 class _ZeroPadding(_Spatial):
-    def __init__(self, padding: int | Sequence[int] | Sequence[tuple[int, int]] = 1, data_format: Literal["channels_last", "channels_first"] | None = None,
+    def __init__(self, padding: int | Sequence[int] | Sequence[tuple[int, int]] = 1,
+                 data_format: Literal["channels_last", "channels_first"] | None = None,
                  input_shape: Sequence[int | None] | None = None, **kwargs: Any) -> None:
         who = type(self).__name__
         try:
@@ -657,7 +660,8 @@ class ZeroPadding1D(_ZeroPadding):
 
     rank = 1
 
-    def __init__(self, padding: int | tuple[int, int] = 1, data_format: Literal["channels_last", "channels_first"] | None = None,
+    def __init__(self, padding: int | tuple[int, int] = 1,
+                 data_format: Literal["channels_last", "channels_first"] | None = None,
                  input_shape: Sequence[int | None] | None = None, **kwargs: Any) -> None:
         if isinstance(padding, (tuple, list)) and len(padding) == 2 and all(isinstance(p, (int, np.integer))
                                                                            for p in padding):
@@ -679,8 +683,8 @@ class ZeroPadding2D(_ZeroPadding):
 
 
 class _SpatialDropout(_Spatial):
-    def __init__(self, rate: float, data_format: Literal["channels_last", "channels_first"] | None = None, seed: int | None = None,
-                 input_shape: Sequence[int | None] | None = None, **kwargs: Any) -> None:
+    def __init__(self, rate: float, data_format: Literal["channels_last", "channels_first"] | None = None,
+                 seed: int | None = None, input_shape: Sequence[int | None] | None = None, **kwargs: Any) -> None:
         who = type(self).__name__
         self.rate = _checks.in_range(who, "rate", rate, 0.0, 1.0, hi_open=True)
         self.seed = _checks.seed(who, seed)
@@ -733,7 +737,8 @@ class Reshape(Layer):
     (5, 28, 28, 1)
     """
 
-    def __init__(self, target_shape: Sequence[int], input_shape: Sequence[int | None] | None = None, **kwargs: Any) -> None:
+    def __init__(self, target_shape: Sequence[int], input_shape: Sequence[int | None] | None = None,
+                 **kwargs: Any) -> None:
         try:
             target = tuple(int(d) for d in target_shape)
         except TypeError:

@@ -40,7 +40,8 @@ class Layer(Module):
 
     def __init__(self, input_shape: Sequence[int | None] | int | None = None, *, name: str | None = None,
                  input_dim: int | None = None, batch_input_shape: Sequence[int | None] | None = None,
-                 batch_size: int | None = None, activity_regularizer: str | Regularizer | Callable[[Tensor], Tensor] | None = None,
+                 batch_size: int | None = None,
+                 activity_regularizer: str | Regularizer | Callable[[Tensor], Tensor] | None = None,
                  trainable: bool = True, dtype: DTypeLike = None, autocast: bool = True, **kwargs: Any) -> None:
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unrecognized keyword arguments {sorted(kwargs)}")
@@ -266,7 +267,8 @@ class Dense(Layer):
         if self.bias_regularizer is not None and "bias" in self._parameters:
             yield self.bias_regularizer, self.bias
 
-    def stack_layer(self, n_in: int, dtype: np.dtype) -> tuple[Parameter, Parameter | None, Callable[..., Tensor]] | None:
+    def stack_layer(self, n_in: int,
+                    dtype: np.dtype) -> tuple[Parameter, Parameter | None, Callable[..., Tensor]] | None:
         """(W, b or None, activation) if this layer can run inside a fused dense stack on a batch of
         ``n_in`` features of ``dtype`` (built, its own forward, weights of that dtype), else None."""
         d = self.__dict__

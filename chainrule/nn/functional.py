@@ -52,7 +52,8 @@ def relu6(input: TensorLike, inplace: bool = False) -> Tensor | np.ndarray:  # n
     return ops.clip(input, 0.0, 6.0)
 
 
-def leaky_relu(input: TensorLike, negative_slope: float = 0.01, inplace: bool = False) -> Tensor | np.ndarray:  # noqa: A002
+def leaky_relu(input: TensorLike, negative_slope: float = 0.01,
+               inplace: bool = False) -> Tensor | np.ndarray:  # noqa: A002
     """x for x > 0, negative_slope x otherwise."""
     return ops.leaky_relu(input, negative_slope)
 
@@ -130,7 +131,8 @@ def tanh(input: TensorLike) -> Tensor | np.ndarray:  # noqa: A002
     return ops.tanh(input)
 
 
-def hardtanh(input: TensorLike, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor | np.ndarray:  # noqa: A002
+def hardtanh(input: TensorLike, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor | np.ndarray:  # noqa: A002
     """x clipped to [min_val, max_val];  derivative 1 strictly inside, 0 outside (as PyTorch)."""
     return ops.clip(input, min_val, max_val)
 
@@ -152,7 +154,8 @@ def softmax(input: TensorLike, dim: int | None = None, dtype: DTypeLike = None) 
     return ops.softmax(x, axis=_dim(dim, "softmax"))
 
 
-def log_softmax(input: TensorLike, dim: int | None = None, dtype: DTypeLike = None) -> Tensor | np.ndarray:  # noqa: A002
+def log_softmax(input: TensorLike, dim: int | None = None,
+                dtype: DTypeLike = None) -> Tensor | np.ndarray:  # noqa: A002
     """x_i - logsumexp(x) along ``dim``."""
     x = ops._arr(input) if dtype is None else ops.astype(ops._arr(input), dtype)
     return ops.log_softmax(x, axis=_dim(dim, "log_softmax"))
@@ -179,17 +182,20 @@ def _target(target):
     return target.data if isinstance(target, Tensor) and not target.requires_grad else target
 
 
-def mse_loss(input: TensorLike, target: TensorLike, reduction: Literal["mean", "sum", "none"] = "mean") -> Tensor | np.ndarray:  # noqa: A002
+def mse_loss(input: TensorLike, target: TensorLike,
+             reduction: Literal["mean", "sum", "none"] = "mean") -> Tensor | np.ndarray:  # noqa: A002
     """Mean squared error  l_i = (a_i - y_i)^2  (:func:`chainrule.losses.mean_squared_error`)."""
     return _losses.mean_squared_error(_target(target), input, reduction=reduction)
 
 
-def l1_loss(input: TensorLike, target: TensorLike, reduction: Literal["mean", "sum", "none"] = "mean") -> Tensor | np.ndarray:  # noqa: A002
+def l1_loss(input: TensorLike, target: TensorLike,
+            reduction: Literal["mean", "sum", "none"] = "mean") -> Tensor | np.ndarray:  # noqa: A002
     """Mean absolute error  l_i = |a_i - y_i|  (:func:`chainrule.losses.mean_absolute_error`)."""
     return _losses.mean_absolute_error(_target(target), input, reduction=reduction)
 
 
-def huber_loss(input: TensorLike, target: TensorLike, reduction: Literal["mean", "sum", "none"] = "mean", delta: float = 1.0) -> Tensor | np.ndarray:  # noqa: A002
+def huber_loss(input: TensorLike, target: TensorLike, reduction: Literal["mean", "sum", "none"] = "mean",
+               delta: float = 1.0) -> Tensor | np.ndarray:  # noqa: A002
     """Huber loss.  With d = a - y:  l = d^2 / 2 for |d| < delta, delta (|d| - delta/2) otherwise;
     dl/da = d inside, delta sign(d) outside (the gradient is clipped at delta)."""
     d = ops.sub(input, target)
@@ -199,14 +205,16 @@ def huber_loss(input: TensorLike, target: TensorLike, reduction: Literal["mean",
     return _reduce(loss, reduction, "huber_loss")
 
 
-def smooth_l1_loss(input: TensorLike, target: TensorLike, reduction: Literal["mean", "sum", "none"] = "mean", beta: float = 1.0) -> Tensor | np.ndarray:  # noqa: A002
+def smooth_l1_loss(input: TensorLike, target: TensorLike, reduction: Literal["mean", "sum", "none"] = "mean",
+                   beta: float = 1.0) -> Tensor | np.ndarray:  # noqa: A002
     """Smooth L1 loss: l = d^2 / (2 beta) for |d| < beta, |d| - beta/2 otherwise (huber_loss / beta)."""
     if beta == 0:
         return l1_loss(input, target, reduction)
     return ops.div(huber_loss(input, target, reduction, delta=beta), beta)
 
 
-def binary_cross_entropy(input: TensorLike, target: TensorLike, weight: TensorLike | None = None, reduction: Literal["mean", "sum", "none"] = "mean") -> Tensor | np.ndarray:  # noqa: A002
+def binary_cross_entropy(input: TensorLike, target: TensorLike, weight: TensorLike | None = None,
+                         reduction: Literal["mean", "sum", "none"] = "mean") -> Tensor | np.ndarray:  # noqa: A002
     """Binary cross-entropy on probabilities  l_i = -w_i [y_i log a_i + (1 - y_i) log(1 - a_i)]
     (:func:`chainrule.losses.binary_crossentropy`, which clips a to [1e-7, 1 - 1e-7] where PyTorch
     clamps the log at -100); ``weight`` rescales each element."""
@@ -216,7 +224,8 @@ def binary_cross_entropy(input: TensorLike, target: TensorLike, weight: TensorLi
     return _reduce(per, reduction, "binary_cross_entropy", weight)
 
 
-def binary_cross_entropy_with_logits(input: TensorLike, target: TensorLike, weight: TensorLike | None = None, reduction: Literal["mean", "sum", "none"] = "mean",
+def binary_cross_entropy_with_logits(input: TensorLike, target: TensorLike, weight: TensorLike | None = None,
+                                     reduction: Literal["mean", "sum", "none"] = "mean",
                                      pos_weight: TensorLike | None = None) -> Tensor | np.ndarray:  # noqa: A002
     """Binary cross-entropy on logits, stable for any z:  l = softplus(z) - y z  (:func:`chainrule.losses.
     binary_crossentropy` with ``from_logits=True``); with ``pos_weight`` p the positive term is
@@ -263,7 +272,8 @@ def nll_loss(input: TensorLike, target: ArrayLike, weight: ArrayLike | None = No
 
 
 def cross_entropy(input: TensorLike, target: TensorLike, weight: ArrayLike | None = None, ignore_index: int = -100,
-                  reduction: Literal["mean", "sum", "none"] = "mean", label_smoothing: float = 0.0) -> Tensor | np.ndarray:  # noqa: A002
+                  reduction: Literal["mean", "sum", "none"] = "mean",
+                  label_smoothing: float = 0.0) -> Tensor | np.ndarray:  # noqa: A002
     """Cross-entropy of logits:  l_i = logsumexp(z_i) - sum_c t_ic z_ic  with t_i one-hot (class indices)
     or given probabilities; gradient (softmax(z) - t) / N for the mean.
 

@@ -49,10 +49,10 @@ class InputLayer(Layer):
     shape with the batch axis first (Keras' ``batch_shape=``, tf.keras' ``batch_input_shape``).
     """
 
-    def __init__(self, shape: Sequence[int | None] | None = None, batch_size: int | None = None, dtype: DTypeLike = None,
-                 sparse: bool | None = None, batch_shape: Sequence[int | None] | None = None, input_tensor: None = None,
-                 name: str | None = None, input_shape: Sequence[int | None] | None = None, ragged: bool | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, shape: Sequence[int | None] | None = None, batch_size: int | None = None,
+                 dtype: DTypeLike = None, sparse: bool | None = None, batch_shape: Sequence[int | None] | None = None,
+                 input_tensor: None = None, name: str | None = None, input_shape: Sequence[int | None] | None = None,
+                 ragged: bool | None = None, **kwargs: Any) -> None:
         for what, value in (("sparse", sparse), ("ragged", ragged), ("input_tensor", input_tensor)):
             if value:
                 raise NotImplementedError(f"Input({what}=...): {what} inputs are not supported by chainrule")
@@ -85,7 +85,8 @@ class InputLayer(Layer):
 
 def Input(shape: Sequence[int | None] | None = None, batch_size: int | None = None, dtype: DTypeLike = None,
           sparse: bool | None = None, batch_shape: Sequence[int | None] | None = None, name: str | None = None,
-          tensor: None = None, optional: bool = False, ragged: bool | None = None) -> KerasTensor:  # noqa: N802 (Keras' name)
+          tensor: None = None, optional: bool = False,
+          ragged: bool | None = None) -> KerasTensor:  # noqa: N802 (Keras' name)
     """A symbolic input of a functional model: ``Input(shape=(784,))`` stands for batches of 784 features.
 
     Parameters
@@ -149,8 +150,9 @@ class Model(Layer):
     (['hidden', 'out'], (None, 1))
     """
 
-    def __init__(self, inputs: KerasTensor | Sequence[KerasTensor] | Mapping[str, KerasTensor] | None = None, outputs: KerasTensor | Sequence[KerasTensor] | Mapping[str, KerasTensor] | None = None, name: str | None = None,
-                 trainable: bool = True, **kwargs: Any) -> None:
+    def __init__(self, inputs: KerasTensor | Sequence[KerasTensor] | Mapping[str, KerasTensor] | None = None,
+                 outputs: KerasTensor | Sequence[KerasTensor] | Mapping[str, KerasTensor] | None = None,
+                 name: str | None = None, trainable: bool = True, **kwargs: Any) -> None:
         if name is None:
             name = naming.unique_name("Functional" if (type(self) is Model and inputs is not None) else
                                       type(self).__name__)

@@ -46,7 +46,8 @@ class WeightTooLargeError(ValueError, MemoryError):
 class Initializer:
     """Base class: ``init(shape, dtype=None, rng=None) -> ndarray``."""
 
-    def __call__(self, shape: Sequence[int], dtype: DTypeLike = None, rng: np.random.Generator | None = None) -> np.ndarray:
+    def __call__(self, shape: Sequence[int], dtype: DTypeLike = None,
+                 rng: np.random.Generator | None = None) -> np.ndarray:
         dtype = np.dtype(dtype or get_default_dtype())
         reserve(shape)  # within an allocation limit (load_model), refused before allocating
         try:

@@ -35,10 +35,10 @@ class BatchNormalization(Layer):
 
     def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
                  input_dim: int | None = None, dtype: DTypeLike = None, *, axis: int = -1,
-                 beta_initializer: str = "zeros", gamma_initializer: str = "ones", moving_mean_initializer: str = "zeros",
-                 moving_variance_initializer: str = "ones", beta_regularizer: None = None, gamma_regularizer: None = None,
-                 beta_constraint: None = None, gamma_constraint: None = None, synchronized: bool = False,
-                 **kwargs: Any) -> None:
+                 beta_initializer: str = "zeros", gamma_initializer: str = "ones",
+                 moving_mean_initializer: str = "zeros", moving_variance_initializer: str = "ones",
+                 beta_regularizer: None = None, gamma_regularizer: None = None, beta_constraint: None = None,
+                 gamma_constraint: None = None, synchronized: bool = False, **kwargs: Any) -> None:
         if axis not in (-1,):
             raise NotImplementedError(f"BatchNormalization(axis={axis!r}): only the last axis (axis=-1, "
                                       f"channels last) is normalized by chainrule")

@@ -15,7 +15,7 @@ from chainrule.tensor import Tensor
 class Regularizer:
     """Base class: ``reg(W) -> scalar Tensor``."""
 
-    def __call__(self, w: Tensor) -> Tensor:  # pragma: no cover - abstract
+    def __call__(self, w: Tensor) -> Tensor | float:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def l2_coefficient(self) -> float | None:

@@ -46,8 +46,8 @@ class KerasTensor:
 
     __slots__ = ("shape", "dtype", "name", "node", "index")
 
-    def __init__(self, shape: Sequence[int | None], dtype: DTypeLike = "float32", name: str | None = None, node: Node | None = None,
-                 index: int = 0) -> None:
+    def __init__(self, shape: Sequence[int | None], dtype: DTypeLike = "float32", name: str | None = None,
+                 node: Node | None = None, index: int = 0) -> None:
         self.shape = tuple(None if d is None else int(d) for d in shape)
         self.dtype = np.dtype(dtype)
         self.name = name

@@ -250,7 +250,8 @@ def rand(*size: builtins.int | Sequence[builtins.int], generator: Generator | No
     return _make(_rng(generator).random(_shape(size)), dtype, requires_grad, device, "torch.rand")
 
 
-def randint(low: builtins.int, high: builtins.int | None = None, size: Sequence[builtins.int] | None = None, generator: Generator | None = None, dtype: DTypeLike = None, device: str | device | None = None,
+def randint(low: builtins.int, high: builtins.int | None = None, size: Sequence[builtins.int] | None = None,
+            generator: Generator | None = None, dtype: DTypeLike = None, device: str | device | None = None,
             requires_grad: builtins.bool = False) -> Tensor:
     """Integers drawn uniformly from [low, high) (``randint(high, size=...)``: from [0, high)), int64 by
     default."""
@@ -442,15 +443,15 @@ def prod(input: TensorLike, dim: builtins.int | None = None, keepdim: builtins.b
     return ops.prod(_t(input), axis=dim, keepdims=keepdim)
 
 
-def var(input: TensorLike, dim: builtins.int | Sequence[builtins.int] | None = None, unbiased: builtins.bool = True, keepdim: builtins.bool = False, *,
-        correction: builtins.int | None = None) -> Tensor:  # noqa: A002
+def var(input: TensorLike, dim: builtins.int | Sequence[builtins.int] | None = None, unbiased: builtins.bool = True,
+        keepdim: builtins.bool = False, *, correction: builtins.int | None = None) -> Tensor:  # noqa: A002
     """The sample variance (divided by n - 1) unless ``unbiased=False`` or ``correction=0``, as PyTorch."""
     ddof = correction if correction is not None else (1 if unbiased else 0)
     return ops.var(_t(input), axis=_axis(dim), keepdims=keepdim, ddof=ddof)
 
 
-def std(input: TensorLike, dim: builtins.int | Sequence[builtins.int] | None = None, unbiased: builtins.bool = True, keepdim: builtins.bool = False, *,
-        correction: builtins.int | None = None) -> Tensor:  # noqa: A002
+def std(input: TensorLike, dim: builtins.int | Sequence[builtins.int] | None = None, unbiased: builtins.bool = True,
+        keepdim: builtins.bool = False, *, correction: builtins.int | None = None) -> Tensor:  # noqa: A002
     """The sample standard deviation (divided by n - 1) unless ``unbiased=False`` or ``correction=0``, as PyTorch."""
     ddof = correction if correction is not None else (1 if unbiased else 0)
     return ops.std(_t(input), axis=_axis(dim), keepdims=keepdim, ddof=ddof)

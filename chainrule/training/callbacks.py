@@ -109,8 +109,9 @@ class _Monitor(Callback):
 class EarlyStopping(_Monitor):
     """Stop when ``monitor`` has not improved for ``patience`` epochs; optionally restore the best weights."""
 
-    def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0, mode: Literal["auto", "min", "max"] = "auto",
-                 restore_best_weights: bool = False, verbose: int = 0) -> None:
+    def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
+                 mode: Literal["auto", "min", "max"] = "auto", restore_best_weights: bool = False,
+                 verbose: int = 0) -> None:
         super().__init__(monitor, mode, min_delta)
         self.patience = _checks.positive_int("EarlyStopping", "patience", patience, minimum=0)
         self.restore_best_weights = restore_best_weights
@@ -145,8 +146,8 @@ class ModelCheckpoint(_Monitor):
     ``path`` may contain format fields such as ``{epoch:02d}`` and ``{val_loss:.3f}``.
     """
 
-    def __init__(self, path: PathLike, monitor: str = "val_loss", save_best_only: bool = False, mode: Literal["auto", "min", "max"] = "auto",
-                 verbose: int = 0) -> None:
+    def __init__(self, path: PathLike, monitor: str = "val_loss", save_best_only: bool = False,
+                 mode: Literal["auto", "min", "max"] = "auto", verbose: int = 0) -> None:
         super().__init__(monitor, mode, 0.0)
         self.path = str(path)
         self.save_best_only = save_best_only
@@ -201,7 +202,8 @@ class ReduceLROnPlateau(_Monitor):
     """
 
     def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, min_lr: float = 0.0,
-                 mode: Literal["auto", "min", "max"] = "auto", min_delta: float = 1e-4, cooldown: int = 0, verbose: int = 0) -> None:
+                 mode: Literal["auto", "min", "max"] = "auto", min_delta: float = 1e-4, cooldown: int = 0,
+                 verbose: int = 0) -> None:
         super().__init__(monitor, mode, min_delta)
         factor = _checks.in_range("ReduceLROnPlateau", "factor", factor, 0.0, 1.0, lo_open=True, hi_open=True)
         min_lr = _checks.in_range("ReduceLROnPlateau", "min_lr", min_lr, 0.0)

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 
 def load(name: str, path: PathLike | None,
-         reader: Callable[[PathLike | None], tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]]) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+         reader: Callable[[PathLike | None], tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]]
+         ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """``(x_train, y_train), (x_test, y_test)`` as Keras returns them, from ``path`` or the search path.
 
     ``path`` may be a folder (searched first) or a ``.npz`` file with Keras' four arrays

@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from chainrule._typing import PathLike
 
 
-def load_data(path: PathLike | None = None) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+def load_data(path: PathLike | None = None
+              ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """``(x_train, y_train), (x_test, y_test)``: uint8 images (50000, 32, 32, 3) and (10000, 32, 32, 3)
     (channels last) and uint8 labels of shape (50000, 1) and (10000, 1), as Keras returns them.
 

@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from chainrule._typing import PathLike
 
 
-def load_data(path: PathLike | None = "mnist.npz") -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+def load_data(path: PathLike | None = "mnist.npz"
+              ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """``(x_train, y_train), (x_test, y_test)``: uint8 images (60000, 28, 28) and (10000, 28, 28), uint8 labels.
 
     The IDX files are looked for where :func:`chainrule.datasets.load_mnist` looks (``path`` may be a

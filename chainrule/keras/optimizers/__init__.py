@@ -57,8 +57,8 @@ class KerasSGD(_optim.SGD):
     m_t = mu m_(t-1) - eta g_t,  theta += m_t  (Nesterov: theta += mu m_t - eta g_t).
     """
 
-    def __init__(self, learning_rate: float | LearningRateSchedule = 0.01, momentum: float = 0.0, nesterov: bool = False, *,
-                 lr: float | None = None, **kwargs: Any) -> None:
+    def __init__(self, learning_rate: float | LearningRateSchedule = 0.01, momentum: float = 0.0,
+                 nesterov: bool = False, *, lr: float | None = None, **kwargs: Any) -> None:
         learning_rate, clips = _keras_args("SGD", learning_rate, lr, kwargs, _COMMON)
         super().__init__(None, learning_rate, momentum=momentum, nesterov=nesterov, **clips)
 
@@ -88,10 +88,10 @@ class KerasAdamW(_optim.AdamW):
 
     _eps_on_v_hat = False
 
-    def __init__(self, learning_rate: float | LearningRateSchedule = 0.001, weight_decay: float = 0.004, beta_1: float = 0.9,
-                 beta_2: float = 0.999, epsilon: float = 1e-7, amsgrad: bool = False, *, lr: float | None = None,
-                 beta1: float | None = None, beta2: float | None = None, eps: float | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, learning_rate: float | LearningRateSchedule = 0.001, weight_decay: float = 0.004,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7, amsgrad: bool = False, *,
+                 lr: float | None = None, beta1: float | None = None, beta2: float | None = None,
+                 eps: float | None = None, **kwargs: Any) -> None:
         learning_rate, clips = _keras_args("AdamW", learning_rate, lr, kwargs,
                                            {k: v for k, v in _COMMON.items() if k != "weight_decay"})
         if amsgrad:

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 __all__ = list(_base_all) + ["dropout", "one_hot"]
 
 
-def dropout(input: TensorLike, p: float = 0.5, training: bool = True, inplace: bool = False) -> TensorLike:  # noqa: A002
+def dropout(input: TensorLike, p: float = 0.5, training: bool = True,
+            inplace: bool = False) -> TensorLike:  # noqa: A002
     """Inverted dropout: in training y = x m / (1 - p), m_i ~ Bernoulli(1 - p); y = x otherwise."""
     if not 0 <= p < 1:
         raise ValueError(f"dropout: p must be in [0, 1), got {p!r}")

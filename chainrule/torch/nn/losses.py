@@ -33,7 +33,8 @@ __all__ = ["MSELoss", "L1Loss", "NLLLoss", "HuberLoss", "SmoothL1Loss", "KLDivLo
 class MSELoss(_losses.MSELoss):
     """``nn.MSELoss``: l = (a - y)^2, then mean / sum / none."""
 
-    def __init__(self, size_average: None = None, reduce: None = None, reduction: Literal["mean", "sum", "none"] = "mean") -> None:
+    def __init__(self, size_average: None = None, reduce: None = None,
+                 reduction: Literal["mean", "sum", "none"] = "mean") -> None:
         super().__init__(_legacy(size_average, reduce, reduction))
 
     def __repr__(self):
@@ -55,7 +56,8 @@ class _Printed(_TorchStyle):
 class L1Loss(_Printed):
     """``nn.L1Loss``: l = |a - y|, then mean / sum / none."""
 
-    def __init__(self, size_average: None = None, reduce: None = None, reduction: Literal["mean", "sum", "none"] = "mean") -> None:
+    def __init__(self, size_average: None = None, reduce: None = None,
+                 reduction: Literal["mean", "sum", "none"] = "mean") -> None:
         super().__init__(_legacy(size_average, reduce, reduction))
 
     def forward(self, input: TensorLike, target: TensorLike) -> Tensor | np.ndarray:  # noqa: A002
@@ -104,7 +106,8 @@ class HuberLoss(_Printed):
 class SmoothL1Loss(_Printed):
     """``nn.SmoothL1Loss(beta=1.0)``: d^2 / (2 beta) where |d| < beta, |d| - beta / 2 elsewhere."""
 
-    def __init__(self, size_average: None = None, reduce: None = None, reduction: Literal["mean", "sum", "none"] = "mean", beta: float = 1.0) -> None:
+    def __init__(self, size_average: None = None, reduce: None = None,
+                 reduction: Literal["mean", "sum", "none"] = "mean", beta: float = 1.0) -> None:
         super().__init__(_legacy(size_average, reduce, reduction))
         self.beta = float(beta)
 
@@ -120,8 +123,8 @@ class SmoothL1Loss(_Printed):
 class KLDivLoss(_Printed):
     """``nn.KLDivLoss(reduction='mean', log_target=False)`` with ``input`` log-probabilities."""
 
-    def __init__(self, size_average: None = None, reduce: None = None, reduction: Literal["mean", "batchmean", "sum", "none"] = "mean",
-                 log_target: bool = False) -> None:
+    def __init__(self, size_average: None = None, reduce: None = None,
+                 reduction: Literal["mean", "batchmean", "sum", "none"] = "mean", log_target: bool = False) -> None:
         if reduction not in ("mean", "sum", "none", "batchmean"):
             raise ValueError(f"KLDivLoss: reduction must be 'mean', 'sum', 'none' or 'batchmean', got {reduction!r}")
         self.reduction, self.log_target = _legacy(size_average, reduce, reduction), bool(log_target)
@@ -140,7 +143,8 @@ class CrossEntropyLoss(_losses.CrossEntropyLoss):
     without weights, ignored indices or smoothing it is chainrule's fused softmax cross-entropy."""
 
     def __init__(self, weight: ArrayLike | None = None, size_average: None = None, ignore_index: int = -100,
-                 reduce: None = None, reduction: Literal["mean", "sum", "none"] = "mean", label_smoothing: float = 0.0) -> None:
+                 reduce: None = None, reduction: Literal["mean", "sum", "none"] = "mean",
+                 label_smoothing: float = 0.0) -> None:
         super().__init__(_legacy(size_average, reduce, reduction))
         self.weight, self.ignore_index, self.label_smoothing = weight, int(ignore_index), float(label_smoothing)
 
@@ -162,7 +166,8 @@ class CrossEntropyLoss(_losses.CrossEntropyLoss):
 class BCELoss(_losses.BCELoss):
     """``nn.BCELoss(weight=None, reduction='mean')`` on probabilities."""
 
-    def __init__(self, weight: TensorLike | None = None, size_average: None = None, reduce: None = None, reduction: Literal["mean", "sum", "none"] = "mean") -> None:
+    def __init__(self, weight: TensorLike | None = None, size_average: None = None, reduce: None = None,
+                 reduction: Literal["mean", "sum", "none"] = "mean") -> None:
         super().__init__(_legacy(size_average, reduce, reduction))
         self.weight = weight
 
@@ -179,8 +184,8 @@ class BCELoss(_losses.BCELoss):
 class BCEWithLogitsLoss(_losses.BCEWithLogitsLoss):
     """``nn.BCEWithLogitsLoss(weight=None, reduction='mean', pos_weight=None)`` on logits."""
 
-    def __init__(self, weight: TensorLike | None = None, size_average: None = None, reduce: None = None, reduction: Literal["mean", "sum", "none"] = "mean",
-                 pos_weight: TensorLike | None = None) -> None:
+    def __init__(self, weight: TensorLike | None = None, size_average: None = None, reduce: None = None,
+                 reduction: Literal["mean", "sum", "none"] = "mean", pos_weight: TensorLike | None = None) -> None:
         super().__init__(_legacy(size_average, reduce, reduction))
         self.weight, self.pos_weight = weight, pos_weight
 

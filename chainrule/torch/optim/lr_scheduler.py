@@ -86,7 +86,8 @@ class StepLR(LRScheduler):
 class MultiStepLR(LRScheduler):
     """eta = eta_0 gamma^(number of milestones reached)."""
 
-    def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1, last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
         self.milestones, self.gamma = sorted(int(m) for m in milestones), float(gamma)
         super().__init__(optimizer, last_epoch)
 
@@ -110,7 +111,8 @@ class ExponentialLR(LRScheduler):
 class CosineAnnealingLR(LRScheduler):
     """eta = eta_min + (eta_0 - eta_min) (1 + cos(pi epoch / T_max)) / 2 (SGDR without restarts)."""
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:  # noqa: N803 (PyTorch's name)
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
+                 last_epoch: int = -1) -> None:  # noqa: N803 (PyTorch's name)
         self.T_max, self.eta_min = int(T_max), float(eta_min)
         if self.T_max < 1:
             raise ValueError(f"CosineAnnealingLR: T_max must be >= 1, got {T_max}")
@@ -124,7 +126,8 @@ class CosineAnnealingLR(LRScheduler):
 class LambdaLR(LRScheduler):
     """eta = eta_0 lr_lambda(epoch) (one function, or one per parameter group)."""
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]], last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
+                 last_epoch: int = -1) -> None:
         n = len(optimizer.param_groups)
         fns = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
         if len(fns) != n:
@@ -141,9 +144,9 @@ class ReduceLROnPlateau(_Plateau):
     """``ReduceLROnPlateau(optimizer, mode='min', factor=0.1, patience=10, threshold=1e-4, threshold_mode='rel',
     cooldown=0, min_lr=0)``: PyTorch's signature over :class:`chainrule.optim.ReduceLROnPlateau`."""
 
-    def __init__(self, optimizer: Optimizer, mode: Literal["min", "max"] = "min", factor: float = 0.1, patience: int = 10,
-                 threshold: float = 1e-4, threshold_mode: Literal["rel", "abs"] = "rel", cooldown: int = 0,
-                 min_lr: float = 0.0, eps: float = 1e-8) -> None:
+    def __init__(self, optimizer: Optimizer, mode: Literal["min", "max"] = "min", factor: float = 0.1,
+                 patience: int = 10, threshold: float = 1e-4, threshold_mode: Literal["rel", "abs"] = "rel",
+                 cooldown: int = 0, min_lr: float = 0.0, eps: float = 1e-8) -> None:
         if isinstance(min_lr, (list, tuple)):
             raise NotImplementedError("ReduceLROnPlateau(min_lr=[...]): one min_lr for every group in chainrule")
         super().__init__(optimizer, factor=factor, patience=patience, min_lr=min_lr, mode=mode, min_delta=threshold,
