@@ -61,11 +61,17 @@ import math
 import numbers
 import sys
 import warnings
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 import chainrule as cr
 from chainrule.ops import activations as _activations
+from chainrule.tensor import Tensor
+
+if TYPE_CHECKING:
+    from chainrule._typing import ArrayLike, TensorLike
 
 __all__ = ["Scheduler", "Constant", "Momentum", "Adagrad", "AdagradMomentum", "RMS_prop", "Adam",
            "CostOLS", "CostLogReg", "CostCrossEntropy",
@@ -97,16 +103,16 @@ class Scheduler:
     directly raises, as in the notes.
     """
 
-    def __init__(self, eta):
+    def __init__(self, eta: float) -> None:
         self.eta = _check_number(type(self).__name__, "eta", eta, lo=0.0, lo_open=True)
 
-    def update_change(self, gradient):
+    def update_change(self, gradient: np.ndarray) -> np.ndarray:
         """Return the change to subtract from the weights for this gradient; each subclass defines the
         rule."""
         raise NotImplementedError(f"{type(self).__name__} is abstract: use one of Constant, Momentum, Adagrad, "
                                   f"AdagradMomentum, RMS_prop or Adam")
 
-    def reset(self):
+    def reset(self) -> None:
         """Forget per-epoch state (nothing to forget for Constant and Momentum)."""
 
     def __repr__(self):
@@ -117,7 +123,7 @@ class Scheduler:
 class Constant(Scheduler):
     """Plain gradient descent.  change = eta * g."""
 
-    def update_change(self, gradient):
+    def update_change(self, gradient: np.ndarray) -> np.ndarray:
         """Return the learning rate times the gradient, ``eta * gradient``."""
         return self.eta * gradient
 
@@ -128,12 +134,12 @@ class Momentum(Scheduler):
     The velocity is kept across epochs (``reset`` does nothing), as in the notes.
     """
 
-    def __init__(self, eta, momentum):
+    def __init__(self, eta: float, momentum: float) -> None:
         super().__init__(eta)
         self.momentum = _check_number("Momentum", "momentum", momentum, lo=0.0)
         self._change = 0.0
 
-    def update_change(self, gradient):
+    def update_change(self, gradient: np.ndarray) -> np.ndarray:
         """Return the new velocity: the previous change scaled by ``momentum`` plus ``eta * gradient``."""
         self._change = self.momentum * self._change + self.eta * gradient
         return self._change
@@ -148,7 +154,7 @@ class Adagrad(Scheduler):
 
     _delta = 1e-8
 
-    def __init__(self, eta):
+    def __init__(self, eta: float) -> None:
         super().__init__(eta)
         self._G = None
 
@@ -161,12 +167,12 @@ class Adagrad(Scheduler):
         self._G = sq if self._G is None else self._G + sq
         return g / (self._delta + np.sqrt(self._G))
 
-    def update_change(self, gradient):
+    def update_change(self, gradient: np.ndarray) -> np.ndarray:
         """Return ``eta`` times the gradient divided by the root of its running sum of squares (one sum per
         row)."""
         return self.eta * self._scaled(gradient)
 
-    def reset(self):
+    def reset(self) -> None:
         self._G = None
 
 
@@ -176,12 +182,12 @@ class AdagradMomentum(Adagrad):
     G as in :class:`Adagrad` (reset every epoch); the velocity is kept.
     """
 
-    def __init__(self, eta, momentum):
+    def __init__(self, eta: float, momentum: float) -> None:
         super().__init__(eta)
         self.momentum = _check_number("AdagradMomentum", "momentum", momentum, lo=0.0)
         self._change = 0.0
 
-    def update_change(self, gradient):
+    def update_change(self, gradient: np.ndarray) -> np.ndarray:
         """Return the Adagrad-scaled step added to the previous change scaled by ``momentum``."""
         self._change = self.momentum * self._change + self.eta * self._scaled(gradient)
         return self._change
@@ -195,18 +201,18 @@ class RMS_prop(Scheduler):  # noqa: N801 (the notes' name)
 
     _delta = 1e-8
 
-    def __init__(self, eta, rho):
+    def __init__(self, eta: float, rho: float) -> None:
         super().__init__(eta)
         self.rho = _check_number("RMS_prop", "rho", rho, lo=0.0, hi=1.0, hi_open=True)
         self._second = 0.0
 
-    def update_change(self, gradient):
+    def update_change(self, gradient: np.ndarray) -> np.ndarray:
         """Return ``eta`` times the gradient divided by the root of a decaying (``rho``) average of its
         squares."""
         self._second = self.rho * self._second + (1 - self.rho) * gradient * gradient
         return self.eta * gradient / np.sqrt(self._second + self._delta)
 
-    def reset(self):
+    def reset(self) -> None:
         self._second = 0.0
 
 
@@ -222,7 +228,7 @@ class Adam(Scheduler):
 
     _delta = 1e-8
 
-    def __init__(self, eta, rho, rho2):
+    def __init__(self, eta: float, rho: float, rho2: float) -> None:
         super().__init__(eta)
         self.rho = _check_number("Adam", "rho", rho, lo=0.0, hi=1.0, hi_open=True)
         self.rho2 = _check_number("Adam", "rho2", rho2, lo=0.0, hi=1.0, hi_open=True)
@@ -230,7 +236,7 @@ class Adam(Scheduler):
         self._second = 0.0
         self._n_epochs = 1
 
-    def update_change(self, gradient):
+    def update_change(self, gradient: np.ndarray) -> np.ndarray:
         """Return ``eta`` times the bias-corrected first moment over the root of the bias-corrected second
         moment."""
         self._moment = self.rho * self._moment + (1 - self.rho) * gradient
@@ -239,7 +245,7 @@ class Adam(Scheduler):
         s_hat = self._second / (1 - self.rho2 ** self._n_epochs)
         return self.eta * m_hat / np.sqrt(s_hat + self._delta)
 
-    def reset(self):
+    def reset(self) -> None:
         self._n_epochs += 1
         self._moment = 0.0
         self._second = 0.0
@@ -248,7 +254,7 @@ class Adam(Scheduler):
 # =============================================================================
 # Cost functions: cost_func(target) -> C(output), written with chainrule ops
 # =============================================================================
-def CostOLS(target):  # noqa: N802 (the notes' names)
+def CostOLS(target: ArrayLike) -> Callable[[TensorLike], Tensor | np.ndarray]:  # noqa: N802 (the notes' names)
     """Mean squared error.  C(a) = (1/n) sum (t - a)^2,  n = number of samples (rows of t)."""
     target = np.asarray(target)
 
@@ -257,7 +263,7 @@ def CostOLS(target):  # noqa: N802 (the notes' names)
     return func
 
 
-def CostLogReg(target):  # noqa: N802
+def CostLogReg(target: ArrayLike) -> Callable[[TensorLike], Tensor | np.ndarray]:  # noqa: N802
     """Binary cross-entropy.  C(a) = -(1/n) sum [t log(a + 1e-9) + (1 - t) log(1 - a + 1e-9)]."""
     target = np.asarray(target)
 
@@ -266,7 +272,7 @@ def CostLogReg(target):  # noqa: N802
     return func
 
 
-def CostCrossEntropy(target):  # noqa: N802
+def CostCrossEntropy(target: ArrayLike) -> Callable[[TensorLike], Tensor | np.ndarray]:  # noqa: N802
     """Categorical cross-entropy.  C(a) = -(1/t.size) sum t log(a + 1e-9)  (t one-hot rows)."""
     target = np.asarray(target)
 
@@ -281,17 +287,17 @@ _CLASSIFICATION_COSTS = ("CostLogReg", "CostCrossEntropy")
 # =============================================================================
 # Activation functions (chainrule ops: plain arrays in, plain arrays out)
 # =============================================================================
-def identity(X):
+def identity(X: np.ndarray) -> np.ndarray:
     """f(z) = z;  f'(z) = 1."""
     return X
 
 
-def sigmoid(X):
+def sigmoid(X: np.ndarray) -> np.ndarray:
     """Logistic function.  f(z) = 1 / (1 + exp(-z));  f'(z) = f(z) (1 - f(z))."""
     return cr.sigmoid(X)
 
 
-def softmax(X):
+def softmax(X: np.ndarray) -> np.ndarray:
     """Softmax over the last axis.  f(z)_c = exp(z_c - max z) / sum_k exp(z_k - max z).
 
     Its derivative is a Jacobian, not elementwise; the network uses the
@@ -300,12 +306,12 @@ def softmax(X):
     return cr.softmax(X, axis=-1)
 
 
-def RELU(X):  # noqa: N802
+def RELU(X: np.ndarray) -> np.ndarray:  # noqa: N802
     """Rectified linear unit.  f(z) = max(z, 0);  f'(z) = 1 for z > 0, else 0."""
     return cr.relu(X)
 
 
-def LRELU(X):  # noqa: N802
+def LRELU(X: np.ndarray) -> np.ndarray:  # noqa: N802
     """Leaky ReLU.  f(z) = z for z > 0, 0.01 z otherwise;  f'(z) = 1 or 0.01."""
     return cr.leaky_relu(X, 0.01)
 
@@ -314,7 +320,7 @@ def LRELU(X):  # noqa: N802
 _TABLE = {identity: ("identity", {}), sigmoid: ("sigmoid", {}), RELU: ("relu", {}), LRELU: ("leaky_relu", {"alpha": 0.01})}
 
 
-def derivate(func):
+def derivate(func: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
     """The elementwise derivative f' of an activation f.
 
     Closed forms for identity, sigmoid, RELU and LRELU (the notes special-case
@@ -349,7 +355,7 @@ def derivate(func):
     return d
 
 
-def onehot(target):
+def onehot(target: ArrayLike) -> np.ndarray:
     """Integer labels (n,) -> one-hot rows (n, max + 1), as in the notes' digits example.
 
     >>> onehot(np.array([0, 2]))
@@ -425,7 +431,10 @@ class FFNN:
     ([0, 1, 1, 0], 1.0)
     """
 
-    def __init__(self, dimensions, hidden_func=sigmoid, output_func=lambda x: x, cost_func=CostOLS, seed=None):
+    def __init__(self, dimensions: Sequence[int], hidden_func: Callable[[np.ndarray], np.ndarray] = sigmoid,
+                 output_func: Callable[[np.ndarray], np.ndarray] = lambda x: x,
+                 cost_func: Callable[[np.ndarray], Callable[[TensorLike], Tensor | np.ndarray]] = CostOLS,
+                 seed: int | None = None) -> None:
         try:
             dims = tuple(dimensions)
         except TypeError:
@@ -463,7 +472,7 @@ class FFNN:
     def _softmax_out(self):
         return self.output_func is softmax or getattr(self.output_func, "__name__", None) == "softmax"
 
-    def reset_weights(self):
+    def reset_weights(self) -> None:
         """Draw fresh weights: W^l ~ N(0, 1), bias row (row 0) ~ N(0, 1) * 0.01."""
         rng = self._rng()
         self.weights = []
@@ -523,7 +532,7 @@ class FFNN:
         return grads_w, grads_b
 
     # ----------------------------------------------------------------- public
-    def predict(self, X, *, threshold=0.5):
+    def predict(self, X: ArrayLike, *, threshold: float = 0.5) -> np.ndarray:
         """The network's output for X; for a classifier the predicted labels.
 
         A classifier returns 1 where the output exceeds ``threshold`` and 0
@@ -565,7 +574,9 @@ class FFNN:
         """Fraction of samples whose predicted row equals the target row."""
         return float(np.mean(np.all(prediction == target, axis=1)))
 
-    def fit(self, X, t, scheduler, batches=1, epochs=100, lam=0, X_val=None, t_val=None, *, verbose=True):
+    def fit(self, X: ArrayLike, t: ArrayLike, scheduler: Scheduler, batches: int = 1, epochs: int = 100, lam: float = 0,
+            X_val: ArrayLike | None = None, t_val: ArrayLike | None = None, *,
+            verbose: bool = True) -> dict[str, np.ndarray]:
         """Train with mini-batch gradient descent; return per-epoch scores.
 
         Parameters
@@ -699,8 +710,9 @@ class NeuralNetwork:
     one-hot encoded for you.
     """
 
-    def __init__(self, X_data, Y_data, n_hidden_neurons=50, n_categories=10, epochs=10, batch_size=100, eta=0.1,
-                 lmbd=0.0, *, seed=None):
+    def __init__(self, X_data: ArrayLike, Y_data: ArrayLike, n_hidden_neurons: int = 50, n_categories: int = 10,
+                 epochs: int = 10, batch_size: int = 100, eta: float = 0.1, lmbd: float = 0.0, *,
+                 seed: int | None = None) -> None:
         owner = "NeuralNetwork"
         for name, v in (("n_hidden_neurons", n_hidden_neurons), ("n_categories", n_categories), ("epochs", epochs),
                         ("batch_size", batch_size)):
@@ -733,7 +745,7 @@ class NeuralNetwork:
         self._random = np.random if seed is None else np.random.RandomState(seed)
         self.create_biases_and_weights()
 
-    def create_biases_and_weights(self):
+    def create_biases_and_weights(self) -> None:
         """W ~ N(0, 1), b = 0.01."""
         r = self._random
         self.hidden_weights = r.randn(self.n_features, self.n_hidden_neurons)
@@ -746,16 +758,16 @@ class NeuralNetwork:
         z_o = a_h @ self.output_weights + self.output_bias
         return a_h, np.asarray(cr.softmax(z_o, axis=1))
 
-    def feed_forward(self):
+    def feed_forward(self) -> None:
         """Feed-forward of the current batch (kept for back-propagation)."""
         self.a_h, self.probabilities = self._forward(self.X_data)
 
-    def feed_forward_out(self, X):
+    def feed_forward_out(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities for X."""
         X = _as_matrix("NeuralNetwork.predict", "X", X, self.n_features, "features")
         return self._forward(X)[1]
 
-    def backpropagation(self):
+    def backpropagation(self) -> None:
         """One gradient-descent step on the current batch."""
         error_output = self.probabilities - self.Y_data
         error_hidden = (error_output @ self.output_weights.T) * self.a_h * (1 - self.a_h)
@@ -771,15 +783,15 @@ class NeuralNetwork:
         self.hidden_weights -= self.eta * self.hidden_weights_gradient
         self.hidden_bias -= self.eta * self.hidden_bias_gradient
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """The most probable category of each sample."""
         return np.argmax(self.feed_forward_out(X), axis=1)
 
-    def predict_probabilities(self, X):
+    def predict_probabilities(self, X: ArrayLike) -> np.ndarray:
         """The softmax probabilities (n, n_categories)."""
         return self.feed_forward_out(X)
 
-    def train(self):
+    def train(self) -> NeuralNetwork:
         """``epochs`` passes of ``iterations`` steps, each on a random batch of distinct samples."""
         indices = np.arange(self.n_inputs)
         with np.errstate(over="ignore", invalid="ignore"):

@@ -36,7 +36,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -48,6 +49,13 @@ from matplotlib.figure import Figure as _MplFigure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from chainrule.ops import activations as _activations
+
+if TYPE_CHECKING:
+    import matplotlib.axes
+    import matplotlib.figure
+
+    from chainrule._typing import ArrayLike, PathLike
+    from chainrule.training.callbacks import History
 
 __all__ = [
     "plot_history",
@@ -78,7 +86,7 @@ class Figure(_MplFigure):
     which is what keeps a returned figure from being drawn twice in a notebook.
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         FigureCanvasAgg(self)
@@ -203,7 +211,9 @@ def _annotate_cells(ax, im, values, texts):
 # training curves
 # ----------------------------------------------------------------------------
 
-def plot_history(history, metrics=None, path=None, ax=None, title=None):
+def plot_history(history: Mapping[str, Sequence[float]] | History, metrics: Sequence[str] | None = None,
+                 path: PathLike | None = None, ax: matplotlib.axes.Axes | Sequence[matplotlib.axes.Axes] | None = None,
+                 title: str | None = None) -> matplotlib.figure.Figure:
     """One panel per metric (loss first): training vs validation per epoch.
 
     Parameters
@@ -318,7 +328,9 @@ def _predicted_labels(fname, out, m):
     )
 
 
-def plot_decision_regions(predict, X, y, path=None, resolution=200, ax=None, title=None):
+def plot_decision_regions(predict: Callable[[np.ndarray], ArrayLike], X: ArrayLike, y: ArrayLike | None,
+                          path: PathLike | None = None, resolution: int = 200, ax: matplotlib.axes.Axes | None = None,
+                          title: str | None = None) -> matplotlib.figure.Figure:
     """Filled class regions of ``predict`` over the plane, with the data on top.
 
     Parameters
@@ -406,7 +418,10 @@ def plot_decision_regions(predict, X, y, path=None, resolution=200, ax=None, tit
     return fig
 
 
-def plot_hidden_units(activations, X=None, extent=None, path=None, resolution=100, ax=None, title=None):
+def plot_hidden_units(activations: Callable[[np.ndarray], ArrayLike], X: ArrayLike | None = None,
+                      extent: tuple[float, float, float, float] | None = None, path: PathLike | None = None,
+                      resolution: int = 100, ax: Sequence[matplotlib.axes.Axes] | None = None,
+                      title: str | None = None) -> matplotlib.figure.Figure:
     """Image of each hidden unit's output over the input plane.
 
     Parameters
@@ -497,8 +512,11 @@ def plot_hidden_units(activations, X=None, extent=None, path=None, resolution=10
 # hyper-parameter search
 # ----------------------------------------------------------------------------
 
-def plot_grid_search(scores, row_values, col_values, row_label="learning rate",
-                     col_label="lambda", title=None, path=None, fmt=".3f", std=None, ax=None):
+def plot_grid_search(scores: ArrayLike | Mapping[str, ArrayLike], row_values: Sequence[Any], col_values: Sequence[Any],
+                     row_label: str = "learning rate", col_label: str = "lambda", title: str | None = None,
+                     path: PathLike | None = None, fmt: str = ".3f",
+                     std: ArrayLike | Mapping[str, ArrayLike] | None = None,
+                     ax: matplotlib.axes.Axes | Sequence[matplotlib.axes.Axes] | None = None) -> matplotlib.figure.Figure:
     """Annotated heatmap of ``scores[i, j]`` for ``row_values[i]`` x ``col_values[j]``.
 
     Typical use: validation accuracy over learning rate (eta) x L2 strength
@@ -595,7 +613,7 @@ def _int_labels(fname, what, a):
     return a.astype(np.int64)
 
 
-def confusion_matrix(y_true, y_pred, num_classes=None):
+def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int | None = None) -> np.ndarray:
     """Confusion matrix ``C[i, j]`` = number of samples of class i predicted as j.
 
     Labels are integers ``0 .. num_classes-1`` (one-hot or score rows are
@@ -626,7 +644,9 @@ def confusion_matrix(y_true, y_pred, num_classes=None):
     return counts.reshape(k, k).astype(np.int64)
 
 
-def plot_confusion_matrix(y_true, y_pred, labels=None, normalize=False, path=None, ax=None, title=None):
+def plot_confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, labels: Sequence[str] | None = None,
+                          normalize: bool | Literal["true", "pred", "all"] = False, path: PathLike | None = None,
+                          ax: matplotlib.axes.Axes | None = None, title: str | None = None) -> matplotlib.figure.Figure:
     """Annotated confusion matrix (rows: true class, columns: predicted).
 
     Parameters
@@ -729,8 +749,10 @@ def _to_displayable(fname, images):
     )
 
 
-def plot_images(images, labels=None, predictions=None, class_names=None, ncols=8, path=None,
-                *, cmap="gray_r", ax=None, title=None):
+def plot_images(images: ArrayLike, labels: ArrayLike | None = None, predictions: ArrayLike | None = None,
+                class_names: Sequence[str] | None = None, ncols: int = 8, path: PathLike | None = None, *,
+                cmap: str = "gray_r", ax: matplotlib.axes.Axes | Sequence[matplotlib.axes.Axes] | None = None,
+                title: str | None = None) -> matplotlib.figure.Figure:
     """Grid of images titled ``'true'`` or ``'true / predicted'`` (wrong in red).
 
     ``images`` may be grayscale ``(n, h, w)``, flattened square ``(n, h*w)``
@@ -799,7 +821,9 @@ def plot_images(images, labels=None, predictions=None, class_names=None, ncols=8
 # activation functions
 # ----------------------------------------------------------------------------
 
-def plot_activations(names=None, x=None, path=None, ax=None, title=None):
+def plot_activations(names: Sequence[str] | None = None, x: ArrayLike | None = None, path: PathLike | None = None,
+                     ax: Sequence[matplotlib.axes.Axes] | None = None,
+                     title: str | None = None) -> matplotlib.figure.Figure:
     """Activation functions (left panel) and their derivatives (right panel).
 
     The derivatives come from chainrule's own reverse-mode autodiff,

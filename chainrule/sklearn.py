@@ -54,6 +54,8 @@ from __future__ import annotations
 import copy
 import numbers
 import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import scipy.optimize
@@ -80,6 +82,10 @@ except ImportError:  # pragma: no cover - older scikit-learn
 import chainrule as cr
 from chainrule import nn, ops, optim
 from chainrule.optim.optimizers import Momentum as _Momentum, Adam as _Adam
+from chainrule.parameter import Parameter
+
+if TYPE_CHECKING:
+    from chainrule._typing import ArrayLike
 
 __all__ = ["MLPClassifier", "MLPRegressor", "SklearnAdam", "SklearnSGD", "ACTIVATIONS", "SOLVERS"]
 
@@ -122,7 +128,8 @@ class SklearnSGD(_Momentum):
 
     _hyper_names = ("momentum", "nesterov")
 
-    def __init__(self, params=None, lr=0.1, momentum=0.9, nesterov=True, **kwargs):
+    def __init__(self, params: Iterable[Parameter] | None = None, lr: float = 0.1, momentum: float = 0.9,
+                 nesterov: bool = True, **kwargs: float | None) -> None:
         optim.Optimizer.__init__(self, params, lr, {"momentum": momentum, "nesterov": bool(nesterov)}, **kwargs)
 
     def _validate(self, h):
@@ -285,25 +292,25 @@ class _BaseMLP(BaseEstimator):
         return self.activation if isinstance(self.activation, str) else "relu"
 
     @property
-    def coefs_(self):
+    def coefs_(self) -> list[np.ndarray]:
         """Weight matrices W^l, (fan_in, fan_out) each: the Dense kernels themselves (edits reach the model)."""
         if "_model" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__} has no attribute 'coefs_' before fit")
         return [d.kernel.data for d in self._dense_layers]
 
     @coefs_.setter
-    def coefs_(self, values):
+    def coefs_(self, values: Iterable[ArrayLike]) -> None:
         self._set_arrays("coefs_", "kernel", values)
 
     @property
-    def intercepts_(self):
+    def intercepts_(self) -> list[np.ndarray]:
         """Bias vectors b^l, one per layer: the Dense biases themselves."""
         if "_model" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__} has no attribute 'intercepts_' before fit")
         return [d.bias.data for d in self._dense_layers]
 
     @intercepts_.setter
-    def intercepts_(self, values):
+    def intercepts_(self, values: Iterable[ArrayLike]) -> None:
         self._set_arrays("intercepts_", "bias", values)
 
     def _set_arrays(self, name, attr, values):
@@ -320,7 +327,7 @@ class _BaseMLP(BaseEstimator):
             p.data[...] = v
 
     @property
-    def n_layers_(self):
+    def n_layers_(self) -> int:
         """Number of layers, input and output included (scikit-learn's count)."""
         check_is_fitted(self, "n_iter_")
         return len(self._dense_layers) + 1
@@ -718,12 +725,17 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     _score_function = staticmethod(accuracy_score)
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
-                 batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200,
-                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
-                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-8, n_iter_no_change=10, max_fun=15000, dropout=0.0, batch_norm=False,
-                 class_weight=None):
+    def __init__(self, hidden_layer_sizes: int | Sequence[int] = (100,), activation: str | Sequence[str] = "relu", *,
+                 solver: str | optim.Optimizer = "adam", alpha: float = 0.0001,
+                 batch_size: int | Literal["auto"] = "auto",
+                 learning_rate: Literal["constant", "invscaling", "adaptive"] = "constant",
+                 learning_rate_init: float = 0.001, power_t: float = 0.5, max_iter: int = 200, shuffle: bool = True,
+                 random_state: int | np.random.RandomState | None = None, tol: float = 1e-4, verbose: bool = False,
+                 warm_start: bool = False, momentum: float = 0.9, nesterovs_momentum: bool = True,
+                 early_stopping: bool = False, validation_fraction: float = 0.1, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-8, n_iter_no_change: int = 10, max_fun: int = 15000,
+                 dropout: float | Sequence[float] = 0.0, batch_norm: bool = False,
+                 class_weight: Mapping[Any, float] | Literal["balanced"] | None = None) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -786,12 +798,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Y = self._label_binarizer.transform(y).astype(X.dtype)
         return X, Y, y, Y.shape[1]
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike | sp.spmatrix, y: ArrayLike, sample_weight: ArrayLike | None = None) -> MLPClassifier:
         """Fit the model to data matrix X and target(s) y (class labels); returns self."""
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     @available_if(lambda est: est._check_stochastic())
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(self, X: ArrayLike | sp.spmatrix, y: ArrayLike, sample_weight: ArrayLike | None = None,
+                    classes: ArrayLike | None = None) -> MLPClassifier:
         """One epoch over (X, y); ``classes`` (all the labels) is required on the first call."""
         if "classes_" not in self.__dict__:
             if classes is None:
@@ -809,11 +822,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             y_pred = y_pred.ravel()
         return self._label_binarizer.inverse_transform(y_pred)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike | sp.spmatrix) -> np.ndarray:
         """Predicted class labels."""
         return self._predict_internal(self._check_X(X))
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike | sp.spmatrix) -> np.ndarray:
         """Class probabilities, columns ordered as ``classes_``."""
         y_pred = self._output(self._raw(self._check_X(X)))
         if self.n_outputs_ == 1:
@@ -821,7 +834,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return np.vstack([1 - y_pred, y_pred]).T
         return y_pred
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike | sp.spmatrix) -> np.ndarray:
         """``log(predict_proba(X))`` (-inf where a probability underflows to 0, as in scikit-learn)."""
         y_prob = self.predict_proba(X)
         with np.errstate(divide="ignore"):
@@ -855,11 +868,17 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     _score_function = staticmethod(r2_score)
 
-    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
-                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
-                 momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9,
-                 beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000, dropout=0.0, batch_norm=False):
+    def __init__(self, loss: Literal["squared_error", "poisson"] = "squared_error",
+                 hidden_layer_sizes: int | Sequence[int] = (100,), activation: str | Sequence[str] = "relu", *,
+                 solver: str | optim.Optimizer = "adam", alpha: float = 0.0001,
+                 batch_size: int | Literal["auto"] = "auto",
+                 learning_rate: Literal["constant", "invscaling", "adaptive"] = "constant",
+                 learning_rate_init: float = 0.001, power_t: float = 0.5, max_iter: int = 200, shuffle: bool = True,
+                 random_state: int | np.random.RandomState | None = None, tol: float = 1e-4, verbose: bool = False,
+                 warm_start: bool = False, momentum: float = 0.9, nesterovs_momentum: bool = True,
+                 early_stopping: bool = False, validation_fraction: float = 0.1, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-8, n_iter_no_change: int = 10, max_fun: int = 15000,
+                 dropout: float | Sequence[float] = 0.0, batch_norm: bool = False) -> None:
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -908,12 +927,13 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             Y = Y.reshape(-1, 1)
         return X, Y, y, Y.shape[1]
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike | sp.spmatrix, y: ArrayLike, sample_weight: ArrayLike | None = None) -> MLPRegressor:
         """Fit the model to data matrix X and target(s) y; returns self."""
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     @available_if(lambda est: est._check_stochastic())
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(self, X: ArrayLike | sp.spmatrix, y: ArrayLike,
+                    sample_weight: ArrayLike | None = None) -> MLPRegressor:
         """One epoch over (X, y)."""
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
@@ -921,7 +941,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         y_pred = self._output(self._raw(X))
         return y_pred.ravel() if y_pred.shape[1] == 1 else y_pred
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike | sp.spmatrix) -> np.ndarray:
         """Predicted values, (n,) for one output, (n, n_outputs) otherwise."""
         return self._predict_internal(self._check_X(X))
 

@@ -1,6 +1,7 @@
 """The ``chainrule`` commands: train, evaluate, predict, datasets, and :func:`main`, which dispatches them."""
 from __future__ import annotations
 
+import argparse
 import csv
 import datetime as _dt
 import io as _io
@@ -10,12 +11,19 @@ import math
 import sys
 import time
 import warnings
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .config import (IMAGE_SHAPES, _GATES, _GENERATED, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, RunError,
                      UsageError, _config_toml, _version_text, build_parser, resolve_config)
 from .data import _choose_head, _encode_targets, _load_raw, _split_validation, apply_preprocessing, prepare_data
+
+if TYPE_CHECKING:
+    from chainrule.nn.module import Module
+    from chainrule.nn.sequential import Sequential
+    from chainrule.training.callbacks import CSVLogger
 
 _MAX_UNIT_PANELS = 20  # hidden_units.png shows at most this many units of the first hidden layer
 
@@ -87,7 +95,7 @@ def _conv_blocks(cfg):
     return (IMAGE_SHAPES[cfg["dataset"]], blocks, h * w * cfg["conv"][-1])
 
 
-def build_model(cfg, n_features, units, out_act):
+def build_model(cfg: Mapping[str, Any], n_features: int, units: int, out_act: str) -> Sequential:
     """The Sequential network described by ``cfg``: for ``--model cnn`` a Reshape of the flattened
     pixels to images and one block per ``conv`` entry (Conv2D 3x3 'same' with the hidden activation,
     MaxPooling2D 2x2), then Flatten; then Dense (+ BatchNormalization, Dropout) per hidden layer."""
@@ -119,7 +127,7 @@ class _Snapshot:
     """Keep the model's and optimizer's state after every completed epoch whose loss and weights are
     finite (saved on Ctrl-C, and kept when training diverges)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         from chainrule.training import Callback
 
         outer = self
@@ -133,7 +141,7 @@ class _Snapshot:
         self.state = None
         self.opt_state = None
 
-    def on_epoch_end(self, model, epoch, logs):
+    def on_epoch_end(self, model: Module, epoch: int, logs: dict[str, float]) -> None:
         if not all(math.isfinite(logs.get(k, 0.0)) for k in ("loss", "val_loss")) or not _finite_weights(model):
             return  # a diverged epoch (the training or the validation loss): keep the last finite one
         self.state = model.state_dict()
@@ -141,7 +149,7 @@ class _Snapshot:
         self.opt_state = opt.state_dict()
         self.epoch = epoch + 1
 
-    def restore(self, model):
+    def restore(self, model: Module) -> None:
         model.load_state_dict(self.state)
         model._compiled["optimizer"].load_state_dict(self.opt_state)
 
@@ -275,7 +283,7 @@ class _StopOnNaN:
     """The CLI's guard against divergence: remembers where the loss first became non-finite and (by
     default) stops training there, without a step on the NaN gradient (TerminateOnNaN's rule)."""
 
-    def __init__(self, stop):
+    def __init__(self, stop: bool) -> None:
         from chainrule.training import Callback
         outer = self
 
@@ -294,7 +302,7 @@ class _RunFolder:
     """The run folder, created when the first epoch ends (so that nothing is left behind by a run that
     fails or is interrupted before it); the history CSV is pointed into it then."""
 
-    def __init__(self, out, dataset, csv_logger):
+    def __init__(self, out: str, dataset: str, csv_logger: CSVLogger) -> None:
         from chainrule.training import Callback
         outer = self
 
@@ -309,12 +317,12 @@ class _RunFolder:
         _check_out(out)
         self.made_out = not os.path.exists(out)
 
-    def create(self):
+    def create(self) -> str:
         self.path = _new_run_dir(self.out, self.dataset)
         self.csv.path = os.path.join(self.path, "history.csv")
         return self.path
 
-    def remove(self):
+    def remove(self) -> None:
         """Remove the folder and what this run wrote in it (only that: it was created empty)."""
         if self.path is None:
             return
@@ -344,7 +352,9 @@ def _finite_weights(model):
     return all(bool(np.isfinite(p.data).all()) for p in model.parameters())
 
 
-def cmd_train(args):
+def cmd_train(args: argparse.Namespace) -> int:
+    """``chainrule train``: prepare the data set, build and fit the network, write the run folder (model,
+    history, metrics, plots); returns the exit status."""
     from chainrule import __version__, training
     from chainrule.tensor import fork_rng
 
@@ -543,7 +553,8 @@ def _set_threads(n):
     set_num_threads(n)
 
 
-def cmd_evaluate(args):
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """``chainrule evaluate``: score a saved run's model on its data set's test split; returns the exit status."""
     from chainrule.datasets import DATASETS
     _set_threads(getattr(args, "threads", None))
     model, meta = _open_run(args.run_dir)
@@ -664,7 +675,8 @@ def _read_csv_rows(path, quiet=False):
     return X
 
 
-def cmd_predict(args):
+def cmd_predict(args: argparse.Namespace) -> int:
+    """``chainrule predict``: a saved run's predictions for the rows of a CSV file; returns the exit status."""
     _set_threads(getattr(args, "threads", None))
     model, meta = _open_run(args.run_dir)
     dmeta, pre = meta["data"], meta["preprocessing"]
@@ -710,7 +722,8 @@ def cmd_predict(args):
 
 
 # ------------------------------------------------------------------------------ datasets
-def cmd_datasets(args):
+def cmd_datasets(args: argparse.Namespace) -> int:
+    """``chainrule datasets``: list the data sets, whether each is present and where; returns the exit status."""
     from chainrule.datasets import DATASETS, available, search_dirs
     status = available()
     rows = []
@@ -737,7 +750,8 @@ def cmd_datasets(args):
     return EXIT_OK
 
 
-def cmd_search(args):
+def cmd_search(args: argparse.Namespace) -> int:
+    """``chainrule search``: the hyperparameter search (:mod:`chainrule.cli.search`); returns the exit status."""
     from .search import cmd_search as run  # chainrule/cli/search.py
     return run(args)
 
@@ -747,7 +761,7 @@ _COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predic
              "search": cmd_search}
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``chainrule`` program with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()

@@ -10,6 +10,7 @@ import argparse
 import json
 import math
 import sys
+from typing import Any
 
 import numpy as np
 
@@ -142,7 +143,7 @@ def _add_threads(sub):
                           "small networks or on a busy machine (default: the BLAS library's own)")
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
     """The argparse parser for the ``chainrule`` program and its subcommands."""
     from chainrule.datasets import DATASETS
 
@@ -255,7 +256,7 @@ def _norm_key(key):
     return key.strip().replace("-", "_")
 
 
-def parse_layers(text, flag="--layers"):
+def parse_layers(text: str, flag: str = "--layers") -> list[int]:
     """``'100,30'`` -> ``[100, 30]``; ``'none'`` or ``''`` -> ``[]``.  UsageError names the bad token
     (and ``flag``, the option being read: ``--layers`` or ``--conv``).
 
@@ -345,7 +346,7 @@ def _check_name(cfg, key, valid, what):
         raise UsageError(f"{flag}: unknown {what} {v!r}; valid names are {', '.join(valid)}")
 
 
-def resolve_config(args):
+def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
     """Merge DEFAULTS < the data set's PRESETS < the --config file < command-line flags; validate."""
     from chainrule import losses as _losses
     from chainrule import optim as _optim

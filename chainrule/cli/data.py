@@ -5,9 +5,15 @@ that ``evaluate`` and ``predict`` apply exactly the transformation the run was t
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .config import _GATES, _GENERATED, _IMAGES, RunError, UsageError
+
+if TYPE_CHECKING:
+    from chainrule._typing import ArrayLike
 
 _BREAST_CANCER_CLASSES = ("malignant", "benign")
 
@@ -16,7 +22,7 @@ _BREAST_CANCER_CLASSES = ("malignant", "benign")
 class Data:
     """The prepared splits of one data set, plus what is needed to redo the preprocessing."""
 
-    def __init__(self, **kw):
+    def __init__(self, **kw: Any) -> None:
         self.__dict__.update(kw)
 
 
@@ -94,7 +100,7 @@ def _fit_preprocessing(name, Xtr):
             "input_shape": list(Xtr.shape[1:]), "n_features": int(X2.shape[1])}
 
 
-def apply_preprocessing(pre, X):
+def apply_preprocessing(pre: Mapping[str, Any], X: ArrayLike) -> np.ndarray:
     """Transform raw inputs ``X`` as the run did (float32, shape (n, n_features))."""
     X = np.asarray(X, dtype=np.float64)
     n_feat = int(pre["n_features"])
@@ -156,7 +162,7 @@ def _choose_head(task, n_classes, cfg, y_shape):
     return n_classes, out_act, loss, encoding, ["accuracy"]
 
 
-def prepare_data(cfg):
+def prepare_data(cfg: Mapping[str, Any]) -> Data:
     """Load, split and preprocess the data set named in ``cfg``; returns a :class:`Data`."""
     from chainrule.datasets import DATASETS
     name = cfg["dataset"]

@@ -7,10 +7,19 @@ the notes' 0.01), the rest are compositions of primitives with their formula.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
 from chainrule import ops
 from chainrule._unsupported import missing
 from chainrule.nn import activations as _table
 from chainrule.nn import functional as _F
+from chainrule.tensor import Tensor
+
+if TYPE_CHECKING:
+    from chainrule._typing import TensorLike
 
 __all__ = ["relu", "sigmoid", "tanh", "elu", "softplus", "softmax", "linear", "leaky_relu", "selu", "gelu", "silu",
            "swish", "softsign", "exponential", "relu6", "hard_sigmoid", "log_softmax", "get", "serialize",
@@ -24,17 +33,17 @@ swish = silu
 exponential = ops.exp
 
 
-def leaky_relu(x, negative_slope=0.2):
+def leaky_relu(x: TensorLike, negative_slope: float = 0.2) -> Tensor | np.ndarray:
     """Keras' ``leaky_relu``: x for x > 0, negative_slope x otherwise (default slope 0.2)."""
     return ops.leaky_relu(x, negative_slope)
 
 
-def gelu(x, approximate=False):
+def gelu(x: TensorLike, approximate: bool = False) -> Tensor | np.ndarray:
     """x Phi(x) (the tanh approximation with ``approximate=True``, as Keras' flag)."""
     return _F.gelu(x, approximate="tanh" if approximate else "none")
 
 
-def hard_sigmoid(x):
+def hard_sigmoid(x: TensorLike) -> Tensor | np.ndarray:
     """Keras 3's hard sigmoid: relu6(x + 3) / 6."""
     return ops.div(_F.relu6(ops.add(x, 3.0)), 6.0)
 
@@ -45,7 +54,7 @@ _BY_NAME = {"relu": relu, "sigmoid": sigmoid, "tanh": tanh, "elu": elu, "softplu
             "log_softmax": log_softmax}
 
 
-def get(identifier):
+def get(identifier: str | Callable[..., Any] | None) -> Callable[..., Any]:
     """The function for a Keras activation name (None is ``linear``), or a callable as it is."""
     if identifier is None:
         return linear
@@ -56,7 +65,7 @@ def get(identifier):
     return _table.get(identifier)
 
 
-def serialize(activation):
+def serialize(activation: Callable[..., Any]) -> str:
     """The Keras name of an activation function."""
     for name, fn in _BY_NAME.items():
         if fn is activation:
@@ -67,7 +76,8 @@ def serialize(activation):
     return "linear" if name == "identity" else name
 
 
-def deserialize(name):
+def deserialize(name: str) -> Callable[..., Any]:
+    """The activation function of a Keras name (what :func:`serialize` gave), as :func:`get`."""
     return get(name)
 
 

@@ -12,12 +12,18 @@ model's config names them apart from chainrule's.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from chainrule._unsupported import missing
 from chainrule.nn import init as _init
 from chainrule.nn.init import GlorotUniform as _GlorotUniform, HeUniform as _HeUniform, Initializer
 from chainrule.nn.init import Orthogonal as _Orthogonal, Zeros, Ones, _fans
+
+if TYPE_CHECKING:
+    from chainrule._typing import DTypeLike
 
 __all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform", "GlorotUniform",
            "GlorotNormal", "HeUniform", "HeNormal", "LecunNormal", "LecunUniform", "Orthogonal", "TruncatedNormal",
@@ -27,7 +33,8 @@ __all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUn
 class _Seeded:
     """Keras' ``seed=``: the same draw at every call."""
 
-    def __call__(self, shape, dtype=None, rng=None):
+    def __call__(self, shape: Sequence[int], dtype: DTypeLike = None,
+                 rng: np.random.Generator | None = None) -> np.ndarray:
         if getattr(self, "seed", None) is not None:
             rng = np.random.default_rng(self.seed)
         return super().__call__(shape, dtype=dtype, rng=rng)
@@ -36,24 +43,24 @@ class _Seeded:
 class KerasGlorotUniform(_Seeded, _GlorotUniform):
     """W ~ U[-l, l], l = sqrt(6 / (n_in + n_out))."""
 
-    def __init__(self, seed=None):
+    def __init__(self, seed: int | None = None) -> None:
         self.seed = seed
 
 
 class KerasHeUniform(_Seeded, _HeUniform):
     """W ~ U[-l, l], l = sqrt(6 / n_in)."""
 
-    def __init__(self, seed=None):
+    def __init__(self, seed: int | None = None) -> None:
         self.seed = seed
 
 
 class KerasLecunUniform(_Seeded, Initializer):
     """W ~ U[-l, l], l = sqrt(3 / n_in)."""
 
-    def __init__(self, seed=None):
+    def __init__(self, seed: int | None = None) -> None:
         self.seed = seed
 
-    def sample(self, shape, rng):
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         """Draw an array of the given shape uniformly from [-l, l] with l = sqrt(3 / n_in)."""
         lim = np.sqrt(3.0 / _fans(shape)[0])
         return rng.uniform(-lim, lim, size=shape)
@@ -62,7 +69,7 @@ class KerasLecunUniform(_Seeded, Initializer):
 class KerasOrthogonal(_Seeded, _Orthogonal):
     """A random orthogonal matrix times ``gain``."""
 
-    def __init__(self, gain=1.0, seed=None):
+    def __init__(self, gain: float = 1.0, seed: int | None = None) -> None:
         super().__init__(gain)
         self.seed = seed
 
@@ -70,18 +77,18 @@ class KerasOrthogonal(_Seeded, _Orthogonal):
 class KerasConstant(_init.Constant):
     """Keras' ``Constant(value=0.0)``."""
 
-    def __init__(self, value=0.0):
+    def __init__(self, value: float = 0.0) -> None:
         super().__init__(value)
 
 
 class KerasRandomNormal(_Seeded, _init.Normal):
     """Keras' ``RandomNormal(mean=0.0, stddev=0.05)``: W ~ N(mean, stddev^2)."""
 
-    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> None:
         super().__init__(mean, stddev)
         self.seed = seed
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         """The initializer's arguments (``mean``, ``stddev``, ``seed``) as a dict under Keras' names."""
         return {"mean": self.mean, "stddev": self.std, "seed": self.seed}
 
@@ -89,11 +96,11 @@ class KerasRandomNormal(_Seeded, _init.Normal):
 class KerasRandomUniform(_Seeded, _init.Uniform):
     """Keras' ``RandomUniform(minval=-0.05, maxval=0.05)``: W ~ U[minval, maxval]."""
 
-    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None) -> None:
         super().__init__(minval, maxval)
         self.seed = seed
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         """The initializer's arguments (``minval``, ``maxval``, ``seed``) as a dict under Keras' names."""
         return {"minval": self.low, "maxval": self.high, "seed": self.seed}
 
@@ -111,10 +118,10 @@ def _truncated_normal(rng, shape, std):
 class KerasTruncatedNormal(_Seeded, Initializer):
     """Keras' ``TruncatedNormal(mean=0.0, stddev=0.05)``: N(mean, stddev^2) cut at two standard deviations."""
 
-    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> None:
         self.mean, self.stddev, self.seed = float(mean), float(stddev), seed
 
-    def sample(self, shape, rng):
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         """Draw an array of the given shape from N(mean, stddev^2), redrawing values beyond two standard deviations."""
         return self.mean + _truncated_normal(rng, shape, self.stddev)
 
@@ -125,10 +132,11 @@ class _VarianceScalingNormal(_Seeded, Initializer):
 
     scale, mode = 1.0, "fan_in"
 
-    def __init__(self, seed=None):
+    def __init__(self, seed: int | None = None) -> None:
         self.seed = seed
 
-    def sample(self, shape, rng):
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+        """Draw an array of the given shape from the truncated normal of variance ``scale / n``."""
         fi, fo = _fans(shape)
         n = fi if self.mode == "fan_in" else (fi + fo) / 2.0
         return _truncated_normal(rng, shape, np.sqrt(self.scale / n) / 0.87962566103423978)
@@ -162,7 +170,8 @@ zeros, ones, glorot_uniform, glorot_normal = Zeros, Ones, GlorotUniform, GlorotN
 he_uniform, he_normal, orthogonal = HeUniform, HeNormal, Orthogonal
 
 
-def get(identifier):
+def get(identifier: str | Initializer | type[Initializer] | Mapping[str, Any] | Callable[..., np.ndarray]
+        ) -> Initializer | Callable[..., np.ndarray]:
     """Keras' ``initializers.get``: an initializer from a Keras name, a class, an instance or a callable."""
     if isinstance(identifier, str) and identifier.lower() in _NAMES:
         return _NAMES[identifier.lower()]()

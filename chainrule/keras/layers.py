@@ -8,6 +8,10 @@ defaults differ: ``LeakyReLU(negative_slope=0.3)`` (PyTorch's default is 0.01), 
 A Keras layer chainrule does not have (``Embedding``, ``Conv3D``, ...) raises a
 NotImplementedError naming it.
 """
+from __future__ import annotations
+
+from typing import Any
+
 from chainrule._unsupported import missing
 from chainrule.nn.core import Layer, Dense, Activation, Dropout, Flatten, ELU
 from chainrule.nn.core import LeakyReLU as _TorchLeakyReLU, Softmax as _TorchSoftmax, ReLU as _TorchReLU
@@ -43,10 +47,11 @@ class KerasLeakyReLU(_TorchLeakyReLU):
 
     _auto_name = "LeakyReLU"
 
-    def __init__(self, negative_slope=0.3, alpha=None, **kwargs):
+    def __init__(self, negative_slope: float = 0.3, alpha: float | None = None, **kwargs: Any) -> None:
         Activation.__init__(self, "leaky_relu", alpha=float(negative_slope if alpha is None else alpha), **kwargs)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
+        """The layer's arguments under Keras' name (``negative_slope``), for saving."""
         return {"negative_slope": self.kwargs["alpha"]}
 
 
@@ -55,10 +60,11 @@ class KerasSoftmax(_TorchSoftmax):
 
     _auto_name = "Softmax"
 
-    def __init__(self, axis=-1, **kwargs):
+    def __init__(self, axis: int = -1, **kwargs: Any) -> None:
         Activation.__init__(self, "softmax", axis=int(axis), **kwargs)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
+        """The layer's arguments under Keras' name (``axis``), for saving."""
         return {"axis": self.kwargs["axis"]}
 
 
@@ -67,13 +73,15 @@ class KerasReLU(_TorchReLU):
 
     _auto_name = "ReLU"
 
-    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
+    def __init__(self, max_value: None = None, negative_slope: float = 0.0, threshold: float = 0.0,
+                 **kwargs: Any) -> None:
         if max_value is not None or negative_slope or threshold:
             raise NotImplementedError("keras.layers.ReLU(max_value=, negative_slope=, threshold=) is not implemented "
                                       "in chainrule; use ReLU() or LeakyReLU(negative_slope)")
         Activation.__init__(self, "relu", **kwargs)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
+        """The layer's arguments (none beyond Keras' defaults), for saving."""
         return {}
 
 

@@ -10,12 +10,19 @@ saved models rebuild chainrule's own classes.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
+
 import numpy as np
 
 from chainrule import losses as _losses
 from chainrule import ops
 from chainrule._unsupported import missing, unsupported
 from chainrule.nn import functional as _F
+from chainrule.tensor import Tensor
+
+if TYPE_CHECKING:
+    from chainrule._typing import ArrayLike, DTypeLike, TensorLike
 
 __all__ = ["Loss", "mean_squared_error", "mean_absolute_error", "binary_crossentropy", "categorical_crossentropy",
            "sparse_categorical_crossentropy", "huber", "mse", "mae", "MeanSquaredError", "MeanAbsoluteError",
@@ -26,7 +33,7 @@ Loss = _losses.Loss
 
 def _per_sample(fn, elementwise):
     """Keras' form of a chainrule loss: one value per sample (elementwise losses averaged over the last axis)."""
-    def loss(y_true, y_pred, **kwargs):
+    def loss(y_true: TensorLike, y_pred: TensorLike, **kwargs: Any) -> Tensor | np.ndarray:
         out = fn(y_true, y_pred, reduction="none", **kwargs)
         return ops.mean(out, axis=-1) if elementwise and getattr(out, "ndim", 0) > 1 else out
     loss.__name__ = fn.__name__
@@ -44,7 +51,7 @@ sparse_categorical_crossentropy = _per_sample(_losses.sparse_categorical_crossen
 mse, mae = mean_squared_error, mean_absolute_error
 
 
-def huber(y_true, y_pred, delta=1.0):
+def huber(y_true: TensorLike, y_pred: TensorLike, delta: float = 1.0) -> Tensor | np.ndarray:
     """Keras' ``huber``: per sample, the mean over the last axis of d^2 / 2 (|d| <= delta), delta (|d| - delta/2)
     otherwise, d = y_pred - y_true."""
     out = _F.huber_loss(y_pred, _losses._values(y_true), reduction="none", delta=delta)
@@ -75,7 +82,8 @@ class _KerasReduced:
 
     per_sample = None
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    def __call__(self, y_true: TensorLike, y_pred: TensorLike, sample_weight: ArrayLike | None = None
+                 ) -> Tensor | np.ndarray:
         if self.reduction == "mean" and sample_weight is None:
             return super().__call__(y_true, y_pred)
         per = type(self).per_sample(y_true, y_pred, **self._options())
@@ -93,7 +101,8 @@ class MeanSquaredError(_KerasReduced, _losses.MeanSquaredError):
 
     per_sample = staticmethod(mean_squared_error)
 
-    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
+    def __init__(self, reduction: Literal["sum_over_batch_size", "mean", "sum", "none"] | None = "sum_over_batch_size",
+                 name: str = "mean_squared_error", dtype: DTypeLike = None) -> None:
         super().__init__(reduction=_reduction(reduction, "MeanSquaredError"), name=name)
 
 
@@ -102,7 +111,8 @@ class MeanAbsoluteError(_KerasReduced, _losses.MeanAbsoluteError):
 
     per_sample = staticmethod(mean_absolute_error)
 
-    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
+    def __init__(self, reduction: Literal["sum_over_batch_size", "mean", "sum", "none"] | None = "sum_over_batch_size",
+                 name: str = "mean_absolute_error", dtype: DTypeLike = None) -> None:
         super().__init__(reduction=_reduction(reduction, "MeanAbsoluteError"), name=name)
 
 
@@ -111,8 +121,9 @@ class BinaryCrossentropy(_KerasReduced, _losses.BinaryCrossentropy):
 
     per_sample = staticmethod(binary_crossentropy)
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
-                 name="binary_crossentropy", dtype=None):
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: Literal["sum_over_batch_size", "mean", "sum", "none"] | None = "sum_over_batch_size",
+                 name: str = "binary_crossentropy", dtype: DTypeLike = None) -> None:
         _no_extras("BinaryCrossentropy", label_smoothing=(label_smoothing, 0.0), axis=(axis, -1))
         super().__init__(from_logits=from_logits, reduction=_reduction(reduction, "BinaryCrossentropy"), name=name)
 
@@ -122,8 +133,9 @@ class CategoricalCrossentropy(_KerasReduced, _losses.CategoricalCrossentropy):
 
     per_sample = staticmethod(categorical_crossentropy)
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
-                 name="categorical_crossentropy", dtype=None):
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: Literal["sum_over_batch_size", "mean", "sum", "none"] | None = "sum_over_batch_size",
+                 name: str = "categorical_crossentropy", dtype: DTypeLike = None) -> None:
         _no_extras("CategoricalCrossentropy", label_smoothing=(label_smoothing, 0.0), axis=(axis, -1))
         super().__init__(from_logits=from_logits, reduction=_reduction(reduction, "CategoricalCrossentropy"),
                          name=name)
@@ -134,8 +146,9 @@ class SparseCategoricalCrossentropy(_KerasReduced, _losses.SparseCategoricalCros
 
     per_sample = staticmethod(sparse_categorical_crossentropy)
 
-    def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size",
-                 name="sparse_categorical_crossentropy", dtype=None):
+    def __init__(self, from_logits: bool = False, ignore_class: int | None = None,
+                 reduction: Literal["sum_over_batch_size", "mean", "sum", "none"] | None = "sum_over_batch_size",
+                 name: str = "sparse_categorical_crossentropy", dtype: DTypeLike = None) -> None:
         _no_extras("SparseCategoricalCrossentropy", ignore_class=(ignore_class, None))
         super().__init__(from_logits=from_logits, reduction=_reduction(reduction, "SparseCategoricalCrossentropy"),
                          name=name)
@@ -146,22 +159,26 @@ class Huber(_losses.Loss):
 
     fn = staticmethod(huber)
 
-    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None):
+    def __init__(self, delta: float = 1.0,
+                 reduction: Literal["sum_over_batch_size", "mean", "sum", "none"] | None = "sum_over_batch_size",
+                 name: str = "huber_loss", dtype: DTypeLike = None) -> None:
         self.delta = float(delta)
         self.reduction = _reduction(reduction, "Huber")
         self.name = name
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    def __call__(self, y_true: TensorLike, y_pred: TensorLike, sample_weight: ArrayLike | None = None
+                 ) -> Tensor | np.ndarray:
         if sample_weight is not None:
             raise unsupported("keras.losses.Huber with sample_weight")
         per = huber(y_true, y_pred, self.delta)
         return per if self.reduction == "none" else (ops.sum(per) if self.reduction == "sum" else ops.mean(per))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
+        """The loss's arguments (``delta``, ``reduction``, ``name``), for saving."""
         return {"delta": self.delta, "reduction": self.reduction, "name": self.name}
 
 
-def get(identifier):
+def get(identifier: str | Callable[..., Any]) -> Callable[..., Any]:
     """Keras' ``losses.get``: a loss from a name or a callable (the same resolution as ``compile``)."""
     return _losses.get(identifier)
 

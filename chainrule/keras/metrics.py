@@ -8,10 +8,16 @@ under its ``name``, computed per batch by its stateless function.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from chainrule import metrics as _m
 from chainrule._unsupported import missing
+
+if TYPE_CHECKING:
+    from chainrule._typing import ArrayLike, DTypeLike, TensorLike
 
 __all__ = ["Metric", "Mean", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy",
            "MeanSquaredError", "MeanAbsoluteError", "R2Score", "accuracy", "binary_accuracy", "categorical_accuracy",
@@ -30,16 +36,16 @@ class Metric:
 
     _default_name = "metric"
 
-    def __init__(self, name=None, dtype=None):
+    def __init__(self, name: str | None = None, dtype: DTypeLike = None) -> None:
         self.name = name or self._default_name
         self.__name__ = self.name
         self.reset_state()
 
-    def batch_function(self, y_true, y_pred):  # pragma: no cover - abstract
+    def batch_function(self, y_true: TensorLike, y_pred: TensorLike) -> float:  # pragma: no cover - abstract
         """The metric's value on one batch; subclasses define it (the base class raises ``NotImplementedError``)."""
         raise NotImplementedError
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true: TensorLike, y_pred: TensorLike, sample_weight: ArrayLike | None = None) -> None:
         """Add one batch to the running state, weighting its ``batch_function`` value by the batch size."""
         if sample_weight is not None:
             raise NotImplementedError(f"keras.metrics.{type(self).__name__}.update_state(sample_weight=...) is not "
@@ -48,21 +54,21 @@ class Metric:
         self._total += float(self.batch_function(y_true, y_pred)) * n
         self._count += n
 
-    def result(self):
+    def result(self) -> float:
         """The current value: the size-weighted mean over every sample seen so far (0.0 before any update)."""
         return self._total / self._count if self._count else 0.0
 
-    def reset_state(self):
+    def reset_state(self) -> None:
         """Clear the running state so the metric starts again from nothing (``reset_states`` is an alias)."""
         self._total, self._count = 0.0, 0
 
     reset_states = reset_state
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    def __call__(self, y_true: TensorLike, y_pred: TensorLike, sample_weight: ArrayLike | None = None) -> float:
         self.update_state(y_true, y_pred, sample_weight)
         return self.result()
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         """The constructor arguments as a dict (here just ``name``), as in Keras."""
         return {"name": self.name}
 
@@ -71,7 +77,7 @@ class Metric:
 
 
 def _metric(cls_name, fn, default, doc):
-    def batch_function(self, y_true, y_pred):
+    def batch_function(self, y_true: TensorLike, y_pred: TensorLike) -> float:
         """The metric's value on one batch, from chainrule's stateless metric function."""
         return fn(y_true, y_pred)
     return type(cls_name, (Metric,), {"batch_function": batch_function, "_default_name": default, "__doc__": doc})
@@ -93,11 +99,11 @@ class BinaryAccuracy(Metric):
 
     _default_name = "binary_accuracy"
 
-    def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
+    def __init__(self, name: str = "binary_accuracy", dtype: DTypeLike = None, threshold: float = 0.5) -> None:
         self.threshold = float(threshold)
         super().__init__(name, dtype)
 
-    def batch_function(self, y_true, y_pred):
+    def batch_function(self, y_true: TensorLike, y_pred: TensorLike) -> float:
         """The fraction of one batch's predictions that land on the right side of ``threshold``."""
         return _m.binary_accuracy(y_true, y_pred, threshold=self.threshold)
 
@@ -107,14 +113,14 @@ class Mean(Metric):
 
     _default_name = "mean"
 
-    def update_state(self, values, sample_weight=None):
+    def update_state(self, values: TensorLike, sample_weight: ArrayLike | None = None) -> None:
         """Add ``values`` (optionally weighted by ``sample_weight``) to the running total and count."""
         v = np.asarray(getattr(values, "data", values), dtype=np.float64)
         w = np.ones_like(v) if sample_weight is None else np.broadcast_to(np.asarray(sample_weight, float), v.shape)
         self._total += float((v * w).sum())
         self._count += float(w.sum())
 
-    def __call__(self, values, sample_weight=None):
+    def __call__(self, values: TensorLike, sample_weight: ArrayLike | None = None) -> float:
         self.update_state(values, sample_weight)
         return self.result()
 
@@ -124,25 +130,25 @@ class R2Score(Metric):
 
     _default_name = "r2_score"
 
-    def batch_function(self, y_true, y_pred):
+    def batch_function(self, y_true: TensorLike, y_pred: TensorLike) -> float:
         """The coefficient of determination R^2 of one batch on its own."""
         return _m.r2_score(y_true, y_pred)
 
-    def reset_state(self):
+    def reset_state(self) -> None:
         """Forget every target and prediction collected so far."""
         self._t, self._p = [], []
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true: TensorLike, y_pred: TensorLike, sample_weight: ArrayLike | None = None) -> None:
         """Store a batch's targets and predictions; R^2 is computed over all of them in ``result``."""
         self._t.append(np.asarray(getattr(y_true, "data", y_true), float))
         self._p.append(np.asarray(getattr(y_pred, "data", y_pred), float))
 
-    def result(self):
+    def result(self) -> float:
         """R^2 over every sample seen since the last reset (0.0 if nothing has been seen)."""
         return _m.r2_score(np.concatenate(self._t), np.concatenate(self._p)) if self._t else 0.0
 
 
-def get(identifier):
+def get(identifier: str | Callable[..., Any]) -> Callable[..., Any]:
     """Keras' ``metrics.get``: a metric function from a name (or the object itself)."""
     return _m.get(identifier)
 

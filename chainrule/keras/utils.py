@@ -2,16 +2,21 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from chainrule._unsupported import missing
 from chainrule.tensor import Tensor, manual_seed
 
+if TYPE_CHECKING:
+    from chainrule._typing import ArrayLike, PathLike, TensorLike
+    from chainrule.nn.module import Module
+
 __all__ = ["to_categorical", "plot_model", "model_to_text", "set_random_seed", "PyDataset", "Sequence", "normalize"]
 
 
-def to_categorical(x, num_classes=None):
+def to_categorical(x: TensorLike, num_classes: int | None = None) -> np.ndarray:
     """One-hot rows: class c becomes a row with a 1 in column c (float64, as Keras 3 returns them).
 
     >>> to_categorical([0, 2, 1]).tolist()
@@ -38,20 +43,20 @@ def to_categorical(x, num_classes=None):
     return out.reshape(shape + (n,))
 
 
-def normalize(x, axis=-1, order=2):
+def normalize(x: ArrayLike, axis: int = -1, order: int | float = 2) -> np.ndarray:
     """Each slice along ``axis`` divided by its ``order``-norm (zero slices stay zero)."""
     x = np.asarray(x, dtype=float)
     norm = np.linalg.norm(x, ord=order, axis=axis, keepdims=True)
     return x / np.where(norm == 0, 1, norm)
 
 
-def set_random_seed(seed):
+def set_random_seed(seed: int) -> None:
     """Seed chainrule's generator (weights, dropout, shuffling) and NumPy's global one, as Keras does."""
     manual_seed(int(seed))
     np.random.seed(int(seed))
 
 
-def model_to_text(model, show_shapes=False, show_layer_names=True):
+def model_to_text(model: Module, show_shapes: bool = False, show_layer_names: bool = True) -> str:
     """The layers of ``model`` top to bottom as boxes joined by arrows (what ``plot_model`` draws)."""
     rows = []
     g = getattr(model, "_graph", None) if hasattr(model, "is_graph") else None
@@ -82,8 +87,10 @@ def model_to_text(model, show_shapes=False, show_layer_names=True):
     return "\n".join(rows)
 
 
-def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False, show_layer_names=True, rankdir="TB",
-               expand_nested=False, dpi=200, show_layer_activations=False, show_trainable=False, **kwargs):
+def plot_model(model: Module, to_file: PathLike | None = "model.png", show_shapes: bool = False,
+               show_dtype: bool = False, show_layer_names: bool = True, rankdir: str = "TB",
+               expand_nested: bool = False, dpi: int = 200, show_layer_activations: bool = False,
+               show_trainable: bool = False, **kwargs: Any) -> str:
     """Keras' ``plot_model`` without graphviz: the model's layers as text (:func:`model_to_text`).
 
     Writes the text to ``to_file`` (a ``.png``/``.pdf``/``.svg`` name gets a matplotlib picture of
@@ -108,7 +115,7 @@ class PyDataset:
     """Keras' ``PyDataset`` (tf.keras' ``Sequence``): subclass it with ``__len__`` (batches per epoch) and
     ``__getitem__(i)`` returning batch i as (x, y); ``fit`` goes through it once per epoch."""
 
-    def __init__(self, workers=1, use_multiprocessing=False, max_queue_size=10):
+    def __init__(self, workers: int = 1, use_multiprocessing: bool = False, max_queue_size: int = 10) -> None:
         pass
 
     def __len__(self):  # pragma: no cover - abstract
@@ -122,7 +129,7 @@ class PyDataset:
             yield self[i]
         self.on_epoch_end()
 
-    def on_epoch_end(self):
+    def on_epoch_end(self) -> None:
         """Called after each pass over the batches (for example to shuffle); does nothing unless overridden."""
         pass
 

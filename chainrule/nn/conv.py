@@ -41,6 +41,8 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -50,7 +52,13 @@ from chainrule.nn.core import Activation, Dense, Dropout, Flatten, Layer, _data
 from chainrule.nn.sequential import Sequential
 from chainrule.ops import conv as _conv
 from chainrule.parameter import Parameter
-from chainrule.tensor import get_default_dtype, get_rng
+from chainrule.tensor import Tensor, get_default_dtype, get_rng
+from chainrule.nn.init import Initializer
+from chainrule.nn.module import Module
+from chainrule.nn.regularizers import Regularizer
+
+if TYPE_CHECKING:
+    from chainrule._typing import ArrayLike, DTypeLike, TensorLike
 
 __all__ = ["Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
            "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
@@ -154,10 +162,16 @@ class _Spatial(Layer):
 class _Conv(_Spatial):
     """An N-D convolution layer (see :class:`Conv2D`)."""
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
-                 groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, input_shape=None,
-                 dtype=None, **kwargs):
+    def __init__(self, filters: int, kernel_size: int | Sequence[int], strides: int | Sequence[int] = 1,
+                 padding: str | int | Sequence[int] | Sequence[tuple[int, int]] = "valid",
+                 data_format: Literal["channels_last", "channels_first"] | None = None,
+                 dilation_rate: int | Sequence[int] = 1, groups: int = 1,
+                 activation: str | Callable[..., Tensor] | None = None, use_bias: bool = True,
+                 kernel_initializer: str | Initializer | Callable[..., np.ndarray] = "glorot_uniform",
+                 bias_initializer: str | Initializer | Callable[..., np.ndarray] = "zeros",
+                 kernel_regularizer: str | Regularizer | Callable[[Tensor], Tensor] | None = None,
+                 bias_regularizer: str | Regularizer | Callable[[Tensor], Tensor] | None = None,
+                 input_shape: Sequence[int | None] | None = None, dtype: DTypeLike = None, **kwargs: Any) -> None:
         nd = self.rank
         who = f"{type(self).__name__}(filters={filters!r})"
         if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters < 1:
@@ -195,7 +209,7 @@ class _Conv(_Spatial):
     def _who(self):
         return f"{type(self).__name__}(filters={self.filters})"
 
-    def build(self, input_shape):
+    def build(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         input_shape = tuple(input_shape)
         self._check_input(input_shape)
         spatial, channels = self._split(input_shape)
@@ -216,7 +230,7 @@ class _Conv(_Spatial):
         return _conv.conv_padding(self.padding, spatial, self.kernel_size, self.strides, self.dilation_rate,
                                   self._who())
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         spatial, _ = self._split(input_shape)
         if isinstance(self.padding, str) and self.padding == "same":
             out = [None if n is None else -(-n // s) for n, s in zip(spatial, self.strides)]
@@ -241,7 +255,7 @@ class _Conv(_Spatial):
                         self.dilation_rate, self.groups, op=self._who())
         return spatial, pads
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         _, pads = self._checked(x)
         fused = self._fused_act
         y = _conv.convolution(self._to_last(x), self.kernel, self.bias if self.use_bias else None, self.strides,
@@ -250,7 +264,7 @@ class _Conv(_Spatial):
             y = self.activation(y)
         return self._to_format(y)
 
-    def forward_fused(self, x, following):
+    def forward_fused(self, x: TensorLike, following: Sequence[Module]) -> tuple[Tensor, int]:
         """Run this convolution and the max pooling after it (with an activation layer between, if any)
         as one graph node when that is exact; return (output, number of ``following`` layers used).
 
@@ -297,7 +311,7 @@ class _Conv(_Spatial):
             yield self.bias_regularizer(self.bias)
 
     # --------------------------------------------------------------- weights in and out
-    def get_weights(self, layout="keras"):
+    def get_weights(self, layout: Literal["keras", "torch"] = "keras") -> list[np.ndarray]:
         """[kernel, bias] as arrays (copies), in Keras' layout (*kernel, in/groups, filters) or, with
         ``layout='torch'``, PyTorch's (filters, in/groups, *kernel)."""
         w = self.kernel.numpy().copy()
@@ -307,7 +321,7 @@ class _Conv(_Spatial):
             raise ValueError(f"{self._who()}.get_weights: layout must be 'keras' or 'torch', got {layout!r}")
         return [w] + ([self.bias.numpy().copy()] if self.use_bias else [])
 
-    def set_weights(self, weights, layout=None):
+    def set_weights(self, weights: Sequence[ArrayLike], layout: Literal["keras", "torch"] | None = None) -> None:
         """Copy [kernel] or [kernel, bias] in, in place (optimizers stay bound).
 
         The kernel may be in Keras' layout (*kernel, in/groups, filters) or PyTorch's (filters,
@@ -329,7 +343,7 @@ class _Conv(_Spatial):
             self.bias._changed()
         self.kernel._changed()  # a graph recorded before cannot be back-propagated (Tensor.add_)
 
-    def build_from_weights(self, shapes):
+    def build_from_weights(self, shapes: Mapping[str, Sequence[int]]) -> None:
         """Create the kernel and bias from their saved shapes (``load_state_dict`` on a lazy model): the
         channels follow from the kernel; the spatial sizes stay unknown until the first call."""
         if "kernel" in shapes:
@@ -345,7 +359,7 @@ class _Conv(_Spatial):
         cin = (w.shape[1] if torch_like else w.shape[-2]) * self.groups
         self.build(self._join(None, (None,) * nd, cin))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         act = activations.name_of(self.activation)
         if act is None:
             raise TypeError(f"{self._who()}: cannot save a custom activation {self.activation!r}; use a named one")
@@ -358,7 +372,7 @@ class _Conv(_Spatial):
                 "bias_regularizer": regularizers.serialize(self.bias_regularizer),
                 "input_shape": self._built_shape(), "dtype": None if self.dtype is None else self.dtype.name}
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         act = activations.name_of(self.activation) or "custom"
         return (f"filters={self.filters}, kernel_size={self.kernel_size}, strides={self.strides}, "
                 f"padding={self.padding!r}, activation={act!r}")
@@ -451,7 +465,10 @@ class Conv2D(_Conv):
 class _Pooling(_Spatial):
     kind = "max"
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, input_shape=None, **kwargs):
+    def __init__(self, pool_size: int | Sequence[int] = 2, strides: int | Sequence[int] | None = None,
+                 padding: Literal["valid", "same"] = "valid",
+                 data_format: Literal["channels_last", "channels_first"] | None = None,
+                 input_shape: Sequence[int | None] | None = None, **kwargs: Any) -> None:
         nd = self.rank
         who = type(self).__name__
         self.pool_size = _int_tuple(pool_size, nd, "pool_size", who)
@@ -469,11 +486,11 @@ class _Pooling(_Spatial):
         """A 'valid' max pooling, which a convolution before it may run in its own node."""
         return type(self).forward is _Pooling.forward and self.kind == "max" and self.padding == "valid"
 
-    def build(self, input_shape):
+    def build(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         self._check_input(tuple(input_shape))
         return super().build(input_shape)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         spatial, channels = self._split(input_shape)
         if self.padding == "same":
             out = [None if n is None else -(-n // s) for n, s in zip(spatial, self.strides)]
@@ -482,7 +499,7 @@ class _Pooling(_Spatial):
                    for n, k, s in zip(spatial, self.pool_size, self.strides)]
         return self._join(input_shape[0], out, channels)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor | np.ndarray:
         shape = np.shape(_data(x))
         self._check_input(shape)
         self._lazy_build(x)
@@ -493,11 +510,11 @@ class _Pooling(_Spatial):
             y = _conv.avg_pool(xl, self.pool_size, self.strides, self.padding, nd=self.rank)
         return self._to_format(y)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"pool_size": list(self.pool_size), "strides": list(self.strides), "padding": self.padding,
                 "data_format": self.data_format, "input_shape": self._built_shape()}
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"pool_size={self.pool_size}, strides={self.strides}, padding={self.padding!r}"
 
 
@@ -540,24 +557,25 @@ class AveragePooling2D(_Pooling):
 class _GlobalPooling(_Spatial):
     kind = "avg"
 
-    def __init__(self, data_format=None, keepdims=False, input_shape=None, **kwargs):
+    def __init__(self, data_format: Literal["channels_last", "channels_first"] | None = None, keepdims: bool = False,
+                 input_shape: Sequence[int | None] | None = None, **kwargs: Any) -> None:
         self.data_format = _check_data_format(data_format, type(self).__name__)
         self.keepdims = bool(keepdims)
         super().__init__(input_shape, **kwargs)
         if self.input_shape is not None:
             self.build(self.input_shape)
 
-    def build(self, input_shape):
+    def build(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         self._check_input(tuple(input_shape))
         return super().build(input_shape)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         spatial, channels = self._split(input_shape)
         if self.keepdims:
             return self._join(input_shape[0], (1,) * len(spatial), channels)
         return (input_shape[0], channels)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor | np.ndarray:
         self._check_input(np.shape(_data(x)))
         self._lazy_build(x)
         axes = tuple(range(2, self.rank + 2)) if self.data_format == "channels_first" else \
@@ -565,7 +583,7 @@ class _GlobalPooling(_Spatial):
         fn = ops.mean if self.kind == "avg" else ops.max
         return fn(x, axis=axes, keepdims=self.keepdims)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"data_format": self.data_format, "keepdims": self.keepdims, "input_shape": self._built_shape()}
 
 
@@ -599,7 +617,9 @@ class GlobalMaxPooling2D(_GlobalPooling):
 
 # --------------------------------------------------------------------------------- helpers
 class _ZeroPadding(_Spatial):
-    def __init__(self, padding=1, data_format=None, input_shape=None, **kwargs):
+    def __init__(self, padding: int | Sequence[int] | Sequence[tuple[int, int]] = 1,
+                 data_format: Literal["channels_last", "channels_first"] | None = None,
+                 input_shape: Sequence[int | None] | None = None, **kwargs: Any) -> None:
         who = type(self).__name__
         try:
             pads = _conv.conv_padding(padding if not isinstance(padding, str) else -1, (1,) * self.rank,
@@ -613,16 +633,16 @@ class _ZeroPadding(_Spatial):
         if self.input_shape is not None:
             self.build(self.input_shape)
 
-    def build(self, input_shape):
+    def build(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         self._check_input(tuple(input_shape))
         return super().build(input_shape)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         spatial, channels = self._split(input_shape)
         out = [None if n is None else n + lo + hi for n, (lo, hi) in zip(spatial, self.padding)]
         return self._join(input_shape[0], out, channels)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor | np.ndarray:
         self._check_input(np.shape(_data(x)))
         self._lazy_build(x)
         width = [(0, 0)] + list(self.padding) + [(0, 0)]
@@ -630,7 +650,7 @@ class _ZeroPadding(_Spatial):
             width = [(0, 0), (0, 0)] + list(self.padding)
         return ops.pad(x, width)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"padding": [list(p) for p in self.padding], "data_format": self.data_format,
                 "input_shape": self._built_shape()}
 
@@ -640,7 +660,9 @@ class ZeroPadding1D(_ZeroPadding):
 
     rank = 1
 
-    def __init__(self, padding=1, data_format=None, input_shape=None, **kwargs):
+    def __init__(self, padding: int | tuple[int, int] = 1,
+                 data_format: Literal["channels_last", "channels_first"] | None = None,
+                 input_shape: Sequence[int | None] | None = None, **kwargs: Any) -> None:
         if isinstance(padding, (tuple, list)) and len(padding) == 2 and all(isinstance(p, (int, np.integer))
                                                                            for p in padding):
             padding = (tuple(padding),)
@@ -661,7 +683,8 @@ class ZeroPadding2D(_ZeroPadding):
 
 
 class _SpatialDropout(_Spatial):
-    def __init__(self, rate, data_format=None, seed=None, input_shape=None, **kwargs):
+    def __init__(self, rate: float, data_format: Literal["channels_last", "channels_first"] | None = None,
+                 seed: int | None = None, input_shape: Sequence[int | None] | None = None, **kwargs: Any) -> None:
         who = type(self).__name__
         self.rate = _checks.in_range(who, "rate", rate, 0.0, 1.0, hi_open=True)
         self.seed = _checks.seed(who, seed)
@@ -669,7 +692,7 @@ class _SpatialDropout(_Spatial):
         self.data_format = _check_data_format(data_format, who)
         super().__init__(input_shape, **kwargs)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> TensorLike:
         data = _data(x)
         self._check_input(data.shape)
         if not self.training or self.rate == 0:
@@ -683,10 +706,10 @@ class _SpatialDropout(_Spatial):
         mask *= 1.0 / keep
         return ops.mul(x, mask)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"rate": self.rate, "data_format": self.data_format, "seed": self.seed}
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"rate={self.rate}"
 
 
@@ -714,7 +737,8 @@ class Reshape(Layer):
     (5, 28, 28, 1)
     """
 
-    def __init__(self, target_shape, input_shape=None, **kwargs):
+    def __init__(self, target_shape: Sequence[int], input_shape: Sequence[int | None] | None = None,
+                 **kwargs: Any) -> None:
         try:
             target = tuple(int(d) for d in target_shape)
         except TypeError:
@@ -741,26 +765,26 @@ class Reshape(Layer):
                              f"{self.target_shape} ({known} values)")
         return self.target_shape
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         target = self._resolve(tuple(input_shape)[1:])
         return (input_shape[0],) + (target if target is not None else self.target_shape)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor | np.ndarray:
         shape = np.shape(_data(x))
         if len(shape) < 1:
             raise ValueError("Reshape: expected a batch of samples, got a scalar")
         return ops.reshape(x, (shape[0],) + self._resolve(shape[1:]))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"target_shape": list(self.target_shape),
                 "input_shape": None if self.input_shape is None else list(self.input_shape[1:])}
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"target_shape={self.target_shape}"
 
 
 # ------------------------------------------------------------------------- weight interchange
-def from_torch_conv2d(weight, bias=None):
+def from_torch_conv2d(weight: ArrayLike, bias: ArrayLike | None = None) -> list[np.ndarray]:
     """A ``torch.nn.Conv2d``'s weight (out, in/groups, k_h, k_w) and bias as ``[kernel, bias]`` in Keras'
     layout (k_h, k_w, in/groups, out), ready for ``Conv2D.set_weights`` (NumPy arrays or torch tensors).
 
@@ -780,7 +804,8 @@ def from_torch_conv2d(weight, bias=None):
     return out
 
 
-def from_torch_linear(weight, bias=None, flattened_from=None):
+def from_torch_linear(weight: ArrayLike, bias: ArrayLike | None = None,
+                      flattened_from: Sequence[int] | None = None) -> list[np.ndarray]:
     """A ``torch.nn.Linear``'s weight (out, in) and bias as ``[kernel, bias]`` for ``Dense`` (kernel (in, out)).
 
     ``flattened_from=(C, H, W)`` says the layer followed a Flatten of channels-first volumes: PyTorch
@@ -807,8 +832,8 @@ def from_torch_linear(weight, bias=None, flattened_from=None):
 
 
 # ------------------------------------------------------------------------------ the networks
-def digits_cnn(n_filters=10, receptive_field=3, n_neurons_connected=50, n_categories=10, lmbd=0.0,
-               input_shape=(8, 8, 1)):
+def digits_cnn(n_filters: int = 10, receptive_field: int = 3, n_neurons_connected: int = 50, n_categories: int = 10,
+               lmbd: float = 0.0, input_shape: Sequence[int] = (8, 8, 1)) -> Sequential:
     """The notes' CNN for scikit-learn's 8x8 digits: CONV (10 filters 3x3, ReLU) -> POOL 2x2 ->
     FC 50 (ReLU) -> softmax over 10 classes, each weight with an L2 penalty lmbd."""
     reg = regularizers.l2(lmbd) if lmbd else None
@@ -819,7 +844,8 @@ def digits_cnn(n_filters=10, receptive_field=3, n_neurons_connected=50, n_catego
                        Dense(n_categories, activation="softmax", kernel_regularizer=reg)])
 
 
-def fashion_mnist_cnn(input_shape=(28, 28, 1), n_classes=10, filters=(32, 64), dense=128, dropout=0.0):
+def fashion_mnist_cnn(input_shape: Sequence[int] = (28, 28, 1), n_classes: int = 10, filters: Sequence[int] = (32, 64),
+                      dense: int = 128, dropout: float = 0.0) -> Sequential:
     """The issue's Fashion-MNIST network (the notes' CIFAR-10 pattern on 28x28 images): CONV 32 3x3 ReLU ->
     POOL 2x2 -> CONV 64 3x3 ReLU -> POOL 2x2 -> Flatten -> FC 128 ReLU -> softmax over 10 classes.
     This is what the command line's ``--model cnn`` builds.

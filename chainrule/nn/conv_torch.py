@@ -22,6 +22,8 @@ Parameters keep chainrule's names and layouts: ``kernel`` (k_h, k_w, in/groups, 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -31,6 +33,11 @@ from chainrule.nn.conv import _Conv, _Pooling, _Spatial, _int_tuple
 from chainrule.nn.core import _data, permuted_view
 from chainrule.nn.normalization import BatchNormalization
 from chainrule.ops import conv as _conv
+from chainrule.nn.core import PermutedParameter
+from chainrule.tensor import Tensor
+
+if TYPE_CHECKING:
+    from chainrule._typing import DTypeLike, TensorLike
 
 __all__ = ["Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d",
            "BatchNorm2d"]
@@ -62,8 +69,10 @@ def _padding_tuple(padding, nd, who):
 
 
 class _TorchConv(_Conv):
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
+                 stride: int | Sequence[int] = 1, padding: int | Sequence[int] | Literal["same", "valid"] = 0,
+                 dilation: int | Sequence[int] = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: Literal["zeros"] = "zeros", dtype: DTypeLike = None) -> None:
         nd = self.rank
         who = f"{type(self).__name__}({in_channels}, {out_channels})"
         if padding_mode != "zeros":
@@ -90,7 +99,7 @@ class _TorchConv(_Conv):
         return f"{type(self).__name__}({self.in_channels}, {self.filters})"
 
     @property
-    def weight(self):
+    def weight(self) -> PermutedParameter:
         """PyTorch's weight, (out, in/groups, *kernel): a view of ``kernel`` (*kernel, in/groups, out)."""
         r = self.rank
         return permuted_view(self, "kernel", (r + 1, r) + tuple(range(r)))
@@ -98,14 +107,14 @@ class _TorchConv(_Conv):
     def _lazy_build(self, x):
         pass   # built in __init__; no input shape is recorded
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         pad = self._torch_padding
         return {"in_channels": self.in_channels, "out_channels": self.filters, "kernel_size": list(self.kernel_size),
                 "stride": list(self.strides), "padding": pad if isinstance(pad, (int, str)) else list(pad),
                 "dilation": list(self.dilation_rate), "groups": self.groups, "bias": self.use_bias,
                 "dtype": None if self.dtype is None else self.dtype.name}
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         """PyTorch's printed form: Conv2d(1, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))."""
         out = f"{self.in_channels}, {self.filters}, kernel_size={self.kernel_size}, stride={self.strides}"
         pad = self._torch_padding
@@ -142,8 +151,9 @@ class Conv2d(_TorchConv):
 
 
 class _TorchPool(_Pooling):
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, dilation=1, count_include_pad=True,
-                 divisor_override=None):
+    def __init__(self, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+                 padding: int | Sequence[int] = 0, ceil_mode: bool = False, dilation: int = 1,
+                 count_include_pad: bool = True, divisor_override: None = None) -> None:
         nd = self.rank
         who = type(self).__name__
         if dilation != 1:
@@ -180,14 +190,14 @@ class _TorchPool(_Pooling):
             out.append(o)
         return tuple(pads), out
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         spatial, channels = self._split(input_shape)
         return self._join(input_shape[0], self._geometry(spatial)[1], channels)
 
-    def build(self, input_shape):
+    def build(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         return self.compute_output_shape(input_shape)   # nothing recorded: the spatial sizes vary
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor | np.ndarray:
         shape = np.shape(_data(x))
         self._check_input(shape)
         spatial, _ = self._split(shape)
@@ -205,14 +215,14 @@ class _TorchPool(_Pooling):
             y = _conv.AvgPool.apply(xl, size=self.pool_size, strides=self.strides, pads=pads, counted=counted)
         return self._to_format(y)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         cfg = {"kernel_size": list(self.pool_size), "stride": list(self.strides), "padding": list(self.pad),
                "ceil_mode": self.ceil_mode}
         if self.kind == "avg":
             cfg["count_include_pad"] = self.count_include_pad
         return cfg
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         """PyTorch's printed form: MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)."""
         k, st, p = self._torch_args
         if self.kind == "max":
@@ -225,7 +235,8 @@ class MaxPool1d(_TorchPool):
 
     rank = 1
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    def __init__(self, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+                 padding: int | Sequence[int] = 0, dilation: int = 1, ceil_mode: bool = False) -> None:
         super().__init__(kernel_size, stride, padding, ceil_mode, dilation)
 
 
@@ -236,7 +247,8 @@ class MaxPool2d(_TorchPool):
 
     rank = 2
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    def __init__(self, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+                 padding: int | Sequence[int] = 0, dilation: int = 1, ceil_mode: bool = False) -> None:
         super().__init__(kernel_size, stride, padding, ceil_mode, dilation)
 
 
@@ -246,7 +258,8 @@ class AvgPool1d(_TorchPool):
     rank = 1
     kind = "avg"
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    def __init__(self, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+                 padding: int | Sequence[int] = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> None:
         super().__init__(kernel_size, stride, padding, ceil_mode, 1, count_include_pad)
 
 
@@ -257,8 +270,9 @@ class AvgPool2d(_TorchPool):
     rank = 2
     kind = "avg"
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-                 divisor_override=None):
+    def __init__(self, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+                 padding: int | Sequence[int] = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override: None = None) -> None:
         super().__init__(kernel_size, stride, padding, ceil_mode, 1, count_include_pad, divisor_override)
 
 
@@ -282,7 +296,7 @@ class AdaptiveAvgPool2d(_Spatial):
     rank = 2
     data_format = "channels_first"
 
-    def __init__(self, output_size):
+    def __init__(self, output_size: int | tuple[int | None, int | None] | None) -> None:
         if isinstance(output_size, (int, np.integer)) or output_size is None:
             output_size = (output_size, output_size)
         output_size = tuple(output_size)
@@ -293,12 +307,12 @@ class AdaptiveAvgPool2d(_Spatial):
         self.output_size = tuple(None if o is None else int(o) for o in output_size)
         super().__init__()
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         spatial, channels = self._split(input_shape)
         out = [n if o is None else o for n, o in zip(spatial, self.output_size)]
         return self._join(input_shape[0], out, channels)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor | np.ndarray:
         data = _data(x)
         self._check_input(data.shape)
         h, w = data.shape[2:]
@@ -313,10 +327,10 @@ class AdaptiveAvgPool2d(_Spatial):
             y = ops.matmul(_adaptive_matrix(h, oh, dtype), y)      # (N, C, oh, ow)
         return y
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"output_size": list(self.output_size)}
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
 
 
@@ -331,7 +345,8 @@ class BatchNorm2d(BatchNormalization):
 
     unbiased_running_variance = True
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, dtype=None):
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, dtype: DTypeLike = None) -> None:
         if not track_running_stats:
             raise ValueError("BatchNorm2d: track_running_stats=False is not supported")
         if momentum is None or not 0 <= momentum <= 1:
@@ -341,7 +356,7 @@ class BatchNorm2d(BatchNormalization):
         self.num_features, self.torch_momentum, self.affine = int(num_features), float(momentum), bool(affine)
         self.input_shape = self.output_shape = None   # the spatial size is not known
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         data = _data(x)
         if data.ndim != 4:
             raise ValueError(f"BatchNorm2d({self.num_features}): expected input of rank 4 (batch, channels, height, "
@@ -352,10 +367,10 @@ class BatchNorm2d(BatchNormalization):
         y = super().forward(ops.transpose(x, (0, 2, 3, 1)))
         return ops.transpose(y, (0, 3, 1, 2))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"num_features": self.num_features, "eps": self.epsilon, "momentum": self.torch_momentum,
                 "affine": self.affine, "dtype": None if self.dtype is None else self.dtype.name}
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.epsilon}, momentum={self.torch_momentum}, affine={self.affine}, "
                 f"bias=True, track_running_stats=True")

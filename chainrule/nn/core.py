@@ -5,6 +5,9 @@ to  z^(l) = a^(l-1) W^(l) + b^(l)  and  a^(l) = f(z^(l))  (rows are samples).
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
 import numpy as np
 
 from chainrule import _checks, ops
@@ -14,6 +17,12 @@ from chainrule.nn.module import Module
 from chainrule.parameter import Parameter
 from chainrule.ops.fused import DenseStack
 from chainrule.tensor import Tensor, get_default_dtype, get_rng
+from chainrule.nn.init import Initializer
+from chainrule.nn.regularizers import Regularizer
+from chainrule.nn.symbolic import KerasTensor
+
+if TYPE_CHECKING:
+    from chainrule._typing import ArrayLike, DTypeLike, TensorLike
 
 
 class Layer(Module):
@@ -29,8 +38,11 @@ class Layer(Module):
     :func:`chainrule.nn.Input` (:mod:`chainrule.nn.graph`).
     """
 
-    def __init__(self, input_shape=None, *, name=None, input_dim=None, batch_input_shape=None, batch_size=None,
-                 activity_regularizer=None, trainable=True, dtype=None, autocast=True, **kwargs):
+    def __init__(self, input_shape: Sequence[int | None] | int | None = None, *, name: str | None = None,
+                 input_dim: int | None = None, batch_input_shape: Sequence[int | None] | None = None,
+                 batch_size: int | None = None,
+                 activity_regularizer: str | Regularizer | Callable[[Tensor], Tensor] | None = None,
+                 trainable: bool = True, dtype: DTypeLike = None, autocast: bool = True, **kwargs: Any) -> None:
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unrecognized keyword arguments {sorted(kwargs)}")
         super().__init__()
@@ -65,7 +77,7 @@ class Layer(Module):
         if dtype is not None:
             self.dtype = _checks.dtype(who, dtype)
 
-    def build(self, input_shape):
+    def build(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         """Create weights for inputs of ``input_shape`` (batch axis first); return the output shape."""
         self.input_shape = tuple(input_shape)
         self.output_shape = self.compute_output_shape(self.input_shape)
@@ -75,21 +87,21 @@ class Layer(Module):
                 p.requires_grad = False
         return self.output_shape
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         """The output's shape for inputs of ``input_shape`` (batch axis first, None when unknown)."""
         return tuple(input_shape)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         """The constructor's arguments (JSON-able), for saving; see :meth:`Module.get_config`."""
         return {}
 
-    def get_weights(self):
+    def get_weights(self) -> list[np.ndarray]:
         """The layer's weights as a list of arrays (copies), as Keras lists them: the parameters in
         order of creation (Dense: kernel, bias), then the statistics (moving mean and variance)."""
         return ([p.numpy().copy() for _, p in self.named_parameters()]
                 + [np.array(b, copy=True) for _, b in self.named_buffers()])
 
-    def set_weights(self, weights):
+    def set_weights(self, weights: Iterable[ArrayLike]) -> None:
         """Copy a list of arrays in :meth:`get_weights`' order into the layer, in place (optimizers stay
         bound); an unbuilt ``Dense`` is built from its kernel's shape."""
         weights = [w.detach().cpu().numpy() if hasattr(w, "detach") else np.asarray(w) for w in weights]
@@ -116,12 +128,12 @@ class Layer(Module):
 
     # ------------------------------------------------------------------ Keras' layer attributes
     @property
-    def trainable(self):
+    def trainable(self) -> bool:
         """False: the layer's weights are frozen (``requires_grad=False``; optimizers skip them)."""
         return self.__dict__.get("_trainable", True)
 
     @trainable.setter
-    def trainable(self, value):
+    def trainable(self, value: bool) -> None:
         object.__setattr__(self, "_trainable", bool(value))
         for m in self.modules():
             object.__setattr__(m, "_trainable", bool(value))
@@ -129,12 +141,12 @@ class Layer(Module):
                 p.requires_grad = bool(value)
 
     @property
-    def input(self):
+    def input(self) -> KerasTensor | list[KerasTensor]:
         """The symbolic input of the layer's (first) call in a functional model."""
         return _graph_attr(self, "input")
 
     @property
-    def output(self):
+    def output(self) -> KerasTensor | list[KerasTensor]:
         """The symbolic output of the layer's (first) call in a functional model (``Model(inputs, layer.output)``)."""
         return _graph_attr(self, "output")
 
@@ -159,7 +171,8 @@ def _graph_attr(layer, what):
     return tensors[0] if len(tensors) == 1 else list(tensors)
 
 
-def _data(x):
+def _data(x: TensorLike) -> np.ndarray:
+    """The values of ``x`` as an ndarray (a Tensor's ``.data``, else ``np.asarray(x)``)."""
     return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
@@ -195,9 +208,13 @@ class Dense(Layer):
     ((4, 3), (3,))
     """
 
-    def __init__(self, units, activation=None, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, input_dim=None, use_bias=True, dtype=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
+    def __init__(self, units: int, activation: str | Callable[..., Tensor] | None = None,
+                 kernel_initializer: str | Initializer | Callable[..., np.ndarray] = "glorot_uniform",
+                 bias_initializer: str | Initializer | Callable[..., np.ndarray] = "zeros",
+                 kernel_regularizer: str | Regularizer | Callable[[Tensor], Tensor] | None = None,
+                 bias_regularizer: str | Regularizer | Callable[[Tensor], Tensor] | None = None,
+                 input_dim: int | None = None, use_bias: bool = True, dtype: DTypeLike = None,
+                 kernel_constraint: None = None, bias_constraint: None = None, **kwargs: Any) -> None:
         units = _checks.positive_int("Dense", "units", units, whole_floats=True)
         input_dim = _checks.positive_int("Dense", "input_dim", input_dim, allow_none=True)
         if not isinstance(use_bias, (bool, np.bool_)):
@@ -216,7 +233,7 @@ class Dense(Layer):
         if self.input_shape is not None:
             self.build(self.input_shape)
 
-    def build(self, input_shape):
+    def build(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         n_in = input_shape[-1]
         if n_in is None:
             raise ValueError(f"{self!r}: cannot build without knowing the input size")
@@ -228,10 +245,10 @@ class Dense(Layer):
             self.bias = Parameter(self.bias_initializer((self.units,), dtype=dtype, rng=get_rng()))
         return super().build(input_shape)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         return (*tuple(input_shape)[:-1], self.units)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         if not self.__dict__.get("_self_built"):
             shape = np.shape(_data(x))
             if len(shape) < 2:
@@ -250,7 +267,8 @@ class Dense(Layer):
         if self.bias_regularizer is not None and "bias" in self._parameters:
             yield self.bias_regularizer, self.bias
 
-    def stack_layer(self, n_in, dtype):
+    def stack_layer(self, n_in: int,
+                    dtype: np.dtype) -> tuple[Parameter, Parameter | None, Callable[..., Tensor]] | None:
         """(W, b or None, activation) if this layer can run inside a fused dense stack on a batch of
         ``n_in`` features of ``dtype`` (built, its own forward, weights of that dtype), else None."""
         d = self.__dict__
@@ -265,7 +283,7 @@ class Dense(Layer):
             return None  # the layer's own forward says what is wrong, or promotes the dtype
         return W, b, self.activation
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         act = activations.name_of(self.activation)
         if act is None:
             raise TypeError(f"{self!r}: cannot save a custom activation {self.activation!r}; use a named one")
@@ -278,7 +296,7 @@ class Dense(Layer):
                 "input_dim": n_in, "use_bias": self.use_bias,
                 "dtype": None if self.dtype is None else self.dtype.name}
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         act = activations.name_of(self.activation) or getattr(self.activation, "__name__", "custom")
         return f"units={self.units}, activation={act!r}"
 
@@ -289,33 +307,33 @@ class Linear(Dense):
     Initialised like PyTorch: W, b ~ U[-1/sqrt(in), 1/sqrt(in)].
     """
 
-    def __init__(self, in_features, out_features, bias=True):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
         in_features = _checks.positive_int("Linear", "in_features", in_features)
         out_features = _checks.positive_int("Linear", "out_features", out_features)
         lim = 1.0 / np.sqrt(in_features)
         super().__init__(out_features, None, init.Uniform(-lim, lim), init.Uniform(-lim, lim) if bias else "zeros",
                          input_dim=in_features, use_bias=bias)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"in_features": self.kernel.shape[0], "out_features": self.units, "bias": self.use_bias}
 
     @property
-    def in_features(self):
+    def in_features(self) -> int:
         """The number of input features (the kernel's first dimension)."""
         return self.kernel.shape[0]
 
     @property
-    def out_features(self):
+    def out_features(self) -> int:
         """The number of output features (``units``)."""
         return self.units
 
     @property
-    def weight(self):
+    def weight(self) -> PermutedParameter:
         """PyTorch's weight, (out_features, in_features): the transpose of ``kernel``, sharing its memory
         (``nn.init.xavier_uniform_(layer.weight)`` and ``layer.weight.data[...] = w`` change the kernel)."""
         return permuted_view(self, "kernel", (1, 0))
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.use_bias}"
 
 
@@ -327,7 +345,7 @@ class PermutedParameter(Parameter):
 
     __slots__ = ("_base", "_perm", "_inverse")
 
-    def __init__(self, base, perm):
+    def __init__(self, base: Parameter, perm: Sequence[int]) -> None:
         self._base, self._perm = base, tuple(perm)
         self._inverse = tuple(int(i) for i in np.argsort(perm))
         self._ctx = self._tangent = None
@@ -335,40 +353,40 @@ class PermutedParameter(Parameter):
         self.name = None
 
     @property
-    def data(self):
+    def data(self) -> np.ndarray:
         """The base parameter's values with the axes permuted; setting it writes through to the base."""
         return self._base.data.transpose(self._perm)
 
     @data.setter
-    def data(self, value):
+    def data(self, value: TensorLike) -> None:
         np.copyto(self._base.data, np.asarray(value.data if isinstance(value, Tensor) else value).transpose(
             self._inverse), casting="same_kind")
 
     @property
-    def grad(self):
+    def grad(self) -> np.ndarray | None:
         """The base parameter's gradient with the axes permuted (None when it has none); setting it writes
         through."""
         g = self._base.grad
         return None if g is None else g.transpose(self._perm)
 
     @grad.setter
-    def grad(self, value):
+    def grad(self, value: ArrayLike | None) -> None:
         self._base.grad = None if value is None else np.asarray(value).transpose(self._inverse)
 
     @property
-    def requires_grad(self):
+    def requires_grad(self) -> bool:
         """Whether the base parameter is trained; setting it changes the base."""
         return self._base.requires_grad
 
     @requires_grad.setter
-    def requires_grad(self, value):
+    def requires_grad(self, value: bool) -> None:
         self._base.requires_grad = bool(value)
 
-    def grad_storage(self):
+    def grad_storage(self) -> None:
         return None
 
 
-def permuted_view(layer, name, perm):
+def permuted_view(layer: Module, name: str, perm: Sequence[int]) -> PermutedParameter:
     """``layer.<name>`` seen with its axes in ``perm`` order (one view per parameter, kept while it is the same)."""
     base = getattr(layer, name)
     cache = layer.__dict__.get("_views") or {}
@@ -383,38 +401,41 @@ def permuted_view(layer, name, perm):
 class Activation(Layer):
     """Applies an activation function by name or callable: ``Activation('relu')``."""
 
-    def __init__(self, activation, **kwargs):
+    def __init__(self, activation: str | Callable[..., Tensor] | None, **kwargs: Any) -> None:
         super().__init__(**{k: kwargs.pop(k) for k in list(kwargs) if k in _LAYER_KWARGS})
         self.fn = activations.get(activation)
         self.kwargs = kwargs
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor | np.ndarray:
         return self.fn(x, **self.kwargs) if self.kwargs else self.fn(x)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         name = activations.name_of(self.fn)
         if name is None:
             raise TypeError(f"{self!r}: cannot save a custom activation; use a named one")
         return {"activation": name, **self.kwargs}
 
-    def stack_activation(self):
+    def stack_activation(self) -> tuple[str, dict[str, Any]] | None:
         """(name, parameters) of this layer's activation if a fused dense stack can apply it, else None."""
         if type(self).forward is not Activation.forward or activations.fusable(self.fn) is None:
             return None
         return activations.name_of(self.fn), dict(self.kwargs)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return repr(activations.name_of(self.fn) or "custom")
 
 
 def _activation_module(name, fn_name, doc, torch_repr="", **defaults):
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
+        """Take the Keras layer arguments (``name``, ``input_shape``, ...) and the activation's parameters."""
         Activation.__init__(self, fn_name, **{**defaults, **kwargs})
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
+        """The activation's parameters (the constructor's arguments), for saving."""
         return dict(self.kwargs)
 
-    def extra_repr(self):   # printed as PyTorch prints its modules: ReLU(), Sigmoid()
+    def extra_repr(self) -> str:   # printed as PyTorch prints its modules: ReLU(), Sigmoid()
+        """The arguments PyTorch shows in this module's repr."""
         return torch_repr
     return type(name, (Activation,), {"__init__": __init__, "get_config": get_config, "extra_repr": extra_repr,
                                       "__doc__": doc})
@@ -431,39 +452,39 @@ Identity = _activation_module("Identity", "identity", "PyTorch-style module: y =
 class LeakyReLU(Activation):
     """PyTorch-style module: y = x if x > 0 else negative_slope * x."""
 
-    def __init__(self, negative_slope=0.01, **kwargs):
+    def __init__(self, negative_slope: float = 0.01, **kwargs: Any) -> None:
         super().__init__("leaky_relu", alpha=_checks.number("LeakyReLU", "negative_slope", negative_slope), **kwargs)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"negative_slope": self.kwargs["alpha"]}
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"negative_slope={self.kwargs['alpha']}"
 
 
 class ELU(Activation):
     """PyTorch-style module: y = x if x > 0 else alpha (exp(x) - 1)."""
 
-    def __init__(self, alpha=1.0, **kwargs):
+    def __init__(self, alpha: float = 1.0, **kwargs: Any) -> None:
         super().__init__("elu", alpha=_checks.number("ELU", "alpha", alpha), **kwargs)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"alpha": self.kwargs["alpha"]}
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"alpha={self.kwargs['alpha']}"
 
 
 class Softmax(Activation):
     """PyTorch-style module: softmax over ``dim`` (default the last axis)."""
 
-    def __init__(self, dim=-1, **kwargs):
+    def __init__(self, dim: int = -1, **kwargs: Any) -> None:
         super().__init__("softmax", axis=_checks.axis("Softmax", dim, "dim"), **kwargs)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"dim": self.kwargs["axis"]}
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"dim={self.kwargs['axis']}"
 
 
@@ -472,7 +493,7 @@ class Dropout(Layer):
     in evaluation y = x.  Scaling during training keeps E[y] = x, so inference needs no change.
     """
 
-    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+    def __init__(self, rate: float, noise_shape: None = None, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if noise_shape is not None:
             raise NotImplementedError("Dropout(noise_shape=...): a mask shared along axes is not supported; "
@@ -481,7 +502,7 @@ class Dropout(Layer):
         self.seed = _checks.seed("Dropout", seed)
         self._rng = None if seed is None else np.random.default_rng(seed)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> TensorLike:
         if not self.training or self.rate == 0:
             return x
         data = _data(x)
@@ -491,17 +512,17 @@ class Dropout(Layer):
         mask *= 1.0 / keep
         return ops.mul(x, mask)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"rate": self.rate, "seed": self.seed}
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"rate={self.rate}"
 
 
 class Flatten(Layer):
     """Flattens every sample: (N, d1, d2, ...) -> (N, d1 d2 ...)."""
 
-    def __init__(self, data_format=None, **kwargs):
+    def __init__(self, data_format: Literal["channels_last", "channels_first"] | None = None, **kwargs: Any) -> None:
         if data_format not in (None, "channels_last", "channels_first"):
             raise ValueError(f"Flatten: data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
         if data_format == "channels_first":
@@ -509,12 +530,12 @@ class Flatten(Layer):
                                       "chainrule.torch.nn.Flatten (PyTorch's order) instead")
         super().__init__(**kwargs)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor | np.ndarray:
         shape = np.shape(_data(x))
         if len(shape) < 1:
             raise ValueError("Flatten: expected a batch of samples, got a scalar")
         return ops.reshape(x, (shape[0], -1))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         rest = input_shape[1:]
         return (input_shape[0], None if any(d is None for d in rest) else int(np.prod(rest)))

@@ -18,12 +18,16 @@ array([[-0.1562,  0.1142,  0.042 ]])
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from chainrule import losses as _losses
 from chainrule import ops
 from chainrule.tensor import Tensor
+
+if TYPE_CHECKING:
+    from chainrule._typing import ArrayLike, DTypeLike, TensorLike
 
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish", "softplus", "softsign",
            "sigmoid", "logsigmoid", "tanh", "hardtanh", "hardsigmoid", "hardswish", "softmax", "log_softmax",
@@ -38,22 +42,23 @@ def _dim(dim, fname):
 
 
 # ------------------------------------------------------------------ activations
-def relu(input, inplace=False):  # noqa: A002 (PyTorch's names)
+def relu(input: TensorLike, inplace: bool = False) -> Tensor | np.ndarray:  # noqa: A002 (PyTorch's names)
     """max(0, x);  derivative 1 for x > 0, 0 for x <= 0."""
     return ops.relu(input)
 
 
-def relu6(input, inplace=False):  # noqa: A002
+def relu6(input: TensorLike, inplace: bool = False) -> Tensor | np.ndarray:  # noqa: A002
     """min(max(0, x), 6);  derivative 1 on (0, 6), 0 elsewhere (and at the bounds)."""
     return ops.clip(input, 0.0, 6.0)
 
 
-def leaky_relu(input, negative_slope=0.01, inplace=False):  # noqa: A002
+def leaky_relu(input: TensorLike, negative_slope: float = 0.01,
+               inplace: bool = False) -> Tensor | np.ndarray:  # noqa: A002
     """x for x > 0, negative_slope x otherwise."""
     return ops.leaky_relu(input, negative_slope)
 
 
-def elu(input, alpha=1.0, inplace=False):  # noqa: A002
+def elu(input: TensorLike, alpha: float = 1.0, inplace: bool = False) -> Tensor | np.ndarray:  # noqa: A002
     """x for x > 0, alpha (exp(x) - 1) otherwise."""
     return ops.elu(input, alpha)
 
@@ -61,17 +66,17 @@ def elu(input, alpha=1.0, inplace=False):  # noqa: A002
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
 
 
-def selu(input, inplace=False):  # noqa: A002
+def selu(input: TensorLike, inplace: bool = False) -> Tensor | np.ndarray:  # noqa: A002
     """scale (max(0, x) + min(0, alpha (exp(x) - 1))), alpha = 1.6733, scale = 1.0507 (self-normalizing)."""
     return ops.mul(ops.elu(input, _SELU_ALPHA), _SELU_SCALE)
 
 
-def celu(input, alpha=1.0, inplace=False):  # noqa: A002
+def celu(input: TensorLike, alpha: float = 1.0, inplace: bool = False) -> Tensor | np.ndarray:  # noqa: A002
     """max(0, x) + min(0, alpha (exp(x / alpha) - 1))  (elu of x / alpha, times alpha)."""
     return ops.mul(ops.elu(ops.div(input, alpha), 1.0), alpha)
 
 
-def gelu(input, approximate="none"):  # noqa: A002
+def gelu(input: TensorLike, approximate: Literal["none", "tanh"] = "none") -> Tensor | np.ndarray:  # noqa: A002
     """x Phi(x), Phi the standard normal CDF:  x (1 + erf(x / sqrt 2)) / 2;  with ``approximate='tanh'``
     x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2."""
     x = ops._arr(input)
@@ -83,19 +88,19 @@ def gelu(input, approximate="none"):  # noqa: A002
     return ops.mul(ops.mul(x, 0.5), ops.add(1.0, ops.erf(ops.mul(x, 1 / math.sqrt(2)))))
 
 
-def silu(input, inplace=False):  # noqa: A002
+def silu(input: TensorLike, inplace: bool = False) -> Tensor | np.ndarray:  # noqa: A002
     """x sigma(x) (swish);  derivative sigma(x) (1 + x (1 - sigma(x)))."""
     x = ops._arr(input)
     return ops.mul(x, ops.sigmoid(x))
 
 
-def mish(input, inplace=False):  # noqa: A002
+def mish(input: TensorLike, inplace: bool = False) -> Tensor | np.ndarray:  # noqa: A002
     """x tanh(softplus(x))."""
     x = ops._arr(input)
     return ops.mul(x, ops.tanh(ops.softplus(x)))
 
 
-def softplus(input, beta=1.0, threshold=20.0):  # noqa: A002
+def softplus(input: TensorLike, beta: float = 1.0, threshold: float = 20.0) -> Tensor | np.ndarray:  # noqa: A002
     """(1/beta) log(1 + exp(beta x)), and x itself where beta x > threshold (PyTorch's linear tail)."""
     x = ops._arr(input)
     if beta == 1.0:
@@ -105,56 +110,58 @@ def softplus(input, beta=1.0, threshold=20.0):  # noqa: A002
     return ops.where(np.asarray(ops._value(x)) * beta > threshold, x, sp)
 
 
-def softsign(input):  # noqa: A002
+def softsign(input: TensorLike) -> Tensor | np.ndarray:  # noqa: A002
     """x / (1 + |x|)."""
     x = ops._arr(input)
     return ops.div(x, ops.add(1.0, ops.abs(x)))
 
 
-def sigmoid(input):  # noqa: A002
+def sigmoid(input: TensorLike) -> Tensor | np.ndarray:  # noqa: A002
     """1 / (1 + exp(-x));  derivative y (1 - y)."""
     return ops.sigmoid(input)
 
 
-def logsigmoid(input):  # noqa: A002
+def logsigmoid(input: TensorLike) -> Tensor | np.ndarray:  # noqa: A002
     """log sigma(x) = -softplus(-x), stable for any x."""
     return ops.neg(ops.softplus(ops.neg(ops._arr(input))))
 
 
-def tanh(input):  # noqa: A002
+def tanh(input: TensorLike) -> Tensor | np.ndarray:  # noqa: A002
     """tanh(x);  derivative 1 - y^2."""
     return ops.tanh(input)
 
 
-def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):  # noqa: A002
+def hardtanh(input: TensorLike, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor | np.ndarray:  # noqa: A002
     """x clipped to [min_val, max_val];  derivative 1 strictly inside, 0 outside (as PyTorch)."""
     return ops.clip(input, min_val, max_val)
 
 
-def hardsigmoid(input, inplace=False):  # noqa: A002
+def hardsigmoid(input: TensorLike, inplace: bool = False) -> Tensor | np.ndarray:  # noqa: A002
     """clip(x / 6 + 1/2, 0, 1);  derivative 1/6 on (-3, 3), 0 elsewhere."""
     return ops.clip(ops.add(ops.div(ops._arr(input), 6.0), 0.5), 0.0, 1.0)
 
 
-def hardswish(input, inplace=False):  # noqa: A002
+def hardswish(input: TensorLike, inplace: bool = False) -> Tensor | np.ndarray:  # noqa: A002
     """x hardsigmoid(x) = x clip(x + 3, 0, 6) / 6."""
     x = ops._arr(input)
     return ops.mul(x, hardsigmoid(x))
 
 
-def softmax(input, dim=None, dtype=None):  # noqa: A002
+def softmax(input: TensorLike, dim: int | None = None, dtype: DTypeLike = None) -> Tensor | np.ndarray:  # noqa: A002
     """exp(x_i) / sum_j exp(x_j) along ``dim``;  dy_i/dx_j = y_i (delta_ij - y_j)."""
     x = ops._arr(input) if dtype is None else ops.astype(ops._arr(input), dtype)
     return ops.softmax(x, axis=_dim(dim, "softmax"))
 
 
-def log_softmax(input, dim=None, dtype=None):  # noqa: A002
+def log_softmax(input: TensorLike, dim: int | None = None,
+                dtype: DTypeLike = None) -> Tensor | np.ndarray:  # noqa: A002
     """x_i - logsumexp(x) along ``dim``."""
     x = ops._arr(input) if dtype is None else ops.astype(ops._arr(input), dtype)
     return ops.log_softmax(x, axis=_dim(dim, "log_softmax"))
 
 
-def linear(input, weight, bias=None):  # noqa: A002
+def linear(input: TensorLike, weight: TensorLike, bias: TensorLike | None = None) -> Tensor | np.ndarray:  # noqa: A002
     """PyTorch's linear: y = x W^T + b with W of shape (out_features, in_features)."""
     y = ops.matmul(input, ops.transpose(weight))
     return y if bias is None else ops.add(y, bias)
@@ -175,17 +182,20 @@ def _target(target):
     return target.data if isinstance(target, Tensor) and not target.requires_grad else target
 
 
-def mse_loss(input, target, reduction="mean"):  # noqa: A002
+def mse_loss(input: TensorLike, target: TensorLike,
+             reduction: Literal["mean", "sum", "none"] = "mean") -> Tensor | np.ndarray:  # noqa: A002
     """Mean squared error  l_i = (a_i - y_i)^2  (:func:`chainrule.losses.mean_squared_error`)."""
     return _losses.mean_squared_error(_target(target), input, reduction=reduction)
 
 
-def l1_loss(input, target, reduction="mean"):  # noqa: A002
+def l1_loss(input: TensorLike, target: TensorLike,
+            reduction: Literal["mean", "sum", "none"] = "mean") -> Tensor | np.ndarray:  # noqa: A002
     """Mean absolute error  l_i = |a_i - y_i|  (:func:`chainrule.losses.mean_absolute_error`)."""
     return _losses.mean_absolute_error(_target(target), input, reduction=reduction)
 
 
-def huber_loss(input, target, reduction="mean", delta=1.0):  # noqa: A002
+def huber_loss(input: TensorLike, target: TensorLike, reduction: Literal["mean", "sum", "none"] = "mean",
+               delta: float = 1.0) -> Tensor | np.ndarray:  # noqa: A002
     """Huber loss.  With d = a - y:  l = d^2 / 2 for |d| < delta, delta (|d| - delta/2) otherwise;
     dl/da = d inside, delta sign(d) outside (the gradient is clipped at delta)."""
     d = ops.sub(input, target)
@@ -195,14 +205,16 @@ def huber_loss(input, target, reduction="mean", delta=1.0):  # noqa: A002
     return _reduce(loss, reduction, "huber_loss")
 
 
-def smooth_l1_loss(input, target, reduction="mean", beta=1.0):  # noqa: A002
+def smooth_l1_loss(input: TensorLike, target: TensorLike, reduction: Literal["mean", "sum", "none"] = "mean",
+                   beta: float = 1.0) -> Tensor | np.ndarray:  # noqa: A002
     """Smooth L1 loss: l = d^2 / (2 beta) for |d| < beta, |d| - beta/2 otherwise (huber_loss / beta)."""
     if beta == 0:
         return l1_loss(input, target, reduction)
     return ops.div(huber_loss(input, target, reduction, delta=beta), beta)
 
 
-def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa: A002
+def binary_cross_entropy(input: TensorLike, target: TensorLike, weight: TensorLike | None = None,
+                         reduction: Literal["mean", "sum", "none"] = "mean") -> Tensor | np.ndarray:  # noqa: A002
     """Binary cross-entropy on probabilities  l_i = -w_i [y_i log a_i + (1 - y_i) log(1 - a_i)]
     (:func:`chainrule.losses.binary_crossentropy`, which clips a to [1e-7, 1 - 1e-7] where PyTorch
     clamps the log at -100); ``weight`` rescales each element."""
@@ -212,7 +224,9 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa:
     return _reduce(per, reduction, "binary_cross_entropy", weight)
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):  # noqa: A002
+def binary_cross_entropy_with_logits(input: TensorLike, target: TensorLike, weight: TensorLike | None = None,
+                                     reduction: Literal["mean", "sum", "none"] = "mean",
+                                     pos_weight: TensorLike | None = None) -> Tensor | np.ndarray:  # noqa: A002
     """Binary cross-entropy on logits, stable for any z:  l = softplus(z) - y z  (:func:`chainrule.losses.
     binary_crossentropy` with ``from_logits=True``); with ``pos_weight`` p the positive term is
     weighted:  l = (1 - y) z + (1 + (p - 1) y) softplus(-z)."""
@@ -250,13 +264,16 @@ def _class_weighted(logp, target, weight, ignore_index, reduction, name):
     return ops.div(ops.sum(per), float(wt.sum()))
 
 
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):  # noqa: A002
+def nll_loss(input: TensorLike, target: ArrayLike, weight: ArrayLike | None = None, ignore_index: int = -100,
+             reduction: Literal["mean", "sum", "none"] = "mean") -> Tensor | np.ndarray:  # noqa: A002
     """Negative log-likelihood of log-probabilities:  l_i = -w_{t_i} input[i, t_i]; the mean is
     weighted, sum_i l_i / sum_i w_{t_i}; samples with target ``ignore_index`` count for nothing."""
     return _class_weighted(ops._arr(input), target, weight, ignore_index, reduction, "nll_loss")
 
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):  # noqa: A002
+def cross_entropy(input: TensorLike, target: TensorLike, weight: ArrayLike | None = None, ignore_index: int = -100,
+                  reduction: Literal["mean", "sum", "none"] = "mean",
+                  label_smoothing: float = 0.0) -> Tensor | np.ndarray:  # noqa: A002
     """Cross-entropy of logits:  l_i = logsumexp(z_i) - sum_c t_ic z_ic  with t_i one-hot (class indices)
     or given probabilities; gradient (softmax(z) - t) / N for the mean.
 
@@ -289,7 +306,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     return _reduce(per, reduction, "cross_entropy")
 
 
-def kl_div(input, target, reduction="mean", log_target=False):  # noqa: A002
+def kl_div(input: TensorLike, target: TensorLike, reduction: Literal["mean", "batchmean", "sum", "none"] = "mean",
+           log_target: bool = False) -> Tensor | np.ndarray:  # noqa: A002
     """Kullback-Leibler divergence with ``input`` log-probabilities:  l = t (log t - input)  (0 where
     t = 0), or with ``log_target`` l = exp(t) (t - input).  ``reduction='batchmean'`` divides the sum by
     the batch size (the true KL divergence per sample); 'mean' by the number of elements."""

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +34,10 @@ from chainrule.nn.core import Layer
 from chainrule.nn.module import LAYERS
 from chainrule.nn.symbolic import KerasTensor, Node, flatten, substitute
 from chainrule.tensor import Tensor, get_default_dtype
+
+if TYPE_CHECKING:
+    from chainrule._typing import DTypeLike, TensorLike
+    from chainrule.nn.module import Module
 
 __all__ = ["Input", "InputLayer", "Model", "KerasTensor"]
 
@@ -43,8 +49,10 @@ class InputLayer(Layer):
     shape with the batch axis first (Keras' ``batch_shape=``, tf.keras' ``batch_input_shape``).
     """
 
-    def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, input_tensor=None,
-                 name=None, input_shape=None, ragged=None, **kwargs):
+    def __init__(self, shape: Sequence[int | None] | None = None, batch_size: int | None = None,
+                 dtype: DTypeLike = None, sparse: bool | None = None, batch_shape: Sequence[int | None] | None = None,
+                 input_tensor: None = None, name: str | None = None, input_shape: Sequence[int | None] | None = None,
+                 ragged: bool | None = None, **kwargs: Any) -> None:
         for what, value in (("sparse", sparse), ("ragged", ragged), ("input_tensor", input_tensor)):
             if value:
                 raise NotImplementedError(f"Input({what}=...): {what} inputs are not supported by chainrule")
@@ -68,15 +76,17 @@ class InputLayer(Layer):
         tensor.node = node
         object.__setattr__(self, "_inbound_nodes", [node])
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> TensorLike:
         return x
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"batch_shape": list(self.batch_shape), "dtype": self.dtype.name, "name": self.name}
 
 
-def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None, tensor=None,
-          optional=False, ragged=None):  # noqa: N802 (Keras' name)
+def Input(shape: Sequence[int | None] | None = None, batch_size: int | None = None, dtype: DTypeLike = None,
+          sparse: bool | None = None, batch_shape: Sequence[int | None] | None = None, name: str | None = None,
+          tensor: None = None, optional: bool = False,
+          ragged: bool | None = None) -> KerasTensor:  # noqa: N802 (Keras' name)
     """A symbolic input of a functional model: ``Input(shape=(784,))`` stands for batches of 784 features.
 
     Parameters
@@ -140,7 +150,9 @@ class Model(Layer):
     (['hidden', 'out'], (None, 1))
     """
 
-    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
+    def __init__(self, inputs: KerasTensor | Sequence[KerasTensor] | Mapping[str, KerasTensor] | None = None,
+                 outputs: KerasTensor | Sequence[KerasTensor] | Mapping[str, KerasTensor] | None = None,
+                 name: str | None = None, trainable: bool = True, **kwargs: Any) -> None:
         if name is None:
             name = naming.unique_name("Functional" if (type(self) is Model and inputs is not None) else
                                       type(self).__name__)
@@ -221,7 +233,7 @@ class Model(Layer):
         object.__setattr__(self, "_self_built", True)
 
     @property
-    def is_graph(self):
+    def is_graph(self) -> bool:
         """True for a functional model (built from inputs and outputs)."""
         return self.__dict__.get("_graph") is not None
 
@@ -233,43 +245,47 @@ class Model(Layer):
         return g
 
     @property
-    def inputs(self):
+    def inputs(self) -> list[KerasTensor]:
         """The input tensors of a functional model, as a list."""
         return list(self._require_graph("inputs")["inputs"])
 
     @property
-    def outputs(self):
+    def outputs(self) -> list[KerasTensor]:
         """The output tensors of a functional model, as a list."""
         return list(self._require_graph("outputs")["outputs"])
 
     @property
-    def input(self):
+    def input(self) -> KerasTensor | list[KerasTensor]:
+        """The symbolic input of a functional model (a list when it has several); for a subclassed model,
+        the input of its first call on symbolic tensors."""
         g = self.__dict__.get("_graph")
         if g is None:
             return Layer.input.fget(self)
         return g["inputs"][0] if len(g["inputs"]) == 1 else list(g["inputs"])
 
     @property
-    def output(self):
+    def output(self) -> KerasTensor | list[KerasTensor]:
+        """The symbolic output of a functional model (a list when it has several); for a subclassed model,
+        the output of its first call on symbolic tensors."""
         g = self.__dict__.get("_graph")
         if g is None:
             return Layer.output.fget(self)
         return g["outputs"][0] if len(g["outputs"]) == 1 else list(g["outputs"])
 
     @property
-    def input_names(self):
+    def input_names(self) -> list[str]:
         """The names of a functional model's input layers, in order."""
         return [t.node.layer.name for t in self._require_graph("input_names")["inputs"]]
 
     @property
-    def output_names(self):
+    def output_names(self) -> list[str]:
         """The names of a functional model's outputs: the keys of a dict of outputs, else the names of the
         layers that produce them."""
         g = self._require_graph("output_names")
         return list(g["out_keys"]) if g["out_keys"] else [t.node.layer.name for t in g["outputs"]]
 
     @property
-    def layers(self):
+    def layers(self) -> list[Module]:
         """The model's direct sublayers, in the order they were added."""
         return list(self._modules.values())
 
@@ -284,7 +300,7 @@ class Model(Layer):
         return [t.shape for t in outs], [t.dtype for t in outs]
 
     # ------------------------------------------------------------------ running
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         g = self.__dict__.get("_graph")
         if g is None:
             call = getattr(self, "call", None)
@@ -368,7 +384,7 @@ class Model(Layer):
         return outs
 
     # ------------------------------------------------------------------ Keras' model attributes
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         g = self.__dict__.get("_graph")
         if g is None:
             return super().get_config()   # a subclassed model without constructor arguments: {}
@@ -406,7 +422,9 @@ class Model(Layer):
         return [n for n in firsts if isinstance(n.layer, InputLayer)] + list(g["nodes"])
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> Model:
+        """Rebuild a model from :meth:`get_config`'s dict: a functional one from its layers and nodes, a
+        subclassed one by ``cls(**config)``."""
         if "nodes" not in config or "layers" not in config:
             return cls(**config)
         built = {}

@@ -7,11 +7,16 @@ layers: Var(W) = 2 / (n_in + n_out); He does it for ReLU: Var(W) = 2 / n_in.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from chainrule.parameter import reserve
 from chainrule.tensor import get_default_dtype, get_rng
+
+if TYPE_CHECKING:
+    from chainrule._typing import DTypeLike
 
 
 def _fans(shape):
@@ -27,7 +32,7 @@ class WeightTooLargeError(ValueError, MemoryError):
     """A weight too large for this machine's memory: a layer size (units, filters, input size) that is
     absurd.  Both a ``ValueError`` (bad input) and a ``MemoryError`` (what NumPy raised)."""
 
-    def __init__(self, shape, dtype):
+    def __init__(self, shape: Sequence[int], dtype: DTypeLike) -> None:
         self.shape = tuple(int(s) for s in shape)
         n = 1
         for s in self.shape:
@@ -41,7 +46,8 @@ class WeightTooLargeError(ValueError, MemoryError):
 class Initializer:
     """Base class: ``init(shape, dtype=None, rng=None) -> ndarray``."""
 
-    def __call__(self, shape, dtype=None, rng=None):
+    def __call__(self, shape: Sequence[int], dtype: DTypeLike = None,
+                 rng: np.random.Generator | None = None) -> np.ndarray:
         dtype = np.dtype(dtype or get_default_dtype())
         reserve(shape)  # within an allocation limit (load_model), refused before allocating
         try:
@@ -49,67 +55,67 @@ class Initializer:
         except MemoryError:
             raise WeightTooLargeError(shape, dtype) from None
 
-    def sample(self, shape, rng):  # pragma: no cover - abstract
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:  # pragma: no cover - abstract
         """Return an array of the given ``shape`` drawn with the generator ``rng``; subclasses implement
         it."""
         raise NotImplementedError
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         """Return the initializer's settings as a dict, enough to rebuild it."""
         return {k: v for k, v in vars(self).items()}
 
 
 class Zeros(Initializer):
     """All zeros (the default bias)."""
-    def sample(self, shape, rng):
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         """Return an array of zeros of the given shape."""
         return np.zeros(shape)
 
 
 class Ones(Initializer):
     """All ones (BatchNormalization's scale)."""
-    def sample(self, shape, rng):
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         """Return an array of ones of the given shape."""
         return np.ones(shape)
 
 
 class Constant(Initializer):
     """Every entry ``value``; the notes start biases at 0.01 so every ReLU unit fires at first."""
-    def __init__(self, value=0.01):
+    def __init__(self, value: float = 0.01) -> None:
         self.value = float(value)
 
-    def sample(self, shape, rng):
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         """Return an array of the given shape filled with ``value``."""
         return np.full(shape, self.value)
 
 
 class Normal(Initializer):
     """W ~ N(mean, std^2); the notes' ``np.random.randn`` is mean 0, std 1."""
-    def __init__(self, mean=0.0, std=1.0):
+    def __init__(self, mean: float = 0.0, std: float = 1.0) -> None:
         if std < 0:
             raise ValueError(f"Normal: std must be >= 0, got {std}")
         self.mean, self.std = float(mean), float(std)
 
-    def sample(self, shape, rng):
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         """Return normal samples with mean ``mean`` and standard deviation ``std``."""
         return rng.normal(self.mean, self.std, size=shape)
 
 
 class Uniform(Initializer):
     """W ~ U[low, high]; the notes' default interval is [-0.7, 0.7]."""
-    def __init__(self, low=-0.7, high=0.7):
+    def __init__(self, low: float = -0.7, high: float = 0.7) -> None:
         if not low < high:
             raise ValueError(f"Uniform: expected low < high, got low={low}, high={high}")
         self.low, self.high = float(low), float(high)
 
-    def sample(self, shape, rng):
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         """Return uniform samples between ``low`` and ``high``."""
         return rng.uniform(self.low, self.high, size=shape)
 
 
 class GlorotUniform(Initializer):
     """Xavier uniform: W ~ U[-l, l], l = sqrt(6 / (n_in + n_out))."""
-    def sample(self, shape, rng):
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         """Return uniform samples in plus or minus ``sqrt(6 / (fan_in + fan_out))``."""
         fi, fo = _fans(shape)
         lim = np.sqrt(6.0 / (fi + fo))
@@ -118,7 +124,7 @@ class GlorotUniform(Initializer):
 
 class GlorotNormal(Initializer):
     """Xavier normal: W ~ N(0, 2 / (n_in + n_out))."""
-    def sample(self, shape, rng):
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         """Return normal samples with mean 0 and variance ``2 / (fan_in + fan_out)``."""
         fi, fo = _fans(shape)
         return rng.normal(0.0, np.sqrt(2.0 / (fi + fo)), size=shape)
@@ -126,7 +132,7 @@ class GlorotNormal(Initializer):
 
 class HeUniform(Initializer):
     """He uniform: W ~ U[-l, l], l = sqrt(6 / n_in)."""
-    def sample(self, shape, rng):
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         """Return uniform samples in plus or minus ``sqrt(6 / fan_in)``."""
         fi, _ = _fans(shape)
         lim = np.sqrt(6.0 / fi)
@@ -135,7 +141,7 @@ class HeUniform(Initializer):
 
 class HeNormal(Initializer):
     """He normal: W ~ N(0, 2 / n_in)."""
-    def sample(self, shape, rng):
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         """Return normal samples with mean 0 and variance ``2 / fan_in``."""
         fi, _ = _fans(shape)
         return rng.normal(0.0, np.sqrt(2.0 / fi), size=shape)
@@ -147,10 +153,10 @@ class Orthogonal(Initializer):
     uniform over the orthogonal group).  For a (rows, cols) shape, Q has orthonormal rows when
     rows <= cols (W W^T = gain^2 I) and orthonormal columns otherwise; leading axes are flattened
     into the rows."""
-    def __init__(self, gain=1.0):
+    def __init__(self, gain: float = 1.0) -> None:
         self.gain = float(gain)
 
-    def sample(self, shape, rng):
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         """Return a (semi-)orthogonal matrix from a QR decomposition, reshaped to ``shape`` and scaled by
         ``gain``."""
         if len(shape) < 2:
@@ -190,7 +196,7 @@ _REGISTRY = {
 }
 
 
-def get(init):
+def get(init: str | Initializer | Mapping[str, Any] | Callable[..., np.ndarray]) -> Initializer | Callable[..., np.ndarray]:
     """Resolve an initializer from a name, an Initializer, a config dict, or a callable(shape, dtype, rng)."""
     if isinstance(init, Initializer):
         return init
@@ -206,7 +212,8 @@ def get(init):
     raise TypeError(f"initializer: expected a name, an Initializer or a callable, got {type(init).__name__}")
 
 
-def serialize(init):
+def serialize(init: Initializer) -> dict[str, Any]:
+    """An Initializer as a JSON-able ``{'class_name': ..., 'config': {...}}`` dict (what a saved model stores)."""
     if not isinstance(init, Initializer):
         raise TypeError(f"cannot save a custom initializer {init!r}; use a named one or an Initializer subclass")
     return {"class_name": type(init).__name__, "config": init.get_config()}
@@ -218,7 +225,8 @@ def _subclasses(cls):
         yield from _subclasses(sub)
 
 
-def deserialize(config):
+def deserialize(config: Mapping[str, Any]) -> Initializer:
+    """The Initializer a :func:`serialize` dict describes (looked up by its class name)."""
     # chainrule's initializers, then any other Initializer subclass by its class name (those of
     # chainrule.keras.initializers, say, or your own)
     classes = {c.__name__: c for c in _subclasses(Initializer)}

@@ -14,10 +14,18 @@ their own.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from chainrule import _checks, ops
 from chainrule.nn.core import Layer, _data
+from chainrule.nn.symbolic import KerasTensor
+from chainrule.tensor import Tensor
+
+if TYPE_CHECKING:
+    from chainrule._typing import TensorLike
 
 __all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "add", "subtract",
            "multiply", "average", "maximum", "minimum", "concatenate"]
@@ -38,16 +46,16 @@ class _Merge(Layer):
                 raise ValueError(f"{self.name} ({type(self).__name__}): the inputs must have the same shape (or "
                                  f"broadcast), got {[tuple(x) for x in shapes]}")
 
-    def build(self, input_shape):
+    def build(self, input_shape: Sequence[Sequence[int | None]]) -> tuple[int | None, ...]:
         self._check_same(input_shape)
         return Layer.build(self, input_shape)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[Sequence[int | None]]) -> tuple[int | None, ...]:
         shapes = [tuple(s) for s in input_shape]
         self._check_same(shapes)
         return tuple(next((d for d in dims if d not in (None, 1)), dims[0]) for dims in zip(*shapes))
 
-    def forward(self, inputs):
+    def forward(self, inputs: Sequence[TensorLike]) -> Tensor | np.ndarray:
         xs = self._inputs(inputs)
         self._check_same([np.shape(_data(x)) for x in xs])
         out = xs[0]
@@ -107,7 +115,7 @@ class Minimum(_Merge):
 class Concatenate(_Merge):
     """The inputs side by side along ``axis`` (the last by default); the other axes must agree."""
 
-    def __init__(self, axis=-1, **kwargs):
+    def __init__(self, axis: int = -1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.axis = _checks.axis("Concatenate", axis)
 
@@ -121,7 +129,7 @@ class Concatenate(_Merge):
                 raise ValueError(f"{self.name} (Concatenate): the inputs must agree on every axis but axis "
                                  f"{self.axis}, got {shapes}")
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[Sequence[int | None]]) -> tuple[int | None, ...]:
         shapes = [tuple(s) for s in input_shape]
         self._check_same(shapes)
         ax = self.axis % len(shapes[0])
@@ -130,17 +138,17 @@ class Concatenate(_Merge):
         out[ax] = None if any(d is None for d in sizes) else sum(sizes)
         return tuple(out)
 
-    def forward(self, inputs):
+    def forward(self, inputs: Sequence[TensorLike]) -> Tensor | np.ndarray:
         xs = self._inputs(inputs)
         self._check_same([np.shape(_data(x)) for x in xs])
         return ops.concatenate(xs, axis=self.axis)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"axis": self.axis}
 
 
 def _functional(cls, doc):
-    def merge(inputs, **kwargs):
+    def merge(inputs: Sequence[TensorLike | KerasTensor], **kwargs: Any) -> Tensor | np.ndarray | KerasTensor:
         return cls(**kwargs)(inputs)
     merge.__doc__ = doc
     merge.__name__ = cls.__name__.lower()

@@ -10,6 +10,8 @@ way; ``save`` writes it with :mod:`chainrule.io`.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +20,10 @@ from chainrule.nn.symbolic import KerasTensor, symbolic_call
 from chainrule.parameter import Parameter
 from chainrule.tensor import Tensor
 from chainrule.training import Trainer
+
+if TYPE_CHECKING:
+    from chainrule._typing import ArrayLike, PathLike, TensorLike
+    from chainrule.nn.regularizers import Regularizer
 
 #: class name -> class, for rebuilding saved architectures (chainrule.io's registry)
 LAYERS = _io.SERIALIZABLE
@@ -122,7 +128,7 @@ class Module(Trainer):
             return prop.fget(self)
         raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
 
-    def register_buffer(self, name, array):
+    def register_buffer(self, name: str, array: ArrayLike) -> None:
         """A non-trainable array saved with the model (e.g. BatchNorm's running mean)."""
         self._ensure_init()
         if name not in self._buffers:
@@ -153,7 +159,7 @@ class Module(Trainer):
             return value
 
     # ------------------------------------------------------------------ graph
-    def forward(self, *args, **kwargs):  # pragma: no cover - abstract
+    def forward(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - abstract
         """What the module computes; calling the module, ``module(x)``, calls it.  Subclasses define it."""
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
@@ -185,7 +191,7 @@ class Module(Trainer):
             total = term if total is None else total + term
         store[self.__dict__.get("_calling_node")] = total
 
-    def activity_penalty(self):
+    def activity_penalty(self) -> Tensor | None:
         """The sum of the activity penalties of the latest forward pass (None when no layer has one);
         the Trainer adds it to the loss.  Which modules have one is looked up once per model change."""
         mods = self._cached("activity", _activity_modules, self)
@@ -198,7 +204,7 @@ class Module(Trainer):
         return total
 
     @property
-    def losses(self):
+    def losses(self) -> list[Tensor]:
         """Keras' ``model.losses``: the activity penalties of the latest calls and the weight penalties."""
         out = [v for m in self.modules() for v in (m.__dict__.get("_activity_losses") or {}).values()]
         return out + [reg(p) for m in self.modules() for reg, p in m._regularized()]
@@ -214,7 +220,7 @@ class Module(Trainer):
                 return name or type(m).__name__, m
         return None
 
-    def get_layer(self, name=None, index=None):
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Module:
         """A direct sub-layer by its Keras name (``model.get_layer('hidden')``) or position (``index=0``)."""
         layers = list(self._modules.items())
         if index is not None:
@@ -232,21 +238,21 @@ class Module(Trainer):
         names = [getattr(layer, "name", None) or key for key, layer in layers]
         raise ValueError(f"get_layer: no layer named {name!r}; the layers are {names}")
 
-    def children(self):
+    def children(self) -> Iterator[Module]:
         """The direct sub-modules, in the order they were assigned."""
         return iter(self._modules.values())
 
-    def modules(self):
+    def modules(self) -> Iterator[Module]:
         """This module and every sub-module below it, depth first."""
         return (m for _, m in self.named_modules())
 
-    def named_modules(self, prefix=""):
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
         """(dotted name, module) pairs of this module ('' or ``prefix``) and every sub-module."""
         yield prefix, self
         for name, m in self._modules.items():
             yield from m.named_modules(f"{prefix}.{name}" if prefix else name)
 
-    def named_parameters(self, prefix=""):
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """(name, Parameter) pairs, sub-modules included, in registration order."""
         bad = self._unbuilt()
         if bad is not None:
@@ -261,11 +267,11 @@ class Module(Trainer):
                     seen.add(id(p))
                     yield (f"{mname}.{pname}" if mname else pname), p
 
-    def parameters(self):
+    def parameters(self) -> list[Parameter]:
         """The trainable Parameters, for an optimizer: ``SGD(model.parameters(), lr=0.1)``."""
         return list(self._cached("parameters", _parameter_tuple, self))
 
-    def named_buffers(self):
+    def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
         """(dotted name, array) pairs of every buffer (non-trainable saved state, e.g. running means)."""
         for mname, m in self.named_modules():
             for bname, b in m._buffers.items():
@@ -273,25 +279,25 @@ class Module(Trainer):
 
     # ------------------------------------------------------------------ Keras' weight lists
     @property
-    def weights(self):
+    def weights(self) -> list[Parameter | np.ndarray]:
         """Every weight: the parameters, then the non-trainable state (BatchNormalization's moving statistics)."""
         return [p for _, p in self.named_parameters()] + [b for _, b in self.named_buffers()]
 
     @property
-    def trainable_weights(self):
+    def trainable_weights(self) -> list[Parameter]:
         """The parameters that require a gradient, as a list."""
         return [p for _, p in self.named_parameters() if p.requires_grad]
 
     @property
-    def non_trainable_weights(self):
+    def non_trainable_weights(self) -> list[Parameter | np.ndarray]:
         """The frozen parameters followed by the buffers, as a list."""
         return [p for _, p in self.named_parameters() if not p.requires_grad] + [b for _, b in self.named_buffers()]
 
-    def get_weights(self):
+    def get_weights(self) -> list[np.ndarray]:
         """The weights as arrays (copies), in :attr:`weights` order (Keras' ``get_weights``)."""
         return [np.array(w.data if isinstance(w, Tensor) else w, copy=True) for w in self.weights]
 
-    def set_weights(self, weights):
+    def set_weights(self, weights: Iterable[TensorLike]) -> None:
         """Copy arrays into the weights in place, in :attr:`weights` order (optimizers stay bound)."""
         names = [n for n, _ in self.named_parameters()] + [n for n, _ in self.named_buffers()]
         weights = list(weights)
@@ -310,17 +316,17 @@ class Module(Trainer):
         for p in self.parameters():
             p.grad = None
 
-    def train(self, mode=True):
+    def train(self, mode: bool = True) -> Module:
         """Training mode: dropout active, batch normalization uses batch statistics."""
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
         return self
 
-    def eval(self):
+    def eval(self) -> Module:
         """Inference mode: dropout off, batch normalization uses its running averages."""
         return self.train(False)
 
-    def regularization_loss(self):
+    def regularization_loss(self) -> Tensor | None:
         """Sum of the weight penalties of every layer, sum of Omega(W) (added to the loss during fit)."""
         total = None
         for reg, p in (t for m in self.modules() for t in m._regularized()):
@@ -328,12 +334,12 @@ class Module(Trainer):
             total = term if total is None else total + term
         return total
 
-    def penalty_terms(self):
+    def penalty_terms(self) -> list[tuple[Regularizer, Parameter]]:
         """The (regularizer, parameter) pairs of every layer, in order; looked up once per change
         of the model's structure, so a training step pays nothing when there are none."""
         return self._cached("penalties", _penalty_terms, self)
 
-    def check_fit(self, shuffle=True, batch_size=None, n_samples=None):
+    def check_fit(self, shuffle: bool = True, batch_size: int | None = None, n_samples: int | None = None) -> None:
         """Raise a ValueError if this module cannot be trained by ``fit`` with these settings (a
         stateful recurrent layer refuses shuffled or uneven batches); ``fit`` asks every module."""
 
@@ -342,13 +348,13 @@ class Module(Trainer):
         return ()
 
     # ----------------------------------------------------------------- state
-    def state_dict(self):
+    def state_dict(self) -> OrderedDict[str, np.ndarray]:
         """Every parameter and buffer by dotted name, as ndarrays (copies)."""
         sd = OrderedDict((n, p.data.copy()) for n, p in self.named_parameters())
         sd.update((n, np.array(b, copy=True)) for n, b in self.named_buffers())
         return sd
 
-    def load_state_dict(self, state, strict=True):
+    def load_state_dict(self, state: Mapping[str, ArrayLike], strict: bool = True) -> Module:
         """Copy arrays into the parameters and buffers in place (optimizers stay bound).
 
         Unbuilt lazy layers are built from the saved shapes first: by their
@@ -393,7 +399,7 @@ class Module(Trainer):
         return self
 
     # ------------------------------------------------------ Keras-style API
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """The constructor's arguments as a JSON-able dict, from which ``from_config`` rebuilds the module
         (what :func:`chainrule.io.save_model` stores).  A Module subclass defines it to be saved whole;
         without it, save the weights (:meth:`save_weights`)."""
@@ -401,11 +407,11 @@ class Module(Trainer):
                         f"(returning its constructor arguments) to save it, or save state_dict() arrays instead")
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls, config: dict[str, Any]) -> Module:
         """A new module from :meth:`get_config`'s dict (``cls(**config)`` unless a class says otherwise)."""
         return cls(**config)
 
-    def save(self, path) -> str:
+    def save(self, path: PathLike) -> str:
         """Write the model (architecture, weights, optimizer state) to one safe .npz file.
 
         Needs ``get_config()`` on the model and its layers (Sequential and the built-in layers have
@@ -413,7 +419,7 @@ class Module(Trainer):
         """
         return _io.save_model(self, path)
 
-    def save_weights(self, path) -> str:
+    def save_weights(self, path: PathLike) -> str:
         """Write the parameters and buffers (``state_dict()``) to ``path``: ``.npz``, or ``.safetensors``.
 
         Works for every Module, custom subclasses included; rebuild the model in code and call
@@ -421,7 +427,7 @@ class Module(Trainer):
         """
         return _io.save_weights(self, path)
 
-    def load_weights(self, path):
+    def load_weights(self, path: PathLike) -> Module:
         """Read weights written by :meth:`save_weights` (or a model file) into this model, in place.
 
         Names and shapes must match; nothing is unpickled.  Returns the model.  See

@@ -16,6 +16,7 @@ import collections
 import contextlib
 import re
 import threading
+from collections.abc import Iterator
 
 __all__ = ["to_snake_case", "unique_name", "reset", "get_uid", "suspended"]
 
@@ -29,14 +30,14 @@ class _Counters(threading.local):
 _STATE = _Counters()
 
 
-def to_snake_case(name):
+def to_snake_case(name: str) -> str:
     """``'BatchNormalization'`` -> ``'batch_normalization'`` (Keras' rule, digits stay with the word before)."""
     name = re.sub(r"\W+", "", name)
     name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-def unique_name(class_name):
+def unique_name(class_name: str) -> str:
     """The next automatic name for an object of class ``class_name`` (its counter moves on).
 
     While :func:`suspended` is in effect (a saved model is being rebuilt with its saved names)
@@ -49,19 +50,19 @@ def unique_name(class_name):
     return prefix if n == 0 else f"{prefix}_{n}"
 
 
-def get_uid(prefix=""):
+def get_uid(prefix: str = "") -> int:
     """Keras' ``backend.get_uid``: 1, 2, 3, ... per prefix (shares the counters of the names)."""
     _STATE.uids[prefix] += 1
     return _STATE.uids[prefix]
 
 
-def reset():
+def reset() -> None:
     """Start every counter over (``keras.backend.clear_session()``)."""
     _STATE.uids.clear()
 
 
 @contextlib.contextmanager
-def suspended():
+def suspended() -> Iterator[None]:
     """Automatic names within the block move no counter (they are replaced by saved names)."""
     _STATE.suspended += 1
     try:

@@ -1,13 +1,19 @@
 """Normalization layers: BatchNormalization."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from chainrule import _checks
 from chainrule.nn.core import Layer, _data
 from chainrule.ops.normalization import BatchNorm
 from chainrule.parameter import Parameter, reserve
-from chainrule.tensor import get_default_dtype
+from chainrule.tensor import Tensor, get_default_dtype
+
+if TYPE_CHECKING:
+    from chainrule._typing import DTypeLike, TensorLike
 
 
 class BatchNormalization(Layer):
@@ -27,10 +33,12 @@ class BatchNormalization(Layer):
     #: BatchNorm does; False: the batch variance itself, as Keras' does
     unbiased_running_variance = False
 
-    def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True, input_dim=None, dtype=None, *, axis=-1,
-                 beta_initializer="zeros", gamma_initializer="ones", moving_mean_initializer="zeros",
-                 moving_variance_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
-                 beta_constraint=None, gamma_constraint=None, synchronized=False, **kwargs):
+    def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
+                 input_dim: int | None = None, dtype: DTypeLike = None, *, axis: int = -1,
+                 beta_initializer: str = "zeros", gamma_initializer: str = "ones",
+                 moving_mean_initializer: str = "zeros", moving_variance_initializer: str = "ones",
+                 beta_regularizer: None = None, gamma_regularizer: None = None, beta_constraint: None = None,
+                 gamma_constraint: None = None, synchronized: bool = False, **kwargs: Any) -> None:
         if axis not in (-1,):
             raise NotImplementedError(f"BatchNormalization(axis={axis!r}): only the last axis (axis=-1, "
                                       f"channels last) is normalized by chainrule")
@@ -60,7 +68,7 @@ class BatchNormalization(Layer):
         if self.input_shape is not None:
             self.build(self.input_shape)
 
-    def build(self, input_shape):
+    def build(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         n = input_shape[-1]
         if self.__dict__.get("_self_built") and self.moving_mean.shape[0] == n:
             return Layer.build(self, input_shape)  # weights kept; the shapes follow the input (images too)
@@ -74,7 +82,7 @@ class BatchNormalization(Layer):
         self.register_buffer("moving_variance", np.ones(n, dtype=dtype))
         return super().build(input_shape)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         data = _data(x)
         if data.ndim < 2:
             raise ValueError(f"{self!r}: expected input of shape (batch, ..., features), got shape {data.shape}")
@@ -101,10 +109,10 @@ class BatchNormalization(Layer):
             return y
         return BatchNorm.apply(x, gamma, beta, eps=self.epsilon, mean=self.moving_mean, var=self.moving_variance)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"momentum": self.momentum, "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
                 "input_dim": self.input_shape[-1] if self.input_shape else None,
                 "dtype": None if self.dtype is None else self.dtype.name}
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"momentum={self.momentum}, epsilon={self.epsilon}"

@@ -1,6 +1,9 @@
 """Sequential: a stack of layers applied in order, whose leading dense layers run as one node."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from chainrule.nn import naming
@@ -11,6 +14,9 @@ from chainrule.ops.activations import fusable, name_of
 from chainrule.ops.fused import DenseStack
 from chainrule.tensor import Tensor, get_default_dtype
 from chainrule.training.trainer import cast_input
+
+if TYPE_CHECKING:
+    from chainrule._typing import TensorLike
 
 __all__ = ["Sequential"]
 
@@ -23,7 +29,8 @@ class Sequential(Module):
     once, so ``parameters()`` and ``summary()`` work before any data is seen.
     """
 
-    def __init__(self, layers=None, *more, name=None, trainable=True):
+    def __init__(self, layers: Iterable[Module] | Mapping[str, Module] | Module | None = None, *more: Module,
+                 name: str | None = None, trainable: bool = True) -> None:
         super().__init__()
         self.name = name if name is not None else naming.unique_name("Sequential")
         if isinstance(layers, Module):
@@ -40,7 +47,7 @@ class Sequential(Module):
             for layer in self._modules.values():
                 layer.trainable = False
 
-    def add(self, layer, key=None):
+    def add(self, layer: Module | KerasTensor, key: str | None = None) -> Sequential:
         """Append a layer (Keras' ``model.add``); ``Input(shape=...)`` first gives the input shape."""
         if isinstance(layer, KerasTensor) or type(layer).__name__ == "InputLayer":
             if self._modules:
@@ -55,7 +62,7 @@ class Sequential(Module):
         self._try_build()
         return self
 
-    def pop(self):
+    def pop(self) -> Module:
         """Remove and return the last layer (Keras' ``model.pop``)."""
         if not self._modules:
             raise IndexError("Sequential.pop: the model has no layers")
@@ -122,27 +129,27 @@ class Sequential(Module):
         return g
 
     @property
-    def input(self):
+    def input(self) -> KerasTensor:
         """The symbolic input (Keras' ``model.input``)."""
         return self._graph_ends("input")[0]
 
     @property
-    def output(self):
+    def output(self) -> KerasTensor:
         """The symbolic output of the last layer (Keras' ``model.output``)."""
         return self._graph_ends("output")[1]
 
     @property
-    def inputs(self):
+    def inputs(self) -> list[KerasTensor]:
         """The model's input tensor, in a list."""
         return [self.input]
 
     @property
-    def outputs(self):
+    def outputs(self) -> list[KerasTensor]:
         """The model's output tensor, in a list."""
         return [self.output]
 
     @property
-    def layers(self):
+    def layers(self) -> list[Module]:
         """The layers, in order (a new list)."""
         return list(self._modules.values())
 
@@ -155,7 +162,7 @@ class Sequential(Module):
     def __iter__(self):
         return iter(self._modules.values())
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor | np.ndarray:
         layers = list(self._modules.values())
         if type(x) is np.ndarray and x.dtype == np.float64:  # NumPy's default: cast, warn once
             x = _float_input(self, x)
@@ -187,7 +194,7 @@ class Sequential(Module):
                 i += 1 + k
         return x
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         cfg = {"name": self.name,
                "layers": [{"class_name": type(m).__name__, "config": m.get_config(), "name": getattr(m, "name", None),
                            "key": k} for k, m in self._modules.items()]}
@@ -196,7 +203,8 @@ class Sequential(Module):
         return cfg
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
+        """Rebuild a Sequential from :meth:`get_config`'s dict (its layers by class name, with their names)."""
         layers = {}
         with naming.suspended():   # the saved names are put back: no counter moves
             for i, spec in enumerate(config["layers"]):
@@ -298,6 +306,6 @@ def _dtype_of(layers):
     return None
 
 
-def fusable_name(fn):
+def fusable_name(fn: Callable[..., Any] | None) -> str | None:
     """The table name of a layer's activation function if a dense stack applies it, else None."""
     return name_of(fn) if fusable(fn) is not None else None

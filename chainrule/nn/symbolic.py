@@ -11,13 +11,20 @@ to :func:`symbolic_call`.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from chainrule._typing import DTypeLike
+    from chainrule.nn.module import Module
 
 __all__ = ["KerasTensor", "Node", "symbolic_call", "flatten"]
 
 
 def _no_values(what):
-    def method(self, *args, **kwargs):
+    def method(self, *args: Any, **kwargs: Any) -> NoReturn:
         """Raise NotImplementedError: a symbolic tensor holds no values to compute with."""
         raise NotImplementedError(
             f"{what} on a symbolic Keras tensor ({self.name}, shape {self.shape}): a tensor from Input() holds no "
@@ -39,7 +46,8 @@ class KerasTensor:
 
     __slots__ = ("shape", "dtype", "name", "node", "index")
 
-    def __init__(self, shape, dtype="float32", name=None, node=None, index=0):
+    def __init__(self, shape: Sequence[int | None], dtype: DTypeLike = "float32", name: str | None = None,
+                 node: Node | None = None, index: int = 0) -> None:
         self.shape = tuple(None if d is None else int(d) for d in shape)
         self.dtype = np.dtype(dtype)
         self.name = name
@@ -47,7 +55,7 @@ class KerasTensor:
         self.index = index    # which of that node's outputs it is
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         """The number of dimensions, the batch axis included."""
         return len(self.shape)
 
@@ -77,14 +85,15 @@ class Node:
 
     __slots__ = ("layer", "args", "kwargs", "input_tensors", "outputs", "listed")
 
-    def __init__(self, layer, args, kwargs, outputs, listed):
+    def __init__(self, layer: Module, args: tuple[Any, ...], kwargs: dict[str, Any], outputs: list[KerasTensor],
+                 listed: bool) -> None:
         self.layer, self.args, self.kwargs = layer, args, kwargs
         self.input_tensors = flatten((args, kwargs))
         self.outputs = outputs
         self.listed = listed
 
     @property
-    def parents(self):
+    def parents(self) -> list[Node]:
         """The nodes that produced this node's input tensors."""
         return [t.node for t in self.input_tensors]
 
@@ -92,7 +101,7 @@ class Node:
         return f"Node({getattr(self.layer, 'name', type(self.layer).__name__)}, inputs={len(self.input_tensors)})"
 
 
-def flatten(structure):
+def flatten(structure: Any) -> list[KerasTensor]:
     """The KerasTensors in a nest of lists, tuples and dicts, in order."""
     if isinstance(structure, KerasTensor):
         return [structure]
@@ -103,7 +112,7 @@ def flatten(structure):
     return []
 
 
-def substitute(structure, values):
+def substitute(structure: Any, values: Mapping[int, Any]) -> Any:
     """The same nest with each KerasTensor replaced by ``values[id(tensor)]``."""
     if isinstance(structure, KerasTensor):
         return values[id(structure)]
@@ -158,7 +167,7 @@ def _traced_shapes(module, args, kwargs):
     return shape_of(out), np.asarray(out.data if isinstance(out, Tensor) else out).dtype
 
 
-def symbolic_call(layer, args, kwargs):
+def symbolic_call(layer: Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> KerasTensor | list[KerasTensor]:
     """``layer(*args, **kwargs)`` on symbolic tensors: build the layer for their shapes, record the
     call as a :class:`Node` and return symbolic outputs of the right shapes."""
     inputs = flatten((args, kwargs))

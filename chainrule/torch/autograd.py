@@ -1,9 +1,19 @@
 """``torch.autograd``: ``grad`` (chainrule.gradients) and ``backward``."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from chainrule._unsupported import missing
-from chainrule.tensor import gradients
+from chainrule.tensor import Tensor, gradients
+
+if TYPE_CHECKING:
+    from chainrule._typing import TensorLike
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
+         grad_outputs: TensorLike | Sequence[TensorLike] | None = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple[Tensor | None, ...]:
     """d(outputs)/d(inputs) as a tuple of Tensors, nothing stored in ``.grad`` (``torch.autograd.grad``)."""
     single = not isinstance(inputs, (list, tuple))
     found = gradients(outputs, inputs, grad_outputs=grad_outputs, create_graph=create_graph)
@@ -13,7 +23,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return (found[0],) if single else tuple(found)
 
 
-def backward(tensors, grad_tensors=None):
+def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: TensorLike | Sequence[TensorLike] | None = None) -> None:
+    """Back-propagate from each of ``tensors`` (with its ``grad_tensors`` entry as the output's gradient),
+    accumulating into the leaves' ``.grad`` (``torch.autograd.backward``)."""
     tensors = tensors if isinstance(tensors, (list, tuple)) else [tensors]
     grads = grad_tensors if isinstance(grad_tensors, (list, tuple)) else [grad_tensors] * len(tensors)
     for t, g in zip(tensors, grads):

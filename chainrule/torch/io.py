@@ -14,18 +14,24 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
 from chainrule.io import ModelFileError, _Archive, _guarded, _write_npz
 from chainrule.tensor import Tensor
 
+if TYPE_CHECKING:
+    from chainrule._typing import PathLike
+
 __all__ = ["save", "load"]
 
 _ONE = "__tensor__"
 
 
-def save(obj, f):
+def save(obj: Tensor | np.ndarray | dict[str, Any], f: PathLike) -> str:
+    """Write a Tensor, an array or a dict of them (a ``state_dict``) to ``f`` as a safe ``.npz`` archive (nothing
+    pickled, written atomically); :func:`load` reads it back.  Returns the path written."""
     if isinstance(obj, (Tensor, np.ndarray)):
         arrays = {_ONE: np.asarray(obj.data if isinstance(obj, Tensor) else obj)}
     elif isinstance(obj, dict):
@@ -41,7 +47,8 @@ def save(obj, f):
     return _write_npz(str(f), arrays, "torch.save")
 
 
-def load(f, map_location=None, weights_only=True, *, max_bytes=None, **kwargs):
+def load(f: PathLike | IO[bytes], map_location: Any = None, weights_only: bool = True, *, max_bytes: int | None = None,
+         **kwargs: Any) -> Tensor | OrderedDict[str, np.ndarray]:
     """What :func:`save` wrote: a Tensor, or the dict of arrays (nothing is unpickled).
 
     ``f`` is a path or an open binary file; ``max_bytes`` bounds the arrays it may hold (default

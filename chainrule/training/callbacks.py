@@ -12,10 +12,16 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
 
 from chainrule import _checks
 from chainrule.io import write_text_atomic
 from chainrule.optim.schedules import ReduceLROnPlateau as _Plateau
+
+if TYPE_CHECKING:
+    from chainrule._typing import PathLike
+    from chainrule.training.trainer import Trainer
 
 __all__ = ["History", "Callback", "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler", "TerminateOnNaN",
            "ReduceLROnPlateau", "CSVLogger"]
@@ -44,7 +50,7 @@ class Callback:
 
     model = None
 
-    def set_model(self, model) -> None:
+    def set_model(self, model: Trainer) -> None:
         """Called by ``fit`` before training: the model being trained is ``self.model`` from then on."""
         self.model = model
 
@@ -78,7 +84,7 @@ def _mode_for(monitor, mode):
 
 
 class _Monitor(Callback):
-    def __init__(self, monitor, mode, min_delta):
+    def __init__(self, monitor: str, mode: Literal["auto", "min", "max"], min_delta: float) -> None:
         self.monitor = monitor
         self.mode = _mode_for(monitor, mode)
         self.min_delta = abs(_checks.number(type(self).__name__, "min_delta", min_delta))
@@ -103,17 +109,18 @@ class _Monitor(Callback):
 class EarlyStopping(_Monitor):
     """Stop when ``monitor`` has not improved for ``patience`` epochs; optionally restore the best weights."""
 
-    def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto", restore_best_weights=False,
-                 verbose=0):
+    def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
+                 mode: Literal["auto", "min", "max"] = "auto", restore_best_weights: bool = False,
+                 verbose: int = 0) -> None:
         super().__init__(monitor, mode, min_delta)
         self.patience = _checks.positive_int("EarlyStopping", "patience", patience, minimum=0)
         self.restore_best_weights = restore_best_weights
         self.verbose = verbose
 
-    def on_train_begin(self):
+    def on_train_begin(self) -> None:
         self.best, self.wait, self.best_epoch, self.best_state, self.stopped_epoch = None, 0, 0, None, None
 
-    def on_epoch_end(self, epoch, logs):
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         value = self._value(logs)
         if self._improved(value):
             self.best, self.wait, self.best_epoch = value, 0, epoch
@@ -125,7 +132,7 @@ class EarlyStopping(_Monitor):
             self.model.stop_training = True
             self.stopped_epoch = epoch
 
-    def on_train_end(self):
+    def on_train_end(self) -> None:
         if self.restore_best_weights and self.best_state is not None:
             self.model.load_state_dict(self.best_state)
         if self.verbose and self.stopped_epoch is not None:
@@ -139,13 +146,14 @@ class ModelCheckpoint(_Monitor):
     ``path`` may contain format fields such as ``{epoch:02d}`` and ``{val_loss:.3f}``.
     """
 
-    def __init__(self, path, monitor="val_loss", save_best_only=False, mode="auto", verbose=0):
+    def __init__(self, path: PathLike, monitor: str = "val_loss", save_best_only: bool = False,
+                 mode: Literal["auto", "min", "max"] = "auto", verbose: int = 0) -> None:
         super().__init__(monitor, mode, 0.0)
         self.path = str(path)
         self.save_best_only = save_best_only
         self.verbose = verbose
 
-    def on_epoch_end(self, epoch, logs):
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         if self.save_best_only:
             value = self._value(logs)
             if not self._improved(value):
@@ -160,13 +168,13 @@ class ModelCheckpoint(_Monitor):
 class LearningRateScheduler(Callback):
     """Set the learning rate at the start of each epoch: ``schedule(epoch) -> lr`` or ``schedule(epoch, lr)``."""
 
-    def __init__(self, schedule, verbose=0):
+    def __init__(self, schedule: Callable[[int], float] | Callable[[int, float], float], verbose: int = 0) -> None:
         if not callable(schedule):
             raise TypeError(f"LearningRateScheduler: expected a callable schedule, got {type(schedule).__name__}")
         self.schedule = schedule
         self.verbose = verbose
 
-    def on_epoch_begin(self, epoch):
+    def on_epoch_begin(self, epoch: int) -> None:
         opt = self.model._compiled["optimizer"]
         try:
             lr = self.schedule(epoch, opt.lr)
@@ -179,7 +187,7 @@ class LearningRateScheduler(Callback):
         if self.verbose:
             print(f"Epoch {epoch + 1}: learning rate {lr:.6g}")
 
-    def on_epoch_end(self, epoch, logs):
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         logs["lr"] = float(self.model._compiled["optimizer"].lr)
 
 
@@ -193,8 +201,9 @@ class ReduceLROnPlateau(_Monitor):
     ``cooldown - 1``.
     """
 
-    def __init__(self, monitor="val_loss", factor=0.1, patience=10, min_lr=0.0, mode="auto", min_delta=1e-4,
-                 cooldown=0, verbose=0):
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, min_lr: float = 0.0,
+                 mode: Literal["auto", "min", "max"] = "auto", min_delta: float = 1e-4, cooldown: int = 0,
+                 verbose: int = 0) -> None:
         super().__init__(monitor, mode, min_delta)
         factor = _checks.in_range("ReduceLROnPlateau", "factor", factor, 0.0, 1.0, lo_open=True, hi_open=True)
         min_lr = _checks.in_range("ReduceLROnPlateau", "min_lr", min_lr, 0.0)
@@ -205,12 +214,12 @@ class ReduceLROnPlateau(_Monitor):
         self.verbose = verbose
         self._plateau = None
 
-    def on_train_begin(self):
+    def on_train_begin(self) -> None:
         self._plateau = _Plateau(self.model._compiled["optimizer"], factor=self.factor,
                                  patience=max(self.patience - 1, 0), min_lr=self.min_lr, mode=self.mode,
                                  min_delta=self.min_delta, cooldown=max(self.cooldown - 1, 0))
 
-    def on_epoch_end(self, epoch, logs):
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         value = self._value(logs)
         opt = self.model._compiled["optimizer"]
         if self._plateau is None or self._plateau.optimizer is not opt:
@@ -226,7 +235,7 @@ class TerminateOnNaN(Callback):
     def __init__(self):
         self.message = None
 
-    def on_batch_nan(self, epoch, batch, value):
+    def on_batch_nan(self, epoch: int, batch: int, value: float) -> None:
         self.message = (f"TerminateOnNaN: the loss became {value} at epoch {epoch + 1}, batch {batch + 1}; "
                         f"training stopped (try a smaller learning rate, gradient clipping or scaled inputs)")
         print(self.message, file=sys.stderr)
@@ -236,14 +245,14 @@ class TerminateOnNaN(Callback):
 class CSVLogger(Callback):
     """Write one row of logs per epoch to a CSV file (rewritten atomically each epoch)."""
 
-    def __init__(self, path):
+    def __init__(self, path: PathLike) -> None:
         self.path = str(path)
         self.rows = []
 
-    def on_train_begin(self):
+    def on_train_begin(self) -> None:
         self.rows = []
 
-    def on_epoch_end(self, epoch, logs):
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         self.rows.append({"epoch": epoch + 1, **logs})
         keys = list(self.rows[0])
         for r in self.rows:

@@ -5,7 +5,13 @@ model with branches gets Keras' "Connected to" column, the layers each one reads
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from chainrule.nn.module import Module
 
 __all__ = ["summary"]
 
@@ -31,7 +37,7 @@ def _rows(model):
     return rows
 
 
-def summary(model, print_fn=print):
+def summary(model: Module, print_fn: Callable[[str], Any] | None = print) -> str:
     """Print and return a table of layers, output shapes and parameter counts (like Keras')."""
     rows = _rows(model)
     connected = any(r[3] is not None for r in rows)

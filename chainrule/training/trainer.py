@@ -27,6 +27,8 @@ import math
 import sys
 import time
 import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -36,7 +38,11 @@ from chainrule import metrics as _metrics
 from chainrule import ops as _ops
 from chainrule import optim as _optim
 from chainrule.tensor import Tensor, fork_rng, get_default_dtype, no_grad
-from chainrule.training.callbacks import History
+from chainrule.optim.base import Optimizer
+from chainrule.training.callbacks import Callback, History
+
+if TYPE_CHECKING:
+    from chainrule._typing import ArrayLike, DTypeLike
 
 __all__ = ["Trainer", "DivergenceWarning", "DtypeCastWarning", "cast_input", "compile", "fit", "evaluate",
            "predict"]
@@ -53,7 +59,7 @@ class DtypeCastWarning(UserWarning):
 _CAST_WARNED = False
 
 
-def cast_input(X, dtype, what="model", stacklevel=3):
+def cast_input(X: np.ndarray, dtype: DTypeLike, what: str = "model", stacklevel: int = 3) -> np.ndarray:
     """``X`` in the model's floating dtype: float64 data for a float32 model is cast, as Keras does.
 
     The first cast of the process warns (:class:`DtypeCastWarning`): NumPy and scikit-learn hand out
@@ -304,8 +310,12 @@ class Trainer:
     """
 
     # --------------------------------------------------------------------- compile
-    def compile(self, optimizer="adam", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
-                run_eagerly=None, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True):
+    def compile(self, optimizer: str | Optimizer = "adam",
+                loss: str | Callable[..., Any] | Sequence[str | Callable[..., Any]] | Mapping[str, str | Callable[..., Any]] | None = None,
+                metrics: str | Callable[..., Any] | Sequence[Any] | Mapping[str, Any] | None = None,
+                loss_weights: Sequence[float] | Mapping[str, float] | None = None, weighted_metrics: None = None,
+                run_eagerly: bool | None = None, steps_per_execution: int = 1, jit_compile: bool | str = "auto",
+                auto_scale_loss: bool = True) -> Trainer:
         """Bind an optimizer, a loss and metrics (Keras' ``model.compile``); returns the model.
 
         Parameters
@@ -402,7 +412,7 @@ class Trainer:
         return None
 
     @property
-    def metrics_names(self):
+    def metrics_names(self) -> list[str]:
         """The names of what ``evaluate`` returns, in order (Keras' ``model.metrics_names``)."""
         comp = self._require_compiled("metrics_names")
         if comp["heads"] is None:
@@ -442,7 +452,8 @@ class Trainer:
             self.train(was)
 
     # ----------------------------------------------------------------------- steps
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
+    def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None,
+                     sample_weight: ArrayLike | None = None) -> Tensor:
         """The training objective of a batch: the compiled loss of (y, y_pred) plus every layer's
         weight penalty (an L2 penalty is absorbed into the loss's node when it can be) and activity
         penalty; with several outputs sum_k w_k L_k(y_k, y_pred_k) first."""
@@ -491,7 +502,8 @@ class Trainer:
         reg = self.regularization_loss()
         return loss if reg is None else loss + reg
 
-    def compute_metrics(self, x, y, y_pred, sample_weight=None, loss=None):
+    def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: ArrayLike | None = None,
+                        loss: Tensor | float | None = None) -> dict[str, float]:
         """The logs of a batch: ``{'loss': loss, <metric>: value, ...}`` (plain floats); with several
         outputs also ``<output>_loss`` and ``<output>_<metric>``."""
         comp = self._compiled
@@ -511,7 +523,7 @@ class Trainer:
                 logs[name] = fn(y, out)
         return logs
 
-    def train_step(self, data):
+    def train_step(self, data: tuple[Any, ...]) -> dict[str, float]:
         """One optimizer step on a batch ``(x, y)`` or ``(x, y, sample_weight)``; returns its logs.
 
         Forward, loss (with penalties), back-propagation, update.  A loss that is not finite is
@@ -552,10 +564,14 @@ class Trainer:
         return self.stop_training
 
     # ------------------------------------------------------------------------- fit
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1, *,
-            seed=None):
+    def fit(self, x: ArrayLike | Mapping[str, ArrayLike] | Iterable[Any] | None = None,
+            y: ArrayLike | Sequence[ArrayLike] | None = None, batch_size: int | None = None, epochs: int = 1,
+            verbose: int | bool | Literal["auto"] = "auto", callbacks: Sequence[Callback] | None = None,
+            validation_split: float = 0.0, validation_data: tuple[Any, ...] | Iterable[Any] | None = None,
+            shuffle: bool = True, class_weight: Mapping[int, float] | Literal["balanced"] | None = None,
+            sample_weight: ArrayLike | None = None, initial_epoch: int = 0, steps_per_epoch: int | None = None,
+            validation_steps: int | None = None, validation_batch_size: int | None = None, validation_freq: int = 1, *,
+            seed: int | None = None) -> History:
         """Train with mini-batch gradient descent (Keras' ``model.fit``); returns a :class:`History`.
 
         Each epoch shuffles the training set (when ``shuffle``), runs :meth:`train_step` on each
@@ -860,7 +876,9 @@ class Trainer:
         return history
 
     # -------------------------------------------------------------- evaluate / predict
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+    def predict(self, x: ArrayLike | Mapping[str, ArrayLike] | Iterable[Any], batch_size: int | None = None,
+                verbose: int | bool | Literal["auto"] = "auto", steps: int | None = None,
+                callbacks: None = None) -> np.ndarray | list[np.ndarray] | dict[str, np.ndarray]:
         """Outputs of the model for x, in evaluation mode (dropout off, running batch-norm statistics).
 
         ``x`` is an array, a list or dict of arrays (several inputs), or a generator / DataLoader
@@ -906,8 +924,11 @@ class Trainer:
             raise ValueError("predict: the generator yielded no batches")
         return _concat(parts)
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
-                 callbacks=None, return_dict=False):
+    def evaluate(self, x: ArrayLike | Mapping[str, ArrayLike] | Iterable[Any] | None = None,
+                 y: ArrayLike | Sequence[ArrayLike] | None = None, batch_size: int | None = None,
+                 verbose: int | bool | Literal["auto"] = "auto", sample_weight: ArrayLike | None = None,
+                 steps: int | None = None, callbacks: None = None,
+                 return_dict: bool = False) -> float | list[float] | dict[str, float]:
         """Loss (with the weight and activity penalties, as in training) and metrics on (x, y).
 
         Returns what Keras returns: the loss alone when the model has no metrics (and one output),
@@ -1009,7 +1030,7 @@ class Trainer:
             raise ValueError("evaluate: the generator yielded no batches")
         return {k: s / seen for k, s in sums.items()}
 
-    def summary(self, print_fn=print):
+    def summary(self, print_fn: Callable[[str], Any] | None = print) -> str:
         """Print and return a table of layers, output shapes and parameter counts (like Keras')."""
         from chainrule.training.summary import summary
         return summary(self, print_fn=print_fn)
@@ -1050,21 +1071,26 @@ def _serialize_loss(loss, loss_fn):
 
 
 # ------------------------------------------------------------------ functional forms
-def compile(model, optimizer="adam", loss=None, metrics=None):  # noqa: A001 (Keras' name)
+def compile(model: Trainer, optimizer: str | Optimizer = "adam",
+            loss: str | Callable[..., Any] | Sequence[str | Callable[..., Any]] | Mapping[str, str | Callable[..., Any]] | None = None,
+            metrics: str | Callable[..., Any] | Sequence[Any] | Mapping[str, Any] | None = None) -> Trainer:  # noqa: A001 (Keras' name)
     """``model.compile(...)`` as a function (see :meth:`Trainer.compile`)."""
     return Trainer.compile(model, optimizer=optimizer, loss=loss, metrics=metrics)
 
 
-def fit(model, X, y=None, **kwargs):
+def fit(model: Trainer, X: ArrayLike | Mapping[str, ArrayLike] | Iterable[Any],
+        y: ArrayLike | Sequence[ArrayLike] | None = None, **kwargs: Any) -> History:
     """``model.fit(...)`` as a function (see :meth:`Trainer.fit`)."""
     return Trainer.fit(model, X, y, **kwargs)
 
 
-def evaluate(model, X, y=None, **kwargs):
+def evaluate(model: Trainer, X: ArrayLike | Mapping[str, ArrayLike] | Iterable[Any],
+             y: ArrayLike | Sequence[ArrayLike] | None = None, **kwargs: Any) -> float | list[float] | dict[str, float]:
     """``model.evaluate(...)`` as a function (see :meth:`Trainer.evaluate`)."""
     return Trainer.evaluate(model, X, y, **kwargs)
 
 
-def predict(model, X, batch_size=None, **kwargs):
+def predict(model: Trainer, X: ArrayLike | Mapping[str, ArrayLike] | Iterable[Any], batch_size: int | None = None,
+            **kwargs: Any) -> np.ndarray | list[np.ndarray] | dict[str, np.ndarray]:
     """``model.predict(...)`` as a function (see :meth:`Trainer.predict`)."""
     return Trainer.predict(model, X, batch_size=batch_size, **kwargs)

@@ -2,13 +2,20 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from chainrule.datasets import files as _files
 
+if TYPE_CHECKING:
+    from chainrule._typing import PathLike
 
-def load(name, path, reader):
+
+def load(name: str, path: PathLike | None,
+         reader: Callable[[PathLike | None], tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]]
+         ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """``(x_train, y_train), (x_test, y_test)`` as Keras returns them, from ``path`` or the search path.
 
     ``path`` may be a folder (searched first) or a ``.npz`` file with Keras' four arrays

@@ -17,12 +17,15 @@ a NotImplementedError.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from chainrule import optim as _optim
 from chainrule._unsupported import missing, unsupported
 from chainrule.keras.optimizers import schedules  # noqa: F401
 from chainrule.optim.base import Optimizer
+from chainrule.optim.schedules import LearningRateSchedule
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "get", "schedules"]
 
@@ -54,7 +57,8 @@ class KerasSGD(_optim.SGD):
     m_t = mu m_(t-1) - eta g_t,  theta += m_t  (Nesterov: theta += mu m_t - eta g_t).
     """
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, *, lr=None, **kwargs):
+    def __init__(self, learning_rate: float | LearningRateSchedule = 0.01, momentum: float = 0.0,
+                 nesterov: bool = False, *, lr: float | None = None, **kwargs: Any) -> None:
         learning_rate, clips = _keras_args("SGD", learning_rate, lr, kwargs, _COMMON)
         super().__init__(None, learning_rate, momentum=momentum, nesterov=nesterov, **clips)
 
@@ -68,8 +72,9 @@ class KerasAdam(_optim.Adam):
 
     _eps_on_v_hat = False
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, *, lr=None,
-                 beta1=None, beta2=None, eps=None, **kwargs):
+    def __init__(self, learning_rate: float | LearningRateSchedule = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, amsgrad: bool = False, *, lr: float | None = None, beta1: float | None = None,
+                 beta2: float | None = None, eps: float | None = None, **kwargs: Any) -> None:
         learning_rate, clips = _keras_args("Adam", learning_rate, lr, kwargs, {**_COMMON})
         if amsgrad:
             raise unsupported("keras.optimizers.Adam(amsgrad=True)")
@@ -83,8 +88,10 @@ class KerasAdamW(_optim.AdamW):
 
     _eps_on_v_hat = False
 
-    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, *, lr=None, beta1=None, beta2=None, eps=None, **kwargs):
+    def __init__(self, learning_rate: float | LearningRateSchedule = 0.001, weight_decay: float = 0.004,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7, amsgrad: bool = False, *,
+                 lr: float | None = None, beta1: float | None = None, beta2: float | None = None,
+                 eps: float | None = None, **kwargs: Any) -> None:
         learning_rate, clips = _keras_args("AdamW", learning_rate, lr, kwargs,
                                            {k: v for k, v in _COMMON.items() if k != "weight_decay"})
         if amsgrad:
@@ -100,8 +107,9 @@ class KerasRMSprop(_optim.RMSprop):
     (momentum mu > 0: b = mu b + u, theta -= b).
     """
 
-    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, *, lr=None,
-                 eps=None, **kwargs):
+    def __init__(self, learning_rate: float | LearningRateSchedule = 0.001, rho: float = 0.9, momentum: float = 0.0,
+                 epsilon: float = 1e-7, centered: bool = False, *, lr: float | None = None, eps: float | None = None,
+                 **kwargs: Any) -> None:
         learning_rate, clips = _keras_args("RMSprop", learning_rate, lr, kwargs, _COMMON)
         if centered:
             raise unsupported("keras.optimizers.RMSprop(centered=True)")
@@ -133,8 +141,8 @@ class KerasAdagrad(_optim.Adagrad):
     G = G + g^2 (G_0 = 0.1),  theta -= eta g / sqrt(G + epsilon).
     """
 
-    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, *, lr=None, eps=None,
-                 **kwargs):
+    def __init__(self, learning_rate: float | LearningRateSchedule = 0.001, initial_accumulator_value: float = 0.1,
+                 epsilon: float = 1e-7, *, lr: float | None = None, eps: float | None = None, **kwargs: Any) -> None:
         learning_rate, clips = _keras_args("Adagrad", learning_rate, lr, kwargs, _COMMON)
         super().__init__(None, learning_rate, eps=epsilon if eps is None else eps,
                          initial_accumulator_value=initial_accumulator_value, **clips)
@@ -155,7 +163,7 @@ SGD, Adam, AdamW, RMSprop, Adagrad = KerasSGD, KerasAdam, KerasAdamW, KerasRMSpr
 _BY_NAME = {"sgd": KerasSGD, "adam": KerasAdam, "adamw": KerasAdamW, "rmsprop": KerasRMSprop, "adagrad": KerasAdagrad}
 
 
-def get(identifier):
+def get(identifier: str | Optimizer | type[Optimizer] | dict[str, Any]) -> Optimizer:
     """Keras' ``optimizers.get``: an optimizer instance from a name ('adam', 'sgd', ...) or an instance."""
     if isinstance(identifier, Optimizer):
         return identifier

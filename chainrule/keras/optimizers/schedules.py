@@ -15,12 +15,14 @@ from chainrule.optim.schedules import LearningRateSchedule
 __all__ = ["ExponentialDecay", "InverseTimeDecay", "CosineDecay", "LearningRateSchedule"]
 
 
-def ExponentialDecay(initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):  # noqa: N802
+def ExponentialDecay(initial_learning_rate: float, decay_steps: float, decay_rate: float, staircase: bool = False,
+                     name: str | None = None) -> _s.ExponentialDecay:  # noqa: N802
     """eta_t = eta_0 decay_rate^(t / decay_steps) (floored with ``staircase``)."""
     return _s.ExponentialDecay(initial_learning_rate, decay_rate, decay_steps, staircase=staircase)
 
 
-def InverseTimeDecay(initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):  # noqa: N802
+def InverseTimeDecay(initial_learning_rate: float, decay_steps: float, decay_rate: float, staircase: bool = False,
+                     name: str | None = None) -> _s.InverseTimeDecay:  # noqa: N802
     """eta_t = eta_0 / (1 + decay_rate t / decay_steps)."""
     if staircase:
         raise unsupported("keras.optimizers.schedules.InverseTimeDecay(staircase=True)")
@@ -28,8 +30,8 @@ def InverseTimeDecay(initial_learning_rate, decay_steps, decay_rate, staircase=F
     return _s.InverseTimeDecay(t0=initial_learning_rate * t1, t1=t1)
 
 
-def CosineDecay(initial_learning_rate, decay_steps, alpha=0.0, name=None, warmup_target=None,  # noqa: N802
-                warmup_steps=0):
+def CosineDecay(initial_learning_rate: float, decay_steps: int, alpha: float = 0.0,  # noqa: N802
+                name: str | None = None, warmup_target: float | None = None, warmup_steps: int = 0) -> _s.CosineDecay:
     """eta_t = eta_0 ((1 - alpha) (1 + cos(pi min(t, T) / T)) / 2 + alpha)."""
     if warmup_target is not None or warmup_steps:
         raise unsupported("keras.optimizers.schedules.CosineDecay(warmup_steps=...)")

@@ -2,6 +2,8 @@
 (activations and losses under PyTorch's names and arguments) plus ``dropout`` and ``one_hot``."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from chainrule import ops
@@ -10,10 +12,14 @@ from chainrule.nn.functional import *  # noqa: F401,F403
 from chainrule.nn.functional import __all__ as _base_all
 from chainrule.tensor import Tensor, get_rng
 
+if TYPE_CHECKING:
+    from chainrule._typing import ArrayLike, TensorLike
+
 __all__ = list(_base_all) + ["dropout", "one_hot"]
 
 
-def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
+def dropout(input: TensorLike, p: float = 0.5, training: bool = True,
+            inplace: bool = False) -> TensorLike:  # noqa: A002
     """Inverted dropout: in training y = x m / (1 - p), m_i ~ Bernoulli(1 - p); y = x otherwise."""
     if not 0 <= p < 1:
         raise ValueError(f"dropout: p must be in [0, 1), got {p!r}")
@@ -24,7 +30,7 @@ def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
     return ops.mul(input, mask)
 
 
-def one_hot(tensor, num_classes=-1):
+def one_hot(tensor: ArrayLike, num_classes: int = -1) -> Tensor:
     """Class indices -> int64 one-hot rows (a new last axis of size num_classes)."""
     t = np.asarray(tensor.data if isinstance(tensor, Tensor) else tensor)
     if t.dtype.kind not in "iu":

@@ -13,10 +13,17 @@ chainrule's generator (``torch.manual_seed`` seeds it)::
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import numpy as np
 
 from chainrule.tensor import Tensor, get_rng
+
+if TYPE_CHECKING:
+    from chainrule.torch._core import Generator
+
+#: the weight a function fills, returned as it came (a Tensor or Parameter, or an ndarray)
+_W = TypeVar("_W", Tensor, np.ndarray)
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "eye_", "xavier_uniform_",
            "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "trunc_normal_"]
@@ -42,7 +49,7 @@ def _fans(tensor):
     return shape[1] * k, shape[0] * k
 
 
-def calculate_gain(nonlinearity, param=None):
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """PyTorch's gains: 1 (linear, sigmoid), 5/3 (tanh), sqrt 2 (relu), sqrt(2 / (1 + a^2)) (leaky_relu), 3/4 (selu)."""
     linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
               "sigmoid")
@@ -60,17 +67,18 @@ def calculate_gain(nonlinearity, param=None):
     raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
 
 
-def uniform_(tensor, a=0.0, b=1.0, generator=None):
+def uniform_(tensor: _W, a: float = 0.0, b: float = 1.0, generator: Generator | None = None) -> _W:
     """Fill ``tensor`` in place with draws from U[a, b]."""
     return _fill(tensor, get_rng().uniform(a, b, _shape(tensor)))
 
 
-def normal_(tensor, mean=0.0, std=1.0, generator=None):
+def normal_(tensor: _W, mean: float = 0.0, std: float = 1.0, generator: Generator | None = None) -> _W:
     """Fill ``tensor`` in place with draws from N(mean, std^2)."""
     return _fill(tensor, get_rng().normal(mean, std, _shape(tensor)))
 
 
-def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+def trunc_normal_(tensor: _W, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
+                  generator: Generator | None = None) -> _W:
     """N(mean, std^2) restricted to [a, b] (redrawn outside)."""
     x = get_rng().normal(mean, std, _shape(tensor))
     bad = (x < a) | (x > b)
@@ -80,34 +88,34 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     return _fill(tensor, x)
 
 
-def constant_(tensor, val):
+def constant_(tensor: _W, val: float) -> _W:
     """Fill ``tensor`` in place with ``val``."""
     return _fill(tensor, np.full(_shape(tensor), val))
 
 
-def zeros_(tensor):
+def zeros_(tensor: _W) -> _W:
     """Fill ``tensor`` in place with zeros."""
     return constant_(tensor, 0.0)
 
 
-def ones_(tensor):
+def ones_(tensor: _W) -> _W:
     """Fill ``tensor`` in place with ones."""
     return constant_(tensor, 1.0)
 
 
-def eye_(tensor):
+def eye_(tensor: _W) -> _W:
     """Fill the 2-D ``tensor`` in place with the identity matrix."""
     return _fill(tensor, np.eye(*_shape(tensor)))
 
 
-def xavier_uniform_(tensor, gain=1.0, generator=None):
+def xavier_uniform_(tensor: _W, gain: float = 1.0, generator: Generator | None = None) -> _W:
     """Glorot's uniform draw in place: U[-a, a], a = gain sqrt(6 / (fan_in + fan_out))."""
     fi, fo = _fans(tensor)
     a = gain * math.sqrt(6.0 / (fi + fo))
     return uniform_(tensor, -a, a)
 
 
-def xavier_normal_(tensor, gain=1.0, generator=None):
+def xavier_normal_(tensor: _W, gain: float = 1.0, generator: Generator | None = None) -> _W:
     """Glorot's normal draw in place: N(0, gain^2 2 / (fan_in + fan_out))."""
     fi, fo = _fans(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fi + fo)))
@@ -120,18 +128,20 @@ def _kaiming_std(tensor, a, mode, nonlinearity):
     return calculate_gain(nonlinearity, a) / math.sqrt(fi if mode == "fan_in" else fo)
 
 
-def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+def kaiming_uniform_(tensor: _W, a: float = 0.0, mode: Literal["fan_in", "fan_out"] = "fan_in",
+                     nonlinearity: str = "leaky_relu", generator: Generator | None = None) -> _W:
     """He's uniform draw in place: U[-b, b], b = gain sqrt(3 / fan), gain = calculate_gain(nonlinearity, a)."""
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
     return uniform_(tensor, -bound, bound)
 
 
-def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+def kaiming_normal_(tensor: _W, a: float = 0.0, mode: Literal["fan_in", "fan_out"] = "fan_in",
+                    nonlinearity: str = "leaky_relu", generator: Generator | None = None) -> _W:
     """He's normal draw in place: N(0, gain^2 / fan), gain = calculate_gain(nonlinearity, a)."""
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))
 
 
-def orthogonal_(tensor, gain=1.0, generator=None):
+def orthogonal_(tensor: _W, gain: float = 1.0, generator: Generator | None = None) -> _W:
     """A random matrix with orthonormal rows or columns (QR of a normal matrix, signs fixed by diag R), times gain."""
     shape = _shape(tensor)
     rows, cols = shape[0], math.prod(shape[1:])

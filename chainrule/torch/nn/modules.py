@@ -9,6 +9,9 @@ them apart), and exported under PyTorch's names.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, ItemsView, KeysView, Mapping, Sequence, ValuesView
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
+
 import numpy as np
 
 from chainrule import ops
@@ -16,6 +19,10 @@ from chainrule.nn import functional as F
 from chainrule.nn.core import Activation, Dropout, Flatten, Layer, _data
 from chainrule.nn.module import Module, _changed
 from chainrule.nn.normalization import BatchNormalization
+from chainrule.tensor import Tensor
+
+if TYPE_CHECKING:
+    from chainrule._typing import DTypeLike, TensorLike
 
 __all__ = ["ModuleList", "ModuleDict", "TorchFlatten", "TorchDropout", "BatchNorm1d", "LogSoftmax", "GELU", "SiLU"]
 
@@ -23,12 +30,12 @@ __all__ = ["ModuleList", "ModuleDict", "TorchFlatten", "TorchDropout", "BatchNor
 class ModuleList(Module):
     """PyTorch's ``nn.ModuleList``: a list of sub-modules, registered as ``0``, ``1``, ... (no forward of its own)."""
 
-    def __init__(self, modules=None):
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
         super().__init__()
         for m in modules or []:
             self.append(m)
 
-    def append(self, module):
+    def append(self, module: Module) -> ModuleList:
         """Add ``module`` at the end of the list and return the list."""
         if not isinstance(module, Module):
             raise TypeError(f"ModuleList: expected a Module, got {type(module).__name__}")
@@ -36,13 +43,13 @@ class ModuleList(Module):
         _changed()
         return self
 
-    def extend(self, modules):
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
         """Append every module of an iterable in turn and return the list."""
         for m in modules:
             self.append(m)
         return self
 
-    def insert(self, index, module):
+    def insert(self, index: int, module: Module) -> None:
         """Put ``module`` before position ``index``, renumbering the modules after it."""
         items = list(self._modules.values())
         items.insert(index, module)
@@ -68,14 +75,14 @@ class ModuleList(Module):
     def __iter__(self):
         return iter(self._modules.values())
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise NotImplementedError("ModuleList has no forward: iterate over it in your module's forward")
 
 
 class ModuleDict(Module):
     """PyTorch's ``nn.ModuleDict``: sub-modules by name (in insertion order)."""
 
-    def __init__(self, modules=None):
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None) -> None:
         super().__init__()
         for k, m in (modules.items() if isinstance(modules, dict) else (modules or [])):
             self[k] = m
@@ -102,24 +109,24 @@ class ModuleDict(Module):
     def __iter__(self):
         return iter(self._modules)
 
-    def keys(self):
+    def keys(self) -> KeysView[str]:
         """The names of the sub-modules, in insertion order."""
         return self._modules.keys()
 
-    def values(self):
+    def values(self) -> ValuesView[Module]:
         """The sub-modules, in insertion order."""
         return self._modules.values()
 
-    def items(self):
+    def items(self) -> ItemsView[str, Module]:
         """The (name, module) pairs, in insertion order."""
         return self._modules.items()
 
-    def update(self, modules):
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
         """Add or replace sub-modules from a dict or an iterable of (name, module) pairs."""
         for k, m in (modules.items() if isinstance(modules, dict) else modules):
             self[k] = m
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise NotImplementedError("ModuleDict has no forward: look its modules up in your module's forward")
 
 
@@ -128,28 +135,28 @@ class TorchFlatten(Flatten):
 
     _auto_name = _repr_name = "Flatten"
 
-    def __init__(self, start_dim=1, end_dim=-1):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         self.start_dim, self.end_dim = int(start_dim), int(end_dim)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor | np.ndarray:
         shape = np.shape(_data(x))
         if not shape:
             raise ValueError("Flatten: expected a tensor, got a scalar")
         s, e = self.start_dim % len(shape), self.end_dim % len(shape)
         return ops.reshape(x, shape[:s] + (-1,) + shape[e + 1:])
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         shape = tuple(input_shape)
         s, e = self.start_dim % len(shape), self.end_dim % len(shape)
         mid = shape[s:e + 1]
         size = None if any(d is None for d in mid) else int(np.prod(mid))
         return shape[:s] + (size,) + shape[e + 1:]
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"start_dim": self.start_dim, "end_dim": self.end_dim}
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
@@ -158,18 +165,18 @@ class TorchDropout(Dropout):
 
     _auto_name = _repr_name = "Dropout"
 
-    def __init__(self, p=0.5, inplace=False):
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__(p)
 
     @property
-    def p(self):
+    def p(self) -> float:
         """The probability of zeroing each element during training."""
         return self.rate
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"p": self.rate}
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"p={self.rate}, inplace=False"
 
 
@@ -180,14 +187,15 @@ class BatchNorm1d(BatchNormalization):
 
     unbiased_running_variance = True
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, dtype=None):
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, dtype: DTypeLike = None) -> None:
         if not track_running_stats:
             raise NotImplementedError("BatchNorm1d(track_running_stats=False) is not implemented in chainrule")
         super().__init__(momentum=1.0 - momentum, epsilon=eps, center=affine, scale=affine, input_dim=num_features,
                          dtype=dtype)
         self.num_features, self.torch_momentum, self.affine = int(num_features), float(momentum), bool(affine)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         data = _data(x)
         if data.ndim not in (2, 3) or data.shape[1] != self.num_features:
             raise ValueError(f"BatchNorm1d({self.num_features}): expected input of shape (batch, {self.num_features}) "
@@ -196,11 +204,11 @@ class BatchNorm1d(BatchNormalization):
             return ops.transpose(super().forward(ops.transpose(x, (0, 2, 1))), (0, 2, 1))
         return super().forward(x)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"num_features": self.num_features, "eps": self.epsilon, "momentum": self.torch_momentum,
                 "affine": self.affine, "dtype": None if self.dtype is None else self.dtype.name}
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.epsilon}, momentum={self.torch_momentum}, affine={self.affine}, " \
                f"bias=True, track_running_stats=True"
 
@@ -208,38 +216,38 @@ class BatchNorm1d(BatchNormalization):
 class LogSoftmax(Activation):
     """PyTorch's ``nn.LogSoftmax(dim)``: y = x - log sum_k e^(x_k) along dim (stable)."""
 
-    def __init__(self, dim=-1):
+    def __init__(self, dim: int = -1) -> None:
         super().__init__(lambda x: ops.log_softmax(x, axis=int(dim)))
         self.dim = int(dim)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"dim": self.dim}
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
 
 class GELU(Layer):
     """PyTorch's ``nn.GELU(approximate='none')``: y = x Phi(x)."""
 
-    def __init__(self, approximate="none"):
+    def __init__(self, approximate: Literal["none", "tanh"] = "none") -> None:
         super().__init__()
         self.approximate = approximate
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor | np.ndarray:
         return F.gelu(x, approximate=self.approximate)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"approximate": self.approximate}
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"
 
 
 class SiLU(Layer):
     """PyTorch's ``nn.SiLU``: y = x sigma(x)."""
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor | np.ndarray:
         return F.silu(x)
 
 

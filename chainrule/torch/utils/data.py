@@ -10,12 +10,17 @@ batch in one go.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from chainrule._unsupported import missing, unsupported
 from chainrule.data import DataLoader as _DataLoader, Dataset, TensorDataset, default_collate
 from chainrule.tensor import get_rng
+
+if TYPE_CHECKING:
+    from chainrule.torch._core import Generator
 
 __all__ = ["Dataset", "TensorDataset", "DataLoader", "Subset", "ConcatDataset", "random_split", "default_collate"]
 
@@ -27,10 +32,12 @@ class DataLoader(_DataLoader):
     batches are tuples of Tensors (``default_collate``) unless ``collate_fn`` says otherwise.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None, num_workers=0,
-                 collate_fn=None, pin_memory=False, drop_last=False, timeout=0, worker_init_fn=None,
-                 multiprocessing_context=None, generator=None, *, prefetch_factor=None, persistent_workers=False,
-                 pin_memory_device=""):
+    def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False, sampler: None = None,
+                 batch_sampler: None = None, num_workers: int = 0, collate_fn: Callable[[list[Any]], Any] | None = None,
+                 pin_memory: bool = False, drop_last: bool = False, timeout: float = 0,
+                 worker_init_fn: Callable[[int], None] | None = None, multiprocessing_context: Any = None,
+                 generator: Generator | None = None, *, prefetch_factor: int | None = None,
+                 persistent_workers: bool = False, pin_memory_device: str = "") -> None:
         if sampler is not None or batch_sampler is not None:
             raise unsupported("torch.utils.data.DataLoader(sampler=..., batch_sampler=...)", "use shuffle=True")
         if batch_size is None:
@@ -54,7 +61,7 @@ class DataLoader(_DataLoader):
 class Subset(Dataset):
     """The samples of ``dataset`` at ``indices``, in that order."""
 
-    def __init__(self, dataset, indices):
+    def __init__(self, dataset: Dataset, indices: Iterable[int]) -> None:
         self.dataset, self.indices = dataset, [int(i) for i in indices]
 
     def __len__(self):
@@ -74,7 +81,7 @@ class Subset(Dataset):
 class ConcatDataset(Dataset):
     """The samples of several datasets one after the other."""
 
-    def __init__(self, datasets):
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
         self.datasets = list(datasets)
         self.cumulative_sizes = list(np.cumsum([len(d) for d in self.datasets]))
 
@@ -89,7 +96,8 @@ class ConcatDataset(Dataset):
         return self.datasets[k][i - start]
 
 
-def random_split(dataset, lengths, generator=None):
+def random_split(dataset: Dataset, lengths: Sequence[int] | Sequence[float],
+                 generator: Generator | None = None) -> list[Subset]:
     """Split ``dataset`` into non-overlapping random subsets of the given lengths (or fractions summing to 1;
     the remainder goes round-robin to the first subsets, as in PyTorch)."""
     n = len(dataset)

@@ -14,7 +14,9 @@ from its binary version: the pickled "python version" is never unpickled.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,6 +24,9 @@ from chainrule._unsupported import missing
 from chainrule.data import Batch, Dataset
 from chainrule.datasets import files as _files
 from chainrule.tensor import Tensor
+
+if TYPE_CHECKING:
+    from chainrule._typing import PathLike
 
 __all__ = ["MNIST", "FashionMNIST", "CIFAR10", "VisionDataset"]
 
@@ -31,7 +36,8 @@ class VisionDataset(Dataset):
 
     classes = []
 
-    def __init__(self, root, train=True, transform=None, target_transform=None, download=False):
+    def __init__(self, root: PathLike, train: bool = True, transform: Callable[[Any], Any] | None = None,
+                 target_transform: Callable[[int], Any] | None = None, download: bool = False) -> None:
         self.root, self.train = root, bool(train)
         self.transform, self.target_transform = transform, target_transform
         (x, y), (xt, yt) = self._load(download)
@@ -39,17 +45,17 @@ class VisionDataset(Dataset):
         self._images, self._labels = images, labels.astype(np.int64)
 
     @property
-    def data(self):
+    def data(self) -> Tensor:
         """All images as one tensor, before any transform."""
         return Tensor(self._images)
 
     @property
-    def targets(self):
+    def targets(self) -> Tensor:
         """All labels as one tensor, before any target transform."""
         return Tensor(self._labels)
 
     @property
-    def class_to_idx(self):
+    def class_to_idx(self) -> dict[str, int]:
         """A dict from each class name to its integer label."""
         return {c: i for i, c in enumerate(self.classes)}
 

@@ -8,10 +8,16 @@ DataLoader batch costs one NumPy pass instead of a Python loop over its images.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from chainrule._unsupported import missing
 from chainrule.tensor import Tensor
+
+if TYPE_CHECKING:
+    from chainrule._typing import ArrayLike, TensorLike
 
 __all__ = ["Compose", "ToTensor", "Normalize", "Lambda"]
 
@@ -23,15 +29,15 @@ def _array(x):
 class Compose:
     """Apply the transforms in order."""
 
-    def __init__(self, transforms):
+    def __init__(self, transforms: Iterable[Callable[[Any], Any]]) -> None:
         self.transforms = list(transforms)
 
-    def __call__(self, img):
+    def __call__(self, img: Any) -> Any:
         for t in self.transforms:
             img = t(img)
         return img
 
-    def batch(self, images):
+    def batch(self, images: np.ndarray) -> np.ndarray | None:
         """The transforms applied to a stack of images (batch axis first), or None if one cannot do that."""
         for t in self.transforms:
             fn = getattr(t, "batch", None)
@@ -50,11 +56,11 @@ class Compose:
 class ToTensor:
     """uint8 (H, W) or (H, W, C) -> float32 (C, H, W) / 255 (float images are only moved to (C, H, W))."""
 
-    def __call__(self, pic):
+    def __call__(self, pic: ArrayLike) -> Tensor:
         a = _array(pic)
         return Tensor(self._convert(a[None] if a.ndim in (2, 3) else a)[0])
 
-    def batch(self, images):
+    def batch(self, images: ArrayLike) -> np.ndarray:
         """Convert a stack of images at once, as the per-image call does (batch axis first)."""
         return self._convert(_array(images))
 
@@ -76,7 +82,7 @@ class ToTensor:
 class Normalize:
     """x_c -> (x_c - mean_c) / std_c per channel of a (C, H, W) tensor."""
 
-    def __init__(self, mean, std, inplace=False):
+    def __init__(self, mean: float | Sequence[float], std: float | Sequence[float], inplace: bool = False) -> None:
         self.mean = np.asarray(mean, dtype=np.float32).reshape(-1)
         self.std = np.asarray(std, dtype=np.float32).reshape(-1)
         if np.any(self.std == 0):
@@ -90,13 +96,13 @@ class Normalize:
         shape[channel_axis] = -1
         return ((a - self.mean.reshape(shape)) / self.std.reshape(shape)).astype(np.float32)
 
-    def __call__(self, tensor):
+    def __call__(self, tensor: TensorLike) -> Tensor:
         a = _array(tensor)
         if a.ndim != 3:
             raise ValueError(f"Normalize: expected a (C, H, W) tensor (after ToTensor), got shape {a.shape}")
         return Tensor(self._apply(a, 0))
 
-    def batch(self, images):
+    def batch(self, images: ArrayLike) -> np.ndarray:
         """Normalize a stack of (C, H, W) images at once, channel by channel (batch axis first)."""
         return self._apply(_array(images), 1)
 
@@ -107,12 +113,12 @@ class Normalize:
 class Lambda:
     """A function as a transform."""
 
-    def __init__(self, lambd):
+    def __init__(self, lambd: Callable[[Any], Any]) -> None:
         if not callable(lambd):
             raise TypeError(f"Lambda: expected a callable, got {type(lambd).__name__}")
         self.lambd = lambd
 
-    def __call__(self, img):
+    def __call__(self, img: Any) -> Any:
         return self.lambd(img)
 
 
