@@ -271,7 +271,8 @@ class _Recurrent(Layer):
     def _initial_bias(self, dtype, rng):
         return self.bias_initializer((_GATES[self._cell] * self.units,), dtype=dtype, rng=rng)
 
-    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...] | list[tuple[int | None, ...]]:
+    def compute_output_shape(self, input_shape: Sequence[int | None]
+                             ) -> tuple[int | None, ...] | list[tuple[int | None, ...]]:
         n, t = input_shape[0], input_shape[1]
         out = (n, t, self.units) if self.return_sequences else (n, self.units)
         if self.return_state:
@@ -490,14 +491,17 @@ class SimpleRNN(_Recurrent):
     _cell = "SimpleRNN"
 
     def __init__(self, units: int, activation: str | Callable[..., Tensor] | None = "tanh", use_bias: bool = True,
-                 kernel_initializer: str | Callable[..., Any] = "glorot_uniform", recurrent_initializer: str | Callable[..., Any] = "orthogonal",
-                 bias_initializer: str | Callable[..., Any] = "zeros", kernel_regularizer: str | Callable[..., Any] | None = None,
-                 recurrent_regularizer: str | Callable[..., Any] | None = None, bias_regularizer: str | Callable[..., Any] | None = None, dropout: float = 0.0,
-                 recurrent_dropout: float = 0.0, seed: Seed = None, return_sequences: bool = False, return_state: bool = False, go_backwards: bool = False,
-                 stateful: bool = False, unroll: bool = False, zero_output_for_mask: bool = False,
-                 input_shape: Sequence[int | None] | None = None, input_dim: int | None = None,
-                 batch_size: int | None = None, name: str | None = None, dtype: DTypeLike | None = None,
-                 **kwargs: Any) -> None:
+                 kernel_initializer: str | Callable[..., Any] = "glorot_uniform",
+                 recurrent_initializer: str | Callable[..., Any] = "orthogonal",
+                 bias_initializer: str | Callable[..., Any] = "zeros",
+                 kernel_regularizer: str | Callable[..., Any] | None = None,
+                 recurrent_regularizer: str | Callable[..., Any] | None = None,
+                 bias_regularizer: str | Callable[..., Any] | None = None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, seed: Seed = None, return_sequences: bool = False,
+                 return_state: bool = False, go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 zero_output_for_mask: bool = False, input_shape: Sequence[int | None] | None = None,
+                 input_dim: int | None = None, batch_size: int | None = None, name: str | None = None,
+                 dtype: DTypeLike | None = None, **kwargs: Any) -> None:
         super().__init__(name=name, **kwargs)
         self._setup(units, activation, "sigmoid", use_bias, kernel_initializer, recurrent_initializer,
                     bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer, dropout,
@@ -541,16 +545,19 @@ class LSTM(_Recurrent):
     _cell = "LSTM"
     _n_states = 2
 
-    def __init__(self, units: int, activation: str | Callable[..., Tensor] | None = "tanh", recurrent_activation: str | Callable[..., Tensor] | None = "sigmoid",
-                 use_bias: bool = True, kernel_initializer: str | Callable[..., Any] = "glorot_uniform",
-                 recurrent_initializer: str | Callable[..., Any] = "orthogonal", bias_initializer: str | Callable[..., Any] = "zeros",
-                 unit_forget_bias: bool = True, kernel_regularizer: str | Callable[..., Any] | None = None,
-                 recurrent_regularizer: str | Callable[..., Any] | None = None, bias_regularizer: str | Callable[..., Any] | None = None, dropout: float = 0.0,
-                 recurrent_dropout: float = 0.0, seed: Seed = None, return_sequences: bool = False, return_state: bool = False, go_backwards: bool = False,
-                 stateful: bool = False, unroll: bool = False, zero_output_for_mask: bool = False,
-                 input_shape: Sequence[int | None] | None = None, input_dim: int | None = None,
-                 batch_size: int | None = None, name: str | None = None, dtype: DTypeLike | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, units: int, activation: str | Callable[..., Tensor] | None = "tanh",
+                 recurrent_activation: str | Callable[..., Tensor] | None = "sigmoid", use_bias: bool = True,
+                 kernel_initializer: str | Callable[..., Any] = "glorot_uniform",
+                 recurrent_initializer: str | Callable[..., Any] = "orthogonal",
+                 bias_initializer: str | Callable[..., Any] = "zeros", unit_forget_bias: bool = True,
+                 kernel_regularizer: str | Callable[..., Any] | None = None,
+                 recurrent_regularizer: str | Callable[..., Any] | None = None,
+                 bias_regularizer: str | Callable[..., Any] | None = None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, seed: Seed = None, return_sequences: bool = False,
+                 return_state: bool = False, go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 zero_output_for_mask: bool = False, input_shape: Sequence[int | None] | None = None,
+                 input_dim: int | None = None, batch_size: int | None = None, name: str | None = None,
+                 dtype: DTypeLike | None = None, **kwargs: Any) -> None:
         super().__init__(name=name, **kwargs)
         self.unit_forget_bias = bool(unit_forget_bias)
         self._setup(units, activation, recurrent_activation, use_bias, kernel_initializer, recurrent_initializer,
@@ -595,16 +602,20 @@ class GRU(_Recurrent):
 
     _cell = "GRU"
 
-    def __init__(self, units: int, activation: str | Callable[..., Tensor] | None = "tanh", recurrent_activation: str | Callable[..., Tensor] | None = "sigmoid",
-                 use_bias: bool = True, kernel_initializer: str | Callable[..., Any] = "glorot_uniform",
-                 recurrent_initializer: str | Callable[..., Any] = "orthogonal", bias_initializer: str | Callable[..., Any] = "zeros",
-                 kernel_regularizer: str | Callable[..., Any] | None = None, recurrent_regularizer: str | Callable[..., Any] | None = None,
-                 bias_regularizer: str | Callable[..., Any] | None = None, dropout: float = 0.0, recurrent_dropout: float = 0.0,
-                 seed: Seed = None, return_sequences: bool = False, return_state: bool = False,
-                 go_backwards: bool = False, stateful: bool = False, unroll: bool = False, reset_after: bool = True,
-                 zero_output_for_mask: bool = False, input_shape: Sequence[int | None] | None = None,
-                 input_dim: int | None = None, batch_size: int | None = None, name: str | None = None,
-                 dtype: DTypeLike | None = None, **kwargs: Any) -> None:
+    def __init__(self, units: int, activation: str | Callable[..., Tensor] | None = "tanh",
+                 recurrent_activation: str | Callable[..., Tensor] | None = "sigmoid", use_bias: bool = True,
+                 kernel_initializer: str | Callable[..., Any] = "glorot_uniform",
+                 recurrent_initializer: str | Callable[..., Any] = "orthogonal",
+                 bias_initializer: str | Callable[..., Any] = "zeros",
+                 kernel_regularizer: str | Callable[..., Any] | None = None,
+                 recurrent_regularizer: str | Callable[..., Any] | None = None,
+                 bias_regularizer: str | Callable[..., Any] | None = None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, seed: Seed = None, return_sequences: bool = False,
+                 return_state: bool = False, go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 reset_after: bool = True, zero_output_for_mask: bool = False,
+                 input_shape: Sequence[int | None] | None = None, input_dim: int | None = None,
+                 batch_size: int | None = None, name: str | None = None, dtype: DTypeLike | None = None, **kwargs: Any
+                 ) -> None:
         super().__init__(name=name, **kwargs)
         self.reset_after = bool(reset_after)
         self._setup(units, activation, recurrent_activation, use_bias, kernel_initializer, recurrent_initializer,
@@ -714,7 +725,8 @@ class Bidirectional(Layer):
         self.backward_layer.build(input_shape)
         return super().build(input_shape) if f is not None else None
 
-    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...] | list[tuple[int | None, ...]]:
+    def compute_output_shape(self, input_shape: Sequence[int | None]
+                             ) -> tuple[int | None, ...] | list[tuple[int | None, ...]]:
         out = self.forward_layer.compute_output_shape(input_shape)
         states = []
         if self.return_state:
@@ -848,7 +860,8 @@ class TimeDistributed(Layer):
             return None
         return super().build(shape)
 
-    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...] | list[tuple[int | None, ...]]:
+    def compute_output_shape(self, input_shape: Sequence[int | None]
+                             ) -> tuple[int | None, ...] | list[tuple[int | None, ...]]:
         inner = self.layer.compute_output_shape((None, *tuple(input_shape)[2:]))
         return (input_shape[0], input_shape[1], *tuple(inner)[1:])
 
