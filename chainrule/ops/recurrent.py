@@ -21,9 +21,8 @@ Each primitive runs back-propagation through time (BPTT) the fast way:
   :func:`~chainrule.ops.elementwise.sigmoid_tanh_`, its product yielding the negated and, for
   the candidate, doubled pre-activations that kernel takes);
 * the VJP computes every factor that depends only on the forward values (sigma'(z) times the
-  other gate, phi'(c) o, ...) for all steps at once, laid out so that the backward loop is a
-  handful of multiplications (the LSTM's: three, each over several gates' rows at once, and an
-  add) and the one product  delta_t U^T  per step;
+  other gate, phi'(c) o, ...) for all steps at once, so the backward loop is a handful of
+  multiplications and the one product  delta_t U^T  per step;
 * the recurrent kernel's gradient  Ubar = sum_t h_(t-1)^T delta_t  is one matrix product over all
   steps after the loop, as are  Wbar = sum_t x_t^T delta_t,  bbar  and the input gradient (the
   LSTM's [Ubar; Wbar; bbar] = sum_t s_t delta_t is a single product).
@@ -578,54 +577,42 @@ class LSTMSequence(_Sequence):
         return D
 
     def _factors(self):
-        """Per-step factors of the VJP, for all steps at once, laid out so that each step's products
-        are three multiplications: QP = [Q; P_o] (T, 2u, N), which multiply hbar_t, with
-        Q = o phi'(c_t) (the path from hbar_t to cbar_t) and P_o = sigma'(z_o) phi(c_t) (so that
-        zbar_o = hbar_t P_o); P = [P_i; P_f; P_g] (T, 3u, N), which multiply cbar_t:
-        P_i = sigma'(z_i) g, P_f = sigma'(z_f) c_(t-1), P_g = phi'(z_c) i give zbar_i, zbar_f and
-        zbar_c; and Fk = f, which gives cbar_(t-1) = cbar_t Fk (where a step is masked: the P are
-        0 and Fk = 1, cbar passes on)."""
+        """Per-step factors of the VJP, for all steps at once: P (T, 4u, N) such that the gate
+        adjoints are zbar_o = hbar_t P_o and zbar_(i,f,g) = cbar_t P_(i,f,g); Q = o phi'(c_t) (the
+        path from hbar_t to cbar_t); Fk = f (where a step is masked: 1, cbar passes on)."""
         G, TC, C, km, u = self.G, self.TC, self.C, self.km, self.TC.shape[1]
         T = TC.shape[0]
-        ract, act = self.ract, self.act
-        QP = _scratch((T, 2 * u, G.shape[2]), G.dtype, "QP")
-        P = _scratch((T, 3 * u, G.shape[2]), G.dtype, "P")
-        o, i, g = G[:, :u], G[:, u:2 * u], G[:, 3 * u:]
-        act.df_(TC, None, QP[:, :u])
-        QP[:, :u] *= o                                            # Q = o phi'(c_t)
-        ract.df_(o, None, QP[:, u:])
-        QP[:, u:] *= TC                                           # P_o = sigma'(z_o) phi(c_t)
-        ract.df_(G[:, u:3 * u], None, P[:, :2 * u])
-        P[:, :u] *= g                                             # P_i = sigma'(z_i) g
-        P[:, u:2 * u] *= C[:T]                                    # P_f = sigma'(z_f) c_(t-1)
-        act.df_(g, None, P[:, 2 * u:])
-        P[:, 2 * u:] *= i                                         # P_g = phi'(z_c) i
+        P = self._derivatives(_scratch(G.shape, G.dtype, "P"))
+        P[:, :u] *= TC                                            # o: phi(c_t)
+        P[:, u:2 * u] *= G[:, 3 * u:]                             # i: g
+        P[:, 2 * u:3 * u] *= C[:T]                                # f: c_(t-1)
+        P[:, 3 * u:] *= G[:, u:2 * u]                             # g: i
+        Q = self.act.df_(TC, None, _scratch(TC.shape, TC.dtype, "Q"))
+        Q *= G[:, :u]
         Fk = G[:, 2 * u:3 * u]
         if km is not None:
-            QP *= km
             P *= km
+            Q *= km
             Fk = Fk * km + (1 - km)
-        return QP, P, Fk
+        return P, Q, Fk
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
         needs = self._needs()
         gseq, glast, (gh, gc) = self._split(g)
-        G, km, rm = self.G, self.km, self.rm
+        G, Up, km, rm = self.G, self.Up, self.km, self.rm
         T, u, N = self.TC.shape
-        QP, P, Fk = self._factors()
+        P, Q, Fk = self._factors()
         dt = G.dtype
-        # per step a (5u, N) block [hbar_t Q | zbar_o, zbar_i, zbar_f, zbar_c]: its last 4u rows are
-        # the step's zbar_t (in the internal gate order), what U and the weight gradients take
-        B = _scratch((T, 5 * u, N), dt, "dZ")
+        dZ = _scratch((T, 4 * u, N), dt, "dZ")
         dh, dc = _zeros(u, N, dt, gh), _zeros(u, N, dt, gc)
+        dcn = np.empty((u, N), dt)
         zero = self.zero_output and km is not None
         nk = None if km is None else 1 - km
-        Up = np.ascontiguousarray(self.Up)
-        QPs, Ps, Fs = list(QP.reshape(T, 2, u, N)), list(P.reshape(T, 3, u, N)), list(Fk)
-        Bh, Bc, Bz = list(B[:, :2 * u].reshape(T, 2, u, N)), list(B[:, :u]), list(B[:, u:])
-        Bp = list(B[:, 2 * u:].reshape(T, 3, u, N))
+        Up = np.ascontiguousarray(Up)
+        # per-step views, made once: zbar_o = hbar_t P_o and zbar_(i, f, c) = cbar_t P_(i, f, c)
+        Qs, Fs, Ps, Pifg = list(Q), list(Fk), list(P[:, :u]), list(P[:, u:].reshape(T, 3, u, N))
+        dZs, dZo, dZifg = list(dZ), list(dZ[:, :u]), list(dZ[:, u:].reshape(T, 3, u, N))
         plain = km is None and gseq is None
-        mul, matmul = np.multiply, np.matmul
         for t in range(T - 1, -1, -1):
             if plain:
                 if t == T - 1 and glast is not None:
@@ -638,18 +625,18 @@ class LSTMSequence(_Sequence):
                     dh += go
                 if km is not None and not zero:
                     dpass = dh * nk[t]
-            mul(dh, QPs[t], out=Bh[t])                            # [hbar_t Q, zbar_o = hbar_t P_o]
-            dcn = Bc[t]
-            dcn += dc                                             # cbar_t = hbar_t Q + cbar_t (from step t+1)
-            mul(dcn, Ps[t], out=Bp[t])                            # zbar_i, zbar_f, zbar_c = cbar_t P_(i, f, c)
-            mul(dcn, Fs[t], out=dc)                               # cbar_(t-1) = cbar_t f_t
+            np.multiply(dh, Qs[t], out=dcn)
+            dcn += dc                                             # cbar_t
+            np.multiply(dh, Ps[t], out=dZo[t])                    # zbar_o = hbar_t phi(c_t) sigma'(z_o)
+            np.multiply(dcn, Pifg[t], out=dZifg[t])               # zbar_i, zbar_f, zbar_c = cbar_t (...)
+            np.multiply(dcn, Fs[t], out=dc)                       # cbar_(t-1) = cbar_t f_t
             if t or needs[self._H0]:
-                matmul(Up, Bz[t], out=dh)                         # hbar_(t-1) = zbar_t U^T
+                np.matmul(Up, dZs[t], out=dh)                     # hbar_(t-1) = zbar_t U^T
                 if rm is not None:
                     dh *= rm
                 if km is not None:
                     dh += dpass
-        dZf = self._flat(B[:, u:], "dZf")
+        dZf = self._flat(dZ, "dZf")
         dx = self._input_grads(dZf, self.Wp, None, False, weights=False)[0]
         dU = dW = db = None
         if needs[1] or needs[2] or needs[3]:
