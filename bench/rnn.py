@@ -323,9 +323,12 @@ def _products(cell, reps):
 
 def kernels(torch, reps=400):
     """The per-step kernels behind the time: one step's gate nonlinearities and recurrent product."""
-    from chainrule.ops.elementwise import Sigmoid, Tanh
+    from chainrule.ops.elementwise import Sigmoid, Tanh, sigmoid_tanh_
     a = np.random.default_rng(0).standard_normal((3 * UNITS, BATCH)).astype(np.float32)
     o = np.empty_like(a)
+    w = np.random.default_rng(3).standard_normal((4 * UNITS, BATCH)).astype(np.float32)
+    wo = np.empty_like(w)
+    tw = torch.from_numpy(w.T.copy())
     h = np.random.default_rng(1).standard_normal((UNITS, BATCH)).astype(np.float32)
     UT = np.random.default_rng(2).standard_normal((4 * UNITS, UNITS)).astype(np.float32)
     z = np.empty((4 * UNITS, BATCH), np.float32)
@@ -340,6 +343,9 @@ def kernels(torch, reps=400):
     return [f"    sigmoid of 3 gates ({3 * UNITS} x {BATCH}): chainrule's Sigmoid.f_ {t(lambda: Sigmoid.f_(a, o)):.1f} us, "
             f"torch.sigmoid {t(lambda: torch.sigmoid(ta)):.1f} us;  tanh of one gate: "
             f"{t(lambda: Tanh.f_(a[:UNITS], o[:UNITS])):.1f} us vs {t(lambda: torch.tanh(ta[:, :UNITS])):.1f} us",
+            f"    the LSTM step's four gates ({4 * UNITS} x {BATCH}): chainrule's sigmoid_tanh_ (one exp) "
+            f"{t(lambda: sigmoid_tanh_(w, 3 * UNITS, wo)):.1f} us, torch sigmoid + tanh "
+            f"{t(lambda: (torch.sigmoid(tw[:, :3 * UNITS]), torch.tanh(tw[:, 3 * UNITS:]))):.1f} us",
             f"    recurrent product U^T h ({4 * UNITS} x {UNITS} x {BATCH}): NumPy {t(lambda: np.matmul(UT, h, out=z)):.1f} "
             f"us, torch {t(lambda: th @ tUT):.1f} us"]
 

@@ -24,6 +24,7 @@ array([[ True, False,  True]])
 from __future__ import annotations
 
 import weakref
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,13 +32,16 @@ from chainrule import ops
 from chainrule.nn.core import Layer
 from chainrule.tensor import Tensor
 
+if TYPE_CHECKING:
+    from chainrule._typing import Any, ArrayLike, Sequence, TensorLike
+
 __all__ = ["Masking", "set_mask", "get_mask"]
 
 #: id(object) -> (weak reference to the object, its mask)
 _MASKS = {}
 
 
-def set_mask(obj, mask):
+def set_mask(obj: Tensor | np.ndarray, mask: ArrayLike | None) -> Tensor | np.ndarray:
     """Record that ``obj`` (a Tensor or an ndarray of shape (batch, time, ...)) carries ``mask``,
     a boolean (batch, time) array (None removes the record); returns ``obj``."""
     key = id(obj)
@@ -53,7 +57,7 @@ def set_mask(obj, mask):
     return obj
 
 
-def get_mask(obj):
+def get_mask(obj: object) -> np.ndarray | None:
     """The (batch, time) mask ``obj`` carries, or None."""
     entry = _MASKS.get(id(obj))
     if entry is None or entry[0]() is not obj:
@@ -75,13 +79,14 @@ class Masking(Layer):
         (time, features); lets a Sequential build its layers at once.
     """
 
-    def __init__(self, mask_value=0.0, input_shape=None, **kwargs):
+    def __init__(self, mask_value: float = 0.0, input_shape: Sequence[int | None] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(input_shape, **kwargs)
         if isinstance(mask_value, bool) or not isinstance(mask_value, (int, float, np.integer, np.floating)):
             raise TypeError(f"Masking: mask_value must be a number, got {mask_value!r}")
         self.mask_value = float(mask_value)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         data = x.data if isinstance(x, Tensor) else np.asarray(x)
         if data.ndim < 3:
             raise ValueError(f"{self!r}: expected input of rank 3 (batch, time, features), got shape {data.shape}")
@@ -89,9 +94,9 @@ class Masking(Layer):
         y = ops.mul(x, keep[..., None].astype(data.dtype if data.dtype.kind == "f" else np.float64))
         return set_mask(y, keep)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"mask_value": self.mask_value,
                 "input_shape": None if self.input_shape is None else list(self.input_shape[1:])}
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"mask_value={self.mask_value}"

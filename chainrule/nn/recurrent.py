@@ -29,6 +29,8 @@ only ``reset_after=True`` exists in PyTorch.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from chainrule import _checks, ops
@@ -37,6 +39,10 @@ from chainrule.nn.core import Layer
 from chainrule.nn.masking import get_mask, set_mask
 from chainrule.parameter import Parameter
 from chainrule.tensor import Tensor, get_default_dtype, get_rng
+
+if TYPE_CHECKING:
+    from chainrule._typing import Any, ArrayLike, Callable, DTypeLike, Literal, Mapping, Seed, Sequence, TensorLike
+    from chainrule.nn.module import Module
 
 __all__ = ["SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "torch_to_keras_weights",
            "keras_to_torch_weights", "check_fit_arguments", "reset_states"]
@@ -74,7 +80,9 @@ def _swap_zr(u):
     return np.concatenate([np.arange(u, 2 * u), np.arange(u), np.arange(2 * u, 3 * u)])
 
 
-def torch_to_keras_weights(cell, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
+def torch_to_keras_weights(cell: Literal["SimpleRNN", "LSTM", "GRU"], weight_ih: TensorLike, weight_hh: TensorLike,
+                           bias_ih: TensorLike | None = None, bias_hh: TensorLike | None = None
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """PyTorch's weights of one layer and direction -> Keras' (kernel, recurrent_kernel, bias).
 
     ``cell`` is 'SimpleRNN', 'LSTM' or 'GRU'.  PyTorch keeps W_ih (k u, features) and W_hh (k u, u)
@@ -109,8 +117,11 @@ def torch_to_keras_weights(cell, weight_ih, weight_hh, bias_ih=None, bias_hh=Non
     return kernel, rk, np.asarray(bias, kernel.dtype)
 
 
-def keras_to_torch_weights(cell, kernel, recurrent_kernel, bias=None, *, activation="tanh",
-                           recurrent_activation="sigmoid", reset_after=True, suffix="_l0"):
+def keras_to_torch_weights(cell: Literal["SimpleRNN", "LSTM", "GRU"], kernel: TensorLike,
+                           recurrent_kernel: TensorLike, bias: TensorLike | None = None, *,
+                           activation: str | Callable[..., Tensor] = "tanh",
+                           recurrent_activation: str | Callable[..., Tensor] = "sigmoid", reset_after: bool = True,
+                           suffix: str = "_l0") -> dict[str, np.ndarray]:
     """Keras' weights -> PyTorch's state-dict entries of one layer and direction (``weight_ih`` +
     ``suffix``, ...), the inverse of :func:`torch_to_keras_weights` (Keras' LSTM and SimpleRNN bias
     becomes b_ih, with b_hh = 0).
@@ -168,7 +179,8 @@ class _Recurrent(Layer):
     _cell = None           # 'SimpleRNN', 'LSTM', 'GRU'
     _n_states = 1
 
-    def check_fit(self, shuffle=True, batch_size=None, n_samples=None):
+    def check_fit(self, shuffle: bool | str = True, batch_size: int | None = None,
+                  n_samples: int | None = None) -> None:
         """A stateful layer carries sample i's state from one batch to the next, so the batches must
         come in order (``shuffle=False``) and all have the batch size the state was made for."""
         if not self.stateful:
@@ -235,7 +247,7 @@ class _Recurrent(Layer):
                    f"{shape[1]} features")
         return ValueError(f"{self!r}: expected input of rank 3 (batch, time, features), got shape {tuple(shape)}{fix}")
 
-    def build(self, input_shape):
+    def build(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...] | None:
         shape = tuple(input_shape)
         if len(shape) == 2:          # a batch shape without its time axis (shape inference of input_dim layers)
             shape = (shape[0], None, shape[1])
@@ -259,7 +271,8 @@ class _Recurrent(Layer):
     def _initial_bias(self, dtype, rng):
         return self.bias_initializer((_GATES[self._cell] * self.units,), dtype=dtype, rng=rng)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int | None]
+                             ) -> tuple[int | None, ...] | list[tuple[int | None, ...]]:
         n, t = input_shape[0], input_shape[1]
         out = (n, t, self.units) if self.return_sequences else (n, self.units)
         if self.return_state:
@@ -297,7 +310,7 @@ class _Recurrent(Layer):
             self._state_fixed = True
         return self.states
 
-    def reset_states(self, states=None):
+    def reset_states(self, states: Sequence[ArrayLike] | ArrayLike | None = None) -> None:
         """Zero the carried states of a stateful layer (or set them to ``states``, a list of arrays
         of shape (batch, units), one per state).  Keras' ``reset_states``/``reset_state``."""
         if states is None:
@@ -323,7 +336,8 @@ class _Recurrent(Layer):
         m *= 1.0 / keep
         return m
 
-    def forward(self, x, initial_state=None, mask=None, training=None):
+    def forward(self, x: TensorLike, initial_state: TensorLike | Sequence[TensorLike] | None = None,
+                mask: ArrayLike | None = None, training: bool | None = None) -> Tensor | list[Tensor]:
         data = _data(x)
         if data.ndim != 3:
             raise self._rank_error(data.shape)
@@ -389,13 +403,13 @@ class _Recurrent(Layer):
                 "batch_size": self.batch_size, "name": self.name,
                 "dtype": None if self.dtype is None else self.dtype.name}
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         flags = [f for f in ("return_sequences", "return_state", "go_backwards", "stateful") if getattr(self, f)]
         return ", ".join([f"units={self.units}"] + [f"{f}=True" for f in flags])
 
     # ------------------------------------------------------------------ PyTorch
     @classmethod
-    def from_torch(cls, source, layer=0, reverse=False, **kwargs):
+    def from_torch(cls, source: Any, layer: int = 0, reverse: bool = False, **kwargs: Any) -> _Recurrent:
         """A layer with the weights of PyTorch's ``nn.RNN``/``nn.LSTM``/``nn.GRU`` (a torch module, a
         :mod:`chainrule.torch.nn` one, or either's ``state_dict()``); ``layer`` and ``reverse`` pick one
         layer and direction of a stacked or bidirectional module.  ``kwargs`` are the Keras layer's
@@ -428,7 +442,7 @@ class _Recurrent(Layer):
             obj.bias.data[...] = bias
         return obj
 
-    def to_torch(self, suffix="_l0"):
+    def to_torch(self, suffix: str = "_l0") -> dict[str, np.ndarray]:
         """This layer's weights as PyTorch's state-dict entries (name -> ndarray): load them into
         ``torch.nn.LSTM(features, units, batch_first=True)`` with
         ``load_state_dict({k: torch.from_numpy(v) for k, v in layer.to_torch().items()})``, or into
@@ -476,12 +490,18 @@ class SimpleRNN(_Recurrent):
 
     _cell = "SimpleRNN"
 
-    def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
-                 recurrent_regularizer=None, bias_regularizer=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
-                 return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False,
-                 zero_output_for_mask=False, input_shape=None, input_dim=None, batch_size=None, name=None,
-                 dtype=None, **kwargs):
+    def __init__(self, units: int, activation: str | Callable[..., Tensor] | None = "tanh", use_bias: bool = True,
+                 kernel_initializer: str | Callable[..., Any] = "glorot_uniform",
+                 recurrent_initializer: str | Callable[..., Any] = "orthogonal",
+                 bias_initializer: str | Callable[..., Any] = "zeros",
+                 kernel_regularizer: str | Callable[..., Any] | None = None,
+                 recurrent_regularizer: str | Callable[..., Any] | None = None,
+                 bias_regularizer: str | Callable[..., Any] | None = None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, seed: Seed = None, return_sequences: bool = False,
+                 return_state: bool = False, go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 zero_output_for_mask: bool = False, input_shape: Sequence[int | None] | None = None,
+                 input_dim: int | None = None, batch_size: int | None = None, name: str | None = None,
+                 dtype: DTypeLike | None = None, **kwargs: Any) -> None:
         super().__init__(name=name, **kwargs)
         self._setup(units, activation, "sigmoid", use_bias, kernel_initializer, recurrent_initializer,
                     bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer, dropout,
@@ -492,7 +512,7 @@ class SimpleRNN(_Recurrent):
         return ops.simple_rnn(x, self.kernel, self.recurrent_kernel, self.bias if self.use_bias else None,
                               initial_state=states, activation=self._activations()["activation"], **options)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         cfg = self._base_config()
         del cfg["recurrent_activation"]
         return cfg
@@ -525,12 +545,19 @@ class LSTM(_Recurrent):
     _cell = "LSTM"
     _n_states = 2
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
-                 dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
-                 go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False, input_shape=None,
-                 input_dim=None, batch_size=None, name=None, dtype=None, **kwargs):
+    def __init__(self, units: int, activation: str | Callable[..., Tensor] | None = "tanh",
+                 recurrent_activation: str | Callable[..., Tensor] | None = "sigmoid", use_bias: bool = True,
+                 kernel_initializer: str | Callable[..., Any] = "glorot_uniform",
+                 recurrent_initializer: str | Callable[..., Any] = "orthogonal",
+                 bias_initializer: str | Callable[..., Any] = "zeros", unit_forget_bias: bool = True,
+                 kernel_regularizer: str | Callable[..., Any] | None = None,
+                 recurrent_regularizer: str | Callable[..., Any] | None = None,
+                 bias_regularizer: str | Callable[..., Any] | None = None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, seed: Seed = None, return_sequences: bool = False,
+                 return_state: bool = False, go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 zero_output_for_mask: bool = False, input_shape: Sequence[int | None] | None = None,
+                 input_dim: int | None = None, batch_size: int | None = None, name: str | None = None,
+                 dtype: DTypeLike | None = None, **kwargs: Any) -> None:
         super().__init__(name=name, **kwargs)
         self.unit_forget_bias = bool(unit_forget_bias)
         self._setup(units, activation, recurrent_activation, use_bias, kernel_initializer, recurrent_initializer,
@@ -549,7 +576,7 @@ class LSTM(_Recurrent):
         return ops.lstm(x, self.kernel, self.recurrent_kernel, self.bias if self.use_bias else None,
                         initial_state=states, **self._activations(), **options)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**self._base_config(), "unit_forget_bias": self.unit_forget_bias}
 
 
@@ -575,12 +602,20 @@ class GRU(_Recurrent):
 
     _cell = "GRU"
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None, dropout=0.0,
-                 recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False, go_backwards=False,
-                 stateful=False, unroll=False, reset_after=True, zero_output_for_mask=False, input_shape=None,
-                 input_dim=None, batch_size=None, name=None, dtype=None, **kwargs):
+    def __init__(self, units: int, activation: str | Callable[..., Tensor] | None = "tanh",
+                 recurrent_activation: str | Callable[..., Tensor] | None = "sigmoid", use_bias: bool = True,
+                 kernel_initializer: str | Callable[..., Any] = "glorot_uniform",
+                 recurrent_initializer: str | Callable[..., Any] = "orthogonal",
+                 bias_initializer: str | Callable[..., Any] = "zeros",
+                 kernel_regularizer: str | Callable[..., Any] | None = None,
+                 recurrent_regularizer: str | Callable[..., Any] | None = None,
+                 bias_regularizer: str | Callable[..., Any] | None = None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, seed: Seed = None, return_sequences: bool = False,
+                 return_state: bool = False, go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 reset_after: bool = True, zero_output_for_mask: bool = False,
+                 input_shape: Sequence[int | None] | None = None, input_dim: int | None = None,
+                 batch_size: int | None = None, name: str | None = None, dtype: DTypeLike | None = None, **kwargs: Any
+                 ) -> None:
         super().__init__(name=name, **kwargs)
         self.reset_after = bool(reset_after)
         self._setup(units, activation, recurrent_activation, use_bias, kernel_initializer, recurrent_initializer,
@@ -599,10 +634,10 @@ class GRU(_Recurrent):
         return ops.gru(x, self.kernel, self.recurrent_kernel, b_in, b_rec, initial_state=states,
                        reset_after=self.reset_after, **self._activations(), **options)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**self._base_config(), "reset_after": self.reset_after}
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")
 
 
@@ -642,7 +677,9 @@ class Bidirectional(Layer):
 
     _MODES = ("concat", "sum", "mul", "ave", None)
 
-    def __init__(self, layer, merge_mode="concat", backward_layer=None, input_shape=None, **kwargs):
+    def __init__(self, layer: _Recurrent, merge_mode: Literal["concat", "sum", "mul", "ave"] | None = "concat",
+                 backward_layer: _Recurrent | None = None, input_shape: Sequence[int | None] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not isinstance(layer, _Recurrent):
             raise TypeError(f"Bidirectional: expected a recurrent layer (SimpleRNN, LSTM or GRU), got "
@@ -683,12 +720,13 @@ class Bidirectional(Layer):
         if input_shape is not None:
             self.build((None, *tuple(input_shape)))
 
-    def build(self, input_shape):
+    def build(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...] | None:
         f = self.forward_layer.build(input_shape)
         self.backward_layer.build(input_shape)
         return super().build(input_shape) if f is not None else None
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int | None]
+                             ) -> tuple[int | None, ...] | list[tuple[int | None, ...]]:
         out = self.forward_layer.compute_output_shape(input_shape)
         states = []
         if self.return_state:
@@ -701,7 +739,8 @@ class Bidirectional(Layer):
             return ([*out] if self.merge_mode is None else [out]) + states + states
         return out
 
-    def forward(self, x, initial_state=None, mask=None, training=None):
+    def forward(self, x: TensorLike, initial_state: Sequence[TensorLike] | None = None,
+                mask: ArrayLike | None = None, training: bool | None = None) -> Tensor | list[Tensor]:
         if self.output_shape is None:
             shape = np.shape(_data(x))
             if len(shape) != 3:
@@ -741,7 +780,7 @@ class Bidirectional(Layer):
             return (out if mode is None else [out]) + states
         return out
 
-    def reset_states(self, states=None):
+    def reset_states(self, states: Sequence[ArrayLike] | None = None) -> None:
         """Reset both directions' states to zeros, or, given ``states``, set the forward layer from the first
         half and the backward layer from the second."""
         if states is None:
@@ -754,7 +793,7 @@ class Bidirectional(Layer):
 
     reset_state = reset_states
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         cfg = self.forward_layer.get_config()
         cfg["zero_output_for_mask"] = False
         if cfg.get("name", "").startswith("forward_"):
@@ -765,14 +804,16 @@ class Bidirectional(Layer):
                 "input_shape": None if self.input_shape is None else list(self.input_shape[1:])}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: Mapping[str, Any]) -> Bidirectional:
         config = dict(config)
         layer = _layer_from(config.pop("layer"))
         back = config.pop("backward_layer", None)
         return cls(layer, backward_layer=None if back is None else _layer_from(back), **config)
 
     @classmethod
-    def from_torch(cls, source, layer=0, merge_mode="concat", **kwargs):
+    def from_torch(cls, source: Any, layer: int = 0,
+                   merge_mode: Literal["concat", "sum", "mul", "ave"] | None = "concat",
+                   **kwargs: Any) -> Bidirectional:
         """A Bidirectional SimpleRNN/LSTM/GRU (chosen from the module's class name or ``cell=``) with
         the weights of one layer of a bidirectional PyTorch module (see :meth:`LSTM.from_torch`)."""
         cell = kwargs.pop("cell", None) or type(source).__name__.replace("Torch", "")
@@ -802,7 +843,7 @@ class TimeDistributed(Layer):
     (2, 5, 8)
     """
 
-    def __init__(self, layer, input_shape=None, **kwargs):
+    def __init__(self, layer: Layer, input_shape: Sequence[int | None] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not isinstance(layer, Layer):
             raise TypeError(f"TimeDistributed: expected a layer, got {type(layer).__name__}")
@@ -810,7 +851,7 @@ class TimeDistributed(Layer):
         if input_shape is not None:
             self.build((None, *tuple(input_shape)))
 
-    def build(self, input_shape):
+    def build(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...] | None:
         shape = tuple(input_shape)
         if len(shape) < 3:
             raise ValueError(f"{self!r}: expected input of rank 3 or more (batch, time, ...), got shape {shape}")
@@ -819,11 +860,12 @@ class TimeDistributed(Layer):
             return None
         return super().build(shape)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int | None]
+                             ) -> tuple[int | None, ...] | list[tuple[int | None, ...]]:
         inner = self.layer.compute_output_shape((None, *tuple(input_shape)[2:]))
         return (input_shape[0], input_shape[1], *tuple(inner)[1:])
 
-    def forward(self, x, mask=None, training=None):
+    def forward(self, x: TensorLike, mask: ArrayLike | None = None, training: bool | None = None) -> Tensor:
         data = _data(x)
         if data.ndim < 3:
             raise ValueError(f"{self!r}: expected input of rank 3 or more (batch, time, ...), got shape {data.shape}")
@@ -841,18 +883,18 @@ class TimeDistributed(Layer):
     def __repr__(self):
         return f"TimeDistributed({self.layer!r})"
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"layer": _layer_config(self.layer),
                 "input_shape": None if self.input_shape is None else list(self.input_shape[1:])}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: Mapping[str, Any]) -> TimeDistributed:
         config = dict(config)
         return cls(_layer_from(config.pop("layer")), **config)
 
 
 # ----------------------------------------------------------------------- fit
-def reset_states(model):
+def reset_states(model: Module) -> None:
     """Zero the carried states of every stateful recurrent layer in ``model`` (Keras'
     ``model.reset_states()``), e.g. between epochs of a stateful model trained on one long series.
 
@@ -868,7 +910,8 @@ def reset_states(model):
             m.reset_states()
 
 
-def check_fit_arguments(model, shuffle=True, batch_size=None, n_samples=None):
+def check_fit_arguments(model: Module, shuffle: bool | str = True, batch_size: int | None = None,
+                        n_samples: int | None = None) -> None:
     """Refuse what a stateful recurrent model cannot train with (``fit`` asks every layer through
     :meth:`Module.check_fit`; this is the same check called on a whole model)."""
     for m in model.modules():

@@ -16,7 +16,10 @@ Each primitive runs back-propagation through time (BPTT) the fast way:
   block: with few input features the separate projection costs more than the rows it adds);
 * the loop then does, per step, one product  U^T h_(t-1)^T  and the cell's elementwise update in
   place, the gates ordered so that the sigmoid ones form one block (LSTM: o, i, f | g internally;
-  GRU: h | the two sigmoid gates) and each activation kernel runs once per step;
+  GRU: h | the two sigmoid gates) and each activation kernel runs once per step (the LSTM with
+  its default sigmoid gates and tanh candidate runs all four gates through one exp call,
+  :func:`~chainrule.ops.elementwise.sigmoid_tanh_`, its product yielding the negated and, for
+  the candidate, doubled pre-activations that kernel takes);
 * the VJP computes every factor that depends only on the forward values (sigma'(z) times the
   other gate, phi'(c) o, ...) for all steps at once, so the backward loop is a handful of
   multiplications and the one product  delta_t U^T  per step;
@@ -45,12 +48,17 @@ as Keras does; ``keep_time_order`` puts them back in input order (Bidirectional,
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from chainrule.function import Function
+from chainrule.ops.elementwise import Sigmoid, Tanh, sigmoid_tanh_
 from chainrule.ops.recompute import recomputed_vjp
 from chainrule.tensor import Tensor
+
+if TYPE_CHECKING:
+    from chainrule._typing import Any, Callable, Literal, Sequence, TensorLike
 
 __all__ = ["simple_rnn", "lstm", "gru", "simple_rnn_reference", "lstm_reference", "gru_reference",
            "SimpleRNNSequence", "LSTMSequence", "GRUSequence"]
@@ -355,7 +363,8 @@ class SimpleRNNSequence(_Sequence):
     name = "simple_rnn"
     _H0 = 4
 
-    def forward(self, x, W, U, b=None, h0=None, **kw):
+    def forward(self, x: np.ndarray, W: np.ndarray, U: np.ndarray, b: np.ndarray | None = None,
+                h0: np.ndarray | None = None, **kw: Any) -> np.ndarray:
         kw = self._keep_options((x, W, U, b, h0), kw)
         act = self.act = _kernel(kw.get("activation", "tanh"), "activation")
         u = np.shape(U)[0]
@@ -393,7 +402,7 @@ class SimpleRNNSequence(_Sequence):
             Y = Z * self.km
         return self._output(Y, Y[-1], [H[T]])
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
         needs = self._needs()
         gseq, glast, (gh,) = self._split(g)
         km, rm, U = self.km, self.rm, self.U
@@ -425,7 +434,8 @@ class SimpleRNNSequence(_Sequence):
         dU = np.matmul(self._flat(self.Hin[:T], "h"), dZf.T) if needs[2] else None   # Ubar = sum_t h_(t-1)^T delta_t
         return dx, dW, dU, db, (dh.T if needs[self._H0] else None)
 
-    def jvp(self, xd, Wd, Ud, bd=None, h0d=None):
+    def jvp(self, xd: np.ndarray | None, Wd: np.ndarray | None, Ud: np.ndarray | None, bd: np.ndarray | None = None,
+            h0d: np.ndarray | None = None) -> np.ndarray:
         rm, km, UT = self.rm, self.km, self.UT
         T, u, N = self.Hnew.shape
         Zd = self._tangent_projection(xd, Wd, bd, u)
@@ -441,7 +451,8 @@ class SimpleRNNSequence(_Sequence):
         return self._output(Yd, Yd[-1], [hd])
 
     @staticmethod
-    def reference(x, W, U, b=None, h0=None, **kw):
+    def reference(x: TensorLike, W: TensorLike, U: TensorLike, b: TensorLike | None = None,
+                  h0: TensorLike | None = None, **kw: Any) -> Tensor | np.ndarray:
         """The same sequence composed of differentiable primitives step by step; the fused op's test oracle,
         and the path taken for second derivatives."""
         return simple_rnn_reference(x, W, U, b, h0, **kw)
@@ -475,7 +486,8 @@ class LSTMSequence(_Sequence):
     #: the three gates whose adjoint is cbar_t times a factor in another
     _ORDER = (3, 0, 1, 2)
 
-    def forward(self, x, W, U, b=None, h0=None, c0=None, **kw):
+    def forward(self, x: np.ndarray, W: np.ndarray, U: np.ndarray, b: np.ndarray | None = None,
+                h0: np.ndarray | None = None, c0: np.ndarray | None = None, **kw: Any) -> np.ndarray:
         kw = self._keep_options((x, W, U, b, h0, c0), kw)
         act = self.act = _kernel(kw.get("activation", "tanh"), "activation")
         ract = self.ract = _kernel(kw.get("recurrent_activation", "sigmoid"), "recurrent_activation")
@@ -494,20 +506,26 @@ class LSTMSequence(_Sequence):
         # the input projection rides in the recurrent product: with s_t = [h_(t-1); x_t; 1] and
         # A = [U^T | W^T | b] (the augmented state and kernel), z_t^T = A s_t is one product per
         # step written straight into the gate buffer, and after the loop one product of the s_t
-        # side by side gives Ubar, Wbar and bbar together (no (T, 4u, N) projection pass, no add)
+        # side by side gives Ubar, Wbar and bbar together (no (T, 4u, N) projection pass, no add).
+        # With sigmoid gates and a tanh candidate (the defaults) the rows of A are scaled by -1
+        # (o, i, f) and -2 (g), so the product yields what sigmoid_tanh_ takes: one exp pass
+        # gives all four gates.
+        fused = self.fused = ract is Sigmoid and act is Tanh
         K = u + F + (b is not None)
-        A = self.A = np.empty((4 * u, K), dt)
+        A = np.empty((4 * u, K), dt)
         A[:, :u] = self.Up.T
         A[:, u:u + F] = self.WpT
         if b is not None:
             A[:, u + F] = np.asarray(b, dt)[self.perm]
-        UpT = self.UpT = A[:, :u]
+        if fused:
+            A[:3 * u] *= -1
+            A[3 * u:] *= -2
         S = self.S = np.empty((T + 1, K, N), dt)                 # S[t] = s_(t+1); S[T] ends with h_T
         S[:T, u:u + F] = self.XT
         S[T, u:] = 0
         if b is not None:
             S[:T, u + F] = 1
-        G = self.G = np.empty((T, 4 * u, N), dt)
+        G = self.G = np.empty((T, 4 * u, N), dt)                 # gate values o, i, f, g per step
         rm = self.rm = self._recurrent_mask(dt)
         Hin = self.Hin = S[:, :u]                                # what the product sees: h_(t-1) (times rm)
         H = self.H = Hin if rm is None else np.empty((T + 1, u, N), dt)
@@ -522,24 +540,30 @@ class LSTMSequence(_Sequence):
         Gs, Ss, Gc = list(G), list(G[:, :s3]), list(G[:, s3:])
         Os, Is, Fs = list(G[:, :u]), list(G[:, u:2 * u]), list(G[:, 2 * u:s3])
         Hs, Cs, TCs, Hins, Sts = list(H), list(C), list(TC), list(Hin), list(S)
-        rf, af = ract.f_, act.f_
-        for t in range(T):
-            if rm is not None:
-                np.multiply(Hs[t], rm, out=Hins[t])
-            np.matmul(A, Sts[t], out=Gs[t])                      # z_t = x_t W + b + h_(t-1) U
-            rf(Ss[t], Ss[t])                                     # o, i, f = sigma(z_o, z_i, z_f)
-            af(Gc[t], Gc[t])                                     # g = phi(z_c)
-            c = Cs[t + 1]
-            np.multiply(Fs[t], Cs[t], out=c)                     # c_t = f c_(t-1) + i g
-            c += np.multiply(Is[t], Gc[t], out=ig)
-            af(c, TCs[t])
-            np.multiply(Os[t], TCs[t], out=Hs[t + 1])            # h_t = o phi(c_t)
-            if keep is not None:
-                if zero:
-                    np.multiply(Hs[t + 1], self.km[t], out=Y[t])
-                drop = ~keep[t]
-                np.copyto(c, Cs[t], where=drop)
-                np.copyto(Hs[t + 1], Hs[t], where=drop)
+        rf, af, gates_ = ract.f_, act.f_, sigmoid_tanh_
+        mul, matmul = np.multiply, np.matmul
+        with np.errstate(over="ignore"):
+            for t in range(T):
+                if rm is not None:
+                    mul(Hs[t], rm, out=Hins[t])
+                z = Gs[t]
+                matmul(A, Sts[t], out=z)                         # z_t = x_t W + b + h_(t-1) U (scaled)
+                if fused:
+                    gates_(z, s3, z)                             # o, i, f = sigma(z_o, z_i, z_f); g = tanh(z_c)
+                else:
+                    rf(Ss[t], Ss[t])
+                    af(Gc[t], Gc[t])
+                c = Cs[t + 1]
+                mul(Fs[t], Cs[t], out=c)                         # c_t = f c_(t-1) + i g
+                c += mul(Is[t], Gc[t], out=ig)
+                af(c, TCs[t])
+                mul(Os[t], TCs[t], out=Hs[t + 1])                # h_t = o phi(c_t)
+                if keep is not None:
+                    if zero:
+                        mul(Hs[t + 1], self.km[t], out=Y[t])
+                    drop = ~keep[t]
+                    np.copyto(c, Cs[t], where=drop)
+                    np.copyto(Hs[t + 1], Hs[t], where=drop)
         if rm is not None:
             np.multiply(H[T], rm, out=Hin[T])
         return self._output(Y, Y[-1], [H[T], C[T]])
@@ -572,7 +596,7 @@ class LSTMSequence(_Sequence):
             Fk = Fk * km + (1 - km)
         return P, Q, Fk
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
         needs = self._needs()
         gseq, glast, (gh, gc) = self._split(g)
         G, Up, km, rm = self.G, self.Up, self.km, self.rm
@@ -616,16 +640,18 @@ class LSTMSequence(_Sequence):
         dx = self._input_grads(dZf, self.Wp, None, False, weights=False)[0]
         dU = dW = db = None
         if needs[1] or needs[2] or needs[3]:
-            # [Ubar; Wbar; bbar] = sum_t s_t zbar_t: one product over all steps, back in Keras' order
-            M = np.matmul(self._flat(self.S[:T], "s"), dZf.T)[:, self.inv]
+            # [Ubar; Wbar; bbar] = sum_t s_t zbar_t: one product over all steps (written as its
+            # transpose, which OpenBLAS runs faster here), back in Keras' order
+            M = np.matmul(dZf, self._flat(self.S[:T], "s").T).T[:, self.inv]
             F = self.XT.shape[1]
             dU = M[:u] if needs[2] else None
             dW = M[u:u + F] if needs[1] else None
             db = M[u + F] if needs[3] else None
         return dx, dW, dU, db, (dh.T if needs[self._H0] else None), (dc.T if needs[self._C0] else None)
 
-    def jvp(self, xd, Wd, Ud, bd=None, h0d=None, c0d=None):
-        G, C, TC, UpT, rm, km = self.G, self.C, self.TC, self.UpT, self.rm, self.km
+    def jvp(self, xd: np.ndarray | None, Wd: np.ndarray | None, Ud: np.ndarray | None, bd: np.ndarray | None = None,
+            h0d: np.ndarray | None = None, c0d: np.ndarray | None = None) -> np.ndarray:
+        G, C, TC, UpT, rm, km = self.G, self.C, self.TC, self.Up.T, self.rm, self.km
         T, u, N = TC.shape
         Zd = self._tangent_projection(xd, Wd, bd, 4 * u, perm=self.perm)
         if Ud is not None:
@@ -646,7 +672,8 @@ class LSTMSequence(_Sequence):
         return self._output(Yd, Yd[-1], [hd, cd])
 
     @staticmethod
-    def reference(x, W, U, b=None, h0=None, c0=None, **kw):
+    def reference(x: TensorLike, W: TensorLike, U: TensorLike, b: TensorLike | None = None,
+                  h0: TensorLike | None = None, c0: TensorLike | None = None, **kw: Any) -> Tensor | np.ndarray:
         """The same sequence composed of differentiable primitives step by step; the fused op's test oracle,
         and the path taken for second derivatives."""
         return lstm_reference(x, W, U, b, h0, c0, **kw)
@@ -674,7 +701,8 @@ class GRUSequence(_Sequence):
     name = "gru"
     _H0 = 5
 
-    def forward(self, x, W, U, b_in=None, b_rec=None, h0=None, **kw):
+    def forward(self, x: np.ndarray, W: np.ndarray, U: np.ndarray, b_in: np.ndarray | None = None,
+                b_rec: np.ndarray | None = None, h0: np.ndarray | None = None, **kw: Any) -> np.ndarray:
         kw = self._keep_options((x, W, U, b_in, b_rec, h0), kw)
         act = self.act = _kernel(kw.get("activation", "tanh"), "activation")
         ract = self.ract = _kernel(kw.get("recurrent_activation", "sigmoid"), "recurrent_activation")
@@ -770,7 +798,7 @@ class GRUSequence(_Sequence):
             Zk = z * km + (1 - km)                                # masked: hbar passes to h_(t-1) unchanged
         return A1, A2, A3, Zk, r
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
         needs = self._needs()
         gseq, glast, (gh,) = self._split(g)
         A, U, km, zs, rs, rm = self.A, self.U, self.km, self.zs, self.rs, self.rm
@@ -831,7 +859,8 @@ class GRUSequence(_Sequence):
             db_rec = np.matmul(dZf[u:], np.ones(T * N, dt))
         return dx, dW, dU, db_in, db_rec, (dh.T if needs[self._H0] else None)
 
-    def jvp(self, xd, Wd, Ud, bid=None, brd=None, h0d=None):
+    def jvp(self, xd: np.ndarray | None, Wd: np.ndarray | None, Ud: np.ndarray | None, bid: np.ndarray | None = None,
+            brd: np.ndarray | None = None, h0d: np.ndarray | None = None) -> np.ndarray:
         A, H, UT, rm, km, zs, rs = self.A, self.H, self.UT, self.rm, self.km, self.zs, self.rs
         T, u3, N = A.shape
         u = u3 // 3
@@ -871,7 +900,8 @@ class GRUSequence(_Sequence):
         return self._output(Yd, Yd[-1], [hd])
 
     @staticmethod
-    def reference(x, W, U, b_in=None, b_rec=None, h0=None, **kw):
+    def reference(x: TensorLike, W: TensorLike, U: TensorLike, b_in: TensorLike | None = None,
+                  b_rec: TensorLike | None = None, h0: TensorLike | None = None, **kw: Any) -> Tensor | np.ndarray:
         """The same sequence composed of differentiable primitives step by step; the fused op's test oracle,
         and the path taken for second derivatives."""
         return gru_reference(x, W, U, b_in, b_rec, h0, **kw)
@@ -947,7 +977,9 @@ def _step_output(k, new, h, kw):
     return k * new if (k is not None and kw["zero_output_for_mask"]) else h
 
 
-def simple_rnn_reference(x, W, U, b=None, h0=None, *, activation="tanh", **kw):
+def simple_rnn_reference(x: TensorLike, W: TensorLike, U: TensorLike, b: TensorLike | None = None,
+                         h0: TensorLike | None = None, *, activation: str | Callable[..., Tensor] = "tanh", **kw: Any
+                         ) -> Tensor | np.ndarray:
     """:class:`SimpleRNNSequence` composed of primitives, step by step (the fused one's oracle; any
     activation, also a custom callable).  Same arguments and output."""
     u = np.shape(_value(U))[0]
@@ -962,7 +994,10 @@ def simple_rnn_reference(x, W, U, b=None, h0=None, *, activation="tanh", **kw):
     return _reference_output(outs, [h], kw)
 
 
-def lstm_reference(x, W, U, b=None, h0=None, c0=None, *, activation="tanh", recurrent_activation="sigmoid", **kw):
+def lstm_reference(x: TensorLike, W: TensorLike, U: TensorLike, b: TensorLike | None = None,
+                   h0: TensorLike | None = None, c0: TensorLike | None = None, *,
+                   activation: str | Callable[..., Tensor] = "tanh",
+                   recurrent_activation: str | Callable[..., Tensor] = "sigmoid", **kw: Any) -> Tensor | np.ndarray:
     """:class:`LSTMSequence` composed of primitives, step by step, gates in Keras' order (i, f, c, o)."""
     u = np.shape(_value(U))[0]
     ops, kw, xs, keep, (h, c), rm = _reference_setup(x, [h0, c0], u, kw)
@@ -981,8 +1016,11 @@ def lstm_reference(x, W, U, b=None, h0=None, c0=None, *, activation="tanh", recu
     return _reference_output(outs, [h, c], kw)
 
 
-def gru_reference(x, W, U, b_in=None, b_rec=None, h0=None, *, activation="tanh", recurrent_activation="sigmoid",
-                  reset_after=True, gate_order="zrh", **kw):
+def gru_reference(x: TensorLike, W: TensorLike, U: TensorLike, b_in: TensorLike | None = None,
+                  b_rec: TensorLike | None = None, h0: TensorLike | None = None, *,
+                  activation: str | Callable[..., Tensor] = "tanh",
+                  recurrent_activation: str | Callable[..., Tensor] = "sigmoid", reset_after: bool = True,
+                  gate_order: Literal["zrh", "rzh"] = "zrh", **kw: Any) -> Tensor | np.ndarray:
     """:class:`GRUSequence` composed of primitives, step by step."""
     u = np.shape(_value(U))[0]
     ops, kw, xs, keep, (h,), rm = _reference_setup(x, [h0], u, kw)
@@ -1047,7 +1085,10 @@ def _run(cls, reference, inputs, n, acts, kw, what):
     return _unpack(out, n, kw["return_sequences"], kw["return_state"], kw["time_major"])
 
 
-def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None, *, activation="tanh", **options):
+def simple_rnn(x: TensorLike, kernel: TensorLike, recurrent_kernel: TensorLike, bias: TensorLike | None = None,
+               initial_state: TensorLike | Sequence[TensorLike] | None = None, *,
+               activation: str | Callable[..., Tensor] = "tanh", **options: Any
+               ) -> Tensor | np.ndarray | list[Tensor | np.ndarray]:
     """Run a sequence through the SimpleRNN cell  h_t = phi(x_t W + b + h_(t-1) U).
 
     Parameters
@@ -1081,8 +1122,11 @@ def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None, *, ac
                 {"activation": activation}, options, "simple_rnn")
 
 
-def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, *, activation="tanh",
-         recurrent_activation="sigmoid", **options):
+def lstm(x: TensorLike, kernel: TensorLike, recurrent_kernel: TensorLike, bias: TensorLike | None = None,
+         initial_state: TensorLike | Sequence[TensorLike] | None = None, *,
+         activation: str | Callable[..., Tensor] = "tanh",
+         recurrent_activation: str | Callable[..., Tensor] = "sigmoid", **options: Any
+         ) -> Tensor | np.ndarray | list[Tensor | np.ndarray]:
     """Run a sequence through the LSTM cell (see :class:`LSTMSequence`); gates in Keras' order (i, f, c, o).
 
     ``kernel`` (features, 4 units), ``recurrent_kernel`` (units, 4 units), ``bias`` (4 units,) or None;
@@ -1094,8 +1138,11 @@ def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, *, activati
                 {"activation": activation, "recurrent_activation": recurrent_activation}, options, "lstm")
 
 
-def gru(x, kernel, recurrent_kernel, bias=None, recurrent_bias=None, initial_state=None, *, activation="tanh",
-        recurrent_activation="sigmoid", reset_after=True, gate_order="zrh", **options):
+def gru(x: TensorLike, kernel: TensorLike, recurrent_kernel: TensorLike, bias: TensorLike | None = None,
+        recurrent_bias: TensorLike | None = None, initial_state: TensorLike | Sequence[TensorLike] | None = None, *,
+        activation: str | Callable[..., Tensor] = "tanh", recurrent_activation: str | Callable[..., Tensor] = "sigmoid",
+        reset_after: bool = True, gate_order: Literal["zrh", "rzh"] = "zrh", **options: Any
+        ) -> Tensor | np.ndarray | list[Tensor | np.ndarray]:
     """Run a sequence through the GRU cell (see :class:`GRUSequence`).
 
     ``kernel`` (features, 3 units), ``recurrent_kernel`` (units, 3 units), the input ``bias`` and

@@ -275,3 +275,52 @@ def test_the_fused_primitive_refuses_an_activation_it_cannot_fuse():
     W, U, b = _weights("rnn", 2, 2, rng)
     with pytest.raises(ValueError, match=r"activation='softplus' cannot run inside the fused cell.*composed"):
         R.SimpleRNNSequence.apply(np.ones((1, 2, 2)), W, U, b, activation="softplus")
+
+
+# ----------------------------------------------------------------- the LSTM's one-exp gate kernel
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-15), (np.float32, 4e-7)])
+def test_sigmoid_tanh_kernel_gives_the_table_values_from_one_exp(dtype, tol):
+    from chainrule.ops.elementwise import Sigmoid, sigmoid_tanh_
+    rng = np.random.default_rng(9)
+    x = (rng.standard_normal((2, 7, 5)) * 4).astype(dtype)
+    x[0, 0, :3] = [100.0, -100.0, 0.0]                      # exp overflows: the limits, no nan
+    x[0, 5, :3] = [1e4, -1e4, 1e-30]
+    w = -x * np.array([1, 1, 1, 1, 2, 2, 2], dtype)[:, None]
+    with np.errstate(over="ignore"):
+        y = sigmoid_tanh_(w.copy(), 4, np.empty_like(x))
+        s = Sigmoid.f_(x[..., :4, :], np.empty_like(x[..., :4, :]))
+        assert y.dtype == dtype and np.isfinite(y).all()
+        np.testing.assert_array_equal(y[..., :4, :], s)      # the sigmoid rows are Sigmoid's own values
+        np.testing.assert_allclose(y[..., 4:, :], np.tanh(x[..., 4:, :]), rtol=0, atol=tol)
+        assert y[0, 5, 0] == 1 and y[0, 5, 1] == -1
+        np.testing.assert_array_equal(sigmoid_tanh_(w[..., :4, :].copy(), 4, np.empty_like(s)), s)
+        t = sigmoid_tanh_(-2 * x, 0, np.empty_like(x))          # n = 0: every row tanh
+        np.testing.assert_allclose(t, np.tanh(x), rtol=0, atol=tol)
+
+
+def test_lstm_in_float32_matches_the_float64_equations():
+    """The default gates run through the one-exp kernel (tanh as 2 sigma(2x) - 1): in float32 the
+    outputs and gradients stay within float32 rounding of the float64 composed version."""
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((4, 9, 3))
+    W, U, b = _weights("lstm", 3, 5, rng)
+    y32 = R.lstm(x.astype(np.float32), W.astype(np.float32), U.astype(np.float32), b.astype(np.float32),
+                 return_sequences=True)
+    assert y32.dtype == np.float32
+    np.testing.assert_allclose(y32, R.lstm_reference(x, W, U, b, return_sequences=True), rtol=0, atol=2e-6)
+
+
+def test_lstm_with_other_table_activations_takes_the_per_gate_kernels():
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((3, 4, 2))
+    W, U, b = _weights("lstm", 2, 3, rng)
+    kw = dict(activation="relu", recurrent_activation="tanh", return_sequences=True)
+    fused = [cr.tensor(a, requires_grad=True) for a in (W, U, b)]
+    comp = [cr.tensor(a, requires_grad=True) for a in (W, U, b)]
+    y = R.LSTMSequence.apply(x, *fused, **kw)
+    np.testing.assert_allclose(y.data, R.lstm_reference(x, *comp, **kw).data, atol=1e-12)
+    seed = rng.standard_normal(y.shape)
+    y.backward(seed)
+    R.lstm_reference(x, *comp, **kw).backward(seed)
+    for a, c in zip(fused, comp):
+        np.testing.assert_allclose(a.grad, c.grad, atol=1e-11)

@@ -22,12 +22,17 @@ models name them apart from the Keras layers.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from chainrule import ops
 from chainrule.nn.module import Module
 from chainrule.parameter import Parameter
 from chainrule.tensor import Tensor, get_default_dtype, get_rng
+
+if TYPE_CHECKING:
+    from chainrule._typing import Any, DTypeLike, Literal, TensorLike
 
 __all__ = ["RNN", "LSTM", "GRU", "TorchRNN", "TorchLSTM", "TorchGRU"]
 
@@ -46,8 +51,9 @@ class _TorchRecurrent(Module):
     _gates = 1
     _torch_name = "RNN"
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, proj_size=0, device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 device: Any = None, dtype: DTypeLike | None = None) -> None:
         super().__init__()
         name = self._torch_name
         self.input_size = _positive_int(input_size, "input_size", name)
@@ -76,13 +82,13 @@ class _TorchRecurrent(Module):
                     setattr(self, "bias_hh" + suffix, Parameter(rng.uniform(-bound, bound, k).astype(dt)))
 
     @property
-    def directions(self):
+    def directions(self) -> int:
         return 2 if self.bidirectional else 1
 
     def _suffixes(self, layer):
         return [f"_l{layer}"] + ([f"_l{layer}_reverse"] if self.bidirectional else [])
 
-    def flatten_parameters(self):
+    def flatten_parameters(self) -> None:
         """PyTorch's cuDNN housekeeping; nothing to do here."""
 
     # ------------------------------------------------------------------ forward
@@ -101,7 +107,8 @@ class _TorchRecurrent(Module):
                                  f"num_directions, batch, hidden_size) = {want}, got {np.shape(_data(p))}")
         return [[p[i] for p in parts] for i in range(want[0])]
 
-    def forward(self, input, hx=None):
+    def forward(self, input: TensorLike, hx: TensorLike | tuple[TensorLike, TensorLike] | None = None
+                ) -> tuple[Tensor, Tensor | tuple[Tensor, Tensor]]:
         name = self._torch_name
         shape = np.shape(_data(input))
         unbatched = len(shape) == 2
@@ -146,12 +153,12 @@ class _TorchRecurrent(Module):
         return W, U, b_ih, b_hh
 
     # ------------------------------------------------------------------ saving and printing
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"input_size": self.input_size, "hidden_size": self.hidden_size, "num_layers": self.num_layers,
                 "bias": self.bias, "batch_first": self.batch_first, "dropout": self.dropout,
                 "bidirectional": self.bidirectional, "dtype": None if self.dtype is None else self.dtype.name}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         extra = [f"{self.input_size}", f"{self.hidden_size}"]
         if self.num_layers != 1:
             extra.append(f"num_layers={self.num_layers}")
@@ -175,8 +182,10 @@ class TorchRNN(_TorchRecurrent):
     _gates = 1
     _torch_name = "RNN"
 
-    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: Literal["tanh", "relu"] = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False, device: Any = None,
+                 dtype: DTypeLike | None = None) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
@@ -190,10 +199,10 @@ class TorchRNN(_TorchRecurrent):
                               return_sequences=True, return_state=True, go_backwards=go_backwards,
                               keep_time_order=True, time_major=not self.batch_first)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "nonlinearity": self.nonlinearity}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         r = super().__repr__()
         return r if self.nonlinearity == "tanh" else r[:-1] + ", nonlinearity='relu')"
 
