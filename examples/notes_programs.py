@@ -7,12 +7,15 @@ the notes' settings (or at quick settings: fewer epochs and grid points, the sam
 what each reaches, and with ``--oracle`` runs the same program text on the real Keras 3
 (KERAS_BACKEND=torch) or PyTorch, imports changed back, for comparison.
 
-    python examples/notes_programs.py [NAME ...] [--quick] [--oracle] [--seeds 0 1 2] [--json FILE]
+    python examples/notes_programs.py [NAME ...] [--quick] [--oracle] [--keras-logits] [--seeds 0 1 2] [--json FILE]
     python examples/notes_programs.py --table FILE [FILE ...]     # the side-by-side table, as markdown
 
 ``--seeds`` runs each program once per seed (the library's generator: initial weights, shuffling, dropout;
 the data, which the programs draw with ``np.random.seed(0)``, stay the same), so that a difference between
-the libraries can be set against the seed-to-seed spread of each.
+the libraries can be set against the seed-to-seed spread of each.  ``--keras-logits`` adds a third column for
+the Keras programs: Keras 3 on its torch backend computing the cross-entropy of a softmax or sigmoid output from
+the logits, as its TensorFlow backend and the notes' tf.keras 2 do (and chainrule does); on the torch backend as
+shipped, the probabilities are clipped and a saturated output stops learning (see keras_losses_on_logits).
 
 Data: scikit-learn's digits, breast cancer and moons; the pairing-model energies; Fashion-MNIST
 standing in for MNIST where MNIST's files are absent (apt-get install dataset-fashion-mnist);
