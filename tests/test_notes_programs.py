@@ -125,8 +125,8 @@ def test_the_runner_prints_and_writes_its_figures_per_seed_and_tabulates_them(no
     # a second file standing for the real library's run: the table merges the two and sets them side by side
     a = [r["final accuracy"] for r in runs.values()]
     oracle = {"torch_synthetic_241": {"oracle library": "PyTorch 9", "oracle": {
-        "0": {"final accuracy": min(a) - 0.5, "accuracy at epoch 500": 0.5},
-        "1": {"final accuracy": max(a), "accuracy at epoch 500": 0.5}}}}
+        "0": {"final accuracy": min(a) - 0.5, "accuracy at epoch 500": 0.0},
+        "1": {"final accuracy": max(a), "accuracy at epoch 500": 0.0}}}}
     (tmp_path / "oracle.json").write_text(json.dumps(oracle))
     text = notes["main"](["--table", str(tmp_path / "figures.json"), str(tmp_path / "oracle.json")])
     assert capsys.readouterr().out.strip() == text
@@ -135,15 +135,17 @@ def test_the_runner_prints_and_writes_its_figures_per_seed_and_tabulates_them(no
     first = rows[2].split(" | ")
     assert first[0] == "| torch_synthetic_241" and first[1] == "final accuracy" and first[2] == "0,1"
     assert first[3] == f"{np.mean(a):.4g} ({min(a):.4g}-{max(a):.4g})" and "(PyTorch 9)" in first[4]
-    assert first[5] == "within noise" and "0.91" in first[6]
-    assert rows[3].split(" | ")[5].startswith("apart by ")     # quick: epoch 500 is the last, >= 0.6 > 0.5
+    assert first[5] == "within noise" and "0.91" in first[6]     # the means 0.25 apart, the oracle's spread > 0.5
+    assert rows[3].split(" | ")[5].startswith("apart by ")     # quick: epoch 500 is the last: 0.6 to 1 vs 0
 
 
 def test_the_verdict_is_whether_the_seed_ranges_overlap(notes):
     verdict = notes["_verdict"]
-    assert verdict([0.80, 0.84], [0.83, 0.90]) == "within noise"
-    assert verdict([0.80, 0.84], [0.86, 0.90]) == "apart by 0.02"
-    assert verdict([0.5], [0.5 + 1e-9]) == "within noise" and verdict([0.5], []) == ""
+    assert verdict([0.80, 0.84], [0.83, 0.90]) == "within noise"          # means 0.82, 0.865; spread 0.07
+    assert verdict([0.80, 0.84], [0.87, 0.88]) == "apart by 0.055 (spread 0.04)"
+    assert verdict([0.80, 0.84, 0.82], [0.85]) == "within noise"          # one seed: our spread is the noise
+    assert verdict([0.5], [0.5 + 1e-12]) == "within noise" and verdict([0.5], [0.6]).startswith("apart")
+    assert verdict([0.5], []) == ""
 
 
 def test_keras_losses_on_logits_takes_the_softmax_input_as_tensorflow_does(notes):
