@@ -287,13 +287,13 @@ def library(name, oracle):
 
 
 def _summary(values):
-    """'mean (min-max)' of one figure over seeds, '-' when absent."""
+    """'mean (min-max, n seeds)' of one figure over seeds, '-' when absent."""
     values = [v for v in values if v is not None]
     if not values:
         return "-"
     if len(values) == 1:
-        return f"{values[0]:.4g}"
-    return f"{np.mean(values):.4g} ({min(values):.4g}-{max(values):.4g})"
+        return f"{values[0]:.4g} (1 seed)"
+    return f"{np.mean(values):.4g} ({min(values):.4g}-{max(values):.4g}, {len(values)} seeds)"
 
 
 def _verdict(ours, theirs):

@@ -134,7 +134,7 @@ def test_the_runner_prints_and_writes_its_figures_per_seed_and_tabulates_them(no
     assert rows[0] == "| program | figure | seeds | chainrule | Keras 3 / PyTorch | vs chainrule | the notes |"
     first = rows[2].split(" | ")
     assert first[0] == "| torch_synthetic_241" and first[1] == "final accuracy" and first[2] == "0,1"
-    assert first[3] == f"{np.mean(a):.4g} ({min(a):.4g}-{max(a):.4g})" and "(PyTorch 9)" in first[4]
+    assert first[3] == f"{np.mean(a):.4g} ({min(a):.4g}-{max(a):.4g}, 2 seeds)" and "(PyTorch 9)" in first[4]
     assert first[5] == "within noise" and "0.91" in first[6]     # the means 0.25 apart, the oracle's spread > 0.5
     assert rows[3].split(" | ")[5].startswith("apart by ")     # quick: epoch 500 is the last: 0.6 to 1 vs 0
 
