@@ -112,11 +112,62 @@ def test_torch_moons(notes, tmp_path):
     assert report["test accuracy"] >= 0.85 and len(ns["losses"]) == 10
 
 
-def test_the_runner_prints_and_writes_its_figures(notes, tmp_path, capsys):
+def test_the_runner_prints_and_writes_its_figures_per_seed_and_tabulates_them(notes, tmp_path, capsys):
     import json
-    results = notes["main"](["torch_synthetic_241", "--quick", "--out", str(tmp_path), "--json",
-                             str(tmp_path / "figures.json")])
+    results = notes["main"](["torch_synthetic_241", "--quick", "--seeds", "0", "1", "--out", str(tmp_path),
+                             "--json", str(tmp_path / "figures.json")])
     written = json.loads((tmp_path / "figures.json").read_text())
-    assert written["torch_synthetic_241"]["chainrule"] == results["torch_synthetic_241"]["chainrule"]
-    assert 0.6 <= written["torch_synthetic_241"]["chainrule"]["final accuracy"] <= 1
+    runs = written["torch_synthetic_241"]["chainrule"]
+    assert runs == results["torch_synthetic_241"]["chainrule"] and set(runs) == {"0", "1"}
+    assert all(0.6 <= r["final accuracy"] <= 1 for r in runs.values())
+    assert runs["0"] != runs["1"]          # the seed reaches the program's own torch.manual_seed(0)
     assert "notes: accuracy 0.91 after 500 epochs" in capsys.readouterr().out
+    # a second file standing for the real library's run: the table merges the two and sets them side by side
+    a = [r["final accuracy"] for r in runs.values()]
+    oracle = {"torch_synthetic_241": {"oracle library": "PyTorch 9", "oracle": {
+        "0": {"final accuracy": min(a) - 0.5, "accuracy at epoch 500": 0.0},
+        "1": {"final accuracy": max(a), "accuracy at epoch 500": 0.0}}}}
+    (tmp_path / "oracle.json").write_text(json.dumps(oracle))
+    text = notes["main"](["--table", str(tmp_path / "figures.json"), str(tmp_path / "oracle.json")])
+    assert capsys.readouterr().out.strip() == text
+    rows = text.splitlines()
+    assert rows[0] == "| program | figure | seeds | chainrule | Keras 3 / PyTorch | vs chainrule | the notes |"
+    first = rows[2].split(" | ")
+    assert first[0] == "| torch_synthetic_241" and first[1] == "final accuracy" and first[2] == "0,1"
+    assert first[3] == f"{np.mean(a):.4g} ({min(a):.4g}-{max(a):.4g}, 2 seeds)" and "(PyTorch 9)" in first[4]
+    assert first[5] == "within noise" and "0.91" in first[6]     # the means 0.25 apart, the oracle's spread > 0.5
+    assert rows[3].split(" | ")[5].startswith("apart by ")     # quick: epoch 500 is the last: 0.6 to 1 vs 0
+
+
+def test_the_verdict_is_whether_the_seed_ranges_overlap(notes):
+    verdict = notes["_verdict"]
+    assert verdict([0.80, 0.84], [0.83, 0.90]) == "within noise"          # means 0.82, 0.865; spread 0.07
+    assert verdict([0.80, 0.84], [0.87, 0.88]) == "apart by 0.055 (spread 0.04)"
+    assert verdict([0.80, 0.84, 0.82], [0.85]) == "within noise"          # one seed: our spread is the noise
+    assert verdict([0.5], [0.5 + 1e-12]) == "within noise" and verdict([0.5], [0.6]).startswith("apart")
+    assert verdict([0.5], []) == ""
+
+
+def test_keras_losses_on_logits_takes_the_softmax_input_as_tensorflow_does(notes):
+    """Keras 3's torch backend clips a saturated softmax's probability (loss -log 1e-7 = 16.1, no gradient); with
+    the runner's switch the loss is logsumexp(z) - z_y from softmax's logits, as on TensorFlow and in chainrule."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "torch":
+        pytest.skip("the switch is for Keras' torch backend")
+    z = np.array([[30.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    t = np.array([[0.0, 1.0], [0.0, 1.0]], dtype=np.float32)
+    expected = np.log(np.exp(z).sum(1)) - (z * t).sum(1)
+    for name, clipped in [("categorical_crossentropy", -np.log(1e-7)), ("binary_crossentropy", None)]:
+        activation = keras.activations.softmax if name.startswith("cat") else keras.activations.sigmoid
+        p = activation(keras.ops.convert_to_tensor(z))
+        with notes["keras_losses_on_logits"]():
+            on = keras.ops.convert_to_numpy(getattr(keras.losses, name)(t, p))
+        off = keras.ops.convert_to_numpy(getattr(keras.losses, name)(t, p))
+        if clipped is not None:
+            np.testing.assert_allclose(on, expected, rtol=1e-5)
+            np.testing.assert_allclose(off[0], clipped, rtol=1e-3)      # back to Keras' own afterwards
+        else:
+            bce = np.mean(np.logaddexp(0, z) - z * t, axis=-1)
+            np.testing.assert_allclose(on, bce, rtol=1e-5)
+            assert off[0] < on[0] - 1                                     # clipped at 1 - 1e-7: log(1e7)/2

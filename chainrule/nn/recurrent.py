@@ -279,11 +279,11 @@ class _Recurrent(Layer):
             return [out] + [(n, self.units)] * self._n_states
         return out
 
-    def _penalties(self):
+    def _regularized(self):
         for reg, name in ((self.kernel_regularizer, "kernel"), (self.recurrent_regularizer, "recurrent_kernel"),
                           (self.bias_regularizer, "bias")):
             if reg is not None and name in self._parameters:
-                yield reg(self._parameters[name])
+                yield reg, self._parameters[name]
 
     # ------------------------------------------------------------------ states
     def _initial_states(self, initial_state, n, dtype):
