@@ -19,7 +19,8 @@ from chainrule.tensor import Tensor
 
 __all__ = ["ArrayLike", "TensorLike", "DTypeLike", "Shape", "Axis", "Seed", "PathLike",
            "Callable", "Iterable", "Mapping", "Sequence", "Any", "Literal", "Optional", "TypeVar",
-           "Union", "Tensor", "np", "npt"]
+           "Union", "Tensor", "np", "npt", "TensorOrArray", "Grads", "Tangent",
+           "ActivationLike"]
 
 #: what NumPy turns into an array: an ndarray, a scalar, a nested list or tuple
 ArrayLike = npt.ArrayLike
@@ -35,3 +36,11 @@ Axis = Union[int, Sequence[int], None]
 Seed = Union[int, np.random.Generator, np.random.SeedSequence, None]
 #: a path on disk
 PathLike = Union[str, os.PathLike]
+#: what chainrule's functions return: a Tensor when an input is a Tensor, else a plain ndarray
+TensorOrArray = Union[Tensor, np.ndarray]
+#: what a primitive's VJP (``Function.backward``) returns: one adjoint per input, None where none is needed
+Grads = tuple[Optional[TensorOrArray], ...]
+#: a forward-mode tangent as ``Function.jvp`` takes and returns it; None stands for zero
+Tangent = Optional[np.ndarray]
+#: an activation as the layers take it: a name ('relu', 'Leaky-ReLU'), a function, or None (the identity)
+ActivationLike = Union[str, Callable[..., Any], None]
