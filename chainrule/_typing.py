@@ -20,7 +20,7 @@ from chainrule.tensor import Tensor
 __all__ = ["ArrayLike", "TensorLike", "DTypeLike", "Shape", "Axis", "Seed", "PathLike",
            "Callable", "Iterable", "Mapping", "Sequence", "Any", "Literal", "Optional", "TypeVar",
            "Union", "Tensor", "np", "npt", "TensorOrArray", "Grads", "Tangent",
-           "ActivationLike"]
+           "ActivationLike", "PyTree", "ArgNums"]
 
 #: what NumPy turns into an array: an ndarray, a scalar, a nested list or tuple
 ArrayLike = npt.ArrayLike
@@ -44,3 +44,7 @@ Grads = tuple[Optional[TensorOrArray], ...]
 Tangent = Optional[np.ndarray]
 #: an activation as the layers take it: a name ('relu', 'Leaky-ReLU'), a function, or None (the identity)
 ActivationLike = Union[str, Callable[..., Any], None]
+#: a nested structure of lists, tuples and dicts whose leaves are arrays or Tensors (JAX's pytree)
+PyTree = Any
+#: which positional argument(s) a transform differentiates: one index, or several
+ArgNums = Union[int, Sequence[int]]
