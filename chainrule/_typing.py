@@ -9,7 +9,7 @@ at import time; ``typing.get_type_hints`` resolves them against this module's na
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal, Optional, TypeVar, Union
 
 import numpy as np
@@ -18,7 +18,7 @@ import numpy.typing as npt
 from chainrule.tensor import Tensor
 
 __all__ = ["ArrayLike", "TensorLike", "DTypeLike", "Shape", "Axis", "Seed", "PathLike",
-           "Callable", "Iterable", "Mapping", "Sequence", "Any", "Literal", "Optional", "TypeVar",
+           "Callable", "Iterable", "Iterator", "Mapping", "Sequence", "Any", "Literal", "Optional", "TypeVar",
            "Union", "Tensor", "np", "npt", "TensorOrArray", "Grads", "Tangent",
            "ActivationLike", "PyTree", "ArgNums"]
 
