@@ -18,6 +18,8 @@ import re
 import stat
 import tempfile
 import time
+from collections.abc import Callable, Iterable
+from typing import IO, Any, Union
 
 __all__ = ["write_atomic", "remove_stale_temporaries"]
 
@@ -52,7 +54,7 @@ def _alive(pid):
     return True
 
 
-def remove_stale_temporaries(path, suffixes=(".tmp", ".part")):
+def remove_stale_temporaries(path: Union[str, os.PathLike], suffixes: Iterable[str] = (".tmp", ".part")) -> list[str]:
     """Remove the temporary files that interrupted writes to ``path`` left in its folder.
 
     A temporary file ``.<name>.<pid>.<random><suffix>`` is removed when process ``pid`` is gone
@@ -93,7 +95,8 @@ def remove_stale_temporaries(path, suffixes=(".tmp", ".part")):
     return removed
 
 
-def write_atomic(path, write, binary=True, suffix=".tmp"):
+def write_atomic(path: Union[str, os.PathLike], write: Callable[[IO[Any]], Any], binary: bool = True,
+                 suffix: str = ".tmp") -> str:
     """Call ``write(fileobj)`` on a temporary file beside ``path``, fsync it, then rename it onto ``path``.
 
     On any error the temporary file is removed and an existing ``path`` is left untouched.

@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import TYPE_CHECKING, Any, Optional
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["number", "in_range", "positive_int", "seed", "shape", "dtype", "axis"]
 
 
-def number(owner, name, value, finite=True):
+def number(owner: str, name: str, value: Any, finite: bool = True) -> float:
     """``value`` as a float: a real number (not a bool), not NaN, finite unless ``finite`` is False."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{owner}: {name} must be a real number, got {value!r} ({type(value).__name__})")
@@ -30,7 +34,8 @@ def number(owner, name, value, finite=True):
     return value
 
 
-def in_range(owner, name, value, lo=None, hi=None, lo_open=False, hi_open=False, finite=True):
+def in_range(owner: str, name: str, value: Any, lo: Optional[float] = None, hi: Optional[float] = None,
+             lo_open: bool = False, hi_open: bool = False, finite: bool = True) -> float:
     """Check lo <= value <= hi (open ends where asked), and that value is finite unless ``finite`` is
     False; ValueError naming the range and the value.  Returns the value as a float."""
     value = number(owner, name, value, finite)
@@ -47,7 +52,8 @@ def in_range(owner, name, value, lo=None, hi=None, lo_open=False, hi_open=False,
     return value
 
 
-def positive_int(owner, name, value, minimum=1, allow_none=False, whole_floats=False):
+def positive_int(owner: str, name: str, value: Any, minimum: int = 1, allow_none: bool = False,
+                 whole_floats: bool = False) -> Optional[int]:
     """``value`` as an int >= ``minimum`` (an integer, not a bool); None passes if ``allow_none``.
 
     ``whole_floats`` also takes a float with a whole value (``units=n / 2``, as tf.keras 2 did)."""
@@ -62,7 +68,7 @@ def positive_int(owner, name, value, minimum=1, allow_none=False, whole_floats=F
     return int(value)
 
 
-def seed(owner, value, name="seed"):
+def seed(owner: str, value: Any, name: str = "seed") -> Optional[int]:
     """A seed for ``numpy.random.default_rng``: None or a non-negative integer."""
     if value is None:
         return None
@@ -71,7 +77,7 @@ def seed(owner, value, name="seed"):
     return int(value)
 
 
-def shape(owner, name, value, unknown_ok=True):
+def shape(owner: str, name: str, value: Any, unknown_ok: bool = True) -> tuple[Optional[int], ...]:
     """A shape as a tuple of positive ints (None for a size left open where ``unknown_ok``); one int
     is a 1-tuple.  Refuses bools, fractions, zero and negative sizes, naming the owner and argument."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
@@ -88,7 +94,7 @@ def shape(owner, name, value, unknown_ok=True):
     return tuple(None if d is None else int(d) for d in dims)
 
 
-def dtype(owner, value, name="dtype"):
+def dtype(owner: str, value: Any, name: str = "dtype") -> np.dtype:
     """``value`` as a NumPy dtype (a name such as 'float32', a NumPy type), with the owner in the error."""
     import numpy as np
     try:
@@ -97,7 +103,7 @@ def dtype(owner, value, name="dtype"):
         raise TypeError(f"{owner}: {name} must be a NumPy dtype or its name, e.g. 'float32', got {value!r}") from None
 
 
-def axis(owner, value, name="axis"):
+def axis(owner: str, value: Any, name: str = "axis") -> int:
     """An axis index (an integer, negative from the end; not a bool)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{owner}: {name} must be an integer axis (e.g. -1, the last), got {value!r}")

@@ -11,6 +11,8 @@ from deep inside, never something silently different.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Mapping
+from typing import Any, NoReturn, Optional
 
 __all__ = ["missing", "unsupported", "Unsupported"]
 
@@ -23,7 +25,7 @@ _PROBED = frozenset({"setUpModule", "tearDownModule", "setup_module", "teardown_
                      "load_tests"})
 
 
-def unsupported(feature, hint=""):
+def unsupported(feature: str, hint: str = "") -> Unsupported:
     """The NotImplementedError for a feature chainrule does not have."""
     return Unsupported(f"{feature} is not implemented in chainrule{'; ' + hint if hint else ''}")
 
@@ -31,10 +33,10 @@ def unsupported(feature, hint=""):
 class _StandIn:
     """What ``from chainrule.keras.layers import Embedding`` imports: it raises when it is used."""
 
-    def __init__(self, feature, hint):
+    def __init__(self, feature: str, hint: str) -> None:
         self._feature, self._hint = feature, hint
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise unsupported(self._feature, self._hint)
 
     def __getattr__(self, name):
@@ -46,7 +48,8 @@ class _StandIn:
         return f"<{self._feature}: not implemented in chainrule>"
 
 
-def missing(module_name, public_name, hints=None):
+def missing(module_name: str, public_name: str,
+            hints: Optional[Mapping[str, str]] = None) -> Callable[[str], NoReturn]:
     """A module ``__getattr__`` raising :func:`unsupported` for the names the module lacks; the names in
     ``hints`` are put in the module as stand-ins that raise when used."""
     hints = hints or {}
@@ -56,7 +59,7 @@ def missing(module_name, public_name, hints=None):
             if not hasattr(module, name) or isinstance(getattr(module, name, None), _StandIn):
                 setattr(module, name, _StandIn(f"{public_name}.{name}", hint))
 
-    def __getattr__(name):
+    def __getattr__(name: str) -> NoReturn:
         # private names, and what test runners look for on every module they collect (pytest_plugins,
         # pytestmark, the module-level fixtures: `make test` collects these modules for their doctests),
         # are plainly absent

@@ -23,9 +23,13 @@ Tensors to :mod:`chainrule.numpy`, which records them.
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 from chainrule.function import Function
 from chainrule.tensor import Tensor
+
+if TYPE_CHECKING:
+    from chainrule._typing import Any, Callable, Optional, Sequence
 
 __all__ = ["primitive", "defvjp", "defjvp"]
 
@@ -79,7 +83,7 @@ class primitive:  # noqa: N801 (autograd's name)
     """Decorator: a function of NumPy arrays becomes a chainrule primitive (see the module docstring).
     Called without a Tensor argument it is the function itself."""
 
-    def __init__(self, fun):
+    def __init__(self, fun: Callable[..., Any]) -> None:
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.vjps, self.jvps = {}, {}
@@ -99,7 +103,8 @@ def _check(fun, name):
         raise TypeError(f"{name}: expected a function decorated with @chainrule.primitive, got {fun!r}")
 
 
-def defvjp(fun, *vjpmakers, argnums=None):
+def defvjp(fun: primitive, *vjpmakers: Optional[Callable[..., Callable[[Any], Any]]],
+           argnums: Optional[Sequence[int]] = None) -> None:
     """Define the VJPs of a :func:`primitive`, one ``vjpmaker(ans, *args, **kwargs) -> (g -> grad)`` per
     positional argument in ``argnums`` (default 0, 1, ...); ``None`` for an argument with no gradient."""
     _check(fun, "defvjp")
@@ -110,7 +115,7 @@ def defvjp(fun, *vjpmakers, argnums=None):
             fun.vjps.pop(i, None)
 
 
-def defjvp(fun, *jvpfuns, argnums=None):
+def defjvp(fun: primitive, *jvpfuns: Optional[Callable[..., Any]], argnums: Optional[Sequence[int]] = None) -> None:
     """Define the JVPs of a :func:`primitive`, one ``jvp(g, ans, *args, **kwargs) -> tangent of ans`` per
     positional argument in ``argnums`` (default 0, 1, ...)."""
     _check(fun, "defjvp")

@@ -38,9 +38,14 @@ graph is recorded, so every primitive is also an ordinary NumPy function.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from chainrule.tensor import Tensor, _clock, _state
+
+if TYPE_CHECKING:
+    from chainrule._typing import Any, Grads, Optional, Tangent, TensorLike, TensorOrArray
 
 __all__ = ["Function"]
 
@@ -58,23 +63,23 @@ class Function:
     #: Parameters passed to ``forward`` by keyword, recorded for error messages.
     __slots__ = ("parents", "needs_input_grad", "__dict__")
 
-    def forward(self, *arrays, **params):  # pragma: no cover - abstract
+    def forward(self, *arrays: np.ndarray, **params: Any) -> np.ndarray:  # pragma: no cover - abstract
         """The value y = f(x_1, ..., x_n) of the primitive, from plain ndarrays (the class docstring
         has its equation); saves on ``self`` what :meth:`backward` and :meth:`jvp` need."""
         raise NotImplementedError
 
-    def backward(self, ybar):  # pragma: no cover - abstract
+    def backward(self, ybar: TensorOrArray) -> Grads:  # pragma: no cover - abstract
         """The vector-Jacobian product: the adjoints xbar_i = ybar dy/dx_i, one per input (None where
         ``self.needs_input_grad[i]`` is False).  Written with operators and chainrule functions, so
         that with ``create_graph`` it is recorded and differentiable again."""
         raise NotImplementedError(f"{type(self).__name__} has no VJP")
 
-    def jvp(self, *xdots):  # pragma: no cover - abstract
+    def jvp(self, *xdots: Tangent) -> Tangent:  # pragma: no cover - abstract
         """The Jacobian-vector product (forward mode): ydot = sum_i (dy/dx_i) xdot_i, where a tangent
         of None is zero."""
         raise NotImplementedError(f"{type(self).__name__} has no JVP")
 
-    def saved_from_graph(self, inputs, out):
+    def saved_from_graph(self, inputs: list[Optional[Tensor]], out: Tensor) -> dict[str, TensorOrArray]:
         """Saved values derived from the inputs, rebuilt with chainrule functions of the graph
         nodes ``inputs`` (one per input, ``None`` for a constant) and ``out``, as a dict
         attribute -> Tensor.  Used only when differentiating a VJP (``create_graph``).
@@ -102,7 +107,7 @@ class Function:
         return view.backward(g)
 
     @classmethod
-    def apply(cls, *inputs, **params):
+    def apply(cls, *inputs: TensorLike, **params: Any) -> TensorOrArray:
         """Run the primitive on ``inputs`` and return its output as a Tensor, recording it in the graph when
         an input requires a gradient (plain arrays in give a plain array back)."""
         ctx = cls.__new__(cls)

@@ -19,9 +19,14 @@ the exact gradient, (grad s(x + eps v) - grad s(x - eps v)) / (2 eps).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from chainrule.tensor import Tensor, _state, enable_grad, gradients
+
+if TYPE_CHECKING:
+    from chainrule._typing import ArrayLike, Callable, Seed
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
@@ -44,7 +49,8 @@ def _inputs_f64(inputs, name):
     return xs
 
 
-def gradcheck(f, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, check_forward=True):
+def gradcheck(f: Callable[..., Tensor], *inputs: ArrayLike, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+              seed: Seed = 0, check_forward: bool = True) -> bool:
     """Check f's derivatives with respect to every input; return True or raise GradcheckError.
 
     Parameters
@@ -118,7 +124,8 @@ def gradcheck(f, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, check_forward=
     return True
 
 
-def gradgradcheck(f, *inputs, eps=1e-5, atol=1e-5, rtol=1e-3, seed=0):
+def gradgradcheck(f: Callable[..., Tensor], *inputs: ArrayLike, eps: float = 1e-5, atol: float = 1e-5,
+                  rtol: float = 1e-3, seed: Seed = 0) -> bool:
     """Check f's second derivatives along a random direction; return True or raise GradcheckError.
 
     With s(x) = sum(u * f(x)) for a fixed random u and a random direction v over

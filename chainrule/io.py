@@ -54,6 +54,7 @@ import warnings
 import zipfile
 from collections import OrderedDict
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -61,6 +62,12 @@ from chainrule import _atomic
 from chainrule import optim as _optim
 from chainrule import parameter as _parameter
 from chainrule._version import __version__
+
+if TYPE_CHECKING:
+    from chainrule._typing import Any, Optional, PathLike
+    from chainrule.nn.module import Module
+
+_T = TypeVar("_T")
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "read_metadata", "write_text_atomic",
            "register_serializable", "SERIALIZABLE", "ModelFileError", "FORMAT", "WEIGHTS_FORMAT", "FORMAT_VERSION",
@@ -82,7 +89,7 @@ class ModelFileError(ValueError):
 SERIALIZABLE = {}
 
 
-def register_serializable(cls):
+def register_serializable(cls: type[_T]) -> type[_T]:
     """Make ``cls`` known by its name to :func:`load_model` (``Module`` subclasses are, automatically)."""
     SERIALIZABLE[cls.__name__] = cls
     return cls
@@ -94,7 +101,7 @@ def register_serializable(cls):
 _atomic_write = _atomic.write_atomic
 
 
-def write_text_atomic(path, text):
+def write_text_atomic(path: PathLike, text: str) -> str:
     """Write ``text`` (UTF-8) to ``path`` atomically: readers see the old file or the new one, never half.
 
     Returns the path.
@@ -174,7 +181,7 @@ def _optimizer_section(model, weights):
     return config, int(sd.get("iterations", 0)), sd.get("groups"), state
 
 
-def save_model(model, path):
+def save_model(model: Module, path: PathLike) -> str:
     """Write ``model`` -- architecture, weights, buffers, compile settings, optimizer state -- to one ``.npz``.
 
     Parameters
@@ -237,7 +244,7 @@ def _is_safetensors(path):
     return os.fspath(path).endswith(".safetensors")
 
 
-def save_weights(model, path: str | os.PathLike) -> str:
+def save_weights(model: Module, path: str | os.PathLike) -> str:
     """Write only ``model.state_dict()`` (parameters and buffers); for any Module, get_config or not.
 
     Parameters
@@ -674,7 +681,7 @@ def _check_shapes(model, entries, weights, buffers, path, what):
                                  f"model but {tuple(declared[n])} in the file")
 
 
-def read_metadata(path, max_bytes=None):
+def read_metadata(path: PathLike, max_bytes: Optional[int] = None) -> dict[str, Any]:
     """The JSON description stored in a model or weights file (validated header), without building anything.
 
     Raises :class:`ModelFileError` for a damaged, foreign or newer file (no array but the
@@ -718,7 +725,7 @@ def _load_state(model, state, path, what):
         raise ModelFileError(f"{what}: {path!r} does not fit the model: {err}") from err
 
 
-def load_model(path, compile=True, max_bytes=None):
+def load_model(path: PathLike, compile: bool = True, max_bytes: Optional[int] = None) -> Module:
     """Rebuild a model saved by :func:`save_model` (or ``model.save``), safely: nothing is unpickled.
 
     Parameters
@@ -916,7 +923,7 @@ def _weights_to_load(model, meta, entries, read, path, what):
     return OrderedDict((k.split("/", 1)[1], arrays[k]) for k in expected)
 
 
-def load_weights(model, path: str | os.PathLike, max_bytes=None):
+def load_weights(model: Module, path: str | os.PathLike, max_bytes: Optional[int] = None) -> Module:
     """Load a file written by :func:`save_weights` (or :func:`save_model`) into ``model``, in place.
 
     ``.safetensors`` files are read with the safetensors package (a file written elsewhere is taken

@@ -39,6 +39,7 @@ Reductions and sample weights
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -47,6 +48,13 @@ from chainrule.ops.elementwise import Sigmoid
 from chainrule.ops.heads import SoftmaxCrossEntropy, labels_out_of_range
 from chainrule.ops.reduce import Softmax
 from chainrule.tensor import Tensor, get_default_dtype
+
+if TYPE_CHECKING:
+    from chainrule._typing import (Any, ArrayLike, Callable, Mapping, Optional, Sequence, TensorLike, TensorOrArray,
+                                    Union)
+
+#: how a loss reduces its per-sample values
+Reduction = Literal["mean", "sum", "none"]
 
 __all__ = [
     "mean_squared_error", "mean_absolute_error", "binary_crossentropy", "categorical_crossentropy",
@@ -190,7 +198,8 @@ def _fused_logits(y_pred, kind):
 
 
 # ------------------------------------------------------------------ the functions
-def mean_squared_error(y_true, y_pred, sample_weight=None, *, reduction="mean"):
+def mean_squared_error(y_true: ArrayLike, y_pred: TensorLike, sample_weight: Optional[ArrayLike] = None, *,
+                       reduction: Reduction = "mean") -> TensorOrArray:
     """Mean squared error, the notes' OLS cost.
 
     Formula::
@@ -237,7 +246,8 @@ def mean_squared_error(y_true, y_pred, sample_weight=None, *, reduction="mean"):
     return _reduce(ops.mul(d, d), w, reduction)
 
 
-def mean_absolute_error(y_true, y_pred, sample_weight=None, *, reduction="mean"):
+def mean_absolute_error(y_true: ArrayLike, y_pred: TensorLike, sample_weight: Optional[ArrayLike] = None, *,
+                        reduction: Reduction = "mean") -> TensorOrArray:
     """Mean absolute error.
 
     Formula::
@@ -260,7 +270,8 @@ def mean_absolute_error(y_true, y_pred, sample_weight=None, *, reduction="mean")
     return _reduce(ops.abs(d), _weights(sample_weight, shape, dtype, name), reduction)
 
 
-def binary_crossentropy(y_true, y_pred, from_logits=False, sample_weight=None, *, reduction="mean"):
+def binary_crossentropy(y_true: ArrayLike, y_pred: TensorLike, from_logits: bool = False,
+                        sample_weight: Optional[ArrayLike] = None, *, reduction: Reduction = "mean") -> TensorOrArray:
     """Binary cross-entropy, the negative log-likelihood of logistic regression.
 
     Formula::
@@ -364,7 +375,9 @@ def _class_prediction(y_pred, name):
     return a
 
 
-def categorical_crossentropy(y_true, y_pred, from_logits=False, sample_weight=None, *, reduction="mean"):
+def categorical_crossentropy(y_true: ArrayLike, y_pred: TensorLike, from_logits: bool = False,
+                             sample_weight: Optional[ArrayLike] = None, *,
+                             reduction: Reduction = "mean") -> TensorOrArray:
     """Categorical cross-entropy of one-hot (or soft) targets, the negative log-likelihood of softmax regression.
 
     Formula::
@@ -418,7 +431,9 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, sample_weight=No
     return _crossentropy(t, a, False, from_logits, sample_weight, reduction, name)
 
 
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, sample_weight=None, *, reduction="mean"):
+def sparse_categorical_crossentropy(y_true: ArrayLike, y_pred: TensorLike, from_logits: bool = False,
+                                    sample_weight: Optional[ArrayLike] = None, *,
+                                    reduction: Reduction = "mean") -> TensorOrArray:
     """Categorical cross-entropy of integer class labels.
 
     Formula::
@@ -483,22 +498,23 @@ class Loss:
 
     fn = None
 
-    def __init__(self, reduction="mean", name=None):
+    def __init__(self, reduction: Reduction = "mean", name: Optional[str] = None) -> None:
         self.reduction = _check_reduction(reduction, type(self).__name__)
         self.name = name or self.fn.__name__
 
     def _options(self):
         return {}
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    def __call__(self, y_true: ArrayLike, y_pred: TensorLike,
+                 sample_weight: Optional[ArrayLike] = None) -> TensorOrArray:
         return self.fn(y_true, y_pred, sample_weight=sample_weight, reduction=self.reduction, **self._options())
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         """The constructor's arguments, JSON-able: ``type(loss)(**loss.get_config())`` rebuilds it."""
         return {"name": self.name, "reduction": self.reduction, **self._options()}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: Mapping[str, Any]) -> Loss:
         """Build a loss of this class from the dict that :meth:`get_config` returns."""
         return cls(**config)
 
@@ -508,7 +524,7 @@ class Loss:
 
 
 class _FromLogits(Loss):
-    def __init__(self, from_logits=False, reduction="mean", name=None):
+    def __init__(self, from_logits: bool = False, reduction: Reduction = "mean", name: Optional[str] = None) -> None:
         super().__init__(reduction=reduction, name=name)
         self.from_logits = bool(from_logits)
 
@@ -589,20 +605,23 @@ class SparseCategoricalCrossentropy(_FromLogits):
 class _TorchStyle:
     """PyTorch-style loss: ``loss(input, target)`` (prediction first) with ``reduction``."""
 
-    def __init__(self, reduction="mean"):
+    def __init__(self, reduction: Reduction = "mean") -> None:
         self.reduction = _check_reduction(reduction, type(self).__name__)
 
-    def __call__(self, input, target):  # noqa: A002 (PyTorch's names)
+    def __call__(self, input: TensorLike, target: ArrayLike) -> TensorOrArray:  # noqa: A002 (PyTorch's names)
         return self.forward(input, target)
 
-    def forward(self, input, target):  # pragma: no cover - abstract  # noqa: A002
+    def forward(self, input: TensorLike,  # pragma: no cover - abstract
+                target: ArrayLike) -> TensorOrArray:  # noqa: A002
         raise NotImplementedError
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
+        """The constructor's arguments, JSON-able: ``type(loss)(**loss.get_config())`` rebuilds it."""
         return {"reduction": self.reduction}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: Mapping[str, Any]) -> _TorchStyle:
+        """Build a loss of this class from the dict that :meth:`get_config` returns."""
         return cls(**config)
 
     def __repr__(self):
@@ -619,7 +638,7 @@ class MSELoss(_TorchStyle):
     5.0
     """
 
-    def forward(self, input, target):  # noqa: A002
+    def forward(self, input: TensorLike, target: ArrayLike) -> TensorOrArray:  # noqa: A002
         """Return the mean squared error between ``input`` and ``target``, reduced as ``reduction`` says."""
         return mean_squared_error(target, input, reduction=self.reduction)
 
@@ -635,7 +654,7 @@ class BCELoss(_TorchStyle):
     0.693147
     """
 
-    def forward(self, input, target):  # noqa: A002
+    def forward(self, input: TensorLike, target: ArrayLike) -> TensorOrArray:  # noqa: A002
         """Return the binary cross-entropy of the probabilities ``input`` against ``target``."""
         return binary_crossentropy(target, input, reduction=self.reduction)
 
@@ -650,7 +669,7 @@ class BCEWithLogitsLoss(_TorchStyle):
     0.0
     """
 
-    def forward(self, input, target):  # noqa: A002
+    def forward(self, input: TensorLike, target: ArrayLike) -> TensorOrArray:  # noqa: A002
         """Return the binary cross-entropy of the logits ``input`` against ``target``."""
         return binary_crossentropy(target, input, from_logits=True, reduction=self.reduction)
 
@@ -670,7 +689,7 @@ class CrossEntropyLoss(_TorchStyle):
     True
     """
 
-    def forward(self, input, target):  # noqa: A002
+    def forward(self, input: TensorLike, target: ArrayLike) -> TensorOrArray:  # noqa: A002
         """Return the cross-entropy of the logits ``input`` against ``target``, given as class indices or as
         probabilities of the same shape."""
         target = _values(target)
@@ -705,7 +724,8 @@ def _valid_names():
     return ", ".join(sorted(_FUNCTIONS) + sorted(_ALIASES) + sorted(_CLASSES))
 
 
-def get(identifier, custom_objects=None):
+def get(identifier: Union[str, Mapping[str, Any], Callable[..., Any], type, None],
+        custom_objects: Optional[Mapping[str, Any]] = None) -> Optional[Callable[..., Any]]:
     """Resolve a loss: a name, a config (see :func:`serialize`), a loss object or any callable.
 
     Function names and aliases ('mse', 'mae', 'bce', 'binary_crossentropy',
@@ -744,7 +764,7 @@ def get(identifier, custom_objects=None):
                      f"a loss object or a callable(y_true, y_pred)")
 
 
-def serialize(loss):
+def serialize(loss: Union[str, Callable[..., Any]]) -> Union[str, dict[str, Any]]:
     """A JSON-able description of a built-in loss: a function's name, or ``{'class_name', 'config'}``.
 
     >>> from chainrule import losses
@@ -763,7 +783,8 @@ def serialize(loss):
                      f"have a saved form ({', '.join(sorted(_FUNCTIONS) + sorted(_CLASSES))})")
 
 
-def deserialize(config, custom_objects=None):
+def deserialize(config: Union[str, Mapping[str, Any]],
+                custom_objects: Optional[Mapping[str, Any]] = None) -> Callable[..., Any]:
     """Rebuild a loss from :func:`serialize`'s output.
 
     >>> from chainrule import losses
@@ -801,7 +822,7 @@ def _base_function(loss):
     return None, None
 
 
-def check_targets(loss, y_true, pred_shape):
+def check_targets(loss: Callable[..., Any], y_true: ArrayLike, pred_shape: Sequence[int]) -> tuple[ArrayLike, bool]:
     """Validate a whole target array once for a built-in ``loss`` and predictions of ``pred_shape``.
 
     Returns ``(targets, checked)``: the targets as the loss uses them (integer labels, floats) and
@@ -830,7 +851,8 @@ def check_targets(loss, y_true, pred_shape):
     return y, True
 
 
-def call_validated(loss, y_true, y_pred, sample_weight=None):
+def call_validated(loss: Callable[..., Any], y_true: ArrayLike, y_pred: TensorLike,
+                   sample_weight: Optional[ArrayLike] = None) -> TensorOrArray:
     """``loss(y_true, y_pred[, sample_weight])`` for targets that :func:`check_targets` accepted:
     the same computation and shape checks, without scanning the target values again."""
     _TRUST.on = True

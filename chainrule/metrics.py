@@ -7,7 +7,12 @@ mismatch is a ValueError naming both shapes.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from chainrule._typing import Any, Callable, TensorLike, Union
 
 __all__ = ["accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
            "mean_squared_error", "mean_absolute_error", "r2_score", "mse", "mae", "acc", "get"]
@@ -40,7 +45,7 @@ def _pair(y_true, y_pred, name):
     return t, p
 
 
-def binary_accuracy(y_true, y_pred, threshold=0.5):
+def binary_accuracy(y_true: TensorLike, y_pred: TensorLike, threshold: float = 0.5) -> float:
     """Fraction of predictions on the right side of ``threshold``:  (1/n) sum_i [ (a_i > thr) == (y_i > 0.5) ].
 
     ``y_pred`` are probabilities (threshold 0.5) or logits (pass ``threshold=0``);
@@ -63,7 +68,7 @@ def _class_scores(y_pred, name):
     return p
 
 
-def categorical_accuracy(y_true, y_pred):
+def categorical_accuracy(y_true: TensorLike, y_pred: TensorLike) -> float:
     """Fraction of samples whose highest score is the target's class:  (1/n) sum_i [ argmax_c a_ic == argmax_c t_ic ].
 
     >>> from chainrule import metrics
@@ -80,7 +85,7 @@ def categorical_accuracy(y_true, y_pred):
     return _fraction(p.argmax(axis=-1) == t.argmax(axis=-1))
 
 
-def sparse_categorical_accuracy(y_true, y_pred):
+def sparse_categorical_accuracy(y_true: TensorLike, y_pred: TensorLike) -> float:
     """Fraction of samples whose highest score is the labelled class:  (1/n) sum_i [ argmax_c a_ic == y_i ].
 
     ``y_true`` are integer labels of shape (N,) or (N, 1); ``y_pred`` scores (N, C)
@@ -102,7 +107,7 @@ def sparse_categorical_accuracy(y_true, y_pred):
     return _fraction(p.argmax(axis=-1) == t)
 
 
-def accuracy(y_true, y_pred):
+def accuracy(y_true: TensorLike, y_pred: TensorLike) -> float:
     """Accuracy, choosing the kind from the shapes (Keras' ``'accuracy'``).
 
     * integer predictions of shape (N,) or (N, 1): class labels, compared with the
@@ -133,7 +138,7 @@ def accuracy(y_true, y_pred):
                      f"one-hot targets of shape {p.shape} or integer labels of shape {p.shape[:-1]}")
 
 
-def mean_squared_error(y_true, y_pred):
+def mean_squared_error(y_true: TensorLike, y_pred: TensorLike) -> float:
     """Mean squared error:  (1/n) sum_i (y_i - a_i)^2.
 
     >>> from chainrule import metrics
@@ -145,7 +150,7 @@ def mean_squared_error(y_true, y_pred):
     return float(np.mean(d * d))
 
 
-def mean_absolute_error(y_true, y_pred):
+def mean_absolute_error(y_true: TensorLike, y_pred: TensorLike) -> float:
     """Mean absolute error:  (1/n) sum_i |y_i - a_i|.
 
     >>> from chainrule import metrics
@@ -156,7 +161,7 @@ def mean_absolute_error(y_true, y_pred):
     return float(np.mean(np.abs(np.asarray(p, dtype=np.float64) - t)))
 
 
-def r2_score(y_true, y_pred):
+def r2_score(y_true: TensorLike, y_pred: TensorLike) -> float:
     """Coefficient of determination, as scikit-learn computes it.
 
     Formula::
@@ -200,7 +205,7 @@ _METRICS = {
 }
 
 
-def get(identifier):
+def get(identifier: Union[str, Callable[..., Any]]) -> Callable[..., Any]:
     """Resolve a metric name (or return a callable unchanged).
 
     >>> from chainrule import metrics

@@ -4,10 +4,15 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from chainrule.tensor import Tensor
+
+if TYPE_CHECKING:
+    from chainrule._typing import Optional, Sequence, TensorLike
 
 
 class Parameter(Tensor):
@@ -26,12 +31,12 @@ class Parameter(Tensor):
 
     __slots__ = ("_grad_out",)
 
-    def __init__(self, data, requires_grad=True, name=None):
+    def __init__(self, data: TensorLike, requires_grad: bool = True, name: Optional[str] = None) -> None:
         arr = data.data if isinstance(data, Tensor) else data
         super().__init__(np.asarray(arr), requires_grad=requires_grad, name=name)
         self._grad_out = None
 
-    def grad_storage(self):
+    def grad_storage(self) -> Optional[np.ndarray]:
         """The slice of the optimizer's flat gradient buffer offered for this parameter, if it still
         fits (same shape and dtype: ``.data`` may have been replaced since), else None."""
         buf = self._grad_out
@@ -47,7 +52,7 @@ class Parameter(Tensor):
 class AllocationLimitError(ValueError):
     """Creating a weight would exceed the limit set by :func:`allocation_limit`."""
 
-    def __init__(self, shape, n, left):
+    def __init__(self, shape: Sequence[int], n: int, left: int) -> None:
         self.shape, self.n, self.left = tuple(shape), n, left
         super().__init__(f"a weight of shape {self.shape} ({n} numbers) exceeds the allocation limit "
                          f"({left} numbers left)")
@@ -57,7 +62,7 @@ _limit = threading.local()
 
 
 @contextlib.contextmanager
-def allocation_limit(n_values):
+def allocation_limit(n_values: int) -> Iterator[None]:
     """Within the block, weights of more than ``n_values`` numbers in all are refused before they are
     allocated (:class:`AllocationLimitError`).  ``chainrule.io.load_model`` rebuilds a saved
     architecture under the number of weights its file holds, so a tiny file describing a huge
@@ -71,7 +76,7 @@ def allocation_limit(n_values):
         _limit.left = prev
 
 
-def reserve(shape):
+def reserve(shape: Sequence[int]) -> None:
     """Count a weight of ``shape`` against the current :func:`allocation_limit` (none: free), before
     allocating it; raises :class:`AllocationLimitError` when it does not fit."""
     left = getattr(_limit, "left", None)

@@ -23,11 +23,17 @@ would not have read it (``x + y``), where PyTorch lets it pass.
 """
 from __future__ import annotations
 
+import builtins
 import contextlib
 import numbers
 import threading
+from typing import TYPE_CHECKING, NoReturn
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from chainrule._typing import (Any, ArrayLike, Axis, DTypeLike, Iterator, Optional, Seed, Sequence, Shape,
+                                    TensorLike, Union)
 
 __all__ = ["Tensor", "tensor", "gradients", "no_grad", "enable_grad", "is_grad_enabled",
            "set_default_dtype", "get_default_dtype", "manual_seed", "get_rng", "fork_rng"]
@@ -54,7 +60,7 @@ _default_dtype = np.dtype(np.float32)
 _rng = np.random.default_rng()
 
 
-def set_default_dtype(dtype):
+def set_default_dtype(dtype: DTypeLike) -> None:
     """Set the floating dtype that new Tensors built from Python numbers get.
 
     ``'float32'`` (the default, fast for training) or ``'float64'`` (for
@@ -67,12 +73,12 @@ def set_default_dtype(dtype):
     _default_dtype = np.dtype(_DTYPES[name])
 
 
-def get_default_dtype():
+def get_default_dtype() -> np.dtype:
     """The dtype given to Tensors built from Python numbers or lists."""
     return _default_dtype
 
 
-def manual_seed(seed):
+def manual_seed(seed: int) -> np.random.Generator:
     """Seed chainrule's global random generator (initializers, dropout, shuffling).
 
     The same seed on the same machine gives bit-identical runs.
@@ -92,7 +98,7 @@ def _set_rng(rng):
 
 
 @contextlib.contextmanager
-def fork_rng(seed=None):
+def fork_rng(seed: Seed = None) -> Iterator[np.random.Generator]:
     """Run a block with chainrule's global generator seeded by ``seed``, restoring it afterwards
     (PyTorch's ``torch.random.fork_rng``).  With ``seed=None`` the global generator is used as is.
 
@@ -114,7 +120,7 @@ def fork_rng(seed=None):
         _set_rng(saved)
 
 
-def get_rng(seed=None):
+def get_rng(seed: Seed = None) -> np.random.Generator:
     """A NumPy Generator: a fresh one from ``seed`` if given, else the global one."""
     if seed is None:
         return _rng
@@ -123,12 +129,13 @@ def get_rng(seed=None):
     return np.random.default_rng(seed)
 
 
-def is_grad_enabled():
+def is_grad_enabled() -> bool:
+    """Whether primitives record the graph now (False inside :func:`no_grad`)."""
     return _state.grad_enabled
 
 
 @contextlib.contextmanager
-def no_grad():
+def no_grad() -> Iterator[None]:
     """Context manager in which primitives record no graph (inference, updates)."""
     prev = _state.grad_enabled
     _state.grad_enabled = False
@@ -139,7 +146,8 @@ def no_grad():
 
 
 @contextlib.contextmanager
-def enable_grad():
+def enable_grad() -> Iterator[None]:
+    """Context manager in which primitives record the graph again (inside :func:`no_grad`, for a block that must)."""
     prev = _state.grad_enabled
     _state.grad_enabled = True
     try:
@@ -200,7 +208,8 @@ class Tensor:
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_tangent", "name", "_version", "__weakref__")
 
-    def __init__(self, data, requires_grad=False, dtype=None, name=None):
+    def __init__(self, data: TensorLike, requires_grad: builtins.bool = False, dtype: Optional[DTypeLike] = None,
+                 name: Optional[str] = None) -> None:
         arr = _as_array(data, dtype)
         if requires_grad and arr.dtype.kind not in "fc":
             raise TypeError(
@@ -229,44 +238,44 @@ class Tensor:
 
     # ----------------------------------------------------------------- basics
     @property
-    def shape(self):
+    def shape(self) -> Shape:
         """The shape of the array (a tuple), as NumPy's ``ndarray.shape``."""
         return self.data.shape
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype:
         """The NumPy dtype of the array."""
         return self.data.dtype
 
     @property
-    def ndim(self):
+    def ndim(self) -> builtins.int:
         """The number of axes."""
         return self.data.ndim
 
     @property
-    def size(self):
+    def size(self) -> builtins.int:
         """The number of entries (NumPy's ``x.size``), which is also PyTorch's ``x.size()`` (the shape) and
         ``x.size(dim)`` when called."""
         return _Size(self.data.shape)
 
     # ---------------------------------------------------------- PyTorch's device and dtype methods
     @property
-    def device(self):
+    def device(self) -> str:
         """Always the CPU: chainrule's arrays are NumPy's."""
         return "cpu"
 
     is_cuda = False
 
-    def cpu(self):
+    def cpu(self) -> Tensor:
         """The tensor itself (it is on the CPU already)."""
         return self
 
-    def cuda(self, device=None, non_blocking=False):
+    def cuda(self, device: Any = None, non_blocking: builtins.bool = False) -> NoReturn:
         """PyTorch's ``.cuda()``: refused with a RuntimeError, since chainrule runs on the CPU."""
         raise RuntimeError("Tensor.cuda(): chainrule runs on the CPU (NumPy) and has no GPU; drop .cuda() or use "
                            ".to('cpu')")
 
-    def to(self, *args, **kwargs):
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """PyTorch's ``to``: a device ('cpu' only) and/or a dtype (a cast that stays in the graph)."""
         dtype = kwargs.pop("dtype", None)
         device = kwargs.pop("device", None)
@@ -288,45 +297,45 @@ class Tensor:
             return self
         return _ops.astype(self, np.dtype(dtype))
 
-    def float(self):
+    def float(self) -> Tensor:
         """A float32 copy of this tensor (PyTorch's ``.float()``)."""
         return self.to(np.float32)
-    def double(self):
+    def double(self) -> Tensor:
         """A float64 copy of this tensor (PyTorch's ``.double()``)."""
         return self.to(np.float64)
-    def long(self):
+    def long(self) -> Tensor:
         """An int64 copy of this tensor, without gradient (PyTorch's ``.long()``)."""
         return self.to(np.int64)
-    def int(self):
+    def int(self) -> Tensor:
         """An int32 copy of this tensor, without gradient (PyTorch's ``.int()``)."""
         return self.to(np.int32)
-    def bool(self):
+    def bool(self) -> Tensor:
         """A boolean copy of this tensor, without gradient (PyTorch's ``.bool()``)."""
         return self.to(np.bool_)
 
-    def type(self, dtype=None):
+    def type(self, dtype: Optional[DTypeLike] = None) -> Union[str, Tensor]:
         """The dtype's name with no argument, else a cast (PyTorch's ``type``)."""
         if dtype is None:
             return f"torch.{self.data.dtype.name}"
         return self.to(dtype)
 
     @property
-    def is_leaf(self):
+    def is_leaf(self) -> builtins.bool:
         """True for a tensor made by the user (no recording operation produced it), as in PyTorch."""
         return self._ctx is None
 
     def __len__(self):
         return len(self.data)
 
-    def numpy(self):
+    def numpy(self) -> np.ndarray:
         """The values as an ndarray (shares memory; no graph)."""
         return self.data
 
-    def item(self):
+    def item(self) -> Union[builtins.float, builtins.int, builtins.bool, complex]:
         """The value of a one-element tensor as a Python number."""
         return self.data.item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         """The values as (nested) Python lists."""
         return self.data.tolist()
 
@@ -335,22 +344,22 @@ class Tensor:
             return self.data.astype(dtype, copy=False)
         return self.data
 
-    def detach(self):
+    def detach(self) -> Tensor:
         """A new Tensor sharing the values but cut from the graph."""
         return Tensor._make(self.data, False, None)
 
-    def requires_grad_(self, flag=True):
+    def requires_grad_(self, flag: builtins.bool = True) -> Tensor:
         """Set ``requires_grad`` in place (floating-point tensors only) and return this tensor."""
         if flag and self.data.dtype.kind not in "fc":
             raise TypeError(f"Tensor: only floating-point tensors can require grad, got dtype {self.dtype}")
         self.requires_grad = bool(flag)
         return self
 
-    def astype(self, dtype):
+    def astype(self, dtype: DTypeLike) -> Tensor:
         """This tensor converted to ``dtype``; the gradient flows back through a float-to-float cast."""
         return _ops.astype(self, dtype)
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         """Forget the accumulated gradient (``grad = None``)."""
         self.grad = None
 
@@ -400,23 +409,23 @@ class Tensor:
                             f"{d.shape} (dtype {d.dtype}) in place ({err})") from None
         return self._changed()
 
-    def add_(self, other, *, alpha=1):
+    def add_(self, other: TensorLike, *, alpha: builtins.float = 1) -> Tensor:
         """self += alpha * other, in place (PyTorch's ``add_``)."""
         return self._ufunc_("add_", np.add, other if alpha == 1 else _data(other) * alpha)
 
-    def sub_(self, other, *, alpha=1):
+    def sub_(self, other: TensorLike, *, alpha: builtins.float = 1) -> Tensor:
         """self -= alpha * other, in place."""
         return self._ufunc_("sub_", np.subtract, other if alpha == 1 else _data(other) * alpha)
 
-    def mul_(self, other):
+    def mul_(self, other: TensorLike) -> Tensor:
         """``self *= other``, in place."""
         return self._ufunc_("mul_", np.multiply, other)
 
-    def div_(self, other):
+    def div_(self, other: TensorLike) -> Tensor:
         """self /= other, in place."""
         return self._ufunc_("div_", np.true_divide, other)
 
-    def copy_(self, src):
+    def copy_(self, src: TensorLike) -> Tensor:
         """Copy ``src``'s values into this tensor (broadcast to its shape), in place."""
         d = self._inplace("copy_", src)
         try:
@@ -426,15 +435,16 @@ class Tensor:
                             f"{d.shape} (dtype {d.dtype}) ({err})") from None
         return self._changed()
 
-    def fill_(self, value):
+    def fill_(self, value: builtins.float) -> Tensor:
         """Every entry set to ``value``, in place."""
         return self.copy_(value)
 
-    def zero_(self):
+    def zero_(self) -> Tensor:
         """Every entry set to 0, in place."""
         return self.copy_(0)
 
-    def clamp_(self, min=None, max=None):  # noqa: A002 (PyTorch's names)
+    def clamp_(self, min: Optional[builtins.float] = None,  # noqa: A002 (PyTorch's names)
+               max: Optional[builtins.float] = None) -> Tensor:  # noqa: A002
         """Entries clipped to [min, max], in place."""
         d = self._inplace("clamp_", min, max)
         np.clip(d, _data(min), _data(max), out=d)
@@ -447,7 +457,7 @@ class Tensor:
         d[index] = _data(value)
         self._changed()
 
-    def grad_storage(self):
+    def grad_storage(self) -> Optional[np.ndarray]:
         """An array offered for this tensor's next gradient, for the VJP to write into (None: no
         offer; a :class:`~chainrule.parameter.Parameter` bound to an optimizer offers a slice of
         the optimizer's flat buffer)."""
@@ -475,7 +485,7 @@ class Tensor:
     __hash__ = object.__hash__
 
     # -------------------------------------------------------------- backward
-    def backward(self, gradient=None):
+    def backward(self, gradient: Optional[TensorLike] = None) -> None:
         """Back-propagate: accumulate d(self)/d(leaf) into every leaf's ``.grad``.
 
         Walks the graph in reverse topological order; each primitive maps the
@@ -541,12 +551,14 @@ class Tensor:
     def __ror__(self, other): return _mask(_data(other) | self.data)
     def __xor__(self, other): return _mask(self.data ^ _data(other))
 
-    def any(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def any(self, axis: Axis = None, keepdims: builtins.bool = False, *, dim: Axis = None,
+            keepdim: Optional[builtins.bool] = None) -> Tensor:
         """True where any element along ``axis`` (``dim``) is nonzero; a boolean tensor without gradient."""
         axis, keepdims = _dims(axis, keepdims, dim, keepdim)
         return _mask(np.any(self.data, axis=axis, keepdims=keepdims))
 
-    def all(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def all(self, axis: Axis = None, keepdims: builtins.bool = False, *, dim: Axis = None,
+            keepdim: Optional[builtins.bool] = None) -> Tensor:
         """True where every element along ``axis`` (``dim``) is nonzero; a boolean tensor without gradient."""
         axis, keepdims = _dims(axis, keepdims, dim, keepdim)
         return _mask(np.all(self.data, axis=axis, keepdims=keepdims))
@@ -571,78 +583,93 @@ class Tensor:
     # ------------------------------------------------- NumPy-named methods
     # Reductions take NumPy's axis=/keepdims= or PyTorch's dim=/keepdim= (the same meaning: a
     # torch-style x.max(dim=1) returns the values, not (values, indices)).
-    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):
+    def sum(self, axis: Axis = None, keepdims: builtins.bool = False, *, dim: Axis = None,
+            keepdim: Optional[builtins.bool] = None, dtype: Optional[DTypeLike] = None) -> Tensor:
         """The sum over ``axis`` (PyTorch's ``dim``; all axes by default), differentiable."""
         axis, keepdims = _dims(axis, keepdims, dim, keepdim)
         x = self if dtype is None else _ops.astype(self, dtype)
         return _ops.sum(x, axis=axis, keepdims=keepdims)
 
-    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):
+    def mean(self, axis: Axis = None, keepdims: builtins.bool = False, *, dim: Axis = None,
+             keepdim: Optional[builtins.bool] = None, dtype: Optional[DTypeLike] = None) -> Tensor:
         """The mean over ``axis`` (PyTorch's ``dim``; all axes by default), differentiable."""
         axis, keepdims = _dims(axis, keepdims, dim, keepdim)
         x = self if dtype is None else _ops.astype(self, dtype)
         return _ops.mean(x, axis=axis, keepdims=keepdims)
 
-    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def max(self, axis: Axis = None, keepdims: builtins.bool = False, *, dim: Axis = None,
+            keepdim: Optional[builtins.bool] = None) -> Tensor:
         """The maximum over ``axis`` (``dim``); the gradient goes to the maximal entries."""
         axis, keepdims = _dims(axis, keepdims, dim, keepdim)
         return _ops.max(self, axis=axis, keepdims=keepdims)
 
-    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def min(self, axis: Axis = None, keepdims: builtins.bool = False, *, dim: Axis = None,
+            keepdim: Optional[builtins.bool] = None) -> Tensor:
         """The minimum over ``axis`` (``dim``); the gradient goes to the minimal entries."""
         axis, keepdims = _dims(axis, keepdims, dim, keepdim)
         return _ops.min(self, axis=axis, keepdims=keepdims)
 
-    def prod(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def prod(self, axis: Axis = None, keepdims: builtins.bool = False, *, dim: Axis = None,
+             keepdim: Optional[builtins.bool] = None) -> Tensor:
         """The product over ``axis`` (``dim``), differentiable."""
         axis, keepdims = _dims(axis, keepdims, dim, keepdim)
         return _ops.prod(self, axis=axis, keepdims=keepdims)
 
-    def var(self, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None, unbiased=None, correction=None):
+    def var(self, axis: Axis = None, keepdims: builtins.bool = False, ddof: builtins.int = 0, *, dim: Axis = None,
+            keepdim: Optional[builtins.bool] = None, unbiased: Optional[builtins.bool] = None,
+            correction: Optional[builtins.float] = None) -> Tensor:
         """Variance with NumPy's default ddof=0 (PyTorch's default is the sample variance: pass
         ``unbiased=True``, ``correction=1`` or ``ddof=1`` for it)."""
         axis, keepdims = _dims(axis, keepdims, dim, keepdim)
         return _ops.var(self, axis=axis, keepdims=keepdims, ddof=_ddof(ddof, unbiased, correction))
 
-    def std(self, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None, unbiased=None, correction=None):
+    def std(self, axis: Axis = None, keepdims: builtins.bool = False, ddof: builtins.int = 0, *, dim: Axis = None,
+            keepdim: Optional[builtins.bool] = None, unbiased: Optional[builtins.bool] = None,
+            correction: Optional[builtins.float] = None) -> Tensor:
         """Standard deviation with NumPy's default ddof=0 (see :meth:`var`)."""
         axis, keepdims = _dims(axis, keepdims, dim, keepdim)
         return _ops.std(self, axis=axis, keepdims=keepdims, ddof=_ddof(ddof, unbiased, correction))
 
-    def cumsum(self, axis=None, *, dim=None):
+    def cumsum(self, axis: Optional[builtins.int] = None, *, dim: Optional[builtins.int] = None) -> Tensor:
         """The running sum along ``axis`` (``dim``; the flattened array by default)."""
         return _ops.cumsum(self, axis=_dims(axis, False, dim, None)[0])
 
-    def cumprod(self, axis=None, *, dim=None):
+    def cumprod(self, axis: Optional[builtins.int] = None, *, dim: Optional[builtins.int] = None) -> Tensor:
         """The running product along ``axis`` (``dim``; the flattened array by default)."""
         return _ops.cumprod(self, axis=_dims(axis, False, dim, None)[0])
 
-    def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def logsumexp(self, axis: Axis = None, keepdims: builtins.bool = False, *, dim: Axis = None,
+                  keepdim: Optional[builtins.bool] = None) -> Tensor:
         """log sum exp over ``axis`` (``dim``), computed stably (the maximum is taken out first)."""
         axis, keepdims = _dims(axis, keepdims, dim, keepdim)
         return _ops.logsumexp(self, axis=axis, keepdims=keepdims)
 
-    def softmax(self, axis=None, *, dim=None):
+    def softmax(self, axis: Optional[builtins.int] = None, *, dim: Optional[builtins.int] = None) -> Tensor:
         """exp(x) / sum exp(x) along ``axis`` (``dim``; the last axis by default)."""
         axis = _dims(axis, False, dim, None)[0]
         return _ops.softmax(self, axis=-1 if axis is None else axis)
 
-    def log_softmax(self, axis=None, *, dim=None):
+    def log_softmax(self, axis: Optional[builtins.int] = None, *, dim: Optional[builtins.int] = None) -> Tensor:
         """x - logsumexp(x) along ``axis`` (``dim``; the last axis by default), computed stably."""
         axis = _dims(axis, False, dim, None)[0]
         return _ops.log_softmax(self, axis=-1 if axis is None else axis)
 
-    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def argmax(self, axis: Optional[builtins.int] = None, keepdims: builtins.bool = False, *,
+               dim: Optional[builtins.int] = None,
+               keepdim: Optional[builtins.bool] = None) -> Union[np.ndarray, np.intp]:
         """Index of the largest entry (integers: no gradient)."""
         axis, keepdims = _dims(axis, keepdims, dim, keepdim)
         return np.argmax(self.data, axis=axis, keepdims=keepdims)
 
-    def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def argmin(self, axis: Optional[builtins.int] = None, keepdims: builtins.bool = False, *,
+               dim: Optional[builtins.int] = None,
+               keepdim: Optional[builtins.bool] = None) -> Union[np.ndarray, np.intp]:
         """Index of the smallest entry (integers: no gradient)."""
         axis, keepdims = _dims(axis, keepdims, dim, keepdim)
         return np.argmin(self.data, axis=axis, keepdims=keepdims)
 
-    def norm(self, p="fro", dim=None, keepdim=False):
+    def norm(self, p: Union[str, builtins.float, None] = "fro",
+             dim: Union[builtins.int, Sequence[builtins.int], None] = None, keepdim: builtins.bool = False) -> Tensor:
         """PyTorch's norm: the 2-norm (Frobenius) of all entries by default; ``p`` another order,
         ``dim`` an axis (a vector norm) or two (a matrix norm, p 'fro' or 'nuc' or a number)."""
         if dim is None:
@@ -658,7 +685,7 @@ class Tensor:
         return _ops.norm(self, None if p == "fro" else p, tuple(dim), keepdim)
 
     # ----------------------------------------------------------- shapes
-    def reshape(self, *shape):
+    def reshape(self, *shape: Union[builtins.int, Sequence[builtins.int]]) -> Tensor:
         """The same values in a new shape (given as a tuple or as several ints; one may be -1)."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
@@ -666,7 +693,7 @@ class Tensor:
 
     view = reshape   # PyTorch's name (chainrule's reshape never needs a contiguous tensor)
 
-    def transpose(self, *axes):
+    def transpose(self, *axes: Union[builtins.int, Sequence[builtins.int]]) -> Tensor:
         """NumPy's transpose(axes) (all axes reversed by default); two axes of a tensor with more
         than two dimensions are swapped, as PyTorch's transpose(dim0, dim1)."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
@@ -675,22 +702,22 @@ class Tensor:
             return _ops.swapaxes(self, *axes)
         return _ops.transpose(self, axes or None)
 
-    def permute(self, *dims):
+    def permute(self, *dims: Union[builtins.int, Sequence[builtins.int]]) -> Tensor:
         """PyTorch's permute: the axes in a new order."""
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
         return _ops.transpose(self, dims)
 
-    def swapaxes(self, axis1, axis2):
+    def swapaxes(self, axis1: builtins.int, axis2: builtins.int) -> Tensor:
         """This tensor with axes ``axis1`` and ``axis2`` interchanged."""
         return _ops.swapaxes(self, axis1, axis2)
 
     @property
-    def T(self):
+    def T(self) -> Tensor:
         """The transpose (all axes reversed)."""
         return _ops.transpose(self, None)
 
-    def flatten(self, start_dim=0, end_dim=-1):
+    def flatten(self, start_dim: builtins.int = 0, end_dim: builtins.int = -1) -> Tensor:
         """All axes (or ``start_dim`` to ``end_dim``, PyTorch's arguments) merged into one."""
         shape = self.data.shape
         if not shape:
@@ -698,26 +725,26 @@ class Tensor:
         s, e = start_dim % len(shape), end_dim % len(shape)
         return _ops.reshape(self, shape[:s] + (-1,) + shape[e + 1:])
 
-    def ravel(self):
+    def ravel(self) -> Tensor:
         """The values as a 1-D tensor."""
         return _ops.ravel(self)
 
-    def squeeze(self, axis=None, *, dim=None):
+    def squeeze(self, axis: Axis = None, *, dim: Axis = None) -> Tensor:
         """This tensor without its axes of length one (or only ``axis``/``dim``)."""
         return _ops.squeeze(self, _dims(axis, False, dim, None)[0])
 
-    def unsqueeze(self, dim):
+    def unsqueeze(self, dim: builtins.int) -> Tensor:
         """A new axis of size 1 at ``dim`` (PyTorch's unsqueeze, NumPy's expand_dims)."""
         return _ops.expand_dims(self, dim)
 
-    def expand(self, *sizes):
+    def expand(self, *sizes: Union[builtins.int, Sequence[builtins.int]]) -> Tensor:
         """Broadcast to ``sizes`` (PyTorch's expand: -1 keeps an axis' size; new axes go in front)."""
         if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
             sizes = tuple(sizes[0])
         shape = (1,) * (len(sizes) - self.data.ndim) + self.data.shape
         return _ops.broadcast_to(self, tuple(n if s == -1 else s for s, n in zip(sizes, shape)))
 
-    def repeat(self, *sizes):
+    def repeat(self, *sizes: Union[builtins.int, Sequence[builtins.int]]) -> Tensor:
         """PyTorch's repeat: the tensor tiled ``sizes`` times along each axis (NumPy's tile).  NumPy's
         element-wise repeat is :meth:`repeat_interleave` or ``chainrule.numpy.repeat``."""
         if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
@@ -727,94 +754,96 @@ class Tensor:
                              f"{sizes}; for NumPy's element-wise repeat use repeat_interleave")
         return _ops.tile(self, sizes)
 
-    def repeat_interleave(self, repeats, dim=None):
+    def repeat_interleave(self, repeats: Union[builtins.int, Sequence[builtins.int]],
+                          dim: Optional[builtins.int] = None) -> Tensor:
         """Each entry repeated ``repeats`` times along ``dim`` (NumPy's repeat; flattened when None)."""
         return _ops.repeat(self, repeats, dim)
 
-    def flip(self, dims=None, *, axis=None):
+    def flip(self, dims: Axis = None, *, axis: Axis = None) -> Tensor:
         """This tensor with the order of its elements reversed along ``dims`` (``axis``; all by default)."""
         return _ops.flip(self, axis if dims is None else dims)
 
-    def gather(self, dim, index):
+    def gather(self, dim: builtins.int, index: ArrayLike) -> Tensor:
         """PyTorch's gather: out[i][j] = self[i][index[i][j]] along ``dim`` (NumPy's take_along_axis)."""
         return _ops.take_along_axis(self, index, dim)
 
-    def masked_fill(self, mask, value):
+    def masked_fill(self, mask: ArrayLike, value: builtins.float) -> Tensor:
         """``value`` where ``mask`` is true, self elsewhere (a selection: the adjoint skips the filled
         entries; a Tensor value gets the adjoint of the entries it fills)."""
         return _ops.where(_data(mask), value, self)
 
-    def clone(self):
+    def clone(self) -> Tensor:
         """A copy that stays in the graph (its gradient flows back to self)."""
         return _ops.astype(self, self.data.dtype)
 
-    def diagonal(self, offset=0, axis1=0, axis2=1):
+    def diagonal(self, offset: builtins.int = 0, axis1: builtins.int = 0, axis2: builtins.int = 1) -> Tensor:
         """The diagonal of this tensor (``offset`` above the main one), as NumPy's ``diagonal``."""
         return _ops.diagonal(self, offset, axis1, axis2)
-    def trace(self, offset=0, axis1=0, axis2=1):
+    def trace(self, offset: builtins.int = 0, axis1: builtins.int = 0, axis2: builtins.int = 1) -> Tensor:
         """The sum along the diagonal, as NumPy's ``trace``."""
         return _ops.trace(self, offset, axis1, axis2)
 
     # ----------------------------------------------------------- elementwise
-    def exp(self):
+    def exp(self) -> Tensor:
         """exp(x), elementwise."""
         return _ops.exp(self)
-    def log(self):
+    def log(self) -> Tensor:
         """The natural logarithm, elementwise."""
         return _ops.log(self)
-    def sqrt(self):
+    def sqrt(self) -> Tensor:
         """The square root, elementwise."""
         return _ops.sqrt(self)
-    def tanh(self):
+    def tanh(self) -> Tensor:
         """tanh(x), elementwise."""
         return _ops.tanh(self)
-    def sigmoid(self):
+    def sigmoid(self) -> Tensor:
         """1 / (1 + exp(-x)), elementwise."""
         return _ops.sigmoid(self)
-    def relu(self):
+    def relu(self) -> Tensor:
         """max(x, 0), elementwise."""
         return _ops.relu(self)
-    def abs(self):
+    def abs(self) -> Tensor:
         """The absolute value, elementwise."""
         return _ops.abs(self)
-    def sin(self):
+    def sin(self) -> Tensor:
         """sin(x), elementwise."""
         return _ops.sin(self)
-    def cos(self):
+    def cos(self) -> Tensor:
         """cos(x), elementwise."""
         return _ops.cos(self)
-    def pow(self, exponent):
+    def pow(self, exponent: TensorLike) -> Tensor:
         """x raised to ``exponent`` (a number or a tensor), elementwise."""
         return _ops.pow(self, exponent)
-    def round(self, decimals=0):
+    def round(self, decimals: builtins.int = 0) -> Tensor:
         """The values rounded to ``decimals`` places; a constant (its gradient is zero almost everywhere)."""
         return _ops.round(self, decimals)   # a constant
-    def clip(self, a_min=None, a_max=None, *, min=None, max=None):
+    def clip(self, a_min: Optional[TensorLike] = None, a_max: Optional[TensorLike] = None, *,
+             min: Optional[TensorLike] = None, max: Optional[TensorLike] = None) -> Tensor:
         """The values limited to [``a_min``, ``a_max``] (PyTorch's ``clamp(min=, max=)`` too); the gradient is zero outside."""
         # noqa: A002 (torch's clamp names)
         return _ops.clip(self, a_min if a_min is not None else min, a_max if a_max is not None else max)
 
     clamp = clip
 
-    def dot(self, other):
+    def dot(self, other: TensorLike) -> Tensor:
         """The dot product with ``other``, as NumPy's ``dot``."""
         return _ops.dot(self, other)
-    def matmul(self, other):
+    def matmul(self, other: TensorLike) -> Tensor:
         """The matrix product with ``other`` (the ``@`` operator)."""
         return _ops.matmul(self, other)
 
-    def mm(self, other):
+    def mm(self, other: TensorLike) -> Tensor:
         """PyTorch's mm: the product of two matrices (2-D only)."""
         if self.data.ndim != 2 or np.ndim(_data(other)) != 2:
             raise ValueError(f"Tensor.mm: expected two matrices, got shapes {self.shape} and "
                              f"{np.shape(_data(other))}; use matmul (or @) for vectors and stacks")
         return _ops.matmul(self, other)
 
-    def dim(self):
+    def dim(self) -> builtins.int:
         """The number of dimensions (PyTorch's dim())."""
         return self.data.ndim
 
-    def numel(self):
+    def numel(self) -> builtins.int:
         """The number of entries (PyTorch's numel())."""
         return self.data.size
 
@@ -904,7 +933,7 @@ def _one(a):
     return one
 
 
-def tensor(data, requires_grad=False, dtype=None):
+def tensor(data: TensorLike, requires_grad: bool = False, dtype: Optional[DTypeLike] = None) -> Tensor:
     """Build a :class:`Tensor` (PyTorch's ``torch.tensor``).
 
     >>> import chainrule as cr
@@ -1090,7 +1119,8 @@ def _adjoints(root, seed, targets, create_graph=False):
     return [found.get(t) for t in targets]
 
 
-def gradients(outputs, inputs, grad_outputs=None, create_graph=False):
+def gradients(outputs: Tensor, inputs: Union[Tensor, Sequence[Tensor]],
+              grad_outputs: Optional[TensorLike] = None, create_graph: bool = False) -> list[Optional[Tensor]]:
     """The adjoints d(outputs)/d(inputs) as Tensors, like PyTorch's ``torch.autograd.grad``.
 
     Nothing is stored in any ``.grad``.  ``inputs`` may be one Tensor or a list

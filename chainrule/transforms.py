@@ -21,11 +21,15 @@ import contextlib
 import functools
 import threading
 import weakref
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from chainrule import ops as _ops
 from chainrule.tensor import Tensor, _adjoints, _state, _toposort, enable_grad, get_default_dtype
+
+if TYPE_CHECKING:
+    from chainrule._typing import Any, ArgNums, Callable, Optional, PyTree
 
 __all__ = ["grad", "value_and_grad", "elementwise_grad", "jacobian", "hessian", "vjp", "jvp", "deriv",
            "hessian_vector_product", "hvp"]
@@ -286,7 +290,8 @@ class _Trace:
         return trees[0] if self.single else tuple(trees)
 
 
-def value_and_grad(f, argnum=0, has_aux=False, *, argnums=None):
+def value_and_grad(f: Callable[..., Any], argnum: ArgNums = 0, has_aux: bool = False, *,
+                   argnums: Optional[ArgNums] = None) -> Callable[..., tuple[Any, PyTree]]:
     """Return a function computing ``(f(x), df/dx)`` for a scalar-valued f.
 
     ``argnum`` may be a tuple (then the gradient is a tuple, one per argument), and each argument a
@@ -318,7 +323,8 @@ def value_and_grad(f, argnum=0, has_aux=False, *, argnums=None):
     return wrapped
 
 
-def grad(f, argnum=0, has_aux=False, *, argnums=None):
+def grad(f: Callable[..., Any], argnum: ArgNums = 0, has_aux: bool = False, *,
+         argnums: Optional[ArgNums] = None) -> Callable[..., PyTree]:
     """Return the gradient function of a scalar-valued f with respect to argument ``argnum``.
 
     The lecture's first example, f(x) = exp(x^2), has f'(x) = 2x exp(x^2):
@@ -345,7 +351,8 @@ def grad(f, argnum=0, has_aux=False, *, argnums=None):
     return wrapped
 
 
-def elementwise_grad(f, argnum=0, *, argnums=None):
+def elementwise_grad(f: Callable[..., Any], argnum: ArgNums = 0, *,
+                     argnums: Optional[ArgNums] = None) -> Callable[..., PyTree]:
     """Gradient of ``sum(f(x))``: for an elementwise f, the derivative f'(x_i) at every point.
 
     >>> import numpy as np, chainrule as cr
@@ -360,7 +367,8 @@ def elementwise_grad(f, argnum=0, *, argnums=None):
     return wrapped
 
 
-def vjp(f, *primals, argnum=0, argnums=None):
+def vjp(f: Callable[..., Any], *primals: PyTree, argnum: ArgNums = 0,
+        argnums: Optional[ArgNums] = None) -> tuple[PyTree, Callable[[PyTree], PyTree]]:
     """Return ``(f(x), vjp_fn)`` where ``vjp_fn(ybar) = ybar^T J``, the reverse-mode product.
 
     f may return a pytree; the cotangent ``ybar`` then has its structure.  ``vjp_fn`` may be called
@@ -408,7 +416,7 @@ def _jvp_args(primals, tangents):
     return pairs
 
 
-def jvp(f, primals, tangents):
+def jvp(f: Callable[..., Any], primals: PyTree, tangents: PyTree) -> tuple[PyTree, PyTree]:
     """Forward mode: return ``(f(x), J v)`` for primals x and tangents v.
 
     ``primals`` and ``tangents`` are sequences of the same length (one entry per argument of f, each
@@ -492,7 +500,7 @@ def _jvp_by_reverse(f, pairs):
     return y, _unflatten(odef, tans)
 
 
-def deriv(f, argnum=0):
+def deriv(f: Callable[..., Any], argnum: int = 0) -> Callable[..., PyTree]:
     """The derivative of f along its argument ``argnum`` in forward mode, with a tangent of ones
     (HIPS autograd's ``deriv``): f'(x) for a scalar x, the sum of J's columns for an array.
 
@@ -513,7 +521,8 @@ def deriv(f, argnum=0):
 
 
 # ------------------------------------------------------------------ second order
-def jacobian(f, argnum=0, *, argnums=None):
+def jacobian(f: Callable[..., Any], argnum: ArgNums = 0, *,
+             argnums: Optional[ArgNums] = None) -> Callable[..., PyTree]:
     """Return the function x -> J(x) with J[i..., j...] = d f(x)[i...] / d x[j...].
 
     Built row by row in reverse mode; the shape is ``f(x).shape + x.shape`` (for a pytree argument,
@@ -550,7 +559,7 @@ def jacobian(f, argnum=0, *, argnums=None):
     return wrapped
 
 
-def hessian(f, argnum=0):
+def hessian(f: Callable[..., Any], argnum: ArgNums = 0) -> Callable[..., PyTree]:
     """Return the function x -> H(x), the matrix of second derivatives of a scalar f.
 
     H = jacobian(grad(f)): the gradient is computed with its VJPs recorded
@@ -574,7 +583,7 @@ def _tree_vdot(a, b):
     return total
 
 
-def hessian_vector_product(f, argnum=0):
+def hessian_vector_product(f: Callable[..., Any], argnum: ArgNums = 0) -> Callable[..., PyTree]:
     """Return the function (*args, v) -> H v, the Hessian of a scalar f (with respect to argument
     ``argnum``) times v, without forming H: the gradient of <grad f(x), v> (reverse over reverse),
     as HIPS autograd's ``hessian_vector_product``.
@@ -591,7 +600,7 @@ def hessian_vector_product(f, argnum=0):
     return grad(vector_dot_grad, argnum)
 
 
-def hvp(f, primals, tangents):
+def hvp(f: Callable[..., Any], primals: PyTree, tangents: PyTree) -> PyTree:
     """H v for a scalar f at ``primals`` along ``tangents`` (JAX's hvp): the forward-mode derivative
     of the gradient, ``jvp(grad(f), primals, tangents)[1]`` (forward over reverse).  For a function
     of several arguments the gradient is taken with respect to all of them (a tuple).

@@ -8,10 +8,14 @@ unless ``drop_last``.  A new permutation is drawn at the start of every epoch.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from chainrule.tensor import Tensor, get_rng
+
+if TYPE_CHECKING:
+    from chainrule._typing import Any, Iterator, Seed, Sequence, TensorLike
 
 __all__ = ["Dataset", "TensorDataset", "DataLoader", "Batch", "batches", "default_collate"]
 
@@ -22,7 +26,8 @@ def _check_positive_int(value, what):
     return int(value)
 
 
-def batches(n, batch_size, shuffle=False, rng=None, drop_last=False):
+def batches(n: int, batch_size: int, shuffle: bool = False, rng: Seed = None,
+            drop_last: bool = False) -> Iterator[np.ndarray]:
     """Yield the index arrays of one epoch's mini-batches over ``n`` samples.
 
     Parameters
@@ -94,7 +99,7 @@ class TensorDataset(Dataset):
     ValueError: TensorDataset: all arrays must have the same number of samples (first axis), got lengths [4, 5]
     """
 
-    def __init__(self, *arrays):
+    def __init__(self, *arrays: TensorLike) -> None:
         if not arrays:
             raise ValueError("TensorDataset: pass at least one array, e.g. TensorDataset(X, y)")
         data = []
@@ -112,7 +117,7 @@ class TensorDataset(Dataset):
         self.arrays = tuple(data)
 
     @property
-    def tensors(self):
+    def tensors(self) -> tuple[np.ndarray, ...]:
         """The arrays (PyTorch's name)."""
         return self.arrays
 
@@ -144,7 +149,7 @@ def _stack(items, what):
                     f"Tensors or numbers (or tuples/dicts of them)")
 
 
-def default_collate(samples):
+def default_collate(samples: Sequence[Any]) -> Any:
     """Stack a list of samples into one batch: tuples -> tuple of Tensors, dicts -> dict, arrays -> a Tensor.
 
     Examples
@@ -212,7 +217,8 @@ class DataLoader:
     [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
     """
 
-    def __init__(self, dataset, batch_size=32, shuffle=False, seed=None, drop_last=False):
+    def __init__(self, dataset: Any, batch_size: int = 32, shuffle: bool = False, seed: Seed = None,
+                 drop_last: bool = False) -> None:
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(f"DataLoader: expected a dataset with __len__ and __getitem__ (e.g. "
                             f"TensorDataset(X, y)), got {type(dataset).__name__}")

@@ -20,6 +20,7 @@ array([[1., 0.],
        [1., 0.],
        [0., 1.]])
 """
+from __future__ import annotations
 
 from .bundled import load_breast_cancer, load_digits
 from .files import (

@@ -7,7 +7,7 @@ import numpy as np
 __all__ = ["load_digits", "load_breast_cancer"]
 
 
-def load_digits():
+def load_digits() -> tuple[np.ndarray, np.ndarray]:
     """The 8x8 handwritten digits from scikit-learn (UCI optical recognition set).
 
     Returns
@@ -31,7 +31,7 @@ def load_digits():
     return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.int64)
 
 
-def load_breast_cancer():
+def load_breast_cancer() -> tuple[np.ndarray, np.ndarray]:
     """The Wisconsin diagnostic breast cancer data from scikit-learn.
 
     Returns

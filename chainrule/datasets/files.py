@@ -24,11 +24,15 @@ import os
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
 from . import idx as _idx
 from .idx import DatasetFileError, _atomic_write_bytes, read_idx
+
+if TYPE_CHECKING:
+    from chainrule._typing import Optional, PathLike, Union
 
 __all__ = [
     "DatasetNotFoundError",
@@ -139,7 +143,7 @@ def cache_dir() -> Path:
     return base / "chainrule"
 
 
-def search_dirs(name: str, path=None) -> list:
+def search_dirs(name: str, path: Optional[PathLike] = None) -> list[Path]:
     """The folders searched for a file-based data set, in order.
 
     Parameters
@@ -197,7 +201,7 @@ def _files_in(spec: _Spec, folder: Path):
     return found, missing
 
 
-def locate(name: str, path=None):
+def locate(name: str, path: Optional[PathLike] = None) -> Optional[Path]:
     """The first folder holding a complete copy of a file-based data set, or None.
 
     Nothing is read beyond checking that the files exist.
@@ -286,7 +290,8 @@ def _load_idx_dataset(files: dict):
     return train, test
 
 
-def load_fashion_mnist(path=None):
+def load_fashion_mnist(path: Optional[PathLike] = None) -> tuple[tuple[np.ndarray, np.ndarray],
+                       tuple[np.ndarray, np.ndarray]]:
     """Zalando's Fashion-MNIST: 70,000 28x28 grey-scale images of clothing in 10 classes.
 
     Parameters
@@ -342,7 +347,7 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def download_mnist(dest=None) -> Path:
+def download_mnist(dest: Optional[PathLike] = None) -> Path:
     """Download the four MNIST files and verify their SHA-256 before keeping them.
 
     Files already present in ``dest`` with the right checksum are kept. Each
@@ -396,7 +401,8 @@ def download_mnist(dest=None) -> Path:
     return dest
 
 
-def load_mnist(path=None, download: bool = False):
+def load_mnist(path: Optional[PathLike] = None, download: bool = False) -> tuple[tuple[np.ndarray, np.ndarray],
+               tuple[np.ndarray, np.ndarray]]:
     """The MNIST handwritten digits: 70,000 28x28 grey-scale images of digits 0-9.
 
     Parameters
@@ -447,7 +453,8 @@ def load_mnist(path=None, download: bool = False):
     return _load_idx_dataset(files)
 
 
-def read_cifar10_batch(source, max_bytes=None):
+def read_cifar10_batch(source: Union[PathLike, BinaryIO], max_bytes: Optional[int] = None) -> tuple[np.ndarray,
+                       np.ndarray]:
     """Read one CIFAR-10 binary batch (``data_batch_1.bin`` ...): records of 1 label byte + 3072 pixels.
 
     Parameters
@@ -512,7 +519,8 @@ def read_cifar10_batch(source, max_bytes=None):
 _read_cifar_batch = read_cifar10_batch
 
 
-def load_cifar10(path=None):
+def load_cifar10(path: Optional[PathLike] = None) -> tuple[tuple[np.ndarray, np.ndarray],
+                 tuple[np.ndarray, np.ndarray]]:
     """CIFAR-10 from its binary distribution (``cifar-10-batches-bin``).
 
     The pickled "python version" is deliberately not supported: unpickling

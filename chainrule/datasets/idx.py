@@ -21,10 +21,14 @@ import math
 import os
 import stat
 import zlib
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
 from chainrule._atomic import write_atomic
+
+if TYPE_CHECKING:
+    from chainrule._typing import ArrayLike, Optional, PathLike, Union
 
 __all__ = ["read_idx", "write_idx", "IDX_TYPE_CODES", "DatasetFileError", "MAX_BYTES"]
 
@@ -197,7 +201,7 @@ def _remaining_size(fh):
         return None
 
 
-def read_idx(source, max_bytes=None) -> np.ndarray:
+def read_idx(source: Union[PathLike, BinaryIO], max_bytes: Optional[int] = None) -> np.ndarray:
     """Read an IDX file (raw or gzip-compressed) into a NumPy array.
 
     Parameters
@@ -340,7 +344,7 @@ def _atomic_write_bytes(path, data: bytes) -> None:
     write_atomic(os.fspath(path), lambda fh: fh.write(data), suffix=".part")
 
 
-def write_idx(target, array, compress: bool | None = None) -> None:
+def write_idx(target: Union[PathLike, BinaryIO], array: ArrayLike, compress: bool | None = None) -> None:
     """Write an array as an IDX file.
 
     Parameters

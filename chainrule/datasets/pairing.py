@@ -15,7 +15,7 @@ _ENERGIES = (-0.03077640549, -0.08336233266, -0.1446729567, -0.2116753732, -0.28
              -1.70653767)
 
 
-def pairing_energies():
+def pairing_energies() -> tuple[np.ndarray, np.ndarray]:
     """The number of particles and the correlation energy of the pairing model at each.
 
     A smooth, slowly curving series of 20 points that the notes' recurrent networks learn from

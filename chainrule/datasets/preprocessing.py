@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from chainrule._typing import ArrayLike, Optional, Union
 
 __all__ = ["train_test_split", "one_hot", "standardize", "Standardizer"]
 
@@ -73,8 +77,10 @@ def _stratified_test_indices(labels, n_test: int, rng) -> np.ndarray:
     return np.concatenate(test_parts)
 
 
-def train_test_split(*arrays, test_size=None, train_size=None, random_state=None, shuffle=True, stratify=None,
-                     seed=None):
+def train_test_split(*arrays: ArrayLike, test_size: Union[float, int, None] = None,
+                     train_size: Union[float, int, None] = None, random_state: Optional[int] = None,
+                     shuffle: bool = True, stratify: Optional[ArrayLike] = None,
+                     seed: Optional[int] = None) -> list[np.ndarray]:
     """Split arrays into random train and test subsets, with scikit-learn's arguments.
 
     Parameters
@@ -183,7 +189,7 @@ def train_test_split(*arrays, test_size=None, train_size=None, random_state=None
     return out
 
 
-def one_hot(y, num_classes=None) -> np.ndarray:
+def one_hot(y: ArrayLike, num_classes: Optional[int] = None) -> np.ndarray:
     """One-hot encode integer class labels.
 
     Parameters
@@ -277,7 +283,7 @@ class Standardizer:
         self.mean_ = None
         self.scale_ = None
 
-    def fit(self, X):
+    def fit(self, X: ArrayLike) -> Standardizer:
         """Compute the per-feature mean and scale of ``X`` (first axis = samples)."""
         X = np.asarray(X, dtype=np.float64)
         if X.ndim == 0:
@@ -305,22 +311,23 @@ class Standardizer:
             )
         return X
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """Return ``(X - mean_) / scale_``."""
         X = self._check(X)
         return (X - self.mean_) / self.scale_
 
-    def fit_transform(self, X):
+    def fit_transform(self, X: ArrayLike) -> np.ndarray:
         """Fit on ``X`` and return it transformed."""
         return self.fit(X).transform(X)
 
-    def inverse_transform(self, X):
+    def inverse_transform(self, X: ArrayLike) -> np.ndarray:
         """Undo :meth:`transform`."""
         X = self._check(X)
         return X * self.scale_ + self.mean_
 
 
-def standardize(X_train, X_test=None):
+def standardize(X_train: ArrayLike,
+                X_test: Optional[ArrayLike] = None) -> Union[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """Standardize features with the mean and standard deviation of the training set.
 
     Parameters

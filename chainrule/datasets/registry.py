@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Callable, NamedTuple, Optional
+from pathlib import Path
+from typing import Any, Callable, NamedTuple, Optional
 
 from . import bundled, files, synthetic
 
@@ -42,11 +43,11 @@ class DatasetInfo:
     presplit: bool = False
     n_classes: Optional[int] = None
 
-    def load(self, **kwargs):
+    def load(self, **kwargs: Any) -> Any:
         """Call the loader."""
         return self.loader(**kwargs)
 
-    def locate(self):
+    def locate(self) -> Optional[Path]:
         """Folder holding a file-based set (None if absent or not file-based)."""
         if self.source != "files":
             return None

@@ -4,8 +4,12 @@ a noisy sine and sliding windows over a time series."""
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from chainrule._typing import ArrayLike, Optional
 
 __all__ = [
     "logic_gate",
@@ -49,7 +53,7 @@ def _check_noise(noise) -> float:
     return noise
 
 
-def logic_gate(name: str):
+def logic_gate(name: str) -> tuple[np.ndarray, np.ndarray]:
     """Truth table of a two-input logic gate.
 
     Parameters
@@ -92,7 +96,8 @@ def logic_gate(name: str):
     return X, y
 
 
-def make_moons(n: int = 200, noise: float = 0.1, seed=None, *, random_state=None):
+def make_moons(n: int = 200, noise: float = 0.1, seed: Optional[int] = None, *,
+               random_state: Optional[int] = None) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaving half circles (scikit-learn's ``make_moons``).
 
     Parameters
@@ -127,7 +132,7 @@ def make_moons(n: int = 200, noise: float = 0.1, seed=None, *, random_state=None
     return X.astype(np.float64, copy=False), y.astype(np.int64, copy=False)
 
 
-def franke_function(x, y):
+def franke_function(x: ArrayLike, y: ArrayLike) -> np.ndarray:
     """Franke's bivariate test function.
 
     .. math::
@@ -161,7 +166,8 @@ def franke_function(x, y):
     return t1 + t2 + t3 + t4
 
 
-def franke(n: int = 100, noise: float = 0.0, seed=None, *, random_state=None):
+def franke(n: int = 100, noise: float = 0.0, seed: Optional[int] = None, *,
+           random_state: Optional[int] = None) -> tuple[np.ndarray, np.ndarray]:
     """Samples of the Franke function at uniform random points of the unit square.
 
     Parameters
@@ -198,7 +204,8 @@ def franke(n: int = 100, noise: float = 0.0, seed=None, *, random_state=None):
     return X, y
 
 
-def noisy_sine(n: int = 100, noise: float = 0.1, seed=None, *, random_state=None):
+def noisy_sine(n: int = 100, noise: float = 0.1, seed: Optional[int] = None, *,
+               random_state: Optional[int] = None) -> tuple[np.ndarray, np.ndarray]:
     """Noisy samples of one period of a sine wave, ``y = sin(2 pi x) + noise``.
 
     Parameters
@@ -233,7 +240,7 @@ def noisy_sine(n: int = 100, noise: float = 0.1, seed=None, *, random_state=None
     return x, y
 
 
-def make_sequences(series, steps: int):
+def make_sequences(series: ArrayLike, steps: int) -> tuple[np.ndarray, np.ndarray]:
     """Sliding windows over a time series, for next-value prediction.
 
     Window ``i`` holds ``series[i:i+steps]`` and its target is the value that

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+from typing import TYPE_CHECKING
 
 import numpy as _np
 
@@ -42,6 +43,10 @@ from chainrule.tensor import Tensor
 
 # NumPy's names pass through unless defined below (zeros, arange, float64, pi, newaxis, random, ...)
 from numpy import random, fft  # noqa: F401,E402  (submodules, as autograd.numpy.random)
+
+if TYPE_CHECKING:
+    from chainrule._typing import (Any, ArrayLike, Axis, DTypeLike, Optional, Sequence, Shape, TensorLike,
+                                    TensorOrArray, Union, np)
 
 #: NumPy function or ufunc -> the chainrule.numpy implementation run when a Tensor is among its
 #: arguments (used by Tensor.__array_function__ and Tensor.__array_ufunc__)
@@ -107,7 +112,8 @@ def _kd(keepdims):
 def _ufunc1(npf, op, name=None):
     name = name or npf.__name__
 
-    def ours(x, out=None, *, where=True, dtype=None, **kwargs):
+    def ours(x: TensorLike, out: Optional[np.ndarray] = None, *, where: Union[bool, ArrayLike] = True,
+             dtype: Optional[DTypeLike] = None, **kwargs: Any) -> TensorOrArray:
         if out is not None or where is not True or kwargs:
             _refuse(name, out=out, where=where,
                     **{k: v for k, v in kwargs.items() if k not in ("casting", "order", "subok")})
@@ -122,7 +128,8 @@ def _ufunc1(npf, op, name=None):
 def _ufunc2(npf, op, name=None):
     name = name or npf.__name__
 
-    def ours(x1, x2, out=None, *, where=True, dtype=None, **kwargs):
+    def ours(x1: TensorLike, x2: TensorLike, out: Optional[np.ndarray] = None, *,
+             where: Union[bool, ArrayLike] = True, dtype: Optional[DTypeLike] = None, **kwargs: Any) -> TensorOrArray:
         if out is not None or where is not True or kwargs:
             _refuse(name, out=out, where=where,
                     **{k: v for k, v in kwargs.items() if k not in ("casting", "order", "subok")})
@@ -193,14 +200,14 @@ matmul = _ufunc2(_np.matmul, _ops.matmul)
 
 
 @_implements(_np.fix)
-def fix(x, out=None):
+def fix(x: TensorLike, out: Optional[np.ndarray] = None) -> TensorOrArray:
     """Rounding towards zero: a constant (zero derivative between the integers)."""
     _refuse("fix", out=out)
     return _ops.trunc(x)
 
 
 @_implements(_np.round, _np.around)
-def round(a, decimals=0, out=None):  # noqa: A001
+def round(a: TensorLike, decimals: int = 0, out: Optional[np.ndarray] = None) -> TensorOrArray:  # noqa: A001
     """Rounding to ``decimals`` digits: a constant (zero derivative between the steps)."""
     _refuse("round", out=out)
     return _ops.round(a, decimals=decimals)
@@ -210,7 +217,9 @@ around = round
 
 
 @_implements(_np.clip)
-def clip(a, a_min=_NV, a_max=_NV, out=None, *, min=_NV, max=_NV, **kwargs):  # noqa: A002
+def clip(a: TensorLike, a_min: Optional[TensorLike] = _NV, a_max: Optional[TensorLike] = _NV,
+         out: Optional[np.ndarray] = None, *, min: Optional[ArrayLike] = _NV, max: Optional[ArrayLike] = _NV,
+         **kwargs: Any) -> TensorOrArray:  # noqa: A002
     """Clipping to [a_min, a_max].  y' = 1 strictly inside, 0 outside and at the bounds (HIPS
     autograd's convention); bounds that are Tensors get gradients too."""
     _refuse("clip", out=out, **kwargs)
@@ -220,7 +229,7 @@ def clip(a, a_min=_NV, a_max=_NV, out=None, *, min=_NV, max=_NV, **kwargs):  # n
 
 
 @_implements(_np.where)
-def where(condition, x=_NV, y=_NV):
+def where(condition: TensorLike, x: TensorLike = _NV, y: TensorLike = _NV) -> TensorOrArray:
     """Selection.  y = x where condition else y;  the adjoint goes to the chosen side.  With the
     condition alone, the indices where it holds (NumPy's nonzero: integers, no gradient)."""
     if x is _NV and y is _NV:
@@ -236,21 +245,25 @@ def _axis(axis):
 
 
 @_implements(_np.sum)
-def sum(a, axis=None, dtype=None, out=None, keepdims=_NV, initial=_NV, where=_NV):  # noqa: A001
+def sum(a: TensorLike, axis: Axis = None, dtype: Optional[DTypeLike] = None, out: Optional[np.ndarray] = None,
+        keepdims: bool = _NV, initial: ArrayLike = _NV,
+        where: Union[bool, ArrayLike] = _NV) -> TensorOrArray:  # noqa: A001
     """Sum over axes.  y = sum_i x_i;  xbar_i = ybar."""
     _refuse("sum", out=out, initial=initial, where=where)
     return _ops.sum(_cast(_ops._arr(a), dtype), axis=_axis(axis), keepdims=_kd(keepdims))
 
 
 @_implements(_np.mean)
-def mean(a, axis=None, dtype=None, out=None, keepdims=_NV, *, where=_NV):
+def mean(a: TensorLike, axis: Axis = None, dtype: Optional[DTypeLike] = None, out: Optional[np.ndarray] = None,
+         keepdims: bool = _NV, *, where: Union[bool, ArrayLike] = _NV) -> TensorOrArray:
     """Mean.  y = (1/n) sum_i x_i;  xbar_i = ybar / n."""
     _refuse("mean", out=out, where=where)
     return _ops.mean(_cast(_ops._arr(a), dtype), axis=_axis(axis), keepdims=_kd(keepdims))
 
 
 @_implements(_np.prod)
-def prod(a, axis=None, dtype=None, out=None, keepdims=_NV, initial=_NV, where=_NV):
+def prod(a: TensorLike, axis: Axis = None, dtype: Optional[DTypeLike] = None, out: Optional[np.ndarray] = None,
+         keepdims: bool = _NV, initial: ArrayLike = _NV, where: Union[bool, ArrayLike] = _NV) -> TensorOrArray:
     """Product over axes.  y = prod_i x_i;  dy/dx_i = prod_{j != i} x_j (exact also at zeros)."""
     _refuse("prod", out=out, initial=initial, where=where)
     return _ops.prod(_cast(_ops._arr(a), dtype), axis=_axis(axis), keepdims=_kd(keepdims))
@@ -263,28 +276,34 @@ def _ddof(ddof, correction):
 
 
 @_implements(_np.var)
-def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NV, *, where=_NV, mean=_NV, correction=_NV):
+def var(a: TensorLike, axis: Axis = None, dtype: Optional[DTypeLike] = None, out: Optional[np.ndarray] = None,
+        ddof: int = 0, keepdims: bool = _NV, *, where: Union[bool, ArrayLike] = _NV, mean: ArrayLike = _NV,
+        correction: float = _NV) -> TensorOrArray:
     """Variance.  y = (1/(n - ddof)) sum_i (x_i - mean)^2;  xbar_i = ybar 2 (x_i - mean) / (n - ddof)."""
     _refuse("var", out=out, where=where, mean=mean)
     return _ops.var(_cast(_ops._arr(a), dtype), axis=_axis(axis), keepdims=_kd(keepdims), ddof=_ddof(ddof, correction))
 
 
 @_implements(_np.std)
-def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NV, *, where=_NV, mean=_NV, correction=_NV):
+def std(a: TensorLike, axis: Axis = None, dtype: Optional[DTypeLike] = None, out: Optional[np.ndarray] = None,
+        ddof: int = 0, keepdims: bool = _NV, *, where: Union[bool, ArrayLike] = _NV, mean: ArrayLike = _NV,
+        correction: float = _NV) -> TensorOrArray:
     """Standard deviation.  y = sqrt(var(x, ddof));  xbar_i = ybar (x_i - mean) / ((n - ddof) y)."""
     _refuse("std", out=out, where=where, mean=mean)
     return _ops.std(_cast(_ops._arr(a), dtype), axis=_axis(axis), keepdims=_kd(keepdims), ddof=_ddof(ddof, correction))
 
 
 @_implements(_np.max, _np.amax)
-def max(a, axis=None, out=None, keepdims=_NV, initial=_NV, where=_NV):  # noqa: A001
+def max(a: TensorLike, axis: Axis = None, out: Optional[np.ndarray] = None, keepdims: bool = _NV,
+        initial: ArrayLike = _NV, where: Union[bool, ArrayLike] = _NV) -> TensorOrArray:  # noqa: A001
     """Maximum.  The adjoint goes to the largest entry (split evenly among ties, as HIPS autograd)."""
     _refuse("max", out=out, initial=initial, where=where)
     return _ops.max(a, axis=_axis(axis), keepdims=_kd(keepdims))
 
 
 @_implements(_np.min, _np.amin)
-def min(a, axis=None, out=None, keepdims=_NV, initial=_NV, where=_NV):  # noqa: A001
+def min(a: TensorLike, axis: Axis = None, out: Optional[np.ndarray] = None, keepdims: bool = _NV,
+        initial: ArrayLike = _NV, where: Union[bool, ArrayLike] = _NV) -> TensorOrArray:  # noqa: A001
     """Minimum.  The adjoint goes to the smallest entry (split evenly among ties)."""
     _refuse("min", out=out, initial=initial, where=where)
     return _ops.min(a, axis=_axis(axis), keepdims=_kd(keepdims))
@@ -294,28 +313,32 @@ amax, amin = max, min
 
 
 @_implements(_np.ptp)
-def ptp(a, axis=None, out=None, keepdims=_NV):
+def ptp(a: TensorLike, axis: Axis = None, out: Optional[np.ndarray] = None,
+        keepdims: bool = _NV) -> TensorOrArray:
     """Range.  y = max - min."""
     _refuse("ptp", out=out)
     return _ops.ptp(a, axis=_axis(axis), keepdims=_kd(keepdims))
 
 
 @_implements(_np.cumsum)
-def cumsum(a, axis=None, dtype=None, out=None):
+def cumsum(a: TensorLike, axis: Optional[int] = None, dtype: Optional[DTypeLike] = None,
+           out: Optional[np.ndarray] = None) -> TensorOrArray:
     """Running sum.  y_k = sum_{j <= k} x_j;  xbar_j = sum_{k >= j} ybar_k."""
     _refuse("cumsum", out=out)
     return _ops.cumsum(_cast(_ops._arr(a), dtype), axis=axis)
 
 
 @_implements(_np.cumprod)
-def cumprod(a, axis=None, dtype=None, out=None):
+def cumprod(a: TensorLike, axis: Optional[int] = None, dtype: Optional[DTypeLike] = None,
+            out: Optional[np.ndarray] = None) -> TensorOrArray:
     """Running product.  y_k = prod_{j <= k} x_j;  xbar_j = sum_{k >= j} ybar_k y_k / x_j."""
     _refuse("cumprod", out=out)
     return _ops.cumprod(_cast(_ops._arr(a), dtype), axis=axis)
 
 
 @_implements(_np.average)
-def average(a, axis=None, weights=None, returned=False, *, keepdims=_NV):
+def average(a: TensorLike, axis: Axis = None, weights: Optional[TensorLike] = None, returned: bool = False, *,
+            keepdims: bool = _NV) -> Union[TensorOrArray, tuple[TensorOrArray, TensorOrArray]]:
     """Weighted mean.  y = sum_i w_i x_i / sum_i w_i."""
     y = _ops.average(a, axis=_axis(axis), weights=weights, keepdims=_kd(keepdims))
     if returned:
@@ -325,7 +348,8 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=_NV):
     return y
 
 
-def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
+def logsumexp(a: TensorLike, axis: Axis = None, b: Optional[TensorLike] = None, keepdims: bool = False,
+              return_sign: bool = False) -> Union[TensorOrArray, tuple[np.ndarray, np.ndarray]]:
     """log sum_i b_i exp(a_i), computed stably (shifted by the maximum);  d/da_i = b_i exp(a_i - y),
     the softmax weights.  ``b`` (default 1) scales the terms, b_i >= 0; b_i = 0 drops a term.
 
@@ -353,7 +377,7 @@ ACCUMULATE.update({_np.add: lambda a, axis, dtype: _ops.cumsum(_cast(_ops._arr(a
 
 # ------------------------------------------------------------------ products
 @_implements(_np.dot)
-def dot(a, b, out=None):
+def dot(a: TensorLike, b: TensorLike, out: Optional[np.ndarray] = None) -> TensorOrArray:
     """Dot product: matrix product for vectors and matrices; for N-D b, a contraction of a's last
     axis with b's second to last."""
     _refuse("dot", out=out)
@@ -361,32 +385,33 @@ def dot(a, b, out=None):
 
 
 @_implements(_np.vdot)
-def vdot(a, b):
+def vdot(a: TensorLike, b: TensorLike) -> TensorOrArray:
     """Dot product of the flattened inputs."""
     return _ops.vdot(a, b)
 
 
 @_implements(_np.outer)
-def outer(a, b, out=None):
+def outer(a: TensorLike, b: TensorLike, out: Optional[np.ndarray] = None) -> TensorOrArray:
     """Outer product.  y_ij = a_i b_j."""
     _refuse("outer", out=out)
     return _ops.outer(a, b)
 
 
 @_implements(_np.inner)
-def inner(a, b):
+def inner(a: TensorLike, b: TensorLike) -> TensorOrArray:
     """Inner product over the last axes."""
     return _ops.inner(a, b)
 
 
 @_implements(_np.tensordot)
-def tensordot(a, b, axes=2):
+def tensordot(a: TensorLike, b: TensorLike, axes: Union[int, Sequence[Sequence[int]]] = 2) -> TensorOrArray:
     """Tensor contraction over ``axes``."""
     return _ops.tensordot(a, b, axes)
 
 
 @_implements(_np.einsum)
-def einsum(*operands, out=None, optimize=False, **kwargs):
+def einsum(*operands: TensorLike, out: Optional[np.ndarray] = None, optimize: Union[bool, str] = False,
+           **kwargs: Any) -> TensorOrArray:
     """Einstein summation; the adjoint of each operand is an einsum with ybar in its place."""
     dtype = None
     if out is not None or kwargs:
@@ -396,38 +421,39 @@ def einsum(*operands, out=None, optimize=False, **kwargs):
 
 
 @_implements(_np.trace)
-def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+def trace(a: TensorLike, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Optional[DTypeLike] = None,
+          out: Optional[np.ndarray] = None) -> TensorOrArray:
     """Trace.  y = sum_i a[i, i + offset];  abar = ybar on the diagonal."""
     _refuse("trace", out=out)
     return _cast(_ops.trace(a, offset, axis1, axis2), dtype)
 
 
 @_implements(_np.diag)
-def diag(v, k=0):
+def diag(v: TensorLike, k: int = 0) -> TensorOrArray:
     """A vector placed on the k-th diagonal, or a matrix's k-th diagonal."""
     return _ops.diag(v, k)
 
 
 @_implements(_np.diagonal)
-def diagonal(a, offset=0, axis1=0, axis2=1):
+def diagonal(a: TensorLike, offset: int = 0, axis1: int = 0, axis2: int = 1) -> TensorOrArray:
     """The diagonal entries of the (axis1, axis2) planes, as a last axis."""
     return _ops.diagonal(a, offset, axis1, axis2)
 
 
 @_implements(_np.tril)
-def tril(m, k=0):
+def tril(m: TensorLike, k: int = 0) -> TensorOrArray:
     """Lower triangle."""
     return _ops.tril(m, k)
 
 
 @_implements(_np.triu)
-def triu(m, k=0):
+def triu(m: TensorLike, k: int = 0) -> TensorOrArray:
     """Upper triangle."""
     return _ops.triu(m, k)
 
 
 @_implements(_np.kron)
-def kron(a, b):
+def kron(a: TensorLike, b: TensorLike) -> TensorOrArray:
     """Kronecker product."""
     return _ops.kron(a, b)
 
@@ -439,7 +465,8 @@ def _order(name, order):
 
 
 @_implements(_np.reshape)
-def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
+def reshape(a: TensorLike, shape: Optional[Shape] = None, order: str = "C", *,
+            newshape: Optional[Shape] = None, copy: Optional[bool] = None) -> TensorOrArray:
     """Reshape;  abar = ybar reshaped back."""
     _order("reshape", order)
     shape = newshape if shape is None else shape
@@ -447,143 +474,148 @@ def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
 
 
 @_implements(_np.ravel)
-def ravel(a, order="C"):
+def ravel(a: TensorLike, order: str = "C") -> TensorOrArray:
     """Flattening."""
     _order("ravel", order)
     return _ops.ravel(a)
 
 
 @_implements(_np.squeeze)
-def squeeze(a, axis=None):
+def squeeze(a: TensorLike, axis: Axis = None) -> TensorOrArray:
     """Removal of size-1 axes."""
     return _ops.squeeze(a, axis)
 
 
 @_implements(_np.expand_dims)
-def expand_dims(a, axis):
+def expand_dims(a: TensorLike, axis: Union[int, Sequence[int]]) -> TensorOrArray:
     """A new size-1 axis."""
     return _ops.expand_dims(a, axis)
 
 
 @_implements(_np.transpose)
-def transpose(a, axes=None):
+def transpose(a: TensorLike, axes: Optional[Sequence[int]] = None) -> TensorOrArray:
     """Axis permutation;  abar = ybar permuted back."""
     return _ops.transpose(a, axes)
 
 
 @_implements(_np.swapaxes)
-def swapaxes(a, axis1, axis2):
+def swapaxes(a: TensorLike, axis1: int, axis2: int) -> TensorOrArray:
     """Exchange of two axes."""
     return _ops.swapaxes(a, axis1, axis2)
 
 
 @_implements(_np.moveaxis)
-def moveaxis(a, source, destination):
+def moveaxis(a: TensorLike, source: Union[int, Sequence[int]], destination: Union[int, Sequence[int]]) -> TensorOrArray:
     """Axes moved to new positions."""
     return _ops.moveaxis(a, source, destination)
 
 
 @_implements(_np.concatenate)
-def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+def concatenate(arrays: Sequence[TensorLike], axis: Optional[int] = 0, out: Optional[np.ndarray] = None, *,
+                dtype: Optional[DTypeLike] = None, casting: str = "same_kind") -> TensorOrArray:
     """Concatenation;  each input's adjoint is its block of ybar."""
     _refuse("concatenate", out=out)
     return _cast(_ops.concatenate(list(arrays), axis=axis), dtype)
 
 
 @_implements(_np.stack)
-def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+def stack(arrays: Sequence[TensorLike], axis: int = 0, out: Optional[np.ndarray] = None, *,
+          dtype: Optional[DTypeLike] = None, casting: str = "same_kind") -> TensorOrArray:
     """Stacking along a new axis."""
     _refuse("stack", out=out)
     return _cast(_ops.stack(list(arrays), axis=axis), dtype)
 
 
 @_implements(_np.hstack)
-def hstack(tup, *, dtype=None, casting="same_kind"):
+def hstack(tup: Sequence[TensorLike], *, dtype: Optional[DTypeLike] = None,
+           casting: str = "same_kind") -> TensorOrArray:
     """Concatenation along the second axis (the first for vectors)."""
     return _cast(_ops.hstack(list(tup)), dtype)
 
 
 @_implements(_np.vstack)
-def vstack(tup, *, dtype=None, casting="same_kind"):
+def vstack(tup: Sequence[TensorLike], *, dtype: Optional[DTypeLike] = None,
+           casting: str = "same_kind") -> TensorOrArray:
     """Concatenation of rows."""
     return _cast(_ops.vstack(list(tup)), dtype)
 
 
 @_implements(_np.dstack)
-def dstack(tup):
+def dstack(tup: Sequence[TensorLike]) -> TensorOrArray:
     """Concatenation along the third axis."""
     return _ops.dstack(list(tup))
 
 
 @_implements(_np.column_stack)
-def column_stack(tup):
+def column_stack(tup: Sequence[TensorLike]) -> TensorOrArray:
     """Vectors as columns."""
     return _ops.column_stack(list(tup))
 
 
 @_implements(_np.split)
-def split(ary, indices_or_sections, axis=0):
+def split(ary: TensorLike, indices_or_sections: Union[int, Sequence[int]], axis: int = 0) -> list[TensorOrArray]:
     """Splitting into equal pieces (or at given indices)."""
     return _ops.split(ary, indices_or_sections, axis)
 
 
 @_implements(_np.array_split)
-def array_split(ary, indices_or_sections, axis=0):
+def array_split(ary: TensorLike, indices_or_sections: Union[int, Sequence[int]],
+                axis: int = 0) -> list[TensorOrArray]:
     """Splitting into possibly unequal pieces."""
     return _ops.array_split(ary, indices_or_sections, axis)
 
 
 @_implements(_np.hsplit)
-def hsplit(ary, indices_or_sections):
+def hsplit(ary: TensorLike, indices_or_sections: Union[int, Sequence[int]]) -> list[TensorOrArray]:
     """Splitting along the second axis (the first for vectors)."""
     ary = _ops._arr(ary)
     return _ops.split(ary, indices_or_sections, axis=1 if _np.ndim(_ops._value(ary)) > 1 else 0)
 
 
 @_implements(_np.vsplit)
-def vsplit(ary, indices_or_sections):
+def vsplit(ary: TensorLike, indices_or_sections: Union[int, Sequence[int]]) -> list[TensorOrArray]:
     """Splitting along the first axis."""
     return _ops.split(ary, indices_or_sections, axis=0)
 
 
 @_implements(_np.flip)
-def flip(m, axis=None):
+def flip(m: TensorLike, axis: Axis = None) -> TensorOrArray:
     """Reversal along axes."""
     return _ops.flip(m, axis)
 
 
 @_implements(_np.fliplr)
-def fliplr(m):
+def fliplr(m: TensorLike) -> TensorOrArray:
     """Reversal of the columns."""
     return _ops.flip(m, 1)
 
 
 @_implements(_np.flipud)
-def flipud(m):
+def flipud(m: TensorLike) -> TensorOrArray:
     """Reversal of the rows."""
     return _ops.flip(m, 0)
 
 
 @_implements(_np.roll)
-def roll(a, shift, axis=None):
+def roll(a: TensorLike, shift: Union[int, Sequence[int]], axis: Axis = None) -> TensorOrArray:
     """Cyclic shift."""
     return _ops.roll(a, shift, axis)
 
 
 @_implements(_np.repeat)
-def repeat(a, repeats, axis=None):
+def repeat(a: TensorLike, repeats: Union[int, Sequence[int]], axis: Optional[int] = None) -> TensorOrArray:
     """Repetition of each entry."""
     return _ops.repeat(a, repeats, axis)
 
 
 @_implements(_np.tile)
-def tile(A, reps):  # noqa: N803 (NumPy's name)
+def tile(A: TensorLike, reps: Union[int, Sequence[int]]) -> TensorOrArray:  # noqa: N803 (NumPy's name)
     """Tiling."""
     return _ops.tile(A, reps)
 
 
 @_implements(_np.pad)
-def pad(array, pad_width, mode="constant", **kwargs):
+def pad(array: TensorLike, pad_width: Any, mode: str = "constant", **kwargs: Any) -> TensorOrArray:
     """Padding ('constant', 'edge', 'reflect', 'symmetric', 'wrap')."""
     cv = kwargs.pop("constant_values", 0)
     if kwargs:
@@ -592,7 +624,9 @@ def pad(array, pad_width, mode="constant", **kwargs):
 
 
 @_implements(_np.sort)
-def sort(a, axis=-1, kind=None, order=None, *, stable=None):
+def sort(a: TensorLike, axis: Optional[int] = -1, kind: Optional[str] = None,
+         order: Union[str, Sequence[str], None] = None, *,
+         stable: Optional[bool] = None) -> TensorOrArray:
     """Sorting;  the adjoint is permuted back."""
     if order is not None:
         raise TypeError("chainrule.numpy.sort: order= (structured arrays) is not supported on Tensors")
@@ -600,7 +634,8 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
 
 
 @_implements(_np.take)
-def take(a, indices, axis=None, out=None, mode="raise"):
+def take(a: TensorLike, indices: ArrayLike, axis: Optional[int] = None, out: Optional[np.ndarray] = None,
+         mode: str = "raise") -> TensorOrArray:
     """Gathering by index."""
     _refuse("take", out=out)
     if mode != "raise":
@@ -609,43 +644,44 @@ def take(a, indices, axis=None, out=None, mode="raise"):
 
 
 @_implements(_np.take_along_axis)
-def take_along_axis(arr, indices, axis=-1):
+def take_along_axis(arr: TensorLike, indices: ArrayLike, axis: Optional[int] = -1) -> TensorOrArray:
     """Gathering along one axis."""
     return _ops.take_along_axis(arr, indices, axis)
 
 
 @_implements(_np.broadcast_to)
-def broadcast_to(array, shape, subok=False):
+def broadcast_to(array: TensorLike, shape: Shape, subok: bool = False) -> TensorOrArray:
     """Broadcasting;  the adjoint is summed over the broadcast axes."""
     return _ops.broadcast_to(array, shape)
 
 
 @_implements(_np.atleast_1d)
-def atleast_1d(*arys):
+def atleast_1d(*arys: TensorLike) -> Union[TensorOrArray, list[TensorOrArray]]:
     """At least one dimension."""
     return _ops.atleast_1d(*arys)
 
 
 @_implements(_np.atleast_2d)
-def atleast_2d(*arys):
+def atleast_2d(*arys: TensorLike) -> Union[TensorOrArray, list[TensorOrArray]]:
     """At least two dimensions."""
     return _ops.atleast_2d(*arys)
 
 
 @_implements(_np.atleast_3d)
-def atleast_3d(*arys):
+def atleast_3d(*arys: TensorLike) -> Union[TensorOrArray, list[TensorOrArray]]:
     """At least three dimensions."""
     return _ops.atleast_3d(*arys)
 
 
 @_implements(_np.append)
-def append(arr, values, axis=None):
+def append(arr: TensorLike, values: TensorLike, axis: Optional[int] = None) -> TensorOrArray:
     """Values added at the end."""
     return _ops.append(arr, values, axis)
 
 
 @_implements(_np.diff)
-def diff(a, n=1, axis=-1, prepend=_NV, append=_NV):
+def diff(a: TensorLike, n: int = 1, axis: int = -1, prepend: ArrayLike = _NV,
+         append: ArrayLike = _NV) -> TensorOrArray:
     """Differences of neighbours."""
     if prepend is not _NV or append is not _NV:
         a = _ops.concatenate([v for v in (prepend, a, append) if v is not _NV], axis=axis)
@@ -653,7 +689,8 @@ def diff(a, n=1, axis=-1, prepend=_NV, append=_NV):
 
 
 @_implements(_np.array)
-def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, **kwargs):  # noqa: A002
+def array(object: TensorLike, dtype: Optional[DTypeLike] = None, *, copy: Optional[bool] = True,
+          order: str = "K", subok: bool = False, ndmin: int = 0, **kwargs: Any) -> TensorOrArray:  # noqa: A002
     """An array from nested lists of numbers, arrays and Tensors (as the notes build arrays); with a
     Tensor inside, a Tensor through which the gradient reaches every entry."""
     out = _ops.array(object, dtype=dtype)
@@ -663,7 +700,8 @@ def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, **k
 
 
 @_implements(_np.asarray)
-def asarray(a, dtype=None, order=None, **kwargs):
+def asarray(a: TensorLike, dtype: Optional[DTypeLike] = None, order: Optional[str] = None,
+            **kwargs: Any) -> TensorOrArray:
     """The input as an array: a Tensor stays the Tensor it is (so the graph is kept)."""
     return _ops.array(a, dtype=dtype)
 

@@ -13,10 +13,15 @@ array([[ 3., -1.],
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as _np
 
 from chainrule import ops as _ops
 from chainrule.numpy import _implements
+
+if TYPE_CHECKING:
+    from chainrule._typing import Axis, Literal, Optional, TensorLike, TensorOrArray, Union
 
 __all__ = ["inv", "det", "slogdet", "solve", "cholesky", "eigh", "eigvalsh", "svd", "norm", "matrix_power"]
 
@@ -24,62 +29,65 @@ _la = _np.linalg
 
 
 @_implements(_la.inv)
-def inv(a):
+def inv(a: TensorLike) -> TensorOrArray:
     """Matrix inverse.  Y = A^-1;  Abar = -Y^T Ybar Y^T."""
     return _ops.inv(a)
 
 
 @_implements(_la.det)
-def det(a):
+def det(a: TensorLike) -> TensorOrArray:
     """Determinant.  dy/dA = det(A) A^-T."""
     return _ops.det(a)
 
 
 @_implements(_la.slogdet)
-def slogdet(a):
+def slogdet(a: TensorLike) -> tuple[TensorOrArray, TensorOrArray]:
     """(sign, log|det A|);  d log|det A| / dA = A^-T, the sign is a constant."""
     return _ops.slogdet(a)
 
 
 @_implements(_la.solve)
-def solve(a, b):
+def solve(a: TensorLike, b: TensorLike) -> TensorOrArray:
     """Linear solve x = A^-1 b;  bbar = A^-T xbar,  Abar = -bbar x^T."""
     return _ops.solve(a, b)
 
 
 @_implements(_la.cholesky)
-def cholesky(a, /, *, upper=False):
+def cholesky(a: TensorLike, /, *, upper: bool = False) -> TensorOrArray:
     """Cholesky factor L (A = L L^T), or its transpose with ``upper=True``."""
     L = _ops.cholesky(a)
     return _ops.swapaxes(L, -1, -2) if upper else L
 
 
 @_implements(_la.eigh)
-def eigh(a, UPLO="L"):  # noqa: N803 (NumPy's name)
+def eigh(a: TensorLike,
+         UPLO: Literal['L', 'U'] = "L") -> tuple[TensorOrArray, TensorOrArray]:  # noqa: N803 (NumPy's name)
     """Eigenvalues and eigenvectors of a symmetric matrix."""
     return _ops.eigh(a, UPLO)
 
 
 @_implements(_la.eigvalsh)
-def eigvalsh(a, UPLO="L"):  # noqa: N803
+def eigvalsh(a: TensorLike, UPLO: Literal['L', 'U'] = "L") -> TensorOrArray:  # noqa: N803
     """Eigenvalues of a symmetric matrix."""
     return _ops.eigvalsh(a, UPLO)
 
 
 @_implements(_la.svd)
-def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+def svd(a: TensorLike, full_matrices: bool = True, compute_uv: bool = True,
+        hermitian: bool = False) -> Union[TensorOrArray, tuple[TensorOrArray, TensorOrArray, TensorOrArray]]:
     """Singular value decomposition (U, s, Vh); for non-square Tensors pass ``full_matrices=False``."""
     return _ops.svd(a, full_matrices=full_matrices, compute_uv=compute_uv)
 
 
 @_implements(_la.norm)
-def norm(x, ord=None, axis=None, keepdims=False):
+def norm(x: TensorLike, ord: Union[int, float, str, None] = None, axis: Axis = None,
+         keepdims: bool = False) -> TensorOrArray:
     """Vector and matrix norms (NumPy's orders)."""
     return _ops.norm(x, ord=ord, axis=axis, keepdims=keepdims)
 
 
 @_implements(_la.matrix_power)
-def matrix_power(a, n):
+def matrix_power(a: TensorLike, n: int) -> TensorOrArray:
     """A^n by repeated squaring (n >= 0), A^-1 raised to -n for n < 0: products of the recorded matrices."""
     if n < 0:
         a, n = _ops.inv(a), -n

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import builtins
 from collections import namedtuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +31,10 @@ from chainrule.ops.reduce import (Cumprod, Cumsum, LogSoftmax, LogSumExp, Max, M
                                   _norm_axis)
 from chainrule.ops.shape import BroadcastTo, Concatenate, GetItem, Pad, Reshape, Scatter, Stack, Transpose
 from chainrule.tensor import Tensor
+
+if TYPE_CHECKING:
+    from chainrule._typing import (Any, ArrayLike, Axis, DTypeLike, Literal, Optional, Sequence, Shape, TensorLike,
+                                    TensorOrArray, Union)
 
 __all__ = ["add", "sub", "mul", "div", "pow", "neg", "matmul", "exp", "log", "sqrt", "abs", "tanh",
            "sigmoid", "relu", "leaky_relu", "elu", "softplus", "clip", "where", "sum", "mean", "var",
@@ -86,7 +91,7 @@ def _arr(x):
     return x
 
 
-def array(obj, dtype=None):
+def array(obj: TensorLike, dtype: Optional[DTypeLike] = None) -> TensorOrArray:
     """An array from nested lists of Tensors, arrays and numbers (NumPy's ``np.array``): with a
     Tensor inside, a Tensor stacked from the entries, through which gradients flow back to each."""
     if isinstance(obj, Tensor):
@@ -119,46 +124,46 @@ _SEQ = (list, tuple)
 
 
 @_doc(Add)
-def add(a, b):
+def add(a: TensorLike, b: TensorLike) -> TensorOrArray:
     if type(a) in _SEQ or type(b) in _SEQ:
         a, b = _arr(a), _arr(b)
     return Add.apply(a, b)
 
 
 @_doc(Sub)
-def sub(a, b):
+def sub(a: TensorLike, b: TensorLike) -> TensorOrArray:
     if type(a) in _SEQ or type(b) in _SEQ:
         a, b = _arr(a), _arr(b)
     return Sub.apply(a, b)
 
 
 @_doc(Mul)
-def mul(a, b):
+def mul(a: TensorLike, b: TensorLike) -> TensorOrArray:
     if type(a) in _SEQ or type(b) in _SEQ:
         a, b = _arr(a), _arr(b)
     return Mul.apply(a, b)
 
 
 @_doc(Div)
-def div(a, b):
+def div(a: TensorLike, b: TensorLike) -> TensorOrArray:
     if type(a) in _SEQ or type(b) in _SEQ:
         a, b = _arr(a), _arr(b)
     return Div.apply(a, b)
 
 
 @_doc(Pow)
-def pow(a, b):  # noqa: A001 (NumPy's name)
+def pow(a: TensorLike, b: TensorLike) -> TensorOrArray:  # noqa: A001 (NumPy's name)
     if type(a) in _SEQ or type(b) in _SEQ:
         a, b = _arr(a), _arr(b)
     return Pow.apply(a, b)
 
 
 @_doc(Neg)
-def neg(x): return Neg.apply(_arr(x))
+def neg(x: TensorLike) -> TensorOrArray: return Neg.apply(_arr(x))
 
 
 @_doc(MatMul)
-def matmul(a, b):
+def matmul(a: TensorLike, b: TensorLike) -> TensorOrArray:
     if type(a) in _SEQ or type(b) in _SEQ:
         a, b = _arr(a), _arr(b)
     return MatMul.apply(a, b)
@@ -166,15 +171,15 @@ def matmul(a, b):
 
 # --- elementwise functions ----------------------------------------------------
 @_doc(Exp)
-def exp(x): return Exp.apply(_arr(x))
+def exp(x: TensorLike) -> TensorOrArray: return Exp.apply(_arr(x))
 @_doc(Log)
-def log(x): return Log.apply(_arr(x))
+def log(x: TensorLike) -> TensorOrArray: return Log.apply(_arr(x))
 @_doc(Sqrt)
-def sqrt(x): return Sqrt.apply(_arr(x))
+def sqrt(x: TensorLike) -> TensorOrArray: return Sqrt.apply(_arr(x))
 @_doc(Abs)
-def abs(x): return Abs.apply(_arr(x))  # noqa: A001
+def abs(x: TensorLike) -> TensorOrArray: return Abs.apply(_arr(x))  # noqa: A001
 @_doc(Clip)
-def clip(x, a_min=None, a_max=None):
+def clip(x: TensorLike, a_min: Optional[TensorLike] = None, a_max: Optional[TensorLike] = None) -> TensorOrArray:
     """Bounds that are Tensors themselves get gradients too: then clip is maximum(minimum(...))."""
     x = _arr(x)
     if isinstance(a_min, Tensor) or isinstance(a_max, Tensor):
@@ -182,77 +187,77 @@ def clip(x, a_min=None, a_max=None):
         return y if a_max is None else minimum(y, a_max)
     return Clip.apply(x, lo=a_min, hi=a_max)
 @_doc(AsType)
-def astype(x, dtype): return AsType.apply(_arr(x), dtype=np.dtype(dtype))
+def astype(x: TensorLike, dtype: DTypeLike) -> TensorOrArray: return AsType.apply(_arr(x), dtype=np.dtype(dtype))
 
 
 @_doc(Where)
-def where(cond, a, b):
+def where(cond: TensorLike, a: TensorLike, b: TensorLike) -> TensorOrArray:
     return Where.apply(_value(_arr(cond)), _arr(a), _arr(b))
 
 
 @_doc(Sin)
-def sin(x): return Sin.apply(_arr(x))
+def sin(x: TensorLike) -> TensorOrArray: return Sin.apply(_arr(x))
 @_doc(Cos)
-def cos(x): return Cos.apply(_arr(x))
+def cos(x: TensorLike) -> TensorOrArray: return Cos.apply(_arr(x))
 @_doc(Tan)
-def tan(x): return Tan.apply(_arr(x))
+def tan(x: TensorLike) -> TensorOrArray: return Tan.apply(_arr(x))
 @_doc(Arcsin)
-def arcsin(x): return Arcsin.apply(_arr(x))
+def arcsin(x: TensorLike) -> TensorOrArray: return Arcsin.apply(_arr(x))
 @_doc(Arccos)
-def arccos(x): return Arccos.apply(_arr(x))
+def arccos(x: TensorLike) -> TensorOrArray: return Arccos.apply(_arr(x))
 @_doc(Arctan)
-def arctan(x): return Arctan.apply(_arr(x))
+def arctan(x: TensorLike) -> TensorOrArray: return Arctan.apply(_arr(x))
 @_doc(Sinh)
-def sinh(x): return Sinh.apply(_arr(x))
+def sinh(x: TensorLike) -> TensorOrArray: return Sinh.apply(_arr(x))
 @_doc(Cosh)
-def cosh(x): return Cosh.apply(_arr(x))
+def cosh(x: TensorLike) -> TensorOrArray: return Cosh.apply(_arr(x))
 @_doc(Arcsinh)
-def arcsinh(x): return Arcsinh.apply(_arr(x))
+def arcsinh(x: TensorLike) -> TensorOrArray: return Arcsinh.apply(_arr(x))
 @_doc(Arccosh)
-def arccosh(x): return Arccosh.apply(_arr(x))
+def arccosh(x: TensorLike) -> TensorOrArray: return Arccosh.apply(_arr(x))
 @_doc(Arctanh)
-def arctanh(x): return Arctanh.apply(_arr(x))
+def arctanh(x: TensorLike) -> TensorOrArray: return Arctanh.apply(_arr(x))
 @_doc(Exp2)
-def exp2(x): return Exp2.apply(_arr(x))
+def exp2(x: TensorLike) -> TensorOrArray: return Exp2.apply(_arr(x))
 @_doc(Expm1)
-def expm1(x): return Expm1.apply(_arr(x))
+def expm1(x: TensorLike) -> TensorOrArray: return Expm1.apply(_arr(x))
 @_doc(Log2)
-def log2(x): return Log2.apply(_arr(x))
+def log2(x: TensorLike) -> TensorOrArray: return Log2.apply(_arr(x))
 @_doc(Log10)
-def log10(x): return Log10.apply(_arr(x))
+def log10(x: TensorLike) -> TensorOrArray: return Log10.apply(_arr(x))
 @_doc(Log1p)
-def log1p(x): return Log1p.apply(_arr(x))
+def log1p(x: TensorLike) -> TensorOrArray: return Log1p.apply(_arr(x))
 @_doc(Cbrt)
-def cbrt(x): return Cbrt.apply(_arr(x))
+def cbrt(x: TensorLike) -> TensorOrArray: return Cbrt.apply(_arr(x))
 @_doc(Erf)
-def erf(x): return Erf.apply(_arr(x))
+def erf(x: TensorLike) -> TensorOrArray: return Erf.apply(_arr(x))
 @_doc(Erfc)
-def erfc(x): return Erfc.apply(_arr(x))
+def erfc(x: TensorLike) -> TensorOrArray: return Erfc.apply(_arr(x))
 
 
-def square(x):
+def square(x: TensorLike) -> TensorOrArray:
     """Square.  y = x^2 = x * x;  y' = 2x (the product rule on x * x)."""
     x = _arr(x)
     return Mul.apply(x, x)
 
 
-def reciprocal(x):
+def reciprocal(x: TensorLike) -> TensorOrArray:
     """Reciprocal.  y = 1 / x;  y' = -1 / x^2.  Composed as a division."""
     return Div.apply(1.0, _arr(x))
 
 
-def deg2rad(x):
+def deg2rad(x: TensorLike) -> TensorOrArray:
     """Degrees to radians.  y = x pi / 180."""
     return Mul.apply(_arr(x), np.pi / 180)
 
 
-def rad2deg(x):
+def rad2deg(x: TensorLike) -> TensorOrArray:
     """Radians to degrees.  y = x 180 / pi."""
     return Mul.apply(_arr(x), 180 / np.pi)
 
 
 def _binary(cls):
-    def fn(a, b):
+    def fn(a: TensorLike, b: TensorLike) -> TensorOrArray:
         return cls.apply(_arr(a), _arr(b))
     fn.__name__ = cls.__name__.lower()
     fn.__doc__ = cls.__doc__
@@ -267,37 +272,37 @@ hypot = _binary(Hypot)
 mod = _binary(Mod)
 
 
-def sign(x):
+def sign(x: TensorLike) -> TensorOrArray:
     """Sign, -1, 0 or 1: a constant (its derivative is 0 wherever it exists)."""
     return _constant(np.sign, _arr(x))
 
 
-def floor(x):
+def floor(x: TensorLike) -> TensorOrArray:
     """Floor: a constant (zero derivative between the integers)."""
     return _constant(np.floor, _arr(x))
 
 
-def ceil(x):
+def ceil(x: TensorLike) -> TensorOrArray:
     """Ceiling: a constant (zero derivative between the integers)."""
     return _constant(np.ceil, _arr(x))
 
 
-def round(x, decimals=0):  # noqa: A001
+def round(x: TensorLike, decimals: int = 0) -> TensorOrArray:  # noqa: A001
     """Rounding to ``decimals`` digits: a constant (zero derivative between the steps)."""
     return _constant(np.round, _arr(x), decimals=decimals)
 
 
-def rint(x):
+def rint(x: TensorLike) -> TensorOrArray:
     """Rounding to the nearest integer: a constant."""
     return _constant(np.rint, _arr(x))
 
 
-def trunc(x):
+def trunc(x: TensorLike) -> TensorOrArray:
     """Truncation towards zero: a constant."""
     return _constant(np.trunc, _arr(x))
 
 
-def floor_divide(a, b):
+def floor_divide(a: TensorLike, b: TensorLike) -> TensorOrArray:
     """floor(a / b): a constant (a step function of both)."""
     return _constant(np.floor_divide, _arr(a), _arr(b))
 
@@ -311,53 +316,58 @@ def _check_alpha(name, alpha):
 
 
 @_doc(Identity)
-def identity(x):
+def identity(x: TensorLike) -> TensorOrArray:
     return x
 
 
 @_doc(Tanh)
-def tanh(x): return Tanh.apply(_arr(x))
+def tanh(x: TensorLike) -> TensorOrArray: return Tanh.apply(_arr(x))
 @_doc(Sigmoid)
-def sigmoid(x): return Sigmoid.apply(_arr(x))
+def sigmoid(x: TensorLike) -> TensorOrArray: return Sigmoid.apply(_arr(x))
 @_doc(Relu)
-def relu(x): return Relu.apply(_arr(x))
+def relu(x: TensorLike) -> TensorOrArray: return Relu.apply(_arr(x))
 
 
 @_doc(LeakyRelu)
-def leaky_relu(x, alpha=0.01):
+def leaky_relu(x: TensorLike, alpha: float = 0.01) -> TensorOrArray:
     return LeakyRelu.apply(_arr(x), alpha=_check_alpha("leaky_relu", alpha))
 
 
 @_doc(Elu)
-def elu(x, alpha=1.0):
+def elu(x: TensorLike, alpha: float = 1.0) -> TensorOrArray:
     return Elu.apply(_arr(x), alpha=_check_alpha("elu", alpha))
 
 
 @_doc(Softplus)
-def softplus(x): return Softplus.apply(_arr(x))
+def softplus(x: TensorLike) -> TensorOrArray: return Softplus.apply(_arr(x))
 
 
 # --- reductions ---------------------------------------------------------------
 @_doc(Sum)
-def sum(x, axis=None, keepdims=False): return Sum.apply(_arr(x), axis=axis, keepdims=keepdims)  # noqa: A001
+def sum(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> TensorOrArray:  # noqa: A001
+    return Sum.apply(_arr(x), axis=axis, keepdims=keepdims)
 @_doc(Max)
-def max(x, axis=None, keepdims=False): return Max.apply(_arr(x), axis=axis, keepdims=keepdims)  # noqa: A001
+def max(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> TensorOrArray:  # noqa: A001
+    return Max.apply(_arr(x), axis=axis, keepdims=keepdims)
 @_doc(Min)
-def min(x, axis=None, keepdims=False): return Min.apply(_arr(x), axis=axis, keepdims=keepdims)  # noqa: A001
+def min(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> TensorOrArray:  # noqa: A001
+    return Min.apply(_arr(x), axis=axis, keepdims=keepdims)
 @_doc(Prod)
-def prod(x, axis=None, keepdims=False): return Prod.apply(_arr(x), axis=axis, keepdims=keepdims)
+def prod(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> TensorOrArray:
+    return Prod.apply(_arr(x), axis=axis, keepdims=keepdims)
 @_doc(Cumsum)
-def cumsum(x, axis=None): return Cumsum.apply(_arr(x), axis=axis)
+def cumsum(x: TensorLike, axis: Optional[int] = None) -> TensorOrArray: return Cumsum.apply(_arr(x), axis=axis)
 @_doc(Cumprod)
-def cumprod(x, axis=None): return Cumprod.apply(_arr(x), axis=axis)
+def cumprod(x: TensorLike, axis: Optional[int] = None) -> TensorOrArray: return Cumprod.apply(_arr(x), axis=axis)
 @_doc(Softmax)
-def softmax(x, axis=-1): return Softmax.apply(_arr(x), axis=axis)
+def softmax(x: TensorLike, axis: Axis = -1) -> TensorOrArray: return Softmax.apply(_arr(x), axis=axis)
 @_doc(LogSoftmax)
-def log_softmax(x, axis=-1): return LogSoftmax.apply(_arr(x), axis=axis)
+def log_softmax(x: TensorLike, axis: Axis = -1) -> TensorOrArray: return LogSoftmax.apply(_arr(x), axis=axis)
 
 
 @_doc(LogSumExp)
-def logsumexp(x, axis=None, keepdims=False, b=None):
+def logsumexp(x: TensorLike, axis: Axis = None, keepdims: bool = False,
+              b: Optional[TensorLike] = None) -> TensorOrArray:
     """With ``b`` (scipy's scale factors, b >= 0, broadcast against x):
     log sum_i b_i exp(x_i) = logsumexp(x + log b)."""
     x = _arr(x)
@@ -372,13 +382,13 @@ def _count(x, axis):
     return int(np.prod([shape[a] for a in _norm_axis(axis, len(shape))]))
 
 
-def mean(x, axis=None, keepdims=False):
+def mean(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> TensorOrArray:
     """Mean.  y = (1/n) sum_i x_i;  dy/dx_i = 1/n.  Composed as sum / n."""
     x = _arr(x)
     return div(sum(x, axis=axis, keepdims=keepdims), _count(x, axis))
 
 
-def var(x, axis=None, keepdims=False, ddof=0):
+def var(x: TensorLike, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> TensorOrArray:
     """Variance.  y = (1/(n - ddof)) sum_i (x_i - mean(x))^2  (ddof = 0: the population variance,
     NumPy's default; ddof = 1: the sample variance).  Composed from mean and sum."""
     x = _arr(x)
@@ -386,7 +396,7 @@ def var(x, axis=None, keepdims=False, ddof=0):
     return div(sum(mul(d, d), axis=axis, keepdims=keepdims), _count(x, axis) - ddof)
 
 
-def std(x, axis=None, keepdims=False, ddof=0):
+def std(x: TensorLike, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> TensorOrArray:
     """Standard deviation.  y = sqrt(var(x, ddof));  dy/dx_i = (x_i - mean) / ((n - ddof) y).
 
     Composed as sqrt(var).  Over a single value (n = 1) the function is constant and the gradient 0,
@@ -398,13 +408,14 @@ def std(x, axis=None, keepdims=False, ddof=0):
     return sqrt(var(x, axis=axis, keepdims=keepdims, ddof=ddof))
 
 
-def ptp(x, axis=None, keepdims=False):
+def ptp(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> TensorOrArray:
     """Range.  y = max(x) - min(x)."""
     x = _arr(x)
     return sub(max(x, axis=axis, keepdims=keepdims), min(x, axis=axis, keepdims=keepdims))
 
 
-def average(x, axis=None, weights=None, keepdims=False):
+def average(x: TensorLike, axis: Axis = None, weights: Optional[TensorLike] = None,
+            keepdims: bool = False) -> TensorOrArray:
     """Weighted mean.  y = sum_i w_i x_i / sum_i w_i  (the mean when no weights are given); 1-D weights
     with an integer axis weigh that axis, as in NumPy."""
     x = _arr(x)
@@ -422,18 +433,19 @@ def average(x, axis=None, weights=None, keepdims=False):
 
 # --- shape ----------------------------------------------------------------------
 @_doc(Reshape)
-def reshape(x, shape): return Reshape.apply(_arr(x), shape=shape)
+def reshape(x: TensorLike, shape: Shape) -> TensorOrArray: return Reshape.apply(_arr(x), shape=shape)
 @_doc(Transpose)
-def transpose(x, axes=None): return Transpose.apply(_arr(x), axes=None if axes is None else tuple(axes))
+def transpose(x: TensorLike, axes: Optional[Sequence[int]] = None) -> TensorOrArray:
+    return Transpose.apply(_arr(x), axes=None if axes is None else tuple(axes))
 @_doc(GetItem)
-def getitem(x, index):
+def getitem(x: TensorLike, index: Any) -> TensorOrArray:
     if type(index) is tuple:   # Tensors inside an index (boolean masks, index tensors) as their arrays
         index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
     return GetItem.apply(_arr(x), index=_value(index))
 
 
 @_doc(Concatenate)
-def concatenate(xs, axis=0):
+def concatenate(xs: Sequence[TensorLike], axis: Optional[int] = 0) -> TensorOrArray:
     xs = [_arr(x) for x in xs]
     if len(xs) == 0:
         raise ValueError("concatenate: expected a non-empty sequence of arrays, got an empty one")
@@ -443,7 +455,7 @@ def concatenate(xs, axis=0):
 
 
 @_doc(Stack)
-def stack(xs, axis=0):
+def stack(xs: Sequence[TensorLike], axis: int = 0) -> TensorOrArray:
     xs = [_arr(x) for x in xs]
     if len(xs) == 0:
         raise ValueError("stack: expected a non-empty sequence of arrays, got an empty one")
@@ -451,11 +463,11 @@ def stack(xs, axis=0):
 
 
 @_doc(BroadcastTo)
-def broadcast_to(x, shape):
+def broadcast_to(x: TensorLike, shape: Shape) -> TensorOrArray:
     return BroadcastTo.apply(_arr(x), shape=(shape,) if isinstance(shape, (int, np.integer)) else tuple(shape))
 
 
-def pad(x, pad_width, mode="constant", constant_values=0):
+def pad(x: TensorLike, pad_width: Any, mode: str = "constant", constant_values: float = 0) -> TensorOrArray:
     """Padding.  ``mode='constant'``: x surrounded by a constant (:class:`~chainrule.ops.shape.Pad`:
     xbar = ybar with the border cut off).  'edge', 'reflect', 'symmetric', 'wrap': every output entry
     is a copy of an input entry, so y = x[i_0, i_1, ...] with the source indices from NumPy's own
@@ -471,7 +483,7 @@ def pad(x, pad_width, mode="constant", constant_values=0):
     return getitem(x, np.ix_(*idx))
 
 
-def ravel(x):
+def ravel(x: TensorLike) -> TensorOrArray:
     """Flattening.  y = x as a vector (C order);  xbar = ybar reshaped back."""
     return reshape(x, (-1,))
 
@@ -486,7 +498,7 @@ def _axes_tuple(axis, ndim, name):
     return out
 
 
-def squeeze(x, axis=None):
+def squeeze(x: TensorLike, axis: Axis = None) -> TensorOrArray:
     """Removal of size-1 axes (all of them, or the given ones): a reshape."""
     x = _arr(x)
     shape = _shape(x)
@@ -500,7 +512,7 @@ def squeeze(x, axis=None):
     return reshape(x, tuple(n for i, n in enumerate(shape) if i not in axes))
 
 
-def expand_dims(x, axis):
+def expand_dims(x: TensorLike, axis: Union[int, Sequence[int]]) -> TensorOrArray:
     """A new axis (or axes) of size 1 at ``axis``: a reshape."""
     x = _arr(x)
     shape = list(_shape(x))
@@ -511,7 +523,7 @@ def expand_dims(x, axis):
     return reshape(x, tuple(shape))
 
 
-def swapaxes(x, axis1, axis2):
+def swapaxes(x: TensorLike, axis1: int, axis2: int) -> TensorOrArray:
     """Exchange of two axes: a transpose."""
     x = _arr(x)
     nd = len(_shape(x))
@@ -521,7 +533,7 @@ def swapaxes(x, axis1, axis2):
     return transpose(x, perm)
 
 
-def moveaxis(x, source, destination):
+def moveaxis(x: TensorLike, source: Union[int, Sequence[int]], destination: Union[int, Sequence[int]]) -> TensorOrArray:
     """Axes moved to new positions, the others keeping their order: a transpose."""
     x = _arr(x)
     nd = len(_shape(x))
@@ -535,7 +547,7 @@ def moveaxis(x, source, destination):
     return transpose(x, order)
 
 
-def flip(x, axis=None):
+def flip(x: TensorLike, axis: Axis = None) -> TensorOrArray:
     """Reversal along axes (all when None): a slice with step -1;  xbar = ybar reversed back."""
     x = _arr(x)
     nd = len(_shape(x))
@@ -546,7 +558,7 @@ def flip(x, axis=None):
     return getitem(x, tuple(index))
 
 
-def roll(x, shift, axis=None):
+def roll(x: TensorLike, shift: Union[int, Sequence[int]], axis: Axis = None) -> TensorOrArray:
     """Cyclic shift.  y_i = x_{(i - shift) mod n};  xbar = ybar shifted back (an index gather)."""
     x = _arr(x)
     shape = _shape(x)
@@ -561,7 +573,7 @@ def roll(x, shift, axis=None):
     return x
 
 
-def take(x, indices, axis=None):
+def take(x: TensorLike, indices: ArrayLike, axis: Optional[int] = None) -> TensorOrArray:
     """Gathering.  y = x[indices] along ``axis`` (of the flattened x when None);  xbar = ybar added
     back at the indices (repeated indices accumulate)."""
     x = _arr(x)
@@ -572,7 +584,7 @@ def take(x, indices, axis=None):
     return getitem(x, (slice(None),) * a + (indices,))
 
 
-def take_along_axis(x, indices, axis):
+def take_along_axis(x: TensorLike, indices: ArrayLike, axis: Optional[int]) -> TensorOrArray:
     """Gathering along one axis with an index array of x's rank (NumPy's take_along_axis,
     PyTorch's gather):  y[..., i, ...] = x[..., indices[..., i, ...], ...]."""
     x = _arr(x)
@@ -593,7 +605,7 @@ def take_along_axis(x, indices, axis):
     return getitem(x, tuple(fancy))
 
 
-def sort(x, axis=-1):
+def sort(x: TensorLike, axis: Optional[int] = -1) -> TensorOrArray:
     """Sorting: a permutation of the entries, found on the values;  xbar = ybar permuted back.
     Ties keep their order (a stable sort), so each tied entry gets its own adjoint."""
     x = _arr(x)
@@ -603,7 +615,7 @@ def sort(x, axis=-1):
     return take_along_axis(x, perm, axis)
 
 
-def repeat(x, repeats, axis=None):
+def repeat(x: TensorLike, repeats: Union[int, Sequence[int]], axis: Optional[int] = None) -> TensorOrArray:
     """Repetition of each entry (NumPy's repeat):  y = x[j_0, j_0, ..., j_1, ...] along ``axis``
     (of the flattened x when None);  xbar_j = the sum of ybar over the copies of x_j."""
     x = _arr(x)
@@ -613,7 +625,7 @@ def repeat(x, repeats, axis=None):
     return take(x, np.repeat(np.arange(_shape(x)[a]), repeats), axis=a)
 
 
-def tile(x, reps):
+def tile(x: TensorLike, reps: Union[int, Sequence[int]]) -> TensorOrArray:
     """Tiling (NumPy's tile):  x repeated ``reps`` times along each axis.  Composed as a reshape that
     gives each axis a size-1 partner, a broadcast over the partners, and a reshape that merges them
     (so xbar sums ybar over the copies)."""
@@ -644,7 +656,8 @@ def _split_points(n, indices_or_sections, name, equal):
     return list(zip(bounds[:-1], bounds[1:]))
 
 
-def split(x, indices_or_sections, axis=0, _equal=True, _name="split"):
+def split(x: TensorLike, indices_or_sections: Union[int, Sequence[int]], axis: int = 0, _equal: bool = True,
+          _name: str = "split") -> list[TensorOrArray]:
     """Splitting into pieces along an axis: slices;  xbar = the pieces' adjoints side by side."""
     x = _arr(x)
     shape = _shape(x)
@@ -655,18 +668,19 @@ def split(x, indices_or_sections, axis=0, _equal=True, _name="split"):
     return pieces
 
 
-def array_split(x, indices_or_sections, axis=0):
+def array_split(x: TensorLike, indices_or_sections: Union[int, Sequence[int]],
+                axis: int = 0) -> list[TensorOrArray]:
     """Splitting into possibly unequal pieces (the first ones one longer), as NumPy."""
     return split(x, indices_or_sections, axis=axis, _equal=False, _name="array_split")
 
 
-def atleast_1d(*xs):
+def atleast_1d(*xs: TensorLike) -> Union[TensorOrArray, list[TensorOrArray]]:
     """Inputs with at least one dimension (a 0-d array becomes shape (1,))."""
     out = [reshape(x, (1,)) if len(_shape(x)) == 0 else x for x in map(_arr, xs)]
     return out[0] if len(out) == 1 else out
 
 
-def atleast_2d(*xs):
+def atleast_2d(*xs: TensorLike) -> Union[TensorOrArray, list[TensorOrArray]]:
     """Inputs with at least two dimensions: (n,) becomes (1, n), a scalar (1, 1)."""
     out = []
     for x in map(_arr, xs):
@@ -675,7 +689,7 @@ def atleast_2d(*xs):
     return out[0] if len(out) == 1 else out
 
 
-def atleast_3d(*xs):
+def atleast_3d(*xs: TensorLike) -> Union[TensorOrArray, list[TensorOrArray]]:
     """Inputs with at least three dimensions: (n,) becomes (1, n, 1), (m, n) becomes (m, n, 1)."""
     out = []
     for x in map(_arr, xs):
@@ -689,23 +703,23 @@ def _as_list(xs):
     return [atleast_1d(x) for x in xs]
 
 
-def hstack(xs):
+def hstack(xs: Sequence[TensorLike]) -> TensorOrArray:
     """Concatenation along the second axis (the first for vectors)."""
     xs = _as_list(xs)
     return concatenate(xs, axis=0 if len(_shape(xs[0])) == 1 else 1)
 
 
-def vstack(xs):
+def vstack(xs: Sequence[TensorLike]) -> TensorOrArray:
     """Concatenation along the first axis, vectors taken as rows."""
     return concatenate([atleast_2d(x) for x in xs], axis=0)
 
 
-def dstack(xs):
+def dstack(xs: Sequence[TensorLike]) -> TensorOrArray:
     """Concatenation along the third axis."""
     return concatenate([atleast_3d(x) for x in xs], axis=2)
 
 
-def column_stack(xs):
+def column_stack(xs: Sequence[TensorLike]) -> TensorOrArray:
     """Vectors as the columns of a matrix (2-D inputs are concatenated as they are)."""
     cols = []
     for x in map(_arr, xs):
@@ -714,7 +728,7 @@ def column_stack(xs):
     return concatenate(cols, axis=1)
 
 
-def append(x, values, axis=None):
+def append(x: TensorLike, values: TensorLike, axis: Optional[int] = None) -> TensorOrArray:
     """x with ``values`` added at the end (both flattened when ``axis`` is None)."""
     x, values = _arr(x), _arr(values)
     if axis is None:
@@ -722,7 +736,7 @@ def append(x, values, axis=None):
     return concatenate([x, values], axis=axis)
 
 
-def diff(x, n=1, axis=-1):
+def diff(x: TensorLike, n: int = 1, axis: int = -1) -> TensorOrArray:
     """Differences of neighbours, ``n`` times:  y_i = x_{i+1} - x_i along ``axis``."""
     x = _arr(x)
     nd = len(_shape(x))
@@ -735,12 +749,12 @@ def diff(x, n=1, axis=-1):
 
 
 # --- products -------------------------------------------------------------------
-def outer(a, b):
+def outer(a: TensorLike, b: TensorLike) -> TensorOrArray:
     """Outer product.  y_ij = a_i b_j  (both flattened)."""
     return mul(reshape(_arr(a), (-1, 1)), reshape(_arr(b), (1, -1)))
 
 
-def tensordot(a, b, axes=2):
+def tensordot(a: TensorLike, b: TensorLike, axes: Union[int, Sequence[Sequence[int]]] = 2) -> TensorOrArray:
     """Tensor contraction over ``axes`` (NumPy's tensordot): the summed axes of a moved last and
     those of b first, both reshaped to matrices, one matrix product, reshaped to the free axes."""
     a, b = _arr(a), _arr(b)
@@ -764,7 +778,7 @@ def tensordot(a, b, axes=2):
     return reshape(matmul(am, bm), tuple(sa[i] for i in free_a) + tuple(sb[i] for i in free_b))
 
 
-def dot(a, b):
+def dot(a: TensorLike, b: TensorLike) -> TensorOrArray:
     """Dot product (NumPy's dot): a product for scalars, the matrix product for vectors and matrices,
     and for N-D b a contraction of a's last axis with b's second to last."""
     a, b = _arr(a), _arr(b)
@@ -776,12 +790,12 @@ def dot(a, b):
     return tensordot(a, b, axes=([na - 1], [nb - 2]))
 
 
-def vdot(a, b):
+def vdot(a: TensorLike, b: TensorLike) -> TensorOrArray:
     """Dot product of the flattened inputs.  y = sum_i a_i b_i."""
     return sum(mul(ravel(a), ravel(b)))
 
 
-def inner(a, b):
+def inner(a: TensorLike, b: TensorLike) -> TensorOrArray:
     """Inner product over the last axes (a product when either is a scalar)."""
     a, b = _arr(a), _arr(b)
     na, nb = len(_shape(a)), len(_shape(b))
@@ -791,7 +805,7 @@ def inner(a, b):
 
 
 @_doc(Einsum)
-def einsum(*operands, optimize=False):
+def einsum(*operands: TensorLike, optimize: Union[bool, str] = False) -> TensorOrArray:
     """``einsum('ij,jk->ik', A, B)``, or NumPy's interleaved form ``einsum(A, [0, 1], B, [1, 2], [0, 2])``."""
     if not operands:
         raise ValueError("einsum: expected subscripts and operands")
@@ -802,7 +816,7 @@ def einsum(*operands, optimize=False):
     return Einsum.apply(*[_arr(o) for o in ops], subscripts=spec, optimize=optimize)
 
 
-def diagonal(x, offset=0, axis1=0, axis2=1):
+def diagonal(x: TensorLike, offset: int = 0, axis1: int = 0, axis2: int = 1) -> TensorOrArray:
     """Diagonal entries y_i = x[i, i + offset] of the (axis1, axis2) planes, as a last axis (NumPy's
     diagonal): a gather, whose adjoint scatters ybar back onto the diagonal."""
     x = _arr(x)
@@ -816,12 +830,12 @@ def diagonal(x, offset=0, axis1=0, axis2=1):
     return getitem(x, (Ellipsis, rows, rows + offset))
 
 
-def trace(x, offset=0, axis1=0, axis2=1):
+def trace(x: TensorLike, offset: int = 0, axis1: int = 0, axis2: int = 1) -> TensorOrArray:
     """Trace.  y = sum_i x[i, i + offset]."""
     return sum(diagonal(x, offset, axis1, axis2), axis=-1)
 
 
-def diag(v, k=0):
+def diag(v: TensorLike, k: int = 0) -> TensorOrArray:
     """A 1-D v placed on the k-th diagonal of a square matrix (a scatter), or the k-th diagonal of a
     matrix (a gather), as NumPy's diag."""
     v = _arr(v)
@@ -840,19 +854,19 @@ def _tri_mask(x, k, lower):
     return np.tri(n, m, k, dtype=bool) if lower else ~np.tri(n, m, k - 1, dtype=bool)
 
 
-def tril(x, k=0):
+def tril(x: TensorLike, k: int = 0) -> TensorOrArray:
     """Lower triangle (entries above the k-th diagonal set to 0):  y = where(mask, x, 0)."""
     x = _arr(x)
     return where(_tri_mask(x, k, True), x, 0.0)
 
 
-def triu(x, k=0):
+def triu(x: TensorLike, k: int = 0) -> TensorOrArray:
     """Upper triangle (entries below the k-th diagonal set to 0):  y = where(mask, x, 0)."""
     x = _arr(x)
     return where(_tri_mask(x, k, False), x, 0.0)
 
 
-def kron(a, b):
+def kron(a: TensorLike, b: TensorLike) -> TensorOrArray:
     """Kronecker product.  y[i_a n_b + i_b, ...] = a[i_a, ...] b[i_b, ...]: the outer product with
     the axes interleaved, merged pairwise."""
     a, b = _arr(a), _arr(b)
@@ -866,13 +880,13 @@ def kron(a, b):
 
 # --- linear algebra ----------------------------------------------------------------
 @_doc(Inv)
-def inv(a): return Inv.apply(_arr(a))
+def inv(a: TensorLike) -> TensorOrArray: return Inv.apply(_arr(a))
 @_doc(Det)
-def det(a): return Det.apply(_arr(a))
+def det(a: TensorLike) -> TensorOrArray: return Det.apply(_arr(a))
 @_doc(Solve)
-def solve(a, b): return Solve.apply(_arr(a), _arr(b))
+def solve(a: TensorLike, b: TensorLike) -> TensorOrArray: return Solve.apply(_arr(a), _arr(b))
 @_doc(Cholesky)
-def cholesky(a): return Cholesky.apply(_arr(a))
+def cholesky(a: TensorLike) -> TensorOrArray: return Cholesky.apply(_arr(a))
 
 
 SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
@@ -881,7 +895,7 @@ SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
 
 
 @_doc(LogAbsDet)
-def slogdet(a):
+def slogdet(a: TensorLike) -> SlogdetResult:
     """(sign, log|det A|): the sign is a constant, the log-determinant differentiable."""
     a = _arr(a)
     logdet = LogAbsDet.apply(a)
@@ -889,19 +903,20 @@ def slogdet(a):
 
 
 @_doc(Eigh)
-def eigh(a, UPLO="L"):
+def eigh(a: TensorLike, UPLO: Literal['L', 'U'] = "L") -> EighResult:
     """(w, V), the eigenvalues (ascending) and eigenvectors of a symmetric matrix."""
     packed = Eigh.apply(_arr(a), UPLO=UPLO)
     return EighResult(getitem(packed, (Ellipsis, 0, slice(None))), getitem(packed, (Ellipsis, slice(1, None), slice(None))))
 
 
-def eigvalsh(a, UPLO="L"):
+def eigvalsh(a: TensorLike, UPLO: Literal['L', 'U'] = "L") -> TensorOrArray:
     """The eigenvalues of a symmetric matrix (see :func:`eigh`)."""
     return eigh(a, UPLO)[0]
 
 
 @_doc(Svd)
-def svd(a, full_matrices=True, compute_uv=True):
+def svd(a: TensorLike, full_matrices: bool = True,
+        compute_uv: bool = True) -> Union[SVDResult, TensorOrArray]:
     """(U, s, Vh) with A = U diag(s) Vh, or s alone with ``compute_uv=False``.  ``full_matrices=True``
     (NumPy's default) is the reduced decomposition for square matrices; for non-square ones the extra
     columns of U or rows of Vh are not determined by A, so for a Tensor pass ``full_matrices=False``."""
@@ -964,7 +979,8 @@ def _matrix_norm(x, ord, axes, keepdims):
     return squeeze(y, axis=tuple(a % nd for a in (r, c)))
 
 
-def norm(x, ord=None, axis=None, keepdims=False):
+def norm(x: TensorLike, ord: Union[int, float, str, None] = None, axis: Axis = None,
+         keepdims: bool = False) -> TensorOrArray:
     """Vector and matrix norms, as NumPy's linalg.norm, composed from sums, abs, max and (for 'nuc',
     2 and -2 of matrices) the singular values.  The 2-norm's derivative x / ||x|| is NaN at x = 0
     (the kink; HIPS autograd gives NaN there too)."""
@@ -995,12 +1011,13 @@ from chainrule.ops.heads import PointwiseLoss, SoftmaxCrossEntropy, add_l2  # no
 
 
 @_doc(Linear)
-def linear(x, W, b=None):
+def linear(x: TensorLike, W: TensorLike, b: Optional[TensorLike] = None) -> TensorOrArray:
     return Linear.apply(x, W, b) if b is not None else Linear.apply(x, W)
 
 
 @_doc(SoftmaxCrossEntropy)
-def softmax_cross_entropy(logits, targets, weights=None, softmax=None, validated=False):
+def softmax_cross_entropy(logits: TensorLike, targets: TensorLike, weights: Optional[TensorLike] = None,
+                          softmax: Optional[Softmax] = None, validated: bool = False) -> TensorOrArray:
     """``softmax`` may be the Softmax node that was applied to ``logits`` (its probabilities are reused);
     ``validated=True`` skips checking the targets, for callers that have (chainrule.losses)."""
     return SoftmaxCrossEntropy.apply(logits, _value(targets), weights=weights, softmax=softmax,
@@ -1008,7 +1025,8 @@ def softmax_cross_entropy(logits, targets, weights=None, softmax=None, validated
 
 
 @_doc(PointwiseLoss)
-def pointwise_loss(a, y, weights=None, kind="squared", scale=None):
+def pointwise_loss(a: TensorLike, y: TensorLike, weights: Optional[TensorLike] = None, kind: str = "squared",
+                   scale: Optional[float] = None) -> TensorOrArray:
     return PointwiseLoss.apply(a, _value(y), weights=weights, kind=kind, scale=scale)
 
 

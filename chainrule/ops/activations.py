@@ -21,9 +21,13 @@ array([0.25])
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 from chainrule.ops import elu, identity, leaky_relu, relu, sigmoid, softmax, softplus, tanh
 from chainrule.ops.elementwise import Activation
+
+if TYPE_CHECKING:
+    from chainrule._typing import ActivationLike, Callable, Optional, TensorOrArray
 
 __all__ = ["NAMES", "get", "spec", "name_of", "fusable", "Activation"]
 
@@ -42,7 +46,7 @@ def _key(name):
     return _ALIASES.get(key, key)
 
 
-def get(activation):
+def get(activation: ActivationLike) -> Callable[..., TensorOrArray]:
     """The activation function for a name, a callable (returned as it is) or None (the identity).
 
     >>> get(None) is identity, get("Leaky-ReLU") is leaky_relu, get("logistic") is sigmoid
@@ -60,7 +64,7 @@ def get(activation):
                      f"{', '.join(sorted(_ALIASES))}), a callable, or None for the identity")
 
 
-def name_of(fn):
+def name_of(fn: Callable[..., TensorOrArray]) -> Optional[str]:
     """The canonical name of an activation function (for saving), or None for a custom callable.
 
     A ``functools.partial`` of a table function (``partial(leaky_relu, alpha=0.2)``) has no name:
@@ -74,7 +78,7 @@ def name_of(fn):
         return None
 
 
-def spec(activation):
+def spec(activation: ActivationLike) -> Optional[type[Activation]]:
     """The :class:`Activation` subclass behind a name or table function, or None (softmax, custom).
 
     >>> spec("tanh").__name__, spec(relu).__name__, spec("softmax")
@@ -86,7 +90,7 @@ def spec(activation):
     return None if name is None else Activation.registry.get(name)
 
 
-def fusable(activation):
+def fusable(activation: ActivationLike) -> Optional[type[Activation]]:
     """The Activation subclass if a fused layer can apply ``activation`` in place and take its
     derivative from the output alone (so it keeps no copy of its input), else None."""
     cls = spec(activation)

@@ -56,6 +56,8 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -64,6 +66,14 @@ from chainrule.function import Function
 from chainrule.ops.elementwise import Activation
 from chainrule.ops.reduce import _ones
 from chainrule.tensor import Tensor
+
+if TYPE_CHECKING:
+    from chainrule._typing import Any, Grads, Mapping, Optional, Shape, Tangent, TensorLike, TensorOrArray
+
+#: one int for every spatial axis, or one per axis
+IntOrTuple = Union[int, Sequence[int]]
+#: 'valid', 'same', 'causal', an int, one int per axis, or one (before, after) pair per axis
+Padding = Union[str, int, Sequence[int], Sequence[tuple[int, int]]]
 
 __all__ = ["convolution", "conv1d", "conv2d", "max_pool", "max_pool1d", "max_pool2d", "avg_pool", "avg_pool1d",
            "avg_pool2d", "conv_padding", "conv_output_size", "pool_padding", "get_column_memory_limit",
@@ -81,12 +91,12 @@ MONOTONE_ACTIVATIONS = frozenset({"identity", "sigmoid", "tanh", "relu", "leaky_
 _COLUMN_LIMIT = 256 << 20
 
 
-def get_column_memory_limit():
+def get_column_memory_limit() -> int:
     """Bytes the im2col column matrix of one convolution may take before the batch is tiled."""
     return _COLUMN_LIMIT
 
 
-def set_column_memory_limit(nbytes):
+def set_column_memory_limit(nbytes: int) -> int:
     """Set the column-matrix cap (bytes, >= 1); returns the previous value.
 
     Within the cap the column matrix of a whole batch is built once and kept for the weight
@@ -101,7 +111,7 @@ def set_column_memory_limit(nbytes):
 
 
 @contextlib.contextmanager
-def column_memory_limit(nbytes):
+def column_memory_limit(nbytes: int) -> Iterator[None]:
     """Context manager: run a block with another column-matrix cap (see :func:`set_column_memory_limit`).
 
     >>> import numpy as np
@@ -153,7 +163,8 @@ def _positive_tuple(value, nd, what, op):
     return tuple(int(v) for v in value)
 
 
-def conv_output_size(n, k, stride=1, dilation=1, pad=(0, 0)):
+def conv_output_size(n: Optional[int], k: int, stride: int = 1, dilation: int = 1,
+                     pad: tuple[int, int] = (0, 0)) -> Optional[int]:
     """Output length along one axis: (n + p_lo + p_hi - d (k - 1) - 1) // s + 1 (None if n is None).
 
     >>> conv_output_size(28, 3), conv_output_size(28, 3, stride=2, pad=(0, 1)), conv_output_size(26, 2, 2)
@@ -170,7 +181,8 @@ def _same_pads(n, k, s, d):
     return (total // 2, total - total // 2)
 
 
-def conv_padding(padding, spatial, kernel, strides=1, dilation=1, op="conv"):
+def conv_padding(padding: Padding, spatial: Sequence[Optional[int]], kernel: Sequence[int],
+                 strides: IntOrTuple = 1, dilation: IntOrTuple = 1, op: str = "conv") -> tuple[tuple[int, int], ...]:
     """Resolve a padding specification to one (before, after) pair per spatial axis.
 
     ``padding`` is 'valid' (none), 'same' (TensorFlow/Keras: the output has ceil(n / s) positions;
@@ -600,7 +612,10 @@ class Conv(Function):
     name = "conv"
     backward_out = True
 
-    def forward(self, x, w, b=None, *, strides, pads, dilation, groups=1, act=None, act_params=None, pool=None):
+    def forward(self, x: np.ndarray, w: np.ndarray, b: Optional[np.ndarray] = None, *, strides: tuple[int, ...],
+                pads: tuple[tuple[int, int], ...], dilation: tuple[int, ...], groups: int = 1,
+                act: Optional[str] = None, act_params: Optional[Mapping[str, float]] = None,
+                pool: Optional[tuple[Sequence[int], Sequence[int]]] = None) -> np.ndarray:
         x, w = np.asarray(x), np.asarray(w)
         dtype = np.result_type(x.dtype, w.dtype, np.float32 if b is None else np.asarray(b).dtype)
         if dtype.kind != "f":
@@ -654,7 +669,7 @@ class Conv(Function):
     def _pool_params(self):
         return {"size": self.pg.size, "strides": self.pg.strides, "pads": self.pg.pads}
 
-    def backward(self, g, out=_NO_OUT):
+    def backward(self, g: TensorOrArray, out: Sequence[Optional[np.ndarray]] = _NO_OUT) -> Grads:
         if type(g) is not np.ndarray or type(self.x) is not np.ndarray:
             return self._composed_backward(g)
         needs = self.needs_input_grad
@@ -710,7 +725,7 @@ class Conv(Function):
         dw = ConvKernelGrad.apply(self.x, gp, w_shape=_shape(self.w), **geo.params()) if needs[1] else None
         return dx, dw, db
 
-    def jvp(self, dx, dw, db=None):
+    def jvp(self, dx: Tangent, dw: Tangent, db: Tangent = None) -> Tangent:
         geo = self.geo
         zdot = None
         if dx is not None:
@@ -753,19 +768,20 @@ class ConvInputGrad(Function):
 
     name = "conv_input_grad"
 
-    def forward(self, dz, w, *, x_shape, strides, pads, dilation, groups=1):
+    def forward(self, dz: np.ndarray, w: np.ndarray, *, x_shape: Shape, strides: tuple[int, ...],
+                pads: tuple[tuple[int, int], ...], dilation: tuple[int, ...], groups: int = 1) -> np.ndarray:
         dz, w = np.asarray(dz), np.asarray(w)
         self.geo = _Geometry(tuple(x_shape), w.shape, strides, pads, dilation, groups)
         self.dz, self.w = dz, w
         return _conv_input_grad(dz.reshape(-1, self.geo.F), w, self.geo)
 
-    def backward(self, v):
+    def backward(self, v: TensorOrArray) -> Grads:
         n0, n1 = self.needs_input_grad
         prm = self.geo.params()
         return (Conv.apply(v, self.w, **prm) if n0 else None,
                 ConvKernelGrad.apply(v, self.dz, w_shape=_shape(self.w), **prm) if n1 else None)
 
-    def jvp(self, ddz, dw):
+    def jvp(self, ddz: Tangent, dw: Tangent) -> Tangent:
         out = None if ddz is None else _conv_input_grad(np.asarray(ddz).reshape(-1, self.geo.F), self.w, self.geo)
         if dw is not None:
             t = _conv_input_grad(self.dz.reshape(-1, self.geo.F), np.asarray(dw), self.geo)
@@ -782,19 +798,20 @@ class ConvKernelGrad(Function):
 
     name = "conv_kernel_grad"
 
-    def forward(self, x, dz, *, w_shape, strides, pads, dilation, groups=1):
+    def forward(self, x: np.ndarray, dz: np.ndarray, *, w_shape: Shape, strides: tuple[int, ...],
+                pads: tuple[tuple[int, int], ...], dilation: tuple[int, ...], groups: int = 1) -> np.ndarray:
         x, dz = np.asarray(x), np.asarray(dz)
         self.geo = _Geometry(x.shape, tuple(w_shape), strides, pads, dilation, groups)
         self.x, self.dz = x, dz
         return _conv_kernel_grad(x, dz.reshape(-1, self.geo.F), self.geo)
 
-    def backward(self, V):
+    def backward(self, V: TensorOrArray) -> Grads:
         n0, n1 = self.needs_input_grad
         prm = self.geo.params()
         return (ConvInputGrad.apply(self.dz, V, x_shape=_shape(self.x), **prm) if n0 else None,
                 Conv.apply(self.x, V, **prm) if n1 else None)
 
-    def jvp(self, dx, ddz):
+    def jvp(self, dx: Tangent, ddz: Tangent) -> Tangent:
         out = None if dx is None else _conv_kernel_grad(np.asarray(dx), self.dz.reshape(-1, self.geo.F), self.geo)
         if ddz is not None:
             t = _conv_kernel_grad(self.x, np.asarray(ddz).reshape(-1, self.geo.F), self.geo)
@@ -812,7 +829,8 @@ class MaxPool(Function):
 
     name = "max_pool"
 
-    def forward(self, x, *, size, strides, pads):
+    def forward(self, x: np.ndarray, *, size: tuple[int, ...], strides: tuple[int, ...],
+                pads: tuple[tuple[int, int], ...]) -> np.ndarray:
         x = np.asarray(x)
         pg = self.pg = _PoolGeometry(x.shape[1:-1], size, strides, pads, op="max_pool")
         neg = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
@@ -823,10 +841,10 @@ class MaxPool(Function):
         self.x_shape = x.shape
         return y
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         return (MaxUnpool.apply(g, idx=self.idx, x_shape=self.x_shape, **self.pg.params()),)
 
-    def jvp(self, dx):
+    def jvp(self, dx: Tangent) -> Tangent:
         return _max_gather(_pad(np.asarray(dx), self.pg.pads), self.idx, self.pg)
 
 
@@ -836,16 +854,17 @@ class MaxUnpool(Function):
 
     name = "max_unpool"
 
-    def forward(self, g, *, idx, x_shape, size, strides, pads):
+    def forward(self, g: np.ndarray, *, idx: np.ndarray, x_shape: Shape, size: tuple[int, ...],
+                strides: tuple[int, ...], pads: tuple[tuple[int, int], ...]) -> np.ndarray:
         g = np.asarray(g)
         self.idx = idx
         self.pg = _PoolGeometry(tuple(x_shape[1:-1]), size, strides, pads, op="max_unpool")
         return _crop(_max_unpool(g, idx, self.pg), self.pg.spatial, pads)
 
-    def backward(self, h):
+    def backward(self, h: TensorOrArray) -> Grads:
         return (MaxGather.apply(h, idx=self.idx, **self.pg.params()),)
 
-    def jvp(self, dg):
+    def jvp(self, dg: Tangent) -> Tangent:
         return _crop(_max_unpool(np.asarray(dg), self.idx, self.pg), self.pg.spatial, self.pg.pads)
 
 
@@ -855,17 +874,18 @@ class MaxGather(Function):
 
     name = "max_gather"
 
-    def forward(self, h, *, idx, size, strides, pads):
+    def forward(self, h: np.ndarray, *, idx: np.ndarray, size: tuple[int, ...], strides: tuple[int, ...],
+                pads: tuple[tuple[int, int], ...]) -> np.ndarray:
         h = np.asarray(h)
         self.idx = idx
         self.pg = _PoolGeometry(h.shape[1:-1], size, strides, pads, op="max_gather")
         self.x_shape = h.shape
         return _max_gather(_pad(h, pads), idx, self.pg)
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         return (MaxUnpool.apply(g, idx=self.idx, x_shape=self.x_shape, **self.pg.params()),)
 
-    def jvp(self, dh):
+    def jvp(self, dh: Tangent) -> Tangent:
         return _max_gather(_pad(np.asarray(dh), self.pg.pads), self.idx, self.pg)
 
 
@@ -878,7 +898,8 @@ class AvgPool(Function):
 
     name = "avg_pool"
 
-    def forward(self, x, *, size, strides, pads, counted=None):
+    def forward(self, x: np.ndarray, *, size: tuple[int, ...], strides: tuple[int, ...],
+                pads: tuple[tuple[int, int], ...], counted: Optional[np.ndarray] = None) -> np.ndarray:
         x = np.asarray(x)
         if x.dtype.kind != "f":
             x = x.astype(np.float64)
@@ -889,10 +910,10 @@ class AvgPool(Function):
         y /= self.count
         return y
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         return (AvgPoolT.apply(g, x_shape=self.x_shape, counted=self.counted, **self.pg.params()),)
 
-    def jvp(self, dx):
+    def jvp(self, dx: Tangent) -> Tangent:
         dx = np.asarray(dx)
         return _window_sum(_pad(dx, self.pg.pads), self.pg) / self.count
 
@@ -903,17 +924,18 @@ class AvgPoolT(Function):
 
     name = "avg_pool_t"
 
-    def forward(self, g, *, x_shape, size, strides, pads, counted=None):
+    def forward(self, g: np.ndarray, *, x_shape: Shape, size: tuple[int, ...], strides: tuple[int, ...],
+                pads: tuple[tuple[int, int], ...], counted: Optional[np.ndarray] = None) -> np.ndarray:
         g = np.asarray(g)
         pg = self.pg = _PoolGeometry(tuple(x_shape[1:-1]), size, strides, pads, op="avg_pool_t")
         self.counted = counted
         self.count = _avg_count(pg, counted, g.dtype)
         return _crop(_window_spread(g / self.count, pg, g.dtype), pg.spatial, pads)
 
-    def backward(self, h):
+    def backward(self, h: TensorOrArray) -> Grads:
         return (AvgPool.apply(h, counted=self.counted, **self.pg.params()),)
 
-    def jvp(self, dg):
+    def jvp(self, dg: Tangent) -> Tangent:
         dg = np.asarray(dg)
         return _crop(_window_spread(dg / self.count, self.pg, dg.dtype), self.pg.spatial, self.pg.pads)
 
@@ -935,8 +957,9 @@ def _act_name(activation, op):
     return cls.name, {}
 
 
-def convolution(x, w, b=None, strides=1, padding="valid", dilation=1, groups=1, activation=None,
-                max_pool=None):
+def convolution(x: TensorLike, w: TensorLike, b: Optional[TensorLike] = None, strides: IntOrTuple = 1,
+                padding: Padding = "valid", dilation: IntOrTuple = 1, groups: int = 1,
+                activation: Optional[str] = None, max_pool: Union[int, tuple[int, int], None] = None) -> TensorOrArray:
     """Channels-last convolution over any number of spatial axes (see the module docstring).
 
     Parameters
@@ -1016,13 +1039,17 @@ def _check_rank(x, nd, op, layout):
         raise ValueError(f"{op}: expected input of rank {nd + 2} {layout}, got shape {shape}")
 
 
-def conv1d(x, w, b=None, strides=1, padding="valid", dilation=1, groups=1, activation=None, max_pool=None):
+def conv1d(x: TensorLike, w: TensorLike, b: Optional[TensorLike] = None, strides: IntOrTuple = 1,
+           padding: Padding = "valid", dilation: IntOrTuple = 1, groups: int = 1, activation: Optional[str] = None,
+           max_pool: Union[int, tuple[int, int], None] = None) -> TensorOrArray:
     """1-D convolution of x (N, steps, C) with w (k, C / groups, F); see :func:`convolution`."""
     _check_rank(x, 1, "conv1d", "(batch, steps, channels)")
     return convolution(x, w, b, strides, padding, dilation, groups, activation, max_pool)
 
 
-def conv2d(x, w, b=None, strides=1, padding="valid", dilation=1, groups=1, activation=None, max_pool=None):
+def conv2d(x: TensorLike, w: TensorLike, b: Optional[TensorLike] = None, strides: IntOrTuple = 1,
+           padding: Padding = "valid", dilation: IntOrTuple = 1, groups: int = 1, activation: Optional[str] = None,
+           max_pool: Union[int, tuple[int, int], None] = None) -> TensorOrArray:
     """2-D convolution of x (N, H, W, C) with w (kh, kw, C / groups, F); see :func:`convolution`.
 
     >>> import numpy as np
@@ -1033,7 +1060,8 @@ def conv2d(x, w, b=None, strides=1, padding="valid", dilation=1, groups=1, activ
     return convolution(x, w, b, strides, padding, dilation, groups, activation, max_pool)
 
 
-def pool_padding(padding, spatial, size, strides, op="pool"):
+def pool_padding(padding: Padding, spatial: Sequence[Optional[int]], size: Sequence[int], strides: Sequence[int],
+                 op: str = "pool") -> tuple[tuple[int, int], ...]:
     """Pads of a pooling: 'valid', 'same' (TensorFlow's), an int or pairs per axis (see conv_padding)."""
     return conv_padding(padding, spatial, size, strides, 1, op)
 
@@ -1052,7 +1080,8 @@ def _pool_args(x, pool_size, strides, padding, nd, op):
     return xs, size, strides, pads
 
 
-def max_pool(x, pool_size, strides=None, padding="valid", nd=None):
+def max_pool(x: TensorLike, pool_size: IntOrTuple, strides: Optional[IntOrTuple] = None, padding: Padding = "valid",
+             nd: Optional[int] = None) -> TensorOrArray:
     """Max pooling of channels-last x (N, *spatial, C); the gradient goes to each window's first maximum.
 
     ``strides`` defaults to ``pool_size``; ``padding`` 'valid', 'same' (TensorFlow's; padding never
@@ -1067,17 +1096,20 @@ def max_pool(x, pool_size, strides=None, padding="valid", nd=None):
     return MaxPool.apply(x, size=size, strides=strides, pads=pads)
 
 
-def max_pool1d(x, pool_size=2, strides=None, padding="valid"):
+def max_pool1d(x: TensorLike, pool_size: IntOrTuple = 2, strides: Optional[IntOrTuple] = None,
+               padding: Padding = "valid") -> TensorOrArray:
     """Max pooling of (N, steps, C); see :func:`max_pool`."""
     return max_pool(x, pool_size, strides, padding, nd=1)
 
 
-def max_pool2d(x, pool_size=2, strides=None, padding="valid"):
+def max_pool2d(x: TensorLike, pool_size: IntOrTuple = 2, strides: Optional[IntOrTuple] = None,
+               padding: Padding = "valid") -> TensorOrArray:
     """Max pooling of (N, H, W, C); see :func:`max_pool`."""
     return max_pool(x, pool_size, strides, padding, nd=2)
 
 
-def avg_pool(x, pool_size, strides=None, padding="valid", count_include_pad=False, nd=None):
+def avg_pool(x: TensorLike, pool_size: IntOrTuple, strides: Optional[IntOrTuple] = None, padding: Padding = "valid",
+             count_include_pad: bool = False, nd: Optional[int] = None) -> TensorOrArray:
     """Average pooling of channels-last x (N, *spatial, C).
 
     With padding, each window's mean is over its entries inside the input (TensorFlow's 'same';
@@ -1101,11 +1133,13 @@ def avg_pool(x, pool_size, strides=None, padding="valid", count_include_pad=Fals
     return AvgPool.apply(x, size=size, strides=strides, pads=pads, counted=counted)
 
 
-def avg_pool1d(x, pool_size=2, strides=None, padding="valid", count_include_pad=False):
+def avg_pool1d(x: TensorLike, pool_size: IntOrTuple = 2, strides: Optional[IntOrTuple] = None,
+               padding: Padding = "valid", count_include_pad: bool = False) -> TensorOrArray:
     """Average pooling of (N, steps, C); see :func:`avg_pool`."""
     return avg_pool(x, pool_size, strides, padding, count_include_pad, nd=1)
 
 
-def avg_pool2d(x, pool_size=2, strides=None, padding="valid", count_include_pad=False):
+def avg_pool2d(x: TensorLike, pool_size: IntOrTuple = 2, strides: Optional[IntOrTuple] = None,
+               padding: Padding = "valid", count_include_pad: bool = False) -> TensorOrArray:
     """Average pooling of (N, H, W, C); see :func:`avg_pool`."""
     return avg_pool(x, pool_size, strides, padding, count_include_pad, nd=2)

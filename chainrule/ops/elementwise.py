@@ -7,10 +7,15 @@ multiplying by f'(x):  xbar = ybar * f'(x),  ydot = f'(x) * xdot.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from chainrule.function import Function
 from chainrule.tensor import Tensor, _data as _value
+
+if TYPE_CHECKING:
+    from chainrule._typing import Any, ArrayLike, DTypeLike, Grads, Optional, Tangent, TensorOrArray
 
 
 def _sum_tangents(*terms):
@@ -24,41 +29,41 @@ def _sum_tangents(*terms):
 class Add(Function):
     """Addition.  y = a + b;  VJP: abar = ybar, bbar = ybar;  JVP: ydot = adot + bdot."""
 
-    def forward(self, a, b):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.add(a, b)
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         return g, g
 
-    def jvp(self, da, db):
+    def jvp(self, da: Tangent, db: Tangent) -> Tangent:
         return _sum_tangents(da, db)
 
 
 class Sub(Function):
     """Subtraction.  y = a - b;  VJP: abar = ybar, bbar = -ybar;  JVP: ydot = adot - bdot."""
 
-    def forward(self, a, b):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.subtract(a, b)
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         return g, (-g if self.needs_input_grad[1] else None)
 
-    def jvp(self, da, db):
+    def jvp(self, da: Tangent, db: Tangent) -> Tangent:
         return _sum_tangents(da, None if db is None else -db)
 
 
 class Mul(Function):
     """Product.  y = a * b;  VJP: abar = ybar * b, bbar = ybar * a;  JVP: ydot = adot b + a bdot."""
 
-    def forward(self, a, b):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.a, self.b = a, b
         return np.multiply(a, b)
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         ga, gb = self.needs_input_grad
         return (g * self.b if ga else None), (g * self.a if gb else None)
 
-    def jvp(self, da, db):
+    def jvp(self, da: Tangent, db: Tangent) -> Tangent:
         return _sum_tangents(None if da is None else da * self.b,
                              None if db is None else self.a * db)
 
@@ -66,17 +71,17 @@ class Mul(Function):
 class Div(Function):
     """Quotient.  y = a / b;  VJP: abar = ybar / b, bbar = -ybar a / b^2;  JVP: ydot = (adot - y bdot) / b."""
 
-    def forward(self, a, b):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.b = b
         self.y = np.true_divide(a, b)
         return self.y
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         ga, gb = self.needs_input_grad
         q = g / self.b
         return (q if ga else None), (-q * self.y if gb else None)
 
-    def jvp(self, da, db):
+    def jvp(self, da: Tangent, db: Tangent) -> Tangent:
         return _sum_tangents(None if da is None else da / self.b,
                              None if db is None else -self.y * db / self.b)
 
@@ -90,7 +95,7 @@ class Pow(Function):
     log 1); for a < 0, dy/db = y log(a) is NaN (a^b is not differentiable in b there).
     """
 
-    def forward(self, a, b):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.a, self.b = a, b
         self.y = np.power(a, b)
         return self.y
@@ -113,11 +118,11 @@ class Pow(Function):
             # d/db a^b = a^b log a; log 0 is replaced by log 1 = 0 (the limit for b > 0)
             return self.y * Log.apply(Where.apply(zero, 1, self.a) if zero.any() else self.a)
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         ga, gb = self.needs_input_grad
         return (g * self._da() if ga else None), (g * self._db() if gb else None)
 
-    def jvp(self, da, db):
+    def jvp(self, da: Tangent, db: Tangent) -> Tangent:
         return _sum_tangents(None if da is None else self._da() * da,
                              None if db is None else self._db() * db)
 
@@ -125,69 +130,69 @@ class Pow(Function):
 class Neg(Function):
     """Negation.  y = -x;  VJP: xbar = -ybar;  JVP: ydot = -xdot."""
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         return np.negative(x)
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         return (-g,)
 
-    def jvp(self, dx):
+    def jvp(self, dx: Tangent) -> Tangent:
         return -dx
 
 
 class Exp(Function):
     """Exponential.  y = exp(x);  y' = exp(x) = y;  VJP: xbar = ybar y;  JVP: ydot = y xdot."""
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.y = np.exp(x)
         return self.y
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         return (g * self.y,)
 
-    def jvp(self, dx):
+    def jvp(self, dx: Tangent) -> Tangent:
         return self.y * dx
 
 
 class Log(Function):
     """Natural logarithm.  y = log(x);  y' = 1/x;  VJP: xbar = ybar / x;  JVP: ydot = xdot / x."""
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.x = x
         return np.log(x)
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         return (g / self.x,)
 
-    def jvp(self, dx):
+    def jvp(self, dx: Tangent) -> Tangent:
         return dx / self.x
 
 
 class Sqrt(Function):
     """Square root.  y = sqrt(x);  y' = 1 / (2 sqrt(x));  VJP: xbar = ybar / (2y);  JVP: ydot = xdot / (2y)."""
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.y = np.sqrt(x)
         return self.y
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         return (g / (2 * self.y),)
 
-    def jvp(self, dx):
+    def jvp(self, dx: Tangent) -> Tangent:
         return dx / (2 * self.y)
 
 
 class Abs(Function):
     """Absolute value.  y = |x|;  y' = sign(x) (0 at the kink x = 0)."""
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.s = np.sign(x)
         return np.abs(x)
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         return (g * self.s,)
 
-    def jvp(self, dx):
+    def jvp(self, dx: Tangent) -> Tangent:
         return self.s * dx
 
 
@@ -230,37 +235,37 @@ class Activation(Function):
                 Activation.registry[key] = cls
 
     @staticmethod
-    def f_(x, out, **p):  # pragma: no cover - abstract
+    def f_(x: np.ndarray, out: np.ndarray, **p: float) -> np.ndarray:  # pragma: no cover - abstract
         """Write f(x) into ``out`` (which may be ``x`` itself, for in-place use) and return ``out``."""
         raise NotImplementedError
 
     @staticmethod
-    def df(y, x, **p):  # pragma: no cover - abstract
+    def df(y: TensorOrArray, x: Optional[TensorOrArray], **p: float) -> TensorOrArray:  # pragma: no cover - abstract
         """The derivative f'(x), from the output ``y = f(x)`` where the activation allows it (``x`` is
         None then), written with operators so that it also works on Tensors (second derivatives)."""
         raise NotImplementedError
 
     @classmethod
-    def df_(cls, y, x, out, **p):
+    def df_(cls, y: np.ndarray, x: Optional[np.ndarray], out: np.ndarray, **p: float) -> np.ndarray:
         """The in-place kernel of :meth:`df`: write f'(x) into the array ``out`` and return it."""
         out[...] = cls.df(y, x, **p)
         return out
 
     @classmethod
-    def value(cls, x, **p):
+    def value(cls, x: ArrayLike, **p: float) -> np.ndarray:
         """f(x) as a new float array (x itself is left alone)."""
         x = np.asarray(x)
         out = np.empty(x.shape, x.dtype if x.dtype.kind == "f" else np.float64)
         return cls.f_(x, out, **p)
 
-    def forward(self, x, **p):
+    def forward(self, x: np.ndarray, **p: Any) -> np.ndarray:
         self.y = self.value(x, **p)
         self.p = p
         if self.uses_input:
             self.x = x
         return self.y
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         x = self.x if self.uses_input else None
         if type(g) is np.ndarray and g.shape == self.y.shape and g.dtype == self.y.dtype:
             d = type(self).df_(self.y, x, np.empty_like(self.y), **self.p)   # f'(x) in one buffer
@@ -268,7 +273,7 @@ class Activation(Function):
             return (d,)
         return (g * self.df(self.y, x, **self.p),)    # on Tensors too (differentiating the VJP)
 
-    def jvp(self, dx):
+    def jvp(self, dx: Tangent) -> Tangent:
         return self.df(self.y, self.x if self.uses_input else None, **self.p) * dx
 
 
@@ -279,13 +284,13 @@ class Identity(Activation):
     aliases = ("linear",)
 
     @staticmethod
-    def f_(x, out):
+    def f_(x: np.ndarray, out: np.ndarray) -> np.ndarray:
         if out is not x:
             np.copyto(out, x)
         return out
 
     @staticmethod
-    def df(y, x):
+    def df(y: TensorOrArray, x: Optional[TensorOrArray]) -> TensorOrArray:
         return np.ones_like(_value(y))
 
 
@@ -295,15 +300,15 @@ class Tanh(Activation):
     name = "tanh"
 
     @staticmethod
-    def f_(x, out):
+    def f_(x: np.ndarray, out: np.ndarray) -> np.ndarray:
         return np.tanh(x, out=out)
 
     @staticmethod
-    def df(y, x):
+    def df(y: TensorOrArray, x: Optional[TensorOrArray]) -> TensorOrArray:
         return 1 - y * y
 
     @staticmethod
-    def df_(y, x, out):
+    def df_(y: np.ndarray, x: Optional[np.ndarray], out: np.ndarray) -> np.ndarray:
         np.multiply(y, y, out=out)
         return np.subtract(1.0, out, out=out)
 
@@ -320,7 +325,7 @@ class Sigmoid(Activation):
     aliases = ("logistic",)
 
     @staticmethod
-    def f_(x, out):
+    def f_(x: np.ndarray, out: np.ndarray) -> np.ndarray:
         np.negative(x, out=out)
         with np.errstate(over="ignore", under="ignore"):
             np.exp(out, out=out)
@@ -328,11 +333,11 @@ class Sigmoid(Activation):
         return np.reciprocal(out, out=out)
 
     @staticmethod
-    def df(y, x):
+    def df(y: TensorOrArray, x: Optional[TensorOrArray]) -> TensorOrArray:
         return y * (1 - y)
 
     @staticmethod
-    def df_(y, x, out):
+    def df_(y: np.ndarray, x: Optional[np.ndarray], out: np.ndarray) -> np.ndarray:
         np.subtract(1.0, y, out=out)
         out *= y
         return out
@@ -386,15 +391,15 @@ class Relu(Activation):
     name = "relu"
 
     @staticmethod
-    def f_(x, out):
+    def f_(x: np.ndarray, out: np.ndarray) -> np.ndarray:
         return np.maximum(x, 0, out=out)
 
     @staticmethod
-    def df(y, x):
+    def df(y: TensorOrArray, x: Optional[TensorOrArray]) -> TensorOrArray:
         return (_value(y) > 0).astype(_value(y).dtype)
 
     @staticmethod
-    def df_(y, x, out):
+    def df_(y: np.ndarray, x: Optional[np.ndarray], out: np.ndarray) -> np.ndarray:
         return np.greater(y, 0, out=out)
 
 
@@ -407,15 +412,15 @@ class LeakyRelu(Activation):
     params = {"alpha": 0.01}
 
     @staticmethod
-    def f_(x, out, alpha=0.01):
+    def f_(x: np.ndarray, out: np.ndarray, alpha: float = 0.01) -> np.ndarray:
         return np.multiply(x, np.where(x > 0, 1.0, alpha).astype(out.dtype, copy=False), out=out)
 
     @staticmethod
-    def df(y, x, alpha=0.01):
+    def df(y: TensorOrArray, x: Optional[TensorOrArray], alpha: float = 0.01) -> TensorOrArray:
         return np.where(_value(y) > 0, 1.0, alpha).astype(_value(y).dtype)
 
     @staticmethod
-    def df_(y, x, out, alpha=0.01):
+    def df_(y: np.ndarray, x: Optional[np.ndarray], out: np.ndarray, alpha: float = 0.01) -> np.ndarray:
         out[...] = np.where(y > 0, 1.0, alpha)
         return out
 
@@ -428,12 +433,12 @@ class Elu(Activation):
     params = {"alpha": 1.0}
 
     @staticmethod
-    def f_(x, out, alpha=1.0):
+    def f_(x: np.ndarray, out: np.ndarray, alpha: float = 1.0) -> np.ndarray:
         out[...] = np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
         return out
 
     @staticmethod
-    def df(y, x, alpha=1.0):
+    def df(y: TensorOrArray, x: Optional[TensorOrArray], alpha: float = 1.0) -> TensorOrArray:
         return Where.apply(_value(y) > 0, 1, y + alpha)
 
 
@@ -448,11 +453,11 @@ class Softplus(Activation):
     uses_input = True
 
     @staticmethod
-    def f_(x, out):
+    def f_(x: np.ndarray, out: np.ndarray) -> np.ndarray:
         return np.logaddexp(0, x, out=out)
 
     @staticmethod
-    def df(y, x):
+    def df(y: TensorOrArray, x: Optional[TensorOrArray]) -> TensorOrArray:
         return Sigmoid.apply(x) if isinstance(x, Tensor) else Sigmoid.value(x)
 
 
@@ -460,7 +465,7 @@ class Clip(Function):
     """Clipping to [lo, hi].  y = min(max(x, lo), hi);  y' = 1 inside the interval, 0 outside and
     at the bounds (HIPS autograd's convention; PyTorch's clamp gives 1 at the bounds)."""
 
-    def forward(self, x, lo=None, hi=None):
+    def forward(self, x: np.ndarray, lo: Optional[ArrayLike] = None, hi: Optional[ArrayLike] = None) -> np.ndarray:
         if lo is None and hi is None:
             raise ValueError("clip: give at least one of a_min and a_max")
         lo_ = -np.inf if lo is None else lo
@@ -468,10 +473,10 @@ class Clip(Function):
         self.mask = (x > lo_) & (x < hi_)   # 0 at the bounds themselves, as HIPS autograd
         return np.clip(x, lo, hi)
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         return (g * self.mask,)
 
-    def jvp(self, dx):
+    def jvp(self, dx: Tangent) -> Tangent:
         return dx * self.mask
 
 
@@ -483,17 +488,17 @@ class Where(Function):
 
     name = "where"
 
-    def forward(self, cond, a, b):
+    def forward(self, cond: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.cond = np.asarray(cond, dtype=bool)
         return np.where(self.cond, a, b)
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         _, ga, gb = self.needs_input_grad
         zero = np.zeros((), g.dtype)
         return (None, Where.apply(self.cond, g, zero) if ga else None,
                 Where.apply(self.cond, zero, g) if gb else None)
 
-    def jvp(self, dc, da, db):
+    def jvp(self, dc: Tangent, da: Tangent, db: Tangent) -> Tangent:
         zero = 0.0
         return np.where(self.cond, zero if da is None else da, zero if db is None else db)
 
@@ -503,14 +508,14 @@ class AsType(Function):
 
     name = "astype"
 
-    def forward(self, x, dtype=None):
+    def forward(self, x: np.ndarray, dtype: Optional[DTypeLike] = None) -> np.ndarray:
         self.src = x.dtype
         return x.astype(dtype)
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         return (g.astype(self.src),)
 
-    def jvp(self, dx):
+    def jvp(self, dx: Tangent) -> Tangent:
         return dx
 
 
@@ -529,21 +534,21 @@ class Ufunc(Function):
 
     ufunc = None
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.x = x
         self.y = y = type(self).ufunc(x)
         return y
 
     @staticmethod
-    def d(x, y):  # pragma: no cover - abstract
+    def d(x: TensorOrArray, y: TensorOrArray) -> TensorOrArray:  # pragma: no cover - abstract
         """The derivative dy/dx of the ufunc at ``x``, given its value ``y``, written with chainrule's
         operators so that it can be differentiated again."""
         raise NotImplementedError
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         return (g * self.d(self.x, self.y),)
 
-    def jvp(self, dx):
+    def jvp(self, dx: Tangent) -> Tangent:
         return self.d(self.x, self.y) * dx
 
 
@@ -552,7 +557,7 @@ class Sin(Ufunc):
     ufunc = np.sin
 
     @staticmethod
-    def d(x, y):
+    def d(x: TensorOrArray, y: TensorOrArray) -> TensorOrArray:
         return Cos.apply(x)
 
 
@@ -561,7 +566,7 @@ class Cos(Ufunc):
     ufunc = np.cos
 
     @staticmethod
-    def d(x, y):
+    def d(x: TensorOrArray, y: TensorOrArray) -> TensorOrArray:
         return -Sin.apply(x)
 
 
@@ -570,7 +575,7 @@ class Tan(Ufunc):
     ufunc = np.tan
 
     @staticmethod
-    def d(x, y):
+    def d(x: TensorOrArray, y: TensorOrArray) -> TensorOrArray:
         return 1 + y * y
 
 
@@ -579,7 +584,7 @@ class Arcsin(Ufunc):
     ufunc = np.arcsin
 
     @staticmethod
-    def d(x, y):
+    def d(x: TensorOrArray, y: TensorOrArray) -> TensorOrArray:
         return 1 / Sqrt.apply(1 - x * x)
 
 
@@ -588,7 +593,7 @@ class Arccos(Ufunc):
     ufunc = np.arccos
 
     @staticmethod
-    def d(x, y):
+    def d(x: TensorOrArray, y: TensorOrArray) -> TensorOrArray:
         return -1 / Sqrt.apply(1 - x * x)
 
 
@@ -597,7 +602,7 @@ class Arctan(Ufunc):
     ufunc = np.arctan
 
     @staticmethod
-    def d(x, y):
+    def d(x: TensorOrArray, y: TensorOrArray) -> TensorOrArray:
         return 1 / (1 + x * x)
 
 
@@ -606,7 +611,7 @@ class Sinh(Ufunc):
     ufunc = np.sinh
 
     @staticmethod
-    def d(x, y):
+    def d(x: TensorOrArray, y: TensorOrArray) -> TensorOrArray:
         return Cosh.apply(x)
 
 
@@ -615,7 +620,7 @@ class Cosh(Ufunc):
     ufunc = np.cosh
 
     @staticmethod
-    def d(x, y):
+    def d(x: TensorOrArray, y: TensorOrArray) -> TensorOrArray:
         return Sinh.apply(x)
 
 
@@ -624,7 +629,7 @@ class Arcsinh(Ufunc):
     ufunc = np.arcsinh
 
     @staticmethod
-    def d(x, y):
+    def d(x: TensorOrArray, y: TensorOrArray) -> TensorOrArray:
         return 1 / Sqrt.apply(x * x + 1)
 
 
@@ -633,7 +638,7 @@ class Arccosh(Ufunc):
     ufunc = np.arccosh
 
     @staticmethod
-    def d(x, y):
+    def d(x: TensorOrArray, y: TensorOrArray) -> TensorOrArray:
         return 1 / Sqrt.apply(x * x - 1)
 
 
@@ -642,7 +647,7 @@ class Arctanh(Ufunc):
     ufunc = np.arctanh
 
     @staticmethod
-    def d(x, y):
+    def d(x: TensorOrArray, y: TensorOrArray) -> TensorOrArray:
         return 1 / (1 - x * x)
 
 
@@ -651,7 +656,7 @@ class Exp2(Ufunc):
     ufunc = np.exp2
 
     @staticmethod
-    def d(x, y):
+    def d(x: TensorOrArray, y: TensorOrArray) -> TensorOrArray:
         return y * _LN2
 
 
@@ -660,7 +665,7 @@ class Expm1(Ufunc):
     ufunc = np.expm1
 
     @staticmethod
-    def d(x, y):
+    def d(x: TensorOrArray, y: TensorOrArray) -> TensorOrArray:
         return y + 1
 
 
@@ -669,7 +674,7 @@ class Log2(Ufunc):
     ufunc = np.log2
 
     @staticmethod
-    def d(x, y):
+    def d(x: TensorOrArray, y: TensorOrArray) -> TensorOrArray:
         return 1 / (x * _LN2)
 
 
@@ -678,7 +683,7 @@ class Log10(Ufunc):
     ufunc = np.log10
 
     @staticmethod
-    def d(x, y):
+    def d(x: TensorOrArray, y: TensorOrArray) -> TensorOrArray:
         return 1 / (x * _LN10)
 
 
@@ -687,7 +692,7 @@ class Log1p(Ufunc):
     ufunc = np.log1p
 
     @staticmethod
-    def d(x, y):
+    def d(x: TensorOrArray, y: TensorOrArray) -> TensorOrArray:
         return 1 / (1 + x)
 
 
@@ -696,17 +701,17 @@ class Cbrt(Ufunc):
     ufunc = np.cbrt
 
     @staticmethod
-    def d(x, y):
+    def d(x: TensorOrArray, y: TensorOrArray) -> TensorOrArray:
         return 1 / (3 * y * y)
 
 
-def _erf(x):
+def _erf(x: np.ndarray) -> np.ndarray:
     """erf(x), elementwise, by SciPy (imported when first needed)."""
     from scipy.special import erf  # scipy comes with scikit-learn; imported on first use
     return erf(x)
 
 
-def _erfc(x):
+def _erfc(x: np.ndarray) -> np.ndarray:
     """erfc(x) = 1 - erf(x), elementwise, by SciPy (imported when first needed)."""
     from scipy.special import erfc
     return erfc(x)
@@ -717,7 +722,7 @@ class Erf(Ufunc):
     ufunc = staticmethod(_erf)
 
     @staticmethod
-    def d(x, y):
+    def d(x: TensorOrArray, y: TensorOrArray) -> TensorOrArray:
         return _TWO_OVER_SQRT_PI * Exp.apply(-(x * x))
 
 
@@ -726,7 +731,7 @@ class Erfc(Ufunc):
     ufunc = staticmethod(_erfc)
 
     @staticmethod
-    def d(x, y):
+    def d(x: TensorOrArray, y: TensorOrArray) -> TensorOrArray:
         return -_TWO_OVER_SQRT_PI * Exp.apply(-(x * x))
 
 
@@ -739,7 +744,7 @@ class Maximum(Function):
 
     _ufunc = staticmethod(np.maximum)
 
-    def forward(self, a, b):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         y = type(self)._ufunc(a, b)
         dtype = y.dtype if y.dtype.kind == "f" else np.float64
         half = (1.0 + np.equal(a, b)).astype(dtype)
@@ -747,11 +752,11 @@ class Maximum(Function):
         self.wb = np.equal(b, y) / half
         return y
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         ga, gb = self.needs_input_grad
         return (g * self.wa if ga else None), (g * self.wb if gb else None)
 
-    def jvp(self, da, db):
+    def jvp(self, da: Tangent, db: Tangent) -> Tangent:
         return _sum_tangents(None if da is None else self.wa * da, None if db is None else self.wb * db)
 
 
@@ -765,17 +770,17 @@ class Logaddexp(Function):
     """log(exp(a) + exp(b)), computed without overflow.  VJP: abar = ybar exp(a - y), bbar = ybar exp(b - y)
     (the softmax weights of the pair)."""
 
-    def forward(self, a, b):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.a, self.b = a, b
         self.y = np.logaddexp(a, b)
         return self.y
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         ga, gb = self.needs_input_grad
         return ((g * Exp.apply(self.a - self.y) if ga else None),
                 (g * Exp.apply(self.b - self.y) if gb else None))
 
-    def jvp(self, da, db):
+    def jvp(self, da: Tangent, db: Tangent) -> Tangent:
         return _sum_tangents(None if da is None else Exp.apply(self.a - self.y) * da,
                              None if db is None else Exp.apply(self.b - self.y) * db)
 
@@ -783,16 +788,16 @@ class Logaddexp(Function):
 class Arctan2(Function):
     """Angle of the point (b, a).  y = arctan2(a, b);  dy/da = b / (a^2 + b^2),  dy/db = -a / (a^2 + b^2)."""
 
-    def forward(self, a, b):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.a, self.b = a, b
         return np.arctan2(a, b)
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         ga, gb = self.needs_input_grad
         r2 = self.a * self.a + self.b * self.b
         return (g * self.b / r2 if ga else None), (-g * self.a / r2 if gb else None)
 
-    def jvp(self, da, db):
+    def jvp(self, da: Tangent, db: Tangent) -> Tangent:
         r2 = self.a * self.a + self.b * self.b
         return _sum_tangents(None if da is None else self.b * da / r2, None if db is None else -self.a * db / r2)
 
@@ -800,17 +805,17 @@ class Arctan2(Function):
 class Hypot(Function):
     """Length of the hypotenuse, without overflow.  y = sqrt(a^2 + b^2);  dy/da = a / y,  dy/db = b / y."""
 
-    def forward(self, a, b):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.a, self.b = a, b
         self.y = np.hypot(a, b)
         return self.y
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         ga, gb = self.needs_input_grad
         q = g / self.y
         return (q * self.a if ga else None), (q * self.b if gb else None)
 
-    def jvp(self, da, db):
+    def jvp(self, da: Tangent, db: Tangent) -> Tangent:
         return _sum_tangents(None if da is None else self.a * da / self.y, None if db is None else self.b * db / self.y)
 
 
@@ -820,13 +825,13 @@ class Mod(Function):
 
     name = "mod"
 
-    def forward(self, a, b):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.q = np.floor_divide(a, b)   # floor(a / b): a constant step function
         return np.remainder(a, b)
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         ga, gb = self.needs_input_grad
         return (g if ga else None), (-g * self.q if gb else None)
 
-    def jvp(self, da, db):
+    def jvp(self, da: Tangent, db: Tangent) -> Tangent:
         return _sum_tangents(da, None if db is None else -self.q * db)

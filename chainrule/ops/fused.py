@@ -13,6 +13,7 @@ are in :mod:`chainrule.ops.heads`.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from chainrule.ops.elementwise import Activation, Identity
 from chainrule.ops.reduce import _ones
 from chainrule.ops.recompute import recomputed_vjp
 from chainrule.tensor import Tensor
+
+if TYPE_CHECKING:
+    from chainrule._typing import Any, Grads, Mapping, Optional, Sequence, Tangent, TensorOrArray
 
 
 _NO_OUT = (None, None, None)
@@ -37,7 +41,7 @@ class Linear(Function):
 
     backward_out = True
 
-    def forward(self, x, W, b=None):
+    def forward(self, x: np.ndarray, W: np.ndarray, b: Optional[np.ndarray] = None) -> np.ndarray:
         if type(x) is not np.ndarray:
             x = np.asarray(x)
         if type(W) is not np.ndarray:
@@ -52,7 +56,7 @@ class Linear(Function):
             z += b
         return z
 
-    def backward(self, g, out=_NO_OUT):
+    def backward(self, g: TensorOrArray, out: Sequence[Optional[np.ndarray]] = _NO_OUT) -> Grads:
         needs = self.needs_input_grad
         x = self.x
         dx = g @ self.W.T if needs[0] else None  # operators: g may be a Tensor (create_graph)
@@ -67,7 +71,7 @@ class Linear(Function):
             db = ones @ g if out[2] is None else np.matmul(ones, g, out=out[2])
         return dx, dW, db
 
-    def jvp(self, dx, dW, db=None):
+    def jvp(self, dx: Tangent, dW: Tangent, db: Tangent = None) -> Tangent:
         out = None
         for term in (None if dx is None else np.matmul(dx, self.W),
                      None if dW is None else np.matmul(self.x, dW), db):
@@ -167,7 +171,7 @@ class DenseStack(Function):
     head = None     # the absorbed loss primitive (a Function whose forward already ran on a^L)
     l2 = None       # {index of a weight among the inputs: lambda} of an absorbed L2 penalty
 
-    def forward(self, x, *wb, acts):
+    def forward(self, x: np.ndarray, *wb: np.ndarray, acts: Sequence[Any]) -> np.ndarray:
         if len(wb) != 2 * len(acts):
             raise ValueError(f"expected a weight and a bias (or None) for each of the {len(acts)} layers, "
                              f"got {len(wb)} arrays")
@@ -199,7 +203,7 @@ class DenseStack(Function):
         node.parents, node.needs_input_grad = self.parents, self.needs_input_grad
         return Tensor._make(value if type(value) is np.ndarray else np.asarray(value), True, node)
 
-    def extended(self, act):
+    def extended(self, act: Activation) -> DenseStack:
         """This stack with the activation node ``act`` (a fusable Activation applied to its output,
         whose last layer has none) taken in as its last layer's activation; a new, unrecorded node."""
         node = object.__new__(DenseStack)
@@ -211,7 +215,8 @@ class DenseStack(Function):
         node.parents, node.needs_input_grad = self.parents, self.needs_input_grad
         return node
 
-    def absorb_head(self, head_cls, out, args, params):
+    def absorb_head(self, head_cls: type[Function], out: Tensor, args: Sequence[Any],
+                    params: Mapping[str, Any]) -> Tensor:
         """The loss ``head_cls(out, *args, **params)`` of this stack's output ``out``, as one node."""
         head = head_cls.__new__(head_cls)
         head.needs_input_grad = (True,) + (False,) * len(args)
@@ -221,7 +226,7 @@ class DenseStack(Function):
             raise head_cls._shape_error((out.data, *args), params, err) from None
         return self._absorbed(value, head=head, head_call=(head_cls, args, params))
 
-    def absorb_l2(self, loss, coefs):
+    def absorb_l2(self, loss: Tensor, coefs: Mapping[int, float]) -> Tensor:
         """loss + sum_i lambda_i ||W_i||^2 as one node, where ``loss`` is this node's output (a head
         absorbed) and ``coefs`` maps input positions of weights to their lambda_i."""
         wb = self.wb
@@ -235,7 +240,7 @@ class DenseStack(Function):
         return self._absorbed(loss.data + loss.data.dtype.type(penalty), l2=old)
 
     # ------------------------------------------------------------------------ the VJP
-    def backward(self, g, out=None):
+    def backward(self, g: TensorOrArray, out: Optional[Sequence[Optional[np.ndarray]]] = None) -> Grads:
         needs, kernels, A, wb = self.needs_input_grad, self.kernels, self.A, self.wb
         grads = [None] * len(needs)
         if out is None:
@@ -280,7 +285,7 @@ class DenseStack(Function):
                     grads[i] += w * w.dtype.type(2.0 * lam * float(seed))
         return tuple(grads)
 
-    def jvp(self, xdot, *wbdot):
+    def jvp(self, xdot: Tangent, *wbdot: Tangent) -> Tangent:
         if self.head is not None:  # pragma: no cover - heads are absorbed outside forward mode only
             raise NotImplementedError("dense_stack: no forward mode through an absorbed loss head")
         a_prev, adot = self.x, xdot

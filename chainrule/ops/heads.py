@@ -19,6 +19,7 @@ tests are their oracles.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,6 +28,9 @@ from chainrule.ops.elementwise import Activation, Exp, Identity, Sigmoid
 from chainrule.ops.fused import DenseStack
 from chainrule.ops.reduce import Softmax, row_max, row_sum
 from chainrule.tensor import Tensor, _state
+
+if TYPE_CHECKING:
+    from chainrule._typing import Any, Grads, Optional, Sequence, Tangent, TensorLike, TensorOrArray
 
 __all__ = ["SoftmaxCrossEntropy", "PointwiseLoss", "add_l2", "labels_out_of_range"]
 
@@ -49,7 +53,7 @@ class _Head(Function):
     """Base of the loss heads: ``apply`` on the output of a DenseStack node is absorbed into it."""
 
     @classmethod
-    def apply(cls, a, *args, **params):
+    def apply(cls, a: TensorLike, *args: TensorLike, **params: Any) -> TensorOrArray:
         ctx = getattr(a, "_ctx", None)
         if ctx is not None and _state.grad_enabled and not _state.forward_depth:
             stack = _stack_behind(ctx)
@@ -63,7 +67,7 @@ class _Head(Function):
                 return stack.absorb_head(cls, a, args, params)
         return super().apply(a, *args, **params)
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         if not self.needs_input_grad[0]:
             return (None,) * len(self.needs_input_grad)
         rest = (None,) * (len(self.needs_input_grad) - 1)
@@ -71,11 +75,11 @@ class _Head(Function):
             return (self.delta, *rest)  # the seed dC/dC = 1: delta as it is (read-only, so never changed)
         return (self.delta * g, *rest)
 
-    def jvp(self, da, *rest):
+    def jvp(self, da: Tangent, *rest: Tangent) -> Tangent:
         return None if da is None else np.sum(self.delta * da)
 
 
-def labels_out_of_range(t, c):
+def labels_out_of_range(t: np.ndarray, c: int) -> bool:
     """True if some integer label of ``t`` lies outside [0, c-1] (one pass over the labels:
     seen as unsigned integers, a negative label is larger than any class index)."""
     if not t.size:
@@ -155,7 +159,8 @@ class SoftmaxCrossEntropy(_Head):
 
     name = "softmax_cross_entropy"
 
-    def forward(self, z, t, weights=None, softmax=None, validated=False):
+    def forward(self, z: np.ndarray, t: np.ndarray, weights: Optional[np.ndarray] = None,
+                softmax: Optional[Softmax] = None, validated: bool = False) -> np.ndarray:
         if type(z) is not np.ndarray:
             z = np.asarray(z)
         if validated:
@@ -209,7 +214,7 @@ class SoftmaxCrossEntropy(_Head):
         self.delta = p
         return np.add.reduce(per) / denom
 
-    def saved_from_graph(self, inputs, out):
+    def saved_from_graph(self, inputs: list[Optional[Tensor]], out: Tensor) -> dict[str, TensorOrArray]:
         z = inputs[0]
         p = Softmax.apply(z, axis=1)
         if self.sparse:
@@ -247,7 +252,8 @@ class PointwiseLoss(_Head):
 
     name = "pointwise_loss"
 
-    def forward(self, a, y, weights=None, kind="squared", scale=None):
+    def forward(self, a: np.ndarray, y: np.ndarray, weights: Optional[np.ndarray] = None, kind: str = "squared",
+                scale: Optional[float] = None) -> np.ndarray:
         if kind not in _POINTWISE:
             raise ValueError(f"kind must be one of {', '.join(map(repr, _POINTWISE))}, got {kind!r}")
         a = np.asarray(a)
@@ -286,7 +292,7 @@ class PointwiseLoss(_Head):
         self.delta, self.kind, self.scale, self.w, self.y = d, kind, scale, w, y
         return np.asarray(scale * lsum, dtype=a.dtype)
 
-    def saved_from_graph(self, inputs, out):
+    def saved_from_graph(self, inputs: list[Optional[Tensor]], out: Tensor) -> dict[str, TensorOrArray]:
         a, y = inputs[0], self.y
         if self.kind == "squared":
             d = (a - y) * (2.0 * self.scale)
@@ -295,7 +301,7 @@ class PointwiseLoss(_Head):
         return {"delta": d if self.w is None else d * self.w}
 
 
-def add_l2(loss, weights, lams):
+def add_l2(loss: Tensor, weights: Sequence[TensorLike], lams: Sequence[float]) -> Tensor:
     """C + sum_i lambda_i ||W_i||^2, the L2 penalty (weight decay) of the notes.
 
     When ``loss`` is the output of a DenseStack node with its loss head and the W_i are among

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import builtins
 import functools
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from chainrule.function import Function
 from chainrule.tensor import Tensor
+
+if TYPE_CHECKING:
+    from chainrule._typing import Grads, Literal, Optional, Sequence, Tangent, TensorOrArray, Union
 
 
 class MatMul(Function):
@@ -20,7 +24,7 @@ class MatMul(Function):
     back by the engine.
     """
 
-    def forward(self, a, b):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         a, b = np.asarray(a), np.asarray(b)
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError(f"matmul: both operands need at least one dimension, got shapes {a.shape} and {b.shape}; "
@@ -33,7 +37,7 @@ class MatMul(Function):
 
     backward_out = True
 
-    def backward(self, g, out=(None, None)):
+    def backward(self, g: TensorOrArray, out: Sequence[Optional[np.ndarray]] = (None, None)) -> Grads:
         a, b = self.a, self.b
         ga, gb = self.needs_input_grad
         if out[1] is not None and a.ndim == 2 and b.ndim == 2 and type(g) is np.ndarray:
@@ -58,7 +62,7 @@ class MatMul(Function):
                 db = db[..., 0]
         return da, db
 
-    def jvp(self, da, db):
+    def jvp(self, da: Tangent, db: Tangent) -> Tangent:
         out = None
         if da is not None:
             out = np.matmul(da, self.b)
@@ -160,17 +164,18 @@ class Einsum(Function):
     summed out of A alone, an identity for a repeated letter);  JVP: ydot = sum_k einsum(..., xdot_k, ...).
     """
 
-    def forward(self, *ops, subscripts=None, optimize=False):
+    def forward(self, *ops: np.ndarray, subscripts: Optional[str] = None,
+                optimize: Union[bool, str] = False) -> np.ndarray:
         ops = [np.asarray(o) for o in ops]
         self.ins, self.out, self.spec = _einsum_spec(subscripts, tuple([o.ndim for o in ops]))
         self.ops = ops
         self.optimize = optimize
         return np.einsum(self.spec, *ops, optimize=optimize)
 
-    def saved_from_graph(self, inputs, out):
+    def saved_from_graph(self, inputs: list[Optional[Tensor]], out: Tensor) -> dict[str, TensorOrArray]:
         return {"ops": [o if t is None else t for o, t in zip(self.ops, inputs)]}
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         shapes = [o.shape for o in self.ops]
         grads = []
         for k, need in enumerate(self.needs_input_grad):
@@ -182,7 +187,7 @@ class Einsum(Function):
             grads.append(Einsum.apply(g, *rest, *extra, subscripts=spec, optimize=self.optimize))
         return tuple(grads)
 
-    def jvp(self, *dops):
+    def jvp(self, *dops: Tangent) -> Tangent:
         total = None
         for k, d in enumerate(dops):
             if d is None:
@@ -216,17 +221,17 @@ def _check_square(name, a):
 class Inv(Function):
     """Matrix inverse.  Y = A^-1;  VJP: Abar = -Y^T Ybar Y^T;  JVP: Ydot = -Y Adot Y."""
 
-    def forward(self, a):
+    def forward(self, a: np.ndarray) -> np.ndarray:
         a = np.asarray(a)
         _check_square("inv", a)
         self.y = np.linalg.inv(a)
         return self.y
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         yT = _mT(self.y)
         return (-(yT @ g @ yT),)
 
-    def jvp(self, da):
+    def jvp(self, da: Tangent) -> Tangent:
         return -(self.y @ da @ self.y)
 
 
@@ -234,17 +239,17 @@ class Det(Function):
     """Determinant.  y = det(A);  dy/dA = y A^-T (Jacobi's formula);  VJP: Abar = ybar y A^-T;
     JVP: ydot = y tr(A^-1 Adot)."""
 
-    def forward(self, a):
+    def forward(self, a: np.ndarray) -> np.ndarray:
         a = np.asarray(a)
         _check_square("det", a)
         self.a = a
         self.y = np.linalg.det(a)
         return self.y
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         return ((_col(_col(g * self.y))) * _mT(Inv.apply(self.a)),)
 
-    def jvp(self, da):
+    def jvp(self, da: Tangent) -> Tangent:
         return self.y * np.trace(np.linalg.solve(self.a, da), axis1=-2, axis2=-1)
 
 
@@ -254,17 +259,17 @@ class LogAbsDet(Function):
 
     name = "slogdet"
 
-    def forward(self, a):
+    def forward(self, a: np.ndarray) -> np.ndarray:
         a = np.asarray(a)
         _check_square("slogdet", a)
         self.a = a
         self.sign, y = np.linalg.slogdet(a)
         return y
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         return (_col(_col(g)) * _mT(Inv.apply(self.a)),)
 
-    def jvp(self, da):
+    def jvp(self, da: Tangent) -> Tangent:
         return np.trace(np.linalg.solve(self.a, da), axis1=-2, axis2=-1)
 
 
@@ -272,7 +277,7 @@ class Solve(Function):
     """Linear solve.  x = A^-1 b (b a vector (n,) or a stack of matrices (..., n, k), as NumPy 2);
     VJP: bbar = A^-T xbar,  Abar = -bbar x^T;  JVP: xdot = A^-1 (bdot - Adot x)."""
 
-    def forward(self, a, b):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         a, b = np.asarray(a), np.asarray(b)
         _check_square("solve", a)
         self.vec = b.ndim == 1
@@ -281,7 +286,7 @@ class Solve(Function):
         self.x = x[..., 0] if self.vec else x
         return self.x
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         need_a, need_b = self.needs_input_grad
         bbar = Solve.apply(_mT(self.a), _col(g) if self.vec else g)   # A^-T xbar, as a matrix
         abar = -(bbar @ _mT(_col(self.x) if self.vec else self.x)) if need_a else None
@@ -289,7 +294,7 @@ class Solve(Function):
             return abar, None
         return abar, (_uncol(bbar) if self.vec else bbar)
 
-    def jvp(self, da, db):
+    def jvp(self, da: Tangent, db: Tangent) -> Tangent:
         x2 = self.x[..., None] if self.vec else self.x
         rhs = 0
         if db is not None:
@@ -312,20 +317,20 @@ class Cholesky(Function):
     VJP: S = L^-T Phi(L^T Lbar) L^-1,  Abar = (S + S^T) / 2  (I. Murray, arXiv:1602.07527);
     JVP: Ldot = L Phi(L^-1 Adot_s L^-T), Adot_s = (Adot + Adot^T) / 2."""
 
-    def forward(self, a):
+    def forward(self, a: np.ndarray) -> np.ndarray:
         a = np.asarray(a)
         _check_square("cholesky", a)
         self.L = np.linalg.cholesky(a)
         return self.L
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         L = self.L
         LT = _mT(L)
         X = _phi(LT @ g)
         S = Solve.apply(LT, _mT(Solve.apply(LT, _mT(X))))
         return ((S + _mT(S)) / 2,)
 
-    def jvp(self, da):
+    def jvp(self, da: Tangent) -> Tangent:
         L = self.L
         das = (da + np.swapaxes(da, -1, -2)) / 2
         m = np.linalg.solve(L, np.swapaxes(np.linalg.solve(L, das), -1, -2))   # L^-1 Adot_s L^-T
@@ -344,7 +349,7 @@ class Eigh(Function):
     eigenvalues (F is infinite), as in every library.
     """
 
-    def forward(self, a, UPLO="L"):
+    def forward(self, a: np.ndarray, UPLO: Literal['L', 'U'] = "L") -> np.ndarray:
         a = np.asarray(a)
         _check_square("eigh", a)
         if UPLO not in ("L", "U"):
@@ -355,7 +360,7 @@ class Eigh(Function):
         self.packed = np.concatenate([w[..., None, :], v], axis=-2)
         return self.packed
 
-    def saved_from_graph(self, inputs, out):
+    def saved_from_graph(self, inputs: list[Optional[Tensor]], out: Tensor) -> dict[str, TensorOrArray]:
         return {"w": out[..., 0, :], "v": out[..., 1:, :]}
 
     def _tri(self, n):
@@ -369,7 +374,7 @@ class Eigh(Function):
         with np.errstate(divide="ignore"):
             return np.where(np.eye(n, dtype=bool), 0.0, 1.0 / np.where(np.eye(n, dtype=bool), 1.0, diff))
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         w, v = self.w, self.v
         gw, gv = g[..., 0, :], g[..., 1:, :]
         n = v.shape[-1]
@@ -391,7 +396,7 @@ class Eigh(Function):
         from chainrule.ops.elementwise import Where
         return Where.apply(off, 1 / Where.apply(off, diff, 1.0), 0.0)
 
-    def jvp(self, da):
+    def jvp(self, da: Tangent) -> Tangent:
         n = self.v.shape[-1]
         tri = self._tri(n)
         das = da * (tri + np.eye(n)) + np.swapaxes(da * tri, -1, -2)
@@ -419,7 +424,7 @@ class Svd(Function):
     and, for U and V, for a zero singular value.
     """
 
-    def forward(self, a, compute_uv=True):
+    def forward(self, a: np.ndarray, compute_uv: bool = True) -> np.ndarray:
         a = np.asarray(a)
         if a.ndim < 2:
             raise ValueError(f"svd: expected a matrix (or a stack of them, shape (..., m, n)), got shape {a.shape}")
@@ -435,7 +440,7 @@ class Svd(Function):
         self.packed = np.concatenate([u.reshape(lead + (-1,)), s, vh.reshape(lead + (-1,))], axis=-1)
         return self.packed
 
-    def unpack(self, p):
+    def unpack(self, p: TensorOrArray) -> tuple[TensorOrArray, TensorOrArray, TensorOrArray]:
         """(U, s, V^T) from a packed array (ndarray or Tensor)."""
         m, n, k = self.m, self.n, self.k
         lead = tuple(p.shape[:-1])
@@ -444,7 +449,7 @@ class Svd(Function):
         vh = p[..., m * k + k:].reshape(lead + (k, n))
         return u, s, vh
 
-    def saved_from_graph(self, inputs, out):
+    def saved_from_graph(self, inputs: list[Optional[Tensor]], out: Tensor) -> dict[str, TensorOrArray]:
         if not self.uv:   # U and V are derived from A: recomputed as graph nodes
             if inputs[0] is None:
                 return {}
@@ -453,7 +458,7 @@ class Svd(Function):
         u, s, vh = self.unpack(out)
         return {"u": u, "s": s, "vh": vh}
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         u, s, vh = self.u, self.s, self.vh
         v = _mT(vh)
         k = self.k
@@ -475,7 +480,7 @@ class Svd(Function):
             abar = abar + (u / s_row) @ _mT(gv - v @ K)
         return (abar,)
 
-    def jvp(self, da):
+    def jvp(self, da: Tangent) -> Tangent:
         u, s, vh = self.u, self.s, self.vh
         v = np.swapaxes(vh, -1, -2)
         k = self.k

@@ -6,16 +6,22 @@ tests, and what differentiating its VJP again runs on (``create_graph``).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from chainrule.function import Function
 from chainrule.ops.reduce import _ones
 from chainrule.ops.recompute import recomputed_vjp
 
+if TYPE_CHECKING:
+    from chainrule._typing import Grads, Optional, Tangent, TensorLike, TensorOrArray
+
 __all__ = ["BatchNorm", "batch_norm_composed"]
 
 
-def batch_norm_composed(x, gamma, beta, eps):
+def batch_norm_composed(x: TensorLike, gamma: Optional[TensorLike], beta: Optional[TensorLike],
+                        eps: float) -> TensorOrArray:
     """The clear version: training-mode batch normalization over every axis but the last, composed
     of chainrule functions (so it records nine nodes)."""
     from chainrule import ops
@@ -55,7 +61,9 @@ class BatchNorm(Function):
 
     name = "batch_norm"
 
-    def forward(self, x, gamma=None, beta=None, eps=1e-3, mean=None, var=None, stats=None):
+    def forward(self, x: np.ndarray, gamma: Optional[np.ndarray] = None, beta: Optional[np.ndarray] = None,
+                eps: float = 1e-3, mean: Optional[np.ndarray] = None, var: Optional[np.ndarray] = None,
+                stats: Optional[np.ndarray] = None) -> np.ndarray:
         x = np.asarray(x)
         c = x.shape[-1]
         x2 = x.reshape(-1, c)
@@ -91,7 +99,7 @@ class BatchNorm(Function):
     def _xhat(self):
         return np.multiply(self.d, self.r)
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         needs = self.needs_input_grad
         c = self.shape[-1]
         g2 = g.reshape(-1, c)
@@ -113,7 +121,7 @@ class BatchNorm(Function):
             dx = dx.reshape(self.shape)
         return dx, (dgamma if needs[1] else None), (dbeta if needs[2] else None)
 
-    def jvp(self, dx, dgamma, dbeta):
+    def jvp(self, dx: Tangent, dgamma: Tangent, dbeta: Tangent) -> Tangent:
         c = self.shape[-1]
         xhat = self._xhat()
         out = None

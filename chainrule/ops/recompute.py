@@ -8,13 +8,22 @@ differentiated, recording.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chainrule.ops.shape import Reshape
 from chainrule.tensor import enable_grad, gradients
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from chainrule._typing import Callable, Grads, Sequence, Tensor
+    from chainrule.function import Function
 
 __all__ = ["recomputed_vjp"]
 
 
-def recomputed_vjp(ctx, g, values, build):
+def recomputed_vjp(ctx: Function, g: Tensor, values: Sequence[np.ndarray],
+                   build: Callable[..., Tensor]) -> Grads:
     """``ctx``'s VJP for the output adjoint ``g`` (a Tensor) as a recorded computation.
 
     ``values`` are the primitive's input arrays (used where an input is a constant) and

@@ -5,12 +5,17 @@ reduced axes; :func:`_expand` restores those axes so the broadcast lines up.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from chainrule.function import Function
 from chainrule.ops.elementwise import Exp
 from chainrule.ops.shape import BroadcastTo
 from chainrule.tensor import Tensor
+
+if TYPE_CHECKING:
+    from chainrule._typing import Axis, Grads, Optional, Tangent, TensorOrArray
 
 
 _ONES = {}
@@ -34,7 +39,7 @@ def _is_rows(x, axis):
     return x.ndim == 2 and (axis == -1 or axis == 1 or axis == (1,))
 
 
-def row_max(x):
+def row_max(x: np.ndarray) -> np.ndarray:
     """max_j x_ij of a 2-D array as an (N, 1) column.
 
     NumPy reduces a short last axis one row at a time; for a few columns (the
@@ -47,7 +52,7 @@ def row_max(x):
     return np.maximum.reduce(x, axis=1, keepdims=True)
 
 
-def row_sum(x):
+def row_sum(x: np.ndarray) -> np.ndarray:
     """sum_j x_ij of a 2-D array as an (N, 1) column; for float32/float64 one BLAS
     matrix-vector product (2x to 7x faster than np.add.reduce along a short last axis)."""
     if x.dtype.char not in "fd":
@@ -81,7 +86,7 @@ def _expand(g, axes, keepdims):
 class Sum(Function):
     """Sum over axes.  y = sum_i x_i;  VJP: xbar_i = ybar (broadcast);  JVP: ydot = sum_i xdot_i."""
 
-    def forward(self, x, axis=None, keepdims=False):
+    def forward(self, x: np.ndarray, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
         x = np.asarray(x)
         self.shape = x.shape
         self.axes = _norm_axis(axis, x.ndim)
@@ -90,10 +95,10 @@ class Sum(Function):
         self.kept = tuple(1 if i in self.axes else n for i, n in enumerate(x.shape))
         return np.add.reduce(x, axis=self.axes, keepdims=keepdims)
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         return (BroadcastTo.apply(g.reshape(self.kept), shape=self.shape),)
 
-    def jvp(self, dx):
+    def jvp(self, dx: Tangent) -> Tangent:
         return np.sum(dx, axis=self.axes, keepdims=self.keepdims)
 
 
@@ -102,7 +107,7 @@ class _Extremum(Function):
 
     _reduce = None
 
-    def forward(self, x, axis=None, keepdims=False):
+    def forward(self, x: np.ndarray, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
         x = np.asarray(x)
         if x.size == 0:
             raise ValueError(f"{type(self).__name__.lower()}: cannot reduce an empty array")
@@ -113,10 +118,10 @@ class _Extremum(Function):
         self.weight = mask / mask.sum(axis=self.axes, keepdims=True)
         return y if keepdims else np.squeeze(y, axis=self.axes)
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         return (_expand(g, self.axes, self.keepdims) * self.weight,)
 
-    def jvp(self, dx):
+    def jvp(self, dx: Tangent) -> Tangent:
         return np.sum(dx * self.weight, axis=self.axes, keepdims=self.keepdims)
 
 
@@ -150,7 +155,7 @@ class LogSumExp(Function):
     """Log-sum-exp.  y = log sum_i exp(x_i) = m + log sum_i exp(x_i - m), m = max_i x_i;
     dy/dx_i = softmax(x)_i."""
 
-    def forward(self, x, axis=None, keepdims=False):
+    def forward(self, x: np.ndarray, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
         x = np.asarray(x)
         self.axes = _norm_axis(axis, x.ndim)
         self.keepdims = keepdims
@@ -159,20 +164,20 @@ class LogSumExp(Function):
         return y if keepdims else np.squeeze(y, axis=self.axes)
 
     @property
-    def p(self):
+    def p(self) -> np.ndarray:
         """softmax(x) = exp(x - y), formed when a derivative asks for it (not on every forward pass)."""
         p = self.__dict__.get("_p")
         if p is None:
             p = self.__dict__["_p"] = np.exp(self.x - self.y)
         return p
 
-    def saved_from_graph(self, inputs, out):
+    def saved_from_graph(self, inputs: list[Optional[Tensor]], out: Tensor) -> dict[str, TensorOrArray]:
         return {"_p": Exp.apply(inputs[0] - _expand(out, self.axes, self.keepdims))}
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         return (_expand(g, self.axes, self.keepdims) * self.p,)
 
-    def jvp(self, dx):
+    def jvp(self, dx: Tangent) -> Tangent:
         return np.sum(self.p * dx, axis=self.axes, keepdims=self.keepdims)
 
 
@@ -182,7 +187,7 @@ class Softmax(Function):
     VJP: xbar = y * (ybar - sum_j ybar_j y_j);  JVP: ydot = y * (xdot - sum_j y_j xdot_j).
     """
 
-    def forward(self, x, axis=-1):
+    def forward(self, x: np.ndarray, axis: Axis = -1) -> np.ndarray:
         x = np.asarray(x)
         self.axis = axis
         rows = _is_rows(x, axis)
@@ -194,15 +199,15 @@ class Softmax(Function):
         self.y = e
         return e
 
-    def logsumexp(self):
+    def logsumexp(self) -> np.ndarray:
         """log sum_j exp(x_j) = m + log s, from the shift m and the sum s this forward pass kept."""
         return np.log(self.s) + self.m
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         y = self.y
         return (y * (g - (g * y).sum(axis=self.axis, keepdims=True)),)
 
-    def jvp(self, dx):
+    def jvp(self, dx: Tangent) -> Tangent:
         y = self.y
         return y * (dx - np.sum(dx * y, axis=self.axis, keepdims=True))
 
@@ -213,20 +218,20 @@ class LogSoftmax(Function):
     VJP: xbar = ybar - softmax(x) sum_j ybar_j;  JVP: ydot = xdot - sum_j softmax(x)_j xdot_j.
     """
 
-    def forward(self, x, axis=-1):
+    def forward(self, x: np.ndarray, axis: Axis = -1) -> np.ndarray:
         x = np.asarray(x)
         self.axis = axis
         y = x - _logsumexp(x, axis)
         self.p = np.exp(y)
         return y
 
-    def saved_from_graph(self, inputs, out):
+    def saved_from_graph(self, inputs: list[Optional[Tensor]], out: Tensor) -> dict[str, TensorOrArray]:
         return {"p": Exp.apply(out)}
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         return (g - self.p * g.sum(axis=self.axis, keepdims=True),)
 
-    def jvp(self, dx):
+    def jvp(self, dx: Tangent) -> Tangent:
         return dx - np.sum(self.p * dx, axis=self.axis, keepdims=True)
 
 
@@ -240,18 +245,18 @@ class Cumsum(Function):
     (the running sum taken from the other end);  JVP: ydot = cumsum(xdot).
     With ``axis=None`` the input is flattened first, as in NumPy."""
 
-    def forward(self, x, axis=None):
+    def forward(self, x: np.ndarray, axis: Optional[int] = None) -> np.ndarray:
         x = np.asarray(x)
         self.shape = x.shape
         self.axis = axis
         return np.cumsum(x, axis=axis)
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         ax = 0 if self.axis is None else self.axis
         xbar = _flip(Cumsum.apply(_flip(g, ax), axis=ax), ax)
         return (xbar.reshape(self.shape) if self.axis is None else xbar,)
 
-    def jvp(self, dx):
+    def jvp(self, dx: Tangent) -> Tangent:
         return np.cumsum(np.broadcast_to(dx, self.shape), axis=self.axis)
 
 
@@ -260,7 +265,7 @@ class Cumprod(Function):
     VJP: xbar_j = (sum_{k >= j} ybar_k y_k) / x_j;  JVP: ydot_k = sum_{j <= k} y_k xdot_j / x_j.
     Both divide by x: at an x_j = 0 they are not defined (NaN); ``prod`` does not go through them."""
 
-    def forward(self, x, axis=None):
+    def forward(self, x: np.ndarray, axis: Optional[int] = None) -> np.ndarray:
         x = np.asarray(x)
         self.shape = x.shape
         self.axis = axis
@@ -268,14 +273,14 @@ class Cumprod(Function):
         self.y = np.cumprod(x, axis=axis)
         return self.y
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         ax = 0 if self.axis is None else self.axis
         x = self.x if self.axis is not None else self.x.reshape((-1,))
         with np.errstate(divide="ignore", invalid="ignore"):
             xbar = _flip(Cumsum.apply(_flip(g * self.y, ax), axis=ax), ax) / x
         return (xbar.reshape(self.shape) if self.axis is None else xbar,)
 
-    def jvp(self, dx):
+    def jvp(self, dx: Tangent) -> Tangent:
         ax = 0 if self.axis is None else self.axis
         dx = np.broadcast_to(dx, self.shape)
         if self.axis is None:
@@ -315,7 +320,7 @@ class Prod(Function):
     gives NaN there); their own derivative (a second derivative of prod at a zero) is not defined.
     """
 
-    def forward(self, x, axis=None, keepdims=False):
+    def forward(self, x: np.ndarray, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
         x = np.asarray(x)
         self.axes = _norm_axis(axis, x.ndim)
         self.keepdims = keepdims
@@ -331,16 +336,16 @@ class Prod(Function):
             return y / x
         return _prod_of_others(x, self.axes)
 
-    def saved_from_graph(self, inputs, out):
+    def saved_from_graph(self, inputs: list[Optional[Tensor]], out: Tensor) -> dict[str, TensorOrArray]:
         x = inputs[0]
         if x is None:
             return {}
         return {"others": self._others(x, _expand(out, self.axes, self.keepdims))}
 
-    def backward(self, g):
+    def backward(self, g: TensorOrArray) -> Grads:
         return (_expand(g, self.axes, self.keepdims) * self.others,)
 
-    def jvp(self, dx):
+    def jvp(self, dx: Tangent) -> Tangent:
         return np.sum(self.others * dx, axis=self.axes, keepdims=self.keepdims)
 
 

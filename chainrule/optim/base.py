@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -29,6 +31,11 @@ from chainrule.parameter import Parameter
 from chainrule.tensor import _clock
 from chainrule.optim.schedules import LearningRateSchedule, _in_range
 from chainrule.optim import schedules as _schedules
+
+#: a learning rate: a float, a schedule (a LearningRateSchedule or any callable step -> lr)
+LearningRate = Union[float, LearningRateSchedule, Callable[[int], float]]
+#: the parameters an optimizer updates: Parameters, or PyTorch-style groups {'params': [...], 'lr': ...}
+ParamsLike = Union[Parameter, Iterable[Parameter], Iterable[Mapping[str, Any]]]
 
 __all__ = ["Optimizer", "from_config"]
 
@@ -133,8 +140,10 @@ class Optimizer:
         super().__init_subclass__(**kwargs)
         _BY_CLASS.setdefault(cls.__name__, cls)
 
-    def __init__(self, params=None, lr=0.01, hyper=None, *, learning_rate=None, clipvalue=None,
-                 clipnorm=None, global_clipnorm=None):
+    def __init__(self, params: Optional[ParamsLike] = None, lr: LearningRate = 0.01,
+                 hyper: Optional[Mapping[str, Any]] = None, *, learning_rate: Optional[LearningRate] = None,
+                 clipvalue: Optional[float] = None, clipnorm: Optional[float] = None,
+                 global_clipnorm: Optional[float] = None) -> None:
         name = type(self).__name__
         if learning_rate is not None:
             if not isinstance(lr, _Default):
@@ -176,7 +185,7 @@ class Optimizer:
         return h
 
     # --------------------------------------------------------------- binding
-    def bind(self, params):
+    def bind(self, params: ParamsLike) -> Optimizer:
         """Bind the parameters to optimize (what ``model.compile`` calls); returns self.
 
         Binding the same parameters again keeps the state; binding others
@@ -300,7 +309,7 @@ class Optimizer:
         self._where = [where[id(p)] for p in self._params]
 
     @property
-    def params(self):
+    def params(self) -> list[Parameter]:
         """The bound parameters, in order (each once)."""
         return list(self._params)
 
@@ -317,13 +326,13 @@ class Optimizer:
         return lr if type(lr) is float else float(lr(self.iterations))
 
     @property
-    def lr(self):
+    def lr(self) -> float:
         """The current learning rate (the first group's; a schedule is evaluated at ``iterations``)."""
         lr = self.param_groups[0]["lr"] if self.param_groups else self.defaults["lr"]
         return self._lr_at(lr)
 
     @lr.setter
-    def lr(self, value):
+    def lr(self, value: LearningRate) -> None:
         if not _is_schedule(value) and any(_is_schedule(g["lr"]) for g in [self.defaults, *self.param_groups]):
             raise TypeError(f"{type(self).__name__}: the learning rate is a schedule "
                             f"({self.defaults['lr']!r}), so it cannot be set; create the optimizer with a "
@@ -335,11 +344,11 @@ class Optimizer:
 
     learning_rate = lr  # Keras' name
 
-    def group_lr(self, i):
+    def group_lr(self, i: int) -> float:
         """The current learning rate of parameter group ``i``."""
         return self._lr_at(self.param_groups[i]["lr"])
 
-    def set_group_lr(self, i, value):
+    def set_group_lr(self, i: int, value: float) -> None:
         """Set parameter group ``i``'s learning rate (a float)."""
         if _is_schedule(self.param_groups[i]["lr"]):
             raise TypeError(f"{type(self).__name__}: group {i}'s learning rate is a schedule; it cannot be set")
@@ -348,7 +357,7 @@ class Optimizer:
             self.defaults["lr"] = self.param_groups[0]["lr"]
 
     # ---------------------------------------------------------------- steps
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients: ``p.grad = None`` (default), or fill them with zeros in place."""
         self._require_bound("zero_grad")
         if set_to_none:
@@ -362,7 +371,7 @@ class Optimizer:
                     else:
                         p.grad = np.zeros_like(p.grad)
 
-    def step(self):
+    def step(self) -> None:
         """Apply one update to every bound parameter that has a gradient (``.grad`` not None)."""
         if not self._params:
             self._require_bound("step")
@@ -488,7 +497,7 @@ class Optimizer:
         raise NotImplementedError
 
     # ---------------------------------------------------------------- config
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         """A JSON-able dict: ``class_name`` and the hyperparameters (a schedule's config nested)."""
         cfg = {"class_name": type(self).__name__, "lr": _lr_config(self.defaults["lr"])}
         cfg.update({k: self.defaults[k] for k in self._hyper_names})
@@ -496,11 +505,11 @@ class Optimizer:
         return cfg
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: Mapping[str, Any]) -> Optimizer:
         """Build an (unbound) optimizer from :meth:`get_config`'s dict."""
         return from_config(config) if cls is Optimizer else _from_config(config, expected=cls)
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """Everything needed to resume exactly: config, iterations, per-parameter state, groups.
 
         Returns ``{'config': dict, 'iterations': int, 'state': [dict of ndarrays per parameter, in
@@ -526,7 +535,7 @@ class Optimizer:
         return {"config": self.get_config(), "iterations": int(self.iterations), "state": state,
                 "groups": groups}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Restore :meth:`state_dict`'s output (before binding: applied when bound)."""
         name = type(self).__name__
         cfg = state_dict.get("config", {})
@@ -640,7 +649,7 @@ def _from_config(config, expected=None):
     return cls(**cfg)
 
 
-def from_config(config):
+def from_config(config: Mapping[str, Any]) -> Union[Optimizer, LearningRateSchedule]:
     """Rebuild an optimizer (unbound) or a learning-rate schedule from its ``get_config()`` dict.
 
     Examples

@@ -7,6 +7,8 @@ optimizers' own ``clipvalue`` / ``clipnorm`` / ``global_clipnorm`` options
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from typing import Union
 
 import numpy as np
 
@@ -30,7 +32,7 @@ def _grads(params, fname):
     return out
 
 
-def clip_grad_norm_(params, max_norm, norm_type=2.0):
+def clip_grad_norm_(params: Union[Tensor, Iterable[Tensor]], max_norm: float, norm_type: float = 2.0) -> float:
     """Rescale gradients together so that their global norm is at most ``max_norm``.
 
     ||g|| = (sum over parameters and entries of |g|^p)^(1/p) (p = ``norm_type``,
@@ -73,7 +75,7 @@ def clip_grad_norm_(params, max_norm, norm_type=2.0):
     return total
 
 
-def clip_grad_value_(params, clip_value):
+def clip_grad_value_(params: Union[Tensor, Iterable[Tensor]], clip_value: float) -> None:
     """Clip every gradient entry to [-clip_value, clip_value], in place (PyTorch's name).
 
     Examples

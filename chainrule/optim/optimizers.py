@@ -17,10 +17,14 @@ Every optimizer is used in one of two ways::
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from chainrule.optim.base import Optimizer, _Default, _from_config, _in_range, from_config
+from chainrule.optim.base import LearningRate, Optimizer, ParamsLike, _Default, _from_config, _in_range, from_config
+
+if TYPE_CHECKING:
+    from chainrule._typing import Any, Mapping, Optional, Union
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Constant", "Momentum",
            "AdagradMomentum", "get", "from_config"]
@@ -49,7 +53,7 @@ class Constant(Optimizer):
     [0.95, 2.1]
     """
 
-    def __init__(self, params=None, lr=_Default(0.01), **kwargs):
+    def __init__(self, params: Optional[ParamsLike] = None, lr: LearningRate = _Default(0.01), **kwargs: Any) -> None:
         super().__init__(params, lr, {}, **kwargs)
 
     def _update(self, g, tmp, slots, lr, t, h):
@@ -71,7 +75,8 @@ class Momentum(Optimizer):
     _hyper_names = ("momentum",)
     _slot_names = ("change",)
 
-    def __init__(self, params=None, lr=_Default(0.01), momentum=0.9, **kwargs):
+    def __init__(self, params: Optional[ParamsLike] = None, lr: LearningRate = _Default(0.01), momentum: float = 0.9,
+                 **kwargs: Any) -> None:
         super().__init__(params, lr, {"momentum": momentum}, **kwargs)
 
     def _validate(self, h):
@@ -105,7 +110,8 @@ class AdagradMomentum(Optimizer):
     _hyper_names = ("momentum", "eps")
     _slot_names = ("sum", "change")
 
-    def __init__(self, params=None, lr=_Default(0.01), momentum=0.9, eps=1e-8, **kwargs):
+    def __init__(self, params: Optional[ParamsLike] = None, lr: LearningRate = _Default(0.01), momentum: float = 0.9,
+                 eps: float = 1e-8, **kwargs: Any) -> None:
         super().__init__(params, lr, {"momentum": momentum, "eps": eps}, **kwargs)
 
     def _validate(self, h):
@@ -163,8 +169,8 @@ class SGD(Optimizer):
 
     _hyper_names = ("momentum", "nesterov", "weight_decay")
 
-    def __init__(self, params=None, lr=_Default(0.01), momentum=0.0, nesterov=False, weight_decay=0.0,
-                 **kwargs):
+    def __init__(self, params: Optional[ParamsLike] = None, lr: LearningRate = _Default(0.01), momentum: float = 0.0,
+                 nesterov: bool = False, weight_decay: float = 0.0, **kwargs: Any) -> None:
         super().__init__(params, lr, {"momentum": momentum, "nesterov": nesterov,
                                       "weight_decay": weight_decay}, **kwargs)
 
@@ -227,7 +233,8 @@ class Adagrad(Optimizer):
     _hyper_names = ("eps", "initial_accumulator_value")
     _slot_names = ("sum",)
 
-    def __init__(self, params=None, lr=_Default(0.01), eps=1e-8, initial_accumulator_value=0.0, **kwargs):
+    def __init__(self, params: Optional[ParamsLike] = None, lr: LearningRate = _Default(0.01), eps: float = 1e-8,
+                 initial_accumulator_value: float = 0.0, **kwargs: Any) -> None:
         super().__init__(params, lr, {"eps": eps, "initial_accumulator_value": initial_accumulator_value},
                          **kwargs)
 
@@ -267,7 +274,8 @@ class RMSprop(Optimizer):
 
     _hyper_names = ("rho", "eps", "momentum")
 
-    def __init__(self, params=None, lr=_Default(0.001), rho=0.9, eps=1e-8, momentum=0.0, **kwargs):
+    def __init__(self, params: Optional[ParamsLike] = None, lr: LearningRate = _Default(0.001), rho: float = 0.9,
+                 eps: float = 1e-8, momentum: float = 0.0, **kwargs: Any) -> None:
         super().__init__(params, lr, {"rho": rho, "eps": eps, "momentum": momentum}, **kwargs)
 
     def _validate(self, h):
@@ -357,8 +365,9 @@ class Adam(Optimizer):
     _hyper_names = ("beta1", "beta2", "eps")
     _slot_names = ("m", "v")
 
-    def __init__(self, params=None, lr=_Default(0.001), beta1=_Default(0.9), beta2=_Default(0.999), eps=1e-8,
-                 *, betas=None, **kwargs):
+    def __init__(self, params: Optional[ParamsLike] = None, lr: LearningRate = _Default(0.001),
+                 beta1: float = _Default(0.9), beta2: float = _Default(0.999), eps: float = 1e-8, *,
+                 betas: Optional[tuple[float, float]] = None, **kwargs: Any) -> None:
         super().__init__(params, lr, self._betas(beta1, beta2, betas, eps), **kwargs)
 
     def _betas(self, beta1, beta2, betas, eps, **extra):
@@ -435,8 +444,9 @@ class AdamW(Adam):
 
     _hyper_names = ("beta1", "beta2", "eps", "weight_decay")
 
-    def __init__(self, params=None, lr=_Default(0.001), beta1=_Default(0.9), beta2=_Default(0.999), eps=1e-8,
-                 weight_decay=0.01, *, betas=None, **kwargs):
+    def __init__(self, params: Optional[ParamsLike] = None, lr: LearningRate = _Default(0.001),
+                 beta1: float = _Default(0.9), beta2: float = _Default(0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.01, *, betas: Optional[tuple[float, float]] = None, **kwargs: Any) -> None:
         Optimizer.__init__(self, params, lr, self._betas(beta1, beta2, betas, eps, weight_decay=weight_decay),
                            **kwargs)
 
@@ -462,7 +472,7 @@ _OPTIMIZERS = {
 NAMES = tuple(_OPTIMIZERS)
 
 
-def get(identifier, **kwargs):
+def get(identifier: Union[str, Mapping[str, Any], type[Optimizer], Optimizer], **kwargs: Any) -> Optimizer:
     """An optimizer from a name, a config dict, a class or an instance (Keras' ``optimizers.get``).
 
     Names (case-insensitive, '_' optional): 'sgd', 'adam', 'adamw', 'rmsprop',

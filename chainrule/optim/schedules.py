@@ -16,8 +16,13 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import TYPE_CHECKING
 
 from chainrule import _checks
+
+if TYPE_CHECKING:
+    from chainrule._typing import Any, Literal, Mapping
+    from chainrule.optim.base import Optimizer
 
 __all__ = ["LearningRateSchedule", "StepDecay", "ExponentialDecay", "InverseTimeDecay", "CosineDecay",
            "ReduceLROnPlateau"]
@@ -43,17 +48,17 @@ class LearningRateSchedule:
 
     _config_keys: tuple = ()
 
-    def __call__(self, step):  # pragma: no cover - abstract
+    def __call__(self, step: int) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         """A JSON-able dict: the class name and the constructor arguments."""
         cfg = {"class_name": type(self).__name__}
         cfg.update({k: getattr(self, k) for k in self._config_keys})
         return cfg
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: Mapping[str, Any]) -> LearningRateSchedule:
         """Rebuild a schedule from :meth:`get_config`'s dict."""
         cfg = dict(config)
         name = cfg.pop("class_name", cls.__name__)
@@ -94,12 +99,12 @@ class StepDecay(LearningRateSchedule):
 
     _config_keys = ("initial_lr", "drop", "every")
 
-    def __init__(self, initial_lr, drop, every):
+    def __init__(self, initial_lr: float, drop: float, every: int) -> None:
         self.initial_lr = _in_range("StepDecay", "initial_lr", initial_lr, lo=0.0)
         self.drop = _in_range("StepDecay", "drop", drop, lo=0.0, hi=1.0, lo_open=True)
         self.every = _positive_int("StepDecay", "every", every)
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> float:
         return self.initial_lr * self.drop ** (int(step) // self.every)
 
 
@@ -120,13 +125,13 @@ class ExponentialDecay(LearningRateSchedule):
 
     _config_keys = ("initial_lr", "decay_rate", "decay_steps", "staircase")
 
-    def __init__(self, initial_lr, decay_rate, decay_steps, staircase=False):
+    def __init__(self, initial_lr: float, decay_rate: float, decay_steps: int, staircase: bool = False) -> None:
         self.initial_lr = _in_range("ExponentialDecay", "initial_lr", initial_lr, lo=0.0)
         self.decay_rate = _in_range("ExponentialDecay", "decay_rate", decay_rate, lo=0.0, lo_open=True)
         self.decay_steps = _positive_int("ExponentialDecay", "decay_steps", decay_steps)
         self.staircase = bool(staircase)
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> float:
         p = step / self.decay_steps
         if self.staircase:
             p = math.floor(p)
@@ -156,11 +161,11 @@ class InverseTimeDecay(LearningRateSchedule):
 
     _config_keys = ("t0", "t1")
 
-    def __init__(self, t0, t1):
+    def __init__(self, t0: float, t1: float) -> None:
         self.t0 = _in_range("InverseTimeDecay", "t0", t0, lo=0.0)
         self.t1 = _in_range("InverseTimeDecay", "t1", t1, lo=0.0, lo_open=True)
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> float:
         return self.t0 / (step + self.t1)
 
 
@@ -179,12 +184,12 @@ class CosineDecay(LearningRateSchedule):
 
     _config_keys = ("initial_lr", "decay_steps", "alpha")
 
-    def __init__(self, initial_lr, decay_steps, alpha=0.0):
+    def __init__(self, initial_lr: float, decay_steps: int, alpha: float = 0.0) -> None:
         self.initial_lr = _in_range("CosineDecay", "initial_lr", initial_lr, lo=0.0)
         self.decay_steps = _positive_int("CosineDecay", "decay_steps", decay_steps)
         self.alpha = _in_range("CosineDecay", "alpha", alpha, lo=0.0, hi=1.0)
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> float:
         frac = min(step, self.decay_steps) / self.decay_steps
         cosine = 0.5 * (1.0 + math.cos(math.pi * frac))
         return self.initial_lr * ((1.0 - self.alpha) * cosine + self.alpha)
@@ -236,8 +241,9 @@ class ReduceLROnPlateau:
     0.5
     """
 
-    def __init__(self, optimizer, factor=0.1, patience=10, min_lr=0.0, mode="min", min_delta=1e-4,
-                 cooldown=0, threshold_mode="abs"):
+    def __init__(self, optimizer: Optimizer, factor: float = 0.1, patience: int = 10, min_lr: float = 0.0,
+                 mode: Literal["min", "max"] = "min", min_delta: float = 1e-4, cooldown: int = 0,
+                 threshold_mode: Literal["abs", "rel"] = "abs") -> None:
         from chainrule.optim.optimizers import Optimizer  # schedules do not depend on optimizers otherwise
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"ReduceLROnPlateau: expected a chainrule.optim.Optimizer, got "
@@ -266,7 +272,7 @@ class ReduceLROnPlateau:
             return value < self.best - margin
         return value > self.best + margin
 
-    def step(self, metric):
+    def step(self, metric: float) -> bool:
         """Record one epoch's metric; reduce the learning rate if it has plateaued.
 
         Returns True when the rate was reduced at this call.
@@ -302,12 +308,12 @@ class ReduceLROnPlateau:
                 reduced = True
         return reduced
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """Return the scheduler's progress (best value, bad-epoch count, cooldown) as a dict."""
         return {"best": self.best, "num_bad_epochs": self.num_bad_epochs,
                 "cooldown_counter": self.cooldown_counter}
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore the progress saved by :meth:`state_dict`."""
         self.best = float(state["best"])
         self.num_bad_epochs = int(state["num_bad_epochs"])

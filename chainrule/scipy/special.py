@@ -13,12 +13,16 @@ array([0.5, 0.5])
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from chainrule import numpy as _cnp
 from chainrule import ops as _ops
 from chainrule.ops import _has_tensor
+
+if TYPE_CHECKING:
+    from chainrule._typing import Axis, TensorLike, TensorOrArray
 
 __all__ = ["logsumexp", "expit", "logit", "erf", "erfc", "softmax", "log_softmax"]
 
@@ -40,32 +44,32 @@ logsumexp = _cnp.logsumexp   # one definition: chainrule.numpy's (SciPy's own wi
 
 
 @_scipy_when_no_tensor("expit")
-def expit(x):
+def expit(x: TensorLike) -> TensorOrArray:
     """The logistic sigmoid 1 / (1 + exp(-x));  derivative y (1 - y)."""
     return _ops.sigmoid(x)
 
 
 @_scipy_when_no_tensor("logit")
-def logit(x):
+def logit(x: TensorLike) -> TensorOrArray:
     """log(x / (1 - x)) = log x - log1p(-x);  derivative 1 / (x (1 - x))."""
     x = _ops._arr(x)
     return _ops.sub(_ops.log(x), _ops.log1p(_ops.neg(x)))
 
 
 @_scipy_when_no_tensor("erf")
-def erf(x):
+def erf(x: TensorLike) -> TensorOrArray:
     """The error function;  derivative (2 / sqrt(pi)) exp(-x^2)."""
     return _ops.erf(x)
 
 
 @_scipy_when_no_tensor("erfc")
-def erfc(x):
+def erfc(x: TensorLike) -> TensorOrArray:
     """1 - erf(x);  derivative -(2 / sqrt(pi)) exp(-x^2)."""
     return _ops.erfc(x)
 
 
 @_scipy_when_no_tensor("softmax")
-def softmax(x, axis=None):
+def softmax(x: TensorLike, axis: Axis = None) -> TensorOrArray:
     """exp(x_i) / sum_j exp(x_j) over ``axis`` (all entries when None, as SciPy)."""
     x = _ops._arr(x)
     if axis is None:
@@ -75,7 +79,7 @@ def softmax(x, axis=None):
 
 
 @_scipy_when_no_tensor("log_softmax")
-def log_softmax(x, axis=None):
+def log_softmax(x: TensorLike, axis: Axis = None) -> TensorOrArray:
     """x_i - logsumexp(x) over ``axis`` (all entries when None, as SciPy)."""
     x = _ops._arr(x)
     if axis is None:
