@@ -27,13 +27,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Modules still to be hinted this session by other helpers; the lead empties this set after merging.
 # An entry covers a module and, for a package, everything under it.
 PENDING = {
-    # helper "types2"
-    "chainrule.nn", "chainrule.training", "chainrule.keras", "chainrule.torch", "chainrule.sklearn",
-    "chainrule.ffnn", "chainrule.cli", "chainrule.plot",
-    # helper "lstm" (inside chainrule.nn and chainrule.torch above too)
-    "chainrule.ops.recurrent", "chainrule.nn.recurrent", "chainrule.nn.masking", "chainrule.torch.nn.recurrent",
-    # helper "halving" (chainrule.cli.search is inside chainrule.cli above)
-    "chainrule.search",
+    # helper "halving" (chainrule.cli.search too)
+    "chainrule.search", "chainrule.cli.search",
 }
 
 

@@ -83,6 +83,7 @@ class _TorchRecurrent(Module):
 
     @property
     def directions(self) -> int:
+        """The number of directions each layer runs in: 2 when bidirectional, else 1."""
         return 2 if self.bidirectional else 1
 
     def _suffixes(self, layer):
