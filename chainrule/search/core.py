@@ -5,6 +5,7 @@ import datetime as _dt
 import hashlib
 import math
 import numbers
+import os
 import sys
 import time
 
@@ -14,6 +15,7 @@ from chainrule.search.backends import cpu_count, get_backend
 from chainrule.search.journal import FORMAT, Journal
 from chainrule.search.result import SearchResult, build_cv_results
 from chainrule.search.space import digest, grid_candidates, jsonable, sample_candidates, trial_seed
+from chainrule.search.state import load_state, save_state, state_path
 from chainrule.search.trial import Bundle, Task, adapt
 
 __all__ = ["grid_search", "random_search", "halving_search", "TrialError"]
@@ -183,6 +185,7 @@ class _Search:
         self.journal_path, self.resume = journal, resume
         self._backend = None
         self.trials = {}
+        self.states = {}
 
     # ---------------------------------------------------------------- header and journal
     def header(self, kind, space):
@@ -220,8 +223,11 @@ class _Search:
         return digest({"params": params, "resource": resource, "data": self.data_desc["fingerprint"],
                        "validation": self.val_desc, "fold": fold}, 24)
 
-    def run(self, candidates, label, rung=None, n_resources=None):
-        """Every fold of every candidate: records[i][k], from the journal or run now."""
+    def run(self, candidates, label, rung=None, n_resources=None, prev_keys=None, keep_state=False):
+        """Every fold of every candidate: records[i][k], from the journal or run now.
+
+        ``prev_keys[i][k]``: the trial whose state candidate i's fold k goes on from (halving);
+        ``keep_state``: keep each trial's state for the next rung."""
         canon = [jsonable(c, f"{self.fname}: a parameter value") for c in candidates]
         resource = None if n_resources is None else {self.resource: int(n_resources)}
         by_param = self.resource not in (None, "epochs", "n_samples")
@@ -236,7 +242,8 @@ class _Search:
                 if rec is not None and rec.get("status") in ("ok", "diverged"):
                     records[i][k] = rec
                 else:
-                    tasks.append(Task(key, i, k, build_params, seed, n_resources, rung))
+                    state = self.state_of(prev_keys[i][k]) if prev_keys is not None else None
+                    tasks.append(Task(key, i, k, build_params, seed, n_resources, rung, state, keep_state))
         n_total = len(candidates) * self.n_splits
         n_done = n_total - len(tasks)
         where = f" in {self.journal.path}" if self.journal.path else ""
@@ -258,6 +265,9 @@ class _Search:
                     best.add(records[i][k])
 
         def on_result(rec):
+            state = rec.pop("_state", None)
+            if state is not None:
+                self.keep_state(rec["key"], state)
             rec = self.journal.append(rec)
             i, k = rec["candidate"], rec["fold"]
             records[i][k] = rec
@@ -295,6 +305,42 @@ class _Search:
                 bar.close()
         self.elapsed = time.perf_counter() - t0
         return records
+
+    # ------------------------------------------------------ states between halving rungs
+    def _state_dir(self):
+        return None if self.journal.path is None else self.journal.path + ".states"
+
+    def keep_state(self, key, state):
+        """Keep a trial's state for the next rung, in memory and (with a journal) in a file beside it."""
+        self.states[key] = state
+        folder = self._state_dir()
+        if folder is not None:
+            os.makedirs(folder, exist_ok=True)
+            save_state(state_path(folder, key), state)
+
+    def state_of(self, key):
+        """The state the trial ``key`` left, or None (then its successor trains from scratch)."""
+        st = self.states.get(key)
+        folder = self._state_dir()
+        if st is None and folder is not None and key in self.journal.records:
+            st = load_state(state_path(folder, key), key)
+        return st
+
+    def drop_states(self, keys):
+        """Forget states no later rung needs (and delete their files)."""
+        folder = self._state_dir()
+        for key in keys:
+            self.states.pop(key, None)
+            if folder is not None:
+                try:
+                    os.unlink(state_path(folder, key))
+                except FileNotFoundError:
+                    pass
+        if folder is not None:
+            try:
+                os.rmdir(folder)   # only when empty
+            except OSError:
+                pass
 
     def _bar(self, total, initial, label):
         if self.verbose < 1:
@@ -529,12 +575,28 @@ def halving_search(build, param_grid, X, y, *, resource="epochs", factor=3, min_
                    refit=False, threads=1, verbose=1):
     """Successive halving over a grid: every candidate gets a small budget, the best 1/factor go on with factor times more.
 
-    Rung i trains its candidates with ``min_resources * factor**i`` units of ``resource`` (from
-    scratch, as scikit-learn's HalvingGridSearchCV does; a candidate's seed is the same at
-    every rung, so its first epochs repeat the previous rung's exactly) and keeps the
-    ``ceil(n / factor)`` best by mean validation score for the next.  The best candidate is the
-    best of the last rung.  ``cv_results_`` has a row per (rung, candidate), with scikit-learn's
-    ``iter`` and ``n_resources`` columns.
+    Rung i trains its candidates with ``min_resources * factor**i`` units of ``resource`` and
+    keeps the ``ceil(n / factor)`` best by mean validation score for the next.  The best
+    candidate is the best of the last rung.  ``cv_results_`` has a row per (rung, candidate),
+    with scikit-learn's ``iter`` and ``n_resources`` columns; each journal line records its
+    ``rung``, ``n_resources`` and ``initial_epoch``.
+
+    With ``resource='epochs'`` a promoted candidate goes on training from where its previous
+    rung stopped (as Hyperband and ASHA do, Keras' ``initial_epoch``): its weights, optimizer
+    state, epoch count and shuffling generator come back from the worker with its result, are
+    written beside the journal (``<journal>.states/<trial key>.npz``, atomically, deleted once
+    no rung needs them) and restored before the next rung's fit, on any backend and after a
+    resume.  A continued trial gives the same bits as one fit of all its epochs with the same
+    seed, so a missing state only costs time.  This holds for compiled chainrule models
+    (without fit callbacks, whose own state a new fit would not have) and for an FFNN with a
+    Constant, Adagrad or RMS_prop scheduler (they keep nothing across epochs).  Each rung
+    trains from scratch, to the same result, for an FFNN with Momentum, AdagradMomentum or
+    Adam (FFNN.fit gives every weight matrix a fresh copy of the scheduler, losing their
+    velocity and epoch count) and for scikit-learn estimators, as scikit-learn's
+    HalvingGridSearchCV does (their ``fit`` reseeds its shuffling from ``random_state`` and
+    starts a new optimizer on every call, warm_start included, so continuing would not be the
+    longer fit; and their state has no form but a pickle).  Other resources ('n_samples', a
+    parameter) retrain too.
 
     Parameters
     ----------
@@ -582,11 +644,19 @@ def halving_search(build, param_grid, X, y, *, resource="epochs", factor=3, min_
     try:
         alive = list(range(len(candidates)))
         all_cands, all_records, iters, n_res = [], [], [], []
+        carry = resource == "epochs"   # promoted candidates train on from their state (other resources restart)
+        prev = {}                      # candidate -> its previous rung's records (one per fold)
         for r, (n_r, size) in enumerate(zip(resources, sizes)):
+            dropped = [x["key"] for i in alive[size:] for x in prev.get(i, [])]
+            s.drop_states(dropped)
             alive = alive[:size]
             cands = [candidates[i] for i in alive]
             label = f"{fname} rung {r + 1}/{len(resources)} ({n_r} {resource})"
-            records = s.run(cands, label, rung=r, n_resources=n_r)
+            prev_keys = [[x["key"] for x in prev[i]] for i in alive] if carry and r else None
+            records = s.run(cands, label, rung=r, n_resources=n_r, prev_keys=prev_keys,
+                            keep_state=carry and r + 1 < len(resources))
+            s.drop_states([k for row in prev_keys or [] for k in row])
+            prev = dict(zip(alive, records))
             all_cands += cands
             all_records += records
             iters += [r] * len(cands)

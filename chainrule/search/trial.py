@@ -28,10 +28,17 @@ import time
 import traceback
 import warnings
 
+from typing import TYPE_CHECKING, Any, Callable
+
 import numpy as np
 
 from chainrule.search.space import jsonable
+from chainrule.search.state import State
 from chainrule.tensor import fork_rng, get_default_dtype, set_default_dtype
+
+if TYPE_CHECKING:
+    from chainrule.ffnn import FFNN, Scheduler
+    from chainrule.training import Trainer
 
 __all__ = ["Bundle", "Task", "run_trial", "adapt", "score_model"]
 
@@ -62,11 +69,17 @@ class Bundle:
 class Task:
     """One trial to run: a candidate's parameters on one fold, with its key and seed."""
 
-    __slots__ = ("key", "candidate", "fold", "params", "seed", "n_resources", "rung")
+    __slots__ = ("key", "candidate", "fold", "params", "seed", "n_resources", "rung", "state", "keep_state")
 
-    def __init__(self, key, candidate, fold, params, seed, n_resources=None, rung=None):
+    def __init__(self, key: str, candidate: int, fold: int, params: dict[str, Any], seed: int,
+                 n_resources: int | None = None, rung: int | None = None, state: State | None = None,
+                 keep_state: bool = False) -> None:
         self.key, self.candidate, self.fold, self.params, self.seed = key, candidate, fold, params, seed
         self.n_resources, self.rung = n_resources, rung
+        #: the candidate's state after the previous rung (halving over epochs): training goes on from it
+        self.state = state
+        #: return this trial's state (weights, optimizer, generator, epochs) for the next rung
+        self.keep_state = keep_state
 
     def __getstate__(self):
         return {s: getattr(self, s) for s in self.__slots__}
@@ -119,15 +132,59 @@ class _Module:
             raise TypeError("build returned a chainrule model that is not compiled; call model.compile(optimizer=..., "
                             "loss=..., metrics=['accuracy']) inside build")
         self.model, self.fit_kwargs, self.hist = model, fit_kwargs, None
+        self.initial_epoch, self.prev_hist, self.rng_state, self.gen, self.epochs = 0, {}, None, None, None
 
     def fit(self, X, y, seed, resource, n_resources):
         kw = {"verbose": 0, **self.fit_kwargs}
         if resource == "epochs" and n_resources is not None:
             kw["epochs"] = n_resources
-        self.hist = self.model.fit(X, y, seed=seed, **kw).history
+        # the fit draws its shuffles (and dropout masks) from this generator, as fit(seed=seed) would from its
+        # own: kept, its state lets the next rung go on with the very stream a longer fit would have drawn
+        self.gen = np.random.default_rng(seed)
+        if self.rng_state is not None:
+            self.gen.bit_generator.state = self.rng_state
+        if self.initial_epoch:
+            kw["initial_epoch"] = self.initial_epoch
+        with fork_rng(self.gen):
+            self.hist = self.model.fit(X, y, seed=None, **kw).history
+        self.epochs = int(kw.get("epochs", 1))
 
     def history(self):
-        return {k: _finite_list(v) for k, v in (self.hist or {}).items()}
+        new = {k: _finite_list(v) for k, v in (self.hist or {}).items()}
+        if not self.prev_hist:
+            return new
+        return {k: list(self.prev_hist.get(k, [])) + new.get(k, []) for k in {**self.prev_hist, **new}}
+
+    def continue_from(self, state):
+        """Load the weights, optimizer state, epochs and generator of ``state`` (from :meth:`snapshot`)."""
+        m = state.meta
+        if m.get("kind") != self.kind or self.fit_kwargs.get("callbacks"):
+            return False  # callbacks (EarlyStopping, ...) keep state of their own that a new fit would not have
+        w = {k[2:]: v for k, v in state.arrays.items() if k.startswith("w/")}
+        self.model.load_state_dict(w)
+        opt = m["optimizer"]
+        slots = [{name: state.arrays[f"o/{i}/{name}"] for name in names} for i, names in enumerate(opt["slots"])]
+        self.model._compiled["optimizer"].load_state_dict({"config": opt["config"], "iterations": opt["iterations"],
+                                                           "state": slots, "groups": opt["groups"]})
+        self.rng_state = m["rng"]
+        self.initial_epoch, self.prev_hist = int(m["epochs"]), m.get("history") or {}
+        return True
+
+    def snapshot(self):
+        """The state to go on from: weights and buffers, optimizer slots and steps, epochs, the generator."""
+        if self.gen is None or self.fit_kwargs.get("callbacks") or \
+                len((self.hist or {}).get("loss", [])) != self.epochs - self.initial_epoch:
+            return None  # stopped early (a callback, a non-finite loss): a longer fit would not simply go on
+        arrays = {f"w/{k}": v for k, v in self.model.state_dict().items()}
+        sd = self.model._compiled["optimizer"].state_dict()
+        for i, entry in enumerate(sd["state"]):
+            for name, v in entry.items():
+                arrays[f"o/{i}/{name}"] = np.asarray(v)
+        meta = {"kind": self.kind, "epochs": self.epochs, "rng": self.gen.bit_generator.state,
+                "optimizer": {"config": sd["config"], "iterations": sd["iterations"], "groups": sd["groups"],
+                              "slots": [list(entry) for entry in sd["state"]]},
+                "history": self.history()}
+        return State(meta, arrays)
 
     def diverged(self):
         bad = _first_not_finite((self.hist or {}).get("loss", []))
@@ -169,6 +226,18 @@ class _Estimator:
 
     def __init__(self, est, fit_kwargs):
         self.est, self.fit_kwargs = est, fit_kwargs
+        self.initial_epoch = 0
+
+    def continue_from(self, state):
+        """Estimators train each rung from scratch: scikit-learn's ``fit`` (warm_start too) draws its
+        shuffles from a generator made afresh from ``random_state`` on every call and starts a new
+        optimizer and stopping counter, so a continued fit would not be the longer fit, and an
+        estimator's state has no form but a pickle, which a resumed search would have to load."""
+        return False
+
+    def snapshot(self):
+        """None: see :meth:`continue_from`."""
+        return None
 
     def fit(self, X, y, seed, resource, n_resources):
         params = self.est.get_params(deep=False)
@@ -224,6 +293,34 @@ class _FFNN:
                             f"network's scheduler, e.g. (net, Constant(eta=params['eta']))")
         self.net, self.scheduler, self.fit_kwargs, self.scores = net, scheduler, fit_kwargs, None
         self.overflow = None
+        self.initial_epoch, self.prev_hist, self.epochs = 0, {}, None
+
+    def _continuable(self):
+        # FFNN.fit shuffles once, with a generator made afresh from the net's seed, and gives every weight
+        # matrix a fresh copy of the scheduler, which these three empty at the end of every epoch anyway:
+        # their weights are all there is to carry.  Momentum, AdagradMomentum (the velocity) and Adam (its
+        # epoch count) keep state across epochs in copies FFNN.fit makes anew on every call, so they restart.
+        from chainrule.ffnn import Adagrad, Constant, RMS_prop
+        return type(self.scheduler) in (Constant, Adagrad, RMS_prop)
+
+    def continue_from(self, state):
+        """Load the weights and epochs of ``state`` when the scheduler keeps nothing across epochs."""
+        if state.meta.get("kind") != self.kind or not self._continuable():
+            return False
+        weights = [state.arrays[f"w/{i}"] for i in range(len(self.net.weights))]
+        if [w.shape for w in weights] != [w.shape for w in self.net.weights]:
+            return False
+        self._weights = weights
+        self.initial_epoch, self.prev_hist = int(state.meta["epochs"]), state.meta.get("history") or {}
+        return True
+
+    def snapshot(self):
+        """The weights and epochs to go on from (None for schedulers with state across epochs, or a stop)."""
+        errs = (self.scores or {}).get("train_errors")
+        if not self._continuable() or self.overflow is not None or errs is None or not np.all(np.isfinite(errs)):
+            return None
+        meta = {"kind": self.kind, "epochs": self.epochs, "history": self.history()}
+        return State(meta, {f"w/{i}": np.array(w, copy=True) for i, w in enumerate(self.net.weights)})
 
     def targets(self, y):
         y = np.asarray(y)
@@ -239,6 +336,10 @@ class _FFNN:
         kw = {"verbose": False, **self.fit_kwargs}
         if resource == "epochs" and n_resources is not None:
             kw["epochs"] = n_resources
+        self.epochs = int(kw.get("epochs", 100))
+        if self.initial_epoch:
+            self.net.weights = [np.array(w, dtype=float, copy=True) for w in self._weights]
+            kw["epochs"] = self.epochs - self.initial_epoch
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             self.scores = self.net.fit(X, self.targets(y), self.scheduler, **kw)
@@ -252,7 +353,10 @@ class _FFNN:
             raise KeyboardInterrupt  # FFNN.fit stops quietly on Ctrl-C: the trial did not finish
 
     def history(self):
-        return {k: _finite_list(v) for k, v in (self.scores or {}).items()}
+        new = {k: _finite_list(v) for k, v in (self.scores or {}).items()}
+        if not self.prev_hist:
+            return new
+        return {k: list(self.prev_hist.get(k, [])) + new.get(k, []) for k in {**self.prev_hist, **new}}
 
     def diverged(self):
         return self.overflow
@@ -318,6 +422,19 @@ def score_model(adapter, X, y, scoring):
 
 
 # ---------------------------------------------------------------------------- a trial
+def _continued(adapter, task, bundle):
+    """The adapter, with the previous rung's state loaded; a fresh one (from scratch) if it cannot be."""
+    try:
+        adapter.continue_from(task.state)  # False: this kind restarts (continue_from says why), left as built
+        return adapter
+    except Exception as err:  # a state that does not fit the model: train from scratch, which gives the same
+        warnings.warn(f"could not go on from the previous rung's state ({type(err).__name__}: {err}); trained "
+                      f"from scratch", RuntimeWarning)
+        with fork_rng(task.seed):
+            built = bundle.build(dict(task.params))
+        return adapt(built, bundle.fit_kwargs)
+
+
 def run_trial(bundle, task, limit_threads=None):
     """Run one trial; returns its record (a JSON-able dict).  Never raises, except KeyboardInterrupt.
 
@@ -351,10 +468,14 @@ def _run(bundle, task):
             with fork_rng(task.seed):
                 built = bundle.build(dict(task.params))
             adapter = adapt(built, bundle.fit_kwargs)
+            if task.state is not None:
+                adapter = _continued(adapter, task, bundle)
             scoring = bundle.scoring if bundle.scoring is not None else adapter.default_scoring()
             t0 = time.perf_counter()
             adapter.fit(Xtr, ytr, task.seed, bundle.resource, task.n_resources)
             rec["fit_time"] = time.perf_counter() - t0
+            if task.rung is not None:
+                rec["initial_epoch"] = adapter.initial_epoch
             rec["history"] = adapter.history()
             why = adapter.diverged()
             t0 = time.perf_counter()
@@ -373,6 +494,11 @@ def _run(bundle, task):
             if why is not None:
                 rec["status"], rec["error"] = "diverged", why
             rec["scoring"] = scoring if isinstance(scoring, str) else getattr(scoring, "__name__", "callable")
+            if task.keep_state and rec["status"] == "ok":
+                state = adapter.snapshot()
+                if state is not None:
+                    state.meta["key"] = task.key
+                    rec["_state"] = state   # taken off by the driver before the record is journaled
         seen = []
         for w in caught:
             text = f"{w.category.__name__}: {w.message}"
