@@ -498,3 +498,33 @@ def test_halving_with_an_ffnn_and_an_estimator_continues_where_it_can_and_restar
                          factor=2, max_resources=4, validation_split=0.25, journal=None, verbose=0)
     assert [t["initial_epoch"] for t in est.trials] == [0, 0, 0]   # estimators retrain (see _Estimator)
     assert [t["n_resources"] for t in est.trials] == [2, 2, 4]
+
+
+def test_a_trial_on_a_dask_worker_keeps_freed_memory_and_gives_it_back_afterwards(monkeypatch):
+    """Dask starts its workers with MALLOC_TRIM_THRESHOLD_=65536 (a page fault per 4 KiB of every NumPy temporary
+    freed and taken again, nearly twice a trial's CPU time): during a trial glibc keeps its memory, after it the
+    process's own thresholds are set back and the memory trimmed; a LocalCluster started here leaves it unset."""
+    from chainrule.search import trial as tr
+    from chainrule.search.backends import LOCAL_CLUSTER_CONFIG
+    calls = []
+
+    class FakeLibc:
+        def mallopt(self, what, value):
+            calls.append(("mallopt", what, value))
+            return 1
+
+        def malloc_trim(self, pad):
+            calls.append(("trim", pad))
+    monkeypatch.setattr(tr, "_glibc", lambda: FakeLibc())
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    task = tr.Task("k", 0, 0, {"lr": 0.1}, 1)
+    bundle = tr.Bundle(build, X, Y, X[:50], Y[:50], None, {"epochs": 1, "batch_size": 50}, None, 1, None)
+    rec = tr.run_trial(bundle, task, "trial")
+    assert rec["status"] == "ok" and rec["test_score"] > 0
+    assert calls == [("mallopt", -1, 1 << 30), ("mallopt", -3, 32 << 20), ("mallopt", -3, 128 << 10),
+                     ("mallopt", -1, 65536), ("trim", 0)]
+    calls.clear()
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_")
+    assert tr.run_trial(bundle, task, "trial")["status"] == "ok" and calls == []   # a process with glibc's defaults
+    env = LOCAL_CLUSTER_CONFIG["distributed.nanny.pre-spawn-environ"]
+    assert "MALLOC_TRIM_THRESHOLD_" not in env and env["OMP_NUM_THREADS"] == 1

@@ -29,13 +29,29 @@ from chainrule.search.trial import run_trial
 
 __all__ = ["cpu_count", "SequentialBackend", "LokyBackend", "DaskBackend", "get_backend"]
 
-#: Dask settings of a LocalCluster started here: a task whose worker died is retried once, and the
+#: Dask settings of a LocalCluster started here: a task whose worker died is retried once; the
 #: workers' statistical profiler (a stack sample every 10 ms, for the dashboard, which is off) is
-#: off: it cost about a fifth of the workers' CPU time on the notes' digits grid
-LOCAL_CLUSTER_CONFIG = {"distributed.scheduler.allowed-failures": 1, "distributed.worker.profile.enabled": False}
+#: off: it cost about a fifth of the workers' CPU time on the notes' digits grid; and the worker
+#: processes start with glibc's default malloc, not Dask's MALLOC_TRIM_THRESHOLD_=65536 (which
+#: also fixes the mmap threshold at 128 KiB): that setting hands freed memory back to the kernel
+#: after nearly every NumPy temporary and takes it back with a page fault per 4 KiB, about 12,000
+#: faults a trial, which nearly doubled a trial's CPU time (7.7 s of CPU instead of 4.1 s for the
+#: digits grid on one worker, 2.5 s of it in the kernel).  A worker of another cluster gets the
+#: same during each trial from :func:`chainrule.search.trial.run_trial`.  The BLAS thread limits
+#: of Dask's default stay.  The event loops' housekeeping wakes up less often: the blocked-loop
+#: check every 500 ms instead of 20 ms, the dashboard's system monitor every 5 s instead of
+#: 500 ms, the nannies' memory check every second instead of 100 ms: an idle 2-worker cluster
+#: then takes about 1% of a core in the driver (scheduler and nannies) and 0.5% per worker
+#: instead of 6% and 3%, CPU that competes with the trials on a small machine.
+LOCAL_CLUSTER_CONFIG = {"distributed.scheduler.allowed-failures": 1, "distributed.worker.profile.enabled": False,
+                        "distributed.nanny.pre-spawn-environ": {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1,
+                                                                "OPENBLAS_NUM_THREADS": 1},
+                        "distributed.admin.tick.interval": "500ms",
+                        "distributed.admin.system-monitor.interval": "5s",
+                        "distributed.worker.memory.monitor-interval": "1s"}
 
 
-def cpu_count():
+def cpu_count() -> int:
     """Cores this process may use (affinity and cgroup quotas included), as joblib counts them."""
     try:
         from joblib import cpu_count as _cpu
@@ -117,10 +133,12 @@ class LokyBackend:
     def _parallel(self, n_jobs, tasks, bundle):
         from joblib import Parallel, delayed, parallel_config
         with parallel_config(backend="loky", inner_max_num_threads=self.threads):
-            par = Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=1, pre_dispatch="n_jobs")
+            # one trial queued behind each running one: a worker that finishes starts the next at once instead
+            # of idling while its result travels to the driver and the driver sends the next task
+            par = Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=1, pre_dispatch="2*n_jobs")
         return par(delayed(run_trial)(bundle, t, "process") for t in tasks)
 
-    def run(self, bundle, tasks, on_result):
+    def run(self, bundle: Bundle, tasks: Sequence[Task], on_result: Callable[[dict[str, Any]], None]) -> None:
         """Run the trials in loky worker processes, passing each result to ``on_result`` as it arrives."""
         from joblib.externals.loky.process_executor import TerminatedWorkerError
         bundle = self._share(bundle)
