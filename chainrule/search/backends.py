@@ -24,8 +24,13 @@ import socket
 import sys
 import uuid
 
+from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence, Union
+
 from chainrule.search.space import jsonable
-from chainrule.search.trial import run_trial
+from chainrule.search.trial import Bundle, Task, run_trial
+
+if TYPE_CHECKING:
+    from distributed import Client, SpecCluster
 
 __all__ = ["cpu_count", "SequentialBackend", "LokyBackend", "DaskBackend", "get_backend"]
 
@@ -74,22 +79,22 @@ def _died(task, message):
 class SequentialBackend:
     name = "sequential"
 
-    def __init__(self, threads):
+    def __init__(self, threads: int) -> None:
         self.threads = threads
         self.n_workers = 1
 
-    def describe(self):
+    def describe(self) -> str:
         """Return a one-line description of where trials run."""
         return f"this process, {self.threads} BLAS thread{'s' if self.threads != 1 else ''} ({cpu_count()} cores)"
 
-    def run(self, bundle, tasks, on_result):
+    def run(self, bundle: Bundle, tasks: Sequence[Task], on_result: Callable[[dict[str, Any]], None]) -> None:
         """Run the trials one after another in this process, passing each result to ``on_result``."""
         from threadpoolctl import threadpool_limits
         with threadpool_limits(limits=self.threads):
             for t in tasks:
                 on_result(run_trial(bundle, t))
 
-    def close(self):
+    def close(self) -> None:
         """Release resources; there are none to release."""
         pass
 
@@ -100,7 +105,7 @@ class LokyBackend:
     #: arrays larger than this go to the workers as memory maps of one file each, not in every task
     MEMMAP_BYTES = 1 << 20
 
-    def __init__(self, n_workers, threads):
+    def __init__(self, n_workers: int, threads: int) -> None:
         self.n_workers, self.threads = n_workers, threads
         self._folder = None
         self._shared = None
@@ -125,7 +130,7 @@ class LokyBackend:
         self._shared = (bundle, shared)
         return shared
 
-    def describe(self):
+    def describe(self) -> str:
         """Return a one-line description of the worker processes and threads."""
         return (f"{self.n_workers} loky worker process{'es' if self.n_workers != 1 else ''} x {self.threads} "
                 f"BLAS thread{'s' if self.threads != 1 else ''} ({cpu_count()} cores)")
@@ -176,7 +181,7 @@ class LokyBackend:
                         on_result(_died(t, "the worker process died while running this trial, twice "
                                            f"(exit codes {_exit_codes(err)}, then {_exit_codes(err2)})"))
 
-    def close(self):
+    def close(self) -> None:
         """Drop the shared data and delete its temporary folder."""
         self._shared = None
         if self._folder is not None:
@@ -194,7 +199,8 @@ def _exit_codes(err):
 class DaskBackend:
     name = "dask"
 
-    def __init__(self, scheduler, n_workers, threads, quiet=False):
+    def __init__(self, scheduler: Client | SpecCluster | str | None, n_workers: int, threads: int,
+                 quiet: bool = False) -> None:
         try:
             from distributed import Client
         except ImportError:
@@ -233,14 +239,14 @@ class DaskBackend:
             print(f"chainrule.search: warning: on {', '.join(over)} the Dask workers x {threads} BLAS threads "
                   f"exceed the cores; start fewer worker processes there or pass threads=1", file=sys.stderr)
 
-    def describe(self):
+    def describe(self) -> str:
         """Return a one-line description of the Dask cluster and its workers."""
         hosts = ", ".join(f"{h}: {v['workers']} worker{'s' if v['workers'] != 1 else ''}/{v['cores']} cores"
                           for h, v in self.hosts.items())
         return (f"Dask at {self.address}: {self.n_workers} worker process{'es' if self.n_workers != 1 else ''} x "
                 f"{self.threads} BLAS thread{'s' if self.threads != 1 else ''} ({hosts})")
 
-    def run(self, bundle, tasks, on_result):
+    def run(self, bundle: Bundle, tasks: Sequence[Task], on_result: Callable[[dict[str, Any]], None]) -> None:
         """Run the trials on the Dask cluster, passing each result to ``on_result`` as it completes."""
         from distributed import as_completed
         client = self.client
@@ -269,7 +275,7 @@ class DaskBackend:
         finally:
             client.cancel([f for f in futures if not f.done()])
 
-    def close(self):
+    def close(self) -> None:
         """Release the scattered data and close any client and cluster this backend started."""
         if self._scattered is not None:
             try:
@@ -283,7 +289,12 @@ class DaskBackend:
             self._own_cluster.close()
 
 
-def get_backend(backend, n_jobs, scheduler, threads):
+#: any of the three backends
+Backend = Union["SequentialBackend", "LokyBackend", "DaskBackend"]
+
+
+def get_backend(backend: Literal["sequential", "loky", "dask"], n_jobs: int,
+                scheduler: Client | SpecCluster | str | None, threads: int) -> Backend:
     if backend == "sequential":
         return SequentialBackend(threads)
     if backend == "loky":

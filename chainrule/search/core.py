@@ -11,6 +11,8 @@ import time
 
 import numpy as np
 
+from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
+
 from chainrule.search.backends import cpu_count, get_backend
 from chainrule.search.journal import FORMAT, Journal
 from chainrule.search.result import SearchResult, build_cv_results
@@ -18,7 +20,18 @@ from chainrule.search.space import digest, grid_candidates, jsonable, sample_can
 from chainrule.search.state import load_state, save_state, state_path
 from chainrule.search.trial import Bundle, Task, adapt
 
+if TYPE_CHECKING:
+    from distributed import Client, SpecCluster
+
+    from chainrule._typing import ArrayLike, PathLike
+
 __all__ = ["grid_search", "random_search", "halving_search", "TrialError"]
+
+#: ``build(params)``: a compiled chainrule model, a scikit-learn estimator or ``(FFNN, scheduler)``,
+#: optionally with a dict of fit arguments last
+Build = Callable[[dict[str, Any]], Any]
+#: ``scoring(model, X, y) -> float`` (greater is better)
+Scoring = Callable[[Any, Any, Any], float]
 
 
 class TrialError(RuntimeError):
@@ -495,9 +508,14 @@ def _common(kw):
                                 "threads")}
 
 
-def grid_search(build, param_grid, X, y, *, validation=None, validation_split=None, cv=None, scoring=None,
-                fit_kwargs=None, seed=0, n_jobs=1, backend=None, scheduler=None, journal="search.jsonl",
-                resume=False, error_score=math.nan, refit=False, threads=1, verbose=1):
+def grid_search(build: Build, param_grid: dict[str, Sequence[Any]] | Sequence[dict[str, Sequence[Any]]],
+                X: ArrayLike, y: ArrayLike, *, validation: tuple[ArrayLike, ArrayLike] | None = None, validation_split: float | None = None,
+                cv: int | Any | None = None, scoring: str | Scoring | None = None,
+                fit_kwargs: dict[str, Any] | None = None, seed: int = 0, n_jobs: int = 1,
+                backend: Literal["sequential", "loky", "dask"] | None = None,
+                scheduler: Client | SpecCluster | str | None = None, journal: PathLike | None = "search.jsonl",
+                resume: bool = False, error_score: float | Literal["raise"] = math.nan, refit: bool = False,
+                threads: int | Literal["auto"] = 1, verbose: int = 1) -> SearchResult:
     """Fit and score ``build(params)`` for every combination in ``param_grid``.
 
     Parameters
@@ -524,9 +542,14 @@ def grid_search(build, param_grid, X, y, *, validation=None, validation_split=No
 grid_search.__doc__ += _COMMON_DOC
 
 
-def random_search(build, distributions, X, y, *, n_iter=10, validation=None, validation_split=None, cv=None,
-                  scoring=None, fit_kwargs=None, seed=0, n_jobs=1, backend=None, scheduler=None,
-                  journal="search.jsonl", resume=False, error_score=math.nan, refit=False, threads=1, verbose=1):
+def random_search(build: Build, distributions: dict[str, Any], X: ArrayLike, y: ArrayLike, *, n_iter: int = 10,
+                validation: tuple[ArrayLike, ArrayLike] | None = None, validation_split: float | None = None,
+                cv: int | Any | None = None, scoring: str | Scoring | None = None,
+                fit_kwargs: dict[str, Any] | None = None, seed: int = 0, n_jobs: int = 1,
+                backend: Literal["sequential", "loky", "dask"] | None = None,
+                scheduler: Client | SpecCluster | str | None = None, journal: PathLike | None = "search.jsonl",
+                resume: bool = False, error_score: float | Literal["raise"] = math.nan, refit: bool = False,
+                threads: int | Literal["auto"] = 1, verbose: int = 1) -> SearchResult:
     """Fit and score ``build(params)`` for ``n_iter`` candidates drawn from ``distributions``.
 
     Parameters
@@ -569,10 +592,15 @@ def _halving_plan(n_candidates, factor, min_r, max_r):
     return resources, sizes
 
 
-def halving_search(build, param_grid, X, y, *, resource="epochs", factor=3, min_resources=None, max_resources=None,
-                   validation=None, validation_split=None, cv=None, scoring=None, fit_kwargs=None, seed=0, n_jobs=1,
-                   backend=None, scheduler=None, journal="search.jsonl", resume=False, error_score=math.nan,
-                   refit=False, threads=1, verbose=1):
+def halving_search(build: Build, param_grid: dict[str, Sequence[Any]], X: ArrayLike, y: ArrayLike, *,
+                   resource: str = "epochs", factor: int = 3, min_resources: int | None = None,
+                   max_resources: int | None = None, validation: tuple[ArrayLike, ArrayLike] | None = None, validation_split: float | None = None,
+                cv: int | Any | None = None, scoring: str | Scoring | None = None,
+                fit_kwargs: dict[str, Any] | None = None, seed: int = 0, n_jobs: int = 1,
+                backend: Literal["sequential", "loky", "dask"] | None = None,
+                scheduler: Client | SpecCluster | str | None = None, journal: PathLike | None = "search.jsonl",
+                resume: bool = False, error_score: float | Literal["raise"] = math.nan, refit: bool = False,
+                threads: int | Literal["auto"] = 1, verbose: int = 1) -> SearchResult:
     """Successive halving over a grid: every candidate gets a small budget, the best 1/factor go on with factor times more.
 
     Rung i trains its candidates with ``min_resources * factor**i`` units of ``resource`` and

@@ -30,7 +30,7 @@ import time
 import traceback
 import warnings
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Literal, Union
 
 import numpy as np
 
@@ -51,12 +51,16 @@ _LIMITS = {"threads": None, "handle": None}
 class Bundle:
     """What every trial of a search shares: shipped to each worker once (scattered on Dask)."""
 
-    def __init__(self, build, X, y, X_val, y_val, folds, fit_kwargs, scoring, threads, resource):
+    def __init__(self, build: Callable[[dict[str, Any]], Any], X: np.ndarray, y: np.ndarray,
+                 X_val: np.ndarray | None, y_val: np.ndarray | None,
+                 folds: list[tuple[np.ndarray, np.ndarray]] | None, fit_kwargs: dict[str, Any],
+                 scoring: str | Callable[[Any, Any, Any], float] | None, threads: int, resource: str | None) -> None:
         self.build, self.X, self.y, self.X_val, self.y_val = build, X, y, X_val, y_val
         self.folds, self.fit_kwargs, self.scoring, self.threads, self.resource = \
             folds, fit_kwargs, scoring, threads, resource
 
-    def split(self, fold, n_resources=None):
+    def split(self, fold: int, n_resources: int | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(X_train, y_train, X_test, y_test) of one fold; ``n_resources`` samples when the resource is n_samples."""
         if self.X_val is not None:
             Xtr, ytr, Xte, yte = self.X, self.y, self.X_val, self.y_val
@@ -432,7 +436,11 @@ class _FFNN:
         return self.net
 
 
-def adapt(built, fit_kwargs):
+#: what :func:`adapt` returns: the trial's handle on a built model
+Adapter = Union["_Module", "_Estimator", "_FFNN"]
+
+
+def adapt(built: Any, fit_kwargs: dict[str, Any]) -> Adapter:
     """The adapter for what ``build`` returned (see the module docstring)."""
     from chainrule.ffnn import FFNN
     from chainrule.training import Trainer
@@ -462,7 +470,8 @@ def adapt(built, fit_kwargs):
                     f"estimator (fit and get_params), or (FFNN, scheduler)")
 
 
-def score_model(adapter, X, y, scoring):
+def score_model(adapter: Adapter, X: np.ndarray, y: np.ndarray, scoring: str | Callable[[Any, Any, Any], float]
+                ) -> float:
     v = adapter.score(X, y, scoring)
     try:
         return float(v)
@@ -484,7 +493,8 @@ def _continued(adapter, task, bundle):
         return adapt(built, bundle.fit_kwargs)
 
 
-def run_trial(bundle, task, limit_threads=None):
+def run_trial(bundle: Bundle, task: Task, limit_threads: Literal["process", "trial"] | None = None
+              ) -> dict[str, Any]:
     """Run one trial; returns its record (a JSON-able dict).  Never raises, except KeyboardInterrupt.
 
     ``limit_threads``: None (the caller limits the BLAS threads), 'process' (limit this worker
