@@ -257,6 +257,13 @@ class _Search:
                 else:
                     state = self.state_of(prev_keys[i][k]) if prev_keys is not None else None
                     tasks.append(Task(key, i, k, build_params, seed, n_resources, rung, state, keep_state))
+        if prev_keys is not None and len(tasks) > 1:
+            # longest first (as a scheduler packs jobs): a rung's trials cost about what the same candidates cost
+            # in the previous rung, and the longest one started last would leave the other workers idle at the end
+            def cost(t):
+                rec = self.journal.records.get(prev_keys[t.candidate][t.fold]) or {}
+                return -(rec.get("fit_time") or 0.0)
+            tasks.sort(key=cost)
         n_total = len(candidates) * self.n_splits
         n_done = n_total - len(tasks)
         where = f" in {self.journal.path}" if self.journal.path else ""
