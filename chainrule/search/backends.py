@@ -37,7 +37,7 @@ __all__ = ["cpu_count", "SequentialBackend", "LokyBackend", "DaskBackend", "get_
 #: Dask settings of a LocalCluster started here: a task whose worker died is retried once; the
 #: workers' statistical profiler (a stack sample every 10 ms, for the dashboard, which is off) is
 #: off: it cost about a fifth of the workers' CPU time on the notes' digits grid; and the worker
-#: processes start with glibc's default malloc, not Dask's MALLOC_TRIM_THRESHOLD_=65536 (which
+#: processes start with glibc's default malloc, not Dask's ``MALLOC_TRIM_THRESHOLD_=65536`` (which
 #: also fixes the mmap threshold at 128 KiB): that setting hands freed memory back to the kernel
 #: after nearly every NumPy temporary and takes it back with a page fault per 4 KiB, about 12,000
 #: faults a trial, which nearly doubled a trial's CPU time (7.7 s of CPU instead of 4.1 s for the

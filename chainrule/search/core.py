@@ -335,8 +335,13 @@ class _Search:
         self.states[key] = state
         folder = self._state_dir()
         if folder is not None:
-            os.makedirs(folder, exist_ok=True)
-            save_state(state_path(folder, key), state)
+            try:
+                os.makedirs(folder, exist_ok=True)
+                save_state(state_path(folder, key), state)
+            except (OSError, TypeError, ValueError) as err:  # a full disk, a configuration JSON cannot hold
+                print(f"{self.fname}: warning: could not write the state of trial {key} beside the journal "
+                      f"({type(err).__name__}: {err}); a resumed search would train that candidate's next rung "
+                      f"from scratch (to the same result)", file=sys.stderr)
 
     def state_of(self, key):
         """The state the trial ``key`` left, or None (then its successor trains from scratch)."""

@@ -125,7 +125,7 @@ def _glibc():
 
 @contextlib.contextmanager
 def _malloc_kept():
-    """Run a trial with glibc's malloc keeping freed memory, in a process started with MALLOC_TRIM_THRESHOLD_.
+    """Run a trial with glibc's malloc keeping freed memory, in a process started with ``MALLOC_TRIM_THRESHOLD_``.
 
     Dask's nanny starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (which also pins the mmap
     threshold at 128 KiB), so that long-lived workers give memory back.  For a trial, which frees
