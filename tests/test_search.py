@@ -383,3 +383,148 @@ def test_quiet_with_verbose_0(capsys):
     grid_search(build, {"lr": [0.03]}, X, Y, fit_kwargs=FIT, journal=None, verbose=0)
     out = capsys.readouterr()
     assert out.out == "" and out.err == ""
+
+
+# ------------------------------------------------------------- halving goes on training
+def checksum(model, X, y):
+    """A score that is a function of every weight bit (promotion by it is as good as any for these tests)."""
+    ws = model.get_weights() if hasattr(model, "get_weights") else model.weights
+    return float(sum(np.sum(np.asarray(w, np.float64) * np.arange(1, np.size(w) + 1).reshape(np.shape(w)))
+                     for w in ws))
+
+
+HALVING = dict(factor=3, validation_split=0.25, fit_kwargs={"epochs": 9, "batch_size": 50}, scoring=checksum,
+               verbose=0)
+HGRID = {"lr": [0.003, 0.03, 0.1], "l2": [1e-4, 1e-3, 1e-2]}
+
+
+def from_scratch(trials, search_kw, build_fn=build):
+    """Each rung's trials trained again from scratch for that rung's epochs (same search seed): key -> record."""
+    out = {}
+    for r in sorted({t["rung"] for t in trials}):
+        rows = [t for t in trials if t["rung"] == r]
+        kw = dict(search_kw, fit_kwargs=dict(search_kw["fit_kwargs"], epochs=rows[0]["n_resources"]))
+        kw.pop("factor", None)
+        kw["journal"] = None
+        g = grid_search(build_fn, [{k: [v] for k, v in t["params"].items()} for t in rows], X, Y, **kw)
+        by = {json.dumps(t["params"], sort_keys=True): t for t in g.trials}
+        out.update({t["key"]: by[json.dumps(t["params"], sort_keys=True)] for t in rows})
+    return out
+
+
+@pytest.fixture(scope="module")
+def halved():
+    h = halving_search(build, HGRID, X, Y, journal=None, **HALVING)
+    return h, from_scratch(h.trials, HALVING)
+
+
+@pytest.mark.parametrize("where", ["sequential", "loky", "dask"])
+def test_halving_goes_on_training_the_promoted_candidates_as_one_longer_fit(where, halved, tmp_path, request):
+    ref, scratch = halved
+    kw = {"sequential": {}, "loky": {"n_jobs": 2}}.get(where)
+    if kw is None:
+        kw = {"scheduler": request.getfixturevalue("cluster").scheduler_address}
+    journal = tmp_path / "halving.jsonl"
+    h = ref if where == "sequential" else halving_search(build, HGRID, X, Y, journal=journal, **HALVING, **kw)
+    same_tables(h.cv_results_, ref.cv_results_)
+    assert [t.get("initial_epoch") for t in h.trials] == [0] * 9 + [1] * 3 + [3]   # continued, not retrained
+    for t in h.trials:   # the same weights (the score is a checksum of them) and history as one longer fit
+        o = scratch[t["key"]]
+        assert (t["test_score"], t["train_score"], t["history"], t["seed"]) == \
+            (o["test_score"], o["train_score"], o["history"], o["seed"]), (t["rung"], t["params"])
+    assert len({t["test_score"] for t in h.trials}) == 13
+    if where != "sequential":
+        lines = trial_lines(journal)
+        assert [(x["rung"], x["n_resources"], x["initial_epoch"]) for x in lines] == \
+            [(0, 1, 0)] * 9 + [(1, 3, 1)] * 3 + [(2, 9, 3)]
+        assert not os.path.exists(str(journal) + ".states")   # the states no rung needs any more are gone
+
+
+def test_halving_resumes_an_interrupted_rung_from_the_states_beside_the_journal(tmp_path, halved):
+    ref, _ = halved
+    journal = str(tmp_path / "halving.jsonl")
+    calls = []
+
+    def interrupted(p):
+        calls.append(p)
+        if len(calls) == 11:   # the second trial of rung 2: Ctrl-C
+            raise KeyboardInterrupt
+        return build(p)
+    with pytest.raises(KeyboardInterrupt):
+        halving_search(interrupted, HGRID, X, Y, journal=journal, **HALVING)
+    assert [x["rung"] for x in trial_lines(journal)] == [0] * 9 + [1]
+    states = sorted(os.listdir(journal + ".states"))   # the three promoted candidates' states, the rest dropped
+    assert len(states) == 3 + 1 and all(s.endswith(".npz") for s in states)
+    with open(os.path.join(journal + ".states", states[0]), "rb") as f:
+        assert f.read(2) == b"PK"   # plain .npz (read back with allow_pickle=False)
+
+    calls.clear()
+
+    def counted(p):
+        calls.append(p)
+        return build(p)
+    h = halving_search(counted, HGRID, X, Y, journal=journal, resume=True, **HALVING)
+    assert len(calls) == 3   # only the two missing trials of rung 2 and the last rung ran
+    same_tables(h.cv_results_, ref.cv_results_)
+    assert [x["initial_epoch"] for x in trial_lines(journal)[9:]] == [1, 1, 1, 3]   # they went on from the states
+    # a lost state is no error: that trial trains from scratch, to the same bits
+    os.remove(journal)
+    halving_search(build, HGRID, X, Y, journal=journal, **dict(HALVING, fit_kwargs={"epochs": 3, "batch_size": 50}))
+    assert not os.path.exists(journal + ".states")
+
+
+def test_halving_with_an_ffnn_and_an_estimator_continues_where_it_can_and_restarts_where_it_cannot():
+    from sklearn.linear_model import SGDClassifier
+    from chainrule.ffnn import FFNN, Adam, Constant, CostCrossEntropy, softmax
+    from chainrule.ffnn import sigmoid as f_sigmoid
+
+    def notes(p):
+        net = FFNN((64, 8, 10), hidden_func=f_sigmoid, output_func=softmax, cost_func=CostCrossEntropy)
+        sched = Constant(eta=p["eta"]) if p["sched"] == "constant" else Adam(eta=p["eta"], rho=0.9, rho2=0.999)
+        return net, sched, {"lam": 1e-3}
+    kw = dict(factor=2, validation_split=0.25, fit_kwargs={"epochs": 4, "batches": 5}, scoring=checksum, verbose=0,
+              journal=None)
+    grid = {"eta": [0.01, 0.1], "sched": ["constant"]}
+    h = halving_search(notes, grid, X, Y, **kw)
+    assert [t["initial_epoch"] for t in h.trials] == [0, 0, 2]   # a Constant scheduler's net goes on
+    h2 = halving_search(notes, {"eta": [0.01, 0.1], "sched": ["adam"]}, X, Y, **kw)
+    assert [t["initial_epoch"] for t in h2.trials] == [0, 0, 0]   # Adam's epoch count restarts with each fit
+    for res in (h, h2):
+        scratch = from_scratch(res.trials, kw, notes)
+        for t in res.trials:
+            assert (t["test_score"], t["history"]) == (scratch[t["key"]]["test_score"], scratch[t["key"]]["history"])
+
+    est = halving_search(lambda p: SGDClassifier(alpha=p["alpha"], tol=None), {"alpha": [1e-4, 1e-2]}, X, Y,
+                         factor=2, max_resources=4, validation_split=0.25, journal=None, verbose=0)
+    assert [t["initial_epoch"] for t in est.trials] == [0, 0, 0]   # estimators retrain (see _Estimator)
+    assert [t["n_resources"] for t in est.trials] == [2, 2, 4]
+
+
+def test_a_trial_on_a_dask_worker_keeps_freed_memory_and_gives_it_back_afterwards(monkeypatch):
+    """Dask starts its workers with MALLOC_TRIM_THRESHOLD_=65536 (a page fault per 4 KiB of every NumPy temporary
+    freed and taken again, nearly twice a trial's CPU time): during a trial glibc keeps its memory, after it the
+    process's own thresholds are set back and the memory trimmed; a LocalCluster started here leaves it unset."""
+    from chainrule.search import trial as tr
+    from chainrule.search.backends import LOCAL_CLUSTER_CONFIG
+    calls = []
+
+    class FakeLibc:
+        def mallopt(self, what, value):
+            calls.append(("mallopt", what, value))
+            return 1
+
+        def malloc_trim(self, pad):
+            calls.append(("trim", pad))
+    monkeypatch.setattr(tr, "_glibc", lambda: FakeLibc())
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    task = tr.Task("k", 0, 0, {"lr": 0.1}, 1)
+    bundle = tr.Bundle(build, X, Y, X[:50], Y[:50], None, {"epochs": 1, "batch_size": 50}, None, 1, None)
+    rec = tr.run_trial(bundle, task, "trial")
+    assert rec["status"] == "ok" and rec["test_score"] > 0
+    assert calls == [("mallopt", -1, 1 << 30), ("mallopt", -3, 32 << 20), ("mallopt", -3, 128 << 10),
+                     ("mallopt", -1, 65536), ("trim", 0)]
+    calls.clear()
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_")
+    assert tr.run_trial(bundle, task, "trial")["status"] == "ok" and calls == []   # a process with glibc's defaults
+    env = LOCAL_CLUSTER_CONFIG["distributed.nanny.pre-spawn-environ"]
+    assert "MALLOC_TRIM_THRESHOLD_" not in env and env["OMP_NUM_THREADS"] == 1

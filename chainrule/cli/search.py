@@ -27,8 +27,12 @@ import json
 import os
 import sys
 import time
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from chainrule.nn import Sequential
 
 from .config import EXIT_OK, RunError, UsageError, _hidden_activations, _version_text, parse_layers
 
@@ -42,7 +46,7 @@ SEARCH_DEFAULTS = {
 _LATEST = "latest"
 
 
-def add_search_parser(sub, fmt):
+def add_search_parser(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter]) -> argparse.ArgumentParser:
     """Register ``chainrule search`` on the subparsers ``sub``."""
     from chainrule.datasets import DATASETS
     s = sub.add_parser(
@@ -97,7 +101,7 @@ def add_search_parser(sub, fmt):
 
 
 # ---------------------------------------------------------------------------- values
-def parse_values(flag, text):
+def parse_values(flag: str, text: str) -> list[float]:
     """``'1e-5:1e1:7'`` -> 7 log-spaced values; ``'0,1e-4'`` -> [0.0, 0.0001].  UsageError otherwise.
 
     >>> parse_values("--lr", "1e-3:1e-1:3")
@@ -145,11 +149,12 @@ class SearchBuild:
     A module-level class, so that loky and Dask workers unpickle it by reference.
     """
 
-    def __init__(self, cfg, n_features, units, out_act, loss, metrics):
+    def __init__(self, cfg: dict[str, Any], n_features: int, units: int, out_act: str, loss: str,
+                 metrics: list[str]) -> None:
         self.cfg = {k: cfg[k] for k in ("activation", "optimizer")}
         self.n_features, self.units, self.out_act, self.loss, self.metrics = n_features, units, out_act, loss, metrics
 
-    def __call__(self, params):
+    def __call__(self, params: dict[str, Any]) -> Sequential:
         from chainrule import optim
         from .commands import build_model
         cfg = dict(self.cfg, layers=parse_layers(params["layers"]), l2=float(params["l2"]), batch_norm=False,
@@ -240,7 +245,7 @@ _SAVED = ("dataset", "lr", "l2", "layers", "activation", "optimizer", "epochs", 
 
 
 # ---------------------------------------------------------------------------- command
-def cmd_search(args):
+def cmd_search(args: argparse.Namespace) -> int:
     from chainrule.search import JournalError, grid_search
     from .commands import _new_run_dir, _write_json
     from .data import _choose_head, _encode_targets, prepare_data

@@ -24,18 +24,39 @@ import socket
 import sys
 import uuid
 
+from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence, Union
+
 from chainrule.search.space import jsonable
-from chainrule.search.trial import run_trial
+from chainrule.search.trial import Bundle, Task, run_trial
+
+if TYPE_CHECKING:
+    from distributed import Client, SpecCluster
 
 __all__ = ["cpu_count", "SequentialBackend", "LokyBackend", "DaskBackend", "get_backend"]
 
-#: Dask settings of a LocalCluster started here: a task whose worker died is retried once, and the
+#: Dask settings of a LocalCluster started here: a task whose worker died is retried once; the
 #: workers' statistical profiler (a stack sample every 10 ms, for the dashboard, which is off) is
-#: off: it cost about a fifth of the workers' CPU time on the notes' digits grid
-LOCAL_CLUSTER_CONFIG = {"distributed.scheduler.allowed-failures": 1, "distributed.worker.profile.enabled": False}
+#: off: it cost about a fifth of the workers' CPU time on the notes' digits grid; and the worker
+#: processes start with glibc's default malloc, not Dask's ``MALLOC_TRIM_THRESHOLD_=65536`` (which
+#: also fixes the mmap threshold at 128 KiB): that setting hands freed memory back to the kernel
+#: after nearly every NumPy temporary and takes it back with a page fault per 4 KiB, about 12,000
+#: faults a trial, which nearly doubled a trial's CPU time (7.7 s of CPU instead of 4.1 s for the
+#: digits grid on one worker, 2.5 s of it in the kernel).  A worker of another cluster gets the
+#: same during each trial from :func:`chainrule.search.trial.run_trial`.  The BLAS thread limits
+#: of Dask's default stay.  The event loops' housekeeping wakes up less often: the blocked-loop
+#: check every 500 ms instead of 20 ms, the dashboard's system monitor every 5 s instead of
+#: 500 ms, the nannies' memory check every second instead of 100 ms: an idle 2-worker cluster
+#: then takes about 1% of a core in the driver (scheduler and nannies) and 0.5% per worker
+#: instead of 6% and 3%, CPU that competes with the trials on a small machine.
+LOCAL_CLUSTER_CONFIG = {"distributed.scheduler.allowed-failures": 1, "distributed.worker.profile.enabled": False,
+                        "distributed.nanny.pre-spawn-environ": {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1,
+                                                                "OPENBLAS_NUM_THREADS": 1},
+                        "distributed.admin.tick.interval": "500ms",
+                        "distributed.admin.system-monitor.interval": "5s",
+                        "distributed.worker.memory.monitor-interval": "1s"}
 
 
-def cpu_count():
+def cpu_count() -> int:
     """Cores this process may use (affinity and cgroup quotas included), as joblib counts them."""
     try:
         from joblib import cpu_count as _cpu
@@ -58,22 +79,22 @@ def _died(task, message):
 class SequentialBackend:
     name = "sequential"
 
-    def __init__(self, threads):
+    def __init__(self, threads: int) -> None:
         self.threads = threads
         self.n_workers = 1
 
-    def describe(self):
+    def describe(self) -> str:
         """Return a one-line description of where trials run."""
         return f"this process, {self.threads} BLAS thread{'s' if self.threads != 1 else ''} ({cpu_count()} cores)"
 
-    def run(self, bundle, tasks, on_result):
+    def run(self, bundle: Bundle, tasks: Sequence[Task], on_result: Callable[[dict[str, Any]], None]) -> None:
         """Run the trials one after another in this process, passing each result to ``on_result``."""
         from threadpoolctl import threadpool_limits
         with threadpool_limits(limits=self.threads):
             for t in tasks:
                 on_result(run_trial(bundle, t))
 
-    def close(self):
+    def close(self) -> None:
         """Release resources; there are none to release."""
         pass
 
@@ -84,7 +105,7 @@ class LokyBackend:
     #: arrays larger than this go to the workers as memory maps of one file each, not in every task
     MEMMAP_BYTES = 1 << 20
 
-    def __init__(self, n_workers, threads):
+    def __init__(self, n_workers: int, threads: int) -> None:
         self.n_workers, self.threads = n_workers, threads
         self._folder = None
         self._shared = None
@@ -109,7 +130,7 @@ class LokyBackend:
         self._shared = (bundle, shared)
         return shared
 
-    def describe(self):
+    def describe(self) -> str:
         """Return a one-line description of the worker processes and threads."""
         return (f"{self.n_workers} loky worker process{'es' if self.n_workers != 1 else ''} x {self.threads} "
                 f"BLAS thread{'s' if self.threads != 1 else ''} ({cpu_count()} cores)")
@@ -117,10 +138,12 @@ class LokyBackend:
     def _parallel(self, n_jobs, tasks, bundle):
         from joblib import Parallel, delayed, parallel_config
         with parallel_config(backend="loky", inner_max_num_threads=self.threads):
-            par = Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=1, pre_dispatch="n_jobs")
+            # one trial queued behind each running one: a worker that finishes starts the next at once instead
+            # of idling while its result travels to the driver and the driver sends the next task
+            par = Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=1, pre_dispatch="2*n_jobs")
         return par(delayed(run_trial)(bundle, t, "process") for t in tasks)
 
-    def run(self, bundle, tasks, on_result):
+    def run(self, bundle: Bundle, tasks: Sequence[Task], on_result: Callable[[dict[str, Any]], None]) -> None:
         """Run the trials in loky worker processes, passing each result to ``on_result`` as it arrives."""
         from joblib.externals.loky.process_executor import TerminatedWorkerError
         bundle = self._share(bundle)
@@ -158,7 +181,7 @@ class LokyBackend:
                         on_result(_died(t, "the worker process died while running this trial, twice "
                                            f"(exit codes {_exit_codes(err)}, then {_exit_codes(err2)})"))
 
-    def close(self):
+    def close(self) -> None:
         """Drop the shared data and delete its temporary folder."""
         self._shared = None
         if self._folder is not None:
@@ -176,7 +199,8 @@ def _exit_codes(err):
 class DaskBackend:
     name = "dask"
 
-    def __init__(self, scheduler, n_workers, threads, quiet=False):
+    def __init__(self, scheduler: Client | SpecCluster | str | None, n_workers: int, threads: int,
+                 quiet: bool = False) -> None:
         try:
             from distributed import Client
         except ImportError:
@@ -215,14 +239,14 @@ class DaskBackend:
             print(f"chainrule.search: warning: on {', '.join(over)} the Dask workers x {threads} BLAS threads "
                   f"exceed the cores; start fewer worker processes there or pass threads=1", file=sys.stderr)
 
-    def describe(self):
+    def describe(self) -> str:
         """Return a one-line description of the Dask cluster and its workers."""
         hosts = ", ".join(f"{h}: {v['workers']} worker{'s' if v['workers'] != 1 else ''}/{v['cores']} cores"
                           for h, v in self.hosts.items())
         return (f"Dask at {self.address}: {self.n_workers} worker process{'es' if self.n_workers != 1 else ''} x "
                 f"{self.threads} BLAS thread{'s' if self.threads != 1 else ''} ({hosts})")
 
-    def run(self, bundle, tasks, on_result):
+    def run(self, bundle: Bundle, tasks: Sequence[Task], on_result: Callable[[dict[str, Any]], None]) -> None:
         """Run the trials on the Dask cluster, passing each result to ``on_result`` as it completes."""
         from distributed import as_completed
         client = self.client
@@ -251,7 +275,7 @@ class DaskBackend:
         finally:
             client.cancel([f for f in futures if not f.done()])
 
-    def close(self):
+    def close(self) -> None:
         """Release the scattered data and close any client and cluster this backend started."""
         if self._scattered is not None:
             try:
@@ -265,7 +289,12 @@ class DaskBackend:
             self._own_cluster.close()
 
 
-def get_backend(backend, n_jobs, scheduler, threads):
+#: any of the three backends
+Backend = Union["SequentialBackend", "LokyBackend", "DaskBackend"]
+
+
+def get_backend(backend: Literal["sequential", "loky", "dask"], n_jobs: int,
+                scheduler: Client | SpecCluster | str | None, threads: int) -> Backend:
     if backend == "sequential":
         return SequentialBackend(threads)
     if backend == "loky":

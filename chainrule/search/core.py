@@ -5,18 +5,33 @@ import datetime as _dt
 import hashlib
 import math
 import numbers
+import os
 import sys
 import time
 
 import numpy as np
 
+from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
+
 from chainrule.search.backends import cpu_count, get_backend
 from chainrule.search.journal import FORMAT, Journal
 from chainrule.search.result import SearchResult, build_cv_results
 from chainrule.search.space import digest, grid_candidates, jsonable, sample_candidates, trial_seed
+from chainrule.search.state import load_state, save_state, state_path
 from chainrule.search.trial import Bundle, Task, adapt
 
+if TYPE_CHECKING:
+    from distributed import Client, SpecCluster
+
+    from chainrule._typing import ArrayLike, PathLike
+
 __all__ = ["grid_search", "random_search", "halving_search", "TrialError"]
+
+#: ``build(params)``: a compiled chainrule model, a scikit-learn estimator or ``(FFNN, scheduler)``,
+#: optionally with a dict of fit arguments last
+Build = Callable[[dict[str, Any]], Any]
+#: ``scoring(model, X, y) -> float`` (greater is better)
+Scoring = Callable[[Any, Any, Any], float]
 
 
 class TrialError(RuntimeError):
@@ -183,6 +198,7 @@ class _Search:
         self.journal_path, self.resume = journal, resume
         self._backend = None
         self.trials = {}
+        self.states = {}
 
     # ---------------------------------------------------------------- header and journal
     def header(self, kind, space):
@@ -220,8 +236,11 @@ class _Search:
         return digest({"params": params, "resource": resource, "data": self.data_desc["fingerprint"],
                        "validation": self.val_desc, "fold": fold}, 24)
 
-    def run(self, candidates, label, rung=None, n_resources=None):
-        """Every fold of every candidate: records[i][k], from the journal or run now."""
+    def run(self, candidates, label, rung=None, n_resources=None, prev_keys=None, keep_state=False):
+        """Every fold of every candidate: records[i][k], from the journal or run now.
+
+        ``prev_keys[i][k]``: the trial whose state candidate i's fold k goes on from (halving);
+        ``keep_state``: keep each trial's state for the next rung."""
         canon = [jsonable(c, f"{self.fname}: a parameter value") for c in candidates]
         resource = None if n_resources is None else {self.resource: int(n_resources)}
         by_param = self.resource not in (None, "epochs", "n_samples")
@@ -236,7 +255,15 @@ class _Search:
                 if rec is not None and rec.get("status") in ("ok", "diverged"):
                     records[i][k] = rec
                 else:
-                    tasks.append(Task(key, i, k, build_params, seed, n_resources, rung))
+                    state = self.state_of(prev_keys[i][k]) if prev_keys is not None else None
+                    tasks.append(Task(key, i, k, build_params, seed, n_resources, rung, state, keep_state))
+        if prev_keys is not None and len(tasks) > 1:
+            # longest first (as a scheduler packs jobs): a rung's trials cost about what the same candidates cost
+            # in the previous rung, and the longest one started last would leave the other workers idle at the end
+            def cost(t):
+                rec = self.journal.records.get(prev_keys[t.candidate][t.fold]) or {}
+                return -(rec.get("fit_time") or 0.0)
+            tasks.sort(key=cost)
         n_total = len(candidates) * self.n_splits
         n_done = n_total - len(tasks)
         where = f" in {self.journal.path}" if self.journal.path else ""
@@ -258,6 +285,9 @@ class _Search:
                     best.add(records[i][k])
 
         def on_result(rec):
+            state = rec.pop("_state", None)
+            if state is not None:
+                self.keep_state(rec["key"], state)
             rec = self.journal.append(rec)
             i, k = rec["candidate"], rec["fold"]
             records[i][k] = rec
@@ -295,6 +325,47 @@ class _Search:
                 bar.close()
         self.elapsed = time.perf_counter() - t0
         return records
+
+    # ------------------------------------------------------ states between halving rungs
+    def _state_dir(self):
+        return None if self.journal.path is None else self.journal.path + ".states"
+
+    def keep_state(self, key, state):
+        """Keep a trial's state for the next rung, in memory and (with a journal) in a file beside it."""
+        self.states[key] = state
+        folder = self._state_dir()
+        if folder is not None:
+            try:
+                os.makedirs(folder, exist_ok=True)
+                save_state(state_path(folder, key), state)
+            except (OSError, TypeError, ValueError) as err:  # a full disk, a configuration JSON cannot hold
+                print(f"{self.fname}: warning: could not write the state of trial {key} beside the journal "
+                      f"({type(err).__name__}: {err}); a resumed search would train that candidate's next rung "
+                      f"from scratch (to the same result)", file=sys.stderr)
+
+    def state_of(self, key):
+        """The state the trial ``key`` left, or None (then its successor trains from scratch)."""
+        st = self.states.get(key)
+        folder = self._state_dir()
+        if st is None and folder is not None and key in self.journal.records:
+            st = load_state(state_path(folder, key), key)
+        return st
+
+    def drop_states(self, keys):
+        """Forget states no later rung needs (and delete their files)."""
+        folder = self._state_dir()
+        for key in keys:
+            self.states.pop(key, None)
+            if folder is not None:
+                try:
+                    os.unlink(state_path(folder, key))
+                except FileNotFoundError:
+                    pass
+        if folder is not None:
+            try:
+                os.rmdir(folder)   # only when empty
+            except OSError:
+                pass
 
     def _bar(self, total, initial, label):
         if self.verbose < 1:
@@ -449,9 +520,14 @@ def _common(kw):
                                 "threads")}
 
 
-def grid_search(build, param_grid, X, y, *, validation=None, validation_split=None, cv=None, scoring=None,
-                fit_kwargs=None, seed=0, n_jobs=1, backend=None, scheduler=None, journal="search.jsonl",
-                resume=False, error_score=math.nan, refit=False, threads=1, verbose=1):
+def grid_search(build: Build, param_grid: dict[str, Sequence[Any]] | Sequence[dict[str, Sequence[Any]]],
+                X: ArrayLike, y: ArrayLike, *, validation: tuple[ArrayLike, ArrayLike] | None = None, validation_split: float | None = None,
+                cv: int | Any | None = None, scoring: str | Scoring | None = None,
+                fit_kwargs: dict[str, Any] | None = None, seed: int = 0, n_jobs: int = 1,
+                backend: Literal["sequential", "loky", "dask"] | None = None,
+                scheduler: Client | SpecCluster | str | None = None, journal: PathLike | None = "search.jsonl",
+                resume: bool = False, error_score: float | Literal["raise"] = math.nan, refit: bool = False,
+                threads: int | Literal["auto"] = 1, verbose: int = 1) -> SearchResult:
     """Fit and score ``build(params)`` for every combination in ``param_grid``.
 
     Parameters
@@ -478,9 +554,14 @@ def grid_search(build, param_grid, X, y, *, validation=None, validation_split=No
 grid_search.__doc__ += _COMMON_DOC
 
 
-def random_search(build, distributions, X, y, *, n_iter=10, validation=None, validation_split=None, cv=None,
-                  scoring=None, fit_kwargs=None, seed=0, n_jobs=1, backend=None, scheduler=None,
-                  journal="search.jsonl", resume=False, error_score=math.nan, refit=False, threads=1, verbose=1):
+def random_search(build: Build, distributions: dict[str, Any], X: ArrayLike, y: ArrayLike, *, n_iter: int = 10,
+                validation: tuple[ArrayLike, ArrayLike] | None = None, validation_split: float | None = None,
+                cv: int | Any | None = None, scoring: str | Scoring | None = None,
+                fit_kwargs: dict[str, Any] | None = None, seed: int = 0, n_jobs: int = 1,
+                backend: Literal["sequential", "loky", "dask"] | None = None,
+                scheduler: Client | SpecCluster | str | None = None, journal: PathLike | None = "search.jsonl",
+                resume: bool = False, error_score: float | Literal["raise"] = math.nan, refit: bool = False,
+                threads: int | Literal["auto"] = 1, verbose: int = 1) -> SearchResult:
     """Fit and score ``build(params)`` for ``n_iter`` candidates drawn from ``distributions``.
 
     Parameters
@@ -523,18 +604,39 @@ def _halving_plan(n_candidates, factor, min_r, max_r):
     return resources, sizes
 
 
-def halving_search(build, param_grid, X, y, *, resource="epochs", factor=3, min_resources=None, max_resources=None,
-                   validation=None, validation_split=None, cv=None, scoring=None, fit_kwargs=None, seed=0, n_jobs=1,
-                   backend=None, scheduler=None, journal="search.jsonl", resume=False, error_score=math.nan,
-                   refit=False, threads=1, verbose=1):
+def halving_search(build: Build, param_grid: dict[str, Sequence[Any]], X: ArrayLike, y: ArrayLike, *,
+                   resource: str = "epochs", factor: int = 3, min_resources: int | None = None,
+                   max_resources: int | None = None, validation: tuple[ArrayLike, ArrayLike] | None = None, validation_split: float | None = None,
+                cv: int | Any | None = None, scoring: str | Scoring | None = None,
+                fit_kwargs: dict[str, Any] | None = None, seed: int = 0, n_jobs: int = 1,
+                backend: Literal["sequential", "loky", "dask"] | None = None,
+                scheduler: Client | SpecCluster | str | None = None, journal: PathLike | None = "search.jsonl",
+                resume: bool = False, error_score: float | Literal["raise"] = math.nan, refit: bool = False,
+                threads: int | Literal["auto"] = 1, verbose: int = 1) -> SearchResult:
     """Successive halving over a grid: every candidate gets a small budget, the best 1/factor go on with factor times more.
 
-    Rung i trains its candidates with ``min_resources * factor**i`` units of ``resource`` (from
-    scratch, as scikit-learn's HalvingGridSearchCV does; a candidate's seed is the same at
-    every rung, so its first epochs repeat the previous rung's exactly) and keeps the
-    ``ceil(n / factor)`` best by mean validation score for the next.  The best candidate is the
-    best of the last rung.  ``cv_results_`` has a row per (rung, candidate), with scikit-learn's
-    ``iter`` and ``n_resources`` columns.
+    Rung i trains its candidates with ``min_resources * factor**i`` units of ``resource`` and
+    keeps the ``ceil(n / factor)`` best by mean validation score for the next.  The best
+    candidate is the best of the last rung.  ``cv_results_`` has a row per (rung, candidate),
+    with scikit-learn's ``iter`` and ``n_resources`` columns; each journal line records its
+    ``rung``, ``n_resources`` and ``initial_epoch``.
+
+    With ``resource='epochs'`` a promoted candidate goes on training from where its previous
+    rung stopped (as Hyperband and ASHA do, Keras' ``initial_epoch``): its weights, optimizer
+    state, epoch count and shuffling generator come back from the worker with its result, are
+    written beside the journal (``<journal>.states/<trial key>.npz``, atomically, deleted once
+    no rung needs them) and restored before the next rung's fit, on any backend and after a
+    resume.  A continued trial gives the same bits as one fit of all its epochs with the same
+    seed, so a missing state only costs time.  This holds for compiled chainrule models
+    (without fit callbacks, whose own state a new fit would not have) and for an FFNN with a
+    Constant, Adagrad or RMS_prop scheduler (they keep nothing across epochs).  Each rung
+    trains from scratch, to the same result, for an FFNN with Momentum, AdagradMomentum or
+    Adam (FFNN.fit gives every weight matrix a fresh copy of the scheduler, losing their
+    velocity and epoch count) and for scikit-learn estimators, as scikit-learn's
+    HalvingGridSearchCV does (their ``fit`` reseeds its shuffling from ``random_state`` and
+    starts a new optimizer on every call, warm_start included, so continuing would not be the
+    longer fit; and their state has no form but a pickle).  Other resources ('n_samples', a
+    parameter) retrain too.
 
     Parameters
     ----------
@@ -582,11 +684,19 @@ def halving_search(build, param_grid, X, y, *, resource="epochs", factor=3, min_
     try:
         alive = list(range(len(candidates)))
         all_cands, all_records, iters, n_res = [], [], [], []
+        carry = resource == "epochs"   # promoted candidates train on from their state (other resources restart)
+        prev = {}                      # candidate -> its previous rung's records (one per fold)
         for r, (n_r, size) in enumerate(zip(resources, sizes)):
+            dropped = [x["key"] for i in alive[size:] for x in prev.get(i, [])]
+            s.drop_states(dropped)
             alive = alive[:size]
             cands = [candidates[i] for i in alive]
             label = f"{fname} rung {r + 1}/{len(resources)} ({n_r} {resource})"
-            records = s.run(cands, label, rung=r, n_resources=n_r)
+            prev_keys = [[x["key"] for x in prev[i]] for i in alive] if carry and r else None
+            records = s.run(cands, label, rung=r, n_resources=n_r, prev_keys=prev_keys,
+                            keep_state=carry and r + 1 < len(resources))
+            s.drop_states([k for row in prev_keys or [] for k in row])
+            prev = dict(zip(alive, records))
             all_cands += cands
             all_records += records
             iters += [r] * len(cands)

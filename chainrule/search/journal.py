@@ -21,6 +21,10 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chainrule._typing import PathLike
 
 __all__ = ["Journal", "JournalError"]
 
@@ -68,7 +72,7 @@ class Journal:
     Use :meth:`open`; ``records`` maps each trial key to its latest line.
     """
 
-    def __init__(self, path, header):
+    def __init__(self, path: PathLike | None, header: dict[str, Any]) -> None:
         self.path = None if path is None else os.fspath(path)
         self.header = header
         self.records = {}
@@ -77,7 +81,7 @@ class Journal:
 
     # ------------------------------------------------------------------ opening
     @classmethod
-    def open(cls, path, header, resume):
+    def open(cls, path: PathLike | None, header: dict[str, Any], resume: bool) -> Journal:
         """Open ``path`` for this search; with ``resume`` read the trials already there."""
         j = cls(path, header)
         if j.path is None:
@@ -144,7 +148,7 @@ class Journal:
                 self.records[rec["key"]] = rec
         self.n_lines = len(lines)
 
-    def check(self, old):
+    def check(self, old: dict[str, Any]) -> None:
         """Raise JournalError when the header ``old`` describes another search than this one."""
         if old.get("format") != FORMAT:
             raise JournalError(f"{self.path} has journal format {old.get('format')!r}; this chainrule writes "
@@ -164,7 +168,7 @@ class Journal:
         os.fsync(self._file.fileno())
         self.n_lines += 1
 
-    def append(self, record):
+    def append(self, record: dict[str, Any]) -> dict[str, Any]:
         """Record a finished trial (written and fsynced before this returns)."""
         rec = {"kind": "trial", **record, "finished": _dt.datetime.now().isoformat(timespec="seconds")}
         if self._file is not None:
@@ -172,14 +176,14 @@ class Journal:
         self.records[rec["key"]] = rec
         return rec
 
-    def close(self):
+    def close(self) -> None:
         """Close the journal file, releasing its lock."""
         if self._file is not None:
             self._file.close()  # closing releases the lock
             self._file = None
 
-    def __enter__(self):
+    def __enter__(self) -> Journal:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> None:
         self.close()

@@ -5,8 +5,14 @@ import csv
 import io as _io
 import json
 import math
+from typing import TYPE_CHECKING, Any, Literal, Sequence
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from chainrule._typing import PathLike
 
 __all__ = ["SearchResult", "build_cv_results"]
 
@@ -38,7 +44,8 @@ def _rank(means):
     return rankdata(-a, method="min").astype(np.int32)
 
 
-def build_cv_results(candidates, records, n_splits, error_score, extra_columns=None):
+def build_cv_results(candidates: Sequence[dict[str, Any]], records: Sequence[Sequence[dict[str, Any]]], n_splits: int,
+                     error_score: float, extra_columns: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
     """``cv_results_`` from one record per (candidate, fold): ``records[i][k]``."""
     n = len(candidates)
     res = {}
@@ -132,8 +139,9 @@ class SearchResult:
     n_splits_, scoring, journal, backend : how the search ran.
     """
 
-    def __init__(self, cv_results, trials, n_splits, scoring, journal, backend, param_order, best_model=None,
-                 refit_time=None, search="grid"):
+    def __init__(self, cv_results: dict[str, Any], trials: list[dict[str, Any]], n_splits: int, scoring: str,
+                 journal: str | None, backend: str, param_order: Sequence[str], best_model: Any = None,
+                 refit_time: float | None = None, search: Literal["grid", "random", "halving"] = "grid") -> None:
         self.cv_results_ = cv_results
         self.trials = trials
         self.n_splits_ = n_splits
@@ -173,20 +181,28 @@ class SearchResult:
                 latest[key] = i
         return sorted(latest.values())
 
-    best_params = property(lambda self: self.best_params_,
-                           doc="The parameters of the best candidate; an alias of ``best_params_``.")
-    best_score = property(lambda self: self.best_score_,
-                          doc="The mean score of the best candidate; an alias of ``best_score_``.")
-    best_estimator_ = property(lambda self: self.best_model,
-                               doc="The best candidate refitted on all the data; an alias of ``best_model``.")
+    @property
+    def best_params(self) -> dict[str, Any] | None:
+        """The parameters of the best candidate; an alias of ``best_params_``."""
+        return self.best_params_
 
     @property
-    def n_failed(self):
+    def best_score(self) -> float | None:
+        """The mean score of the best candidate; an alias of ``best_score_``."""
+        return self.best_score_
+
+    @property
+    def best_estimator_(self) -> Any:
+        """The best candidate refitted on all the data; an alias of ``best_model``."""
+        return self.best_model
+
+    @property
+    def n_failed(self) -> int:
         """The number of candidates whose trials failed."""
         return int(sum(s == "failed" for s in self.cv_results_["status"]))
 
     @property
-    def n_diverged(self):
+    def n_diverged(self) -> int:
         """The number of candidates whose training diverged."""
         return int(sum(s == "diverged" for s in self.cv_results_["status"]))
 
@@ -197,7 +213,7 @@ class SearchResult:
         return f"<SearchResult: {n} candidates x {self.n_splits_} splits, {best}>"
 
     # ------------------------------------------------------------------------ CSV
-    def to_csv(self, path=None):
+    def to_csv(self, path: PathLike | None = None) -> str:
         """Write ``cv_results_`` as CSV (one row per candidate, ``params`` as JSON), atomically.
 
         Returns the text when ``path`` is None, else the path.
@@ -249,7 +265,8 @@ class SearchResult:
                                  f"{', '.join(self._param_order)}")
         return params
 
-    def grid(self, params=None, part="test"):
+    def grid(self, params: Sequence[str] | None = None, part: Literal["test", "train"] = "test"
+             ) -> tuple[np.ndarray, np.ndarray, list[Any], list[Any]]:
         """(mean, std, row values, column values) of ``part`` ('test' or 'train') over one or two parameters.
 
         Where other parameters vary too, each cell is the candidate with the best mean test score
@@ -300,7 +317,9 @@ class SearchResult:
                     std[a, b] = res[f"std_{part}_score"][j]
         return mean, std, rv, cv
 
-    def plot(self, params=None, which="both", path=None, fmt=".3f", title=None, labels=None):
+    def plot(self, params: Sequence[str] | None = None, which: Literal["both", "test", "train"] = "both",
+             path: PathLike | None = None, fmt: str = ".3f", title: str | None = None,
+             labels: dict[str, str] | None = None) -> Figure:
         """The notes' heatmaps: train and validation scores over two parameters, mean +- std in each cell.
 
         Parameters

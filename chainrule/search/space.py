@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import numbers
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -18,7 +19,7 @@ __all__ = ["canonical", "jsonable", "digest", "trial_seed", "grid_candidates", "
            "describe_distribution"]
 
 
-def jsonable(value, where="value"):
+def jsonable(value: Any, where: str = "value") -> Any:
     """``value`` as plain JSON types (numpy scalars -> Python numbers, tuples -> lists); TypeError otherwise."""
     if value is None or isinstance(value, (bool, str)):
         return value
@@ -39,17 +40,17 @@ def jsonable(value, where="value"):
                     f"use numbers, strings, booleans, None or lists of them, and map names to objects in build")
 
 
-def canonical(obj):
+def canonical(obj: Any) -> str:
     """The one text form of a JSON-able object: sorted keys, no spaces, floats as ``repr`` (exact)."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
-def digest(obj, n=16):
+def digest(obj: Any, n: int = 16) -> str:
     """A short hex SHA-256 of ``canonical(obj)``."""
     return hashlib.sha256(canonical(obj).encode()).hexdigest()[:n]
 
 
-def trial_seed(seed, params):
+def trial_seed(seed: int, params: dict[str, Any]) -> int:
     """The seed of every trial of one candidate: numpy's SeedSequence of the search seed and the
     candidate's hash, so that it depends on nothing else (not on the worker, the order or the backend).
 
@@ -83,7 +84,8 @@ def _check_grid(param_grid, fname):
     return [dict(g) for g in grids]
 
 
-def grid_candidates(param_grid, fname="grid_search"):
+def grid_candidates(param_grid: dict[str, Sequence[Any]] | Sequence[dict[str, Sequence[Any]]],
+                    fname: str = "grid_search") -> tuple[list[dict[str, Any]], dict[str, Any], list[str]]:
     """(candidates, description, parameter order): every combination, in scikit-learn's
     ParameterGrid order (keys sorted, the last varying fastest), so that ``cv_results_`` rows
     line up with GridSearchCV's."""
@@ -98,7 +100,7 @@ def grid_candidates(param_grid, fname="grid_search"):
 
 
 # ---------------------------------------------------------------------- distributions
-def describe_distribution(d):
+def describe_distribution(d: Sequence[Any] | Any) -> dict[str, Any]:
     """A JSON description of a list (a choice) or a scipy.stats frozen distribution."""
     if isinstance(d, (list, tuple)):
         return {"choice": jsonable(list(d))}
@@ -111,7 +113,8 @@ def describe_distribution(d):
                     f"scipy.stats.loguniform(1e-5, 1e1)), got {d!r}")
 
 
-def sample_candidates(distributions, n_iter, seed, fname="random_search"):
+def sample_candidates(distributions: dict[str, Any], n_iter: int, seed: int, fname: str = "random_search"
+                      ) -> tuple[list[dict[str, Any]], dict[str, Any], list[str]]:
     """``n_iter`` candidates drawn from ``distributions`` with a generator seeded by ``seed``.
 
     A list is a choice among its values (uniform); anything with ``rvs`` (scipy.stats'

@@ -20,18 +20,27 @@ One process runs one trial at a time (chainrule's generator and default dtype ar
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import socket
+import sys
 import threading
 import time
 import traceback
 import warnings
 
+from typing import TYPE_CHECKING, Any, Callable, Literal, Union
+
 import numpy as np
 
 from chainrule.search.space import jsonable
+from chainrule.search.state import State
 from chainrule.tensor import fork_rng, get_default_dtype, set_default_dtype
+
+if TYPE_CHECKING:
+    from chainrule.ffnn import FFNN, Scheduler
+    from chainrule.training import Trainer
 
 __all__ = ["Bundle", "Task", "run_trial", "adapt", "score_model"]
 
@@ -42,12 +51,16 @@ _LIMITS = {"threads": None, "handle": None}
 class Bundle:
     """What every trial of a search shares: shipped to each worker once (scattered on Dask)."""
 
-    def __init__(self, build, X, y, X_val, y_val, folds, fit_kwargs, scoring, threads, resource):
+    def __init__(self, build: Callable[[dict[str, Any]], Any], X: np.ndarray, y: np.ndarray,
+                 X_val: np.ndarray | None, y_val: np.ndarray | None,
+                 folds: list[tuple[np.ndarray, np.ndarray]] | None, fit_kwargs: dict[str, Any],
+                 scoring: str | Callable[[Any, Any, Any], float] | None, threads: int, resource: str | None) -> None:
         self.build, self.X, self.y, self.X_val, self.y_val = build, X, y, X_val, y_val
         self.folds, self.fit_kwargs, self.scoring, self.threads, self.resource = \
             folds, fit_kwargs, scoring, threads, resource
 
-    def split(self, fold, n_resources=None):
+    def split(self, fold: int, n_resources: int | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(X_train, y_train, X_test, y_test) of one fold; ``n_resources`` samples when the resource is n_samples."""
         if self.X_val is not None:
             Xtr, ytr, Xte, yte = self.X, self.y, self.X_val, self.y_val
@@ -62,11 +75,17 @@ class Bundle:
 class Task:
     """One trial to run: a candidate's parameters on one fold, with its key and seed."""
 
-    __slots__ = ("key", "candidate", "fold", "params", "seed", "n_resources", "rung")
+    __slots__ = ("key", "candidate", "fold", "params", "seed", "n_resources", "rung", "state", "keep_state")
 
-    def __init__(self, key, candidate, fold, params, seed, n_resources=None, rung=None):
+    def __init__(self, key: str, candidate: int, fold: int, params: dict[str, Any], seed: int,
+                 n_resources: int | None = None, rung: int | None = None, state: State | None = None,
+                 keep_state: bool = False) -> None:
         self.key, self.candidate, self.fold, self.params, self.seed = key, candidate, fold, params, seed
         self.n_resources, self.rung = n_resources, rung
+        #: the candidate's state after the previous rung (halving over epochs): training goes on from it
+        self.state = state
+        #: return this trial's state (weights, optimizer, generator, epochs) for the next rung
+        self.keep_state = keep_state
 
     def __getstate__(self):
         return {s: getattr(self, s) for s in self.__slots__}
@@ -83,6 +102,53 @@ def _limit_threads(n):
     from threadpoolctl import threadpool_limits
     _LIMITS["handle"] = threadpool_limits(limits=int(n))
     _LIMITS["threads"] = n
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3   # glibc's mallopt parameters (malloc.h)
+_LIBC = {}
+
+
+def _glibc():
+    """glibc through ctypes (for mallopt), or None elsewhere."""
+    if "lib" not in _LIBC:
+        lib = None
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+                cand = ctypes.CDLL("libc.so.6")
+                lib = cand if hasattr(cand, "mallopt") and hasattr(cand, "gnu_get_libc_version") else None
+            except OSError:
+                lib = None
+        _LIBC["lib"] = lib
+    return _LIBC["lib"]
+
+
+@contextlib.contextmanager
+def _malloc_kept():
+    """Run a trial with glibc's malloc keeping freed memory, in a process started with ``MALLOC_TRIM_THRESHOLD_``.
+
+    Dask's nanny starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (which also pins the mmap
+    threshold at 128 KiB), so that long-lived workers give memory back.  For a trial, which frees
+    and allocates the same NumPy temporaries thousands of times, it means a page fault per 4 KiB
+    each time: nearly twice the CPU time.  During the trial the thresholds are raised; after it the
+    process's own are set back and the memory is trimmed once, as Dask's setting intends.
+    """
+    trim = os.environ.get("MALLOC_TRIM_THRESHOLD_")
+    libc = _glibc() if trim is not None else None
+    if libc is None:
+        yield
+        return
+    libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30)
+    libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+    try:
+        yield
+    finally:
+        try:
+            libc.mallopt(_M_MMAP_THRESHOLD, int(os.environ.get("MALLOC_MMAP_THRESHOLD_", 128 << 10)))
+            libc.mallopt(_M_TRIM_THRESHOLD, int(trim))
+        except ValueError:   # a value the process was started with that is not a number: glibc ignored it too
+            pass
+        libc.malloc_trim(0)
 
 
 def _finite_list(values):
@@ -119,15 +185,59 @@ class _Module:
             raise TypeError("build returned a chainrule model that is not compiled; call model.compile(optimizer=..., "
                             "loss=..., metrics=['accuracy']) inside build")
         self.model, self.fit_kwargs, self.hist = model, fit_kwargs, None
+        self.initial_epoch, self.prev_hist, self.rng_state, self.gen, self.epochs = 0, {}, None, None, None
 
     def fit(self, X, y, seed, resource, n_resources):
         kw = {"verbose": 0, **self.fit_kwargs}
         if resource == "epochs" and n_resources is not None:
             kw["epochs"] = n_resources
-        self.hist = self.model.fit(X, y, seed=seed, **kw).history
+        # the fit draws its shuffles (and dropout masks) from this generator, as fit(seed=seed) would from its
+        # own: kept, its state lets the next rung go on with the very stream a longer fit would have drawn
+        self.gen = np.random.default_rng(seed)
+        if self.rng_state is not None:
+            self.gen.bit_generator.state = self.rng_state
+        if self.initial_epoch:
+            kw["initial_epoch"] = self.initial_epoch
+        with fork_rng(self.gen):
+            self.hist = self.model.fit(X, y, seed=None, **kw).history
+        self.epochs = int(kw.get("epochs", 1))
 
     def history(self):
-        return {k: _finite_list(v) for k, v in (self.hist or {}).items()}
+        new = {k: _finite_list(v) for k, v in (self.hist or {}).items()}
+        if not self.prev_hist:
+            return new
+        return {k: list(self.prev_hist.get(k, [])) + new.get(k, []) for k in {**self.prev_hist, **new}}
+
+    def continue_from(self, state):
+        """Load the weights, optimizer state, epochs and generator of ``state`` (from :meth:`snapshot`)."""
+        m = state.meta
+        if m.get("kind") != self.kind or self.fit_kwargs.get("callbacks"):
+            return False  # callbacks (EarlyStopping, ...) keep state of their own that a new fit would not have
+        w = {k[2:]: v for k, v in state.arrays.items() if k.startswith("w/")}
+        self.model.load_state_dict(w)
+        opt = m["optimizer"]
+        slots = [{name: state.arrays[f"o/{i}/{name}"] for name in names} for i, names in enumerate(opt["slots"])]
+        self.model._compiled["optimizer"].load_state_dict({"config": opt["config"], "iterations": opt["iterations"],
+                                                           "state": slots, "groups": opt["groups"]})
+        self.rng_state = m["rng"]
+        self.initial_epoch, self.prev_hist = int(m["epochs"]), m.get("history") or {}
+        return True
+
+    def snapshot(self):
+        """The state to go on from: weights and buffers, optimizer slots and steps, epochs, the generator."""
+        if self.gen is None or self.fit_kwargs.get("callbacks") or \
+                len((self.hist or {}).get("loss", [])) != self.epochs - self.initial_epoch:
+            return None  # stopped early (a callback, a non-finite loss): a longer fit would not simply go on
+        arrays = {f"w/{k}": v for k, v in self.model.state_dict().items()}
+        sd = self.model._compiled["optimizer"].state_dict()
+        for i, entry in enumerate(sd["state"]):
+            for name, v in entry.items():
+                arrays[f"o/{i}/{name}"] = np.asarray(v)
+        meta = {"kind": self.kind, "epochs": self.epochs, "rng": self.gen.bit_generator.state,
+                "optimizer": {"config": sd["config"], "iterations": sd["iterations"], "groups": sd["groups"],
+                              "slots": [list(entry) for entry in sd["state"]]},
+                "history": self.history()}
+        return State(meta, arrays)
 
     def diverged(self):
         bad = _first_not_finite((self.hist or {}).get("loss", []))
@@ -169,6 +279,18 @@ class _Estimator:
 
     def __init__(self, est, fit_kwargs):
         self.est, self.fit_kwargs = est, fit_kwargs
+        self.initial_epoch = 0
+
+    def continue_from(self, state):
+        """Estimators train each rung from scratch: scikit-learn's ``fit`` (warm_start too) draws its
+        shuffles from a generator made afresh from ``random_state`` on every call and starts a new
+        optimizer and stopping counter, so a continued fit would not be the longer fit, and an
+        estimator's state has no form but a pickle, which a resumed search would have to load."""
+        return False
+
+    def snapshot(self):
+        """None: see :meth:`continue_from`."""
+        return None
 
     def fit(self, X, y, seed, resource, n_resources):
         params = self.est.get_params(deep=False)
@@ -224,6 +346,34 @@ class _FFNN:
                             f"network's scheduler, e.g. (net, Constant(eta=params['eta']))")
         self.net, self.scheduler, self.fit_kwargs, self.scores = net, scheduler, fit_kwargs, None
         self.overflow = None
+        self.initial_epoch, self.prev_hist, self.epochs = 0, {}, None
+
+    def _continuable(self):
+        # FFNN.fit shuffles once, with a generator made afresh from the net's seed, and gives every weight
+        # matrix a fresh copy of the scheduler, which these three empty at the end of every epoch anyway:
+        # their weights are all there is to carry.  Momentum, AdagradMomentum (the velocity) and Adam (its
+        # epoch count) keep state across epochs in copies FFNN.fit makes anew on every call, so they restart.
+        from chainrule.ffnn import Adagrad, Constant, RMS_prop
+        return type(self.scheduler) in (Constant, Adagrad, RMS_prop)
+
+    def continue_from(self, state):
+        """Load the weights and epochs of ``state`` when the scheduler keeps nothing across epochs."""
+        if state.meta.get("kind") != self.kind or not self._continuable():
+            return False
+        weights = [state.arrays[f"w/{i}"] for i in range(len(self.net.weights))]
+        if [w.shape for w in weights] != [w.shape for w in self.net.weights]:
+            return False
+        self._weights = weights
+        self.initial_epoch, self.prev_hist = int(state.meta["epochs"]), state.meta.get("history") or {}
+        return True
+
+    def snapshot(self):
+        """The weights and epochs to go on from (None for schedulers with state across epochs, or a stop)."""
+        errs = (self.scores or {}).get("train_errors")
+        if not self._continuable() or self.overflow is not None or errs is None or not np.all(np.isfinite(errs)):
+            return None
+        meta = {"kind": self.kind, "epochs": self.epochs, "history": self.history()}
+        return State(meta, {f"w/{i}": np.array(w, copy=True) for i, w in enumerate(self.net.weights)})
 
     def targets(self, y):
         y = np.asarray(y)
@@ -239,6 +389,10 @@ class _FFNN:
         kw = {"verbose": False, **self.fit_kwargs}
         if resource == "epochs" and n_resources is not None:
             kw["epochs"] = n_resources
+        self.epochs = int(kw.get("epochs", 100))
+        if self.initial_epoch:
+            self.net.weights = [np.array(w, dtype=float, copy=True) for w in self._weights]
+            kw["epochs"] = self.epochs - self.initial_epoch
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             self.scores = self.net.fit(X, self.targets(y), self.scheduler, **kw)
@@ -252,7 +406,10 @@ class _FFNN:
             raise KeyboardInterrupt  # FFNN.fit stops quietly on Ctrl-C: the trial did not finish
 
     def history(self):
-        return {k: _finite_list(v) for k, v in (self.scores or {}).items()}
+        new = {k: _finite_list(v) for k, v in (self.scores or {}).items()}
+        if not self.prev_hist:
+            return new
+        return {k: list(self.prev_hist.get(k, [])) + new.get(k, []) for k in {**self.prev_hist, **new}}
 
     def diverged(self):
         return self.overflow
@@ -279,7 +436,11 @@ class _FFNN:
         return self.net
 
 
-def adapt(built, fit_kwargs):
+#: what :func:`adapt` returns: the trial's handle on a built model
+Adapter = Union["_Module", "_Estimator", "_FFNN"]
+
+
+def adapt(built: Any, fit_kwargs: dict[str, Any]) -> Adapter:
     """The adapter for what ``build`` returned (see the module docstring)."""
     from chainrule.ffnn import FFNN
     from chainrule.training import Trainer
@@ -309,7 +470,8 @@ def adapt(built, fit_kwargs):
                     f"estimator (fit and get_params), or (FFNN, scheduler)")
 
 
-def score_model(adapter, X, y, scoring):
+def score_model(adapter: Adapter, X: np.ndarray, y: np.ndarray, scoring: str | Callable[[Any, Any, Any], float]
+                ) -> float:
     v = adapter.score(X, y, scoring)
     try:
         return float(v)
@@ -318,7 +480,21 @@ def score_model(adapter, X, y, scoring):
 
 
 # ---------------------------------------------------------------------------- a trial
-def run_trial(bundle, task, limit_threads=None):
+def _continued(adapter, task, bundle):
+    """The adapter, with the previous rung's state loaded; a fresh one (from scratch) if it cannot be."""
+    try:
+        adapter.continue_from(task.state)  # False: this kind restarts (continue_from says why), left as built
+        return adapter
+    except Exception as err:  # a state that does not fit the model: train from scratch, which gives the same
+        warnings.warn(f"could not go on from the previous rung's state ({type(err).__name__}: {err}); trained "
+                      f"from scratch", RuntimeWarning)
+        with fork_rng(task.seed):
+            built = bundle.build(dict(task.params))
+        return adapt(built, bundle.fit_kwargs)
+
+
+def run_trial(bundle: Bundle, task: Task, limit_threads: Literal["process", "trial"] | None = None
+              ) -> dict[str, Any]:
     """Run one trial; returns its record (a JSON-able dict).  Never raises, except KeyboardInterrupt.
 
     ``limit_threads``: None (the caller limits the BLAS threads), 'process' (limit this worker
@@ -330,7 +506,7 @@ def run_trial(bundle, task, limit_threads=None):
             _limit_threads(bundle.threads)
         elif limit_threads == "trial":
             from threadpoolctl import threadpool_limits
-            with threadpool_limits(limits=int(bundle.threads)):
+            with threadpool_limits(limits=int(bundle.threads)), _malloc_kept():
                 return _run(bundle, task)
         return _run(bundle, task)
 
@@ -351,10 +527,14 @@ def _run(bundle, task):
             with fork_rng(task.seed):
                 built = bundle.build(dict(task.params))
             adapter = adapt(built, bundle.fit_kwargs)
+            if task.state is not None:
+                adapter = _continued(adapter, task, bundle)
             scoring = bundle.scoring if bundle.scoring is not None else adapter.default_scoring()
             t0 = time.perf_counter()
             adapter.fit(Xtr, ytr, task.seed, bundle.resource, task.n_resources)
             rec["fit_time"] = time.perf_counter() - t0
+            if task.rung is not None:
+                rec["initial_epoch"] = adapter.initial_epoch
             rec["history"] = adapter.history()
             why = adapter.diverged()
             t0 = time.perf_counter()
@@ -373,6 +553,11 @@ def _run(bundle, task):
             if why is not None:
                 rec["status"], rec["error"] = "diverged", why
             rec["scoring"] = scoring if isinstance(scoring, str) else getattr(scoring, "__name__", "callable")
+            if task.keep_state and rec["status"] == "ok":
+                state = adapter.snapshot()
+                if state is not None:
+                    state.meta["key"] = task.key
+                    rec["_state"] = state   # taken off by the driver before the record is journaled
         seen = []
         for w in caught:
             text = f"{w.category.__name__}: {w.message}"
