@@ -26,10 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Modules still to be hinted this session by other helpers; the lead empties this set after merging.
 # An entry covers a module and, for a package, everything under it.
-PENDING = {
-    # helper "halving" (chainrule.cli.search too)
-    "chainrule.search", "chainrule.cli.search",
-}
+PENDING: set[str] = set()   # modules still to be hinted (empty: every public module is)
 
 
 def _public_modules():
