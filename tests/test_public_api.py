@@ -116,7 +116,21 @@ def _inventory():
             else:
                 items.setdefault(owner, []).append((obj.__name__, obj, "function", None))
     typing_names = dict(vars(importlib.import_module("chainrule._typing")))
-    return items, {**classes, **typing_names}
+    return items, {**classes, **typing_names, **_third_party_names()}
+
+
+def _third_party_names():
+    """Classes of optional dependencies that hints name under TYPE_CHECKING only (so that importing
+    chainrule does not import them): Dask's Client and clusters, matplotlib's Figure and Axes."""
+    names = {}
+    for module, attrs in (("distributed", ("Client", "SpecCluster")), ("matplotlib.figure", ("Figure",)),
+                          ("matplotlib.axes", ("Axes",))):
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:   # not installed: hints naming it are checked where it is (make test installs both)
+            continue
+        names.update({a: getattr(mod, a) for a in attrs})
+    return names
 
 
 def _problems(qualname, f, kind, extra, cls=None):

@@ -246,6 +246,8 @@ _SAVED = ("dataset", "lr", "l2", "layers", "activation", "optimizer", "epochs", 
 
 # ---------------------------------------------------------------------------- command
 def cmd_search(args: argparse.Namespace) -> int:
+    """``chainrule search``: run the grid the arguments describe and write its run folder (journal,
+    results.csv, best.json, heatmaps); returns the exit status."""
     from chainrule.search import JournalError, grid_search
     from .commands import _new_run_dir, _write_json
     from .data import _choose_head, _encode_targets, prepare_data

@@ -77,6 +77,9 @@ def _died(task, message):
 
 
 class SequentialBackend:
+    """Trials run one after another in this process (``backend='sequential'``), BLAS limited to
+    ``threads``."""
+
     name = "sequential"
 
     def __init__(self, threads: int) -> None:
@@ -100,6 +103,9 @@ class SequentialBackend:
 
 
 class LokyBackend:
+    """Trials on joblib's loky worker processes (``backend='loky'``): large arrays travel as memory
+    maps, one trial is queued behind each running one."""
+
     name = "loky"
 
     #: arrays larger than this go to the workers as memory maps of one file each, not in every task
@@ -197,6 +203,9 @@ def _exit_codes(err):
 
 
 class DaskBackend:
+    """Trials as Dask futures (``backend='dask'``) on a Client you pass, a scheduler address, or a
+    LocalCluster the search starts and closes; the data are scattered once per search."""
+
     name = "dask"
 
     def __init__(self, scheduler: Client | SpecCluster | str | None, n_workers: int, threads: int,
@@ -295,6 +304,7 @@ Backend = Union["SequentialBackend", "LokyBackend", "DaskBackend"]
 
 def get_backend(backend: Literal["sequential", "loky", "dask"], n_jobs: int,
                 scheduler: Client | SpecCluster | str | None, threads: int) -> Backend:
+    """The backend a search runs its trials on, from its ``backend=``, ``n_jobs=`` and ``scheduler=``."""
     if backend == "sequential":
         return SequentialBackend(threads)
     if backend == "loky":

@@ -472,6 +472,8 @@ def adapt(built: Any, fit_kwargs: dict[str, Any]) -> Adapter:
 
 def score_model(adapter: Adapter, X: np.ndarray, y: np.ndarray, scoring: str | Callable[[Any, Any, Any], float]
                 ) -> float:
+    """A fitted model's score on (X, y) with ``scoring`` (a scikit-learn scorer name or a callable), as
+    a float; a TypeError when the scorer returns something that is not one number."""
     v = adapter.score(X, y, scoring)
     try:
         return float(v)
