@@ -564,8 +564,6 @@ class LSTMSequence(_Sequence):
                     drop = ~keep[t]
                     np.copyto(c, Cs[t], where=drop)
                     np.copyto(Hs[t + 1], Hs[t], where=drop)
-        if rm is not None:
-            np.multiply(H[T], rm, out=Hin[T])
         return self._output(Y, Y[-1], [H[T], C[T]])
 
     def _derivatives(self, out=None):
