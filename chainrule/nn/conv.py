@@ -304,12 +304,6 @@ class _Conv(_Spatial):
                               pads, self.dilation_rate, self.groups, activation=act)
         return self._to_format(y)
 
-    def _regularized(self):
-        if self.kernel_regularizer is not None and "kernel" in self._parameters:
-            yield self.kernel_regularizer, self.kernel
-        if self.bias_regularizer is not None and "bias" in self._parameters:
-            yield self.bias_regularizer, self.bias
-
     # --------------------------------------------------------------- weights in and out
     def get_weights(self, layout: Literal["keras", "torch"] = "keras") -> list[np.ndarray]:
         """[kernel, bias] as arrays (copies), in Keras' layout (*kernel, in/groups, filters) or, with

@@ -91,6 +91,16 @@ class Layer(Module):
         """The output's shape for inputs of ``input_shape`` (batch axis first, None when unknown)."""
         return tuple(input_shape)
 
+    #: (regularizer attribute, weight) pairs whose penalties join the loss: Keras' kernel_regularizer
+    #: and bias_regularizer, for every layer that has them (a layer with more weights lists them)
+    _weight_regularizers = (("kernel_regularizer", "kernel"), ("bias_regularizer", "bias"))
+
+    def _regularized(self):
+        for attr, name in self._weight_regularizers:
+            reg = getattr(self, attr, None)
+            if reg is not None and name in self._parameters:
+                yield reg, self._parameters[name]
+
     def get_config(self) -> dict[str, Any]:
         """The constructor's arguments (JSON-able), for saving; see :meth:`Module.get_config`."""
         return {}
@@ -260,12 +270,6 @@ class Dense(Layer):
                              f"{_data(x).shape}")
         z = ops.linear(x, self.kernel, self.bias if self.use_bias else None)
         return self.activation(z)
-
-    def _regularized(self):
-        if self.kernel_regularizer is not None and "kernel" in self._parameters:
-            yield self.kernel_regularizer, self.kernel
-        if self.bias_regularizer is not None and "bias" in self._parameters:
-            yield self.bias_regularizer, self.bias
 
     def stack_layer(self, n_in: int,
                     dtype: np.dtype) -> tuple[Parameter, Parameter | None, Callable[..., Tensor]] | None:

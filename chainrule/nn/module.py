@@ -344,7 +344,8 @@ class Module(Trainer):
         stateful recurrent layer refuses shuffled or uneven batches); ``fit`` asks every module."""
 
     def _regularized(self):
-        """This module's own (regularizer, parameter) pairs (layers with regularizers override it)."""
+        """This module's own (regularizer, parameter) pairs (none; :class:`~chainrule.nn.Layer` yields those
+        its ``_weight_regularizers`` table names)."""
         return ()
 
     # ----------------------------------------------------------------- state

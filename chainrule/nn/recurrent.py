@@ -178,6 +178,8 @@ class _Recurrent(Layer):
 
     _cell = None           # 'SimpleRNN', 'LSTM', 'GRU'
     _n_states = 1
+    _weight_regularizers = (("kernel_regularizer", "kernel"), ("recurrent_regularizer", "recurrent_kernel"),
+                            ("bias_regularizer", "bias"))
 
     def check_fit(self, shuffle: bool | str = True, batch_size: int | None = None,
                   n_samples: int | None = None) -> None:
@@ -278,12 +280,6 @@ class _Recurrent(Layer):
         if self.return_state:
             return [out] + [(n, self.units)] * self._n_states
         return out
-
-    def _regularized(self):
-        for reg, name in ((self.kernel_regularizer, "kernel"), (self.recurrent_regularizer, "recurrent_kernel"),
-                          (self.bias_regularizer, "bias")):
-            if reg is not None and name in self._parameters:
-                yield reg, self._parameters[name]
 
     # ------------------------------------------------------------------ states
     def _initial_states(self, initial_state, n, dtype):
