@@ -170,10 +170,7 @@ def test_activity_regularizer_and_a_recurrent_functional_model_as_keras(keras):
     np.testing.assert_allclose(ours.evaluate(X, y, verbose=0), theirs.evaluate(X, y, verbose=0), rtol=2e-4)
 
 
-@pytest.mark.xfail(strict=True, reason="compile(optimizer='adam'/'rmsprop') resolves the name through "
-                   "chainrule.optim.get, whose Adam/RMSprop follow PyTorch (eps 1e-8 on sqrt(v_hat)), not "
-                   "chainrule.keras.optimizers.get (Keras' rules, eps 1e-7): the notes' RNN programs drift from Keras")
-@pytest.mark.parametrize("name", ["adam", "rmsprop"])
+@pytest.mark.parametrize("name", ["adam", "rmsprop", "adagrad", "sgd", "adamw"])
 def test_an_optimizer_named_in_compile_updates_as_keras(keras, name):
     X, y = _data(n=24, d=3)
     X, y = X * 1e-3, y * 1e-3                        # gradients ~1e-4: where the two epsilon rules part
@@ -185,8 +182,12 @@ def test_an_optimizer_named_in_compile_updates_as_keras(keras, name):
     ours.compile(optimizer=name, loss="mse")
     theirs.compile(optimizer=name, loss="mse")
     _copy_keras(ours, theirs)
+    start = [w.copy() for w in ours.get_weights()]
     ours.fit(X, y, epochs=20, batch_size=8, shuffle=False, verbose=0)
     theirs.fit(X, y, epochs=20, batch_size=8, shuffle=False, verbose=0)
+    assert type(ours.optimizer).__name__ == "Keras" + type(theirs.optimizer).__name__
+    assert ours.optimizer.lr == pytest.approx(float(theirs.optimizer.learning_rate))
+    assert max(np.abs(a - b).max() for a, b in zip(ours.get_weights(), start)) > 1e-5   # it trained
     for a, b in zip(ours.get_weights(), theirs.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
 

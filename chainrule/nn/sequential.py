@@ -1,7 +1,7 @@
 """Sequential: a stack of layers applied in order, whose leading dense layers run as one node."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -70,6 +70,35 @@ class Sequential(Module):
         layer = self._modules.pop(key)
         _changed()
         return layer
+
+    def build(self, input_shape: Sequence[int | None] | None = None) -> tuple[int | None, ...]:
+        """Create every layer's weights for inputs of ``input_shape`` (Keras' ``model.build``).
+
+        ``input_shape`` is the full shape with the batch axis first, e.g. ``(None, 784)``; without
+        it the shape the model already knows (``input_shape=`` of its first layer, or an
+        ``Input``) is used.  Returns the output shape (Keras returns None).
+        """
+        if input_shape is None:
+            input_shape = self.__dict__.get("_input_batch_shape")
+            if input_shape is None and self._modules:
+                input_shape = getattr(next(iter(self._modules.values())), "input_shape", None)
+            if input_shape is None:
+                raise ValueError(f"{self.name}.build: the input shape is unknown; pass it with the batch axis "
+                                 f"first, e.g. model.build((None, 784))")
+        if (isinstance(input_shape, (str, bytes)) or not isinstance(input_shape, Sequence) or len(input_shape) < 2
+                or any(not (d is None or (isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0))
+                       for d in input_shape)):
+            raise ValueError(f"{self.name}.build: expected the input shape with the batch axis first, a tuple of "
+                             f"positive ints or None such as (None, 784), got {input_shape!r}")
+        if not self._modules:
+            raise ValueError(f"{self.name}.build: the model has no layers")
+        object.__setattr__(self, "_input_batch_shape", tuple(None if d is None else int(d) for d in input_shape))
+        _changed()
+        shape = tuple(self._input_batch_shape)
+        for layer in self._modules.values():
+            shape = layer.build(shape) if hasattr(layer, "build") else shape
+        self._symbolic_graph()
+        return shape
 
     def _try_build(self):
         layers = list(self._modules.values())

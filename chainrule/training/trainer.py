@@ -36,8 +36,8 @@ from chainrule import _checks
 from chainrule import losses as _losses
 from chainrule import metrics as _metrics
 from chainrule import ops as _ops
-from chainrule import optim as _optim
 from chainrule.tensor import Tensor, fork_rng, get_default_dtype, no_grad
+from chainrule.optim import keras_rules as _keras_rules
 from chainrule.optim.base import Optimizer
 from chainrule.training.callbacks import Callback, History
 
@@ -321,8 +321,13 @@ class Trainer:
         Parameters
         ----------
         optimizer : str or Optimizer
-            A name ('adam', 'sgd', 'rmsprop', ...) or an instance; an instance created
-            without parameters is bound to the model's parameters here.
+            A name or an instance; an instance created without parameters is bound to the
+            model's parameters here.  A name builds what Keras builds from it, because this is
+            Keras' interface: 'sgd', 'adam', 'adamw', 'rmsprop' and 'adagrad' give Keras' update
+            rules and defaults (:mod:`chainrule.optim.keras_rules`; Adam's epsilon 1e-7 on
+            sqrt(v), Adagrad's accumulator starting at 0.1); the notes' 'constant', 'momentum'
+            and 'adagrad_momentum' give chainrule's.  For PyTorch's rules pass an instance of
+            :mod:`chainrule.optim` (``optim.Adam(lr=1e-3)``).
         loss : str, callable or Loss; or a list / dict of them (one per output)
             ``loss(y_true, y_pred)``, e.g. 'mse', 'binary_crossentropy',
             'sparse_categorical_crossentropy'.  A model with several outputs takes one loss per
@@ -343,7 +348,7 @@ class Trainer:
                                       "supported; the loss takes sample_weight in fit")
         if steps_per_execution not in (1, None):
             raise NotImplementedError("compile(steps_per_execution=...): chainrule runs one step per call")
-        opt = _optim.get(optimizer)
+        opt = _keras_rules.get(optimizer)
         if isinstance(loss, (list, tuple)) and len(loss) == 1 and not isinstance(metrics, dict):
             try:
                 single = len(list(getattr(self, "output_names"))) <= 1
@@ -418,6 +423,31 @@ class Trainer:
         if comp["heads"] is None:
             return ["loss", *comp["metrics"]]
         return ["loss", *[f"{h['name']}_loss" for h in comp["heads"]], *comp["metrics"]]
+
+    @property
+    def optimizer(self) -> Optimizer | None:
+        """The optimizer ``compile`` bound (Keras' ``model.optimizer``), None before ``compile``.
+
+        Assigning one replaces the compiled optimizer (a module that is not compiled, as in a
+        PyTorch-style program's ``self.optimizer = optim.SGD(self.parameters())``, just keeps it).
+        """
+        c = self.__dict__.get("_compiled")
+        return c["optimizer"] if c is not None else self.__dict__.get("_own_optimizer")
+
+    @optimizer.setter
+    def optimizer(self, value: Optimizer | None) -> None:
+        c = self.__dict__.get("_compiled")
+        if c is None:
+            self.__dict__["_own_optimizer"] = value
+            return
+        if not isinstance(value, Optimizer):
+            raise TypeError(f"model.optimizer: expected an Optimizer for a compiled model, got "
+                            f"{type(value).__name__}; call model.compile(optimizer=...) to change it by name")
+        c["optimizer"] = value
+        try:
+            self._bind_optimizer()
+        except ValueError:
+            pass  # lazy layers: bound on the first batch of fit
 
     def _require_compiled(self, what):
         c = getattr(self, "_compiled", None)

@@ -111,6 +111,54 @@ def test_sequential_input_output_and_a_model_of_its_hidden_layer():
     assert models.Sequential([keras.Input(shape=(3,)), layers.Dense(2)]).layers[0].kernel.shape == (3, 2)
 
 
+def test_sequential_build_creates_the_weights_for_a_batch_shape():
+    model = models.Sequential([layers.Dense(4, activation="relu"), layers.Dense(2)])
+    assert model.build((None, 3)) == (None, 2)
+    assert [w.shape for w in model.get_weights()] == [(3, 4), (4,), (4, 2), (2,)]
+    assert model.input.shape == (None, 3) and model.output.shape == (None, 2)
+    X = np.ones((5, 3), np.float32)
+    k0, b0, k1, b1 = model.get_weights()
+    np.testing.assert_allclose(model.predict(X, verbose=0), np.maximum(X @ k0 + b0, 0) @ k1 + b1, rtol=1e-5)
+    known = models.Sequential([layers.Dense(2, input_shape=(6,))])
+    known.build()
+    assert known.layers[0].kernel.shape == (6, 2)
+    for bad in ((3,), "3", (None, 0), (None, 2.5)):
+        with pytest.raises(ValueError, match=r"batch axis first.*got"):
+            models.Sequential([layers.Dense(2)]).build(bad)
+    with pytest.raises(ValueError, match=r"input shape is unknown.*model.build\(\(None, 784\)\)"):
+        models.Sequential([layers.Dense(2)]).build()
+
+
+def test_model_optimizer_is_the_compiled_one_and_can_be_replaced():
+    X, y = _xy(n=16)
+    model = models.Sequential([layers.Dense(1, activation="sigmoid", input_shape=(3,))])
+    assert model.optimizer is None
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    assert isinstance(model.optimizer, optimizers.Adam) and model.optimizer.lr == pytest.approx(1e-3)
+    assert model.optimizer.defaults["eps"] == pytest.approx(1e-7)          # Keras' epsilon, not PyTorch's
+    model.compile(optimizer="rmsprop", loss="binary_crossentropy")
+    assert isinstance(model.optimizer, optimizers.RMSprop)
+    model.compile(optimizer="momentum", loss="binary_crossentropy")   # the notes' own names still resolve
+    assert isinstance(model.optimizer, cr.optim.Momentum)
+    sgd = optimizers.SGD(learning_rate=0.0)
+    model.optimizer = sgd
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(X, y, epochs=1, batch_size=8, verbose=0)
+    assert model.optimizer is sgd and all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    with pytest.raises(TypeError, match="expected an Optimizer.*got str"):
+        model.optimizer = "adam"
+    with pytest.raises(NotImplementedError, match="Keras optimizer 'nadam'"):
+        model.compile(optimizer="nadam", loss="mse")
+
+    class Net(nn.Module):          # a PyTorch-style module keeps the optimizer it assigns itself
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(2, 1)
+            self.optimizer = cr.optim.SGD(self.parameters(), lr=0.1)
+    net = Net()
+    assert isinstance(net.optimizer, cr.optim.SGD) and net.optimizer.params[0] is net.parameters()[0]
+
+
 def test_graph_errors_name_the_problem():
     a, b = keras.Input(shape=(2,)), keras.Input(shape=(2,))
     out = layers.Add()([layers.Dense(2)(a), layers.Dense(2)(b)])
