@@ -329,7 +329,7 @@ class Sigmoid(Activation):
         np.negative(x, out=out)
         with np.errstate(over="ignore", under="ignore"):
             np.exp(out, out=out)
-        out += 1
+        np.add(out, _constants(out.dtype)[0], out)
         return np.reciprocal(out, out=out)
 
     @staticmethod
@@ -355,7 +355,8 @@ def sigmoid_tanh_(w: np.ndarray, n: int, out: np.ndarray) -> np.ndarray:
     The input holds the pre-activations negated, and the tanh rows also doubled:
     ``w = [-x_s; -2 x_t]`` (a cell folds the -1 and the 2 into its weights, so that its matrix
     product yields ``w`` directly).  With e = exp(w):  sigma(x_s) = 1 / (1 + e)  and
-    tanh(x_t) = 2 sigma(2 x_t) - 1 = 2 / (1 + e) - 1.  Five in-place NumPy calls, one exp over
+    tanh(x_t) = 2 sigma(2 x_t) - 1 = 2 / (1 + e) - 1.  Five in-place NumPy calls (exp, add and
+    reciprocal over the whole block, then times 2 and minus 1 on the tanh rows), one exp over
     the whole block (NumPy's float32 tanh costs more per element than its exp; the four gates of
     an LSTM step then take one exp call instead of an exp and a tanh); the sigmoid rows are
     bit for bit :meth:`Sigmoid.f_`'s, the tanh rows agree with ``np.tanh`` to a few units of the
@@ -370,19 +371,32 @@ def sigmoid_tanh_(w: np.ndarray, n: int, out: np.ndarray) -> np.ndarray:
     >>> bool(np.allclose(y[:2], 1 / (1 + np.exp(-x[:2]))) and np.allclose(y[2], np.tanh(x[2])))
     True
     """
-    np.exp(w, out=out)
-    out += 1
-    rows = out.shape[-2]
-    if n >= rows:
-        return np.reciprocal(out, out=out)
-    if n <= 0:
-        np.divide(2, out, out=out)
-        return np.subtract(out, 1, out=out)
-    np.reciprocal(out[..., :n, :], out=out[..., :n, :])
+    one, two = _constants(out.dtype)
+    np.exp(w, out)
+    np.add(out, one, out)
+    np.reciprocal(out, out)                  # sigma(x) = 1 / (1 + e^(-x)) on every row
+    if n >= out.shape[-2]:
+        return out
     t = out[..., n:, :]
-    np.divide(2, t, out=t)
-    t -= 1
+    np.multiply(t, two, t)                   # tanh(x) = 2 sigma(2x) - 1 on the rows from n
+    np.subtract(t, one, t)
     return out
+
+
+_CONSTANTS: dict = {}
+
+
+def _constants(dtype):
+    """1 and 2 as 0-d arrays of ``dtype``: a small in-place ufunc call with one of these costs half
+    what it costs with a Python number (NumPy converts and promotes the number on every call; a
+    per-step kernel makes thousands of such calls)."""
+    c = _CONSTANTS.get(dtype)
+    if c is None:
+        c = (np.ones((), dtype), np.full((), 2, dtype))
+        for a in c:
+            a.flags.writeable = False
+        _CONSTANTS[dtype] = c
+    return c
 
 
 class Relu(Activation):

@@ -47,6 +47,7 @@ as Keras does; ``keep_time_order`` puts them back in input order (Bidirectional,
 """
 from __future__ import annotations
 
+import math
 import threading
 from typing import TYPE_CHECKING
 
@@ -98,7 +99,7 @@ def _scratch(shape, dtype, slot):
     pass finishes with its buffers before the next one starts, so layers of the same shape can
     share them.  Arrays over 64 MiB are allocated afresh."""
     dtype = np.dtype(dtype)
-    if int(np.prod(shape)) * dtype.itemsize > _SCRATCH_MAX_BYTES:
+    if math.prod(shape) * dtype.itemsize > _SCRATCH_MAX_BYTES:
         return np.empty(shape, dtype)
     pool = getattr(_SCRATCH, "pool", None)
     if pool is None:
