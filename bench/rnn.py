@@ -272,19 +272,52 @@ def where_time_goes(cell, impls, data, reps=15):
         weights.append(layer.bias.data)
     ctx = cls.__new__(cls)
     ctx.needs_input_grad = [False, True, True, True] + ([True] if cell == "gru" else [])
-    fw, bw = [], []
+    fw, bw, fac = [], [], []
     g = np.ones((BATCH, UNITS), np.float32)
     for _ in range(reps):
         t0 = time.process_time()
         ctx.forward(x, *weights)
         t1 = time.process_time()
         ctx.backward(g)
-        bw.append(time.process_time() - t1)
+        t2 = time.process_time()
+        if hasattr(ctx, "_factors"):
+            ctx._factors()
+            fac.append(time.process_time() - t2)
+        bw.append(t2 - t1)
         fw.append(t1 - t0)
     lines.append(f"    the recurrent primitive alone (cpu): forward {np.median(fw) * 1e3:.2f} ms, VJP (BPTT and the "
-                 f"weight gradients) {np.median(bw) * 1e3:.2f} ms")
+                 f"weight gradients) {np.median(bw) * 1e3:.2f} ms"
+                 + (f", of which the per-step factors for all steps (passes over (T, k u, N) arrays before the "
+                    f"loop) {np.median(fac) * 1e3:.2f} ms" if fac else ""))
     lines.append("    " + _products(cell, reps))
+    lines.append("    " + _transcendentals(cell, reps))
     return lines
+
+
+def _transcendentals(cell, reps):
+    """The exp and tanh values the cell needs per step, timed alone as NumPy calls (the floor of
+    the forward's elementwise work: LSTM one exp over 4u x N values (the four gates) and a tanh
+    over u x N (phi(c_t)); GRU sigmoid of 2u x N and tanh of u x N; SimpleRNN tanh of u x N)."""
+    n_exp, n_tanh = {"lstm": (4, 1), "gru": (2, 1), "rnn": (0, 1)}[cell]
+    rng = np.random.default_rng(0)
+    e = rng.standard_normal((max(n_exp, 1) * UNITS, BATCH)).astype(np.float32)
+    t = rng.standard_normal((n_tanh * UNITS, BATCH)).astype(np.float32)
+
+    def run():
+        for _ in range(STEPS):
+            if n_exp:
+                np.exp(e, out=e)
+                np.negative(e, out=e)
+            np.tanh(t, out=t)
+    run()
+    ts = []
+    for _ in range(reps):
+        t0 = time.process_time()
+        run()
+        ts.append(time.process_time() - t0)
+    what = (f"exp of {n_exp * UNITS} x {BATCH} and " if n_exp else "") + f"tanh of {n_tanh * UNITS} x {BATCH}"
+    return (f"the transcendentals alone ({what} values per step, {STEPS} steps, with a negation to keep them "
+            f"finite): {np.median(ts) * 1e3:.2f} ms a forward pass")
 
 
 def _products(cell, reps):
@@ -350,6 +383,16 @@ def kernels(torch, reps=400):
             f"us, torch {t(lambda: th @ tUT):.1f} us"]
 
 
+def _load(when=""):
+    """The machine's load average (other processes' work inflates both libraries' times, torch's
+    oneDNN loop less than chainrule's many small NumPy calls): print it beside the figures."""
+    try:
+        one, five, _ = os.getloadavg()
+    except (AttributeError, OSError):  # not Unix
+        return ""
+    return f"load average{when}: {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
+
+
 def main(args):
     try:
         import torch
@@ -367,7 +410,8 @@ def main(args):
     print(f"recurrent training step: batch {BATCH}, {STEPS} steps x {FEATURES} feature, {UNITS} units, Dense(1), "
           f"MSE, Adam; float32; threads {args.threads}; numpy {np.__version__}, torch {torch.__version__}"
           + (f" [{blas}]" if blas else ""))
-    print(f"{args.rounds} rounds of {args.steps} steps per implementation, interleaved; times are medians per step\n")
+    print(f"{args.rounds} rounds of {args.steps} steps per implementation, interleaved; times are medians per step")
+    print(_load() + "\n")
     ok = True
     for cell in args.cell or ["lstm", "gru", "rnn"]:
         impls, wall, cpu, per_round, data = bench_cell(cell, args, torch)
@@ -394,6 +438,7 @@ def main(args):
         for line in where_time_goes(cell, impls, data):
             print(line)
         print()
+    print(_load(" at the end"))
     print("kernels (single calls, this thread count):")
     for line in kernels(torch):
         print(line)
