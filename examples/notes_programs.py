@@ -255,6 +255,9 @@ def run(name, quick=False, oracle=False, workdir=".", extra=None, echo=False, th
     if threads is not None:   # small products: one BLAS thread (a threaded BLAS stalls on a busy machine)
         from threadpoolctl import threadpool_limits
         limit = threadpool_limits(threads, user_api="blas")
+        if oracle:            # PyTorch's own thread pool (Keras 3 runs on it) is not a BLAS threadpoolctl sees
+            import torch
+            torch.set_num_threads(threads)
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stdout if echo else out), limit, \
                 keras_losses_on_logits(logits and oracle and name.startswith("keras")):
