@@ -143,6 +143,23 @@ def test_einsum(spec, shapes):
                                     .numpy(), onp.einsum(*args))
 
 
+def test_einsum_bad_operands_named_after_a_cached_call():
+    """The parsed subscripts are reused across calls; operands that do not fit still get the message."""
+    a, b = cr.tensor(onp.ones((2, 3)), requires_grad=True), cr.tensor(onp.ones((3, 4)))
+    assert cnp.einsum("ij,jk->ik", a, b).shape == (2, 4)   # parsed and kept
+    with pytest.raises(ValueError, match=r"subscripts 'ij,jk->ik' do not fit operands with \[2, 1\] dimensions"):
+        cnp.einsum("ij,jk->ik", a, cr.tensor(onp.ones(3)))
+    with pytest.raises(ValueError, match=r"the subscripts 'ij,jk->ik' name 2 operand\(s\), got 3"):
+        cnp.einsum("ij,jk->ik", a, b, b)
+    with pytest.raises(ValueError, match=r"einsum: cannot apply to inputs of shapes \(2, 3\) and \(4, 4\)"):
+        cnp.einsum("ij,jk->ik", a, cr.tensor(onp.ones((4, 4))))
+    cnp.einsum("ij,jk->ik", a, b).sum().backward()     # the cached path records the graph
+    onp.testing.assert_allclose(a.grad, onp.full((2, 3), 4.0))
+    u = cr.tensor(2.0, requires_grad=True)                # a list of Tensors is an operand too
+    cnp.einsum("i,i->", [u, 3 * u], onp.array([1.0, 1.0])).backward()
+    assert float(u.grad) == 4.0
+
+
 # f(m, x) on a (3, 4) input, written once for both libraries; shape functions are linear, so each is
 # applied to sin(x) to give the Hessian something to check.  Entries with a torch oracle: autograd lacks them.
 SHAPE_FUNCTIONS = {
