@@ -238,6 +238,10 @@ def _uncol(x):
     return x.reshape(tuple(x.shape[:-1]))
 
 
+#: NumPy 2 solves for a 1-D b as a vector whatever the rank of A (NumPy 1 only when A is one matrix)
+_VECTOR_B = np.lib.NumpyVersion(np.__version__) >= "2.0.0"
+
+
 def _check_square(name, a):
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         raise ValueError(f"{name}: expected a square matrix (or a stack of them, shape (..., n, n)), "
@@ -304,12 +308,20 @@ class Solve(Function):
     VJP: bbar = A^-T xbar,  Abar = -bbar x^T;  JVP: xdot = A^-1 (bdot - Adot x)."""
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        a, b = np.asarray(a), np.asarray(b)
-        _check_square("solve", a)
-        self.vec = b.ndim == 1
+        if type(a) is not np.ndarray:
+            a = np.asarray(a)
+        if type(b) is not np.ndarray:
+            b = np.asarray(b)
+        self.vec = vec = b.ndim == 1
         self.a = a
-        x = np.linalg.solve(a, b[:, None] if self.vec else b)
-        self.x = x[..., 0] if self.vec else x
+        try:
+            if vec and not _VECTOR_B:   # NumPy 1 reads a 1-D b beside a stack of matrices as a matrix
+                self.x = np.linalg.solve(a, b[:, None])[..., 0]
+            else:
+                self.x = np.linalg.solve(a, b)
+        except ValueError:   # (np.linalg.LinAlgError is one) a clear message for a non-square A
+            _check_square("solve", a)
+            raise
         return self.x
 
     def backward(self, g: TensorOrArray) -> Grads:
