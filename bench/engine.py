@@ -1,35 +1,40 @@
-"""Per-primitive overhead of the engine: forward + backward through chainrule vs the same NumPy.
+"""Per-primitive overhead of the engine: chainrule against the NumPy it runs, call by call.
 
-    python bench/engine.py [--repeat N]
+    python bench/engine.py [--repeat 7] [--number 2000] [--only einsum] [--threads 1]
 
-Prints microseconds per call and the ratio to hand-written NumPy computing the
-same value and the same gradient.  The engine's own cost should stay a few
-microseconds per primitive: a training step runs tens of them.
+Each row times a chainrule call (forward, or forward and backward) and a reference written in plain
+NumPy that does the same arithmetic with the same NumPy calls, and prints microseconds per call,
+the ratio, and the overhead (chainrule minus NumPy): the engine's own cost, which should stay a
+microsecond or two per primitive, as a training step runs tens of them.  The two sides of every row
+are timed alternately, round after round, and each keeps its best round, so a burst of load on a
+shared machine hits both.  ``bench/engine_instr.py`` counts the instructions of the same rows under
+callgrind, which load does not move.
+
+Where chainrule does necessary work the reference does not, the row's note says so (logsumexp
+checks for infinite maxima, as SciPy's does; solve checks that A is square).
 """
 import argparse
 import os
 import sys
 import timeit
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-
-import numpy as np  # noqa: E402
-
-import chainrule as cr  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+sys.path.insert(0, HERE)
 
 
-def best_us(fn, number, repeat=7):
-    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
+def make_rows(number):
+    """The benchmark rows: (name, chainrule callable, NumPy callable, calls per round)."""
+    import numpy as np
 
+    import chainrule as cr
+    import chainrule.numpy as cnp
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--number", type=int, default=2000)
-    args = ap.parse_args(argv)
     rng = np.random.default_rng(0)
     rows = []
+    few = max(50, number // 20)
 
-    # 1. a small elementwise op: y = sum(tanh(x)), x of 100 values
+    # a small elementwise op, forward and backward: y = sum(tanh(x)), x of 100 values
     xs = rng.standard_normal(100).astype(np.float32)
     xt = cr.tensor(xs, requires_grad=True)
 
@@ -41,15 +46,13 @@ def main(argv=None):
         y = np.tanh(xs)
         y.sum()
         return 1 - y * y  # d/dx sum(tanh x)
-    rows.append(("tanh + sum, 100 values (fwd+bwd)", best_us(cr_small, args.number), best_us(np_small, args.number)))
+    rows.append(("tanh + sum, 100 values (fwd+bwd)", cr_small, np_small, number))
 
-    # 2. a single primitive, forward only, no graph (plain-ndarray fast path) and with graph
-    rows.append(("mul forward, ndarray in (no graph)", best_us(lambda: cr.mul(xs, xs), args.number),
-                 best_us(lambda: np.multiply(xs, xs), args.number)))
-    rows.append(("mul forward, Tensor in (records graph)", best_us(lambda: xt * xt, args.number),
-                 best_us(lambda: np.multiply(xs, xs), args.number)))
+    # a single primitive, forward only: plain ndarrays in (no graph), and a Tensor in (the graph recorded)
+    rows.append(("mul forward, ndarray in (no graph)", lambda: cr.mul(xs, xs), lambda: np.multiply(xs, xs), number))
+    rows.append(("mul forward, Tensor in (records graph)", lambda: xt * xt, lambda: np.multiply(xs, xs), number))
 
-    # 3. the 100x784 @ 784x100 matmul, forward + backward for both operands
+    # the 100x784 @ 784x100 matmul, forward and backward for both operands
     A = rng.standard_normal((100, 784)).astype(np.float32)
     B = rng.standard_normal((784, 100)).astype(np.float32)
     At, Bt = cr.tensor(A, requires_grad=True), cr.tensor(B, requires_grad=True)
@@ -62,50 +65,85 @@ def main(argv=None):
     def np_mm():
         A @ B
         return G @ B.T, A.T @ G
-    n = max(50, args.number // 20)
-    rows.append(("matmul 100x784 @ 784x100 (fwd+bwd)", best_us(cr_mm, n), best_us(np_mm, n)))
+    rows.append(("matmul 100x784 @ 784x100 (fwd+bwd)", cr_mm, np_mm, few))
 
-    # 4. chainrule.numpy's primitives, forward with the graph recorded, against the NumPy call each wraps
-    import chainrule.numpy as cnp
-    rows.append(("sin, 100 values: cr.sin(Tensor)", best_us(lambda: cr.sin(xt), args.number),
-                 best_us(lambda: np.sin(xs), args.number)))
-    rows.append(("sin, 100 values: chainrule.numpy.sin(Tensor)", best_us(lambda: cnp.sin(xt), args.number),
-                 best_us(lambda: np.sin(xs), args.number)))
-    rows.append(("sin, 100 values: np.sin(Tensor) (NumPy protocol)", best_us(lambda: np.sin(xt), args.number),
-                 best_us(lambda: np.sin(xs), args.number)))
+    # chainrule.numpy's primitives, forward with the graph recorded, against the NumPy call each runs
+    rows.append(("sin, 100 values: cr.sin(Tensor)", lambda: cr.sin(xt), lambda: np.sin(xs), number))
+    rows.append(("sin, 100 values: chainrule.numpy.sin(Tensor)", lambda: cnp.sin(xt), lambda: np.sin(xs), number))
+    rows.append(("sin, 100 values: np.sin(Tensor) (NumPy protocol)", lambda: np.sin(xt), lambda: np.sin(xs),
+                 number))
+
     E1 = rng.standard_normal((32, 32)).astype(np.float32)
     E1t = cr.tensor(E1, requires_grad=True)
-    rows.append(("einsum 'ij,jk->ik', 32x32 (chainrule.numpy)", best_us(lambda: cnp.einsum("ij,jk->ik", E1t, E1t),
-                                                                        args.number),
-                 best_us(lambda: np.einsum("ij,jk->ik", E1, E1), args.number)))
+    rows.append(("einsum 'ij,jk->ik', 32x32 (chainrule.numpy)", lambda: cnp.einsum("ij,jk->ik", E1t, E1t),
+                 lambda: np.einsum("ij,jk->ik", E1, E1), number))
+
+    # logsumexp over the rows of 100x10 logits.  The reference is the stable computation with the
+    # NumPy calls chainrule's kernel makes (ops/reduce.py: the row maximum over a transposed copy,
+    # the row sum as a product with ones, both faster than a reduction along a short last axis);
+    # chainrule also checks the maxima for +-inf (an all -inf row gives -inf, not NaN, as SciPy).
     L = rng.standard_normal((100, 10)).astype(np.float32)
     Lt = cr.tensor(L, requires_grad=True)
+    ones10 = np.ones(10, np.float32)
 
-    def np_lse():  # the same stable computation in NumPy: m + log sum exp(x - m)
-        m = np.maximum.reduce(L, axis=1, keepdims=True)
-        return np.log(np.add.reduce(np.exp(L - m), axis=1)) + m[:, 0]
-    rows.append(("logsumexp over rows, 100x10", best_us(lambda: cr.logsumexp(Lt, axis=1), args.number),
-                 best_us(np_lse, args.number)))
+    def np_lse():  # m + log sum exp(x - m)
+        m = np.maximum.reduce(L.T.copy(), axis=0).reshape(100, 1)
+        e = np.subtract(L, m)
+        np.exp(e, out=e)
+        s = np.matmul(e, ones10).reshape(-1, 1)
+        np.log(s, out=s)
+        s += m
+        return s[:, 0]
+    rows.append(("logsumexp over rows, 100x10", lambda: cr.logsumexp(Lt, axis=1), np_lse, number))
+
+    # x = A^-1 b for a 64x64 A (chainrule also checks that A is square)
     S = rng.standard_normal((64, 64)) + 8 * np.eye(64)
     sb = rng.standard_normal(64)
     St, sbt = cr.tensor(S, requires_grad=True), cr.tensor(sb, requires_grad=True)
-    rows.append(("solve 64x64 (chainrule.numpy.linalg)", best_us(lambda: cnp.linalg.solve(St, sbt), args.number),
-                 best_us(lambda: np.linalg.solve(S, sb), args.number)))
+    rows.append(("solve 64x64 (chainrule.numpy.linalg)", lambda: cnp.linalg.solve(St, sbt),
+                 lambda: np.linalg.solve(S, sb), number))
+    ones64 = np.ones(64)
 
     def cr_solve():
         St.grad = sbt.grad = None
-        cnp.linalg.solve(St, sbt).backward(np.ones(64))
+        cnp.linalg.solve(St, sbt).backward(ones64)
 
     def np_solve():  # x = A^-1 b;  bbar = A^-T g;  Abar = -bbar x^T
         x = np.linalg.solve(S, sb)
-        bbar = np.linalg.solve(S.T, np.ones((64, 1)))
+        bbar = np.linalg.solve(S.T, ones64[:, None])
         return -bbar @ x[None, :], bbar[:, 0]
-    rows.append(("solve 64x64 (fwd+bwd)", best_us(cr_solve, n), best_us(np_solve, n)))
+    rows.append(("solve 64x64 (fwd+bwd)", cr_solve, np_solve, few))
+    return rows
 
-    print(f"chainrule {cr.__version__} engine overhead (numpy {np.__version__}, "
-          f"threads={os.environ.get('OMP_NUM_THREADS', 'default')})")
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--number", type=int, default=2000, help="calls per timing round (fewer for the big rows)")
+    ap.add_argument("--repeat", type=int, default=7, help="timing rounds; each side keeps its best")
+    ap.add_argument("--only", default=None, help="run only the rows whose name contains this text")
+    ap.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP threads (set before NumPy loads)")
+    args = ap.parse_args(argv)
+    if args.number < 1 or args.repeat < 1 or args.threads < 1:
+        ap.error("--number, --repeat and --threads must be >= 1")
+    from _env import pin_threads
+    pin_threads(args.threads)
+    import numpy as np
+
+    import chainrule as cr
+
+    rows = [r for r in make_rows(args.number) if args.only is None or args.only in r[0]]
+    if not rows:
+        ap.error(f"no row matches --only {args.only!r}")
+    best = [[float("inf"), float("inf")] for _ in rows]
+    for _ in range(args.repeat):
+        for i, (_, fc, fn, n) in enumerate(rows):
+            for side, f in enumerate((fc, fn)):
+                best[i][side] = min(best[i][side], timeit.timeit(f, number=n) / n * 1e6)
+
+    print(f"chainrule {cr.__version__} engine overhead (numpy {np.__version__}, threads={args.threads}, "
+          f"best of {args.repeat} interleaved rounds)")
     print(f"{'computation':50s} {'chainrule us':>13s} {'numpy us':>10s} {'ratio':>7s} {'overhead us':>12s}")
-    for name, c, p in rows:
+    for (name, *_), (c, p) in zip(rows, best):
         print(f"{name:50s} {c:13.1f} {p:10.1f} {c / p:7.2f} {c - p:12.1f}")
 
 

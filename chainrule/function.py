@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Function"]
 
+_new = object.__new__   # builds apply's output Tensor as Tensor._make does, without the call
+
 
 class Function:
     """Base class of all primitives (see the module docstring)."""
@@ -114,12 +116,14 @@ class Function:
         arrays = []
         parents = []
         needs = []
-        any_tensor = requires = False
+        any_tensor = requires = tangent = False
         for x in inputs:
             if isinstance(x, Tensor):
                 arrays.append(x.data)
                 parents.append(x)
                 any_tensor = True
+                if x._tangent is not None:
+                    tangent = True
                 if x.requires_grad:
                     needs.append(True)
                     requires = True
@@ -130,7 +134,7 @@ class Function:
                 parents.append(None)
                 needs.append(False)
         try:
-            out = ctx.forward(*arrays, **params)
+            out = ctx.forward(*arrays, **params) if params else ctx.forward(*arrays)
         except ValueError as err:
             raise cls._shape_error(arrays, params, err) from None
         if not any_tensor:
@@ -138,6 +142,10 @@ class Function:
         raw = None
         if type(out) is not np.ndarray:
             raw, out = out, np.asarray(out)  # a 0-d result is a NumPy scalar; Tensors hold arrays
+        result = _new(Tensor)   # Tensor._make, inline: a call less on every primitive
+        result.data = out
+        result.grad = result._tangent = result.name = None
+        result._version = 0
         state = _state
         if requires and state.grad_enabled:
             ctx.parents = parents
@@ -145,18 +153,18 @@ class Function:
             ctx._stamp = _clock[0]  # the in-place clock: backward checks no input changed since
             if raw is not None:
                 ctx._raw_out = raw  # what forward returned (and may have saved): the output too
-            result = Tensor._make(out, True, ctx)
+            result.requires_grad = True
+            result._ctx = ctx
         else:
-            result = Tensor._make(out, False, None)
-        if state.forward_depth:
-            tangents = [p._tangent if p is not None else None for p in parents]
-            if any(t is not None for t in tangents):
-                tan = ctx.jvp(*tangents)
-                if tan is not None:
-                    tan = np.asarray(tan)
-                    if tan.shape != out.shape:
-                        tan = np.broadcast_to(tan, out.shape).copy()
-                    result._tangent = tan
+            result.requires_grad = False
+            result._ctx = None
+        if tangent and state.forward_depth:   # (the thread-local read only when an input has a tangent)
+            tan = ctx.jvp(*[p._tangent if p is not None else None for p in parents])
+            if tan is not None:
+                tan = np.asarray(tan)
+                if tan.shape != out.shape:
+                    tan = np.broadcast_to(tan, out.shape).copy()
+                result._tangent = tan
         return result
 
     @classmethod

@@ -49,6 +49,21 @@ def test_leaves_never_share_a_grad_array():
     np.testing.assert_array_equal(b.grad, [2.0, 2.0, 2.0])
 
 
+def test_primitive_outputs_are_built_like_tensor_make():
+    """Function.apply builds its output Tensor inline (no call to Tensor._make): every slot is set,
+    to what _make would set, with and without the graph recorded."""
+    from chainrule.tensor import Tensor
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    slots = [s for s in Tensor.__slots__ if s != "__weakref__"]
+    for y, made in ((cr.sin(x), Tensor._make(np.sin(x.data), True, None)),
+                    (cr.sin(x.detach()), Tensor._make(np.sin(x.data), False, None))):
+        for s in slots:
+            if s not in ("data", "_ctx"):
+                assert getattr(y, s) == getattr(made, s), s
+        np.testing.assert_array_equal(y.data, made.data)
+        assert (y._ctx is not None) == y.requires_grad
+
+
 def test_no_grad_records_nothing():
     x = cr.tensor([1.0], requires_grad=True)
     with cr.no_grad():

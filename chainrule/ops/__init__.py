@@ -804,16 +804,26 @@ def inner(a: TensorLike, b: TensorLike) -> TensorOrArray:
     return tensordot(a, b, axes=([na - 1], [nb - 1]))
 
 
-@_doc(Einsum)
-def einsum(*operands: TensorLike, optimize: Union[bool, str] = False) -> TensorOrArray:
-    """``einsum('ij,jk->ik', A, B)``, or NumPy's interleaved form ``einsum(A, [0, 1], B, [1, 2], [0, 2])``."""
+def _einsum_operands(operands):
+    """(subscripts, operands) from einsum's arguments in either form, lists of Tensors packed."""
     if not operands:
         raise ValueError("einsum: expected subscripts and operands")
     if isinstance(operands[0], str):
         spec, ops = operands[0], operands[1:]
     else:
         spec, ops = _sublists_to_subscripts(operands)
-    return Einsum.apply(*[_arr(o) for o in ops], subscripts=spec, optimize=optimize)
+    for o in ops:   # a plain loop, not a comprehension: this runs on every call
+        t = type(o)
+        if t is list or t is tuple:
+            return spec, [_arr(o) for o in ops]
+    return spec, ops
+
+
+@_doc(Einsum)
+def einsum(*operands: TensorLike, optimize: Union[bool, str] = False) -> TensorOrArray:
+    """``einsum('ij,jk->ik', A, B)``, or NumPy's interleaved form ``einsum(A, [0, 1], B, [1, 2], [0, 2])``."""
+    spec, ops = _einsum_operands(operands)
+    return Einsum.apply(*ops, subscripts=spec, optimize=optimize)
 
 
 def diagonal(x: TensorLike, offset: int = 0, axis1: int = 0, axis2: int = 1) -> TensorOrArray:

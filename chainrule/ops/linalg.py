@@ -9,6 +9,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from chainrule.function import Function
+
+try:   # np.einsum(..., optimize=False) is this call behind NumPy's __array_function__ dispatch
+    from numpy._core.multiarray import c_einsum as _c_einsum
+except ImportError:  # pragma: no cover - NumPy 1.x
+    try:
+        from numpy.core.multiarray import c_einsum as _c_einsum
+    except ImportError:
+        _c_einsum = np.einsum
 from chainrule.tensor import Tensor
 
 if TYPE_CHECKING:
@@ -83,7 +91,6 @@ def _mT(x):
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-@functools.lru_cache(maxsize=256)
 @functools.lru_cache(maxsize=256)   # a model calls the same few einsums every step: parse each once
 def _einsum_spec(subscripts, ndims):
     """Explicit subscripts for ``ndims`` operands: ellipses written out as letters (right-aligned,
@@ -114,6 +121,11 @@ def _einsum_spec(subscripts, ndims):
         named = "".join(full)
         out = ell + "".join(sorted(c for c in set(named) if named.count(c) == 1 and c not in ell))
     return tuple(full), out, ",".join(full) + "->" + out
+
+
+#: subscripts without an ellipsis -> their _einsum_spec, which then does not depend on the operands'
+#: ranks: looked up without forming the ranks (a wrong rank is caught when NumPy refuses the operand)
+_FIXED_SPECS = {}
 
 
 def _einsum_vjp_spec(ins, out, k, shapes):
@@ -166,11 +178,25 @@ class Einsum(Function):
 
     def forward(self, *ops: np.ndarray, subscripts: Optional[str] = None,
                 optimize: Union[bool, str] = False) -> np.ndarray:
-        ops = [np.asarray(o) for o in ops]
-        self.ins, self.out, self.spec = _einsum_spec(subscripts, tuple([o.ndim for o in ops]))
+        for o in ops:   # (a loop, not a comprehension: this runs on every call)
+            if type(o) is not np.ndarray:
+                ops = tuple([np.asarray(o) for o in ops])
+                break
+        sig = _FIXED_SPECS.get(subscripts)
+        if sig is None:
+            sig = _einsum_spec(subscripts, tuple([o.ndim for o in ops]))
+            if "..." not in subscripts and len(_FIXED_SPECS) < 256:
+                _FIXED_SPECS[subscripts] = sig
+        self.ins, self.out, self.spec = sig
         self.ops = ops
         self.optimize = optimize
-        return np.einsum(self.spec, *ops, optimize=optimize)
+        try:
+            if optimize is False:
+                return _c_einsum(sig[2], *ops)
+            return np.einsum(sig[2], *ops, optimize=optimize)
+        except ValueError:
+            _einsum_spec(subscripts, tuple([o.ndim for o in ops]))  # names operands that do not fit
+            raise
 
     def saved_from_graph(self, inputs: list[Optional[Tensor]], out: Tensor) -> dict[str, TensorOrArray]:
         return {"ops": [o if t is None else t for o, t in zip(self.ops, inputs)]}
@@ -210,6 +236,10 @@ def _col(x):
 
 def _uncol(x):
     return x.reshape(tuple(x.shape[:-1]))
+
+
+#: NumPy 2 solves for a 1-D b as a vector whatever the rank of A (NumPy 1 only when A is one matrix)
+_VECTOR_B = np.lib.NumpyVersion(np.__version__) >= "2.0.0"
 
 
 def _check_square(name, a):
@@ -278,12 +308,20 @@ class Solve(Function):
     VJP: bbar = A^-T xbar,  Abar = -bbar x^T;  JVP: xdot = A^-1 (bdot - Adot x)."""
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        a, b = np.asarray(a), np.asarray(b)
-        _check_square("solve", a)
-        self.vec = b.ndim == 1
+        if type(a) is not np.ndarray:
+            a = np.asarray(a)
+        if type(b) is not np.ndarray:
+            b = np.asarray(b)
+        self.vec = vec = b.ndim == 1
         self.a = a
-        x = np.linalg.solve(a, b[:, None] if self.vec else b)
-        self.x = x[..., 0] if self.vec else x
+        try:
+            if vec and not _VECTOR_B:   # NumPy 1 reads a 1-D b beside a stack of matrices as a matrix
+                self.x = np.linalg.solve(a, b[:, None])[..., 0]
+            else:
+                self.x = np.linalg.solve(a, b)
+        except ValueError:   # (np.linalg.LinAlgError is one) a clear message for a non-square A
+            _check_square("solve", a)
+            raise
         return self.x
 
     def backward(self, g: TensorOrArray) -> Grads:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cmath import isfinite as _isfinite   # (cmath: a complex sum of squares too)
+
 import numpy as np
 
 from chainrule.function import Function
@@ -39,8 +41,8 @@ def _is_rows(x, axis):
     return x.ndim == 2 and (axis == -1 or axis == 1 or axis == (1,))
 
 
-def row_max(x: np.ndarray) -> np.ndarray:
-    """max_j x_ij of a 2-D array as an (N, 1) column.
+def row_max(x: np.ndarray, flat: bool = False) -> np.ndarray:
+    """max_j x_ij of a 2-D array as an (N, 1) column (with ``flat``, an (N,) vector).
 
     NumPy reduces a short last axis one row at a time; for a few columns (the
     classes of a softmax) reducing the transposed copy along its first axis
@@ -48,8 +50,9 @@ def row_max(x: np.ndarray) -> np.ndarray:
     """
     n, c = x.shape
     if c <= 32 and n >= 8:
-        return np.maximum.reduce(x.T.copy(), axis=0).reshape(n, 1)
-    return np.maximum.reduce(x, axis=1, keepdims=True)
+        m = np.maximum.reduce(x.T.copy(), axis=0)
+        return m if flat else m.reshape(n, 1)
+    return np.maximum.reduce(x, axis=1, keepdims=not flat)
 
 
 def row_sum(x: np.ndarray) -> np.ndarray:
@@ -63,6 +66,8 @@ def row_sum(x: np.ndarray) -> np.ndarray:
 def _norm_axis(axis, ndim):
     if axis is None:
         return tuple(range(ndim))
+    if type(axis) is int and -ndim <= axis < ndim:   # the common case, without the loop below
+        return (axis % ndim,)
     if isinstance(axis, (int, np.integer)):
         axis = (axis,)
     out = []
@@ -135,13 +140,24 @@ class Min(_Extremum):
     _reduce = staticmethod(np.min)
 
 
-def _logsumexp(x, axis):
+def _logsumexp(x, axis, rows=None):
     """log sum_i exp(x_i) along axis (keepdims), stable: shift by the maximum m first,
     log sum_i exp(x_i) = m + log sum_i exp(x_i - m).  (ufunc.reduce directly: the np.max
-    wrapper costs more than the arithmetic on a batch of logits.)"""
-    rows = _is_rows(x, axis)
-    m = row_max(x) if rows else np.maximum.reduce(x, axis=axis, keepdims=True)
-    if np.isinf(m).any():  # an all -inf (or a +inf) slice: shift by 0 there instead
+    wrapper costs more than the arithmetic on a batch of logits.)  ``rows``: _is_rows(x, axis),
+    when the caller knows it."""
+    if rows is None:
+        rows = _is_rows(x, axis)
+    # An all -inf (or a +inf) slice is shifted by 0 instead, as SciPy does.  Whether there is one:
+    # sum_i m_i^2 is finite when every m_i is (one BLAS call, a third of the cost of isinf(m).any());
+    # when it is not (an inf or a NaN, or squares beyond the dtype's range) the exact test decides.
+    if rows:
+        m = row_max(x, flat=True)
+        finite = _isfinite(m.dot(m))   # (the method: np.vdot adds NumPy's dispatch)
+        m = m.reshape(-1, 1)
+    else:
+        m = np.maximum.reduce(x, axis=axis, keepdims=True)
+        finite = _isfinite(np.vdot(m, m))
+    if not finite and np.isinf(m).any():
         m = np.where(np.isfinite(m), m, 0).astype(m.dtype)
     e = np.subtract(x, m)
     np.exp(e, out=e)
@@ -156,12 +172,16 @@ class LogSumExp(Function):
     dy/dx_i = softmax(x)_i."""
 
     def forward(self, x: np.ndarray, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
-        x = np.asarray(x)
-        self.axes = _norm_axis(axis, x.ndim)
+        if type(x) is not np.ndarray:
+            x = np.asarray(x)
+        self.axes = axes = _norm_axis(axis, x.ndim)
         self.keepdims = keepdims
         self.x = x
-        self.y = y = _logsumexp(x, self.axes)   # with the reduced axes kept: it broadcasts against x
-        return y if keepdims else np.squeeze(y, axis=self.axes)
+        rows = _is_rows(x, axes)
+        self.y = y = _logsumexp(x, axes, rows)   # with the reduced axes kept: it broadcasts against x
+        if keepdims:
+            return y
+        return y.reshape(-1) if rows else np.squeeze(y, axis=axes)
 
     @property
     def p(self) -> np.ndarray:

@@ -119,5 +119,10 @@ def test_cholesky_upper_and_eigh_upper_triangle():
 def test_linalg_errors_name_the_function():
     with pytest.raises(ValueError, match=r"inv: expected a square matrix .* got shape \(2, 3\)"):
         cnp.linalg.inv(cr.tensor(onp.ones((2, 3))))
+    for a in (onp.ones((2, 3)), onp.ones(3)):   # NumPy's own refusal is replaced by the clear message
+        with pytest.raises(ValueError, match=r"solve: expected a square matrix .* got shape \(" + str(a.shape[0])):
+            cnp.linalg.solve(cr.tensor(a, requires_grad=True), cr.tensor(onp.ones(2)))
+    with pytest.raises(ValueError, match=r"solve: cannot apply to inputs of shapes \(2, 2\) and \(2,\) \(Singular"):
+        cnp.linalg.solve(cr.tensor(onp.ones((2, 2)), requires_grad=True), onp.ones(2))
     with pytest.raises(ValueError, match=r"norm: invalid norm order 3 for matrices"):
         cnp.linalg.norm(cr.tensor(onp.eye(2)), ord=3)

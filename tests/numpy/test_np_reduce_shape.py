@@ -143,6 +143,47 @@ def test_einsum(spec, shapes):
                                     .numpy(), onp.einsum(*args))
 
 
+@pytest.mark.parametrize("dtype", [onp.float32, onp.float64])
+@pytest.mark.parametrize("axis", [1, 0, None])
+def test_logsumexp_infinite_nan_and_huge_slices_as_scipy(dtype, axis):
+    """All -inf gives -inf, a +inf gives +inf, NaN stays NaN, finite values near the dtype's maximum
+    stay finite: along rows (the batched-logits kernel, 12 rows of 4), columns and everything."""
+    import scipy.special
+    big = onp.finfo(dtype).max / 4
+    x = onp.tile(onp.linspace(-1.0, 2.0, 4), (12, 1))
+    x[1] = -onp.inf
+    x[2, 1] = onp.inf
+    x[3, 0] = onp.nan
+    x[4] = big
+    x[5, :2] = -onp.inf
+    x = x.astype(dtype)
+    with onp.errstate(divide="ignore", invalid="ignore"):
+        want = scipy.special.logsumexp(x, axis=axis)
+        got = cr.logsumexp(cr.tensor(x, requires_grad=True), axis=axis).numpy()
+    onp.testing.assert_allclose(got, want, rtol=1e-6)
+    clean = x[[0, 4, 5]]                                   # the finite answers, through the same kernel
+    with onp.errstate(divide="ignore", invalid="ignore"):
+        onp.testing.assert_allclose(cr.logsumexp(cr.tensor(onp.tile(clean, (4, 1))), axis=1).numpy(),
+                                    onp.tile(scipy.special.logsumexp(clean, axis=1), 4), rtol=1e-6)
+
+
+def test_einsum_bad_operands_named_after_a_cached_call():
+    """The parsed subscripts are reused across calls; operands that do not fit still get the message."""
+    a, b = cr.tensor(onp.ones((2, 3)), requires_grad=True), cr.tensor(onp.ones((3, 4)))
+    assert cnp.einsum("ij,jk->ik", a, b).shape == (2, 4)   # parsed and kept
+    with pytest.raises(ValueError, match=r"subscripts 'ij,jk->ik' do not fit operands with \[2, 1\] dimensions"):
+        cnp.einsum("ij,jk->ik", a, cr.tensor(onp.ones(3)))
+    with pytest.raises(ValueError, match=r"the subscripts 'ij,jk->ik' name 2 operand\(s\), got 3"):
+        cnp.einsum("ij,jk->ik", a, b, b)
+    with pytest.raises(ValueError, match=r"einsum: cannot apply to inputs of shapes \(2, 3\) and \(4, 4\)"):
+        cnp.einsum("ij,jk->ik", a, cr.tensor(onp.ones((4, 4))))
+    cnp.einsum("ij,jk->ik", a, b).sum().backward()     # the cached path records the graph
+    onp.testing.assert_allclose(a.grad, onp.full((2, 3), 4.0))
+    u = cr.tensor(2.0, requires_grad=True)                # a list of Tensors is an operand too
+    cnp.einsum("i,i->", [u, 3 * u], onp.array([1.0, 1.0])).backward()
+    assert float(u.grad) == 4.0
+
+
 # f(m, x) on a (3, 4) input, written once for both libraries; shape functions are linear, so each is
 # applied to sin(x) to give the Hessian something to check.  Entries with a torch oracle: autograd lacks them.
 SHAPE_FUNCTIONS = {
