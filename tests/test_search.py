@@ -72,6 +72,29 @@ def cluster():
 
 
 # ------------------------------------------------------------------ one table everywhere
+def test_short_dask_trials_run_in_groups_with_the_same_table(monkeypatch, cluster):
+    """Trials shorter than DaskBackend.TASK_SECONDS go several to a task after the first 2 x workers, never more
+    than an even share of what is left; the table is the one a trial per task gives."""
+    pytest.importorskip("distributed")
+    from chainrule.search import backends
+    sizes = []
+    real = backends.DaskBackend._group_size
+
+    def spy(self, times, left):
+        sizes.append(real(self, times, left))
+        assert sizes[-1] <= max(1, left // 4)
+        return sizes[-1]
+    monkeypatch.setattr(backends.DaskBackend, "_group_size", spy)
+    monkeypatch.setattr(backends.DaskBackend, "TASK_SECONDS", 100.0)
+    grid = {"lr": [0.03, 0.1, 0.3], "l2": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3]}
+    kw = dict(validation_split=0.25, fit_kwargs=FIT, journal=None, verbose=0, seed=1)
+    seq = grid_search(build, grid, X, Y, **kw).cv_results_
+    grouped = grid_search(build, grid, X, Y, scheduler=cluster.scheduler_address, **kw).cv_results_
+    assert sizes[:4] == [1, 1, 1, 1] and max(sizes) > 1 and sum(s > 1 for s in sizes) >= 2
+    assert list(grouped["status"]) == ["ok"] * 24
+    same_tables(seq, grouped)
+
+
 def test_sequential_loky_and_dask_give_the_same_table(tmp_path, cluster, capsys):
     distributed = pytest.importorskip("distributed")
     kw = dict(cv=2, fit_kwargs=FIT, seed=3)

@@ -12,13 +12,15 @@ in the driver as each trial finishes, in any order.  Only the driver writes the 
   dies (a crash, the kernel's OOM killer), the trials that were in flight are run again one at a
   time; one that kills its worker a second time is recorded as failed.
 * ``dask``: Dask futures on a ``distributed.Client`` (one you pass, a scheduler address, or a
-  LocalCluster started here); the bundle is scattered once and every task refers to it.  The
+  LocalCluster started here); the bundle is scattered once and every task refers to it.  Short
+  trials run several to a task (see :meth:`DaskBackend.run`).  The
   scheduler reruns a task whose worker died on another worker (``allowed-failures``: 1 on a
   LocalCluster started here, the cluster's own setting otherwise) and then reports it as failed.
   A LocalCluster started here also leaves the workers' profiler off (``LOCAL_CLUSTER_CONFIG``).
 """
 from __future__ import annotations
 
+import math
 import os
 import socket
 import sys
@@ -27,7 +29,7 @@ import uuid
 from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence, Union
 
 from chainrule.search.space import jsonable
-from chainrule.search.trial import Bundle, Task, run_trial
+from chainrule.search.trial import Bundle, Task, run_trial, run_trials
 
 if TYPE_CHECKING:
     from distributed import Client, SpecCluster
@@ -49,6 +51,7 @@ __all__ = ["cpu_count", "SequentialBackend", "LokyBackend", "DaskBackend", "get_
 #: then takes about 1% of a core in the driver (scheduler and nannies) and 0.5% per worker
 #: instead of 6% and 3%, CPU that competes with the trials on a small machine.
 LOCAL_CLUSTER_CONFIG = {"distributed.scheduler.allowed-failures": 1, "distributed.worker.profile.enabled": False,
+                        "distributed.scheduler.active-memory-manager.start": False,
                         "distributed.nanny.pre-spawn-environ": {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1,
                                                                 "OPENBLAS_NUM_THREADS": 1},
                         "distributed.admin.tick.interval": "500ms",
@@ -255,34 +258,83 @@ class DaskBackend:
         return (f"Dask at {self.address}: {self.n_workers} worker process{'es' if self.n_workers != 1 else ''} x "
                 f"{self.threads} BLAS thread{'s' if self.threads != 1 else ''} ({hosts})")
 
+    #: trials shorter than this run several to a Dask task, so that a task lasts about this long (seconds)
+    TASK_SECONDS = 0.25
+    #: at most this many trials to a task
+    MAX_GROUP = 16
+
     def run(self, bundle: Bundle, tasks: Sequence[Task], on_result: Callable[[dict[str, Any]], None]) -> None:
-        """Run the trials on the Dask cluster, passing each result to ``on_result`` as it completes."""
+        """Run the trials on the Dask cluster, passing each result to ``on_result`` as its task completes.
+
+        A Dask task costs the scheduler and the worker's event loop about 30 ms of CPU here
+        (submitting, queuing, running, fetching the result), a third of a trial of the notes'
+        digits grid.  So the first ``2 x workers`` trials go one to a task, and the rest in groups
+        sized from the trials seen so far to last about :attr:`TASK_SECONDS`; a trial longer than
+        that is always a task of its own.  A group's records reach the driver when the group
+        ends, so a lost worker or an interrupted driver loses at most that much finished work; a
+        group whose worker died is run again one trial to a task.
+        """
         from distributed import as_completed
         client = self.client
         if self._scattered is None or self._scattered[0] is not bundle:  # once per search, for every rung
-            self._scattered = (bundle, client.scatter(bundle, broadcast=False, hash=False))
+            # a copy on every worker (each needs it), not one that the others fetch
+            self._scattered = (bundle, client.scatter(bundle, broadcast=True, hash=False))
         data = self._scattered[1]
         run_id = uuid.uuid4().hex[:8]
-        by_key = {}
-        futures = []
-        for t in tasks:
-            f = client.submit(run_trial, data, t, "trial", key=f"chainrule-trial-{t.key}-{run_id}", pure=False)
-            by_key[f.key] = t
+        pending = list(tasks)
+        pending.reverse()                      # pop() takes them in the search's order
+        groups, futures, times = {}, [], []
+        ac = as_completed()
+        count = [0]
+
+        def submit(group):
+            count[0] += 1
+            key = f"chainrule-trials-{group[0].key}-{len(group)}-{run_id}-{count[0]}"
+            f = client.submit(run_trials, data, group, "trial", key=key, pure=False)
+            groups[f.key] = group
             futures.append(f)
+            ac.add(f)
+
+        def top_up():
+            while pending and ac.count() < 2 * self.n_workers:
+                size = self._group_size(times, len(pending))
+                submit([pending.pop() for _ in range(min(size, len(pending)))])
+
         try:
-            for f in as_completed(futures):
-                t = by_key[f.key]
+            top_up()
+            for f in ac:
+                group = groups.pop(f.key)
                 try:
-                    rec = f.result()
+                    recs = f.result()
                 except Exception as err:
                     if type(err).__name__ != "KilledWorker":
                         raise RuntimeError(f"lost the Dask cluster at {self.address}: {type(err).__name__}: "
                                            f"{err}") from err
-                    rec = _died(t, f"the Dask worker running this trial died (and again on the retry): {err}")
-                on_result(rec)
+                    if len(group) > 1:    # which trial killed it is unknown: each again on its own
+                        pending.extend(reversed(group))
+                        times.append(math.inf)    # and no more groups: a crash is worth isolating
+                        f.release()
+                        top_up()
+                        continue
+                    recs = [_died(group[0], f"the Dask worker running this trial died (and again on the retry): "
+                                            f"{err}")]
+                for rec in recs:
+                    if rec.get("fit_time") is not None:
+                        times.append(rec["fit_time"] + (rec.get("score_time") or 0.0))
+                    on_result(rec)
                 f.release()
+                top_up()
         finally:
             client.cancel([f for f in futures if not f.done()])
+
+    def _group_size(self, times, left):
+        """Trials per task from the durations seen so far: 1 until 2 x workers trials have finished,
+        and never more than an even share of the ``left`` trials (so that the last tasks end together)."""
+        if len(times) < 2 * self.n_workers or math.inf in times:
+            return 1
+        typical = sorted(times)[len(times) // 2]
+        size = self.MAX_GROUP if typical <= 0 else int(self.TASK_SECONDS / typical)
+        return max(1, min(size, self.MAX_GROUP, left // (2 * self.n_workers)))
 
     def close(self) -> None:
         """Release the scattered data and close any client and cluster this backend started."""
