@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cmath import isfinite as _isfinite   # (cmath: a complex sum of squares too)
-
 import numpy as np
 
 from chainrule.function import Function
@@ -41,8 +39,8 @@ def _is_rows(x, axis):
     return x.ndim == 2 and (axis == -1 or axis == 1 or axis == (1,))
 
 
-def row_max(x: np.ndarray, flat: bool = False) -> np.ndarray:
-    """max_j x_ij of a 2-D array as an (N, 1) column (with ``flat``, an (N,) vector).
+def row_max(x: np.ndarray) -> np.ndarray:
+    """max_j x_ij of a 2-D array as an (N, 1) column.
 
     NumPy reduces a short last axis one row at a time; for a few columns (the
     classes of a softmax) reducing the transposed copy along its first axis
@@ -50,9 +48,8 @@ def row_max(x: np.ndarray, flat: bool = False) -> np.ndarray:
     """
     n, c = x.shape
     if c <= 32 and n >= 8:
-        m = np.maximum.reduce(x.T.copy(), axis=0)
-        return m if flat else m.reshape(n, 1)
-    return np.maximum.reduce(x, axis=1, keepdims=not flat)
+        return np.maximum.reduce(x.T.copy(), axis=0).reshape(n, 1)
+    return np.maximum.reduce(x, axis=1, keepdims=True)
 
 
 def row_sum(x: np.ndarray) -> np.ndarray:
@@ -147,20 +144,17 @@ def _logsumexp(x, axis, rows=None):
     when the caller knows it."""
     if rows is None:
         rows = _is_rows(x, axis)
-    # An all -inf (or a +inf) slice is shifted by 0 instead, as SciPy does.  Whether there is one:
-    # sum_i m_i^2 is finite when every m_i is (one BLAS call, a third of the cost of isinf(m).any());
-    # when it is not (an inf or a NaN, or squares beyond the dtype's range) the exact test decides.
-    if rows:
-        m = row_max(x, flat=True)
-        finite = _isfinite(m.dot(m))   # (the method: np.vdot adds NumPy's dispatch)
-        m = m.reshape(-1, 1)
-    else:
-        m = np.maximum.reduce(x, axis=axis, keepdims=True)
-        finite = _isfinite(np.vdot(m, m))
-    if not finite and np.isinf(m).any():
+    m = row_max(x) if rows else np.maximum.reduce(x, axis=axis, keepdims=True)
+    if np.isinf(m).any():
+        # an all -inf (or a +inf) slice is shifted by 0 instead, as SciPy does; a +inf slice may also
+        # hold finite values so large that their exp overflows, to the same +inf answer
         m = np.where(np.isfinite(m), m, 0).astype(m.dtype)
-    e = np.subtract(x, m)
-    np.exp(e, out=e)
+        with np.errstate(over="ignore"):
+            e = np.subtract(x, m)
+            np.exp(e, out=e)
+    else:
+        e = np.subtract(x, m)
+        np.exp(e, out=e)
     s = row_sum(e) if rows else np.add.reduce(e, axis=axis, keepdims=True)
     np.log(s, out=s)
     s += m
