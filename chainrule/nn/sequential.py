@@ -79,9 +79,7 @@ class Sequential(Module):
         ``Input``) is used.  Returns the output shape (Keras returns None).
         """
         if input_shape is None:
-            input_shape = self.__dict__.get("_input_batch_shape")
-            if input_shape is None and self._modules:
-                input_shape = getattr(next(iter(self._modules.values())), "input_shape", None)
+            input_shape = self._known_input_shape()
             if input_shape is None:
                 raise ValueError(f"{self.name}.build: the input shape is unknown; pass it with the batch axis "
                                  f"first, e.g. model.build((None, 784))")
@@ -94,22 +92,24 @@ class Sequential(Module):
             raise ValueError(f"{self.name}.build: the model has no layers")
         object.__setattr__(self, "_input_batch_shape", tuple(None if d is None else int(d) for d in input_shape))
         _changed()
-        shape = tuple(self._input_batch_shape)
-        for layer in self._modules.values():
-            shape = layer.build(shape) if hasattr(layer, "build") else shape
-        self._symbolic_graph()
+        return self._try_build()
+
+    def _known_input_shape(self):
+        """The input's batch shape from an ``Input`` or the first layer's ``input_shape``, else None."""
+        shape = self.__dict__.get("_input_batch_shape")
+        if shape is None and self._modules:
+            shape = getattr(next(iter(self._modules.values())), "input_shape", None)
         return shape
 
     def _try_build(self):
-        layers = list(self._modules.values())
-        shape = self.__dict__.get("_input_batch_shape")
+        """Build every layer when the input shape is known; returns the output shape (None if unknown)."""
+        shape = self._known_input_shape()
         if shape is None:
-            shape = getattr(layers[0], "input_shape", None) if layers else None
-        if shape is None:
-            return
-        for layer in layers:
+            return None
+        for layer in self._modules.values():
             shape = layer.build(shape) if hasattr(layer, "build") else shape
         self._symbolic_graph()
+        return None if shape is None else tuple(shape)
 
     def _symbolic_graph(self):
         """Call the layers on an ``Input`` of the model's input shape, so that ``model.input``,
@@ -124,9 +124,7 @@ class Sequential(Module):
                 if node in nodes:
                     nodes.remove(node)
             object.__setattr__(self, "_symbolic", None)
-        shape = self.__dict__.get("_input_batch_shape")
-        if shape is None:
-            shape = getattr(layers[0], "input_shape", None) if layers else None
+        shape = self._known_input_shape()
         if shape is None:
             return None
         made = []
