@@ -17,6 +17,8 @@ in the driver as each trial finishes, in any order.  Only the driver writes the 
   scheduler reruns a task whose worker died on another worker (``allowed-failures``: 1 on a
   LocalCluster started here, the cluster's own setting otherwise) and then reports it as failed.
   A LocalCluster started here also leaves the workers' profiler off (``LOCAL_CLUSTER_CONFIG``).
+  Known gap: a worker's death can take finished but not yet fetched results with it, and Dask
+  then cancels their futures; the search stops with a RuntimeError instead of running them again.
 """
 from __future__ import annotations
 
