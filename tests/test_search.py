@@ -238,6 +238,26 @@ def test_a_worker_that_dies_is_retried_once_then_recorded_as_failed():
     assert all(res["status"][i] == "ok" and res["mean_test_score"][i] > 0.2 for i in others)
 
 
+def test_a_trial_that_kills_every_dask_worker_it_meets_is_recorded_as_failed_and_nothing_else_is_lost():
+    """On a 2-worker LocalCluster the dying trial takes down both workers in turn (the scheduler retries it once),
+    and with them results that were finished but not yet fetched: those are run again, and the search completes
+    with the table a sequential search gives for the other trials."""
+    pytest.importorskip("distributed")
+    healthy = [{"lr": [0.01, 0.03]}, {"lr": [0.1, 0.3], "l2": [1e-4, 1e-3, 1e-2]}]
+    kw = dict(validation_split=0.25, fit_kwargs=FIT, journal=None, verbose=0, seed=2)
+    seq = grid_search(build, healthy, X, Y, **kw).cv_results_
+    grid = healthy[:1] + [{"lr": [0.03], "die": [True]}] + healthy[1:]
+    res = grid_search(build, grid, X, Y, backend="dask", n_jobs=2, **kw).cv_results_
+    died = [i for i, p in enumerate(res["params"]) if p.get("die")]
+    assert died == [2] and res["status"][2] == "failed" and res["mean_test_score"][2] != res["mean_test_score"][2]
+    assert "every Dask worker that ran this trial died" in res["error"][2] and "2 different workers" in res["error"][2]
+    rest = [i for i in range(len(res["params"])) if i != 2]
+    assert [res["params"][i] for i in rest] == list(seq["params"])
+    assert [res["status"][i] for i in rest] == ["ok"] * 8
+    assert np.array_equal([res["mean_test_score"][i] for i in rest], seq["mean_test_score"])
+    assert min(seq["mean_test_score"]) > 0.2
+
+
 # ------------------------------------------------------------------------------- journal
 def test_the_journal_refuses_another_grid_other_data_and_an_unasked_resume(tmp_path):
     j = tmp_path / "s.jsonl"

@@ -12,13 +12,13 @@ in the driver as each trial finishes, in any order.  Only the driver writes the 
   dies (a crash, the kernel's OOM killer), the trials that were in flight are run again one at a
   time; one that kills its worker a second time is recorded as failed.
 * ``dask``: Dask futures on a ``distributed.Client`` (one you pass, a scheduler address, or a
-  LocalCluster started here); the bundle is scattered once and every task refers to it.  Short
-  trials run several to a task (see :meth:`DaskBackend.run`).  The
-  scheduler reruns a task whose worker died on another worker (``allowed-failures``: 1 on a
-  LocalCluster started here, the cluster's own setting otherwise) and then reports it as failed.
+  LocalCluster started here).  The bundle goes to every worker once, as a worker plugin (see
+  :class:`_BundlePlugin`), so that a worker that joins later, or one that the nanny restarts after a
+  crash, gets it too; the tasks depend on nothing.  Short trials run several to a task (see
+  :meth:`DaskBackend.run`).  The scheduler reruns a task whose worker died on another worker
+  (``allowed-failures``: 1 on a LocalCluster started here, the cluster's own setting otherwise)
+  and then reports it as failed; it recomputes a finished result that was lost with its worker.
   A LocalCluster started here also leaves the workers' profiler off (``LOCAL_CLUSTER_CONFIG``).
-  Known gap: a worker's death can take finished but not yet fetched results with it, and Dask
-  then cancels their futures; the search stops with a RuntimeError instead of running them again.
 """
 from __future__ import annotations
 
@@ -207,9 +207,33 @@ def _exit_codes(err):
     return text[i + len("exit codes of the workers are"):].split("\n")[0].strip() if i >= 0 else "exit code unknown"
 
 
+def _bundle_plugin(bundle):
+    """A Dask worker plugin that holds the search's bundle.
+
+    The scheduler keeps the plugin and hands it to every worker, the ones there now and any that
+    join or are restarted later, before that worker runs a task.  The bundle was a scattered
+    future before: a trial that killed each worker in turn (a segfault, the OOM killer) then took
+    every copy of it down, and Dask cancelled every task that depended on it, finished or not,
+    which stopped the search.  Tasks that depend on nothing are simply run again.
+    """
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class BundlePlugin(WorkerPlugin):
+        def __init__(self, bundle):
+            self.bundle = bundle
+
+    return BundlePlugin(bundle)
+
+
+def _run_shipped(name, group):
+    """Run a group of trials on a Dask worker with the bundle its plugin ``name`` holds."""
+    from distributed import get_worker
+    return run_trials(get_worker().plugins[name].bundle, group, "trial")
+
+
 class DaskBackend:
     """Trials as Dask futures (``backend='dask'``) on a Client you pass, a scheduler address, or a
-    LocalCluster the search starts and closes; the data are scattered once per search."""
+    LocalCluster the search starts and closes; the data go to each worker once per search."""
 
     name = "dask"
 
@@ -220,7 +244,7 @@ class DaskBackend:
         except ImportError:
             raise ImportError("backend='dask' needs Dask distributed: pip install 'chainrule[dask]'") from None
         self.threads = threads
-        self._own_client = self._own_cluster = self._scattered = None
+        self._own_client = self._own_cluster = self._shipped = None
         if scheduler is None:
             import dask
             from distributed import LocalCluster
@@ -278,11 +302,13 @@ class DaskBackend:
         """
         from distributed import as_completed
         client = self.client
-        if self._scattered is None or self._scattered[0] is not bundle:  # once per search, for every rung
-            # a copy on every worker (each needs it), not one that the others fetch
-            self._scattered = (bundle, client.scatter(bundle, broadcast=True, hash=False))
-        data = self._scattered[1]
         run_id = uuid.uuid4().hex[:8]
+        if self._shipped is None or self._shipped[0] is not bundle:  # once per search, for every rung
+            self._release_bundle()
+            name = f"chainrule-bundle-{run_id}"
+            client.register_plugin(_bundle_plugin(bundle), name=name)
+            self._shipped = (bundle, name)
+        name = self._shipped[1]
         pending = list(tasks)
         pending.reverse()                      # pop() takes them in the search's order
         groups, futures, times = {}, [], []
@@ -292,7 +318,7 @@ class DaskBackend:
         def submit(group):
             count[0] += 1
             key = f"chainrule-trials-{group[0].key}-{len(group)}-{run_id}-{count[0]}"
-            f = client.submit(run_trials, data, group, "trial", key=key, pure=False)
+            f = client.submit(_run_shipped, name, group, key=key, pure=False)
             groups[f.key] = group
             futures.append(f)
             ac.add(f)
@@ -318,8 +344,7 @@ class DaskBackend:
                         f.release()
                         top_up()
                         continue
-                    recs = [_died(group[0], f"the Dask worker running this trial died (and again on the retry): "
-                                            f"{err}")]
+                    recs = [_died(group[0], f"every Dask worker that ran this trial died: {err}")]
                 for rec in recs:
                     if rec.get("fit_time") is not None:
                         times.append(rec["fit_time"] + (rec.get("score_time") or 0.0))
@@ -338,14 +363,17 @@ class DaskBackend:
         size = self.MAX_GROUP if typical <= 0 else int(self.TASK_SECONDS / typical)
         return max(1, min(size, self.MAX_GROUP, left // (2 * self.n_workers)))
 
-    def close(self) -> None:
-        """Release the scattered data and close any client and cluster this backend started."""
-        if self._scattered is not None:
+    def _release_bundle(self):
+        if self._shipped is not None:
             try:
-                self.client.cancel(self._scattered[1])
+                self.client.unregister_worker_plugin(self._shipped[1])
             except Exception:  # a lost scheduler: nothing to release
                 pass
-            self._scattered = None
+            self._shipped = None
+
+    def close(self) -> None:
+        """Take the bundle off the workers and close any client and cluster this backend started."""
+        self._release_bundle()
         if self._own_client is not None:
             self._own_client.close()
         if self._own_cluster is not None:
