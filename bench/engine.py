@@ -10,8 +10,10 @@ are timed alternately, round after round, and each keeps its best round, so a bu
 shared machine hits both.  ``bench/engine_instr.py`` counts the instructions of the same rows under
 callgrind, which load does not move.
 
-Where chainrule does necessary work the reference does not, the row's note says so (logsumexp
-checks for infinite maxima, as SciPy's does; solve checks that A is square).
+Where chainrule does necessary work the reference does not, the row's note says so (solve checks
+that A is square).  logsumexp's reference makes chainrule's NumPy calls, including the test for
+infinite maxima that SciPy makes too; a second row times SciPy's own ``scipy.special.logsumexp``,
+the function ``chainrule.scipy.special.logsumexp`` stands in for.
 """
 import argparse
 import os
@@ -80,14 +82,16 @@ def make_rows(number):
 
     # logsumexp over the rows of 100x10 logits.  The reference is the stable computation with the
     # NumPy calls chainrule's kernel makes (ops/reduce.py: the row maximum over a transposed copy,
-    # the row sum as a product with ones, both faster than a reduction along a short last axis);
-    # chainrule also checks the maxima for +-inf (an all -inf row gives -inf, not NaN, as SciPy).
+    # the test of the maxima for +-inf that SciPy makes too (an all -inf row gives -inf, not NaN),
+    # the row sum as a product with ones, both faster than a reduction along a short last axis).
     L = rng.standard_normal((100, 10)).astype(np.float32)
     Lt = cr.tensor(L, requires_grad=True)
     ones10 = np.ones(10, np.float32)
 
     def np_lse():  # m + log sum exp(x - m)
         m = np.maximum.reduce(L.T.copy(), axis=0).reshape(100, 1)
+        if np.isinf(m).any():
+            raise AssertionError("the benchmark's logits are finite")
         e = np.subtract(L, m)
         np.exp(e, out=e)
         s = np.matmul(e, ones10).reshape(-1, 1)
@@ -95,6 +99,12 @@ def make_rows(number):
         s += m
         return s[:, 0]
     rows.append(("logsumexp over rows, 100x10", lambda: cr.logsumexp(Lt, axis=1), np_lse, number))
+    try:
+        from scipy.special import logsumexp as sp_lse
+        rows.append(("logsumexp over rows, 100x10 (vs SciPy's)", lambda: cr.logsumexp(Lt, axis=1),
+                     lambda: sp_lse(L, axis=1), few))
+    except ImportError:  # pragma: no cover - SciPy comes with scikit-learn
+        pass
 
     # x = A^-1 b for a 64x64 A (chainrule also checks that A is square)
     S = rng.standard_normal((64, 64)) + 8 * np.eye(64)

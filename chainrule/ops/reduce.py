@@ -146,15 +146,19 @@ def _logsumexp(x, axis, rows=None):
         rows = _is_rows(x, axis)
     m = row_max(x) if rows else np.maximum.reduce(x, axis=axis, keepdims=True)
     if np.isinf(m).any():
-        # an all -inf (or a +inf) slice is shifted by 0 instead, as SciPy does; a +inf slice may also
-        # hold finite values so large that their exp overflows, to the same +inf answer
+        # an all -inf (or a +inf) slice is shifted by 0 instead, as SciPy does: an all -inf slice
+        # gives log 0 = -inf, and a +inf slice may also hold finite values so large that their exp
+        # overflows, to the same +inf answer; neither warns (SciPy's does not)
         m = np.where(np.isfinite(m), m, 0).astype(m.dtype)
-        with np.errstate(over="ignore"):
-            e = np.subtract(x, m)
-            np.exp(e, out=e)
-    else:
-        e = np.subtract(x, m)
-        np.exp(e, out=e)
+        with np.errstate(over="ignore", divide="ignore"):
+            return _shifted_logsumexp(x, m, axis, rows)
+    return _shifted_logsumexp(x, m, axis, rows)
+
+
+def _shifted_logsumexp(x, m, axis, rows):
+    """m + log sum_i exp(x_i - m) along axis (keepdims), for a shift m of the same shape."""
+    e = np.subtract(x, m)
+    np.exp(e, out=e)
     s = row_sum(e) if rows else np.add.reduce(e, axis=axis, keepdims=True)
     np.log(s, out=s)
     s += m

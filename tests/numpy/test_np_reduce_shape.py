@@ -167,6 +167,22 @@ def test_logsumexp_infinite_nan_and_huge_slices_as_scipy(dtype, axis):
                                     onp.tile(scipy.special.logsumexp(clean, axis=1), 4), rtol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [onp.float32, onp.float64])
+def test_logsumexp_of_infinite_slices_warns_of_nothing_as_scipy(dtype):
+    """An all -inf row is log 0 = -inf and a row with +inf (beside values whose exp overflows) is +inf,
+    without a RuntimeWarning (SciPy gives none; the suite turns warnings into errors)."""
+    import warnings
+    import scipy.special
+    big = onp.finfo(dtype).max / 2
+    x = onp.array([[-onp.inf, -onp.inf, -onp.inf], [onp.inf, big, 1.0], [1.0, 2.0, 3.0]], dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = cr.logsumexp(x, axis=1)
+        want = scipy.special.logsumexp(x, axis=1)
+    assert got[0] == -onp.inf and got[1] == onp.inf
+    onp.testing.assert_allclose(got, want, rtol=1e-6)
+
+
 def test_einsum_bad_operands_named_after_a_cached_call():
     """The parsed subscripts are reused across calls; operands that do not fit still get the message."""
     a, b = cr.tensor(onp.ones((2, 3)), requires_grad=True), cr.tensor(onp.ones((3, 4)))
