@@ -13,7 +13,7 @@ in the driver as each trial finishes, in any order.  Only the driver writes the 
   time; one that kills its worker a second time is recorded as failed.
 * ``dask``: Dask futures on a ``distributed.Client`` (one you pass, a scheduler address, or a
   LocalCluster started here).  The bundle goes to every worker once, as a worker plugin (see
-  :class:`_BundlePlugin`), so that a worker that joins later, or one that the nanny restarts after a
+  :func:`_bundle_plugin`), so that a worker that joins later, or one that the nanny restarts after a
   crash, gets it too; the tasks depend on nothing.  Short trials run several to a task (see
   :meth:`DaskBackend.run`).  The scheduler reruns a task whose worker died on another worker
   (``allowed-failures``: 1 on a LocalCluster started here, the cluster's own setting otherwise)
