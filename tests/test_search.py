@@ -258,6 +258,27 @@ def test_a_trial_that_kills_every_dask_worker_it_meets_is_recorded_as_failed_and
     assert min(seq["mean_test_score"]) > 0.2
 
 
+def test_a_dask_search_takes_its_data_off_the_workers_and_clears_what_a_killed_driver_left(cluster):
+    """The bundle travels as a worker plugin: gone from the cluster when the search ends, and a plugin
+    left by a driver that was killed mid-search (its client no longer connected) is removed by the next."""
+    distributed = pytest.importorskip("distributed")
+    from chainrule.search.backends import _bundle_plugin
+
+    def bundles(dask_scheduler=None):
+        return sorted(n for n in dask_scheduler.worker_plugins if n.startswith("chainrule-bundle-"))
+    with distributed.Client(cluster.scheduler_address) as client:
+        left = "chainrule-bundle-Client-0123-gone-abcd1234"
+        client.register_plugin(_bundle_plugin("the data of a killed search"), name=left)
+        held = client.run(lambda dask_worker: sorted(n for n in dask_worker.plugins if n.startswith("chainrule-")))
+        assert all(v == [left] for v in held.values()) and len(held) == 2
+        r = grid_search(build, {"lr": [0.03, 0.1]}, X, Y, validation_split=0.25, fit_kwargs=FIT, journal=None,
+                        verbose=0, scheduler=client)
+        assert list(r.cv_results_["status"]) == ["ok", "ok"]
+        assert client.run_on_scheduler(bundles) == []
+        held = client.run(lambda dask_worker: sorted(n for n in dask_worker.plugins if n.startswith("chainrule-")))
+        assert all(v == [] for v in held.values())
+
+
 # ------------------------------------------------------------------------------- journal
 def test_the_journal_refuses_another_grid_other_data_and_an_unasked_resume(tmp_path):
     j = tmp_path / "s.jsonl"

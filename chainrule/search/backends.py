@@ -14,7 +14,9 @@ in the driver as each trial finishes, in any order.  Only the driver writes the 
 * ``dask``: Dask futures on a ``distributed.Client`` (one you pass, a scheduler address, or a
   LocalCluster started here).  The bundle goes to every worker once, as a worker plugin (see
   :func:`_bundle_plugin`), so that a worker that joins later, or one that the nanny restarts after a
-  crash, gets it too; the tasks depend on nothing.  Short trials run several to a task (see
+  crash, gets it too; the tasks depend on nothing.  The search takes it off the workers when it
+  ends; one whose driver was killed leaves it there, and the next search on that cluster removes
+  it (its client is gone).  Short trials run several to a task (see
   :meth:`DaskBackend.run`).  The scheduler reruns a task whose worker died on another worker
   (``allowed-failures``: 1 on a LocalCluster started here, the cluster's own setting otherwise)
   and then reports it as failed; it recomputes a finished result that was lost with its worker.
@@ -225,6 +227,18 @@ def _bundle_plugin(bundle):
     return BundlePlugin(bundle)
 
 
+#: the names of the bundles' worker plugins: this prefix, the id of the client that registered one, a run id
+_BUNDLE = "chainrule-bundle-"
+
+
+def _stale_bundles(dask_scheduler=None):
+    """On the scheduler: the bundle plugins whose client is gone (a driver killed mid-search, which
+    could not take its bundle off the workers), so that the next search removes them."""
+    live = set(dask_scheduler.clients)
+    return [n for n in dask_scheduler.worker_plugins
+            if n.startswith(_BUNDLE) and n[len(_BUNDLE):].rsplit("-", 1)[0] not in live]
+
+
 def _run_shipped(name, group):
     """Run a group of trials on a Dask worker with the bundle its plugin ``name`` holds."""
     from distributed import get_worker
@@ -305,7 +319,9 @@ class DaskBackend:
         run_id = uuid.uuid4().hex[:8]
         if self._shipped is None or self._shipped[0] is not bundle:  # once per search, for every rung
             self._release_bundle()
-            name = f"chainrule-bundle-{run_id}"
+            for stale in client.run_on_scheduler(_stale_bundles):
+                client.unregister_worker_plugin(stale)
+            name = f"{_BUNDLE}{client.id}-{run_id}"
             client.register_plugin(_bundle_plugin(bundle), name=name)
             self._shipped = (bundle, name)
         name = self._shipped[1]

@@ -49,7 +49,7 @@ _LIMITS = {"threads": None, "handle": None}
 
 
 class Bundle:
-    """What every trial of a search shares: shipped to each worker once (scattered on Dask)."""
+    """What every trial of a search shares: shipped to each worker once (as a worker plugin on Dask)."""
 
     def __init__(self, build: Callable[[dict[str, Any]], Any], X: np.ndarray, y: np.ndarray,
                  X_val: np.ndarray | None, y_val: np.ndarray | None,
