@@ -34,6 +34,11 @@ def build(p):
         raise ValueError("asked to fail")
     if p.get("die"):
         os._exit(7)  # a worker that dies (a segfault, the OOM killer)
+    if p.get("die_times"):  # a worker that dies on this trial's first die_times runs (counted in files)
+        runs = len(os.listdir(p["counter"]))
+        if runs < p["die_times"]:
+            open(os.path.join(p["counter"], str(runs)), "w").close()
+            os._exit(7)
     reg = nn.l2(p["l2"]) if p.get("l2") else None
     model = nn.Sequential([nn.Dense(p.get("width", 8), activation="sigmoid", kernel_regularizer=reg, input_dim=64),
                            nn.Dense(10, activation="softmax", kernel_regularizer=reg)])
@@ -250,12 +255,27 @@ def test_a_trial_that_kills_every_dask_worker_it_meets_is_recorded_as_failed_and
     res = grid_search(build, grid, X, Y, backend="dask", n_jobs=2, **kw).cv_results_
     died = [i for i, p in enumerate(res["params"]) if p.get("die")]
     assert died == [2] and res["status"][2] == "failed" and res["mean_test_score"][2] != res["mean_test_score"][2]
-    assert "every Dask worker that ran this trial died" in res["error"][2] and "2 different workers" in res["error"][2]
+    assert "every Dask worker that ran this trial died, also when it ran alone" in res["error"][2]
+    assert "2 different workers" in res["error"][2]
     rest = [i for i in range(len(res["params"])) if i != 2]
     assert [res["params"][i] for i in rest] == list(seq["params"])
     assert [res["status"][i] for i in rest] == ["ok"] * 8
     assert np.array_equal([res["mean_test_score"][i] for i in rest], seq["mean_test_score"])
     assert min(seq["mean_test_score"]) > 0.2
+
+
+def test_a_trial_reported_as_a_dask_killer_runs_once_more_alone_before_it_is_recorded_as_failed(tmp_path):
+    """Dask charges a worker's death to every task it had sent there, so a trial waiting behind a crash can be
+    reported as a killer (KilledWorker) without being one.  Such a trial runs once more alone: here one that
+    kills its worker on its first two runs (the scheduler's allowed-failures is 1) and then trains."""
+    pytest.importorskip("distributed")
+    grid = [{"lr": [0.03], "die_times": [2], "counter": [str(tmp_path)]}, {"lr": [0.1]}]
+    kw = dict(validation_split=0.25, fit_kwargs=FIT, journal=None, verbose=0, seed=2)
+    res = grid_search(build, grid, X, Y, backend="dask", n_jobs=2, **kw).cv_results_
+    assert list(res["status"]) == ["ok", "ok"] and sorted(os.listdir(tmp_path)) == ["0", "1"]
+    seq = grid_search(build, [{"lr": [0.03], "die_times": [2], "counter": [str(tmp_path)]}, {"lr": [0.1]}], X, Y,
+                      **kw).cv_results_   # (the counter is spent: no more deaths)
+    assert np.array_equal(res["mean_test_score"], seq["mean_test_score"]) and min(seq["mean_test_score"]) > 0.2
 
 
 def test_a_dask_search_takes_its_data_off_the_workers_and_clears_what_a_killed_driver_left(cluster):

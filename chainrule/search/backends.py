@@ -19,7 +19,9 @@ in the driver as each trial finishes, in any order.  Only the driver writes the 
   it (its client is gone).  Short trials run several to a task (see
   :meth:`DaskBackend.run`).  The scheduler reruns a task whose worker died on another worker
   (``allowed-failures``: 1 on a LocalCluster started here, the cluster's own setting otherwise)
-  and then reports it as failed; it recomputes a finished result that was lost with its worker.
+  and then reports it as a killer; the search runs such a trial once more alone before recording
+  it as failed (see :meth:`DaskBackend.run`).  The scheduler recomputes a finished result that
+  was lost with its worker.
   A LocalCluster started here also leaves the workers' profiler off (``LOCAL_CLUSTER_CONFIG``).
 """
 from __future__ import annotations
@@ -311,8 +313,14 @@ class DaskBackend:
         digits grid.  So the first ``2 x workers`` trials go one to a task, and the rest in groups
         sized from the trials seen so far to last about :attr:`TASK_SECONDS`; a trial longer than
         that is always a task of its own.  A group's records reach the driver when the group
-        ends, so a lost worker or an interrupted driver loses at most that much finished work; a
-        group whose worker died is run again one trial to a task.
+        ends, so an interrupted driver loses at most that much finished work; a group whose
+        worker died is run again one trial to a task.
+
+        When a worker dies, the scheduler counts the death against every task it had sent there,
+        the one running and any waiting behind it, so a trial can be reported as a killer
+        (``KilledWorker``) for deaths it only witnessed.  Such a trial runs once more alone, with
+        nothing else on the cluster (the tasks in flight finish first, nothing new starts), and is
+        recorded as failed only if its workers die again.
         """
         from distributed import as_completed
         client = self.client
@@ -328,6 +336,7 @@ class DaskBackend:
         pending = list(tasks)
         pending.reverse()                      # pop() takes them in the search's order
         groups, futures, times = {}, [], []
+        suspects, alone = [], set()            # trials reported as killers; the key of the one running alone
         ac = as_completed()
         count = [0]
 
@@ -340,6 +349,11 @@ class DaskBackend:
             ac.add(f)
 
         def top_up():
+            if suspects or alone:             # a suspect runs alone: once the cluster is empty
+                if suspects and not alone and ac.count() == 0:
+                    submit([suspects.pop(0)])
+                    alone.add(futures[-1].key)
+                return
             while pending and ac.count() < 2 * self.n_workers:
                 size = self._group_size(times, len(pending))
                 submit([pending.pop() for _ in range(min(size, len(pending)))])
@@ -360,7 +374,15 @@ class DaskBackend:
                         f.release()
                         top_up()
                         continue
-                    recs = [_died(group[0], f"every Dask worker that ran this trial died: {err}")]
+                    if f.key not in alone:    # perhaps a witness of another trial's crash: once more alone
+                        suspects.append(group[0])
+                        f.release()
+                        top_up()
+                        continue
+                    alone.discard(f.key)
+                    recs = [_died(group[0], f"every Dask worker that ran this trial died, also when it ran alone: "
+                                            f"{err}")]
+                alone.discard(f.key)
                 for rec in recs:
                     if rec.get("fit_time") is not None:
                         times.append(rec["fit_time"] + (rec.get("score_time") or 0.0))
