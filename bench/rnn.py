@@ -309,15 +309,20 @@ def _transcendentals(cell, reps):
                 np.exp(e, out=e)
                 np.negative(e, out=e)
             np.tanh(t, out=t)
-    run()
+    what = (f"exp of {n_exp * UNITS} x {BATCH} and " if n_exp else "") + f"tanh of {n_tanh * UNITS} x {BATCH}"
+    return (f"the transcendentals alone ({what} values per step, {STEPS} steps, with a negation to keep them "
+            f"finite): {_cpu_ms(run, reps):.2f} ms a forward pass")
+
+
+def _cpu_ms(fn, reps):
+    """Median CPU milliseconds of ``fn()`` over ``reps`` calls, after one call to warm up."""
+    fn()
     ts = []
     for _ in range(reps):
         t0 = time.process_time()
-        run()
+        fn()
         ts.append(time.process_time() - t0)
-    what = (f"exp of {n_exp * UNITS} x {BATCH} and " if n_exp else "") + f"tanh of {n_tanh * UNITS} x {BATCH}"
-    return (f"the transcendentals alone ({what} values per step, {STEPS} steps, with a negation to keep them "
-            f"finite): {np.median(ts) * 1e3:.2f} ms a forward pass")
+    return np.median(ts) * 1e3
 
 
 def _products(cell, reps):
@@ -340,15 +345,8 @@ def _products(cell, reps):
     def bwd():
         for _ in range(STEPS - 1):
             np.matmul(U, z, out=dh)
-    ts = {}
-    for name, fn in (("forward", fwd), ("backward", bwd), ("weights", lambda: Sf @ dZf.T)):
-        fn()
-        t = []
-        for _ in range(reps):
-            t0 = time.process_time()
-            fn()
-            t.append(time.process_time() - t0)
-        ts[name] = np.median(t) * 1e3
+    ts = {name: _cpu_ms(fn, reps) for name, fn in (("forward", fwd), ("backward", bwd),
+                                                  ("weights", lambda: Sf @ dZf.T))}
     return (f"of which matrix products (NumPy's BLAS alone, cpu): {STEPS} recurrent steps forward "
             f"{ts['forward']:.2f} ms, {STEPS - 1} backward {ts['backward']:.2f} ms, the weight gradient over all "
             f"steps {ts['weights']:.2f} ms; the rest is elementwise work and Python")
