@@ -173,14 +173,15 @@ class LogSumExp(Function):
     def forward(self, x: np.ndarray, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
         if type(x) is not np.ndarray:
             x = np.asarray(x)
-        self.axes = axes = _norm_axis(axis, x.ndim)
+        ndim = x.ndim
+        self.axes = axes = _norm_axis(axis, ndim)
         self.keepdims = keepdims
         self.x = x
-        rows = x.ndim == 2 and axes == (1,)   # _is_rows, for the normalised axes
+        rows = ndim == 2 and axes == (1,)   # _is_rows, for the normalised axes
         self.y = y = _logsumexp(x, axes, rows)   # with the reduced axes kept: it broadcasts against x
         if keepdims:
             return y
-        return y.reshape(-1) if rows else np.squeeze(y, axis=axes)
+        return y[:, 0] if rows else np.squeeze(y, axis=axes)
 
     @property
     def p(self) -> np.ndarray:
