@@ -424,8 +424,10 @@ def einsum(*operands: TensorLike, out: Optional[np.ndarray] = None, optimize: Un
     """Einstein summation; the adjoint of each operand is an einsum with ybar in its place.
 
     NumPy's ``einsum`` without a Tensor among the operands.  (Written out rather than wrapped by
-    ``_implements``, and straight to the primitive: two call levels less on every call.)"""
-    if not _any_tensor(operands, kwargs) and not isinstance(out, Tensor):
+    ``_implements``, and straight to the primitive: two call levels less on every call; the first
+    operand after the subscripts is looked at before the scan of all of them, as ``_implements`` does.)"""
+    if ((len(operands) < 2 or type(operands[1]) is not Tensor) and not _any_tensor(operands, kwargs)
+            and not isinstance(out, Tensor)):
         return _np.einsum(*operands, out=out, optimize=optimize, **kwargs)
     dtype = None
     if out is not None or kwargs:

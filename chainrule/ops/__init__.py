@@ -370,7 +370,9 @@ def logsumexp(x: TensorLike, axis: Axis = None, keepdims: bool = False,
               b: Optional[TensorLike] = None) -> TensorOrArray:
     """With ``b`` (scipy's scale factors, b >= 0, broadcast against x):
     log sum_i b_i exp(x_i) = logsumexp(x + log b)."""
-    x = _arr(x)
+    t = type(x)
+    if t is list or t is tuple:   # _arr(x), inline
+        x = _pack(x)
     if b is not None:
         with np.errstate(divide="ignore"):   # b_i = 0 drops a term: log 0 = -inf
             x = add(x, log(_arr(b)) if isinstance(b, Tensor) else np.log(b))
@@ -894,7 +896,10 @@ def inv(a: TensorLike) -> TensorOrArray: return Inv.apply(_arr(a))
 @_doc(Det)
 def det(a: TensorLike) -> TensorOrArray: return Det.apply(_arr(a))
 @_doc(Solve)
-def solve(a: TensorLike, b: TensorLike) -> TensorOrArray: return Solve.apply(_arr(a), _arr(b))
+def solve(a: TensorLike, b: TensorLike) -> TensorOrArray:
+    if type(a) in _SEQ or type(b) in _SEQ:
+        a, b = _arr(a), _arr(b)
+    return Solve.apply(a, b)
 @_doc(Cholesky)
 def cholesky(a: TensorLike) -> TensorOrArray: return Cholesky.apply(_arr(a))
 

@@ -312,35 +312,43 @@ class Solve(Function):
             a = np.asarray(a)
         if type(b) is not np.ndarray:
             b = np.asarray(b)
-        self.vec = vec = b.ndim == 1
         self.a = a
         try:
-            if vec and not _VECTOR_B:   # NumPy 1 reads a 1-D b beside a stack of matrices as a matrix
-                self.x = np.linalg.solve(a, b[:, None])[..., 0]
+            if not _VECTOR_B and b.ndim == 1:   # NumPy 1 reads a 1-D b beside a stack of matrices as a matrix
+                x = np.linalg.solve(a, b[:, None])[..., 0]
             else:
-                self.x = np.linalg.solve(a, b)
+                x = np.linalg.solve(a, b)
         except ValueError:   # (np.linalg.LinAlgError is one) a clear message for a non-square A
             _check_square("solve", a)
             raise
-        return self.x
+        self.x = x
+        return x
+
+    @property
+    def vec(self) -> bool:
+        """Whether b was a vector (n,), read off the shapes when a derivative asks (not on every forward
+        pass): x then has one axis fewer than A, and otherwise (b of shape (..., n, k)) at least as many."""
+        return self.x.ndim < self.a.ndim
 
     def backward(self, g: TensorOrArray) -> Grads:
         need_a, need_b = self.needs_input_grad
-        bbar = Solve.apply(_mT(self.a), _col(g) if self.vec else g)   # A^-T xbar, as a matrix
-        abar = -(bbar @ _mT(_col(self.x) if self.vec else self.x)) if need_a else None
+        vec = self.vec
+        bbar = Solve.apply(_mT(self.a), _col(g) if vec else g)   # A^-T xbar, as a matrix
+        abar = -(bbar @ _mT(_col(self.x) if vec else self.x)) if need_a else None
         if not need_b:
             return abar, None
-        return abar, (_uncol(bbar) if self.vec else bbar)
+        return abar, (_uncol(bbar) if vec else bbar)
 
     def jvp(self, da: Tangent, db: Tangent) -> Tangent:
-        x2 = self.x[..., None] if self.vec else self.x
+        vec = self.vec
+        x2 = self.x[..., None] if vec else self.x
         rhs = 0
         if db is not None:
-            rhs = db[..., None] if self.vec else db
+            rhs = db[..., None] if vec else db
         if da is not None:
             rhs = rhs - da @ x2
         out = np.linalg.solve(self.a, rhs)
-        return out[..., 0] if self.vec else out
+        return out[..., 0] if vec else out
 
 
 def _phi(x):

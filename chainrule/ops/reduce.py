@@ -22,14 +22,15 @@ _ONES = {}
 
 
 def _ones(n, dtype):
-    """A cached vector of n ones (read-only), for summing with one BLAS matrix-vector product."""
-    key = (n, dtype)
+    """A cached vector of n ones (read-only) of the NumPy dtype ``dtype``, for summing with one BLAS
+    matrix-vector product, in native byte order.  Cached by the dtype's type character: hashing a
+    dtype costs more than a short row sum's arithmetic."""
+    key = (n, dtype.char)
     v = _ONES.get(key)
     if v is None:
-        dtype = np.dtype(dtype)
         if len(_ONES) > 64:
             _ONES.clear()
-        v = _ONES[key] = np.ones(n, dtype=dtype)
+        v = _ONES[key] = np.ones(n, dtype=key[1])
         v.flags.writeable = False
     return v
 
@@ -55,9 +56,14 @@ def row_max(x: np.ndarray) -> np.ndarray:
 def row_sum(x: np.ndarray) -> np.ndarray:
     """sum_j x_ij of a 2-D array as an (N, 1) column; for float32/float64 one BLAS
     matrix-vector product (2x to 7x faster than np.add.reduce along a short last axis)."""
-    if x.dtype.char not in "fd":
+    char = x.dtype.char
+    if char not in "fd":
         return np.add.reduce(x, axis=1, keepdims=True)
-    return np.matmul(x, _ones(x.shape[1], x.dtype)).reshape(-1, 1)
+    n = x.shape[1]
+    ones = _ONES.get((n, char))   # _ones(n, x.dtype), its cache read inline: a call less per row sum
+    if ones is None:
+        ones = _ones(n, x.dtype)
+    return np.matmul(x, ones).reshape(-1, 1)
 
 
 def _norm_axis(axis, ndim):
@@ -137,26 +143,21 @@ class Min(_Extremum):
     _reduce = staticmethod(np.min)
 
 
-def _logsumexp(x, axis, rows=None):
+def _logsumexp(x, axis, rows, m=None):
     """log sum_i exp(x_i) along axis (keepdims), stable: shift by the maximum m first,
     log sum_i exp(x_i) = m + log sum_i exp(x_i - m).  (ufunc.reduce directly: the np.max
-    wrapper costs more than the arithmetic on a batch of logits.)  ``rows``: _is_rows(x, axis),
-    when the caller knows it."""
-    if rows is None:
-        rows = _is_rows(x, axis)
-    m = row_max(x) if rows else np.maximum.reduce(x, axis=axis, keepdims=True)
-    if np.isinf(m).any():
-        # an all -inf (or a +inf) slice is shifted by 0 instead, as SciPy does: an all -inf slice
-        # gives log 0 = -inf, and a +inf slice may also hold finite values so large that their exp
-        # overflows, to the same +inf answer; neither warns (SciPy's does not)
-        m = np.where(np.isfinite(m), m, 0).astype(m.dtype)
-        with np.errstate(over="ignore", divide="ignore"):
-            return _shifted_logsumexp(x, m, axis, rows)
-    return _shifted_logsumexp(x, m, axis, rows)
-
-
-def _shifted_logsumexp(x, m, axis, rows):
-    """m + log sum_i exp(x_i - m) along axis (keepdims), for a shift m of the same shape."""
+    wrapper costs more than the arithmetic on a batch of logits.)  ``rows``: _is_rows(x, axis);
+    ``m``: a shift of the reduced shape chosen by the caller instead of the maximum (the
+    infinite case below calls itself with one)."""
+    if m is None:
+        m = row_max(x) if rows else np.maximum.reduce(x, axis=axis, keepdims=True)
+        if np.isinf(m).any():
+            # an all -inf (or a +inf) slice is shifted by 0 instead, as SciPy does: an all -inf slice
+            # gives log 0 = -inf, and a +inf slice may also hold finite values so large that their exp
+            # overflows, to the same +inf answer; neither warns (SciPy's does not)
+            m = np.where(np.isfinite(m), m, 0).astype(m.dtype)
+            with np.errstate(over="ignore", divide="ignore"):
+                return _logsumexp(x, axis, rows, m)
     e = np.subtract(x, m)
     np.exp(e, out=e)
     s = row_sum(e) if rows else np.add.reduce(e, axis=axis, keepdims=True)
@@ -172,14 +173,15 @@ class LogSumExp(Function):
     def forward(self, x: np.ndarray, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
         if type(x) is not np.ndarray:
             x = np.asarray(x)
-        self.axes = axes = _norm_axis(axis, x.ndim)
+        ndim = x.ndim
+        self.axes = axes = _norm_axis(axis, ndim)
         self.keepdims = keepdims
         self.x = x
-        rows = _is_rows(x, axes)
+        rows = ndim == 2 and axes == (1,)   # _is_rows, for the normalised axes
         self.y = y = _logsumexp(x, axes, rows)   # with the reduced axes kept: it broadcasts against x
         if keepdims:
             return y
-        return y.reshape(-1) if rows else np.squeeze(y, axis=axes)
+        return y[:, 0] if rows else np.squeeze(y, axis=axes)
 
     @property
     def p(self) -> np.ndarray:
@@ -239,7 +241,7 @@ class LogSoftmax(Function):
     def forward(self, x: np.ndarray, axis: Axis = -1) -> np.ndarray:
         x = np.asarray(x)
         self.axis = axis
-        y = x - _logsumexp(x, axis)
+        y = x - _logsumexp(x, axis, _is_rows(x, axis))
         self.p = np.exp(y)
         return y
 

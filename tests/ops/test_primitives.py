@@ -273,6 +273,19 @@ def test_row_max_and_row_sum_match_numpy(shape, dtype):
         assert np.isnan(m[1, 0]) and np.isnan(s[1, 0]) and m[2, 0] == s[2, 0] == np.inf and s[3, 0] == -np.inf
 
 
+
+def test_ones_cache_is_keyed_by_dtype_character_and_native():
+    # _ones caches by (n, dtype.char): a big-endian float32 request gets the same native, read-only ones
+    # as a native one, and a big-endian batch sums as its native copy does
+    from chainrule.ops.reduce import _ones, row_sum
+    big = np.dtype(">f4")
+    v = _ones(6, big)
+    assert v.dtype == np.float32 and v.dtype.isnative and not v.flags.writeable
+    np.testing.assert_array_equal(v, np.ones(6))
+    assert _ones(6, np.dtype(np.float32)) is v and _ones(6, np.dtype(np.float64)).dtype == np.float64
+    x = np.random.default_rng(0).normal(size=(9, 6)).astype(np.float32)
+    np.testing.assert_array_equal(row_sum(x.astype(big)), row_sum(x))
+
 def test_softmax_of_a_batch_with_infinite_logits():
     z = np.zeros((10, 3))
     z[0] = [-np.inf, 0.0, 0.0]
