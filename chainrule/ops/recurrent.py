@@ -190,11 +190,16 @@ class _Sequence(Function):
         return None if rm is None else np.ascontiguousarray(np.asarray(_value(rm), dtype).T)
 
     # ------------------------------------------------------------------ output layout
-    def _seq_out(self, Y):
-        """(T, u, N) outputs in processing order -> the output layout (a new array)."""
+    def _seq_out(self, Y, out=None):
+        """(T, u, N) outputs in processing order -> the output layout (a new array, or written into
+        ``out`` of that layout)."""
         if self.go_backwards and self.keep_time_order:
             Y = Y[::-1]
-        return np.ascontiguousarray(Y.transpose(0, 2, 1) if self.time_major else Y.transpose(2, 0, 1))
+        Y = Y.transpose(0, 2, 1) if self.time_major else Y.transpose(2, 0, 1)
+        if out is None:
+            return np.ascontiguousarray(Y)
+        np.copyto(out, Y)
+        return out
 
     def _seq_in(self, g):
         """An adjoint (or tangent) in the output layout -> (T, u, N) in processing order (a copy)."""
@@ -208,13 +213,24 @@ class _Sequence(Function):
 
     def _output(self, Y, last, states):
         """The primitive's one output from the outputs Y (T, u, N), the last one and the final
-        states (u, N), feature-major."""
-        main = self._seq_out(Y) if self.seq else np.array(last.T)
+        states (u, N), feature-major; with the states, each part is written once into its place."""
         if not self.with_states:
-            return main
-        ax = 0 if self.time_major else 1
-        parts = [main if self.seq else np.expand_dims(main, ax)] + [np.expand_dims(s.T, ax) for s in states]
-        return np.concatenate(parts, axis=ax)
+            return self._seq_out(Y) if self.seq else np.array(last.T)
+        T, u, N = Y.shape
+        k = T if self.seq else 1
+        if self.time_major:
+            out = np.empty((k + len(states), N, u), Y.dtype)
+            main, slots = out[:k], list(out[k:])
+        else:
+            out = np.empty((N, k + len(states), u), Y.dtype)
+            main, slots = out[:, :k], [out[:, k + j] for j in range(len(states))]
+        if self.seq:
+            self._seq_out(Y, main)
+        else:
+            np.copyto(main[0] if self.time_major else main[:, 0], last.T)
+        for slot, st in zip(slots, states):
+            np.copyto(slot, st.T)
+        return out
 
     def _split(self, g):
         """The adjoint of the output -> (of every output (T, u, N) or None, of the last one (u, N)
