@@ -557,9 +557,9 @@ class LSTMSequence(_Sequence):
         H[0] = self._state0(h0, N, u, dt)
         C[0] = self._state0(c0, N, u, dt)
         TC = self.TC = np.empty((T, u, N), dt)                   # phi(c_t) of the new cell state
-        ig = np.empty((u, N), dt)
         keep, zero = self.keep, self.zero_output and self.keep is not None
         Y = np.empty((T, u, N), dt) if zero else H[1:]
+        ig = np.empty((u, N), dt)
         s3 = 3 * u
         Gs, Ss, Gc = list(G), list(G[:, :s3]), list(G[:, s3:])
         Os, Is, Fs = list(G[:, :u]), list(G[:, u:2 * u]), list(G[:, 2 * u:s3])
