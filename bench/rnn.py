@@ -283,8 +283,8 @@ def where_time_goes(cell, impls, data, reps=15):
         ctx.backward(g)
         t2 = time.process_time()
         if cell == "lstm":                      # as its VJP computes them: block by block
-            for end in range(STEPS, 0, -R._BLOCK):
-                ctx._factors(max(0, end - R._BLOCK), end)
+            for block in R._blocks(STEPS):
+                ctx._factors(*block)
         elif hasattr(ctx, "_factors"):
             ctx._factors()
         if hasattr(ctx, "_factors"):

@@ -370,9 +370,7 @@ def logsumexp(x: TensorLike, axis: Axis = None, keepdims: bool = False,
               b: Optional[TensorLike] = None) -> TensorOrArray:
     """With ``b`` (scipy's scale factors, b >= 0, broadcast against x):
     log sum_i b_i exp(x_i) = logsumexp(x + log b)."""
-    t = type(x)
-    if t is list or t is tuple:   # _arr(x), inline
-        x = _pack(x)
+    x = _arr(x)
     if b is not None:
         with np.errstate(divide="ignore"):   # b_i = 0 drops a term: log 0 = -inf
             x = add(x, log(_arr(b)) if isinstance(b, Tensor) else np.log(b))

@@ -120,6 +120,13 @@ _PERMS = {}
 _BLOCK = 10
 
 
+def _blocks(T):
+    """(t0, t1) of each block of _BLOCK steps of a T-step sequence, last block first (the order of
+    back-propagation through time; the first block holds the remainder)."""
+    for t1 in range(T, 0, -_BLOCK):
+        yield max(0, t1 - _BLOCK), t1
+
+
 def _block_perm(u, blocks):
     """Column indices that reorder a (., k u) gate matrix block-wise: new block j is old block blocks[j]."""
     key = (u, blocks)
@@ -661,8 +668,7 @@ class LSTMSequence(_Sequence):
         M = np.zeros((4 * u, K), dt) if need_w else None        # [Ubar; Wbar; bbar]^T, summed block by block
         Mb = np.empty((4 * u, K), dt) if need_w else None
         dxf = np.empty((F, T, N), dt) if needs[self._X] else None
-        for t1 in range(T, 0, -nb):
-            t0 = max(0, t1 - nb)
+        for t0, t1 in _blocks(T):
             n = t1 - t0
             Qs, Po, Pi, Pf, Pg, Fk = (list(a) for a in self._factors(t0, t1))
             Z = Zbuf[:n * 4 * u * N].reshape(n, 4 * u, N)       # the block's gate adjoints zbar_t, step by step

@@ -56,14 +56,9 @@ def row_max(x: np.ndarray) -> np.ndarray:
 def row_sum(x: np.ndarray) -> np.ndarray:
     """sum_j x_ij of a 2-D array as an (N, 1) column; for float32/float64 one BLAS
     matrix-vector product (2x to 7x faster than np.add.reduce along a short last axis)."""
-    char = x.dtype.char
-    if char not in "fd":
+    if x.dtype.char not in "fd":
         return np.add.reduce(x, axis=1, keepdims=True)
-    n = x.shape[1]
-    ones = _ONES.get((n, char))   # _ones(n, x.dtype), its cache read inline: a call less per row sum
-    if ones is None:
-        ones = _ones(n, x.dtype)
-    return np.matmul(x, ones).reshape(-1, 1)
+    return np.matmul(x, _ones(x.shape[1], x.dtype)).reshape(-1, 1)
 
 
 def _norm_axis(axis, ndim):
