@@ -999,17 +999,19 @@ def _storage_for(parents, pending, offered):
 
     Offered only where writing into it is safe: a leaf with no ``.grad`` yet (so nothing is
     accumulated into), no other gradient for it pending in this pass (a second use of the same
-    weight gets a fresh array, and the two are summed into a new one), met once among these inputs.
+    weight gets a fresh array, and the two are summed into a new one), and a buffer not offered
+    before in this pass (so a weight met twice among these inputs is offered it once).
     """
-    out, seen = [], set()
+    out = []
     for p in parents:
         buf = None
-        if p is not None and p._ctx is None and p.grad is None:
-            if p not in pending and p not in seen:
-                buf = p.grad_storage()
-                if buf is not None:
+        if p is not None and p._ctx is None and p.grad is None and p not in pending:
+            buf = p.grad_storage()
+            if buf is not None:
+                if id(buf) in offered:
+                    buf = None
+                else:
                     offered.add(id(buf))
-            seen.add(p)
         out.append(buf)
     return out
 
@@ -1037,16 +1039,21 @@ def _vjp(ctx, node, g, grads, create_graph=False, offered=None):
     With ``offered`` (a set), inputs' gradient storage is offered to a VJP that can write into it."""
     if ctx._stamp != _clock[0]:  # something was changed in place since this node was recorded
         _check_unchanged(ctx, node)
+    storage = None
     if create_graph:
         in_grads = ctx._graph_backward(node, g)
     elif offered is not None and ctx.backward_out:
-        in_grads = ctx.backward(g, _storage_for(ctx.parents, grads, offered))
+        storage = _storage_for(ctx.parents, grads, offered)
+        in_grads = ctx.backward(g, storage)
     else:
         in_grads = ctx.backward(g)
     if type(in_grads) is not tuple:
         in_grads = (in_grads,)
-    for p, pg in zip(ctx.parents, in_grads):
+    for i, (p, pg) in enumerate(zip(ctx.parents, in_grads)):
         if p is None or pg is None or not p.requires_grad:
+            continue
+        if storage is not None and pg is storage[i]:
+            grads[p] = pg  # written into the storage offered: p's shape and dtype, nothing else pending
             continue
         data = p.data
         if pg.shape != data.shape:
