@@ -302,9 +302,9 @@ def where_time_goes(cell, impls, data, reps=15):
 
 def _transcendentals(cell, reps):
     """The exp and tanh values the cell needs per step, timed alone as NumPy calls (the floor of
-    the forward's elementwise work: LSTM one exp over 4u x N values (the four gates) and a tanh
-    over u x N (phi(c_t)); GRU sigmoid of 2u x N and tanh of u x N; SimpleRNN tanh of u x N)."""
-    n_exp, n_tanh = {"lstm": (4, 1), "gru": (2, 1), "rnn": (0, 1)}[cell]
+    the forward's elementwise work: LSTM one tanh over 4u x N values (the four gates) and one over
+    u x N (phi(c_t)); GRU sigmoid of 2u x N through exp and tanh of u x N; SimpleRNN tanh of u x N)."""
+    n_exp, n_tanh = {"lstm": (0, 5), "gru": (2, 1), "rnn": (0, 1)}[cell]
     rng = np.random.default_rng(0)
     e = rng.standard_normal((max(n_exp, 1) * UNITS, BATCH)).astype(np.float32)
     t = rng.standard_normal((n_tanh * UNITS, BATCH)).astype(np.float32)
@@ -316,8 +316,9 @@ def _transcendentals(cell, reps):
                 np.negative(e, out=e)
             np.tanh(t, out=t)
     what = (f"exp of {n_exp * UNITS} x {BATCH} and " if n_exp else "") + f"tanh of {n_tanh * UNITS} x {BATCH}"
-    return (f"the transcendentals alone ({what} values per step, {STEPS} steps, with a negation to keep them "
-            f"finite): {_cpu_ms(run, reps):.2f} ms a forward pass")
+    neg = ", with a negation to keep them finite" if n_exp else ""
+    return (f"the transcendentals alone ({what} values per step, {STEPS} steps{neg}): "
+            f"{_cpu_ms(run, reps):.2f} ms a forward pass")
 
 
 def _cpu_ms(fn, reps):
@@ -380,7 +381,7 @@ def kernels(torch, reps=400):
     return [f"    sigmoid of 3 gates ({3 * UNITS} x {BATCH}): chainrule's Sigmoid.f_ {t(lambda: Sigmoid.f_(a, o)):.1f} us, "
             f"torch.sigmoid {t(lambda: torch.sigmoid(ta)):.1f} us;  tanh of one gate: "
             f"{t(lambda: Tanh.f_(a[:UNITS], o[:UNITS])):.1f} us vs {t(lambda: torch.tanh(ta[:, :UNITS])):.1f} us",
-            f"    the LSTM step's four gates ({4 * UNITS} x {BATCH}): chainrule's sigmoid_tanh_ (one exp) "
+            f"    the LSTM step's four gates ({4 * UNITS} x {BATCH}): chainrule's sigmoid_tanh_ (one tanh) "
             f"{t(lambda: sigmoid_tanh_(w, 3 * UNITS, wo)):.1f} us, torch sigmoid + tanh "
             f"{t(lambda: (torch.sigmoid(tw[:, :3 * UNITS]), torch.tanh(tw[:, 3 * UNITS:]))):.1f} us",
             f"    recurrent product U^T h ({4 * UNITS} x {UNITS} x {BATCH}): NumPy {t(lambda: np.matmul(UT, h, out=z)):.1f} "

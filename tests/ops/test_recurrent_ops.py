@@ -296,30 +296,36 @@ def test_the_fused_primitive_refuses_an_activation_it_cannot_fuse():
         R.SimpleRNNSequence.apply(np.ones((1, 2, 2)), W, U, b, activation="softplus")
 
 
-# ----------------------------------------------------------------- the LSTM's one-exp gate kernel
-@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-15), (np.float32, 4e-7)])
-def test_sigmoid_tanh_kernel_gives_the_table_values_from_one_exp(dtype, tol):
+# ----------------------------------------------------------------- the LSTM's one-tanh gate kernel
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 2e-16), (np.float32, 1.2e-7)])
+def test_sigmoid_tanh_kernel_gives_the_table_values_from_one_tanh(dtype, tol):
     from chainrule.ops.elementwise import Sigmoid, sigmoid_tanh_
     rng = np.random.default_rng(9)
     x = (rng.standard_normal((2, 7, 5)) * 4).astype(dtype)
-    x[0, 0, :3] = [100.0, -100.0, 0.0]                      # exp overflows: the limits, no nan
+    x[0, 0, :3] = [100.0, -100.0, 0.0]                      # the limits 1, 0 and the middle 1/2, no nan
     x[0, 5, :3] = [1e4, -1e4, 1e-30]
-    w = -x * np.array([1, 1, 1, 1, 2, 2, 2], dtype)[:, None]
+    x[1, 1, :2] = [-np.inf, np.inf]
+    w = x * np.array([0.5, 0.5, 0.5, 0.5, 1, 1, 1], dtype)[:, None]
     with np.errstate(over="ignore"):
-        y = sigmoid_tanh_(w.copy(), 4, np.empty_like(x))
         s = Sigmoid.f_(x[..., :4, :], np.empty_like(x[..., :4, :]))
-        assert y.dtype == dtype and np.isfinite(y).all()
-        np.testing.assert_array_equal(y[..., :4, :], s)      # the sigmoid rows are Sigmoid's own values
-        np.testing.assert_allclose(y[..., 4:, :], np.tanh(x[..., 4:, :]), rtol=0, atol=tol)
-        assert y[0, 5, 0] == 1 and y[0, 5, 1] == -1
-        np.testing.assert_array_equal(sigmoid_tanh_(w[..., :4, :].copy(), 4, np.empty_like(s)), s)
-        t = sigmoid_tanh_(-2 * x, 0, np.empty_like(x))          # n = 0: every row tanh
-        np.testing.assert_allclose(t, np.tanh(x), rtol=0, atol=tol)
+    with np.errstate(all="raise"):                         # nothing overflows, nothing is invalid
+        y = sigmoid_tanh_(w.copy(), 4, np.empty_like(x))
+        y4 = sigmoid_tanh_(w[..., :4, :].copy(), 4, np.empty_like(s))
+        t = sigmoid_tanh_(x.copy(), 0, np.empty_like(x))    # n = 0: every row tanh
+    assert y.dtype == dtype and np.isfinite(y).all()
+    # the sigmoid rows: within a unit of epsilon of Sigmoid's own values, absolutely (not relatively:
+    # a value below about eps / 4 comes out as 0)
+    np.testing.assert_allclose(y[..., :4, :], s, rtol=0, atol=tol)
+    assert y[0, 0, 0] == 1 and y[0, 0, 1] == 0 and y[0, 0, 2] == 0.5 and y[1, 1, 0] == 0 and y[1, 1, 1] == 1
+    np.testing.assert_array_equal(y[..., 4:, :], np.tanh(x[..., 4:, :]))   # the tanh rows are np.tanh's
+    assert y[0, 5, 0] == 1 and y[0, 5, 1] == -1
+    np.testing.assert_array_equal(y4, y[..., :4, :])
+    np.testing.assert_array_equal(t, np.tanh(x))
 
 
 def test_lstm_in_float32_matches_the_float64_equations():
-    """The default gates run through the one-exp kernel (tanh as 2 sigma(2x) - 1): in float32 the
-    outputs and gradients stay within float32 rounding of the float64 composed version."""
+    """The default gates run through the one-tanh kernel (sigma as (1 + tanh(x / 2)) / 2): in float32
+    the outputs and gradients stay within float32 rounding of the float64 composed version."""
     rng = np.random.default_rng(10)
     x = rng.standard_normal((4, 9, 3))
     W, U, b = _weights("lstm", 3, 5, rng)
