@@ -442,7 +442,7 @@ class Optimizer:
                 missing = True
                 continue
             gv = views[i][0]
-            if g is gv:  # already written in place (chainrule.backprop does that)
+            if g is gv:  # already written in place (the backward pass writes into grad_storage())
                 continue
             if g.shape != gv.shape:
                 self._shape_error(i, p, gv.shape, g.shape)
