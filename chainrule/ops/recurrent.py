@@ -571,23 +571,24 @@ class LSTMSequence(_Sequence):
         Os, Is, Fs = list(G[:, :u]), list(G[:, u:2 * u]), list(G[:, 2 * u:s3])
         Hs, Cs, TCs, Hins, Sts = list(H), list(C), list(TC), list(Hin), list(S)
         rf, af, gates_ = ract.f_, act.f_, sigmoid_tanh_
-        mul, dot = np.multiply, np.dot
+        phi = np.tanh if act is Tanh else af  # Tanh.f_ is np.tanh: the ufunc itself spares a Python call a step
+        mul, dot = np.multiply, np.dot    # called with a positional out: a keyword costs a ufunc call ~50 ns more
         with np.errstate(over="ignore"):
             for t in range(T):
                 if rm is not None:
-                    mul(Hs[t], rm, out=Hins[t])
+                    mul(Hs[t], rm, Hins[t])
                 z = Gs[t]
-                dot(A, Sts[t], out=z)                            # z_t = x_t W + b + h_(t-1) U (o, i, f halved)
+                dot(A, Sts[t], z)                                # z_t = x_t W + b + h_(t-1) U (o, i, f halved)
                 if fused:
                     gates_(z, s3, z)                             # o, i, f = sigma(z_o, z_i, z_f); g = tanh(z_c)
                 else:
                     rf(Ss[t], Ss[t])
                     af(Gc[t], Gc[t])
                 c = Cs[t + 1]
-                mul(Fs[t], Cs[t], out=c)                         # c_t = f c_(t-1) + i g
-                c += mul(Is[t], Gc[t], out=ig)
-                af(c, TCs[t])
-                mul(Os[t], TCs[t], out=Hs[t + 1])                # h_t = o phi(c_t)
+                mul(Fs[t], Cs[t], c)                             # c_t = f c_(t-1) + i g
+                c += mul(Is[t], Gc[t], ig)
+                phi(c, TCs[t])
+                mul(Os[t], TCs[t], Hs[t + 1])                    # h_t = o phi(c_t)
                 if keep is not None:
                     if zero:
                         mul(Hs[t + 1], self.km[t], out=Y[t])
@@ -686,15 +687,15 @@ class LSTMSequence(_Sequence):
                         dh += go
                     if km is not None and not zero:
                         dpass = dh * nk[t]
-                mul(dh, Qs[j], out=dcn)
+                mul(dh, Qs[j], dcn)                               # (out positional, as in forward)
                 dcn += dc                                         # cbar_t
-                mul(dh, Po[j], out=Zo[j])                         # zbar_o = hbar_t phi(c_t) sigma'(z_o)
-                mul(dcn, Pi[j], out=Zi[j])                        # zbar_i = cbar_t g sigma'(z_i)
-                mul(dcn, Pf[j], out=Zf[j])                        # zbar_f = cbar_t c_(t-1) sigma'(z_f)
-                mul(dcn, Pg[j], out=Zg[j])                        # zbar_c = cbar_t i phi'(z_c)
-                mul(dcn, Fk[j], out=dc)                           # cbar_(t-1) = cbar_t f_t
+                mul(dh, Po[j], Zo[j])                             # zbar_o = hbar_t phi(c_t) sigma'(z_o)
+                mul(dcn, Pi[j], Zi[j])                            # zbar_i = cbar_t g sigma'(z_i)
+                mul(dcn, Pf[j], Zf[j])                            # zbar_f = cbar_t c_(t-1) sigma'(z_f)
+                mul(dcn, Pg[j], Zg[j])                            # zbar_c = cbar_t i phi'(z_c)
+                mul(dcn, Fk[j], dc)                               # cbar_(t-1) = cbar_t f_t
                 if t or needs[self._H0]:
-                    dot(Up, Zs[j], out=dh)                        # hbar_(t-1) = zbar_t U^T
+                    dot(Up, Zs[j], dh)                            # hbar_(t-1) = zbar_t U^T
                     if rm is not None:
                         dh *= rm
                     if km is not None:
