@@ -594,7 +594,7 @@ class LSTMSequence(_Sequence):
                 mul(Os[t], TCs[t], Hs[t + 1])                    # h_t = o phi(c_t)
                 if keep is not None:
                     if zero:
-                        mul(Hs[t + 1], self.km[t], out=Y[t])
+                        mul(Hs[t + 1], self.km[t], Y[t])
                     drop = ~keep[t]
                     np.copyto(c, Cs[t], where=drop)
                     np.copyto(Hs[t + 1], Hs[t], where=drop)
@@ -659,7 +659,7 @@ class LSTMSequence(_Sequence):
         nk = None if km is None else 1 - km
         plain = km is None and gseq is None
         need_w = needs[1] or needs[2] or needs[3]
-        dot, mul = np.dot, np.multiply
+        dot, mul = np.dot, np.multiply    # out positional, as in forward
         # the steps run in blocks of _BLOCK steps, last block first: a block's factors, its gate
         # adjoints and their side-by-side copy stay in the core's cache from the factors to the
         # block's share of the weight gradient.  Sequence-long (T, 4u, N) buffers were each written
@@ -690,7 +690,7 @@ class LSTMSequence(_Sequence):
                         dh += go
                     if km is not None and not zero:
                         dpass = dh * nk[t]
-                mul(dh, Qs[j], dcn)                               # (out positional, as in forward)
+                mul(dh, Qs[j], dcn)
                 dcn += dc                                         # cbar_t
                 mul(dh, Po[j], Zo[j])                             # zbar_o = hbar_t phi(c_t) sigma'(z_o)
                 mul(dcn, Pi[j], Zi[j])                            # zbar_i = cbar_t g sigma'(z_i)
