@@ -610,10 +610,10 @@ class LSTMSequence(_Sequence):
 
     def _factors(self, t0=0, t1=None):
         """The per-step factors of the VJP for steps t0 .. t1 - 1 (default all), for the block at
-        once: B (6, n, u, N), factor by factor, [Q, P_o, P_i, P_f, P_g, Fk], such that the gate
-        adjoints are zbar_o = hbar_t P_o and zbar_(i,f,g) = cbar_t P_(i,f,g); Q = o phi'(c_t) is the
-        path from hbar_t to cbar_t, Fk = f the one from cbar_t to cbar_(t-1) (1 where a step is
-        masked: cbar passes on).
+        once: (Q, P_o, P_i, P_f, P_g, Fk), each (n, u, N), such that the gate adjoints are
+        zbar_o = hbar_t P_o and zbar_(i,f,g) = cbar_t P_(i,f,g); Q = o phi'(c_t) is the path from
+        hbar_t to cbar_t, Fk = f the one from cbar_t to cbar_(t-1) (1 where a step is masked: cbar
+        passes on).  Without a mask Fk is the block's copy of f itself, not a copy of it.
 
         Every pass here runs over whole contiguous arrays: the block's gate values are first copied
         gate by gate out of the step-major buffer (one copy), because a NumPy ufunc over a strided
@@ -626,8 +626,8 @@ class LSTMSequence(_Sequence):
         np.copyto(Gb, self.G[t0:t1].reshape(n, 4, u, N).transpose(1, 0, 2, 3))
         o, i, f, g = Gb
         TC = self.TC[t0:t1]
-        B = _scratch((6, n, u, N), dt, "B")
-        Q, Po, Pi, Pf, Pg, Fk = B
+        B = _scratch((5, n, u, N), dt, "B")
+        Q, Po, Pi, Pf, Pg = B
         self.ract.df_(Gb[:3], None, B[1:4])                       # sigma' of o, i, f
         self.act.df_(g, None, Pg)                                 # phi' of g
         Po *= TC                                                  # o: phi(c_t)
@@ -636,16 +636,16 @@ class LSTMSequence(_Sequence):
         Pg *= i                                                   # g: i
         self.act.df_(TC, None, Q)
         Q *= o
-        np.copyto(Fk, f)
+        Fk = f
         if self.km is not None:
             km = _scratch((n, u, N), dt, "km")
             np.copyto(km, self.km[t0:t1])
-            for a in B[:5]:
-                a *= km
-            Fk *= km
+            B *= km
+            Fk = _scratch((n, u, N), dt, "Fk")
+            np.multiply(f, km, Fk)
             Fk += 1
             Fk -= km
-        return B
+        return Q, Po, Pi, Pf, Pg, Fk
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
         needs = self._needs()
