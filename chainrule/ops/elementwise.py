@@ -361,8 +361,8 @@ def sigmoid_tanh_(w: np.ndarray, n: int, out: np.ndarray) -> np.ndarray:
     exp, add and reciprocal (about 3 against 6.5 us for an LSTM step's 256 x 32 gates), and
     nothing overflows.  ``out`` may be ``w``.
 
-    The sigmoid values agree with :meth:`Sigmoid.f_` to a unit of the dtype's epsilon in absolute
-    terms, not relative ones: a gate value below about eps / 4 comes out as 0 (in float32 from
+    The sigmoid values agree with :meth:`Sigmoid.f_` to about a unit of the dtype's epsilon in
+    absolute terms, not relative ones: a gate value below about eps / 4 comes out as 0 (in float32 from
     x < -17 or so), where 1 / (1 + exp(-x)) keeps its relative precision.  A gate multiplies
     values of order one, so that difference is below the rounding of what it multiplies.  The
     derivatives are still :meth:`Sigmoid.df_` and :meth:`Tanh.df_` of the values.

@@ -297,9 +297,10 @@ def test_the_fused_primitive_refuses_an_activation_it_cannot_fuse():
 
 
 # ----------------------------------------------------------------- the LSTM's one-tanh gate kernel
-@pytest.mark.parametrize("dtype, tol", [(np.float64, 2e-16), (np.float32, 1.2e-7)])
-def test_sigmoid_tanh_kernel_gives_the_table_values_from_one_tanh(dtype, tol):
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sigmoid_tanh_kernel_gives_the_table_values_from_one_tanh(dtype):
     from chainrule.ops.elementwise import Sigmoid, sigmoid_tanh_
+    tol = 2 * np.finfo(dtype).eps   # two formulas, each within about an epsilon near 1 (a million values here: 1 eps)
     rng = np.random.default_rng(9)
     x = (rng.standard_normal((2, 7, 5)) * 4).astype(dtype)
     x[0, 0, :3] = [100.0, -100.0, 0.0]                      # the limits 1, 0 and the middle 1/2, no nan
@@ -313,7 +314,7 @@ def test_sigmoid_tanh_kernel_gives_the_table_values_from_one_tanh(dtype, tol):
         y4 = sigmoid_tanh_(w[..., :4, :].copy(), 4, np.empty_like(s))
         t = sigmoid_tanh_(x.copy(), 0, np.empty_like(x))    # n = 0: every row tanh
     assert y.dtype == dtype and np.isfinite(y).all()
-    # the sigmoid rows: within a unit of epsilon of Sigmoid's own values, absolutely (not relatively:
+    # the sigmoid rows: within two units of epsilon of Sigmoid's own values, absolutely (not relatively:
     # a value below about eps / 4 comes out as 0)
     np.testing.assert_allclose(y[..., :4, :], s, rtol=0, atol=tol)
     assert y[0, 0, 0] == 1 and y[0, 0, 1] == 0 and y[0, 0, 2] == 0.5 and y[1, 1, 0] == 0 and y[1, 1, 1] == 1
