@@ -280,16 +280,15 @@ class _Sequence(Function):
         np.copyto(out, A.transpose(1, 0, 2))
         return out.reshape(w, T * N)
 
-    def _input_grads(self, dZf, Wp, inv, need_b, weights=True):
+    def _input_grads(self, dZf, Wp, inv, need_b):
         """xbar, Wbar, bbar of the input projection from its adjoint dZf (width, T N): one product
-        each over all steps; ``inv`` puts the gate columns back in the caller's order.  With
-        ``weights=False`` only xbar (the caller has Wbar and bbar another way)."""
+        each over all steps; ``inv`` puts the gate columns back in the caller's order."""
         needs = self._needs()
         T, F, N = self.XT.shape
         dx = dW = db = None
         if needs[self._X]:
             dx = self._x_layout(np.matmul(Wp, dZf).reshape(F, T, N))   # xbar_t^T = W zbar_t^T
-        if needs[self._W] and weights:
+        if needs[self._W]:
             dW = np.matmul(self._flat(self.XT, "x"), dZf.T)      # Wbar = sum_t x_t^T zbar_t
             dW = dW if inv is None else dW[:, inv]
         if need_b:
@@ -574,7 +573,6 @@ class LSTMSequence(_Sequence):
         Hs, Cs, TCs, Sts = list(H), list(C), list(TC), list(S)
         Hins = None if rm is None else list(Hin)
         rf, af, gates_ = ract.f_, act.f_, sigmoid_tanh_
-        phi = np.tanh if act is Tanh else af  # Tanh.f_ is np.tanh: the ufunc itself spares a Python call a step
         mul, dot = np.multiply, np.dot    # called with a positional out: a keyword costs a ufunc call ~50 ns more
         with np.errstate(over="ignore"):
             for t in range(T):
@@ -590,7 +588,7 @@ class LSTMSequence(_Sequence):
                 c = Cs[t + 1]
                 mul(Fs[t], Cs[t], c)                             # c_t = f c_(t-1) + i g
                 c += mul(Is[t], Gc[t], ig)
-                phi(c, TCs[t])
+                af(c, TCs[t])
                 mul(Os[t], TCs[t], Hs[t + 1])                    # h_t = o phi(c_t)
                 if keep is not None:
                     if zero:
