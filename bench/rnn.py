@@ -302,9 +302,12 @@ def where_time_goes(cell, impls, data, reps=15):
 
 def _transcendentals(cell, reps):
     """The exp and tanh values the cell needs per step, timed alone as NumPy calls (the floor of
-    the forward's elementwise work: LSTM one tanh over 4u x N values (the four gates) and one over
-    u x N (phi(c_t)); GRU sigmoid of 2u x N through exp and tanh of u x N; SimpleRNN tanh of u x N)."""
-    n_exp, n_tanh = {"lstm": (0, 5), "gru": (2, 1), "rnn": (0, 1)}[cell]
+    the forward's elementwise work: LSTM one exp or tanh over 4u x N values (the four gates, by the
+    gate kernel this machine takes) and a tanh over u x N (phi(c_t)); GRU sigmoid of 2u x N through
+    exp and tanh of u x N; SimpleRNN tanh of u x N)."""
+    from chainrule.ops.elementwise import sigmoid_tanh_, sigmoid_tanh_from_exp_
+    lstm = (4, 1) if sigmoid_tanh_ is sigmoid_tanh_from_exp_ else (0, 5)
+    n_exp, n_tanh = {"lstm": lstm, "gru": (2, 1), "rnn": (0, 1)}[cell]
     rng = np.random.default_rng(0)
     e = rng.standard_normal((max(n_exp, 1) * UNITS, BATCH)).astype(np.float32)
     t = rng.standard_normal((n_tanh * UNITS, BATCH)).astype(np.float32)
@@ -361,7 +364,7 @@ def _products(cell, reps):
 
 def kernels(torch, reps=400):
     """The per-step kernels behind the time: one step's gate nonlinearities and recurrent product."""
-    from chainrule.ops.elementwise import Sigmoid, Tanh, sigmoid_tanh_
+    from chainrule.ops.elementwise import Sigmoid, Tanh, sigmoid_tanh_, sigmoid_tanh_from_exp_, sigmoid_tanh_from_tanh_
     a = np.random.default_rng(0).standard_normal((3 * UNITS, BATCH)).astype(np.float32)
     o = np.empty_like(a)
     w = np.random.default_rng(3).standard_normal((4 * UNITS, BATCH)).astype(np.float32)
@@ -381,8 +384,10 @@ def kernels(torch, reps=400):
     return [f"    sigmoid of 3 gates ({3 * UNITS} x {BATCH}): chainrule's Sigmoid.f_ {t(lambda: Sigmoid.f_(a, o)):.1f} us, "
             f"torch.sigmoid {t(lambda: torch.sigmoid(ta)):.1f} us;  tanh of one gate: "
             f"{t(lambda: Tanh.f_(a[:UNITS], o[:UNITS])):.1f} us vs {t(lambda: torch.tanh(ta[:, :UNITS])):.1f} us",
-            f"    the LSTM step's four gates ({4 * UNITS} x {BATCH}): chainrule's sigmoid_tanh_ (one tanh) "
-            f"{t(lambda: sigmoid_tanh_(w, 3 * UNITS, wo)):.1f} us, torch sigmoid + tanh "
+            f"    the LSTM step's four gates ({4 * UNITS} x {BATCH}): chainrule's kernels, from one tanh "
+            f"{t(lambda: sigmoid_tanh_from_tanh_(w, 3 * UNITS, wo)):.1f} us, from one exp "
+            f"{t(lambda: sigmoid_tanh_from_exp_(w, 3 * UNITS, wo)):.1f} us (this machine takes "
+            f"{sigmoid_tanh_.__name__}), torch sigmoid + tanh "
             f"{t(lambda: (torch.sigmoid(tw[:, :3 * UNITS]), torch.tanh(tw[:, 3 * UNITS:]))):.1f} us",
             f"    recurrent product U^T h ({4 * UNITS} x {UNITS} x {BATCH}): NumPy {t(lambda: np.matmul(UT, h, out=z)):.1f} "
             f"us, torch {t(lambda: th @ tUT):.1f} us"]

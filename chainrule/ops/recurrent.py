@@ -17,9 +17,9 @@ Each primitive runs back-propagation through time (BPTT) the fast way:
 * the loop then does, per step, one product  U^T h_(t-1)^T  and the cell's elementwise update in
   place, the gates ordered so that the sigmoid ones form one block (LSTM: o, i, f | g internally;
   GRU: h | the two sigmoid gates) and each activation kernel runs once per step (the LSTM with
-  its default sigmoid gates and tanh candidate runs all four gates through one tanh call,
-  :func:`~chainrule.ops.elementwise.sigmoid_tanh_`, its product yielding the sigmoid gates'
-  pre-activations halved, as that kernel takes them);
+  its default sigmoid gates and tanh candidate runs all four gates through one transcendental
+  call, :func:`~chainrule.ops.elementwise.sigmoid_tanh_`, its product yielding the gates'
+  pre-activations scaled as that kernel takes them);
 * the VJP computes every factor that depends only on the forward values (sigma'(z) times the
   other gate, phi'(c) o, ...) for many steps at once, so the backward loop is a handful of
   multiplications and the one product  delta_t U^T  per step (the LSTM does this block by block,
@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from chainrule.function import Function
-from chainrule.ops.elementwise import Sigmoid, Tanh, sigmoid_tanh_
+from chainrule.ops.elementwise import SIGMOID_TANH_SCALES, Sigmoid, Tanh, sigmoid_tanh_
 from chainrule.ops.recompute import recomputed_vjp
 from chainrule.tensor import Tensor
 
@@ -537,9 +537,9 @@ class LSTMSequence(_Sequence):
         # A = [U^T | W^T | b] (the augmented state and kernel), z_t^T = A s_t is one product per
         # step written straight into the gate buffer, and after the loop one product of the s_t
         # side by side gives Ubar, Wbar and bbar together (no (T, 4u, N) projection pass, no add).
-        # With sigmoid gates and a tanh candidate (the defaults) the rows of A for o, i and f are
-        # halved (exactly), so the product yields what sigmoid_tanh_ takes: one tanh pass gives
-        # all four gates.
+        # With sigmoid gates and a tanh candidate (the defaults) the rows of A are scaled (exactly)
+        # so that the product yields what sigmoid_tanh_ takes: one tanh or exp pass gives all four
+        # gates.
         fused = self.fused = ract is Sigmoid and act is Tanh
         K = u + F + (b is not None)
         A = np.empty((4 * u, K), dt)
@@ -548,7 +548,8 @@ class LSTMSequence(_Sequence):
         if b is not None:
             A[:, u + F] = np.asarray(b, dt)[self.perm]
         if fused:
-            A[:3 * u] *= 0.5
+            A[:3 * u] *= SIGMOID_TANH_SCALES[0]
+            A[3 * u:] *= SIGMOID_TANH_SCALES[1]
         S = self.S = np.empty((T + 1, K, N), dt)                 # S[t] = s_(t+1); S[T] ends with h_T
         S[:T, u:u + F] = self.XT
         S[T, u:] = 0
@@ -579,7 +580,7 @@ class LSTMSequence(_Sequence):
                 if rm is not None:
                     mul(Hs[t], rm, Hins[t])
                 z = Gs[t]
-                dot(A, Sts[t], z)                                # z_t = x_t W + b + h_(t-1) U (o, i, f halved)
+                dot(A, Sts[t], z)                                # z_t = x_t W + b + h_(t-1) U (scaled for the kernel)
                 if fused:
                     gates_(z, s3, z)                             # o, i, f = sigma(z_o, z_i, z_f); g = tanh(z_c)
                 else:

@@ -296,10 +296,10 @@ def test_the_fused_primitive_refuses_an_activation_it_cannot_fuse():
         R.SimpleRNNSequence.apply(np.ones((1, 2, 2)), W, U, b, activation="softplus")
 
 
-# ----------------------------------------------------------------- the LSTM's one-tanh gate kernel
+# ----------------------------------------------------------------- the LSTM's one-pass gate kernels
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_sigmoid_tanh_kernel_gives_the_table_values_from_one_tanh(dtype):
-    from chainrule.ops.elementwise import Sigmoid, sigmoid_tanh_
+    from chainrule.ops.elementwise import Sigmoid, sigmoid_tanh_from_tanh_ as sigmoid_tanh_
     tol = 2 * np.finfo(dtype).eps   # two formulas, each within about an epsilon near 1 (a million values here: 1 eps)
     rng = np.random.default_rng(9)
     x = (rng.standard_normal((2, 7, 5)) * 4).astype(dtype)
@@ -322,6 +322,53 @@ def test_sigmoid_tanh_kernel_gives_the_table_values_from_one_tanh(dtype):
     assert y[0, 5, 0] == 1 and y[0, 5, 1] == -1
     np.testing.assert_array_equal(y4, y[..., :4, :])
     np.testing.assert_array_equal(t, np.tanh(x))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sigmoid_tanh_kernel_gives_the_table_values_from_one_exp(dtype):
+    from chainrule.ops.elementwise import Sigmoid, sigmoid_tanh_from_exp_
+    eps = np.finfo(dtype).eps
+    rng = np.random.default_rng(9)
+    x = (rng.standard_normal((2, 7, 5)) * 4).astype(dtype)
+    x[0, 0, :3] = [100.0, -100.0, 0.0]                      # the limits 1, 0 (exp overflows) and 1/2
+    x[0, 5, :3] = [1e4, -1e4, 1e-30]
+    x[1, 1, :2] = [-np.inf, np.inf]
+    x[1, 6, :2] = [np.inf, -np.inf]
+    w = x * np.array([-1, -1, -1, -1, -2, -2, -2], dtype)[:, None]
+    with np.errstate(over="ignore"):
+        s = Sigmoid.f_(x[..., :4, :], np.empty_like(x[..., :4, :]))
+    with np.errstate(over="ignore", invalid="raise", divide="raise"):   # inf from exp is the limit, no nan
+        y = sigmoid_tanh_from_exp_(w.copy(), 4, np.empty_like(x))
+        y4 = sigmoid_tanh_from_exp_(w[..., :4, :].copy(), 4, np.empty_like(s))
+        t = sigmoid_tanh_from_exp_(-2 * x, 0, np.empty_like(x))     # n = 0: every row tanh
+    assert y.dtype == dtype and np.isfinite(y).all()
+    np.testing.assert_array_equal(y[..., :4, :], s)        # the sigmoid rows are Sigmoid.f_'s own formula
+    assert y[0, 0, 0] == 1 and 0 <= y[0, 0, 1] < 4e-44 and y[0, 0, 2] == 0.5 and y[1, 1, 0] == 0 and y[1, 1, 1] == 1
+    # the tanh rows: 2 sigma(2x) - 1, within two units of epsilon of np.tanh absolutely (a million
+    # values: 1.5), with the limits exact
+    np.testing.assert_allclose(y[..., 4:, :], np.tanh(x[..., 4:, :]), rtol=0, atol=2 * eps)
+    assert y[0, 5, 0] == 1 and y[0, 5, 1] == -1 and y[1, 6, 0] == 1 and y[1, 6, 1] == -1
+    np.testing.assert_array_equal(y4, y[..., :4, :])
+    np.testing.assert_allclose(t, np.tanh(x), rtol=0, atol=2 * eps)
+
+
+@pytest.mark.parametrize("form", ["tanh", "exp"])
+def test_lstm_runs_the_same_equations_through_either_gate_kernel(form, monkeypatch):
+    """The cell takes whichever kernel this machine's NumPy runs faster; both give the equations'
+    values, and the cell scales its weights for the one it takes."""
+    from chainrule.ops import elementwise as E
+    from chainrule.ops import recurrent as ops_recurrent
+    kernel, scales = {"tanh": (E.sigmoid_tanh_from_tanh_, (0.5, 1.0)),
+                      "exp": (E.sigmoid_tanh_from_exp_, (-1.0, -2.0))}[form]
+    monkeypatch.setattr(ops_recurrent, "sigmoid_tanh_", kernel)
+    monkeypatch.setattr(ops_recurrent, "SIGMOID_TANH_SCALES", scales)
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((3, 6, 2))
+    W, U, b = _weights("lstm", 2, 4, rng)
+    y = R.lstm(x, W, U, b, return_sequences=True)
+    np.testing.assert_allclose(y, R.lstm_reference(x, W, U, b, return_sequences=True), rtol=0, atol=1e-14)
+    y32 = R.lstm(*(a.astype(np.float32) for a in (x, W, U, b)), return_sequences=True)
+    np.testing.assert_allclose(y32, y, rtol=0, atol=2e-6)
 
 
 def test_lstm_in_float32_matches_the_float64_equations():
