@@ -353,8 +353,8 @@ def sigmoid_tanh_from_tanh_(w: np.ndarray, n: int, out: np.ndarray) -> np.ndarra
     one tanh pass (a recurrent cell's gates: :class:`Sigmoid` and :class:`Tanh` values together).
 
     The input holds the sigmoid rows' pre-activations halved: ``w = [x_s / 2; x_t]`` (a cell folds
-    the factors of :data:`SIGMOID_TANH_SCALES` into its weights, which is exact in binary floating
-    point, so that its matrix product yields ``w`` directly).  With t = tanh(w):
+    the factors of the kernel's ``scales`` attribute, (1/2, 1), into its weights, which is exact in
+    binary floating point, so that its matrix product yields ``w`` directly).  With t = tanh(w):
     sigma(x_s) = (1 + t) / 2  on the first n rows, and the tanh rows are t itself, NumPy's own
     ``np.tanh``.  Three in-place NumPy calls: tanh over the whole block, then times 1/2 and plus 1/2
     on the sigmoid rows.  Nothing overflows.  ``out`` may be ``w``.
@@ -383,9 +383,9 @@ def sigmoid_tanh_from_tanh_(w: np.ndarray, n: int, out: np.ndarray) -> np.ndarra
 def sigmoid_tanh_from_exp_(w: np.ndarray, n: int, out: np.ndarray) -> np.ndarray:
     """The same gate values as :func:`sigmoid_tanh_from_tanh_`, all from one exp pass.
 
-    The input holds ``w = [-x_s; -2 x_t]``: with r = 1 / (1 + exp(w)),  sigma(x_s) = r  on the first
-    n rows (:meth:`Sigmoid.f_`'s own formula, its negation folded into the weights) and
-    tanh(x_t) = 2 sigma(2 x_t) - 1 = 2 r - 1  on the rest.  Five in-place NumPy calls: exp, plus one
+    The input holds ``w = [-x_s; -2 x_t]`` (the kernel's ``scales``, (-1, -2)): with
+    r = 1 / (1 + exp(w)),  sigma(x_s) = r  on the first n rows (:meth:`Sigmoid.f_`'s own formula,
+    its negation folded into the weights) and  tanh(x_t) = 2 sigma(2 x_t) - 1 = 2 r - 1  on the rest.  Five in-place NumPy calls: exp, plus one
     and reciprocal over the whole block, times 2 and minus 1 on the tanh rows.  ``out`` may be ``w``.
 
     exp overflows to inf for x_s below about -88 (float32), and 1 / (1 + inf) = 0 is the right
@@ -427,12 +427,12 @@ def _tanh_has_wide_simd() -> bool:
 # 0.37-0.49 ns, measured on an Intel core), so one tanh pass gives an LSTM step's 256 x 32 gates in
 # 3.0 us; without it (AVX2 here, an AMD EPYC core) tanh costs 3.3 ns a value against exp's 1.45,
 # and the exp form takes 20 us against 26-28.  Both forms are tested against Sigmoid and Tanh on
-# every machine.  A cell multiplies its sigmoid rows' weights by SIGMOID_TANH_SCALES[0] and its
-# tanh rows' by [1] (exact in binary floating point) so that its product yields the kernel's input.
-if _tanh_has_wide_simd():
-    sigmoid_tanh_, SIGMOID_TANH_SCALES = sigmoid_tanh_from_tanh_, (0.5, 1.0)
-else:
-    sigmoid_tanh_, SIGMOID_TANH_SCALES = sigmoid_tanh_from_exp_, (-1.0, -2.0)
+# every machine.  Each form carries the factors its input needs, ``scales`` = (sigmoid rows, tanh
+# rows): a cell multiplies its weights by them (exact in binary floating point) so that its product
+# yields the kernel's input.
+sigmoid_tanh_from_tanh_.scales = (0.5, 1.0)          # type: ignore[attr-defined]
+sigmoid_tanh_from_exp_.scales = (-1.0, -2.0)         # type: ignore[attr-defined]
+sigmoid_tanh_ = sigmoid_tanh_from_tanh_ if _tanh_has_wide_simd() else sigmoid_tanh_from_exp_
 
 
 _CONSTANTS: dict = {}

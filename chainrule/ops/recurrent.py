@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from chainrule.function import Function
-from chainrule.ops.elementwise import SIGMOID_TANH_SCALES, Sigmoid, Tanh, sigmoid_tanh_
+from chainrule.ops.elementwise import Sigmoid, Tanh, sigmoid_tanh_
 from chainrule.ops.recompute import recomputed_vjp
 from chainrule.tensor import Tensor
 
@@ -541,6 +541,7 @@ class LSTMSequence(_Sequence):
         # so that the product yields what sigmoid_tanh_ takes: one tanh or exp pass gives all four
         # gates.
         fused = self.fused = ract is Sigmoid and act is Tanh
+        gates_ = sigmoid_tanh_                                   # the kernel and the scales it takes, together
         K = u + F + (b is not None)
         A = np.empty((4 * u, K), dt)
         A[:, :u] = self.Up.T
@@ -548,8 +549,10 @@ class LSTMSequence(_Sequence):
         if b is not None:
             A[:, u + F] = np.asarray(b, dt)[self.perm]
         if fused:
-            A[:3 * u] *= SIGMOID_TANH_SCALES[0]
-            A[3 * u:] *= SIGMOID_TANH_SCALES[1]
+            s_sig, s_tanh = gates_.scales
+            A[:3 * u] *= s_sig
+            if s_tanh != 1:
+                A[3 * u:] *= s_tanh
         S = self.S = np.empty((T + 1, K, N), dt)                 # S[t] = s_(t+1); S[T] ends with h_T
         S[:T, u:u + F] = self.XT
         S[T, u:] = 0
@@ -573,7 +576,7 @@ class LSTMSequence(_Sequence):
         Os, Is, Fs = list(G[:, :u]), list(G[:, u:2 * u]), list(G[:, 2 * u:s3])
         Hs, Cs, TCs, Sts = list(H), list(C), list(TC), list(S)
         Hins = None if rm is None else list(Hin)
-        rf, af, gates_ = ract.f_, act.f_, sigmoid_tanh_
+        rf, af = ract.f_, act.f_
         mul, dot = np.multiply, np.dot    # called with a positional out: a keyword costs a ufunc call ~50 ns more
         with np.errstate(over="ignore"):
             for t in range(T):

@@ -358,10 +358,8 @@ def test_lstm_runs_the_same_equations_through_either_gate_kernel(form, monkeypat
     values, and the cell scales its weights for the one it takes."""
     from chainrule.ops import elementwise as E
     from chainrule.ops import recurrent as ops_recurrent
-    kernel, scales = {"tanh": (E.sigmoid_tanh_from_tanh_, (0.5, 1.0)),
-                      "exp": (E.sigmoid_tanh_from_exp_, (-1.0, -2.0))}[form]
-    monkeypatch.setattr(ops_recurrent, "sigmoid_tanh_", kernel)
-    monkeypatch.setattr(ops_recurrent, "SIGMOID_TANH_SCALES", scales)
+    kernel = {"tanh": E.sigmoid_tanh_from_tanh_, "exp": E.sigmoid_tanh_from_exp_}[form]
+    monkeypatch.setattr(ops_recurrent, "sigmoid_tanh_", kernel)   # the kernel carries the scales it takes
     rng = np.random.default_rng(12)
     x = rng.standard_normal((3, 6, 2))
     W, U, b = _weights("lstm", 2, 4, rng)
