@@ -86,6 +86,25 @@ def test_empty_inputs_are_refused_clearly():
             model.predict(X)
 
 
+def test_nan_and_infinity_in_data_of_the_models_own_dtype_are_refused_and_large_finite_data_is_not():
+    # float32 data for a float32 model is checked through the sum of its values (one pass); a NaN or
+    # an infinity anywhere, or both signs of infinity (whose sum is NaN), must still be found
+    model = _compiled()
+    for bad in ([np.nan], [np.inf], [-np.inf], [np.inf, -np.inf]):
+        X = np.ones((4, 3), np.float32)
+        X.flat[[1, 7][:len(bad)]] = bad
+        with pytest.raises(ValueError, match=r"X: contains NaN or infinite values"):
+            model.fit(X, np.ones((4, 2), np.float32), verbose=0)
+        with pytest.raises(ValueError, match=r"X: contains NaN or infinite values"):
+            model.predict(X, verbose=0)
+    # finite values whose sum overflows float32 are data, not an error
+    X = np.full((4, 3), 3e38, np.float32)
+    assert not np.isfinite(np.add.reduce(X, axis=None))
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.asarray(model.predict(X, verbose=0))
+    assert out.shape == (4, 2)
+
+
 def test_float64_beyond_float32_is_refused_by_name():
     model = _compiled()
     X = np.ones((4, 3))

@@ -81,15 +81,26 @@ def cast_input(X: np.ndarray, dtype: DTypeLike, what: str = "model", stacklevel:
 # ---------------------------------------------------------------------- inputs
 def _check_values(a, dtype, name, what="values"):
     """No NaN or infinity in a float array, and nothing beyond the range of ``dtype`` it is cast to
-    (float64 data of 1e39 would become inf in float32): min and max carry all three, in two passes
-    that allocate nothing (8x faster than np.isfinite(a).all() on Fashion-MNIST's 188 MB)."""
+    (float64 data of 1e39 would become inf in float32).
+
+    Data already of a dtype no narrower than the model's needs only the first: a NaN or an infinity
+    makes the sum of all values NaN or infinite, so a finite sum clears the array in one pass that
+    allocates nothing (20 ms on Fashion-MNIST's 188 MB, against 33 ms for min and max and 36 ms for
+    np.isfinite(a).all()).  A sum that is not finite (bad values, or finite ones whose sum
+    overflows) and data to be narrowed go to min and max, which carry all three checks."""
     if a.size == 0 or a.dtype.kind != "f":
         return
+    narrowed = np.dtype(dtype).kind == "f" and a.dtype.itemsize > np.dtype(dtype).itemsize
+    if not narrowed:
+        with np.errstate(over="ignore", invalid="ignore"):   # inf - inf, or finite values summing past the range
+            total = np.add.reduce(a, axis=None)
+        if np.isfinite(total):
+            return
     lo, hi = a.min(), a.max()
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise ValueError(f"{name}: contains NaN or infinite {what}; clean or impute the data first")
-    big = np.finfo(dtype).max if np.dtype(dtype).kind == "f" else None
-    if big is not None and a.dtype.itemsize > np.dtype(dtype).itemsize and max(-lo, hi) > big:
+    big = np.finfo(dtype).max if narrowed else None
+    if big is not None and max(-lo, hi) > big:
         raise ValueError(f"{name}: holds {what} up to {max(-float(lo), float(hi)):.3g}, beyond the range of the "
                          f"model's {np.dtype(dtype).name} (+-{float(big):.3g}), where they would become infinite; "
                          f"rescale the data (e.g. standardize it)")
