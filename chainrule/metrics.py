@@ -21,8 +21,8 @@ __all__ = ["accuracy", "binary_accuracy", "categorical_accuracy", "sparse_catego
 def _fraction(hits):
     """The fraction of True entries: (number true) / n, the exact mean of a boolean array, without
     np.mean's float reduction (the same value, a fraction of the time on a mini-batch).  Counted
-    with np.count_nonzero: summing a boolean array casts it to integers first, about 6 us against
-    0.5 us for a batch of 100."""
+    with np.count_nonzero: summing a boolean array casts it to integers first, 2.3 us against
+    0.6 us for a batch of 100."""
     return int(np.count_nonzero(hits)) / hits.size
 
 
