@@ -137,6 +137,11 @@ class Function:
             out = ctx.forward(*arrays, **params) if params else ctx.forward(*arrays)
         except ValueError as err:
             raise cls._shape_error(arrays, params, err) from None
+        except TypeError as err:   # strings, objects, dates: say so here, not in NumPy's words
+            bad = cls._dtype_error(arrays)
+            if bad is None:
+                raise
+            raise bad from err
         if not any_tensor:
             return out
         raw = None
@@ -166,6 +171,23 @@ class Function:
                     tan = np.broadcast_to(tan, out.shape).copy()
                 result._tangent = tan
         return result
+
+    @classmethod
+    def _dtype_error(cls, arrays):
+        """A TypeError naming the first input that is not numbers (None if every input is)."""
+        for i, a in enumerate(arrays):
+            if a is None:
+                continue
+            try:
+                kind = (a if isinstance(a, np.ndarray) else np.asarray(a)).dtype
+            except (TypeError, ValueError):
+                kind = None
+            if kind is None or kind.kind not in "biufc":
+                name = cls.name or cls.__name__.lower()
+                got = f"dtype {kind}" if kind is not None else type(a).__name__
+                return TypeError(f"{name}: input {i} must hold numbers (a float, integer or boolean array), "
+                                 f"got {got}")
+        return None
 
     @classmethod
     def _shape_error(cls, arrays, params, err):

@@ -145,3 +145,14 @@ def test_tensor_refuses_values_that_are_not_numbers():
         cr.Tensor(np.array(["1.5"]))
     # numbers of mixed Python types are fine
     np.testing.assert_array_equal(cr.tensor(np.array([1, 2.5], dtype=object)).numpy(), [1.0, 2.5])
+
+
+def test_primitives_refuse_strings_in_their_own_words():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"add: input 1 must hold numbers \(a float, integer or boolean array\), "
+                                        r"got dtype <U1"):
+        x + np.array(["a", "b"])
+    with pytest.raises(TypeError, match=r"linear: input 0 must hold numbers .*got dtype <U1"):
+        nn.Dense(2)(np.array([["a", "b"]]))
+    with pytest.raises(TypeError, match="got an unexpected keyword argument 'bogus'"):   # other TypeErrors pass
+        cr.ops.linear(np.ones((1, 2)), np.ones((2, 2)), bogus=1)

@@ -359,7 +359,9 @@ class _Sequence(Function):
         return glast if t == T - 1 else None
 
     def _dtype(self, *arrays):
-        return np.result_type(*(a for a in arrays if a is not None), np.float32)
+        # np.asarray first: result_type reads a nested list as a structured dtype's description
+        return np.result_type(*(a if isinstance(a, np.ndarray) else np.asarray(a) for a in arrays if a is not None),
+                              np.float32)
 
 
 _OPTIONS = dict(mask=None, recurrent_mask=None, go_backwards=False, return_sequences=False, return_state=False,

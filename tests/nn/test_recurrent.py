@@ -279,6 +279,21 @@ def test_training_runs_on_the_engine_with_gradient_clipping():
             np.testing.assert_allclose(p.data, w - 0.5 * g, rtol=1e-5, atol=1e-8)
 
 
+@pytest.mark.parametrize("layer", ["SimpleRNN", "LSTM", "GRU"])
+def test_nested_lists_are_read_as_arrays_and_strings_are_refused_by_name(layer):
+    x = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    rnn = getattr(nn, layer)(5)
+    want = rnn(x).numpy()
+    # as Dense and Conv2D take lists (read as float64, as NumPy reads them, so equal to float32's rounding)
+    np.testing.assert_allclose(rnn(x.tolist()).numpy(), want, rtol=1e-5, atol=1e-6)
+    both = nn.Bidirectional(getattr(nn, layer)(2))
+    np.testing.assert_allclose(both(x.tolist()).numpy(), both(x).numpy(), rtol=1e-5, atol=1e-6)
+    op = {"SimpleRNN": "simple_rnn", "LSTM": "lstm", "GRU": "gru"}[layer]
+    with pytest.raises(TypeError, match=rf"{op}: input 0 must hold numbers \(a float, integer or "
+                                        r"boolean array\), got dtype <U1"):
+        rnn(np.full((2, 3, 4), "a"))
+
+
 def test_shape_and_argument_errors_say_what_to_do():
     lstm = nn.LSTM(4)
     with pytest.raises(ValueError, match=r"LSTM\(units=4\): expected input of rank 3 \(batch, time, features\), got "
