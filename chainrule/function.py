@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from chainrule.tensor import Tensor, _clock, _state
+from chainrule.tensor import Tensor, _as_array, _clock, _state
 
 if TYPE_CHECKING:
     from chainrule._typing import Any, Grads, Optional, Tangent, TensorLike, TensorOrArray
@@ -174,19 +174,18 @@ class Function:
 
     @classmethod
     def _dtype_error(cls, arrays):
-        """A TypeError naming the first input that is not numbers (None if every input is)."""
+        """A TypeError naming the first input that is not numbers by Tensor's rule (``_as_array``:
+        strings, dates, None), or None if every input is numbers."""
         for i, a in enumerate(arrays):
-            if a is None:
-                continue
             try:
-                kind = (a if isinstance(a, np.ndarray) else np.asarray(a)).dtype
-            except (TypeError, ValueError):
-                kind = None
-            if kind is None or kind.kind not in "biufc":
+                if a is not None:
+                    _as_array(a)
+            except TypeError:
                 name = cls.name or cls.__name__.lower()
-                got = f"dtype {kind}" if kind is not None else type(a).__name__
                 return TypeError(f"{name}: input {i} must hold numbers (a float, integer or boolean array), "
-                                 f"got {got}")
+                                 f"got dtype {np.asarray(a).dtype}")
+            except ValueError:   # ragged nesting: not a question of dtype
+                continue
         return None
 
     @classmethod
