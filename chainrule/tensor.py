@@ -341,9 +341,17 @@ class Tensor:
         return self.data.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        if dtype is not None:
-            return self.data.astype(dtype, copy=False)
-        return self.data
+        # NumPy 2's protocol, as an ndarray keeps it: np.array(t) copies (copy=True), np.asarray(t)
+        # shares the values when it can (copy=None), and copy=False refuses to copy
+        data = self.data
+        if copy:
+            return np.array(data, dtype=dtype, copy=True)
+        if dtype is None or np.dtype(dtype) == data.dtype:
+            return data
+        if copy is False:
+            raise ValueError(f"Tensor.__array__: the values are {data.dtype}; giving them as {np.dtype(dtype)} "
+                             f"needs a copy, and copy=False was asked")
+        return data.astype(dtype)
 
     def detach(self) -> Tensor:
         """A new Tensor sharing the values but cut from the graph."""

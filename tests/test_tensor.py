@@ -85,6 +85,21 @@ def test_numpy_style_methods():
     np.testing.assert_array_equal(x.grad, np.ones((2, 3)))
 
 
+def test_numpy_copies_a_tensor_as_it_copies_an_array():
+    # np.array copies, np.asarray shares, copy=False refuses to copy (NumPy 2's __array__ protocol);
+    # np.array(t) once shared the values, so writing into the "copy" changed the tensor
+    x = cr.tensor(np.array([1.0, 2.0]))
+    a = np.array(x)
+    a[0] = 9.0
+    np.testing.assert_array_equal(x.data, [1.0, 2.0])
+    assert np.asarray(x) is x.data and np.asarray(x, copy=False) is x.data
+    b = np.array(x, dtype=np.float32)
+    assert b.dtype == np.float32 and not np.shares_memory(b, x.data)
+    assert np.asarray(x, dtype=np.float32).dtype == np.float32
+    with pytest.raises(ValueError, match="values are float64; giving them as float32 needs a copy"):
+        np.asarray(x, dtype=np.float32, copy=False)
+
+
 def test_indexing_scatters_gradient_back():
     x = cr.tensor(np.arange(5.0), requires_grad=True)
     (x[[0, 0, 3]] * np.array([1.0, 2.0, 3.0])).sum().backward()
