@@ -70,6 +70,8 @@ __all__ = [
 
 #: the elementwise activations of the table (chainrule.ops.activations), in its order
 ACTIVATION_NAMES = tuple(n for n in _activations.NAMES if _activations.spec(n) is not None)
+#: the ones the lecture notes use, drawn by default (the table's first seven; the rest are Keras' and PyTorch's)
+NOTES_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus")
 
 _WRONG = "#d62728"  # red for wrong predictions
 _RIGHT = "black"
@@ -833,8 +835,8 @@ def plot_activations(names: Sequence[str] | None = None, x: ArrayLike | None = N
     Parameters
     ----------
     names : sequence of str, optional
-        Any of ``'identity', 'sigmoid', 'tanh', 'relu', 'leaky_relu', 'elu',
-        'softplus'``.  Default: all of them.
+        Any of :data:`ACTIVATION_NAMES` (the table's elementwise activations).  Default: the
+        notes' seven, ``'identity', 'sigmoid', 'tanh', 'relu', 'leaky_relu', 'elu', 'softplus'``.
     x : 1-D array, optional
         Inputs; default ``linspace(-4, 4, 401)``.
     ax : pair of Axes, optional
@@ -848,7 +850,7 @@ def plot_activations(names: Sequence[str] | None = None, x: ArrayLike | None = N
     """
     fname = "plot_activations"
     if names is None:
-        names = list(ACTIVATION_NAMES)
+        names = list(NOTES_ACTIVATIONS)
     elif isinstance(names, str):
         names = [names]
     names = list(names)

@@ -170,6 +170,59 @@ def test_activity_regularizer_and_a_recurrent_functional_model_as_keras(keras):
     np.testing.assert_allclose(ours.evaluate(X, y, verbose=0), theirs.evaluate(X, y, verbose=0), rtol=2e-4)
 
 
+def test_every_keras_activation_name_gives_keras_values_and_gradients(keras):
+    # a layer given Keras' name computes what Keras computes, and the gradient reaching its input too
+    # ('leaky_relu' is left out on purpose: chainrule's name is the notes' slope 0.01, Keras' 0.2)
+    x = np.linspace(-4.2, 7.1, 24, dtype=np.float32).reshape(4, 6)
+    for name in ("relu", "sigmoid", "tanh", "elu", "softplus", "softmax", "linear", "selu", "softsign", "relu6",
+                 "hard_sigmoid", "silu", "swish", "gelu", "mish", "hard_silu", "hard_swish", "exponential"):
+        ours, theirs = cl.Dense(5, activation=name), keras.layers.Dense(5, activation=name)
+        ours(x)
+        theirs.build((None, 6))
+        theirs.set_weights([0.3 * p.data for p in ours.parameters()])
+        for p in ours.parameters():
+            p.data *= 0.3
+        xo = ctorch.tensor(x, requires_grad=True)
+        y = ours(xo)
+        y.sum().backward()
+        xk = torch.tensor(x, requires_grad=True)
+        yk = theirs(xk)
+        yk.sum().backward()
+        np.testing.assert_allclose(y.numpy(), yk.detach().numpy(), rtol=2e-6, atol=2e-6, err_msg=name)
+        np.testing.assert_allclose(xo.grad, xk.grad.numpy(), rtol=2e-5, atol=2e-6, err_msg=name)
+    # recurrent layers with the gate activation of Keras 2's LSTM default, and another cell activation
+    seq = np.sin(np.arange(30, dtype=np.float32)).reshape(2, 5, 3)
+    for layer in ("LSTM", "GRU"):
+        opts = dict(recurrent_activation="hard_sigmoid", activation="softsign", return_sequences=True)
+        ours, theirs = getattr(cl, layer)(4, **opts), getattr(keras.layers, layer)(4, **opts)
+        ours(seq)
+        theirs.build((None, 5, 3))
+        theirs.set_weights([p.data for p in ours.parameters()])
+        np.testing.assert_allclose(ours(seq).numpy(), keras.ops.convert_to_numpy(theirs(seq)), atol=2e-6,
+                                   err_msg=layer)
+
+
+def test_pytorch_activation_modules_give_pytorch_values_gradients_and_reprs():
+    x = np.linspace(-4.2, 7.1, 24).reshape(4, 6)
+    for text in ("SiLU()", "SELU()", "ReLU6()", "Hardsigmoid()", "Hardswish()", "Mish()", "Softsign()", "GELU()",
+                 "ReLU(inplace=True)", "LeakyReLU(0.1, inplace=True)", "ELU(alpha=0.5, inplace=True)",
+                 "SiLU(inplace=True)", "SELU(inplace=True)", "ReLU6(inplace=True)", "Hardswish(inplace=True)"):
+        outs = []
+        for T in (ctorch, torch):
+            m = eval(f"T.nn.{text}")
+            xt = T.tensor(x.copy(), dtype=T.float64, requires_grad=True)
+            y = m(xt * 1.0)        # (an in-place module must not change a leaf)
+            (y * T.tensor(np.cos(x), dtype=T.float64)).sum().backward()
+            outs.append((repr(m), np.asarray(y.detach()), np.asarray(xt.grad)))
+        assert outs[0][0] == outs[1][0]
+        # (PyTorch's hardsigmoid and hardswish backward use the float32 constant 1/6)
+        rtol = 1e-7 if text.startswith("Hard") else 1e-12
+        np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-12, atol=1e-14, err_msg=text)
+        np.testing.assert_allclose(outs[0][2], outs[1][2], rtol=rtol, atol=1e-14, err_msg=text)
+    with pytest.raises(TypeError, match="ReLU: inplace must be True or False, got 'yes'"):
+        ctorch.nn.ReLU(inplace="yes")
+
+
 @pytest.mark.parametrize("name", ["adam", "rmsprop", "adagrad", "sgd", "adamw"])
 def test_an_optimizer_named_in_compile_updates_as_keras(keras, name):
     X, y = _data(n=24, d=3)

@@ -291,7 +291,11 @@ def test_plot_activations_uses_autodiff(tmp_path):
     assert_png_not_blank(p)
     ax_f, ax_d = fig.axes
     names = [l.get_label() for l in ax_d.get_lines() if not l.get_label().startswith("_")]
-    assert names == list(cplot.ACTIVATION_NAMES)
+    assert names == list(cplot.NOTES_ACTIVATIONS)
+    assert set(cplot.NOTES_ACTIVATIONS) < set(cplot.ACTIVATION_NAMES)   # every table name can be drawn
+    fig = cplot.plot_activations(cplot.ACTIVATION_NAMES, x=x)
+    assert [l.get_label() for l in fig.axes[1].get_lines() if not l.get_label().startswith("_")] == \
+        list(cplot.ACTIVATION_NAMES)
     d = {l.get_label(): np.asarray(l.get_ydata()) for l in ax_d.get_lines()}
     s = 1 / (1 + np.exp(-x))
     np.testing.assert_allclose(d["identity"], 1.0)

@@ -1,9 +1,9 @@
 """``keras.activations`` on chainrule: the activation functions of :mod:`chainrule.ops`, by Keras' names.
 
-``relu``, ``sigmoid``, ``tanh``, ``elu``, ``softplus``, ``softmax`` and ``linear`` are chainrule's own
-primitives (so a layer given one runs it fused, as it does for the name); ``leaky_relu`` takes
-Keras' default ``negative_slope=0.2`` (the ``'leaky_relu'`` name chainrule's layers accept is
-the notes' 0.01), the rest are compositions of primitives with their formula.
+Each is chainrule's own primitive (:mod:`chainrule.ops.activations`, so a layer given one runs the
+same code as a layer given its name), except two: ``leaky_relu`` takes Keras' default
+``negative_slope=0.2`` (the ``'leaky_relu'`` name chainrule's layers accept is the notes' 0.01),
+and ``gelu(x, approximate=True)`` is the tanh formula composed of primitives.
 """
 from __future__ import annotations
 
@@ -22,14 +22,15 @@ if TYPE_CHECKING:
     from chainrule._typing import TensorLike
 
 __all__ = ["relu", "sigmoid", "tanh", "elu", "softplus", "softmax", "linear", "leaky_relu", "selu", "gelu", "silu",
-           "swish", "softsign", "exponential", "relu6", "hard_sigmoid", "log_softmax", "get", "serialize",
-           "deserialize"]
+           "swish", "softsign", "exponential", "relu6", "hard_sigmoid", "mish", "hard_silu", "hard_swish", "log_softmax",
+           "get", "serialize", "deserialize"]
 
 relu, sigmoid, tanh, elu, softplus, softmax = ops.relu, ops.sigmoid, ops.tanh, ops.elu, ops.softplus, ops.softmax
 linear = ops.identity
 log_softmax = ops.log_softmax
-selu, silu, softsign, relu6 = _F.selu, _F.silu, _F.softsign, _F.relu6
-swish = silu
+selu, silu, softsign, relu6, hard_sigmoid = ops.selu, ops.silu, ops.softsign, ops.relu6, ops.hard_sigmoid
+mish, hard_silu = ops.mish, ops.hard_silu
+swish, hard_swish = silu, hard_silu
 exponential = ops.exp
 
 
@@ -43,15 +44,10 @@ def gelu(x: TensorLike, approximate: bool = False) -> Tensor | np.ndarray:
     return _F.gelu(x, approximate="tanh" if approximate else "none")
 
 
-def hard_sigmoid(x: TensorLike) -> Tensor | np.ndarray:
-    """Keras 3's hard sigmoid: relu6(x + 3) / 6."""
-    return ops.div(_F.relu6(ops.add(x, 3.0)), 6.0)
-
-
 _BY_NAME = {"relu": relu, "sigmoid": sigmoid, "tanh": tanh, "elu": elu, "softplus": softplus, "softmax": softmax,
             "linear": linear, "leaky_relu": leaky_relu, "selu": selu, "gelu": gelu, "silu": silu, "swish": swish,
             "softsign": softsign, "exponential": exponential, "relu6": relu6, "hard_sigmoid": hard_sigmoid,
-            "log_softmax": log_softmax}
+            "mish": mish, "hard_silu": hard_silu, "hard_swish": hard_swish, "log_softmax": log_softmax}
 
 
 def get(identifier: str | Callable[..., Any] | None) -> Callable[..., Any]:
@@ -81,6 +77,4 @@ def deserialize(name: str) -> Callable[..., Any]:
     return get(name)
 
 
-
-__getattr__ = missing(__name__, "keras.activations", {"mish": "chainrule.nn.functional.mish has it",
-                                                      "hard_silu": "", "celu": "chainrule.nn.functional.celu"})
+__getattr__ = missing(__name__, "keras.activations", {"celu": "chainrule.nn.functional.celu"})

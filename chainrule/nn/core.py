@@ -429,23 +429,34 @@ class Activation(Layer):
         return repr(activations.name_of(self.fn) or "custom")
 
 
-def _activation_module(name, fn_name, doc, torch_repr="", **defaults):
+def _inplace_flag(module, inplace):
+    """PyTorch's ``inplace=`` argument, checked: chainrule computes every activation out of place, and the
+    values are the same either way (the flag is kept for the repr and the config)."""
+    if not isinstance(inplace, (bool, np.bool_)):
+        raise TypeError(f"{module}: inplace must be True or False, got {inplace!r}")
+    return bool(inplace)
+
+
+def _activation_module(name, fn_name, doc, torch_repr="", inplace=False, **defaults):
+    """A PyTorch-style module class applying the table's ``fn_name``; ``inplace=True`` for the modules
+    whose PyTorch constructor takes ``inplace`` ('unshown' where PyTorch's repr leaves it out)."""
     def __init__(self, **kwargs: Any) -> None:
         """Take the Keras layer arguments (``name``, ``input_shape``, ...) and the activation's parameters."""
+        self.inplace = _inplace_flag(name, kwargs.pop("inplace", False)) if inplace else False
         Activation.__init__(self, fn_name, **{**defaults, **kwargs})
 
     def get_config(self) -> dict[str, Any]:
         """The activation's parameters (the constructor's arguments), for saving."""
-        return dict(self.kwargs)
+        return {**self.kwargs, "inplace": True} if self.inplace else dict(self.kwargs)
 
     def extra_repr(self) -> str:   # printed as PyTorch prints its modules: ReLU(), Sigmoid()
         """The arguments PyTorch shows in this module's repr."""
-        return torch_repr
+        return ", ".join(filter(None, [torch_repr, "inplace=True" if self.inplace and inplace is True else ""]))
     return type(name, (Activation,), {"__init__": __init__, "get_config": get_config, "extra_repr": extra_repr,
-                                      "__doc__": doc})
+                                      "__doc__": doc, "inplace": False})
 
 
-ReLU = _activation_module("ReLU", "relu", "PyTorch-style module: y = max(0, x).")
+ReLU = _activation_module("ReLU", "relu", "PyTorch-style module: y = max(0, x).", inplace=True)
 Sigmoid = _activation_module("Sigmoid", "sigmoid", "PyTorch-style module: y = 1 / (1 + exp(-x)).")
 Tanh = _activation_module("Tanh", "tanh", "PyTorch-style module: y = tanh(x).")
 Softplus = _activation_module("Softplus", "softplus", "PyTorch-style module: y = log(1 + exp(x)).",
@@ -456,27 +467,33 @@ Identity = _activation_module("Identity", "identity", "PyTorch-style module: y =
 class LeakyReLU(Activation):
     """PyTorch-style module: y = x if x > 0 else negative_slope * x."""
 
-    def __init__(self, negative_slope: float = 0.01, **kwargs: Any) -> None:
+    inplace = False
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False, **kwargs: Any) -> None:
+        self.inplace = _inplace_flag("LeakyReLU", inplace)
         super().__init__("leaky_relu", alpha=_checks.number("LeakyReLU", "negative_slope", negative_slope), **kwargs)
 
     def get_config(self) -> dict[str, Any]:
-        return {"negative_slope": self.kwargs["alpha"]}
+        return {"negative_slope": self.kwargs["alpha"], **({"inplace": True} if self.inplace else {})}
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.kwargs['alpha']}"
+        return f"negative_slope={self.kwargs['alpha']}" + (", inplace=True" if self.inplace else "")
 
 
 class ELU(Activation):
     """PyTorch-style module: y = x if x > 0 else alpha (exp(x) - 1)."""
 
-    def __init__(self, alpha: float = 1.0, **kwargs: Any) -> None:
+    inplace = False
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False, **kwargs: Any) -> None:
+        self.inplace = _inplace_flag("ELU", inplace)
         super().__init__("elu", alpha=_checks.number("ELU", "alpha", alpha), **kwargs)
 
     def get_config(self) -> dict[str, Any]:
-        return {"alpha": self.kwargs["alpha"]}
+        return {"alpha": self.kwargs["alpha"], **({"inplace": True} if self.inplace else {})}
 
     def extra_repr(self) -> str:
-        return f"alpha={self.kwargs['alpha']}"
+        return f"alpha={self.kwargs['alpha']}" + (", inplace=True" if self.inplace else "")
 
 
 class Softmax(Activation):

@@ -49,7 +49,7 @@ def relu(input: TensorLike, inplace: bool = False) -> Tensor | np.ndarray:  # no
 
 def relu6(input: TensorLike, inplace: bool = False) -> Tensor | np.ndarray:  # noqa: A002
     """min(max(0, x), 6);  derivative 1 on (0, 6), 0 elsewhere (and at the bounds)."""
-    return ops.clip(input, 0.0, 6.0)
+    return ops.relu6(input)
 
 
 def leaky_relu(input: TensorLike, negative_slope: float = 0.01,
@@ -63,12 +63,9 @@ def elu(input: TensorLike, alpha: float = 1.0, inplace: bool = False) -> Tensor 
     return ops.elu(input, alpha)
 
 
-_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
-
-
 def selu(input: TensorLike, inplace: bool = False) -> Tensor | np.ndarray:  # noqa: A002
     """scale (max(0, x) + min(0, alpha (exp(x) - 1))), alpha = 1.6733, scale = 1.0507 (self-normalizing)."""
-    return ops.mul(ops.elu(input, _SELU_ALPHA), _SELU_SCALE)
+    return ops.selu(input)
 
 
 def celu(input: TensorLike, alpha: float = 1.0, inplace: bool = False) -> Tensor | np.ndarray:  # noqa: A002
@@ -85,19 +82,17 @@ def gelu(input: TensorLike, approximate: Literal["none", "tanh"] = "none") -> Te
         return ops.mul(ops.mul(x, 0.5), ops.add(1.0, ops.tanh(inner)))
     if approximate != "none":
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return ops.mul(ops.mul(x, 0.5), ops.add(1.0, ops.erf(ops.mul(x, 1 / math.sqrt(2)))))
+    return ops.gelu(x)
 
 
 def silu(input: TensorLike, inplace: bool = False) -> Tensor | np.ndarray:  # noqa: A002
     """x sigma(x) (swish);  derivative sigma(x) (1 + x (1 - sigma(x)))."""
-    x = ops._arr(input)
-    return ops.mul(x, ops.sigmoid(x))
+    return ops.silu(input)
 
 
 def mish(input: TensorLike, inplace: bool = False) -> Tensor | np.ndarray:  # noqa: A002
     """x tanh(softplus(x))."""
-    x = ops._arr(input)
-    return ops.mul(x, ops.tanh(ops.softplus(x)))
+    return ops.mish(input)
 
 
 def softplus(input: TensorLike, beta: float = 1.0, threshold: float = 20.0) -> Tensor | np.ndarray:  # noqa: A002
@@ -112,8 +107,7 @@ def softplus(input: TensorLike, beta: float = 1.0, threshold: float = 20.0) -> T
 
 def softsign(input: TensorLike) -> Tensor | np.ndarray:  # noqa: A002
     """x / (1 + |x|)."""
-    x = ops._arr(input)
-    return ops.div(x, ops.add(1.0, ops.abs(x)))
+    return ops.softsign(input)
 
 
 def sigmoid(input: TensorLike) -> Tensor | np.ndarray:  # noqa: A002
@@ -139,13 +133,12 @@ def hardtanh(input: TensorLike, min_val: float = -1.0, max_val: float = 1.0,
 
 def hardsigmoid(input: TensorLike, inplace: bool = False) -> Tensor | np.ndarray:  # noqa: A002
     """clip(x / 6 + 1/2, 0, 1);  derivative 1/6 on (-3, 3), 0 elsewhere."""
-    return ops.clip(ops.add(ops.div(ops._arr(input), 6.0), 0.5), 0.0, 1.0)
+    return ops.hard_sigmoid(input)
 
 
 def hardswish(input: TensorLike, inplace: bool = False) -> Tensor | np.ndarray:  # noqa: A002
     """x hardsigmoid(x) = x clip(x + 3, 0, 6) / 6."""
-    x = ops._arr(input)
-    return ops.mul(x, hardsigmoid(x))
+    return ops.hard_silu(input)
 
 
 def softmax(input: TensorLike, dim: int | None = None, dtype: DTypeLike = None) -> Tensor | np.ndarray:  # noqa: A002

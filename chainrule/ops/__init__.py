@@ -22,9 +22,10 @@ import numpy as np
 
 from chainrule.ops.elementwise import (Abs, Activation, Add, Arccos, Arccosh, Arcsin, Arcsinh, Arctan, Arctan2,
                                        Arctanh, AsType, Cbrt, Clip, Cos, Cosh, Div, Elu, Erf, Erfc, Exp, Exp2, Expm1,
-                                       Hypot, Identity, LeakyRelu, Log, Log10, Log1p, Log2, Logaddexp, Maximum,
-                                       Minimum, Mod, Mul, Neg, Pow, Relu, Sigmoid, Sin, Sinh, Softplus, Sqrt, Sub,
-                                       Tan, Tanh, Where)
+                                       Gelu, HardSigmoid, HardSilu, Hypot, Identity, LeakyRelu, Log, Log10, Log1p,
+                                       Log2, Logaddexp, Maximum, Minimum, Mish, Mod, Mul, Neg, Pow, Relu, Relu6,
+                                       Selu, Sigmoid, Silu, Sin, Sinh, Softplus, Softsign, Sqrt, Sub, Tan, Tanh,
+                                       Where)
 from chainrule.ops.linalg import (Cholesky, Det, Eigh, Einsum, Inv, LogAbsDet, MatMul, Solve, Svd,
                                   _sublists_to_subscripts)
 from chainrule.ops.reduce import (Cumprod, Cumsum, LogSoftmax, LogSumExp, Max, Min, Prod, Softmax, Sum,
@@ -37,7 +38,8 @@ if TYPE_CHECKING:
                                     TensorOrArray, Union)
 
 __all__ = ["add", "sub", "mul", "div", "pow", "neg", "matmul", "exp", "log", "sqrt", "abs", "tanh",
-           "sigmoid", "relu", "leaky_relu", "elu", "softplus", "clip", "where", "sum", "mean", "var",
+           "sigmoid", "relu", "leaky_relu", "elu", "softplus", "selu", "softsign", "relu6", "hard_sigmoid", "silu",
+           "gelu", "mish", "hard_silu", "clip", "where", "sum", "mean", "var",
            "max", "min", "logsumexp", "softmax", "log_softmax", "reshape", "transpose", "getitem",
            "concatenate", "stack", "pad", "broadcast_to", "astype", "identity",
            # NumPy's elementwise functions
@@ -340,6 +342,22 @@ def elu(x: TensorLike, alpha: float = 1.0) -> TensorOrArray:
 
 @_doc(Softplus)
 def softplus(x: TensorLike) -> TensorOrArray: return Softplus.apply(_arr(x))
+@_doc(Selu)
+def selu(x: TensorLike) -> TensorOrArray: return Selu.apply(_arr(x))
+@_doc(Softsign)
+def softsign(x: TensorLike) -> TensorOrArray: return Softsign.apply(_arr(x))
+@_doc(Relu6)
+def relu6(x: TensorLike) -> TensorOrArray: return Relu6.apply(_arr(x))
+@_doc(HardSigmoid)
+def hard_sigmoid(x: TensorLike) -> TensorOrArray: return HardSigmoid.apply(_arr(x))
+@_doc(Silu)
+def silu(x: TensorLike) -> TensorOrArray: return Silu.apply(_arr(x))
+@_doc(Gelu)
+def gelu(x: TensorLike) -> TensorOrArray: return Gelu.apply(_arr(x))
+@_doc(Mish)
+def mish(x: TensorLike) -> TensorOrArray: return Mish.apply(_arr(x))
+@_doc(HardSilu)
+def hard_silu(x: TensorLike) -> TensorOrArray: return HardSilu.apply(_arr(x))
 
 
 # --- reductions ---------------------------------------------------------------

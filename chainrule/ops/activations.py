@@ -5,7 +5,8 @@ An elementwise activation is one :class:`~chainrule.ops.elementwise.Activation` 
 output, and the in-place kernels the fused layers run.  This module only indexes them:
 layers (``Dense(activation='relu')``), the fused dense stack, the convolution and recurrent
 primitives, the scikit-learn estimators, the notes' ``derivate()`` and the activation plots
-all look activations up here, so adding one means writing its class and nothing else.
+all look activations up here, so adding one means writing its class, its one-line function in
+:mod:`chainrule.ops` and its entry below, and nothing else.
 
 ``softmax`` is an activation too (for output layers) but not an elementwise one: it maps a
 row to a row, and lives with the other reductions (:class:`~chainrule.ops.reduce.Softmax`).
@@ -23,22 +24,28 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
-from chainrule.ops import elu, identity, leaky_relu, relu, sigmoid, softmax, softplus, tanh
+from chainrule.ops import (elu, exp, gelu, hard_sigmoid, hard_silu, identity, leaky_relu, mish, relu, relu6, selu,
+                           sigmoid, silu, softmax, softplus, softsign, tanh)
 from chainrule.ops.elementwise import Activation
 
 if TYPE_CHECKING:
     from chainrule._typing import ActivationLike, Callable, Optional, TensorOrArray
 
-__all__ = ["NAMES", "get", "spec", "name_of", "fusable", "Activation"]
+__all__ = ["NAMES", "FUSABLE", "get", "spec", "name_of", "fusable", "Activation"]
 
 #: public function of each activation, by its canonical name
 _FUNCTIONS = {"identity": identity, "sigmoid": sigmoid, "tanh": tanh, "relu": relu, "leaky_relu": leaky_relu,
-              "elu": elu, "softplus": softplus, "softmax": softmax}
+              "elu": elu, "softplus": softplus, "softmax": softmax,
+              # Keras' other names (its leaky_relu slope aside: chainrule's 'leaky_relu' is the notes' 0.01)
+              "selu": selu, "softsign": softsign, "relu6": relu6, "hard_sigmoid": hard_sigmoid, "silu": silu,
+              "gelu": gelu, "mish": mish, "hard_silu": hard_silu, "exponential": exp}
 #: other spellings users type (Keras' 'linear', scikit-learn's 'logistic', ...)
 _ALIASES = {alias: cls.name for alias, cls in Activation.registry.items() if alias != cls.name}
 _BY_FUNCTION = {fn: name for name, fn in _FUNCTIONS.items()}
 #: the canonical names, in a stable order (for error messages, command lines and plots)
 NAMES = tuple(_FUNCTIONS)
+#: the names a fused layer can apply in place (their derivative follows from the output)
+FUSABLE = tuple(n for n in NAMES if n in Activation.registry and not Activation.registry[n].uses_input)
 
 
 def _key(name):

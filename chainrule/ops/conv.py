@@ -84,7 +84,9 @@ _NO_OUT = (None, None, None)
 
 #: Activations that never decrease, so that f(max_i z_i + b) = max_i f(z_i + b): a max pooling may
 #: run before them (and before the bias) in one Conv node.
-MONOTONE_ACTIVATIONS = frozenset({"identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu"})
+#: the fusable activations (derivative from the output) that never decrease, by name, from the table
+MONOTONE_ACTIVATIONS = frozenset(name for name, cls in Activation.registry.items()
+                                 if name == cls.name and cls.non_decreasing and not cls.uses_input)
 
 
 # ------------------------------------------------------------------ memory for the column matrix
@@ -953,7 +955,7 @@ def _act_name(activation, op):
     if cls is None:
         raise ValueError(f"{op}: activation {activation!r} cannot be fused into the convolution (it must be an "
                          f"elementwise activation whose derivative follows from its output: "
-                         f"{', '.join(sorted(MONOTONE_ACTIVATIONS))}); apply it to the result instead")
+                         f"{', '.join(sorted(activations.FUSABLE))}); apply it to the result instead")
     return cls.name, {}
 
 

@@ -226,6 +226,9 @@ class Activation(Function):
     uses_input = False
     #: default keyword parameters of f (e.g. {"alpha": 0.01})
     params = {}
+    #: True when f never decreases (for parameters >= 0): then f commutes with a maximum, and a
+    #: convolution can run max pooling before it (chainrule.ops.conv.MONOTONE_ACTIVATIONS)
+    non_decreasing = False
     aliases = ()
 
     def __init_subclass__(cls, **kwargs):
@@ -281,6 +284,7 @@ class Identity(Activation):
     """Identity (linear activation).  y = x;  f'(x) = 1.  ``ops.identity`` returns x itself, records nothing."""
 
     name = "identity"
+    non_decreasing = True
     aliases = ("linear",)
 
     @staticmethod
@@ -298,6 +302,7 @@ class Tanh(Activation):
     """Hyperbolic tangent.  y = tanh(x);  tanh'(x) = 1 - tanh^2(x) = 1 - y^2."""
 
     name = "tanh"
+    non_decreasing = True
 
     @staticmethod
     def f_(x: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -322,6 +327,7 @@ class Sigmoid(Activation):
     """
 
     name = "sigmoid"
+    non_decreasing = True
     aliases = ("logistic",)
 
     @staticmethod
@@ -460,6 +466,7 @@ class Relu(Activation):
     """Rectified linear unit.  y = max(0, x);  relu'(x) = 1 if x > 0 else 0, i.e. [y > 0]."""
 
     name = "relu"
+    non_decreasing = True
 
     @staticmethod
     def f_(x: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -479,6 +486,7 @@ class LeakyRelu(Activation):
     f'(x) = 1 or alpha, i.e. 1 where y > 0 (which is where x > 0), alpha elsewhere."""
 
     name = "leaky_relu"
+    non_decreasing = True
     aliases = ("lrelu", "leakyrelu")
     params = {"alpha": 0.01}
 
@@ -501,6 +509,7 @@ class Elu(Activation):
     f'(x) = 1 for x > 0, alpha exp(x) = y + alpha otherwise (x > 0 exactly where y > 0)."""
 
     name = "elu"
+    non_decreasing = True
     params = {"alpha": 1.0}
 
     @staticmethod
@@ -521,6 +530,7 @@ class Softplus(Activation):
     """
 
     name = "softplus"
+    non_decreasing = True
     uses_input = True
 
     @staticmethod
@@ -530,6 +540,160 @@ class Softplus(Activation):
     @staticmethod
     def df(y: TensorOrArray, x: Optional[TensorOrArray]) -> TensorOrArray:
         return Sigmoid.apply(x) if isinstance(x, Tensor) else Sigmoid.value(x)
+
+
+# SELU's constants (Klambauer et al. 2017, as Keras 3 and PyTorch write them)
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+class Selu(Activation):
+    """Scaled exponential linear unit.  y = scale x for x > 0, scale alpha (exp(x) - 1) otherwise, with
+    alpha = 1.6733 and scale = 1.0507 (self-normalizing);  f'(x) = scale for x > 0, and
+    scale alpha exp(x) = y + scale alpha otherwise (x > 0 exactly where y > 0)."""
+
+    name = "selu"
+    non_decreasing = True
+
+    @staticmethod
+    def f_(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        out[...] = np.where(x > 0, _SELU_SCALE * x, (_SELU_SCALE * _SELU_ALPHA) * np.expm1(np.minimum(x, 0)))
+        return out
+
+    @staticmethod
+    def df(y: TensorOrArray, x: Optional[TensorOrArray]) -> TensorOrArray:
+        return Where.apply(_value(y) > 0, _SELU_SCALE, y + _SELU_SCALE * _SELU_ALPHA)
+
+
+class Softsign(Activation):
+    """Softsign.  y = x / (1 + |x|);  f'(x) = 1 / (1 + |x|)^2 = (1 - |y|)^2."""
+
+    name = "softsign"
+    non_decreasing = True
+
+    @staticmethod
+    def f_(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        d = np.abs(x)
+        d += 1
+        return np.divide(x, d, out=out)
+
+    @staticmethod
+    def df(y: TensorOrArray, x: Optional[TensorOrArray]) -> TensorOrArray:
+        r = 1 - Abs.apply(y)
+        return r * r
+
+
+class Relu6(Activation):
+    """ReLU capped at 6.  y = min(max(0, x), 6);  f'(x) = 1 for 0 < x < 6, 0 elsewhere (and at the
+    kinks), i.e. 1 where 0 < y < 6."""
+
+    name = "relu6"
+    non_decreasing = True
+
+    @staticmethod
+    def f_(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return np.clip(x, 0, 6, out=out)
+
+    @staticmethod
+    def df(y: TensorOrArray, x: Optional[TensorOrArray]) -> TensorOrArray:
+        v = _value(y)
+        return ((v > 0) & (v < 6)).astype(v.dtype)
+
+
+class HardSigmoid(Activation):
+    """Hard sigmoid, Keras 3's and PyTorch's.  y = relu6(x + 3) / 6, i.e. 0 below -3, 1 above 3 and
+    x / 6 + 1/2 between;  f'(x) = 1/6 where 0 < y < 1, 0 elsewhere.  (Keras 2 wrote it with slope
+    0.2: clip(0.2 x + 0.5, 0, 1).)"""
+
+    name = "hard_sigmoid"
+    non_decreasing = True
+    aliases = ("hardsigmoid",)
+
+    @staticmethod
+    def f_(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        np.add(x, 3, out=out)
+        np.clip(out, 0, 6, out=out)
+        return np.divide(out, 6, out=out)
+
+    @staticmethod
+    def df(y: TensorOrArray, x: Optional[TensorOrArray]) -> TensorOrArray:
+        v = _value(y)
+        return np.where((v > 0) & (v < 1), 1 / 6, 0).astype(v.dtype)
+
+
+class Silu(Activation):
+    """Sigmoid-weighted linear unit (swish).  y = x sigma(x);
+    f'(x) = sigma(x) (1 + x (1 - sigma(x))) = sigma(x) + y (1 - sigma(x)), which needs x."""
+
+    name = "silu"
+    aliases = ("swish",)
+    uses_input = True
+
+    @staticmethod
+    def f_(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        s = Sigmoid.value(x)
+        return np.multiply(x, s, out=out)
+
+    @staticmethod
+    def df(y: TensorOrArray, x: Optional[TensorOrArray]) -> TensorOrArray:
+        s = Sigmoid.apply(x)
+        return s + y * (1 - s)
+
+
+class Gelu(Activation):
+    """Gaussian error linear unit, exact.  y = x Phi(x), Phi the standard normal CDF,
+    Phi(x) = erfc(-x / sqrt 2) / 2;  f'(x) = Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi).
+    (The tanh approximation is ``chainrule.nn.functional.gelu(x, approximate='tanh')``.)"""
+
+    name = "gelu"
+    uses_input = True
+
+    @staticmethod
+    def f_(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        phi = _erfc(x * -_SQRT_HALF).astype(out.dtype, copy=False)
+        phi *= 0.5
+        return np.multiply(x, phi, out=out)
+
+    @staticmethod
+    def df(y: TensorOrArray, x: Optional[TensorOrArray]) -> TensorOrArray:
+        return 0.5 * Erfc.apply(x * -_SQRT_HALF) + x * (_INV_SQRT_2PI * Exp.apply(x * x * -0.5))
+
+
+class Mish(Activation):
+    """Mish.  y = x tanh(softplus(x));  with t = tanh(softplus(x)),
+    f'(x) = t + x (1 - t^2) sigma(x), which needs x."""
+
+    name = "mish"
+    uses_input = True
+
+    @staticmethod
+    def f_(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        t = np.tanh(np.logaddexp(0, x))
+        return np.multiply(x, t, out=out)
+
+    @staticmethod
+    def df(y: TensorOrArray, x: Optional[TensorOrArray]) -> TensorOrArray:
+        t = Tanh.apply(Softplus.apply(x))
+        return t + x * (1 - t * t) * Sigmoid.apply(x)
+
+
+class HardSilu(Activation):
+    """Hard SiLU (hard swish).  y = x relu6(x + 3) / 6;  f'(x) = 0 below -3, 1 above 3 and
+    (2x + 3) / 6 between: the hard sigmoid of x plus x / 6 on (-3, 3)."""
+
+    name = "hard_silu"
+    aliases = ("hard_swish", "hardswish")
+    uses_input = True
+
+    @staticmethod
+    def f_(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        h = HardSigmoid.value(x)
+        return np.multiply(x, h, out=out)
+
+    @staticmethod
+    def df(y: TensorOrArray, x: Optional[TensorOrArray]) -> TensorOrArray:
+        v = _value(x)
+        inside = ((v > -3) & (v < 3)).astype(v.dtype) / 6
+        return HardSigmoid.apply(x) + x * inside
 
 
 class Clip(Function):
@@ -807,6 +971,7 @@ class Erfc(Ufunc):
 
 
 _LN2, _LN10, _TWO_OVER_SQRT_PI = float(np.log(2)), float(np.log(10)), float(2 / np.sqrt(np.pi))
+_SQRT_HALF, _INV_SQRT_2PI = float(np.sqrt(0.5)), float(1 / np.sqrt(2 * np.pi))
 
 
 class Maximum(Function):

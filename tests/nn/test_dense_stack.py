@@ -10,7 +10,8 @@ import chainrule as cr
 from chainrule import nn, optim
 from chainrule.ops.fused import DenseStack
 
-ACTS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu")
+# with the table's other activations whose derivative comes from the output (so the stack fuses them)
+ACTS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "selu", "softsign", "relu6", "hard_sigmoid")
 
 
 def layer_by_layer(model, x):

@@ -42,7 +42,9 @@ def test_dense_shapes_counts_and_gradcheck(f64):
     assert cr.gradcheck(lambda x: layer(x), X)  # and w.r.t. the input
 
 
-@pytest.mark.parametrize("act", ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "softmax"])
+@pytest.mark.parametrize("act", ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "softmax",
+                                 "selu", "softsign", "relu6", "hard_sigmoid", "silu", "gelu", "mish", "hard_silu",
+                                 "exponential"])
 def test_every_activation_in_a_network_passes_gradcheck(f64, act):
     X = np.random.default_rng(2).standard_normal((6, 3)) + 0.05  # keep relu-type kinks away from 0 in practice
     model = nn.Sequential([nn.Dense(4, activation=act, input_dim=3), nn.Dense(2)])
@@ -82,8 +84,8 @@ def test_dense_input_errors():
         nn.Dense(2)(np.ones(5))
     with pytest.raises(ValueError, match="units must be a positive integer, got 0"):
         nn.Dense(0)
-    with pytest.raises(ValueError, match="unknown activation 'relu6'; expected one of"):
-        nn.Dense(2, activation="relu6")
+    with pytest.raises(ValueError, match="unknown activation 'relu7'; expected one of"):
+        nn.Dense(2, activation="relu7")
 
 
 def test_dropout_is_inverted_and_off_in_eval():

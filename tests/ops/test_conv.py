@@ -134,7 +134,7 @@ def test_fused_activation_and_pool_gradcheck_and_gradgradcheck(act):
     assert cr.gradgradcheck(f, x, w, b)
 
 
-@pytest.mark.parametrize("act", [None, "relu", "tanh", "leaky_relu"])
+@pytest.mark.parametrize("act", [None, "relu", "tanh", "leaky_relu", "selu", "relu6", "hard_sigmoid", "softsign"])
 @pytest.mark.parametrize("pool", [None, 2, ((3, 3), (2, 2))])
 def test_fused_node_equals_its_composition(act, pool):
     """y = f(maxpool(conv(x, w)) + b) in one node is max_pool(f(conv(x, w) + b)), value and gradients."""

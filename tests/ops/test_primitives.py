@@ -4,12 +4,13 @@ import autograd
 import autograd.numpy as anp
 import numpy as np
 import pytest
-from autograd.scipy.special import logsumexp as a_logsumexp
+from autograd.scipy.special import erf as a_erf, logsumexp as a_logsumexp
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
 import chainrule as cr
 import chainrule.numpy as cnp
+from chainrule import ops
 
 SHAPES = [(), (3,), (2, 3), (1, 3)]
 BROADCAST_PAIRS = [((), ()), ((3,), (3,)), ((2, 3), (2, 3)), ((2, 3), (3,)), ((1, 3), (2, 1)),
@@ -38,11 +39,22 @@ UNARY = {
     "leaky_relu": (lambda x: cr.leaky_relu(x, 0.1), lambda x: anp.where(x > 0, x, 0.1 * x), -2, 2, 0.0),
     "elu": (cr.elu, lambda x: anp.where(x > 0, x, anp.exp(anp.minimum(x, 0)) - 1), -2, 2, 0.0),
     "softplus": (cr.softplus, lambda x: anp.logaddexp(0, x), -3, 3, None),
+    # Keras' and PyTorch's other activations, written here from their textbook formulas
+    "selu": (ops.selu, lambda x: 1.0507009873554805 * anp.where(x > 0, x, 1.6732632423543772
+                                                                * (anp.exp(anp.minimum(x, 0)) - 1)), -2, 2, 0.0),
+    "softsign": (ops.softsign, lambda x: x / (1 + anp.abs(x)), -2, 2, 0.0),
+    "relu6": (ops.relu6, lambda x: anp.clip(x, 0, 6), -1, 5.9, 0.0),
+    "hard_sigmoid": (ops.hard_sigmoid, lambda x: anp.clip(x / 6 + 0.5, 0, 1), -2.9, 2.9, None),
+    "silu": (ops.silu, lambda x: x / (1 + anp.exp(-x)), -4, 4, None),
+    "gelu": (ops.gelu, lambda x: x * (1 + a_erf(x / np.sqrt(2))) / 2, -3, 3, None),
+    "mish": (ops.mish, lambda x: x * anp.tanh(anp.logaddexp(0, x)), -3, 3, None),
+    "hard_silu": (ops.hard_silu, lambda x: x * anp.clip(x + 3, 0, 6) / 6, -2.9, 2.9, None),
     "clip": (lambda x: cr.clip(x, -1, 1), lambda x: anp.clip(x, -1, 1), -2, 2, 1.0),
     "square": (lambda x: x ** 2, lambda x: x ** 2, -2, 2, None),
     "pow_const": (lambda x: x ** 1.5, lambda x: x ** 1.5, 0.2, 2, None),
     "rdiv": (lambda x: 1.0 / x, lambda x: 1.0 / x, 0.5, 2, None),
 }
+NO_AUTOGRAD_JVP = {"gelu"}
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
@@ -66,7 +78,10 @@ def test_unary_gradcheck_and_autograd(name, shape):
         # forward mode against autograd's forward mode
         v = np.cos(np.arange(np.size(x))).reshape(np.shape(x))
         _, ours_t = cr.jvp(f, (x,), (v,))
-        _, theirs_t = autograd.make_jvp(af)(x)(v)
+        if name in NO_AUTOGRAD_JVP:   # autograd has no forward mode for erf: its VJP, elementwise, is the JVP
+            theirs_t = autograd.elementwise_grad(af)(x) * v
+        else:
+            _, theirs_t = autograd.make_jvp(af)(x)(v)
         np.testing.assert_allclose(ours_t, theirs_t, rtol=1e-10, atol=1e-12)
         # second derivatives: three ways agree, and the Hessian-vector product matches autograd's
         assert cr.gradgradcheck(f, x)

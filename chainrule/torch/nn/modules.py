@@ -2,7 +2,8 @@
 
 ``ModuleList`` and ``ModuleDict`` hold sub-modules (registered, so ``parameters()`` finds them);
 ``Flatten(start_dim=1, end_dim=-1)``, ``Dropout(p=0.5)``, ``BatchNorm1d(num_features)``,
-``LogSoftmax(dim)``, ``GELU`` and ``SiLU`` are chainrule's layers with PyTorch's arguments,
+``LogSoftmax(dim)``, ``GELU``, ``SiLU``, ``SELU``, ``ReLU6``, ``Hardsigmoid``, ``Hardswish``, ``Mish`` and
+``Softsign`` are chainrule's layers with PyTorch's arguments,
 defaults and printed form (``print(model)`` shows ``Dropout(p=0.5, inplace=False)``).  The classes
 are named ``TorchFlatten`` etc. where chainrule.nn has a class of that name (saved models name
 them apart), and exported under PyTorch's names.
@@ -16,7 +17,7 @@ import numpy as np
 
 from chainrule import ops
 from chainrule.nn import functional as F
-from chainrule.nn.core import Activation, Dropout, Flatten, Layer, _data
+from chainrule.nn.core import Activation, Dropout, Flatten, Layer, _activation_module, _data
 from chainrule.nn.module import Module, _changed
 from chainrule.nn.normalization import BatchNormalization
 from chainrule.tensor import Tensor
@@ -24,7 +25,8 @@ from chainrule.tensor import Tensor
 if TYPE_CHECKING:
     from chainrule._typing import DTypeLike, TensorLike
 
-__all__ = ["ModuleList", "ModuleDict", "TorchFlatten", "TorchDropout", "BatchNorm1d", "LogSoftmax", "GELU", "SiLU"]
+__all__ = ["ModuleList", "ModuleDict", "TorchFlatten", "TorchDropout", "BatchNorm1d", "LogSoftmax", "GELU", "SiLU",
+           "SELU", "ReLU6", "Hardsigmoid", "Hardswish", "Mish", "Softsign"]
 
 
 class ModuleList(Module):
@@ -244,10 +246,15 @@ class GELU(Layer):
         return f"approximate={self.approximate!r}"
 
 
-class SiLU(Layer):
-    """PyTorch's ``nn.SiLU``: y = x sigma(x)."""
-
-    def forward(self, x: TensorLike) -> Tensor | np.ndarray:
-        return F.silu(x)
+# the table's other activations under PyTorch's names, each taking PyTorch's inplace= (computed out of place)
+SiLU = _activation_module("SiLU", "silu", "PyTorch's ``nn.SiLU``: y = x sigma(x).", inplace=True)
+SELU = _activation_module("SELU", "selu", "PyTorch's ``nn.SELU``: y = scale elu(x, alpha).", inplace=True)
+ReLU6 = _activation_module("ReLU6", "relu6", "PyTorch's ``nn.ReLU6``: y = min(max(0, x), 6).", inplace=True)
+Hardsigmoid = _activation_module("Hardsigmoid", "hard_sigmoid", "PyTorch's ``nn.Hardsigmoid``: y = relu6(x + 3) / 6.",
+                                 inplace="unshown")
+Hardswish = _activation_module("Hardswish", "hard_silu", "PyTorch's ``nn.Hardswish``: y = x relu6(x + 3) / 6.",
+                               inplace="unshown")
+Mish = _activation_module("Mish", "mish", "PyTorch's ``nn.Mish``: y = x tanh(softplus(x)).", inplace=True)
+Softsign = _activation_module("Softsign", "softsign", "PyTorch's ``nn.Softsign``: y = x / (1 + |x|).")
 
 
