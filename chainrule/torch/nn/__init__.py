@@ -33,9 +33,9 @@ from chainrule.nn.conv_torch import (Conv1d, Conv2d, MaxPool1d, MaxPool2d, AvgPo
 __all__ += ["Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d",
             "BatchNorm2d"]
 
-from chainrule.torch.nn.recurrent import RNN, LSTM, GRU  # noqa: E402  (recurrent family)
+from chainrule.torch.nn.recurrent import RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell  # noqa: E402  (recurrent family)
 
-__all__ += ["RNN", "LSTM", "GRU"]
+__all__ += ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
 
 __getattr__ = missing(__name__, "torch.nn", {
     "Embedding": "chainrule has no embedding layer yet", "Transformer": "", "MultiheadAttention": "",

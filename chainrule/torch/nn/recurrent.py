@@ -8,6 +8,11 @@ input too.  ``output`` holds the last layer's h_t for every t (both directions s
 bidirectional, the backward one aligned with the input's time), ``h_n`` and ``c_n`` the final
 states of every layer and direction, (num_layers x directions, batch, hidden).
 
+``nn.RNNCell``, ``nn.LSTMCell`` and ``nn.GRUCell`` are one time step of the same cells, for loops
+written by hand: ``h_1 = cell(x_0, h_0)`` (``h_1, c_1 = lstm_cell(x_0, (h_0, c_0))``), with inputs
+(batch, features) or unbatched (features,), and parameters ``weight_ih``, ``weight_hh``,
+``bias_ih``, ``bias_hh``.  A step runs as a length-1 sequence of the same primitive.
+
 The parameters are PyTorch's, in name, shape and order: ``weight_ih_l{k}`` (gates x hidden,
 inputs), ``weight_hh_l{k}`` (gates x hidden, hidden), ``bias_ih_l{k}``, ``bias_hh_l{k}``, with
 ``_reverse`` for the backward direction; gates (i, f, g, o) for LSTM and (r, z, n) for GRU, where
@@ -34,7 +39,8 @@ from chainrule.tensor import Tensor, get_default_dtype, get_rng
 if TYPE_CHECKING:
     from chainrule._typing import Any, DTypeLike, Literal, TensorLike
 
-__all__ = ["RNN", "LSTM", "GRU", "TorchRNN", "TorchLSTM", "TorchGRU"]
+__all__ = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "TorchRNN", "TorchLSTM", "TorchGRU",
+           "TorchRNNCell", "TorchLSTMCell", "TorchGRUCell"]
 
 
 def _data(x):
@@ -45,6 +51,26 @@ def _positive_int(v, what, cls):
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
         raise ValueError(f"{cls}: {what} must be a positive integer, got {v!r}")
     return int(v)
+
+
+def _add_weights(module, suffix, n_in, dt):
+    """PyTorch's weight_ih, weight_hh (and biases) + suffix, each drawn from U(-1/sqrt(hidden), 1/sqrt(hidden))."""
+    h = module.hidden_size
+    k, bound, rng = module._gates * h, 1.0 / np.sqrt(h), get_rng()
+    setattr(module, "weight_ih" + suffix, Parameter(rng.uniform(-bound, bound, (k, n_in)).astype(dt)))
+    setattr(module, "weight_hh" + suffix, Parameter(rng.uniform(-bound, bound, (k, h)).astype(dt)))
+    if module.bias:
+        setattr(module, "bias_ih" + suffix, Parameter(rng.uniform(-bound, bound, k).astype(dt)))
+        setattr(module, "bias_hh" + suffix, Parameter(rng.uniform(-bound, bound, k).astype(dt)))
+
+
+def _dtype_of(dtype):
+    return np.dtype(str(dtype).replace("torch.", "")) if dtype is not None else None
+
+
+def _check_device(name, device):
+    if device not in (None, "cpu"):
+        raise ValueError(f"{name}: chainrule runs on the CPU; got device={device!r}")
 
 
 class _TorchRecurrent(Module):
@@ -63,23 +89,15 @@ class _TorchRecurrent(Module):
             raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
         if proj_size:
             raise ValueError(f"{name}: proj_size > 0 (LSTM with projections) is not supported")
-        if device not in (None, "cpu"):
-            raise ValueError(f"{name}: chainrule runs on the CPU; got device={device!r}")
+        _check_device(name, device)
         self.bias, self.batch_first = bool(bias), bool(batch_first)
         self.dropout, self.bidirectional = float(dropout), bool(bidirectional)
-        self.dtype = np.dtype(str(dtype).replace("torch.", "")) if dtype is not None else None
+        self.dtype = _dtype_of(dtype)
         dt = self.dtype or get_default_dtype()
-        k, h = self._gates * self.hidden_size, self.hidden_size
-        bound = 1.0 / np.sqrt(h)
-        rng = get_rng()
         for layer in range(self.num_layers):
-            n_in = self.input_size if layer == 0 else h * self.directions
+            n_in = self.input_size if layer == 0 else self.hidden_size * self.directions
             for suffix in self._suffixes(layer):
-                setattr(self, "weight_ih" + suffix, Parameter(rng.uniform(-bound, bound, (k, n_in)).astype(dt)))
-                setattr(self, "weight_hh" + suffix, Parameter(rng.uniform(-bound, bound, (k, h)).astype(dt)))
-                if self.bias:
-                    setattr(self, "bias_ih" + suffix, Parameter(rng.uniform(-bound, bound, k).astype(dt)))
-                    setattr(self, "bias_hh" + suffix, Parameter(rng.uniform(-bound, bound, k).astype(dt)))
+                _add_weights(self, suffix, n_in, dt)
 
     @property
     def directions(self) -> int:
@@ -244,4 +262,123 @@ class TorchGRU(_TorchRecurrent):
                        time_major=not self.batch_first)
 
 
+# ---------------------------------------------------------------------- one time step
+class _TorchCell(Module):
+    """One step of a cell: the length-1 sequence (1, batch, features) through the sequence
+    module's own primitive call (``_run``), so the cell's equations live in one place."""
+
+    _gates = 1
+    _torch_name = "RNNCell"
+    batch_first = False                  # the step is a time-major sequence of length 1
+    _weights = _TorchRecurrent._weights
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None,
+                 dtype: DTypeLike | None = None) -> None:
+        super().__init__()
+        name = self._torch_name
+        self.input_size = _positive_int(input_size, "input_size", name)
+        self.hidden_size = _positive_int(hidden_size, "hidden_size", name)
+        _check_device(name, device)
+        self.bias, self.dtype = bool(bias), _dtype_of(dtype)
+        _add_weights(self, "", self.input_size, self.dtype or get_default_dtype())
+
+    def _states(self, hx, n, unbatched):
+        """The initial states as a list of (1 or batch, hidden) values, or None for zeros."""
+        name, lstm = self._torch_name, self._gates == 4
+        if hx is None:
+            return None
+        if lstm and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
+            raise TypeError(f"{name}: hx must be the pair (h_0, c_0), got {type(hx).__name__}")
+        parts = list(hx) if lstm else [hx]
+        want = (self.hidden_size,) if unbatched else (n, self.hidden_size)
+        for p in parts:
+            if np.shape(_data(p)) != want:
+                raise ValueError(f"{name}: expected each state of shape {want} ((batch, hidden_size), or "
+                                 f"(hidden_size,) for an unbatched input), got {np.shape(_data(p))}")
+        return [ops.reshape(p, (1, self.hidden_size)) for p in parts] if unbatched else parts
+
+    def forward(self, input: TensorLike, hx: TensorLike | tuple[TensorLike, TensorLike] | None = None
+                ) -> Tensor | tuple[Tensor, Tensor]:
+        """h' (and c' for LSTMCell) after one step from ``hx`` (zeros when None) on ``input``,
+        (batch, input_size) or unbatched (input_size,)."""
+        name = self._torch_name
+        shape = np.shape(_data(input))
+        if len(shape) not in (1, 2):
+            raise ValueError(f"{name}: expected input of shape (batch, input_size) or (input_size,), got shape "
+                             f"{shape}; a whole sequence goes through nn.{name[:-4]}")
+        if shape[-1] != self.input_size:
+            raise ValueError(f"{name}(input_size={self.input_size}): got input with {shape[-1]} features, "
+                             f"shape {shape}")
+        unbatched = len(shape) == 1
+        n = 1 if unbatched else shape[0]
+        states = self._states(hx, n, unbatched)
+        _, *new = self._run(ops.reshape(input, (1, n, self.input_size)), "", states, go_backwards=False)
+        if unbatched:
+            new = [ops.reshape(h, (self.hidden_size,)) for h in new]
+        return tuple(new) if self._gates == 4 else new[0]
+
+    def get_config(self) -> dict[str, Any]:
+        return {"input_size": self.input_size, "hidden_size": self.hidden_size, "bias": self.bias,
+                "dtype": None if self.dtype is None else self.dtype.name}
+
+    def __repr__(self) -> str:
+        return f"{self._torch_name}({self.input_size}, {self.hidden_size}{'' if self.bias else ', bias=False'})"
+
+
+class TorchRNNCell(_TorchCell):
+    """PyTorch's ``nn.RNNCell``: h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu), one step.
+
+    >>> import numpy as np
+    >>> cell = TorchRNNCell(3, 5)
+    >>> h = cell(np.ones((4, 3), dtype='float32'))
+    >>> h = cell(np.ones((4, 3), dtype='float32'), h)        # the next step
+    >>> h.shape, cell.weight_hh.shape
+    ((4, 5), (5, 5))
+    """
+
+    _gates = 1
+    _torch_name = "RNNCell"
+    _run = TorchRNN._run
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: Literal["tanh", "relu"] = "tanh", device: Any = None,
+                 dtype: DTypeLike | None = None) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, bias, device=device, dtype=dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "nonlinearity": self.nonlinearity}
+
+    def __repr__(self) -> str:
+        r = super().__repr__()
+        return r if self.nonlinearity == "tanh" else r[:-1] + f", nonlinearity={self.nonlinearity})"
+
+
+class TorchLSTMCell(_TorchCell):
+    """PyTorch's ``nn.LSTMCell``: one step of :class:`TorchLSTM`'s cell, ``h', c' = cell(x, (h, c))``.
+
+    >>> import numpy as np
+    >>> cell = TorchLSTMCell(3, 5)
+    >>> h, c = cell(np.ones((4, 3), dtype='float32'))
+    >>> h, c = cell(np.ones((4, 3), dtype='float32'), (h, c))
+    >>> h.shape, c.shape, cell.weight_ih.shape
+    ((4, 5), (4, 5), (20, 3))
+    """
+
+    _gates = 4
+    _torch_name = "LSTMCell"
+    _run = TorchLSTM._run
+
+
+class TorchGRUCell(_TorchCell):
+    """PyTorch's ``nn.GRUCell``: one step of :class:`TorchGRU`'s cell (gates r, z, n), ``h' = cell(x, h)``."""
+
+    _gates = 3
+    _torch_name = "GRUCell"
+    _run = TorchGRU._run
+
+
 RNN, LSTM, GRU = TorchRNN, TorchLSTM, TorchGRU
+RNNCell, LSTMCell, GRUCell = TorchRNNCell, TorchLSTMCell, TorchGRUCell
