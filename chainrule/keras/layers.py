@@ -20,6 +20,7 @@ from chainrule.nn.conv import (Conv1D, Conv2D, MaxPooling1D, MaxPooling2D, Avera
                                GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
                                ZeroPadding1D, ZeroPadding2D, SpatialDropout1D, SpatialDropout2D, Reshape)
 from chainrule.nn.masking import Masking
+from chainrule.nn.embedding import Embedding
 from chainrule.nn.recurrent import SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed
 from chainrule.nn.graph import Input, InputLayer
 from chainrule.nn.merge import (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, add, subtract,
@@ -30,9 +31,9 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Fl
            "AveragePooling2D", "AvgPool1D", "AvgPool2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
            "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPool1D",
            "GlobalMaxPool2D", "ZeroPadding1D", "ZeroPadding2D", "SpatialDropout1D", "SpatialDropout2D", "Reshape",
-           "Masking", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "Add", "Subtract", "Multiply",
-           "Average", "Maximum", "Minimum", "Concatenate", "add", "subtract", "multiply", "average", "maximum",
-           "minimum", "concatenate", "ReLU", "LeakyReLU", "ELU", "Softmax"]
+           "Masking", "Embedding", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "Add", "Subtract",
+           "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "add", "subtract", "multiply", "average",
+           "maximum", "minimum", "concatenate", "ReLU", "LeakyReLU", "ELU", "Softmax"]
 
 # Keras' shorter aliases
 MaxPool1D, MaxPool2D = MaxPooling1D, MaxPooling2D
@@ -88,7 +89,6 @@ class KerasReLU(_TorchReLU):
 ReLU, LeakyReLU, Softmax = KerasReLU, KerasLeakyReLU, KerasSoftmax
 
 __getattr__ = missing(__name__, "keras.layers", {
-    "Embedding": "chainrule has no embedding layer yet",
     "Conv3D": "chainrule has 1-D and 2-D convolutions (Conv1D, Conv2D)",
     "Lambda": "write a Layer subclass with a forward (or call) method instead",
 })

@@ -49,3 +49,8 @@ from chainrule.nn import graph, merge, naming  # noqa: E402
 
 __all__ += ["Input", "InputLayer", "Model", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
             "Concatenate", "graph", "merge", "naming"]
+
+# embeddings of integer tokens (chainrule/nn/embedding.py)
+from chainrule.nn.embedding import Embedding  # noqa: E402
+
+__all__ += ["Embedding"]

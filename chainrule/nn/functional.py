@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish", "softplus", "softsign",
            "sigmoid", "logsigmoid", "tanh", "hardtanh", "hardsigmoid", "hardswish", "softmax", "log_softmax",
            "linear", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
-           "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "kl_div"]
+           "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "kl_div", "embedding", "embedding_indices"]
 
 
 def _dim(dim, fname):
@@ -316,3 +316,68 @@ def kl_div(input: TensorLike, target: TensorLike, reduction: Literal["mean", "ba
     if reduction == "batchmean":
         return ops.div(ops.sum(loss), float(np.shape(ops._value(x))[0]))
     return _reduce(loss, reduction, "kl_div")
+
+
+# ------------------------------------------------------------------ embeddings
+def embedding_indices(input: ArrayLike | Tensor, num_embeddings: int, who: str = "embedding") -> np.ndarray:
+    """``input`` as an array of row numbers in [0, num_embeddings): integers, or floats holding whole
+    numbers (Keras casts its inputs); anything else, or an index out of range, is a clear error (NumPy
+    would wrap a negative index round to the last rows without a word)."""
+    idx = np.asarray(input.data if isinstance(input, Tensor) else input)
+    if idx.dtype.kind == "f":
+        if not np.all(np.isfinite(idx)) or not np.all(idx == np.round(idx)):
+            raise TypeError(f"{who}: the inputs are row numbers and must be whole numbers; got {idx.dtype} values "
+                            f"that are not")
+        idx = idx.astype(np.int64)
+    elif idx.dtype.kind not in "iu":
+        raise TypeError(f"{who}: the inputs are row numbers and must be integers, got an array of {idx.dtype}")
+    if idx.size and (idx.min() < 0 or idx.max() >= num_embeddings):
+        bad = idx.min() if idx.min() < 0 else idx.max()
+        raise ValueError(f"{who}: index {int(bad)} is out of range for {num_embeddings} rows "
+                         f"(expected 0 <= index < {num_embeddings})")
+    return idx
+
+
+def embedding(input: ArrayLike | Tensor, weight: TensorLike, padding_idx: int | None = None,  # noqa: A002
+              max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+              sparse: bool = False) -> Tensor | np.ndarray:
+    """Look rows up: y[..., :] = W[i, :] for each index i of ``input``;  Wbar[k] = the sum of ybar over
+    the places where i = k (a scatter-add).
+
+    As PyTorch's: the row ``padding_idx`` takes no gradient; ``max_norm`` first rescales, in place and
+    outside the graph, each looked-up row whose ``norm_type``-norm exceeds it to that norm;
+    ``scale_grad_by_freq`` divides each row's gradient by how often the row occurs in ``input``.
+    ``sparse=True`` gives the same values and gradients as dense ones (chainrule's gradients are dense
+    arrays).  Keras' ``Embedding`` layer is this lookup with no options.
+
+    >>> import numpy as np, chainrule as cr
+    >>> W = cr.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    >>> y = embedding(np.array([[2, 0, 2]]), W)
+    >>> y.sum().backward()
+    >>> y.data.tolist(), W.grad.tolist()
+    ([[[4.0, 5.0], [0.0, 1.0], [4.0, 5.0]]], [[1.0, 1.0], [0.0, 0.0], [2.0, 2.0]])
+    """
+    W = ops._arr(weight)
+    shape = np.shape(ops._value(W))
+    if len(shape) != 2:
+        raise ValueError(f"embedding: weight must be a matrix (num_embeddings, embedding_dim), got shape {shape}")
+    idx = embedding_indices(input, shape[0])
+    if max_norm is not None:
+        data = np.asarray(ops._value(W))
+        rows = np.unique(idx)
+        norms = np.linalg.norm(data[rows], ord=norm_type, axis=1)
+        big = norms > max_norm
+        if big.any():   # PyTorch's renorm: scale max_norm / (norm + 1e-7), the weights changed in place
+            data[rows[big]] *= (max_norm / (norms[big] + 1e-7))[:, None].astype(data.dtype)
+            if isinstance(W, Tensor):
+                W._changed()     # (a graph that read these rows before cannot be back-propagated now)
+    y = ops.take(W, idx, axis=0)
+    if scale_grad_by_freq and isinstance(y, Tensor):
+        _, inverse, counts = np.unique(idx, return_inverse=True, return_counts=True)
+        c = (1.0 / counts[inverse.reshape(idx.shape)])[..., None].astype(y.data.dtype)
+        y = ops.add(ops.mul(y, c), y.data * (1 - c))        # the values of y, the gradient scaled by c
+    if padding_idx is not None and isinstance(y, Tensor):
+        pad = idx == padding_idx
+        if pad.any():           # those places read the row as a constant: no gradient reaches it
+            y = ops.where(pad[..., None], y.data, y)
+    return y

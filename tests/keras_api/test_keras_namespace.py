@@ -460,19 +460,19 @@ def test_utils_datasets_and_backend(tmp_path, monkeypatch):
 
 
 def test_missing_features_name_themselves():
-    with pytest.raises(NotImplementedError, match="keras.layers.Embedding"):
-        layers.Embedding(10, 2)
+    with pytest.raises(NotImplementedError, match="keras.layers.Conv3D"):
+        layers.Conv3D(10, 2)
     # a program that imports a missing name without using it still runs; using it names the feature
     ns = {}
-    exec("from chainrule.keras.layers import Embedding", ns)
-    with pytest.raises(NotImplementedError, match="keras.layers.Embedding is not implemented"):
-        ns["Embedding"](10, 2)
+    exec("from chainrule.keras.layers import Conv3D", ns)
+    with pytest.raises(NotImplementedError, match="keras.layers.Conv3D is not implemented"):
+        ns["Conv3D"](10, 2)
     with pytest.raises(NotImplementedError, match="keras.ops.add is not implemented"):
         keras.ops.add(1, 2)
     # a name the namespace does not know at all: NotImplementedError naming it, and hasattr sees it missing
     with pytest.raises(NotImplementedError, match="keras.layers.NoSuchLayer is not implemented"):
         layers.NoSuchLayer
-    assert not hasattr(layers, "NoSuchLayer") and hasattr(layers, "Embedding")
+    assert not hasattr(layers, "NoSuchLayer") and hasattr(layers, "Conv3D")
     with pytest.raises(ImportError, match="NoSuchLayer"):
         exec("from chainrule.keras.layers import NoSuchLayer", {})
     m = models.Sequential([layers.Dense(2, activation="softmax", input_shape=(2,))])

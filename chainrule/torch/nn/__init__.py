@@ -14,7 +14,7 @@ from chainrule.nn.sequential import Sequential
 from chainrule.nn.core import Linear, ReLU, Sigmoid, Tanh, Softplus, Identity, LeakyReLU, ELU, Softmax
 from chainrule.torch.nn.modules import (ModuleList, ModuleDict, TorchFlatten as Flatten, TorchDropout as Dropout,
                                         BatchNorm1d, LogSoftmax, GELU, SiLU, SELU, ReLU6, Hardsigmoid, Hardswish,
-                                        Mish, Softsign)
+                                        Mish, Softsign, TorchEmbedding as Embedding)
 from chainrule.torch.nn.losses import (MSELoss, L1Loss, NLLLoss, HuberLoss, SmoothL1Loss, KLDivLoss,
                                        CrossEntropyLoss, BCELoss, BCEWithLogitsLoss)
 from chainrule.torch.nn import functional, init  # noqa: F401
@@ -22,7 +22,7 @@ from chainrule.torch.nn import utils  # noqa: F401
 
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "Linear", "Identity", "ReLU", "Sigmoid",
            "Tanh", "Softplus", "LeakyReLU", "ELU", "Softmax", "LogSoftmax", "GELU", "SiLU", "SELU", "ReLU6",
-           "Hardsigmoid", "Hardswish", "Mish", "Softsign", "Flatten", "Dropout",
+           "Hardsigmoid", "Hardswish", "Mish", "Softsign", "Embedding", "Flatten", "Dropout",
            "BatchNorm1d", "MSELoss", "L1Loss", "NLLLoss", "HuberLoss", "SmoothL1Loss", "KLDivLoss",
            "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "functional", "init", "utils"]
 
@@ -38,6 +38,6 @@ from chainrule.torch.nn.recurrent import RNN, LSTM, GRU, RNNCell, LSTMCell, GRUC
 __all__ += ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
 
 __getattr__ = missing(__name__, "torch.nn", {
-    "Embedding": "chainrule has no embedding layer yet", "Transformer": "", "MultiheadAttention": "",
+    "Transformer": "", "MultiheadAttention": "",
     "Conv3d": "chainrule has Conv1d and Conv2d", "ConvTranspose2d": "", "LayerNorm": "", "GroupNorm": "",
     "DataParallel": "chainrule runs on one CPU process"})

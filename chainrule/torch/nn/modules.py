@@ -20,13 +20,14 @@ from chainrule.nn import functional as F
 from chainrule.nn.core import Activation, Dropout, Flatten, Layer, _activation_module, _data
 from chainrule.nn.module import Module, _changed
 from chainrule.nn.normalization import BatchNormalization
-from chainrule.tensor import Tensor
+from chainrule.parameter import Parameter
+from chainrule.tensor import Tensor, get_default_dtype, get_rng
 
 if TYPE_CHECKING:
-    from chainrule._typing import DTypeLike, TensorLike
+    from chainrule._typing import ArrayLike, DTypeLike, TensorLike
 
 __all__ = ["ModuleList", "ModuleDict", "TorchFlatten", "TorchDropout", "BatchNorm1d", "LogSoftmax", "GELU", "SiLU",
-           "SELU", "ReLU6", "Hardsigmoid", "Hardswish", "Mish", "Softsign"]
+           "SELU", "ReLU6", "Hardsigmoid", "Hardswish", "Mish", "Softsign", "TorchEmbedding"]
 
 
 class ModuleList(Module):
@@ -258,3 +259,93 @@ Mish = _activation_module("Mish", "mish", "PyTorch's ``nn.Mish``: y = x tanh(sof
 Softsign = _activation_module("Softsign", "softsign", "PyTorch's ``nn.Softsign``: y = x / (1 + |x|).")
 
 
+
+
+def _torch_dtype(dtype):
+    return np.dtype(str(dtype).replace("torch.", "")) if dtype is not None else None
+
+
+class TorchEmbedding(Module):
+    """PyTorch's ``nn.Embedding(num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
+    norm_type=2.0, scale_grad_by_freq=False, sparse=False)``: y[..., :] = weight[i, :] for each
+    index i of the input (:func:`chainrule.nn.functional.embedding`, the lookup Keras' ``Embedding``
+    runs too).  ``weight`` (num_embeddings, embedding_dim) starts N(0, 1), its ``padding_idx`` row
+    zeros and without gradient.  ``Embedding.from_pretrained(weight, freeze=True)`` wraps given vectors.
+
+    >>> import numpy as np
+    >>> emb = TorchEmbedding(10, 3, padding_idx=0)
+    >>> emb(np.array([[1, 0, 4]])).shape, emb.weight.data[0].tolist()
+    ((1, 3, 3), [0.0, 0.0, 0.0])
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                 sparse: bool = False, _weight: TensorLike | None = None, _freeze: bool = False, device: Any = None,
+                 dtype: DTypeLike | None = None) -> None:
+        super().__init__()
+        who = "Embedding"
+        for what, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{who}: {what} must be a positive integer, got {v!r}")
+        if device not in (None, "cpu"):
+            raise ValueError(f"{who}: chainrule runs on the CPU; got device={device!r}")
+        n, d = int(num_embeddings), int(embedding_dim)
+        if padding_idx is not None:
+            if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)) or \
+                    not -n <= padding_idx < n:
+                raise ValueError(f"{who}: padding_idx must be an integer within num_embeddings "
+                                 f"(-{n} <= padding_idx < {n}), got {padding_idx!r}")
+            padding_idx = int(padding_idx) % n
+        if max_norm is not None and (isinstance(max_norm, bool) or not isinstance(max_norm, (int, float))
+                                     or not max_norm > 0):
+            raise ValueError(f"{who}: max_norm must be a positive number or None, got {max_norm!r}")
+        self.num_embeddings, self.embedding_dim, self.padding_idx = n, d, padding_idx
+        self.max_norm = None if max_norm is None else float(max_norm)
+        self.norm_type, self.scale_grad_by_freq, self.sparse = float(norm_type), bool(scale_grad_by_freq), bool(sparse)
+        self.dtype = _torch_dtype(dtype)
+        if _weight is None:
+            w = get_rng().standard_normal((n, d)).astype(self.dtype or get_default_dtype())
+            if padding_idx is not None:
+                w[padding_idx] = 0
+        else:
+            w = np.array(_data(_weight), dtype=self.dtype or None, copy=True)
+            if w.shape != (n, d):
+                raise ValueError(f"{who}: _weight must have shape (num_embeddings, embedding_dim) = {(n, d)}, "
+                                 f"got {w.shape}")
+        self.weight = Parameter(w, requires_grad=not _freeze)
+
+    @classmethod
+    def from_pretrained(cls, embeddings: TensorLike, freeze: bool = True, padding_idx: int | None = None,
+                        max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        sparse: bool = False) -> TorchEmbedding:
+        """An Embedding holding the rows of ``embeddings`` (a matrix), frozen unless ``freeze=False``."""
+        shape = np.shape(_data(embeddings))
+        if len(shape) != 2:
+            raise ValueError(f"Embedding.from_pretrained: embeddings must be a matrix (num_embeddings, "
+                             f"embedding_dim), got shape {shape}")
+        return cls(shape[0], shape[1], padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
+                   _weight=embeddings, _freeze=freeze)
+
+    def forward(self, input: ArrayLike | Tensor) -> Tensor:  # noqa: A002
+        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                           self.scale_grad_by_freq, self.sparse)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"num_embeddings": self.num_embeddings, "embedding_dim": self.embedding_dim,
+                "padding_idx": self.padding_idx, "max_norm": self.max_norm, "norm_type": self.norm_type,
+                "scale_grad_by_freq": self.scale_grad_by_freq, "sparse": self.sparse,
+                "dtype": None if self.dtype is None else self.dtype.name}
+
+    def __repr__(self) -> str:
+        s = f"Embedding({self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2.0:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            s += ", scale_grad_by_freq=True"
+        if self.sparse:
+            s += ", sparse=True"
+        return s + ")"
