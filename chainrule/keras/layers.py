@@ -22,6 +22,7 @@ from chainrule.nn.conv import (Conv1D, Conv2D, MaxPooling1D, MaxPooling2D, Avera
 from chainrule.nn.masking import Masking
 from chainrule.nn.embedding import Embedding
 from chainrule.nn.recurrent import SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed
+from chainrule.nn.cells import SimpleRNNCell, LSTMCell, GRUCell, StackedRNNCells, RNN
 from chainrule.nn.graph import Input, InputLayer
 from chainrule.nn.merge import (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, add, subtract,
                                 multiply, average, maximum, minimum, concatenate)
@@ -34,6 +35,7 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Fl
            "Masking", "Embedding", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "Add", "Subtract",
            "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "add", "subtract", "multiply", "average",
            "maximum", "minimum", "concatenate", "ReLU", "LeakyReLU", "ELU", "Softmax"]
+__all__ += ["RNN", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells"]   # the cell API (chainrule/nn/cells.py)
 
 # Keras' shorter aliases
 MaxPool1D, MaxPool2D = MaxPooling1D, MaxPooling2D

@@ -42,6 +42,12 @@ from chainrule.nn import masking, recurrent  # noqa: E402
 
 __all__ += ["Masking", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "masking", "recurrent"]
 
+# Keras' cell API: one step of a recurrent cell, and RNN to run a cell over a sequence (chainrule/nn/cells.py)
+from chainrule.nn.cells import SimpleRNNCell, LSTMCell, GRUCell, StackedRNNCells, RNN  # noqa: E402
+from chainrule.nn import cells  # noqa: E402
+
+__all__ += ["SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells", "RNN", "cells"]
+
 # Keras' functional API (chainrule/nn/graph.py) and merging layers (chainrule/nn/merge.py)
 from chainrule.nn.graph import Input, InputLayer, Model  # noqa: E402
 from chainrule.nn.merge import Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate  # noqa: E402

@@ -901,8 +901,8 @@ def reset_states(model: Module) -> None:
     >>> reset_states(model); float(np.abs(model[0].states[0]).sum())
     0.0
     """
-    for m in model.modules():
-        if isinstance(m, _Recurrent) and m.stateful:
+    for m in model.modules():   # SimpleRNN, LSTM, GRU, and any layer with stateful and reset_states (RNN)
+        if m.__dict__.get("stateful") is True and callable(getattr(m, "reset_states", None)):
             m.reset_states()
 
 
