@@ -202,6 +202,34 @@ def test_every_keras_activation_name_gives_keras_values_and_gradients(keras):
                                    err_msg=layer)
 
 
+def test_keras_relu_options_give_keras_values_gradients_and_save(keras, tmp_path):
+    # max_value, negative_slope and threshold, alone and together (away from the kinks, where the
+    # libraries pick different one-sided derivatives)
+    x = np.linspace(-3.1, 8.2, 24)
+    for kw in ({}, {"max_value": 6}, {"max_value": 2.4}, {"negative_slope": 0.1}, {"threshold": 1.05},
+               {"negative_slope": 0.2, "threshold": 1.45, "max_value": 4.1}, {"negative_slope": 0.3, "max_value": 6}):
+        xo = ctorch.tensor(x, requires_grad=True)
+        y = cl.ReLU(**kw)(xo)
+        (y * np.cos(x)).sum().backward()
+        xk = torch.tensor(x, requires_grad=True)
+        yk = keras.layers.ReLU(**kw)(xk)
+        (yk * torch.tensor(np.cos(x))).sum().backward()
+        np.testing.assert_allclose(y.numpy(), yk.detach().numpy(), atol=1e-6, err_msg=str(kw))
+        np.testing.assert_allclose(xo.grad, xk.grad.numpy(), atol=1e-6, err_msg=str(kw))
+        np.testing.assert_allclose(np.asarray(ckeras.activations.relu(x, **kw)),
+                                   keras.ops.convert_to_numpy(keras.activations.relu(x, **kw)), atol=1e-6)
+    model = cm.Sequential([cl.Dense(4, input_shape=(3,)), cl.ReLU(max_value=1.5, threshold=0.1),
+                           cl.Dense(2, activation=ckeras.activations.relu)])
+    X = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    model.save(tmp_path / "relu.keras")
+    again = cm.load_model(tmp_path / "relu.keras")
+    np.testing.assert_array_equal(again.predict(X, verbose=0), model.predict(X, verbose=0))
+    assert again.layers[1].get_config() == {"max_value": 1.5, "negative_slope": 0.0, "threshold": 0.1}
+    assert again.layers[2].get_config()["activation"] == "relu"     # keras.activations.relu is the table's relu
+    with pytest.raises(ValueError, match="ReLU: max_value must be a number >= 0 or None, got -1"):
+        cl.ReLU(max_value=-1)
+
+
 def test_pytorch_activation_modules_give_pytorch_values_gradients_and_reprs():
     x = np.linspace(-4.2, 7.1, 24).reshape(4, 6)
     for text in ("SiLU()", "SELU()", "ReLU6()", "Hardsigmoid()", "Hardswish()", "Mish()", "Softsign()", "GELU()",

@@ -5,14 +5,17 @@ here trains with the same primitives as one built from :mod:`chainrule.nn`.  Thr
 variants of PyTorch-style modules chainrule.nn also has, subclassed because Keras' signature and
 defaults differ: ``LeakyReLU(negative_slope=0.3)`` (PyTorch's default is 0.01), ``Softmax(axis=-1)``
 (PyTorch's takes ``dim``) and ``ReLU(max_value=None, negative_slope=0.0, threshold=0.0)``.
-A Keras layer chainrule does not have (``Embedding``, ``Conv3D``, ...) raises a
+A Keras layer chainrule does not have (``Conv3D``, ``Lambda``, ...) raises a
 NotImplementedError naming it.
 """
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from chainrule._unsupported import missing
+from chainrule.keras import activations as _keras_activations
 from chainrule.nn.core import Layer, Dense, Activation, Dropout, Flatten, ELU
 from chainrule.nn.core import LeakyReLU as _TorchLeakyReLU, Softmax as _TorchSoftmax, ReLU as _TorchReLU
 from chainrule.nn.normalization import BatchNormalization
@@ -72,20 +75,31 @@ class KerasSoftmax(_TorchSoftmax):
 
 
 class KerasReLU(_TorchReLU):
-    """Keras' ``ReLU(max_value=None, negative_slope=0.0, threshold=0.0)``: y = max(0, x) (the defaults only)."""
+    """Keras' ``ReLU(max_value=None, negative_slope=0.0, threshold=0.0)``: y = min(x, max_value) for
+    x >= threshold, negative_slope (x - threshold) below it (:func:`chainrule.keras.activations.relu`;
+    the defaults are the relu primitive, fused in a dense stack like ``Dense(activation='relu')``)."""
 
     _auto_name = "ReLU"
 
-    def __init__(self, max_value: None = None, negative_slope: float = 0.0, threshold: float = 0.0,
+    def __init__(self, max_value: float | None = None, negative_slope: float = 0.0, threshold: float = 0.0,
                  **kwargs: Any) -> None:
-        if max_value is not None or negative_slope or threshold:
-            raise NotImplementedError("keras.layers.ReLU(max_value=, negative_slope=, threshold=) is not implemented "
-                                      "in chainrule; use ReLU() or LeakyReLU(negative_slope)")
-        Activation.__init__(self, "relu", **kwargs)
+        for what, v in (("max_value", max_value), ("negative_slope", negative_slope), ("threshold", threshold)):
+            if v is None and what == "max_value":
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not v >= 0:
+                raise ValueError(f"ReLU: {what} must be a number >= 0{' or None' if what == 'max_value' else ''}, "
+                                 f"got {v!r}")
+        self.max_value = None if max_value is None else float(max_value)
+        self.negative_slope, self.threshold = float(negative_slope), float(threshold)
+        if self.max_value is None and not self.negative_slope and not self.threshold:
+            Activation.__init__(self, "relu", **kwargs)
+        else:
+            Activation.__init__(self, _keras_activations.relu, negative_slope=self.negative_slope,
+                                max_value=self.max_value, threshold=self.threshold, **kwargs)
 
     def get_config(self) -> dict[str, Any]:
-        """The layer's arguments (none beyond Keras' defaults), for saving."""
-        return {}
+        """The layer's arguments, for saving."""
+        return {"max_value": self.max_value, "negative_slope": self.negative_slope, "threshold": self.threshold}
 
 
 ReLU, LeakyReLU, Softmax = KerasReLU, KerasLeakyReLU, KerasSoftmax

@@ -413,15 +413,24 @@ class Activation(Layer):
     def forward(self, x: TensorLike) -> Tensor | np.ndarray:
         return self.fn(x, **self.kwargs) if self.kwargs else self.fn(x)
 
-    def get_config(self) -> dict[str, Any]:
+    def _table_name(self):
+        """The table's name for this layer's function with its parameters, or None: a front door's
+        function known by a table name (keras.activations.relu) is that name only without parameters."""
         name = activations.name_of(self.fn)
+        if name is None or (self.kwargs and activations.get(name) is not self.fn):
+            return None
+        return name
+
+    def get_config(self) -> dict[str, Any]:
+        name = self._table_name()
         if name is None:
             raise TypeError(f"{self!r}: cannot save a custom activation; use a named one")
         return {"activation": name, **self.kwargs}
 
     def stack_activation(self) -> tuple[str, dict[str, Any]] | None:
         """(name, parameters) of this layer's activation if a fused dense stack can apply it, else None."""
-        if type(self).forward is not Activation.forward or activations.fusable(self.fn) is None:
+        if type(self).forward is not Activation.forward or activations.fusable(self.fn) is None or \
+                self._table_name() is None:
             return None
         return activations.name_of(self.fn), dict(self.kwargs)
 

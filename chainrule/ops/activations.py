@@ -31,7 +31,7 @@ from chainrule.ops.elementwise import Activation
 if TYPE_CHECKING:
     from chainrule._typing import ActivationLike, Callable, Optional, TensorOrArray
 
-__all__ = ["NAMES", "FUSABLE", "get", "spec", "name_of", "fusable", "Activation"]
+__all__ = ["NAMES", "FUSABLE", "get", "spec", "name_of", "fusable", "same_as", "Activation"]
 
 #: public function of each activation, by its canonical name
 _FUNCTIONS = {"identity": identity, "sigmoid": sigmoid, "tanh": tanh, "relu": relu, "leaky_relu": leaky_relu,
@@ -83,6 +83,16 @@ def name_of(fn: Callable[..., TensorOrArray]) -> Optional[str]:
         return _BY_FUNCTION.get(fn)
     except TypeError:  # an unhashable callable
         return None
+
+
+def same_as(fn: Callable[..., TensorOrArray], name: str) -> None:
+    """Record that a front door's ``fn`` is the table's ``name`` when called with one argument (Keras'
+    ``relu(x, negative_slope=0, max_value=None, threshold=0)`` is ``relu``), so a layer given ``fn``
+    fuses and saves it as ``name``."""
+    canonical = _key(name)
+    if canonical not in _FUNCTIONS:
+        raise ValueError(f"same_as: unknown activation {name!r}")
+    _BY_FUNCTION[fn] = canonical
 
 
 def spec(activation: ActivationLike) -> Optional[type[Activation]]:
