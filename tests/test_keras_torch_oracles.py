@@ -230,6 +230,59 @@ def test_keras_relu_options_give_keras_values_gradients_and_save(keras, tmp_path
         cl.ReLU(max_value=-1)
 
 
+def _scaled_dense(base):
+    """The same Keras-style custom layer (build with add_weight, call) for either library."""
+    class ScaledDense(base):
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="glorot_uniform")
+            self.b = self.add_weight(shape=(self.units,), initializer="zeros", regularizer="l2")
+            self.scale = self.add_weight(shape=(), initializer="ones", trainable=False)
+
+        def call(self, inputs, training=None):
+            y = (inputs @ self.w + self.b) * self.scale
+            return y * 0.5 if training else y
+
+        def get_config(self):
+            return {"units": self.units}
+    return ScaledDense
+
+
+def test_a_keras_style_custom_layer_and_lambda_train_as_in_keras(keras, tmp_path):
+    X, y = _data(n=32, d=3)
+    ours_cls, theirs_cls = _scaled_dense(cl.Layer), _scaled_dense(keras.layers.Layer)
+    ours = cm.Sequential([cl.Input((3,)), ours_cls(4), cl.Lambda(lambda t: t[:, :3] * 2.0), cl.Dense(1)])
+    theirs = keras.Sequential([keras.Input((3,)), theirs_cls(4), keras.layers.Lambda(lambda t: t[:, :3] * 2.0),
+                               keras.layers.Dense(1)])
+    assert [w.shape for w in ours.get_weights()] == [tuple(w.shape) for w in theirs.get_weights()]
+    assert ours.layers[1].output_shape == (None, 3)            # found by calling the Lambda once on zeros
+    theirs.set_weights(ours.get_weights())
+    np.testing.assert_allclose(ours.predict(X, verbose=0), theirs.predict(X, verbose=0), atol=1e-6)
+    for model in (ours, theirs):
+        model.compile(optimizer=(co if model is ours else keras.optimizers).SGD(learning_rate=0.1), loss="mse")
+    h_ours = ours.fit(X, y, epochs=3, batch_size=8, shuffle=False, verbose=0).history["loss"]
+    h_theirs = theirs.fit(X, y, epochs=3, batch_size=8, shuffle=False, verbose=0).history["loss"]
+    np.testing.assert_allclose(h_ours, h_theirs, rtol=1e-5)   # training=True halves, and the L2 of b is in it
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, keras.ops.convert_to_numpy(b), atol=1e-6)
+    assert ours.layers[0].scale.requires_grad is False and float(ours.layers[0].scale.data) == 1.0
+    # the layer outside a model builds on its first call; it saves and loads where its class is defined
+    alone = ours_cls(2)
+    assert alone(np.ones((5, 7), np.float32)).shape == (5, 2) and [n for n, _ in alone.named_parameters()] == \
+        ["w", "b", "scale"]
+    plain = cm.Sequential([cl.Input((3,)), ours_cls(4), cl.Dense(1)])
+    plain.save(tmp_path / "custom.keras")
+    np.testing.assert_array_equal(cm.load_model(tmp_path / "custom.keras").predict(X, verbose=0),
+                                  plain.predict(X, verbose=0))
+    with pytest.raises(TypeError, match="a Lambda layer cannot be saved"):
+        ours.save(tmp_path / "lambda.keras")
+    with pytest.raises(TypeError, match="Lambda: function must be callable, got int"):
+        cl.Lambda(3)
+
+
 def test_pytorch_activation_modules_give_pytorch_values_gradients_and_reprs():
     x = np.linspace(-4.2, 7.1, 24).reshape(4, 6)
     for text in ("SiLU()", "SELU()", "ReLU6()", "Hardsigmoid()", "Hardswish()", "Mish()", "Softsign()", "GELU()",

@@ -5,7 +5,7 @@ here trains with the same primitives as one built from :mod:`chainrule.nn`.  Thr
 variants of PyTorch-style modules chainrule.nn also has, subclassed because Keras' signature and
 defaults differ: ``LeakyReLU(negative_slope=0.3)`` (PyTorch's default is 0.01), ``Softmax(axis=-1)``
 (PyTorch's takes ``dim``) and ``ReLU(max_value=None, negative_slope=0.0, threshold=0.0)``.
-A Keras layer chainrule does not have (``Conv3D``, ``Lambda``, ...) raises a
+A Keras layer chainrule does not have (``Conv3D``, ...) raises a
 NotImplementedError naming it.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 
 from chainrule._unsupported import missing
 from chainrule.keras import activations as _keras_activations
-from chainrule.nn.core import Layer, Dense, Activation, Dropout, Flatten, ELU
+from chainrule.nn.core import Layer, Dense, Activation, Dropout, Flatten, ELU, Lambda
 from chainrule.nn.core import LeakyReLU as _TorchLeakyReLU, Softmax as _TorchSoftmax, ReLU as _TorchReLU
 from chainrule.nn.normalization import BatchNormalization
 from chainrule.nn.conv import (Conv1D, Conv2D, MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D,
@@ -30,14 +30,15 @@ from chainrule.nn.graph import Input, InputLayer
 from chainrule.nn.merge import (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, add, subtract,
                                 multiply, average, maximum, minimum, concatenate)
 
-__all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Flatten", "BatchNormalization",
-           "Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D", "MaxPool1D", "MaxPool2D", "AveragePooling1D",
-           "AveragePooling2D", "AvgPool1D", "AvgPool2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
-           "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPool1D",
-           "GlobalMaxPool2D", "ZeroPadding1D", "ZeroPadding2D", "SpatialDropout1D", "SpatialDropout2D", "Reshape",
-           "Masking", "Embedding", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "Add", "Subtract",
-           "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "add", "subtract", "multiply", "average",
-           "maximum", "minimum", "concatenate", "ReLU", "LeakyReLU", "ELU", "Softmax"]
+__all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Flatten", "Lambda",
+           "BatchNormalization", "Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D", "MaxPool1D", "MaxPool2D",
+           "AveragePooling1D", "AveragePooling2D", "AvgPool1D", "AvgPool2D", "GlobalAveragePooling1D",
+           "GlobalAveragePooling2D", "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
+           "GlobalMaxPool1D", "GlobalMaxPool2D", "ZeroPadding1D", "ZeroPadding2D", "SpatialDropout1D",
+           "SpatialDropout2D", "Reshape", "Masking", "Embedding", "SimpleRNN", "LSTM", "GRU", "Bidirectional",
+           "TimeDistributed", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "add",
+           "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "ReLU", "LeakyReLU", "ELU",
+           "Softmax"]
 __all__ += ["RNN", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells"]   # the cell API (chainrule/nn/cells.py)
 
 # Keras' shorter aliases
@@ -106,5 +107,4 @@ ReLU, LeakyReLU, Softmax = KerasReLU, KerasLeakyReLU, KerasSoftmax
 
 __getattr__ = missing(__name__, "keras.layers", {
     "Conv3D": "chainrule has 1-D and 2-D convolutions (Conv1D, Conv2D)",
-    "Lambda": "write a Layer subclass with a forward (or call) method instead",
 })

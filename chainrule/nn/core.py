@@ -5,6 +5,8 @@ to  z^(l) = a^(l-1) W^(l) + b^(l)  and  a^(l) = f(z^(l))  (rows are samples).
 """
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -19,7 +21,7 @@ from chainrule.ops.fused import DenseStack
 from chainrule.tensor import Tensor, get_default_dtype, get_rng
 from chainrule.nn.init import Initializer
 from chainrule.nn.regularizers import Regularizer
-from chainrule.nn.symbolic import KerasTensor
+from chainrule.nn.symbolic import KerasTensor, _traced_shapes
 
 if TYPE_CHECKING:
     from chainrule._typing import ArrayLike, DTypeLike, TensorLike
@@ -77,6 +79,69 @@ class Layer(Module):
         if dtype is not None:
             self.dtype = _checks.dtype(who, dtype)
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # a Keras-style layer written by a user (call, and a build that returns nothing): its build is
+        # wrapped, as Keras 3 wraps it, so that it runs once and reports the output shape
+        if "build" in cls.__dict__ and not cls.__module__.startswith("chainrule.") and \
+                getattr(cls.__dict__["build"], "_keras_wrapped", None) is None:
+            cls.build = _keras_build(cls.__dict__["build"])
+
+    def add_weight(self, shape: Sequence[int] | None = None,
+                   initializer: str | Initializer | Callable[..., np.ndarray] | None = None,
+                   dtype: DTypeLike = None, trainable: bool = True,
+                   regularizer: str | Regularizer | Callable[[Tensor], Tensor] | None = None,
+                   constraint: None = None, name: str | None = None, **kwargs: Any) -> Parameter:
+        """Keras' ``add_weight``: a new Parameter of ``shape`` drawn from ``initializer`` (Keras' default
+        'glorot_uniform' for floats, 'zeros' otherwise), frozen unless ``trainable``, with its
+        ``regularizer``'s penalty in the training loss.  It belongs to the layer at once (as
+        ``weight_0``, ``weight_1``, ... or ``name``) and takes the attribute's name when assigned
+        (``self.w = self.add_weight(...)``), so ``get_weights`` lists the weights in creation order."""
+        who = f"{type(self).__name__}.add_weight"
+        _no_constraints(who, constraint=constraint)
+        shape = () if shape is None else _checks.shape(who, "shape", shape)
+        if any(d is None for d in shape):
+            raise ValueError(f"{who}: shape must be known, got {shape}")
+        dt = _checks.dtype(who, dtype) if dtype is not None else (self.__dict__.get("dtype") or get_default_dtype())
+        if initializer is None:
+            initializer = "glorot_uniform" if dt.kind == "f" else "zeros"
+        value = np.asarray(init.get(initializer)(tuple(shape), dtype=dt, rng=get_rng()), dtype=dt)
+        p = Parameter(value, requires_grad=bool(trainable))
+        pending = self.__dict__.get("_added_weights")
+        if pending is None:
+            pending = {}
+            object.__setattr__(self, "_added_weights", pending)
+        key = name if isinstance(name, str) and name and name not in self._parameters else \
+            f"weight_{len(self._parameters)}"
+        self._parameters[key] = p
+        pending[id(p)] = key
+        _module._changed()
+        if regularizer is not None:
+            object.__setattr__(self, "_added_penalties",
+                               [*self.__dict__.get("_added_penalties", ()), (regularizers.get(regularizer), p)])
+        return p
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        pending = self.__dict__.get("_added_weights")
+        if pending and isinstance(value, Parameter) and id(value) in pending:
+            self._parameters.pop(pending.pop(id(value)), None)    # add_weight's Parameter takes this name
+        super().__setattr__(name, value)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """A Keras-style layer's ``call``: built on its first input's shape if it was not, then called
+        (with ``training`` when ``call`` takes it)."""
+        call = getattr(self, "call", None)
+        if call is None:
+            raise NotImplementedError(f"{type(self).__name__} must define forward() (or Keras' call())")
+        if not self.__dict__.get("_keras_built") and type(self).build is not Layer.build and args:
+            self.build((None, *np.shape(_data(args[0]))[1:]))
+        takes = _call_parameters(call)   # Keras passes training= only to a call that takes it
+        if "training" in takes:
+            kwargs.setdefault("training", self.training)
+        elif "training" in kwargs and not any(p.kind is p.VAR_KEYWORD for p in takes.values()):
+            del kwargs["training"]
+        return call(*args, **kwargs)
+
     def build(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         """Create weights for inputs of ``input_shape`` (batch axis first); return the output shape."""
         self.input_shape = tuple(input_shape)
@@ -100,6 +165,7 @@ class Layer(Module):
             reg = getattr(self, attr, None)
             if reg is not None and name in self._parameters:
                 yield reg, self._parameters[name]
+        yield from self.__dict__.get("_added_penalties", ())
 
     def get_config(self) -> dict[str, Any]:
         """The constructor's arguments (JSON-able), for saving; see :meth:`Module.get_config`."""
@@ -159,6 +225,43 @@ class Layer(Module):
     def output(self) -> KerasTensor | list[KerasTensor]:
         """The symbolic output of the layer's (first) call in a functional model (``Model(inputs, layer.output)``)."""
         return _graph_attr(self, "output")
+
+
+def _call_parameters(fn):
+    try:
+        return inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        return {}
+
+
+def _keras_build(build):
+    """A user's Keras-style ``build(input_shape)`` (which returns nothing) as chainrule's: it runs once,
+    marks the layer built and returns the output shape (its ``compute_output_shape``, else found by
+    calling the layer once on zeros)."""
+    @functools.wraps(build)
+    def wrapped(self, input_shape):
+        shape = tuple(input_shape)
+        if not self.__dict__.get("_keras_built"):
+            object.__setattr__(self, "_keras_built", True)
+            try:
+                build(self, shape)
+            except BaseException:
+                object.__setattr__(self, "_keras_built", False)
+                raise
+        self.input_shape = shape
+        object.__setattr__(self, "_self_built", True)
+        if type(self).compute_output_shape is not Layer.compute_output_shape:
+            out = self.compute_output_shape(shape)
+        else:
+            try:
+                out, _ = _traced_shapes(self, (KerasTensor(shape, self.__dict__.get("dtype") or get_default_dtype()),),
+                                        {})
+            except Exception:   # (a call that needs more than zeros: its shape is found on the first real call)
+                out = None
+        self.output_shape = None if out is None else (tuple(out) if not isinstance(out, list) else out)
+        return self.output_shape
+    wrapped._keras_wrapped = True
+    return wrapped
 
 
 #: the keyword arguments every layer takes (handled by Layer.__init__)
@@ -400,6 +503,51 @@ def permuted_view(layer: Module, name: str, perm: Sequence[int]) -> PermutedPara
         cache[name] = view
         object.__setattr__(layer, "_views", cache)
     return view
+
+
+class Lambda(Layer):
+    """Keras' ``Lambda(function, output_shape=None, arguments=None)``: ``y = function(x, **arguments)``, for
+    a computation written with chainrule's (or NumPy-style) operations on Tensors, e.g.
+    ``Lambda(lambda x: x[:, -1])``.  The output shape is ``output_shape`` (a tuple without the batch
+    axis, or a function of the input shape) or found by calling the function once on zeros.  A model
+    holding one cannot be saved: the function is code, and chainrule never loads code from a file.
+
+    >>> import numpy as np
+    >>> Lambda(lambda x: x[:, -1], input_shape=(5, 3)).output_shape
+    (None, 3)
+    """
+
+    def __init__(self, function: Callable[..., Any], output_shape: Sequence[int | None] | Callable[..., Any] | None
+                 = None, mask: None = None, arguments: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        if not callable(function):
+            raise TypeError(f"Lambda: function must be callable, got {type(function).__name__}")
+        if mask is not None:
+            raise NotImplementedError("Lambda(mask=...) is not implemented in chainrule")
+        if arguments is not None and not isinstance(arguments, dict):
+            raise TypeError(f"Lambda: arguments must be a dict of keyword arguments, got {type(arguments).__name__}")
+        super().__init__(**kwargs)
+        self.function, self.arguments, self._output_shape = function, dict(arguments or {}), output_shape
+        if self.input_shape is not None:
+            self.build(self.input_shape)
+
+    def forward(self, x: Any) -> Any:
+        return self.function(x, **self.arguments)
+
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
+        given = self._output_shape
+        if callable(given):
+            return tuple(given(tuple(input_shape)))
+        if given is not None:
+            return (tuple(input_shape)[0], *_checks.shape("Lambda", "output_shape", given))
+        out, _ = _traced_shapes(self, (KerasTensor(tuple(input_shape), get_default_dtype()),), {})
+        return tuple(out)
+
+    def get_config(self) -> dict[str, Any]:
+        raise TypeError(f"{self!r}: a Lambda layer cannot be saved (its function is code, and chainrule never "
+                        f"loads code from a file); write a Layer subclass with a call method instead")
+
+    def extra_repr(self) -> str:
+        return getattr(self.function, "__name__", "function")
 
 
 class Activation(Layer):
