@@ -47,7 +47,7 @@ from chainrule.nn import activations, init, regularizers
 from chainrule.nn.core import Layer
 from chainrule.nn.masking import get_mask, set_mask
 from chainrule.nn.module import Module
-from chainrule.nn.recurrent import GRU, LSTM, SimpleRNN, _data, _layer_from, _positive_int, _rate, _Recurrent
+from chainrule.nn.recurrent import GRU, LSTM, SimpleRNN, _data, _layer_from, _positive_int, _Recurrent
 from chainrule.tensor import Tensor, get_default_dtype
 
 if TYPE_CHECKING:
@@ -224,20 +224,9 @@ class _Cell(Layer):
                bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer, dropout,
                recurrent_dropout, seed, dtype):
         cls = type(self).__name__
-        self.units = _positive_int(units, "units", cls)
-        self.activation = activations.get(activation)
-        self.recurrent_activation = activations.get(recurrent_activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = init.get(kernel_initializer)
-        self.recurrent_initializer = init.get(recurrent_initializer)
-        self.bias_initializer = init.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.dropout = _rate(dropout, "dropout", cls)
-        self.recurrent_dropout = _rate(recurrent_dropout, "recurrent_dropout", cls)
-        self.seed = seed
-        self._rng = None if seed is None else np.random.default_rng(seed)
+        _Recurrent._set_cell_options(self, units, activation, recurrent_activation, use_bias, kernel_initializer,
+                                     recurrent_initializer, bias_initializer, kernel_regularizer,
+                                     recurrent_regularizer, bias_regularizer, dropout, recurrent_dropout, seed)
         self._masks = {}
         self.dtype = _checks.dtype(cls, dtype) if dtype is not None else None
         object.__setattr__(self, "_self_built", False)

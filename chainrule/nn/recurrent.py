@@ -199,10 +199,10 @@ class _Recurrent(Layer):
                              f"{n_samples} samples leave a last batch of {n_samples % batch_size}; use a number of "
                              f"samples divisible by the batch size")
 
-    def _setup(self, units, activation, recurrent_activation, use_bias, kernel_initializer, recurrent_initializer,
-               bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer, dropout,
-               recurrent_dropout, seed, return_sequences, return_state, go_backwards, stateful, unroll,
-               zero_output_for_mask, input_shape, input_dim, batch_size, name, dtype):
+    def _set_cell_options(self, units, activation, recurrent_activation, use_bias, kernel_initializer,
+                          recurrent_initializer, bias_initializer, kernel_regularizer, recurrent_regularizer,
+                          bias_regularizer, dropout, recurrent_dropout, seed):
+        """The cell's arguments, checked (shared with the cells of chainrule/nn/cells.py)."""
         cls = type(self).__name__
         self.units = _positive_int(units, "units", cls)
         self.activation = activations.get(activation)
@@ -218,6 +218,15 @@ class _Recurrent(Layer):
         self.recurrent_dropout = _rate(recurrent_dropout, "recurrent_dropout", cls)
         self.seed = seed
         self._rng = None if seed is None else np.random.default_rng(seed)
+
+    def _setup(self, units, activation, recurrent_activation, use_bias, kernel_initializer, recurrent_initializer,
+               bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer, dropout,
+               recurrent_dropout, seed, return_sequences, return_state, go_backwards, stateful, unroll,
+               zero_output_for_mask, input_shape, input_dim, batch_size, name, dtype):
+        cls = type(self).__name__
+        self._set_cell_options(units, activation, recurrent_activation, use_bias, kernel_initializer,
+                               recurrent_initializer, bias_initializer, kernel_regularizer, recurrent_regularizer,
+                               bias_regularizer, dropout, recurrent_dropout, seed)
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
         self.go_backwards, self.stateful, self.unroll = bool(go_backwards), bool(stateful), bool(unroll)
         self.zero_output_for_mask = bool(zero_output_for_mask)
