@@ -43,7 +43,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from chainrule import _checks, ops
-from chainrule.nn import activations, init, regularizers
 from chainrule.nn.core import Layer
 from chainrule.nn.masking import get_mask, set_mask
 from chainrule.nn.module import Module
@@ -360,22 +359,8 @@ class _Cell(Layer):
     # ------------------------------------------------------------------ saving
     def get_config(self) -> dict[str, Any]:
         """The constructor's arguments (JSON-able), for saving; refuses custom activations by name."""
-        names = {}
-        for key in ("activation", "recurrent_activation") if self._has_recurrent_activation else ("activation",):
-            fn = getattr(self, key)
-            name = activations.name_of(fn)
-            if name is None:
-                raise TypeError(f"{self!r}: cannot save a custom {key} {fn!r}; use a named one")
-            names[key] = name
-        return {"units": self.units, **names, "use_bias": self.use_bias,
-                "kernel_initializer": init.serialize(self.kernel_initializer),
-                "recurrent_initializer": init.serialize(self.recurrent_initializer),
-                "bias_initializer": init.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed,
-                **self._extra_config(), "name": self.name,
+        keys = ("activation", "recurrent_activation") if self._has_recurrent_activation else ("activation",)
+        return {**_Recurrent._cell_config(self, keys), **self._extra_config(), "name": self.name,
                 "dtype": None if self.dtype is None else self.dtype.name}
 
     _has_recurrent_activation = True

@@ -385,9 +385,11 @@ class _Recurrent(Layer):
         return names
 
     # ------------------------------------------------------------------ saving
-    def _base_config(self):
+    def _cell_config(self, keys=("activation", "recurrent_activation")):
+        """The cell's arguments as saved (shared with the cells of chainrule/nn/cells.py); refuses custom
+        activations, which have no name."""
         names = {}
-        for key in ("activation", "recurrent_activation"):
+        for key in keys:
             fn = getattr(self, key)
             name = activations.name_of(fn)
             if name is None:
@@ -400,7 +402,10 @@ class _Recurrent(Layer):
                 "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
                 "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
                 "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed,
+                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
+
+    def _base_config(self):
+        return {**self._cell_config(),
                 "return_sequences": self.return_sequences, "return_state": self.return_state,
                 "go_backwards": self.go_backwards, "stateful": self.stateful, "unroll": self.unroll,
                 "zero_output_for_mask": self.zero_output_for_mask,
