@@ -283,6 +283,52 @@ def test_a_keras_style_custom_layer_and_lambda_train_as_in_keras(keras, tmp_path
         cl.Lambda(3)
 
 
+def test_keras_ops_give_keras_values_and_a_layer_written_with_them_trains_as_in_keras(keras):
+    from chainrule.keras import ops as cops
+    x = np.linspace(-2.2, 3.1, 12, dtype=np.float32).reshape(3, 4)
+    pos = np.abs(x) + 0.5
+    calls = [("relu", x), ("relu6", x * 3), ("sigmoid", x), ("softplus", x), ("silu", x), ("gelu", x),
+             ("leaky_relu", x), ("elu", x), ("selu", x), ("hard_sigmoid", x), ("log_sigmoid", x), ("softmax", x),
+             ("log_softmax", x), ("tanh", x), ("exp", x), ("log", pos), ("sqrt", pos), ("rsqrt", pos), ("erf", x),
+             ("square", x), ("abs", x), ("sum", x), ("mean", x, 1), ("max", x, 0), ("min", x), ("std", x),
+             ("var", x, 0), ("logsumexp", x, 1), ("cumsum", x, 1), ("matmul", x, x.T), ("dot", x, x.T),
+             ("einsum", "ij,kj->ik", x, x), ("reshape", x, (4, 3)), ("transpose", x), ("expand_dims", x, 0),
+             ("squeeze", x[None]), ("concatenate", [x, x], 1), ("stack", [x, x]), ("clip", x, -1.0, 1.0),
+             ("where", x > 0, x, 0.0), ("maximum", x, 0.5), ("argmax", x, 1), ("one_hot", np.array([0, 2, 1]), 3),
+             ("zeros", (2, 3)), ("ones", (2,)), ("eye", 3), ("full", (2, 2), 0.5), ("linspace", 0.0, 1.0, 5),
+             ("split", x, 2, 1), ("cast", x, "float16"), ("convert_to_tensor", [1.0, 2.0])]
+    for name, *args in calls:
+        ours, theirs = getattr(cops, name)(*args), getattr(keras.ops, name)(*args)
+        ours, theirs = (ours, theirs) if isinstance(ours, list) else ([ours], [theirs])
+        for a, b in zip(ours, theirs):
+            b = keras.ops.convert_to_numpy(b)
+            a = cops.convert_to_numpy(a)
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6, err_msg=name)
+            # the same float type (Keras' float32 where NumPy would make float64); integers may differ in width
+            same = a.dtype == b.dtype if b.dtype.kind == "f" else a.dtype.kind == b.dtype.kind
+            assert same, (name, a.dtype, b.dtype)
+    assert cops.shape(cops.zeros((2, 3))) == (2, 3)
+    assert not cops.stop_gradient(ctorch.ones(2, requires_grad=True)).requires_grad
+
+    def gated(base, ops):
+        class Gated(base):
+            def build(self, input_shape):
+                self.w = self.add_weight(shape=(input_shape[-1], input_shape[-1]), initializer="glorot_uniform")
+
+            def call(self, x):
+                return x * ops.sigmoid(ops.matmul(x, self.w)) + ops.mean(x, axis=-1, keepdims=True)
+        return Gated
+    X, y = _data(n=24, d=3)
+    ours = cm.Sequential([cl.Input((3,)), gated(cl.Layer, cops)(), cl.Dense(1)])
+    theirs = keras.Sequential([keras.Input((3,)), gated(keras.layers.Layer, keras.ops)(), keras.layers.Dense(1)])
+    theirs.set_weights(ours.get_weights())
+    for model, opt in ((ours, co), (theirs, keras.optimizers)):
+        model.compile(optimizer=opt.SGD(learning_rate=0.2), loss="mse")
+    np.testing.assert_allclose(ours.fit(X, y, epochs=3, batch_size=6, shuffle=False, verbose=0).history["loss"],
+                               theirs.fit(X, y, epochs=3, batch_size=6, shuffle=False, verbose=0).history["loss"],
+                               rtol=1e-5)
+
+
 def test_pytorch_activation_modules_give_pytorch_values_gradients_and_reprs():
     x = np.linspace(-4.2, 7.1, 24).reshape(4, 6)
     for text in ("SiLU()", "SELU()", "ReLU6()", "Hardsigmoid()", "Hardswish()", "Mish()", "Softsign()", "GELU()",

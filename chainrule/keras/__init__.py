@@ -14,16 +14,15 @@ NotImplementedError naming it.
 """
 from chainrule._unsupported import missing
 from chainrule.keras import (activations, backend, callbacks, datasets, initializers, layers, losses, metrics,
-                             models, optimizers, regularizers, utils)
+                             models, ops, optimizers, regularizers, utils)
 from chainrule.keras.layers import Input, InputLayer, Layer
 from chainrule.keras.models import Model, Sequential, load_model, save_model
 
 __all__ = ["activations", "backend", "callbacks", "datasets", "initializers", "layers", "losses", "metrics",
-           "models", "optimizers", "regularizers", "utils", "Input", "InputLayer", "Layer", "Model", "Sequential",
-           "load_model", "save_model"]
+           "models", "ops", "optimizers", "regularizers", "utils", "Input", "InputLayer", "Layer", "Model",
+           "Sequential", "load_model", "save_model"]
 
 __version__ = "3 (chainrule)"
 
-__getattr__ = missing(__name__, "keras", {"ops": "write the computation with chainrule's functions (chainrule.exp, "
-                                                 "...) in a Layer's forward", "applications": "", "mixed_precision": "",
+__getattr__ = missing(__name__, "keras", {"applications": "", "mixed_precision": "",
                                           "preprocessing": "", "saving": "use model.save and keras.models.load_model"})

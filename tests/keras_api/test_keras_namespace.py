@@ -467,8 +467,8 @@ def test_missing_features_name_themselves():
     exec("from chainrule.keras.layers import Conv3D", ns)
     with pytest.raises(NotImplementedError, match="keras.layers.Conv3D is not implemented"):
         ns["Conv3D"](10, 2)
-    with pytest.raises(NotImplementedError, match="keras.ops.add is not implemented"):
-        keras.ops.add(1, 2)
+    with pytest.raises(NotImplementedError, match="keras.ops.conv is not implemented in chainrule; use a Conv1D"):
+        keras.ops.conv(np.ones((1, 3, 1)), np.ones((2, 1, 1)))
     # a name the namespace does not know at all: NotImplementedError naming it, and hasattr sees it missing
     with pytest.raises(NotImplementedError, match="keras.layers.NoSuchLayer is not implemented"):
         layers.NoSuchLayer
