@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 import chainrule.numpy as _cnp
+from chainrule import _checks
 from chainrule import ops as _ops
 from chainrule._unsupported import missing
 from chainrule.keras import activations as _acts
@@ -138,7 +139,7 @@ def one_hot(x: ArrayLike, num_classes: int, axis: int = -1, dtype: DTypeLike = N
 
 
 def _dtype(dtype):
-    return np.dtype(get_default_dtype() if dtype is None else str(dtype).replace("torch.", ""))
+    return np.dtype(get_default_dtype()) if dtype is None else _checks.dtype("keras.ops", dtype)
 
 
 def zeros(shape: int | Sequence[int], dtype: DTypeLike = None) -> np.ndarray:

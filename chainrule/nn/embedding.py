@@ -107,7 +107,7 @@ class Embedding(Layer):
 
     def forward(self, x: ArrayLike | Tensor) -> Tensor:
         idx = F.embedding_indices(x, self.input_dim, repr(self))
-        y = F.embedding(idx, self.embeddings)
+        y = F._lookup(idx, self.embeddings)
         if self.mask_zero and idx.ndim == 2:
             set_mask(y, idx != 0)
         return y

@@ -361,7 +361,11 @@ def embedding(input: ArrayLike | Tensor, weight: TensorLike, padding_idx: int | 
     shape = np.shape(ops._value(W))
     if len(shape) != 2:
         raise ValueError(f"embedding: weight must be a matrix (num_embeddings, embedding_dim), got shape {shape}")
-    idx = embedding_indices(input, shape[0])
+    return _lookup(embedding_indices(input, shape[0]), W, padding_idx, max_norm, norm_type, scale_grad_by_freq)
+
+
+def _lookup(idx, W, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False):
+    """:func:`embedding` on checked row numbers ``idx`` (from :func:`embedding_indices`)."""
     if max_norm is not None:
         data = np.asarray(ops._value(W))
         rows = np.unique(idx)

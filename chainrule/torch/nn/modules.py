@@ -22,6 +22,7 @@ from chainrule.nn.module import Module, _changed
 from chainrule.nn.normalization import BatchNormalization
 from chainrule.parameter import Parameter
 from chainrule.tensor import Tensor, get_default_dtype, get_rng
+from chainrule.torch.nn.recurrent import _check_device, _dtype_of
 
 if TYPE_CHECKING:
     from chainrule._typing import ArrayLike, DTypeLike, TensorLike
@@ -261,10 +262,6 @@ Softsign = _activation_module("Softsign", "softsign", "PyTorch's ``nn.Softsign``
 
 
 
-def _torch_dtype(dtype):
-    return np.dtype(str(dtype).replace("torch.", "")) if dtype is not None else None
-
-
 class TorchEmbedding(Module):
     """PyTorch's ``nn.Embedding(num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
     norm_type=2.0, scale_grad_by_freq=False, sparse=False)``: y[..., :] = weight[i, :] for each
@@ -287,8 +284,7 @@ class TorchEmbedding(Module):
         for what, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"{who}: {what} must be a positive integer, got {v!r}")
-        if device not in (None, "cpu"):
-            raise ValueError(f"{who}: chainrule runs on the CPU; got device={device!r}")
+        _check_device(who, device)
         n, d = int(num_embeddings), int(embedding_dim)
         if padding_idx is not None:
             if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)) or \
@@ -302,7 +298,7 @@ class TorchEmbedding(Module):
         self.num_embeddings, self.embedding_dim, self.padding_idx = n, d, padding_idx
         self.max_norm = None if max_norm is None else float(max_norm)
         self.norm_type, self.scale_grad_by_freq, self.sparse = float(norm_type), bool(scale_grad_by_freq), bool(sparse)
-        self.dtype = _torch_dtype(dtype)
+        self.dtype = _dtype_of(dtype)
         if _weight is None:
             w = get_rng().standard_normal((n, d)).astype(self.dtype or get_default_dtype())
             if padding_idx is not None:
