@@ -11,3 +11,14 @@ def f64():
     cr.manual_seed(0)
     yield
     cr.set_default_dtype("float32")
+
+
+@pytest.fixture(scope="session")
+def keras():
+    """Keras 3 on its torch backend, the oracle for the Keras-style layers (skips where it is absent)."""
+    import os
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    k = pytest.importorskip("keras")
+    if k.backend.backend() != "torch":
+        pytest.skip("these comparisons run Keras on its torch backend")
+    return k

@@ -1,9 +1,9 @@
 """Small Keras and PyTorch programs run on the real Keras 3 (KERAS_BACKEND=torch) and PyTorch and on
 chainrule.keras / chainrule.torch from the same initial weights: the same numbers come out.
 
-Keras is imported once, here (it takes seconds); each test skips when its library is absent.
+Keras is imported once (the session fixture in tests/conftest.py: it takes seconds); each test skips when its
+library is absent.
 """
-import os
 
 import numpy as np
 import pytest
@@ -13,15 +13,6 @@ import chainrule.torch as ctorch
 from chainrule.keras import layers as cl, models as cm, optimizers as co
 
 torch = pytest.importorskip("torch")
-
-
-@pytest.fixture(scope="module")
-def keras():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    k = pytest.importorskip("keras")
-    if k.backend.backend() != "torch":
-        pytest.skip("these comparisons run Keras on its torch backend")
-    return k
 
 
 @pytest.fixture(autouse=True)

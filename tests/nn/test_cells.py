@@ -1,7 +1,6 @@
 """Keras' cell API (chainrule/nn/cells.py): SimpleRNNCell, LSTMCell, GRUCell, StackedRNNCells and RNN.
 Gradients through the cells, RNN over a built-in cell equal to the layer of the same name bit for
 bit, Keras 3 as the oracle with weights copied, training, saving, and the errors."""
-import os
 
 import numpy as np
 import pytest
@@ -12,6 +11,8 @@ from chainrule.io import load_model, save_model
 from chainrule.nn.masking import get_mask
 from chainrule.parameter import Parameter
 
+from .layer_checks import check_layer, flat_output
+
 
 @pytest.fixture(autouse=True, scope="module")
 def one_blas_thread():
@@ -19,15 +20,6 @@ def one_blas_thread():
     threadpoolctl = pytest.importorskip("threadpoolctl")
     with threadpoolctl.threadpool_limits(1):
         yield
-
-
-@pytest.fixture(scope="module")
-def keras():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    k = pytest.importorskip("keras")
-    if k.backend.backend() != "torch":
-        pytest.skip("these comparisons run Keras on its torch backend")
-    return k
 
 
 PRIMITIVES = {"SimpleRNN": ops.recurrent.SimpleRNNSequence, "LSTM": ops.recurrent.LSTMSequence,
@@ -64,42 +56,6 @@ class NoConfigCell(MinimalRNNCell):
     """A custom cell that cannot describe itself (it takes units but has no get_config of its own)."""
 
     get_config = nn.Layer.get_config
-
-
-def _out(y):
-    """A layer's output as one Tensor (the nested lists of return_state flattened and concatenated)."""
-    flat = []
-
-    def walk(v):
-        if isinstance(v, (list, tuple)):
-            for a in v:
-                walk(a)
-        else:
-            flat.append(ops.reshape(v, (v.shape[0], -1)))
-    walk(y)
-    return ops.concatenate(flat, axis=1) if len(flat) > 1 else flat[0]
-
-
-def check_layer(model, x, **call):
-    """gradcheck and gradgradcheck of model(x, **call) with respect to x and every weight."""
-    named = list(model.named_parameters())
-    modules = dict(model.named_modules())
-
-    def f(x, *ws):
-        saved = []
-        for (name, _), w in zip(named, ws):
-            mname, _, attr = name.rpartition(".")
-            m = modules[mname]
-            saved.append((m, attr, m._parameters[attr]))
-            m._parameters[attr] = w
-        try:
-            return _out(model(x, **call))
-        finally:
-            for m, attr, p in saved:
-                m._parameters[attr] = p
-    arrays = [x] + [p.data.copy() for _, p in named]
-    assert cr.gradcheck(f, *arrays)
-    assert cr.gradgradcheck(f, *arrays)
 
 
 def _cell(kind, units=2):
@@ -146,7 +102,7 @@ def test_one_step_of_each_cell_passes_gradcheck(f64):
             saved = dict(cell._parameters)
             cell._parameters.update(zip(saved, ws))
             try:
-                return _out(cell(x, states))
+                return flat_output(cell(x, states))
             finally:
                 cell._parameters.update(saved)
         assert cr.gradcheck(f, *arrays) and cr.gradgradcheck(f, *arrays)

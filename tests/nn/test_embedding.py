@@ -1,6 +1,5 @@
 """Embeddings (chainrule/nn/embedding.py, nn.functional.embedding, chainrule.torch.nn.Embedding): one
 lookup primitive under Keras' and PyTorch's layers, checked by gradcheck and against both libraries."""
-import os
 
 import numpy as np
 import pytest
@@ -54,12 +53,6 @@ def test_pytorch_embedding_equals_pytorch(f64):
     assert not pre.weight.requires_grad and repr(pre) == repr(torch.nn.Embedding.from_pretrained(torch.eye(3)))
     np.testing.assert_array_equal(pre(np.array([2, 0])).data, [[0, 0, 1], [1, 0, 0]])
     assert ctorch.nn.Embedding.from_pretrained(np.eye(3), freeze=False).weight.requires_grad
-
-
-@pytest.fixture
-def keras():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    return pytest.importorskip("keras")
 
 
 def test_keras_embedding_and_its_mask_equal_keras(keras):

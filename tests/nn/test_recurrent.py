@@ -11,6 +11,8 @@ from chainrule import nn, ops, optim
 from chainrule.io import load_model, save_model
 from chainrule.nn.masking import get_mask
 
+from .layer_checks import check_layer
+
 
 @pytest.fixture(autouse=True, scope="module")
 def one_blas_thread():
@@ -21,35 +23,6 @@ def one_blas_thread():
         yield
 
 CELLS = {"SimpleRNN": nn.SimpleRNN, "LSTM": nn.LSTM, "GRU": nn.GRU}
-
-
-def _out(y):
-    """A layer's output as one Tensor (the list of return_state concatenated)."""
-    if isinstance(y, (list, tuple)):
-        return ops.concatenate([ops.reshape(a, (a.shape[0], -1)) for a in y], axis=1)
-    return y
-
-
-def check_layer(model, x, **call):
-    """gradcheck and gradgradcheck of model(x, **call) with respect to x and every weight."""
-    named = list(model.named_parameters())
-    modules = dict(model.named_modules())
-
-    def f(x, *ws):
-        saved = []
-        for (name, _), w in zip(named, ws):
-            mname, _, attr = name.rpartition(".")
-            m = modules[mname]
-            saved.append((m, attr, m._parameters[attr]))
-            m._parameters[attr] = w
-        try:
-            return _out(model(x, **call))
-        finally:
-            for m, attr, p in saved:
-                m._parameters[attr] = p
-    arrays = [x] + [p.data.copy() for _, p in named]
-    cr.gradcheck(f, *arrays)
-    cr.gradgradcheck(f, *arrays)
 
 
 def _mask(N, T, rng):
