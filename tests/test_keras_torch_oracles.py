@@ -371,6 +371,10 @@ def test_conv_and_recurrent_weight_penalties_train_as_keras(keras, rnn):
     X, Y = rng.random((12, 4, 4, 1)).astype(np.float32) * 4, np.eye(3, dtype=np.float32)[rng.integers(0, 3, 12)]
     ckeras.backend.clear_session()
     keras.backend.clear_session()
+    # the starting weights are Keras' initialisers' draws: seeded, so that they do not depend on which tests
+    # ran before in this worker (from this start, changing the weights by 1e-7 moves the final weights by
+    # under 1% of the tolerance below; an unseeded start once failed it)
+    keras.utils.set_random_seed(5)
 
     def build(L, M, R, O):
         inp = L.Input(shape=(4, 4, 1))
