@@ -32,7 +32,7 @@ from chainrule import _checks
 from chainrule.nn import naming
 from chainrule.nn.core import Layer
 from chainrule.nn.module import LAYERS
-from chainrule.nn.symbolic import KerasTensor, Node, flatten, substitute
+from chainrule.nn.symbolic import KerasTensor, Node, flatten, output_values, substitute
 from chainrule.tensor import Tensor, get_default_dtype
 
 if TYPE_CHECKING:
@@ -118,8 +118,27 @@ def _structure(x):
     return "dict" if isinstance(x, dict) else ("list" if isinstance(x, (list, tuple)) else "one")
 
 
+def _nesting(x):
+    """For a list of outputs some of which are lists themselves (an RNN's states per cell): the same nest
+    with each tensor replaced by its position in the flat list; None for a flat list or anything else."""
+    if not isinstance(x, (list, tuple)) or not any(isinstance(v, (list, tuple)) for v in x):
+        return None
+    count = iter(range(1 << 30))
+
+    def walk(v):
+        return [walk(u) for u in v] if isinstance(v, (list, tuple)) else next(count)
+    return walk(x)
+
+
+def _unnest(nest, flat):
+    """The values ``flat`` put back in the nest :func:`_nesting` made."""
+    return [_unnest(v, flat) for v in nest] if isinstance(nest, list) else flat[nest]
+
+
 def _check_tensors(x, what):
     items = list(x.values()) if isinstance(x, dict) else (list(x) if isinstance(x, (list, tuple)) else [x])
+    if what == "outputs" and _nesting(x) is not None:
+        items = flatten(x)
     for t in items:
         if not isinstance(t, KerasTensor):
             raise TypeError(f"Model: {what} must be symbolic tensors (from Input(...) and layers called on them), got "
@@ -227,7 +246,8 @@ class Model(Layer):
             # outputs=[y] is one output, as Keras returns it (predict gives an array, not a list of one)
             "out_structure": "one" if isinstance(outputs, (list, tuple)) and len(outputs) == 1 else _structure(outputs),
             "in_keys": list(inputs) if isinstance(inputs, dict) else None,
-            "out_keys": list(outputs) if isinstance(outputs, dict) else None})
+            "out_keys": list(outputs) if isinstance(outputs, dict) else None,
+            "out_nest": _nesting(outputs)})
         from chainrule.nn.module import _changed
         _changed()
         object.__setattr__(self, "_self_built", True)
@@ -371,12 +391,11 @@ class Model(Layer):
             if layer.activity_regularizer is not None:
                 object.__setattr__(layer, "_calling_node", id(node))
             out = layer(*args, **kwargs)
-            if node.listed:
-                for t, o in zip(node.outputs, out):
-                    values[id(t)] = o
-            else:
-                values[id(node.outputs[0])] = out
+            for t, o in zip(node.outputs, output_values(node, out)):
+                values[id(t)] = o
         outs = [values[id(t)] for t in g["outputs"]]
+        if g.get("out_nest") is not None:
+            return _unnest(g["out_nest"], outs)
         if g["out_structure"] == "one":
             return outs[0]
         if g["out_structure"] == "dict":
@@ -414,7 +433,7 @@ class Model(Layer):
         return {"name": self.name, "layers": layers, "nodes": nodes,
                 "inputs": [ref_of[id(t)] for t in g["inputs"]], "outputs": [ref_of[id(t)] for t in g["outputs"]],
                 "in_structure": g["in_structure"], "out_structure": g["out_structure"],
-                "in_keys": g["in_keys"], "out_keys": g["out_keys"]}
+                "in_keys": g["in_keys"], "out_keys": g["out_keys"], "out_nest": g.get("out_nest")}
 
     def _all_nodes(self):
         g = self._graph
@@ -459,7 +478,7 @@ class Model(Layer):
             layer = built[spec["layer"]]
             k = counts.get(spec["layer"], 1 if isinstance(layer, InputLayer) else 0)
             out = layer(*decode(spec["args"]), **decode(spec["kwargs"]))
-            produced[(spec["layer"], k)] = out if isinstance(out, list) else [out]
+            produced[(spec["layer"], k)] = flatten(out)      # as node.outputs: flat, in order
             counts[spec["layer"]] = k + 1
         refs = [produced[(lname, k)][i] for lname, k, i in config["inputs"]]
         outs = [produced[(lname, k)][i] for lname, k, i in config["outputs"]]
@@ -467,6 +486,8 @@ class Model(Layer):
             (refs[0] if config["in_structure"] == "one" else refs)
         outputs = dict(zip(config["out_keys"], outs)) if config.get("out_keys") else \
             (outs[0] if config["out_structure"] == "one" else outs)
+        if config.get("out_nest") is not None:
+            outputs = _unnest(config["out_nest"], outs)
         with naming.suspended():
             return cls(inputs=inputs, outputs=outputs, name=config.get("name"))
 

@@ -668,9 +668,18 @@ def _reverse_time(y):
     return ops.getitem(y, (slice(None), slice(None, None, -1)))
 
 
+def _runs_sequences(layer):
+    """A layer Bidirectional can run both ways: SimpleRNN, LSTM, GRU, or Keras' RNN over a cell
+    (chainrule.nn.cells, which builds on this module: recognised by what it has, not imported)."""
+    return isinstance(layer, _Recurrent) or (isinstance(layer, Layer) and hasattr(layer, "cell")
+                                             and hasattr(layer, "go_backwards") and hasattr(type(layer), "from_config"))
+
+
 class Bidirectional(Layer):
     """Runs a recurrent layer over the sequence both ways and merges the two (Keras' ``Bidirectional``).
 
+    ``layer`` is a SimpleRNN, LSTM or GRU, or an ``RNN`` over a cell (built-in, stacked or your own,
+    which then needs a ``get_config`` to be copied, as in Keras).
     The forward layer is a copy of ``layer`` (same configuration, its own weights); the backward
     one a copy with ``go_backwards=True`` (or ``backward_layer``), whose output sequence is put
     back in input order before merging, so both outputs at step t see the whole sequence:
@@ -691,9 +700,9 @@ class Bidirectional(Layer):
                  backward_layer: _Recurrent | None = None, input_shape: Sequence[int | None] | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if not isinstance(layer, _Recurrent):
-            raise TypeError(f"Bidirectional: expected a recurrent layer (SimpleRNN, LSTM or GRU), got "
-                            f"{type(layer).__name__}")
+        if not _runs_sequences(layer):
+            raise TypeError(f"Bidirectional: expected a recurrent layer (SimpleRNN, LSTM, GRU or RNN over a cell), "
+                            f"got {type(layer).__name__}")
         if merge_mode not in self._MODES:
             raise ValueError(f"Bidirectional: merge_mode must be one of 'concat', 'sum', 'mul', 'ave' or None, "
                              f"got {merge_mode!r}")
@@ -711,7 +720,7 @@ class Bidirectional(Layer):
                                                       "zero_output_for_mask": layer.return_sequences})
             self._own_backward = False
         else:
-            if not isinstance(backward_layer, _Recurrent):
+            if not _runs_sequences(backward_layer):
                 raise TypeError(f"Bidirectional: backward_layer must be a recurrent layer, got "
                                 f"{type(backward_layer).__name__}")
             if not backward_layer.go_backwards:
@@ -721,12 +730,14 @@ class Bidirectional(Layer):
             if getattr(backward_layer, a) != getattr(layer, a):
                 raise ValueError(f"Bidirectional: the forward and backward layers must have the same {a}, got "
                                  f"{getattr(layer, a)} and {getattr(backward_layer, a)}")
-        backward_layer.keep_time_order = True
+        if isinstance(backward_layer, _Recurrent):   # its primitive writes the outputs in input order
+            backward_layer.keep_time_order = True
         backward_layer.zero_output_for_mask = layer.return_sequences
         self.backward_layer = backward_layer
         self.merge_mode = merge_mode
         self.return_sequences, self.return_state = layer.return_sequences, layer.return_state
         self.stateful = layer.stateful
+        object.__setattr__(self, "_self_built", False)   # built on its first input (a symbolic one too)
         if input_shape is not None:
             self.build((None, *tuple(input_shape)))
 
@@ -771,7 +782,7 @@ class Bidirectional(Layer):
         if self.return_state:
             states = list(y[1:]) + list(y_rev[1:])
             y, y_rev = y[0], y_rev[0]
-        if not self.backward_layer.keep_time_order and self.return_sequences:
+        if not getattr(self.backward_layer, "keep_time_order", False) and self.return_sequences:
             y_rev = _reverse_time(y_rev)
         mode = self.merge_mode
         if mode == "concat":

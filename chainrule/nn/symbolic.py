@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from chainrule._typing import DTypeLike
     from chainrule.nn.module import Module
 
-__all__ = ["KerasTensor", "Node", "symbolic_call", "flatten"]
+__all__ = ["KerasTensor", "Node", "symbolic_call", "flatten", "output_values"]
 
 
 def _no_values(what):
@@ -161,10 +161,17 @@ def _traced_shapes(module, args, kwargs):
             object.__setattr__(m, "training", mode)
 
     def shape_of(o):
+        if isinstance(o, (list, tuple)):
+            return [shape_of(v) for v in o]
         return (None,) + tuple(np.shape(o.data if isinstance(o, Tensor) else o))[1:]
+
+    def dtypes(o):
+        if isinstance(o, (list, tuple)):
+            return [d for v in o for d in dtypes(v)]
+        return [np.asarray(o.data if isinstance(o, Tensor) else o).dtype]
     if isinstance(out, (list, tuple)):
-        return [shape_of(o) for o in out], [np.asarray(o.data if isinstance(o, Tensor) else o).dtype for o in out]
-    return shape_of(out), np.asarray(out.data if isinstance(out, Tensor) else out).dtype
+        return [shape_of(o) for o in out], dtypes(out)
+    return shape_of(out), dtypes(out)[0]
 
 
 def symbolic_call(layer: Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> KerasTensor | list[KerasTensor]:
@@ -188,7 +195,7 @@ def symbolic_call(layer: Module, args: tuple[Any, ...], kwargs: dict[str, Any]) 
                 shapes = layer.compute_output_shape(in_shape)
                 dt = getattr(layer, "dtype", None)
                 dt = dt if isinstance(dt, np.dtype) else inputs[0].dtype
-                dtypes = [dt] * len(shapes) if isinstance(shapes, list) else dt
+                dtypes = [dt] * len(_shape_leaves(shapes)) if isinstance(shapes, list) else dt
             else:
                 shapes, dtypes = _traced_shapes(layer, args, kwargs)
     except (ValueError, TypeError) as err:
@@ -196,7 +203,7 @@ def symbolic_call(layer: Module, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         raise type(err)(f"{name} ({type(layer).__name__}): cannot be called on symbolic input of shape {got}: "
                         f"{err}") from None
     listed = isinstance(shapes, list) and not _is_shape(shapes)
-    shape_list = list(shapes) if listed else [tuple(shapes)]
+    shape_list = _shape_leaves(shapes) if listed else [tuple(shapes)]
     dtype_list = list(dtypes) if listed else [dtypes]
     node = Node(layer, args, kwargs, [], listed)
     for i, (s, dt) in enumerate(zip(shape_list, dtype_list)):
@@ -206,7 +213,44 @@ def symbolic_call(layer: Module, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         nodes = []
         object.__setattr__(layer, "_inbound_nodes", nodes)
     nodes.append(node)
-    return list(node.outputs) if listed else node.outputs[0]
+    if not listed:
+        return node.outputs[0]
+    leaves = iter(node.outputs)
+    return _nest(shapes, leaves)      # nested as the layer nests its outputs (an RNN's states per cell)
+
+
+def _shape_leaves(shapes):
+    """The shapes in a nest of lists of shapes (a layer's several outputs, an RNN's states per cell), in order."""
+    if _is_shape(shapes):
+        return [tuple(shapes)]
+    return [s for v in shapes for s in _shape_leaves(v)]
+
+
+def _nest(shapes, leaves):
+    """The next tensors of ``leaves`` nested as ``shapes`` is."""
+    if _is_shape(shapes):
+        return next(leaves)
+    return [_nest(v, leaves) for v in shapes]
+
+
+def output_values(node: Node, out: Any) -> list[Any]:
+    """A layer's real outputs, flat and in the order of ``node.outputs`` (what its symbolic call returned)."""
+    if not node.listed:
+        return [out]
+    flat = []
+
+    def walk(v):
+        if isinstance(v, (list, tuple)):
+            for u in v:
+                walk(u)
+        else:
+            flat.append(v)
+    walk(out)
+    if len(flat) != len(node.outputs):
+        name = getattr(node.layer, "name", type(node.layer).__name__)
+        raise ValueError(f"{name}: returned {len(flat)} outputs here but {len(node.outputs)} when the model was "
+                         f"built")
+    return flat
 
 
 _BASE = []

@@ -290,6 +290,54 @@ def test_rnn_and_cells_equal_keras_3_with_weights_copied(keras):
     assert ours[1].state_size == theirs.layers[1].state_size == [3, 5]
 
 
+def test_bidirectional_rnn_of_a_cell_and_nested_states_in_the_functional_api_equal_keras_3(keras):
+    """Bidirectional(RNN(cell)) and a functional model whose outputs are an RNN's states nested per cell
+    (stacked cells with return_state), as Keras 3 builds and computes them, with the weights copied."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, 5, 2)).astype(np.float32)
+    x[0, 3:] = 0.0                                     # padding: masked steps
+    L = keras.layers
+    shape = lambda y: [shape(v) for v in y] if isinstance(y, (list, tuple)) else tuple(y.shape)  # noqa: E731
+
+    def compare(build):
+        inp, kinp = nn.Input((5, 2)), keras.Input((5, 2))
+        ours, theirs = nn.Model(inp, build(nn, nn.Masking(0.0)(inp))), keras.Model(kinp, build(L, L.Masking(0.0)(kinp)))
+        assert [w.shape for w in ours.get_weights()] == [tuple(w.shape) for w in theirs.get_weights()]
+        theirs.set_weights(ours.get_weights())
+        mine, ref = ours(x), theirs(x)
+        assert shape(mine) == shape(ref)
+        for a, b in zip(_flat(mine), _flat(ref)):
+            np.testing.assert_allclose(a.data, keras.ops.convert_to_numpy(b), atol=1e-6)
+        return ours, mine
+
+    for merge in ("concat", "sum", None):
+        compare(lambda m, h: m.Bidirectional(m.RNN(m.LSTMCell(4)), merge_mode=merge)(h))
+    compare(lambda m, h: m.Bidirectional(m.RNN([m.GRUCell(3), m.SimpleRNNCell(2)], return_sequences=True))(h))
+    ours, out = compare(lambda m, h: m.Bidirectional(m.RNN(m.LSTMCell(4), return_sequences=True,
+                                                           return_state=True))(h))
+    assert shape(out) == [(3, 5, 8), (3, 4), (3, 4), (3, 4), (3, 4)]
+    # stacked cells with return_state: [output, [h, c] of the LSTM cell, h of the GRU cell], as in Keras
+    ours, out = compare(lambda m, h: m.RNN(m.StackedRNNCells([m.LSTMCell(4), m.GRUCell(2)]), return_state=True)(h))
+    assert shape(out) == [(3, 2), [(3, 4), (3, 4)], (3, 2)]
+    again = nn.Model.from_config(ours.get_config())
+    again.set_weights(ours.get_weights())
+    for a, b in zip(_flat(again(x)), _flat(out)):
+        np.testing.assert_array_equal(a.data, b.data)
+    # the nested states feed another layer's initial_state
+    inp = nn.Input((5, 2))
+    _, (h, c), _ = nn.RNN([nn.LSTMCell(4), nn.GRUCell(2)], return_state=True)(inp)
+    model = nn.Model(inp, nn.LSTM(4)(inp, initial_state=[h, c]))
+    assert model(x).shape == (3, 4)
+
+
+def test_bidirectional_over_a_cell_passes_gradcheck_and_gradgradcheck(f64):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 2))
+    check_layer(nn.Bidirectional(nn.RNN(MinimalRNNCell(2), return_sequences=True), input_shape=(3, 2)), x,
+                mask=_mask(2, 3, rng))
+    check_layer(nn.Bidirectional(nn.RNN(nn.GRUCell(2)), merge_mode="sum", input_shape=(3, 2)), x)
+
+
 def test_keras_namespace_has_the_cell_api():
     from chainrule.keras import layers
     assert layers.RNN is nn.RNN and layers.LSTMCell is nn.LSTMCell and layers.StackedRNNCells is nn.StackedRNNCells
