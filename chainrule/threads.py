@@ -28,10 +28,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-__all__ = ["set_num_threads", "get_num_threads", "num_threads"]
+__all__ = ["set_num_threads", "get_num_threads", "num_threads", "one_blas_thread"]
 
 #: the threadpool_limits object of the last set_num_threads call (kept so the limit stays)
 _GLOBAL_LIMIT = None
+#: threadpoolctl's controller of the BLAS libraries loaded at its first use (finding them takes milliseconds)
+_BLAS = None
 
 
 def _load_blas():
@@ -119,3 +121,25 @@ def num_threads(n: int) -> Iterator[None]:
 
     with threadpool_limits(limits=n):
         yield
+
+
+def one_blas_thread() -> contextlib.AbstractContextManager[None]:
+    """A context in which the BLAS runs on one thread, for work made of many small products
+    (a recurrent layer's step-by-step loop, a QR factorization of a weight matrix): waking and
+    synchronising a second thread for a product of some microseconds costs more than it saves,
+    and on a machine whose other core is busy each product waits for it.  The thread count in
+    force comes back on leaving.  A no-op where the BLAS already runs on one thread (a cheap
+    check), so a loop of such calls pays for the limit only when there is one to set.
+
+    The BLAS libraries are the ones loaded when this is first called (threadpoolctl finds them once).
+    """
+    global _BLAS
+    try:
+        if _BLAS is None:
+            from threadpoolctl import ThreadpoolController
+            _BLAS = ThreadpoolController().select(user_api="blas")
+        if all(lib.get_num_threads() <= 1 for lib in _BLAS.lib_controllers):
+            return contextlib.nullcontext()
+        return _BLAS.limit(limits=1)
+    except Exception:  # pragma: no cover - threadpoolctl is a dependency; without it, run as is
+        return contextlib.nullcontext()

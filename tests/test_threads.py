@@ -50,3 +50,32 @@ def test_set_num_threads_reaches_scipys_blas_loaded_afterwards():
             "len([i for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas']))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out[0] == "[1]", out
+
+
+def test_a_recurrent_step_loop_runs_its_small_products_on_one_blas_thread():
+    """The step loop of a small recurrent layer limits the BLAS to one thread (its products take microseconds:
+    a second thread costs more than it saves), a large one keeps the thread count, and the count in force
+    comes back afterwards; the values do not depend on it."""
+    import numpy as np
+    from chainrule import nn
+    from chainrule.ops.recurrent import LSTMSequence
+    with cr.num_threads(2):
+        if cr.get_num_threads() < 2:
+            pytest.skip("this BLAS runs on one thread here")
+        with LSTMSequence._step_threads(4 * 64, 66, 32):        # the LSTM(64) step of bench/rnn.py
+            assert cr.get_num_threads() == 1
+        with LSTMSequence._step_threads(4 * 512, 513, 256):      # 270 M multiply-adds a step: threads pay
+            assert cr.get_num_threads() == 2
+        assert cr.get_num_threads() == 2
+        x = np.random.default_rng(0).standard_normal((8, 6, 3)).astype(np.float32)
+        layer = nn.LSTM(16, return_sequences=True)
+        out = layer(x)
+        out.sum().backward()
+        assert cr.get_num_threads() == 2
+        grad = layer.kernel.grad.copy()
+    layer.kernel.grad = None
+    with cr.num_threads(1):
+        again = layer(x)
+        again.sum().backward()
+    np.testing.assert_allclose(again.data, out.data, rtol=1e-6)
+    np.testing.assert_allclose(layer.kernel.grad, grad, rtol=1e-5, atol=1e-7)

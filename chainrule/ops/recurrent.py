@@ -48,6 +48,7 @@ as Keras does; ``keep_time_order`` puts them back in input order (Bidirectional,
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 from typing import TYPE_CHECKING
@@ -58,6 +59,7 @@ from chainrule.function import Function
 from chainrule.ops.elementwise import Sigmoid, Tanh, sigmoid_tanh_
 from chainrule.ops.recompute import recomputed_vjp
 from chainrule.tensor import Tensor
+from chainrule.threads import one_blas_thread
 
 if TYPE_CHECKING:
     from chainrule._typing import Any, Callable, Literal, Sequence, TensorLike
@@ -115,6 +117,9 @@ def _scratch(shape, dtype, slot):
 
 
 _PERMS = {}
+
+#: multiply-adds of a step's product below which the step loop runs on one BLAS thread (_Sequence._step_threads)
+_SMALL_STEP = 1 << 22
 
 #: steps per block of the LSTM's VJP (see LSTMSequence.backward); 10 ran fastest of 5, 10, 16 and 50
 _BLOCK = 10
@@ -197,6 +202,14 @@ class _Sequence(Function):
         return None if rm is None else np.ascontiguousarray(np.asarray(_value(rm), dtype).T)
 
     # ------------------------------------------------------------------ output layout
+    @staticmethod
+    def _step_threads(rows, K, N):
+        """The BLAS threads of the step loop: one while each step's product (rows x K) @ (K x N) is small
+        (under _SMALL_STEP multiply-adds), where a second thread's wake-up and synchronisation cost more
+        than half of a product of some microseconds (an LSTM(64) step on a batch of 32, 15 us, ran 1.5x
+        slower in all on two threads than on one here); the thread count in force otherwise."""
+        return one_blas_thread() if rows * K * N < _SMALL_STEP else contextlib.nullcontext()
+
     def _seq_out(self, Y, out=None):
         """(T, u, N) outputs in processing order -> the output layout (a new array, or written into
         ``out`` of that layout)."""
@@ -418,16 +431,17 @@ class SimpleRNNSequence(_Sequence):
         keep, f_ = self.keep, act.f_
         tmp = np.empty((u, N), dt)
         Zs, Hs, Hins = list(Z), list(H), list(Hin)
-        for t in range(T):
-            hin = Hs[t] if rm is None else np.multiply(Hs[t], rm, out=Hins[t])
-            z = Zs[t]
-            z += np.matmul(UT, hin, out=tmp)                      # x_t W + b + h_(t-1) U
-            if keep is None:
-                f_(z, Hs[t + 1])                                  # h_t = phi(z_t)
-            else:
-                f_(z, z)                                          # the new state, kept in Z for phi'
-                np.copyto(Hs[t + 1], z)
-                np.copyto(Hs[t + 1], Hs[t], where=~keep[t])       # masked samples keep h_(t-1)
+        with self._step_threads(u, u, N):
+            for t in range(T):
+                hin = Hs[t] if rm is None else np.multiply(Hs[t], rm, out=Hins[t])
+                z = Zs[t]
+                z += np.matmul(UT, hin, out=tmp)                  # x_t W + b + h_(t-1) U
+                if keep is None:
+                    f_(z, Hs[t + 1])                              # h_t = phi(z_t)
+                else:
+                    f_(z, z)                                      # the new state, kept in Z for phi'
+                    np.copyto(Hs[t + 1], z)
+                    np.copyto(Hs[t + 1], Hs[t], where=~keep[t])   # masked samples keep h_(t-1)
         self.Hnew = H[1:] if keep is None else Z                 # phi(z_t) before masking
         Y = H[1:]
         if keep is not None and self.zero_output:
@@ -446,21 +460,22 @@ class SimpleRNNSequence(_Sequence):
         dZ = _scratch(D.shape, D.dtype, "dZ")
         dh = _zeros(u, N, D.dtype, gh)
         zero = self.zero_output and km is not None
-        for t in range(T - 1, -1, -1):
-            if zero:
-                dpass = dh * nk[t]
-            go = self._output_grad_at(t, T, gseq, glast)
-            if go is not None:
-                dh += go
-            np.multiply(dh, D[t], out=dZ[t])                      # delta_t = hbar_t phi'(z_t)
-            if km is not None and not zero:
-                dpass = dh * nk[t]
-            if t or needs[self._H0]:
-                np.matmul(U, dZ[t], out=dh)                       # hbar_(t-1) = delta_t U^T
-                if rm is not None:
-                    dh *= rm
-                if km is not None:
-                    dh += dpass
+        with self._step_threads(u, u, N):
+            for t in range(T - 1, -1, -1):
+                if zero:
+                    dpass = dh * nk[t]
+                go = self._output_grad_at(t, T, gseq, glast)
+                if go is not None:
+                    dh += go
+                np.multiply(dh, D[t], out=dZ[t])                  # delta_t = hbar_t phi'(z_t)
+                if km is not None and not zero:
+                    dpass = dh * nk[t]
+                if t or needs[self._H0]:
+                    np.matmul(U, dZ[t], out=dh)                   # hbar_(t-1) = delta_t U^T
+                    if rm is not None:
+                        dh *= rm
+                    if km is not None:
+                        dh += dpass
         dZf = self._flat(dZ, "dZf")
         dx, dW, db = self._input_grads(dZf, self.Wp, None, needs[3])
         dU = np.matmul(self._flat(self.Hin[:T], "h"), dZf.T) if needs[2] else None   # Ubar = sum_t h_(t-1)^T delta_t
@@ -580,7 +595,7 @@ class LSTMSequence(_Sequence):
         Hins = None if rm is None else list(Hin)
         rf, af = ract.f_, act.f_
         mul, dot = np.multiply, np.dot    # called with a positional out: a keyword costs a ufunc call ~50 ns more
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore"), self._step_threads(4 * u, K, N):
             for t in range(T):
                 if rm is not None:
                     mul(Hs[t], rm, Hins[t])
@@ -675,49 +690,50 @@ class LSTMSequence(_Sequence):
         M = np.zeros((4 * u, K), dt) if need_w else None        # [Ubar; Wbar; bbar]^T, summed block by block
         Mb = np.empty((4 * u, K), dt) if need_w else None
         dxf = np.empty((F, T, N), dt) if needs[self._X] else None
-        for t0, t1 in _blocks(T):
-            n = t1 - t0
-            Qs, Po, Pi, Pf, Pg, Fk = (list(a) for a in self._factors(t0, t1))
-            Z = Zbuf[:n * 4 * u * N].reshape(n, 4 * u, N)       # the block's gate adjoints zbar_t, step by step
-            Zo, Zi, Zf, Zg = (list(Z[:, k * u:(k + 1) * u]) for k in range(4))
-            Zs = list(Z)
-            for t in range(t1 - 1, t0 - 1, -1):
-                j = t - t0
-                if plain:
-                    if t == T - 1 and glast is not None:
-                        dh += glast
-                else:
-                    if zero:
-                        dpass = dh * nk[t]
-                    go = self._output_grad_at(t, T, gseq, glast)
-                    if go is not None:
-                        dh += go
-                    if km is not None and not zero:
-                        dpass = dh * nk[t]
-                mul(dh, Qs[j], dcn)
-                dcn += dc                                         # cbar_t
-                mul(dh, Po[j], Zo[j])                             # zbar_o = hbar_t phi(c_t) sigma'(z_o)
-                mul(dcn, Pi[j], Zi[j])                            # zbar_i = cbar_t g sigma'(z_i)
-                mul(dcn, Pf[j], Zf[j])                            # zbar_f = cbar_t c_(t-1) sigma'(z_f)
-                mul(dcn, Pg[j], Zg[j])                            # zbar_c = cbar_t i phi'(z_c)
-                mul(dcn, Fk[j], dc)                               # cbar_(t-1) = cbar_t f_t
-                if t or needs[self._H0]:
-                    dot(Up, Zs[j], dh)                            # hbar_(t-1) = zbar_t U^T
-                    if rm is not None:
-                        dh *= rm
-                    if km is not None:
-                        dh += dpass
-            zf = zbuf[:4 * u * n * N].reshape(4 * u, n, N)         # the block's zbar_t side by side
-            np.copyto(zf, Z.transpose(1, 0, 2))
-            zf = zf.reshape(4 * u, n * N)
-            if need_w:
-                # [Ubar; Wbar; bbar] += sum_t s_t zbar_t over the block: one product (written as
-                # its transpose, which OpenBLAS runs faster here)
-                sf = sbuf[:K * n * N].reshape(K, n, N)
-                np.copyto(sf, S[t0:t1].transpose(1, 0, 2))
-                M += np.matmul(zf, sf.reshape(K, n * N).T, out=Mb)
-            if dxf is not None:
-                dxf[:, t0:t1] = np.matmul(self.Wp, zf).reshape(F, n, N)   # xbar_t^T = W zbar_t^T
+        with self._step_threads(4 * u, u, N):
+            for t0, t1 in _blocks(T):
+                n = t1 - t0
+                Qs, Po, Pi, Pf, Pg, Fk = (list(a) for a in self._factors(t0, t1))
+                Z = Zbuf[:n * 4 * u * N].reshape(n, 4 * u, N)       # the block's gate adjoints zbar_t, step by step
+                Zo, Zi, Zf, Zg = (list(Z[:, k * u:(k + 1) * u]) for k in range(4))
+                Zs = list(Z)
+                for t in range(t1 - 1, t0 - 1, -1):
+                    j = t - t0
+                    if plain:
+                        if t == T - 1 and glast is not None:
+                            dh += glast
+                    else:
+                        if zero:
+                            dpass = dh * nk[t]
+                        go = self._output_grad_at(t, T, gseq, glast)
+                        if go is not None:
+                            dh += go
+                        if km is not None and not zero:
+                            dpass = dh * nk[t]
+                    mul(dh, Qs[j], dcn)
+                    dcn += dc                                         # cbar_t
+                    mul(dh, Po[j], Zo[j])                             # zbar_o = hbar_t phi(c_t) sigma'(z_o)
+                    mul(dcn, Pi[j], Zi[j])                            # zbar_i = cbar_t g sigma'(z_i)
+                    mul(dcn, Pf[j], Zf[j])                            # zbar_f = cbar_t c_(t-1) sigma'(z_f)
+                    mul(dcn, Pg[j], Zg[j])                            # zbar_c = cbar_t i phi'(z_c)
+                    mul(dcn, Fk[j], dc)                               # cbar_(t-1) = cbar_t f_t
+                    if t or needs[self._H0]:
+                        dot(Up, Zs[j], dh)                            # hbar_(t-1) = zbar_t U^T
+                        if rm is not None:
+                            dh *= rm
+                        if km is not None:
+                            dh += dpass
+                zf = zbuf[:4 * u * n * N].reshape(4 * u, n, N)         # the block's zbar_t side by side
+                np.copyto(zf, Z.transpose(1, 0, 2))
+                zf = zf.reshape(4 * u, n * N)
+                if need_w:
+                    # [Ubar; Wbar; bbar] += sum_t s_t zbar_t over the block: one product (written as
+                    # its transpose, which OpenBLAS runs faster here)
+                    sf = sbuf[:K * n * N].reshape(K, n, N)
+                    np.copyto(sf, S[t0:t1].transpose(1, 0, 2))
+                    M += np.matmul(zf, sf.reshape(K, n * N).T, out=Mb)
+                if dxf is not None:
+                    dxf[:, t0:t1] = np.matmul(self.Wp, zf).reshape(F, n, N)   # xbar_t^T = W zbar_t^T
         dx = self._x_layout(dxf) if dxf is not None else None
         dU = dW = db = None
         if need_w:
@@ -827,30 +843,31 @@ class GRUSequence(_Sequence):
             UzrT, UhT = np.ascontiguousarray(UT[:2 * u]), np.ascontiguousarray(UT[2 * u:])
             RH = self.RH = np.empty((T, u, N), dt)                # r_t h_(t-1), the input of U_h
             mzr = np.empty((2 * u, N), dt)
-        for t in range(T):
-            hin = Hs[t] if rm is None else np.multiply(Hs[t], rm, out=Hins[t])
-            s = Ss[t]
-            if ra:
-                m = np.matmul(UT, hin, out=Ms[t])
-                if brec is not None:
-                    m += brec
-                s += m[:2 * u]
-                rf(s, s)                                          # z, r
-                Hh[t] += np.multiply(Rs[t], Mh[t], out=tmp)       # x_h + r m_h
-            else:
-                s += np.matmul(UzrT, hin, out=mzr)
-                rf(s, s)
-                np.multiply(Rs[t], hin, out=RH[t])
-                Hh[t] += np.matmul(UhT, RH[t], out=tmp)           # x_h + (r h) U_h
-            hh = Hh[t]
-            af(hh, hh)                                            # hh = phi(.)
-            np.subtract(Hs[t], hh, out=tmp)                       # h_t = hh + z (h_(t-1) - hh)
-            tmp *= Zs[t]
-            np.add(hh, tmp, out=Hs[t + 1])
-            if keep is not None:
-                if zero:
-                    np.multiply(Hs[t + 1], self.km[t], out=Y[t])
-                np.copyto(Hs[t + 1], Hs[t], where=~keep[t])
+        with self._step_threads(3 * u, u, N):
+            for t in range(T):
+                hin = Hs[t] if rm is None else np.multiply(Hs[t], rm, out=Hins[t])
+                s = Ss[t]
+                if ra:
+                    m = np.matmul(UT, hin, out=Ms[t])
+                    if brec is not None:
+                        m += brec
+                    s += m[:2 * u]
+                    rf(s, s)                                          # z, r
+                    Hh[t] += np.multiply(Rs[t], Mh[t], out=tmp)       # x_h + r m_h
+                else:
+                    s += np.matmul(UzrT, hin, out=mzr)
+                    rf(s, s)
+                    np.multiply(Rs[t], hin, out=RH[t])
+                    Hh[t] += np.matmul(UhT, RH[t], out=tmp)           # x_h + (r h) U_h
+                hh = Hh[t]
+                af(hh, hh)                                            # hh = phi(.)
+                np.subtract(Hs[t], hh, out=tmp)                       # h_t = hh + z (h_(t-1) - hh)
+                tmp *= Zs[t]
+                np.add(hh, tmp, out=Hs[t + 1])
+                if keep is not None:
+                    if zero:
+                        np.multiply(Hs[t + 1], self.km[t], out=Y[t])
+                    np.copyto(Hs[t + 1], Hs[t], where=~keep[t])
         return self._output(Y, Y[-1], [H[T]])
 
     def _factors(self):
@@ -894,35 +911,36 @@ class GRUSequence(_Sequence):
         if not ra:
             Uzr, Uh = np.ascontiguousarray(U[:, :2 * u]), np.ascontiguousarray(U[:, 2 * u:])
             drh = np.empty((u, N), dt)
-        for t in range(T - 1, -1, -1):
-            go = self._output_grad_at(t, T, gseq, glast)
-            if zero:  # the output's adjoint reaches only the new state (the output is 0 where masked)
-                np.multiply(dh, Zk[t], out=direct)
-                if go is not None:
-                    direct += go * A[t, zs] * km[t]
-                    dh += go
-            else:
-                if go is not None:
-                    dh += go
-                np.multiply(dh, Zk[t], out=direct)                # hbar_t z_t (masked: hbar_t passes on)
-            d = dZ[t]
-            np.multiply(dh, A1[t], out=d[:u])                     # zbar_h
-            np.multiply(dh, A2[t], out=d[zs])                     # zbar_z
-            if ra:
-                np.multiply(d[:u], A3[t], out=d[rs])              # zbar_r = zbar_h m_h sigma'(r)
-                np.multiply(d[:u], R[t], out=d[3 * u:])           # mbar_h = zbar_h r
+        with self._step_threads(3 * u, u, N):
+            for t in range(T - 1, -1, -1):
+                go = self._output_grad_at(t, T, gseq, glast)
+                if zero:  # the output's adjoint reaches only the new state (the output is 0 where masked)
+                    np.multiply(dh, Zk[t], out=direct)
+                    if go is not None:
+                        direct += go * A[t, zs] * km[t]
+                        dh += go
+                else:
+                    if go is not None:
+                        dh += go
+                    np.multiply(dh, Zk[t], out=direct)                # hbar_t z_t (masked: hbar_t passes on)
+                d = dZ[t]
+                np.multiply(dh, A1[t], out=d[:u])                     # zbar_h
+                np.multiply(dh, A2[t], out=d[zs])                     # zbar_z
+                if ra:
+                    np.multiply(d[:u], A3[t], out=d[rs])              # zbar_r = zbar_h m_h sigma'(r)
+                    np.multiply(d[:u], R[t], out=d[3 * u:])           # mbar_h = zbar_h r
+                    if t or needs[self._H0]:
+                        np.matmul(U, d[u:], out=dh)                   # (zbar_z, zbar_r, mbar_h) U^T
+                else:
+                    np.matmul(Uh, d[:u], out=drh)                     # adjoint of r h_(t-1)
+                    np.multiply(drh, A3[t], out=d[rs])
+                    if t or needs[self._H0]:
+                        np.matmul(Uzr, d[u:3 * u], out=dh)
+                        dh += drh * R[t]
                 if t or needs[self._H0]:
-                    np.matmul(U, d[u:], out=dh)                   # (zbar_z, zbar_r, mbar_h) U^T
-            else:
-                np.matmul(Uh, d[:u], out=drh)                     # adjoint of r h_(t-1)
-                np.multiply(drh, A3[t], out=d[rs])
-                if t or needs[self._H0]:
-                    np.matmul(Uzr, d[u:3 * u], out=dh)
-                    dh += drh * R[t]
-            if t or needs[self._H0]:
-                if rm is not None:
-                    dh *= rm
-                dh += direct
+                    if rm is not None:
+                        dh *= rm
+                    dh += direct
         dZf = self._flat(dZ, "dZf")
         dx, dW, db_in = self._input_grads(dZf[:3 * u], self.Wp, self.inv, needs[3])
         dU = db_rec = None
