@@ -399,6 +399,27 @@ def test_conv_and_recurrent_weight_penalties_train_as_keras(keras, rnn):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
 
 
+def test_model_weights_are_listed_layer_by_layer_as_keras_lists_them(keras):
+    """get_weights/set_weights of a model with a BatchNormalization inside: its moving statistics follow its
+    gamma and beta, before the next layer's weights, as in Keras (they used to come last, so a Keras model's
+    list did not fit, or fitted wrongly where the shapes happened to agree)."""
+    ckeras.backend.clear_session()
+    keras.backend.clear_session()
+
+    def build(L, M):
+        return M.Sequential([L.Input(shape=(3,)), L.Dense(4), L.BatchNormalization(), L.Dense(4), L.Dense(1)])
+    ours, theirs = build(cl, cm), build(keras.layers, keras.models)
+    assert [w.shape for w in ours.get_weights()] == [tuple(w.shape) for w in theirs.get_weights()]
+    rng = np.random.default_rng(0)
+    theirs.set_weights([rng.standard_normal(w.shape).astype(np.float32) + (2.0 if i == 5 else 0.0)
+                        for i, w in enumerate(theirs.get_weights())])   # a positive moving variance
+    ours.set_weights(theirs.get_weights())
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    assert [n.partition(".")[2] for n, _ in ours.named_weights()][:6] == ["kernel", "bias", "gamma", "beta",
+                                                                         "moving_mean", "moving_variance"]
+
+
 def test_early_stopping_patience_and_to_categorical_as_keras(keras):
     X, y = _data(n=16)
     epochs = []

@@ -172,10 +172,10 @@ class Layer(Module):
         return {}
 
     def get_weights(self) -> list[np.ndarray]:
-        """The layer's weights as a list of arrays (copies), as Keras lists them: the parameters in
-        order of creation (Dense: kernel, bias), then the statistics (moving mean and variance)."""
-        return ([p.numpy().copy() for _, p in self.named_parameters()]
-                + [np.array(b, copy=True) for _, b in self.named_buffers()])
+        """The layer's weights as a list of arrays (copies), as Keras lists them (:meth:`named_weights`):
+        layer by layer, the parameters in order of creation (Dense: kernel, bias), then the layer's
+        statistics (BatchNormalization: gamma, beta, moving mean, moving variance)."""
+        return [np.array(w.data if isinstance(w, Tensor) else w, copy=True) for _, w in self.named_weights()]
 
     def set_weights(self, weights: Iterable[ArrayLike]) -> None:
         """Copy a list of arrays in :meth:`get_weights`' order into the layer, in place (optimizers stay
@@ -183,19 +183,22 @@ class Layer(Module):
         weights = [w.detach().cpu().numpy() if hasattr(w, "detach") else np.asarray(w) for w in weights]
         if not self.__dict__.get("_self_built", True) and weights and weights[0].ndim == 2:
             self.build((None, weights[0].shape[0]))
-        params = [p for _, p in self.named_parameters()]
-        slots = [(m, b) for _, m in self.named_modules() for b in m._buffers]
-        if len(weights) != len(params) + len(slots):
-            raise ValueError(f"{self!r}.set_weights: expected {len(params) + len(slots)} arrays, got {len(weights)}")
-        for p, w in zip(params, weights):
-            if p.data.shape != w.shape:
-                raise ValueError(f"{self!r}.set_weights: expected an array of shape {p.data.shape}, got {w.shape}")
-            np.copyto(p.data, w, casting="same_kind")
-        for (m, name), w in zip(slots, weights[len(params):]):
-            old = m._buffers[name]
-            if np.shape(old) != w.shape:
-                raise ValueError(f"{self!r}.set_weights: expected {name} of shape {np.shape(old)}, got {w.shape}")
-            m._buffers[name] = w.astype(np.asarray(old).dtype, copy=True)
+        slots = list(self.named_weights())
+        if len(weights) != len(slots):
+            raise ValueError(f"{self!r}.set_weights: expected {len(slots)} arrays, got {len(weights)}")
+        buffers = {(f"{mname}.{b}" if mname else b): (m, b) for mname, m in self.named_modules() for b in m._buffers}
+        for (name, old), w in zip(slots, weights):
+            if isinstance(old, Tensor) and old.data.shape != w.shape:
+                raise ValueError(f"{self!r}.set_weights: expected an array of shape {old.data.shape}, got {w.shape}")
+            if not isinstance(old, Tensor) and np.shape(old) != w.shape:
+                raise ValueError(f"{self!r}.set_weights: expected {name.rpartition('.')[2]} of shape "
+                                 f"{np.shape(old)}, got {w.shape}")
+        for (name, old), w in zip(slots, weights):
+            if isinstance(old, Tensor):
+                np.copyto(old.data, w, casting="same_kind")
+            else:
+                m, b = buffers[name]
+                m._buffers[b] = w.astype(np.asarray(old).dtype, copy=True)
 
     def _check_rank(self, x, rank, what):
         if np.ndim(x.data if isinstance(x, Tensor) else x) != rank:

@@ -278,10 +278,25 @@ class Module(Trainer):
                 yield (f"{mname}.{bname}" if mname else bname), b
 
     # ------------------------------------------------------------------ Keras' weight lists
+    def named_weights(self) -> Iterator[tuple[str, Parameter | np.ndarray]]:
+        """(dotted name, Parameter or buffer) of every weight in Keras' order: module by module (this one
+        first, then its sub-modules, as ``named_modules``), each module's parameters and then its
+        non-trainable state (BatchNormalization's moving mean and variance right after its gamma and beta),
+        as Keras' ``Layer.weights`` lists them."""
+        first = {id(p): n for n, p in self.named_parameters()}   # each parameter once, under its first name
+        for mname, m in self.named_modules():
+            for p in m._parameters.values():
+                name = first.pop(id(p), None)
+                if name is not None:
+                    yield name, p
+            for bname, b in m._buffers.items():
+                yield (f"{mname}.{bname}" if mname else bname), b
+
     @property
     def weights(self) -> list[Parameter | np.ndarray]:
-        """Every weight: the parameters, then the non-trainable state (BatchNormalization's moving statistics)."""
-        return [p for _, p in self.named_parameters()] + [b for _, b in self.named_buffers()]
+        """Every weight, in Keras' order (:meth:`named_weights`): layer by layer, each layer's parameters
+        and then its non-trainable state."""
+        return [w for _, w in self.named_weights()]
 
     @property
     def trainable_weights(self) -> list[Parameter]:
@@ -290,8 +305,8 @@ class Module(Trainer):
 
     @property
     def non_trainable_weights(self) -> list[Parameter | np.ndarray]:
-        """The frozen parameters followed by the buffers, as a list."""
-        return [p for _, p in self.named_parameters() if not p.requires_grad] + [b for _, b in self.named_buffers()]
+        """The frozen parameters and the buffers, in :attr:`weights` order."""
+        return [w for w in self.weights if not (isinstance(w, Parameter) and w.requires_grad)]
 
     def get_weights(self) -> list[np.ndarray]:
         """The weights as arrays (copies), in :attr:`weights` order (Keras' ``get_weights``)."""
@@ -299,7 +314,7 @@ class Module(Trainer):
 
     def set_weights(self, weights: Iterable[TensorLike]) -> None:
         """Copy arrays into the weights in place, in :attr:`weights` order (optimizers stay bound)."""
-        names = [n for n, _ in self.named_parameters()] + [n for n, _ in self.named_buffers()]
+        names = [n for n, _ in self.named_weights()]
         weights = list(weights)
         if len(weights) != len(names):
             raise ValueError(f"{type(self).__name__}.set_weights: expected {len(names)} arrays ({', '.join(names)}), "
