@@ -12,7 +12,11 @@ import numpy as np
 from chainrule.tensor import Tensor
 
 if TYPE_CHECKING:
-    from chainrule._typing import Optional, Sequence, TensorLike
+    from chainrule._typing import Callable, Optional, Sequence, TensorLike
+
+
+#: bumped whenever a Parameter's constraint is set: an optimizer re-reads which of its parameters have one
+constraints_changed = [0]
 
 
 class Parameter(Tensor):
@@ -27,14 +31,32 @@ class Parameter(Tensor):
     and ``.grad`` is a view of it, as PyTorch's ``.grad`` is one tensor reused
     under ``zero_grad(set_to_none=False)``: the next backward pass after
     ``zero_grad()`` writes into the same array, so copy ``.grad`` to keep it.
+
+    ``constraint`` (None, or a function of the values returning their projection, such as Keras'
+    ``MaxNorm``: :mod:`chainrule.nn.constraints`) is applied by the optimizers right after each
+    update of this parameter: ``p.data <- constraint(p.data)``.
     """
 
-    __slots__ = ("_grad_out",)
+    __slots__ = ("_grad_out", "_constraint")
 
     def __init__(self, data: TensorLike, requires_grad: bool = True, name: Optional[str] = None) -> None:
         arr = data.data if isinstance(data, Tensor) else data
         super().__init__(np.asarray(arr), requires_grad=requires_grad, name=name)
         self._grad_out = None
+        self._constraint = None
+
+    @property
+    def constraint(self) -> Optional[Callable[[np.ndarray], np.ndarray]]:
+        """The projection the optimizers apply after updating this parameter (None: none)."""
+        return getattr(self, "_constraint", None)
+
+    @constraint.setter
+    def constraint(self, fn: Optional[Callable[[np.ndarray], np.ndarray]]) -> None:
+        if fn is not None and not callable(fn):
+            raise TypeError(f"Parameter.constraint must be a function of the values (such as "
+                            f"chainrule.nn.constraints.MaxNorm()) or None, got {type(fn).__name__}")
+        self._constraint = fn
+        constraints_changed[0] += 1
 
     def grad_storage(self) -> Optional[np.ndarray]:
         """The slice of the optimizer's flat gradient buffer offered for this parameter, if it still

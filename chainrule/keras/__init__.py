@@ -13,12 +13,12 @@ functions.  tf.keras 2's spellings the lecture notes use (``optimizers.SGD(lr=..
 NotImplementedError naming it.
 """
 from chainrule._unsupported import missing
-from chainrule.keras import (activations, backend, callbacks, datasets, initializers, layers, losses, metrics,
-                             models, ops, optimizers, regularizers, utils)
+from chainrule.keras import (activations, backend, callbacks, constraints, datasets, initializers, layers, losses,
+                             metrics, models, ops, optimizers, regularizers, utils)
 from chainrule.keras.layers import Input, InputLayer, Layer
 from chainrule.keras.models import Model, Sequential, load_model, save_model
 
-__all__ = ["activations", "backend", "callbacks", "datasets", "initializers", "layers", "losses", "metrics",
+__all__ = ["activations", "backend", "callbacks", "constraints", "datasets", "initializers", "layers", "losses", "metrics",
            "models", "ops", "optimizers", "regularizers", "utils", "Input", "InputLayer", "Layer", "Model",
            "Sequential", "load_model", "save_model"]
 

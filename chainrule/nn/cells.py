@@ -216,6 +216,7 @@ class _Cell(Layer):
     _layer_class = _Recurrent      # SimpleRNN, LSTM, GRU: its build draws the weights, its _run is the step
     _n_states = 1
     _weight_regularizers = _Recurrent._weight_regularizers
+    _weight_constraints = _Recurrent._weight_constraints
     _activations = _Recurrent._activations      # activation names for the fused primitive
     _dropout_mask = _Recurrent._dropout_mask    # one mask, scaled by 1 / (1 - rate), from the cell's seed
 

@@ -162,6 +162,8 @@ class _Spatial(Layer):
 class _Conv(_Spatial):
     """An N-D convolution layer (see :class:`Conv2D`)."""
 
+    _weight_constraints = (("kernel_constraint", "kernel"), ("bias_constraint", "bias"))
+
     def __init__(self, filters: int, kernel_size: int | Sequence[int], strides: int | Sequence[int] = 1,
                  padding: str | int | Sequence[int] | Sequence[tuple[int, int]] = "valid",
                  data_format: Literal["channels_last", "channels_first"] | None = None,
@@ -363,7 +365,7 @@ class _Conv(_Spatial):
                 "use_bias": self.use_bias, "kernel_initializer": init.serialize(self.kernel_initializer),
                 "bias_initializer": init.serialize(self.bias_initializer),
                 "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer), **self._constraint_config(),
                 "input_shape": self._built_shape(), "dtype": None if self.dtype is None else self.dtype.name}
 
     def extra_repr(self) -> str:
@@ -438,7 +440,8 @@ class Conv2D(_Conv):
     dilation_rate : int or (d_h, d_w)
     groups : int
         Split the channels and filters into this many groups (``groups = C`` is depthwise).
-    activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer
+    activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+    kernel_constraint, bias_constraint
         As for :class:`~chainrule.nn.Dense`; an elementwise activation runs inside the
         convolution's node.  Glorot's fans count the receptive field: n_in = k_h k_w C.
     input_shape : tuple, optional

@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from chainrule import _checks, ops
-from chainrule.nn import activations, init, naming, regularizers
+from chainrule.nn import activations, constraints, init, naming, regularizers
 from chainrule.nn import module as _module
 from chainrule.nn.module import Module
 from chainrule.parameter import Parameter
 from chainrule.ops.fused import DenseStack
 from chainrule.tensor import Tensor, get_default_dtype, get_rng
 from chainrule.nn.init import Initializer
+from chainrule.nn.constraints import Constraint
 from chainrule.nn.regularizers import Regularizer
 from chainrule.nn.symbolic import KerasTensor, _traced_shapes
 
@@ -45,9 +46,12 @@ class Layer(Module):
                  batch_size: int | None = None,
                  activity_regularizer: str | Regularizer | Callable[[Tensor], Tensor] | None = None,
                  trainable: bool = True, dtype: DTypeLike = None, autocast: bool = True, **kwargs: Any) -> None:
+        taken = {attr: kwargs.pop(attr, None) for attr, _ in type(self)._weight_constraints}
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unrecognized keyword arguments {sorted(kwargs)}")
         super().__init__()
+        for attr, c in taken.items():        # Keras' kernel_constraint=..., bias_constraint=..., ...
+            setattr(self, attr, constraints.get(c))
         if name is not None and (not isinstance(name, str) or not name):
             raise ValueError(f"{type(self).__name__}: name must be a non-empty string, got {name!r}")
         if name is None:   # Keras' automatic name from the class (or the name of the Keras layer it stands for)
@@ -91,14 +95,15 @@ class Layer(Module):
                    initializer: str | Initializer | Callable[..., np.ndarray] | None = None,
                    dtype: DTypeLike = None, trainable: bool = True,
                    regularizer: str | Regularizer | Callable[[Tensor], Tensor] | None = None,
-                   constraint: None = None, name: str | None = None, **kwargs: Any) -> Parameter:
+                   constraint: str | Constraint | Callable[[np.ndarray], np.ndarray] | None = None,
+                   name: str | None = None, **kwargs: Any) -> Parameter:
         """Keras' ``add_weight``: a new Parameter of ``shape`` drawn from ``initializer`` (Keras' default
         'glorot_uniform' for floats, 'zeros' otherwise), frozen unless ``trainable``, with its
-        ``regularizer``'s penalty in the training loss.  It belongs to the layer at once (as
+        ``regularizer``'s penalty in the training loss and its ``constraint`` applied after each
+        optimizer update (:mod:`chainrule.nn.constraints`).  It belongs to the layer at once (as
         ``weight_0``, ``weight_1``, ... or ``name``) and takes the attribute's name when assigned
         (``self.w = self.add_weight(...)``), so ``get_weights`` lists the weights in creation order."""
         who = f"{type(self).__name__}.add_weight"
-        _no_constraints(who, constraint=constraint)
         shape = () if shape is None else _checks.shape(who, "shape", shape)
         if any(d is None for d in shape):
             raise ValueError(f"{who}: shape must be known, got {shape}")
@@ -107,6 +112,7 @@ class Layer(Module):
             initializer = "glorot_uniform" if dt.kind == "f" else "zeros"
         value = np.asarray(init.get(initializer)(tuple(shape), dtype=dt, rng=get_rng()), dtype=dt)
         p = Parameter(value, requires_grad=bool(trainable))
+        p.constraint = constraints.get(constraint)
         pending = self.__dict__.get("_added_weights")
         if pending is None:
             pending = {}
@@ -126,6 +132,15 @@ class Layer(Module):
         if pending and isinstance(value, Parameter) and id(value) in pending:
             self._parameters.pop(pending.pop(id(value)), None)    # add_weight's Parameter takes this name
         super().__setattr__(name, value)
+        for attr, weight in type(self)._weight_constraints:     # a weight carries its layer's constraint
+            if name == weight and isinstance(value, Parameter):
+                value.constraint = self.__dict__.get(attr)
+            elif name == attr and self._parameters.get(weight) is not None:
+                self._parameters[weight].constraint = value
+
+    def _constraint_config(self) -> dict[str, Any]:
+        """The layer's weight constraints, serialized, for its get_config."""
+        return {attr: constraints.serialize(self.__dict__.get(attr)) for attr, _ in type(self)._weight_constraints}
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """A Keras-style layer's ``call``: built on its first input's shape if it was not, then called
@@ -159,6 +174,9 @@ class Layer(Module):
     #: (regularizer attribute, weight) pairs whose penalties join the loss: Keras' kernel_regularizer
     #: and bias_regularizer, for every layer that has them (a layer with more weights lists them)
     _weight_regularizers = (("kernel_regularizer", "kernel"), ("bias_regularizer", "bias"))
+    #: (constraint attribute, weight) pairs: Keras' kernel_constraint, ... that the layer takes (as keyword
+    #: arguments, through Layer.__init__) and hands to the weight's Parameter (chainrule.nn.constraints)
+    _weight_constraints = ()
 
     def _regularized(self):
         for attr, name in self._weight_regularizers:
@@ -292,12 +310,6 @@ def _data(x: TensorLike) -> np.ndarray:
     return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
-def _no_constraints(who, **constraints):
-    for key, value in constraints.items():
-        if value is not None:
-            raise NotImplementedError(f"{who}({key}=...): weight constraints are not supported by chainrule")
-
-
 class Dense(Layer):
     """Fully connected layer.  z = x W + b,  a = f(z)  (W: (n_in, units), b: (units,)).
 
@@ -311,6 +323,9 @@ class Dense(Layer):
         See :mod:`chainrule.nn.init` ('glorot_uniform' and 'zeros' by default).
     kernel_regularizer, bias_regularizer : Regularizer, optional
         Penalties such as ``l2(1e-4)`` added to the training loss.
+    kernel_constraint, bias_constraint : Constraint, optional
+        Projections such as ``MaxNorm(3)`` applied after each optimizer update
+        (:mod:`chainrule.nn.constraints`).
     input_dim : int, optional
         Size of each input; without it the weights are created on the first call.
 
@@ -324,19 +339,23 @@ class Dense(Layer):
     ((4, 3), (3,))
     """
 
+    _weight_constraints = (("kernel_constraint", "kernel"), ("bias_constraint", "bias"))
+
     def __init__(self, units: int, activation: str | Callable[..., Tensor] | None = None,
                  kernel_initializer: str | Initializer | Callable[..., np.ndarray] = "glorot_uniform",
                  bias_initializer: str | Initializer | Callable[..., np.ndarray] = "zeros",
                  kernel_regularizer: str | Regularizer | Callable[[Tensor], Tensor] | None = None,
                  bias_regularizer: str | Regularizer | Callable[[Tensor], Tensor] | None = None,
                  input_dim: int | None = None, use_bias: bool = True, dtype: DTypeLike = None,
-                 kernel_constraint: None = None, bias_constraint: None = None, **kwargs: Any) -> None:
+                 kernel_constraint: str | Constraint | Callable[[np.ndarray], np.ndarray] | None = None,
+                 bias_constraint: str | Constraint | Callable[[np.ndarray], np.ndarray] | None = None,
+                 **kwargs: Any) -> None:
         units = _checks.positive_int("Dense", "units", units, whole_floats=True)
         input_dim = _checks.positive_int("Dense", "input_dim", input_dim, allow_none=True)
         if not isinstance(use_bias, (bool, np.bool_)):
             raise TypeError(f"Dense: use_bias must be True or False, got {use_bias!r}")
-        _no_constraints("Dense", kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
-        super().__init__(input_dim=input_dim, **kwargs)
+        super().__init__(input_dim=input_dim, kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
+                         **kwargs)
         self.units = int(units)
         self.activation = activations.get(activation)
         self.kernel_initializer = init.get(kernel_initializer)
@@ -402,7 +421,7 @@ class Dense(Layer):
                 "kernel_initializer": init.serialize(self.kernel_initializer),
                 "bias_initializer": init.serialize(self.bias_initializer),
                 "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer), **self._constraint_config(),
                 "input_dim": n_in, "use_bias": self.use_bias,
                 "dtype": None if self.dtype is None else self.dtype.name}
 

@@ -17,7 +17,7 @@ import numpy as np
 from chainrule import _checks
 from chainrule.nn import functional as F
 from chainrule.nn import init, regularizers
-from chainrule.nn.core import Layer, _no_constraints
+from chainrule.nn.core import Layer
 from chainrule.nn.masking import set_mask
 from chainrule.parameter import Parameter
 from chainrule.tensor import Tensor, get_default_dtype, get_rng
@@ -51,6 +51,8 @@ class Embedding(Layer):
         RandomUniform, not the notes' U(-0.7, 0.7) of :mod:`chainrule.nn.init`).
     embeddings_regularizer : Regularizer, optional
         A penalty on E added to the training loss (``l2(1e-4)``).
+    embeddings_constraint : Constraint, optional
+        A projection of E after each optimizer update (``MaxNorm(1.0)``: :mod:`chainrule.nn.constraints`).
     mask_zero : bool
         Token 0 is padding: the output carries the (batch, time) mask x != 0 for the recurrent
         layers after it (so input_dim should count the padding token too).
@@ -72,22 +74,23 @@ class Embedding(Layer):
     """
 
     _weight_regularizers = (("embeddings_regularizer", "embeddings"),)
+    _weight_constraints = (("embeddings_constraint", "embeddings"),)
 
     def __init__(self, input_dim: int, output_dim: int,
                  embeddings_initializer: str | Initializer | Callable[..., np.ndarray] = "uniform",
                  embeddings_regularizer: str | Regularizer | Callable[[Tensor], Tensor] | None = None,
-                 embeddings_constraint: None = None, mask_zero: bool = False,
+                 embeddings_constraint: str | Callable[[np.ndarray], np.ndarray] | None = None,
+                 mask_zero: bool = False,
                  weights: ArrayLike | Sequence[ArrayLike] | None = None, input_length: int | None = None,
                  dtype: DTypeLike = None, **kwargs: Any) -> None:
         who = "Embedding"
         input_dim = _checks.positive_int(who, "input_dim", input_dim)
         output_dim = _checks.positive_int(who, "output_dim", output_dim)
-        _no_constraints(who, embeddings_constraint=embeddings_constraint)
         if not isinstance(mask_zero, (bool, np.bool_)):
             raise TypeError(f"Embedding: mask_zero must be True or False, got {mask_zero!r}")
         if input_length is not None and kwargs.get("input_shape") is None:
             kwargs["input_shape"] = (_checks.positive_int(who, "input_length", input_length),)
-        super().__init__(**kwargs)
+        super().__init__(embeddings_constraint=embeddings_constraint, **kwargs)
         self.input_dim, self.output_dim, self.mask_zero = int(input_dim), int(output_dim), bool(mask_zero)
         if isinstance(embeddings_initializer, str) and embeddings_initializer.lower() in _KERAS_UNIFORM:
             embeddings_initializer = init.Uniform(-0.05, 0.05)   # Keras' RandomUniform defaults
@@ -120,7 +123,7 @@ class Embedding(Layer):
         return {"input_dim": self.input_dim, "output_dim": self.output_dim,
                 "embeddings_initializer": init.serialize(self.embeddings_initializer),
                 "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
-                "mask_zero": self.mask_zero,
+                **self._constraint_config(), "mask_zero": self.mask_zero,
                 "input_shape": None if self.input_shape is None else list(self.input_shape[1:]),
                 "dtype": None if self.dtype is None else self.dtype.name}
 

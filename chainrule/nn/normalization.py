@@ -1,7 +1,7 @@
 """Normalization layers: BatchNormalization."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -32,13 +32,16 @@ class BatchNormalization(Layer):
     #: True: the running variance averages the unbiased batch variance s2_B n / (n - 1), as PyTorch's
     #: BatchNorm does; False: the batch variance itself, as Keras' does
     unbiased_running_variance = False
+    _weight_constraints = (("beta_constraint", "beta"), ("gamma_constraint", "gamma"))
 
     def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
                  input_dim: int | None = None, dtype: DTypeLike = None, *, axis: int = -1,
                  beta_initializer: str = "zeros", gamma_initializer: str = "ones",
                  moving_mean_initializer: str = "zeros", moving_variance_initializer: str = "ones",
-                 beta_regularizer: None = None, gamma_regularizer: None = None, beta_constraint: None = None,
-                 gamma_constraint: None = None, synchronized: bool = False, **kwargs: Any) -> None:
+                 beta_regularizer: None = None, gamma_regularizer: None = None,
+                 beta_constraint: str | Callable[[np.ndarray], np.ndarray] | None = None,
+                 gamma_constraint: str | Callable[[np.ndarray], np.ndarray] | None = None, synchronized: bool = False,
+                 **kwargs: Any) -> None:
         if axis not in (-1,):
             raise NotImplementedError(f"BatchNormalization(axis={axis!r}): only the last axis (axis=-1, "
                                       f"channels last) is normalized by chainrule")
@@ -47,9 +50,7 @@ class BatchNormalization(Layer):
                                     ("moving_mean_initializer", moving_mean_initializer, "zeros"),
                                     ("moving_variance_initializer", moving_variance_initializer, "ones"),
                                     ("beta_regularizer", beta_regularizer, None),
-                                    ("gamma_regularizer", gamma_regularizer, None),
-                                    ("beta_constraint", beta_constraint, None),
-                                    ("gamma_constraint", gamma_constraint, None), ("synchronized", synchronized, False)):
+                                    ("gamma_regularizer", gamma_regularizer, None), ("synchronized", synchronized, False)):
             if value != default:
                 raise NotImplementedError(f"BatchNormalization({key}={value!r}) is not supported by chainrule "
                                           f"(the default {default!r} is)")
@@ -60,7 +61,8 @@ class BatchNormalization(Layer):
         for name, flag in (("center", center), ("scale", scale)):
             if not isinstance(flag, (bool, np.bool_)):
                 raise TypeError(f"{who}: {name} must be True or False, got {flag!r}")
-        super().__init__(input_dim=input_dim, **kwargs)
+        super().__init__(input_dim=input_dim, beta_constraint=beta_constraint, gamma_constraint=gamma_constraint,
+                         **kwargs)
         self.momentum, self.epsilon = momentum, epsilon
         self.center, self.scale = bool(center), bool(scale)
         self.dtype = _checks.dtype(type(self).__name__, dtype) if dtype is not None else None
@@ -111,7 +113,7 @@ class BatchNormalization(Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {"momentum": self.momentum, "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
-                "input_dim": self.input_shape[-1] if self.input_shape else None,
+                "input_dim": self.input_shape[-1] if self.input_shape else None, **self._constraint_config(),
                 "dtype": None if self.dtype is None else self.dtype.name}
 
     def extra_repr(self) -> str:

@@ -180,6 +180,8 @@ class _Recurrent(Layer):
     _n_states = 1
     _weight_regularizers = (("kernel_regularizer", "kernel"), ("recurrent_regularizer", "recurrent_kernel"),
                             ("bias_regularizer", "bias"))
+    _weight_constraints = (("kernel_constraint", "kernel"), ("recurrent_constraint", "recurrent_kernel"),
+                           ("bias_constraint", "bias"))
 
     def check_fit(self, shuffle: bool | str = True, batch_size: int | None = None,
                   n_samples: int | None = None) -> None:
@@ -401,7 +403,7 @@ class _Recurrent(Layer):
                 "bias_initializer": init.serialize(self.bias_initializer),
                 "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
                 "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer), **self._constraint_config(),
                 "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
 
     def _base_config(self):

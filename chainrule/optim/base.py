@@ -27,7 +27,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from chainrule.parameter import Parameter
+from chainrule.parameter import Parameter, constraints_changed
 from chainrule.tensor import _clock
 from chainrule.optim.schedules import LearningRateSchedule, _in_range
 from chainrule.optim import schedules as _schedules
@@ -92,6 +92,18 @@ class _Bucket:
         self.t = 0
         self.steps = None
         self.scales = None  # the slots hold scales[k] * (the state they stand for); None: as they are
+
+
+def _project(work):
+    """Keras' weight constraints: each parameter updated in this step that has one is projected,
+    p <- constraint(p), right after its update (chainrule.nn.constraints)."""
+    for _, b, active in work:
+        params = b.params
+        for i in (range(len(params)) if active is True else active):
+            fn = params[i].constraint
+            if fn is not None:
+                data = params[i].data
+                np.copyto(data, fn(data), casting="same_kind")
 
 
 class Optimizer:
@@ -425,6 +437,8 @@ class Optimizer:
                     params[i]._version = stamp
                 if steps.count(steps[0]) == len(steps):
                     b.t, b.steps = steps[0], None
+        if constraints_changed[0]:   # some Parameter of this process has (had) a constraint
+            _project(work)
         self.iterations += 1
 
     def _gather(self, b):

@@ -57,8 +57,8 @@ def test_layer_arguments_of_every_layer():
     assert r.input_shape == (4, 5, 2) and r.batch_size == 4
     frozen = layers.Dense(2, input_dim=3, trainable=False)
     assert not frozen.kernel.requires_grad and frozen.trainable_weights == [] and len(frozen.weights) == 2
-    with pytest.raises(NotImplementedError, match="weight constraints"):
-        layers.Dense(2, kernel_constraint="max_norm")
+    with pytest.raises(NotImplementedError, match="synchronized=True"):
+        layers.BatchNormalization(synchronized=True)
 
 
 def test_layer_weights_get_and_set():
