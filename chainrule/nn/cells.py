@@ -46,7 +46,7 @@ from chainrule import _checks, ops
 from chainrule.nn.core import Layer
 from chainrule.nn.masking import get_mask, set_mask
 from chainrule.nn.module import Module
-from chainrule.nn.recurrent import GRU, LSTM, SimpleRNN, _data, _layer_from, _positive_int, _Recurrent
+from chainrule.nn.recurrent import GRU, LSTM, SimpleRNN, _data, _how_options, _layer_from, _positive_int, _Recurrent
 from chainrule.tensor import Tensor, get_default_dtype
 
 if TYPE_CHECKING:
@@ -442,6 +442,7 @@ class LSTMCell(_Cell):
                  bias_regularizer: str | Callable[..., Any] | None = None, dropout: float = 0.0,
                  recurrent_dropout: float = 0.0, seed: Seed = None, name: str | None = None,
                  dtype: DTypeLike | None = None, **kwargs: Any) -> None:
+        _how_options("LSTMCell", kwargs, layer=False)
         super().__init__(name=name, **kwargs)
         self.unit_forget_bias = bool(unit_forget_bias)
         self._setup(units, activation, recurrent_activation, use_bias, kernel_initializer, recurrent_initializer,
@@ -486,6 +487,7 @@ class GRUCell(_Cell):
                  bias_regularizer: str | Callable[..., Any] | None = None, dropout: float = 0.0,
                  recurrent_dropout: float = 0.0, seed: Seed = None, reset_after: bool = True,
                  name: str | None = None, dtype: DTypeLike | None = None, **kwargs: Any) -> None:
+        _how_options("GRUCell", kwargs, layer=False)
         super().__init__(name=name, **kwargs)
         self.reset_after = bool(reset_after)
         self._setup(units, activation, recurrent_activation, use_bias, kernel_initializer, recurrent_initializer,

@@ -173,6 +173,22 @@ def _state_dict_of(source):
 
 
 # ----------------------------------------------------------------------- the layers
+def _how_options(who, kwargs, layer):
+    """Keras 3's arguments that say how an LSTM or GRU computes, not what: ``implementation`` (1 or 2,
+    the same numbers) and, on the layers, ``use_cudnn`` ('auto' or False: chainrule runs on NumPy, and
+    Keras itself takes its generic loop off a GPU).  Checked, then dropped from ``kwargs``."""
+    impl = kwargs.pop("implementation", 2)
+    if isinstance(impl, bool) or impl not in (1, 2):
+        raise ValueError(f"{who}: implementation must be 1 or 2 (the same computation), got {impl!r}")
+    if layer:
+        use = kwargs.pop("use_cudnn", "auto")
+        if use is True:
+            raise ValueError(f"{who}(use_cudnn=True): chainrule runs on NumPy, without cuDNN; pass use_cudnn='auto' "
+                             f"or False")
+        if use not in ("auto", False):
+            raise ValueError(f"{who}: use_cudnn must be 'auto', True or False, got {use!r}")
+
+
 class _Recurrent(Layer):
     """What SimpleRNN, LSTM and GRU share (see the module docstring)."""
 
@@ -570,6 +586,7 @@ class LSTM(_Recurrent):
                  zero_output_for_mask: bool = False, input_shape: Sequence[int | None] | None = None,
                  input_dim: int | None = None, batch_size: int | None = None, name: str | None = None,
                  dtype: DTypeLike | None = None, **kwargs: Any) -> None:
+        _how_options("LSTM", kwargs, layer=True)
         super().__init__(name=name, **kwargs)
         self.unit_forget_bias = bool(unit_forget_bias)
         self._setup(units, activation, recurrent_activation, use_bias, kernel_initializer, recurrent_initializer,
@@ -628,6 +645,7 @@ class GRU(_Recurrent):
                  input_shape: Sequence[int | None] | None = None, input_dim: int | None = None,
                  batch_size: int | None = None, name: str | None = None, dtype: DTypeLike | None = None, **kwargs: Any
                  ) -> None:
+        _how_options("GRU", kwargs, layer=True)
         super().__init__(name=name, **kwargs)
         self.reset_after = bool(reset_after)
         self._setup(units, activation, recurrent_activation, use_bias, kernel_initializer, recurrent_initializer,

@@ -398,3 +398,23 @@ def test_layers_equal_keras_3_with_weights_copied():
     ours(np.zeros((1, 2, 1), np.float32))
     assert [layer.output_shape for layer in ours] == [tuple(layer.output.shape) for layer in theirs.layers]
     assert [layer.count_params() for layer in ours] == [layer.count_params() for layer in theirs.layers]
+
+
+def test_keras_arguments_that_choose_how_an_lstm_or_gru_computes():
+    """implementation (1 or 2) and use_cudnn ('auto' or False) change nothing in what is computed: accepted as
+    Keras accepts them; use_cudnn=True, which Keras refuses off a GPU, and bad values are refused by name."""
+    x = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    for cls in (nn.LSTM, nn.GRU):
+        cr.manual_seed(0)
+        ref = cls(5)(x).data
+        for kw in ({"use_cudnn": False}, {"use_cudnn": "auto"}, {"implementation": 1}):
+            cr.manual_seed(0)
+            np.testing.assert_array_equal(cls(5, **kw)(x).data, ref)
+        with pytest.raises(ValueError, match=r"use_cudnn=True\): chainrule runs on NumPy, without cuDNN"):
+            cls(5, use_cudnn=True)
+        with pytest.raises(ValueError, match="implementation must be 1 or 2"):
+            cls(5, implementation=3)
+    nn.LSTMCell(3, implementation=1)
+    nn.GRUCell(3, implementation=2)
+    with pytest.raises(TypeError, match="unrecognized keyword arguments"):
+        nn.SimpleRNN(3, use_cudnn=False)          # Keras' SimpleRNN has no use_cudnn either
