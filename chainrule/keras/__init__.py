@@ -14,15 +14,15 @@ NotImplementedError naming it.
 """
 from chainrule._unsupported import missing
 from chainrule.keras import (activations, backend, callbacks, constraints, datasets, initializers, layers, losses,
-                             metrics, models, ops, optimizers, regularizers, utils)
+                             metrics, models, ops, optimizers, preprocessing, regularizers, utils)
 from chainrule.keras.layers import Input, InputLayer, Layer
 from chainrule.keras.models import Model, Sequential, load_model, save_model
 
-__all__ = ["activations", "backend", "callbacks", "constraints", "datasets", "initializers", "layers", "losses", "metrics",
-           "models", "ops", "optimizers", "regularizers", "utils", "Input", "InputLayer", "Layer", "Model",
-           "Sequential", "load_model", "save_model"]
+__all__ = ["activations", "backend", "callbacks", "constraints", "datasets", "initializers", "layers", "losses",
+           "metrics", "models", "ops", "optimizers", "preprocessing", "regularizers", "utils", "Input", "InputLayer",
+           "Layer", "Model", "Sequential", "load_model", "save_model"]
 
 __version__ = "3 (chainrule)"
 
 __getattr__ = missing(__name__, "keras", {"applications": "", "mixed_precision": "",
-                                          "preprocessing": "", "saving": "use model.save and keras.models.load_model"})
+                                          "saving": "use model.save and keras.models.load_model"})

@@ -24,7 +24,7 @@ from chainrule.nn.conv import (Conv1D, Conv2D, MaxPooling1D, MaxPooling2D, Avera
                                ZeroPadding1D, ZeroPadding2D, SpatialDropout1D, SpatialDropout2D, Reshape)
 from chainrule.nn.masking import Masking
 from chainrule.nn.embedding import Embedding
-from chainrule.nn.recurrent import SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed
+from chainrule.nn.recurrent import SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed, RepeatVector
 from chainrule.nn.cells import SimpleRNNCell, LSTMCell, GRUCell, StackedRNNCells, RNN
 from chainrule.nn.graph import Input, InputLayer
 from chainrule.nn.merge import (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, add, subtract,
@@ -33,12 +33,12 @@ from chainrule.nn.merge import (Add, Subtract, Multiply, Average, Maximum, Minim
 __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Flatten", "Lambda",
            "BatchNormalization", "Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D", "MaxPool1D", "MaxPool2D",
            "AveragePooling1D", "AveragePooling2D", "AvgPool1D", "AvgPool2D", "GlobalAveragePooling1D",
-           "GlobalAveragePooling2D", "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
-           "GlobalMaxPool1D", "GlobalMaxPool2D", "ZeroPadding1D", "ZeroPadding2D", "SpatialDropout1D",
-           "SpatialDropout2D", "Reshape", "Masking", "Embedding", "SimpleRNN", "LSTM", "GRU", "Bidirectional",
-           "TimeDistributed", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "add",
-           "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "ReLU", "LeakyReLU", "ELU",
-           "Softmax"]
+           "GlobalAveragePooling2D", "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPooling1D",
+           "GlobalMaxPooling2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "ZeroPadding1D", "ZeroPadding2D",
+           "SpatialDropout1D", "SpatialDropout2D", "Reshape", "Masking", "Embedding", "SimpleRNN", "LSTM", "GRU",
+           "Bidirectional", "TimeDistributed", "RepeatVector", "Add", "Subtract", "Multiply", "Average", "Maximum",
+           "Minimum", "Concatenate", "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate",
+           "ReLU", "LeakyReLU", "ELU", "Softmax"]
 __all__ += ["RNN", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells"]   # the cell API (chainrule/nn/cells.py)
 
 # Keras' shorter aliases

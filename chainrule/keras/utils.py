@@ -1,4 +1,5 @@
-"""``keras.utils`` on chainrule: ``to_categorical``, ``plot_model`` (as text), ``set_random_seed``, ``PyDataset``."""
+"""``keras.utils`` on chainrule: ``to_categorical``, ``pad_sequences``, ``plot_model`` (as text), ``set_random_seed``,
+``PyDataset``."""
 from __future__ import annotations
 
 import os
@@ -13,7 +14,58 @@ if TYPE_CHECKING:
     from chainrule._typing import ArrayLike, PathLike, TensorLike
     from chainrule.nn.module import Module
 
-__all__ = ["to_categorical", "plot_model", "model_to_text", "set_random_seed", "PyDataset", "Sequence", "normalize"]
+__all__ = ["to_categorical", "pad_sequences", "plot_model", "model_to_text", "set_random_seed", "PyDataset", "Sequence",
+           "normalize"]
+
+
+def pad_sequences(sequences: Any, maxlen: int | None = None, dtype: Any = "int32", padding: str = "pre",
+                  truncating: str = "pre", value: Any = 0.0) -> np.ndarray:
+    """Sequences of different lengths as one array (Keras' ``pad_sequences``): (samples, maxlen, ...).
+
+    Each sequence (of items of one shape) is cut to ``maxlen`` items, the first ones dropped with
+    ``truncating='pre'`` (the default) or the last ones with ``'post'``, then filled up to ``maxlen``
+    with ``value``, before it (``padding='pre'``, the default) or after it (``'post'``).  ``maxlen``
+    defaults to the longest sequence's length.  For an Embedding with ``mask_zero=True`` the padding
+    token is 0.
+
+    >>> pad_sequences([[1, 2, 3], [4]], maxlen=2).tolist()
+    [[2, 3], [0, 4]]
+    >>> pad_sequences([[1, 2, 3], [4]], padding="post").tolist()
+    [[1, 2, 3], [4, 0, 0]]
+    """
+    who = "pad_sequences"
+    for name, v in (("padding", padding), ("truncating", truncating)):
+        if v not in ("pre", "post"):
+            raise ValueError(f"{who}: {name} must be 'pre' or 'post', got {v!r}")
+    if isinstance(sequences, (str, bytes)) or not hasattr(sequences, "__len__"):
+        raise ValueError(f"{who}: expected a list of sequences, got {type(sequences).__name__}")
+    seqs = []
+    for i, x in enumerate(sequences):
+        if isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
+            raise ValueError(f"{who}: expected a list of sequences, but item {i} is {type(x).__name__} {x!r}")
+        seqs.append(x)
+    lengths = [len(x) for x in seqs]
+    if maxlen is None:
+        maxlen = max(lengths, default=0)
+    elif isinstance(maxlen, bool) or not isinstance(maxlen, (int, np.integer)) or maxlen < 1:
+        raise ValueError(f"{who}: maxlen must be a positive integer or None, got {maxlen!r}")
+    kind = np.dtype(dtype).kind
+    if isinstance(value, str) and kind not in "OUS":
+        raise ValueError(f"{who}: value {value!r} is a string but dtype is {np.dtype(dtype)}; use dtype=object for "
+                         f"strings")
+    sample = next((np.asarray(x).shape[1:] for x in seqs if len(x)), ())
+    out = np.full((len(seqs), int(maxlen)) + sample, value, dtype=dtype)
+    for i, x in enumerate(seqs):
+        if not len(x):
+            continue
+        cut = np.asarray(x[-maxlen:] if truncating == "pre" else x[:maxlen], dtype=dtype)
+        if cut.shape[1:] != sample:
+            raise ValueError(f"{who}: the items of sequence {i} have shape {cut.shape[1:]}, those before it {sample}")
+        if padding == "post":
+            out[i, :len(cut)] = cut
+        else:
+            out[i, maxlen - len(cut):] = cut
+    return out
 
 
 def to_categorical(x: TensorLike, num_classes: int | None = None) -> np.ndarray:

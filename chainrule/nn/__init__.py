@@ -37,10 +37,11 @@ __all__ += ["Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1
 
 # recurrent layers (chainrule/nn/recurrent.py) and the Masking layer with its mask table (chainrule/nn/masking.py)
 from chainrule.nn.masking import Masking  # noqa: E402
-from chainrule.nn.recurrent import SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed  # noqa: E402
+from chainrule.nn.recurrent import SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed, RepeatVector  # noqa: E402
 from chainrule.nn import masking, recurrent  # noqa: E402
 
-__all__ += ["Masking", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "masking", "recurrent"]
+__all__ += ["Masking", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "RepeatVector", "masking",
+            "recurrent"]
 
 # Keras' cell API: one step of a recurrent cell, and RNN to run a cell over a sequence (chainrule/nn/cells.py)
 from chainrule.nn.cells import SimpleRNNCell, LSTMCell, GRUCell, StackedRNNCells, RNN  # noqa: E402

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from chainrule._typing import Any, ArrayLike, Callable, DTypeLike, Literal, Mapping, Seed, Sequence, TensorLike
     from chainrule.nn.module import Module
 
-__all__ = ["SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "torch_to_keras_weights",
+__all__ = ["SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "RepeatVector", "torch_to_keras_weights",
            "keras_to_torch_weights", "check_fit_arguments", "reset_states"]
 
 
@@ -871,6 +871,38 @@ class Bidirectional(Layer):
 
     def __repr__(self):
         return f"Bidirectional({self.forward_layer!r}, merge_mode={self.merge_mode!r})"
+
+
+class RepeatVector(Layer):
+    """Repeats each sample ``n`` times along a new time axis (Keras' ``RepeatVector``): (batch, features)
+    -> (batch, n, features), y_t = x for t = 1..n.  The encoder-decoder's bridge: an LSTM's last output,
+    repeated, is the input sequence of the decoder LSTM.  Its VJP sums the adjoints of the n copies.
+
+    >>> import numpy as np
+    >>> RepeatVector(3)(np.array([[1.0, 2.0]], dtype='float32')).numpy().tolist()
+    [[[1.0, 2.0], [1.0, 2.0], [1.0, 2.0]]]
+    """
+
+    def __init__(self, n: int, **kwargs: Any) -> None:
+        self.n = _positive_int(n, "n", "RepeatVector")
+        super().__init__(**kwargs)
+
+    def forward(self, x: TensorLike) -> Tensor:
+        shape = np.shape(_data(x))
+        if len(shape) != 2:
+            raise ValueError(f"{self!r}: expected input of shape (batch, features), got shape {shape}")
+        return ops.broadcast_to(ops.reshape(x, (shape[0], 1, shape[1])), (shape[0], self.n, shape[1]))
+
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
+        if len(input_shape) != 2:
+            raise ValueError(f"RepeatVector: expected input of shape (batch, features), got {tuple(input_shape)}")
+        return (input_shape[0], self.n, input_shape[1])
+
+    def get_config(self) -> dict[str, Any]:
+        return {"n": self.n, "name": self.name}
+
+    def extra_repr(self) -> str:
+        return f"n={self.n}"
 
 
 class TimeDistributed(Layer):

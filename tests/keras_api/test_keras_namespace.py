@@ -481,3 +481,26 @@ def test_missing_features_name_themselves():
         m.fit(np.ones((2, 2)), np.array([0, 1]), class_weight={0: -1.0}, verbose=0)
     import chainrule
     assert chainrule.keras is keras      # import chainrule as tf; tf.keras... (loaded on first use)
+
+
+def test_pad_sequences_pads_and_cuts_as_keras(request):
+    real_keras = request.getfixturevalue("keras")         # Keras 3 itself (this module's `keras` is chainrule's)
+    from chainrule.keras.preprocessing.sequence import pad_sequences as tf_keras_2_path
+    assert tf_keras_2_path is utils.pad_sequences
+    cases = [([[1, 2, 3], [4], []], {}),
+             ([[1, 2, 3], [4]], {"maxlen": 2, "truncating": "post", "padding": "post"}),
+             ([[1, 2, 3], [4, 5]], {"maxlen": 5, "value": 9}),
+             ([[[1, 2], [3, 4]], [[5, 6]]], {"dtype": "float32", "value": -1.0}),
+             (np.array([[3, 1], [2, 2]]), {"maxlen": 1})]
+    for seqs, kw in cases:
+        ours, theirs = utils.pad_sequences(seqs, **kw), real_keras.utils.pad_sequences(seqs, **kw)
+        assert ours.dtype == theirs.dtype
+        np.testing.assert_array_equal(ours, theirs)
+    with pytest.raises(ValueError, match="padding must be 'pre' or 'post', got 'left'"):
+        utils.pad_sequences([[1]], padding="left")
+    with pytest.raises(ValueError, match="maxlen must be a positive integer"):
+        utils.pad_sequences([[1]], maxlen=0)
+    with pytest.raises(ValueError, match="item 1 is int"):
+        utils.pad_sequences([[1], 2])
+    with pytest.raises(ValueError, match="the items of sequence 1 have shape"):
+        utils.pad_sequences([[[1, 2]], [[1, 2, 3]]])
