@@ -35,6 +35,7 @@ from chainrule import ops
 from chainrule.nn.module import Module
 from chainrule.parameter import Parameter
 from chainrule.tensor import Tensor, get_default_dtype, get_rng
+from chainrule.torch.nn.utils.rnn import PackedSequence, _pack, pad_packed_sequence
 
 if TYPE_CHECKING:
     from chainrule._typing import Any, DTypeLike, Literal, TensorLike
@@ -126,8 +127,17 @@ class _TorchRecurrent(Module):
                                  f"num_directions, batch, hidden_size) = {want}, got {np.shape(_data(p))}")
         return [[p[i] for p in parts] for i in range(want[0])]
 
-    def forward(self, input: TensorLike, hx: TensorLike | tuple[TensorLike, TensorLike] | None = None
-                ) -> tuple[Tensor, Tensor | tuple[Tensor, Tensor]]:
+    def _sequence_options(self, go_backwards, mask):
+        """The sequence primitive's options for one direction of one layer: every output and the final
+        states, outputs in input order, the module's layout; with a mask (a packed batch), padded steps keep
+        the state and give zeros."""
+        return {"return_sequences": True, "return_state": True, "go_backwards": go_backwards, "keep_time_order": True,
+                "time_major": not self.batch_first, "mask": mask, "zero_output_for_mask": mask is not None}
+
+    def forward(self, input: TensorLike | PackedSequence, hx: TensorLike | tuple[TensorLike, TensorLike] | None = None
+                ) -> tuple[Tensor | PackedSequence, Tensor | tuple[Tensor, Tensor]]:
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         name = self._torch_name
         shape = np.shape(_data(input))
         unbatched = len(shape) == 2
@@ -144,13 +154,20 @@ class _TorchRecurrent(Module):
         if xs[-1] != self.input_size:
             raise ValueError(f"{name}(input_size={self.input_size}): got input with {xs[-1]} features, shape {shape}")
         n = xs[0] if self.batch_first else xs[1]
-        init = self._split_hx(hx, n, None)
+        x, states = self._layers(x, self._split_hx(hx, n, None))
+        if unbatched:
+            x = ops.reshape(x, (shape[0], -1) if not self.batch_first else (shape[0], -1))
+            states = [ops.reshape(s, (s.shape[0], s.shape[2])) for s in states]
+        return (x, tuple(states)) if self._gates == 4 else (x, states[0])
+
+    def _layers(self, x, init, mask=None):
+        """Every layer and direction over the sequence x: (the last layer's outputs, [h_n (, c_n)])."""
         finals = []
         for layer in range(self.num_layers):
             outs = []
             for d, suffix in enumerate(self._suffixes(layer)):
                 states = None if init is None else init[layer * self.directions + d]
-                seq, *st = self._run(x, suffix, states, go_backwards=d == 1)
+                seq, *st = self._run(x, suffix, states, go_backwards=d == 1, mask=mask)
                 outs.append(seq)
                 finals.append(st)
             x = outs[0] if len(outs) == 1 else ops.concatenate(outs, axis=-1)
@@ -158,11 +175,23 @@ class _TorchRecurrent(Module):
                 keep = 1.0 - self.dropout
                 m = (get_rng().random(np.shape(_data(x)), dtype=np.float32) < keep).astype(_data(x).dtype) / keep
                 x = ops.mul(x, m)
-        states = [ops.stack([f[j] for f in finals], axis=0) for j in range(len(finals[0]))]
-        if unbatched:
-            x = ops.reshape(x, (shape[0], -1) if not self.batch_first else (shape[0], -1))
-            states = [ops.reshape(s, (s.shape[0], s.shape[2])) for s in states]
-        return (x, tuple(states)) if self._gates == 4 else (x, states[0])
+        return x, [ops.stack([f[j] for f in finals], axis=0) for j in range(len(finals[0]))]
+
+    def _forward_packed(self, packed, hx):
+        """A PackedSequence through the layers (PyTorch's ``nn.LSTM(packed)``): unpacked to a padded batch in
+        the original order, run with the padding masked (each sequence's state stops at its last step, the
+        reverse direction starts there), and the outputs packed as the input was; h_n in the original order."""
+        name = self._torch_name
+        padded, lengths = pad_packed_sequence(packed, batch_first=self.batch_first)
+        lengths = _data(lengths)
+        shape = np.shape(_data(padded))
+        if shape[-1] != self.input_size:
+            raise ValueError(f"{name}(input_size={self.input_size}): got a packed input with {shape[-1]} features")
+        n = len(lengths)
+        mask = np.arange(shape[1] if self.batch_first else shape[0])[None, :] < lengths[:, None]
+        out, states = self._layers(padded, self._split_hx(hx, n, None), mask)
+        out = _pack(out, lengths, self.batch_first, packed.sorted_indices, packed.unsorted_indices)
+        return (out, tuple(states)) if self._gates == 4 else (out, states[0])
 
     def _weights(self, suffix):
         w = self._parameters
@@ -211,12 +240,11 @@ class TorchRNN(_TorchRecurrent):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          device=device, dtype=dtype)
 
-    def _run(self, x, suffix, states, go_backwards):
+    def _run(self, x, suffix, states, go_backwards, mask=None):
         W, U, b_ih, b_hh = self._weights(suffix)
         b = None if b_ih is None else b_ih + b_hh
         return ops.simple_rnn(x, W, U, b, initial_state=states, activation=self.nonlinearity,
-                              return_sequences=True, return_state=True, go_backwards=go_backwards,
-                              keep_time_order=True, time_major=not self.batch_first)
+                              **self._sequence_options(go_backwards, mask))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "nonlinearity": self.nonlinearity}
@@ -240,11 +268,10 @@ class TorchLSTM(_TorchRecurrent):
     _gates = 4
     _torch_name = "LSTM"
 
-    def _run(self, x, suffix, states, go_backwards):
+    def _run(self, x, suffix, states, go_backwards, mask=None):
         W, U, b_ih, b_hh = self._weights(suffix)
         b = None if b_ih is None else b_ih + b_hh
-        return ops.lstm(x, W, U, b, initial_state=states, return_sequences=True, return_state=True,
-                        go_backwards=go_backwards, keep_time_order=True, time_major=not self.batch_first)
+        return ops.lstm(x, W, U, b, initial_state=states, **self._sequence_options(go_backwards, mask))
 
 
 class TorchGRU(_TorchRecurrent):
@@ -255,11 +282,10 @@ class TorchGRU(_TorchRecurrent):
     _gates = 3
     _torch_name = "GRU"
 
-    def _run(self, x, suffix, states, go_backwards):
+    def _run(self, x, suffix, states, go_backwards, mask=None):
         W, U, b_ih, b_hh = self._weights(suffix)
-        return ops.gru(x, W, U, b_ih, b_hh, initial_state=states, gate_order="rzh", return_sequences=True,
-                       return_state=True, go_backwards=go_backwards, keep_time_order=True,
-                       time_major=not self.batch_first)
+        return ops.gru(x, W, U, b_ih, b_hh, initial_state=states, gate_order="rzh",
+                       **self._sequence_options(go_backwards, mask))
 
 
 # ---------------------------------------------------------------------- one time step
@@ -271,6 +297,7 @@ class _TorchCell(Module):
     _torch_name = "RNNCell"
     batch_first = False                  # the step is a time-major sequence of length 1
     _weights = _TorchRecurrent._weights
+    _sequence_options = _TorchRecurrent._sequence_options
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None,
                  dtype: DTypeLike | None = None) -> None:
