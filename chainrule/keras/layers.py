@@ -18,7 +18,7 @@ from chainrule._unsupported import missing
 from chainrule.keras import activations as _keras_activations
 from chainrule.nn.core import Layer, Dense, Activation, Dropout, Flatten, ELU, Lambda
 from chainrule.nn.core import LeakyReLU as _TorchLeakyReLU, Softmax as _TorchSoftmax, ReLU as _TorchReLU
-from chainrule.nn.normalization import BatchNormalization
+from chainrule.nn.normalization import BatchNormalization, LayerNormalization
 from chainrule.nn.conv import (Conv1D, Conv2D, MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D,
                                GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
                                ZeroPadding1D, ZeroPadding2D, SpatialDropout1D, SpatialDropout2D, Reshape)
@@ -31,14 +31,14 @@ from chainrule.nn.merge import (Add, Subtract, Multiply, Average, Maximum, Minim
                                 multiply, average, maximum, minimum, concatenate)
 
 __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Flatten", "Lambda",
-           "BatchNormalization", "Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D", "MaxPool1D", "MaxPool2D",
-           "AveragePooling1D", "AveragePooling2D", "AvgPool1D", "AvgPool2D", "GlobalAveragePooling1D",
-           "GlobalAveragePooling2D", "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPooling1D",
-           "GlobalMaxPooling2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "ZeroPadding1D", "ZeroPadding2D",
-           "SpatialDropout1D", "SpatialDropout2D", "Reshape", "Masking", "Embedding", "SimpleRNN", "LSTM", "GRU",
-           "Bidirectional", "TimeDistributed", "RepeatVector", "Add", "Subtract", "Multiply", "Average", "Maximum",
-           "Minimum", "Concatenate", "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate",
-           "ReLU", "LeakyReLU", "ELU", "Softmax"]
+           "BatchNormalization", "LayerNormalization", "Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D",
+           "MaxPool1D", "MaxPool2D", "AveragePooling1D", "AveragePooling2D", "AvgPool1D", "AvgPool2D",
+           "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
+           "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "ZeroPadding1D",
+           "ZeroPadding2D", "SpatialDropout1D", "SpatialDropout2D", "Reshape", "Masking", "Embedding", "SimpleRNN",
+           "LSTM", "GRU", "Bidirectional", "TimeDistributed", "RepeatVector", "Add", "Subtract", "Multiply",
+           "Average", "Maximum", "Minimum", "Concatenate", "add", "subtract", "multiply", "average", "maximum",
+           "minimum", "concatenate", "ReLU", "LeakyReLU", "ELU", "Softmax"]
 __all__ += ["RNN", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells"]   # the cell API (chainrule/nn/cells.py)
 
 # Keras' shorter aliases

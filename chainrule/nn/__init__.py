@@ -9,14 +9,15 @@ from chainrule.nn.module import Module, NotBuiltError
 from chainrule.nn.sequential import Sequential
 from chainrule.nn.core import (Layer, Dense, Linear, Activation, ReLU, Sigmoid, Tanh, Softplus, Identity, LeakyReLU,
                                ELU, Softmax, Dropout, Flatten, Lambda)
-from chainrule.nn.normalization import BatchNormalization
+from chainrule.nn.normalization import BatchNormalization, LayerNormalization
 from chainrule.nn import activations, init, regularizers
 from chainrule.nn import functional  # noqa: E402  (PyTorch's torch.nn.functional names)
 from chainrule.nn.regularizers import l1, l2, l1_l2
 
 __all__ = ["Parameter", "Module", "Sequential", "NotBuiltError", "Layer", "Dense", "Linear", "Activation", "ReLU",
            "Sigmoid", "Tanh", "Softplus", "Identity", "LeakyReLU", "ELU", "Softmax", "Dropout", "Flatten", "Lambda",
-           "BatchNormalization", "activations", "functional", "init", "regularizers", "l1", "l2", "l1_l2"]
+           "BatchNormalization", "LayerNormalization", "activations", "functional", "init", "regularizers", "l1", "l2",
+           "l1_l2"]
 
 # the PyTorch-order loss modules live with the other losses
 from chainrule.losses import MSELoss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss  # noqa: E402

@@ -27,12 +27,13 @@ from chainrule import ops
 from chainrule.tensor import Tensor
 
 if TYPE_CHECKING:
-    from chainrule._typing import ArrayLike, DTypeLike, TensorLike
+    from chainrule._typing import ArrayLike, DTypeLike, Sequence, TensorLike
 
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish", "softplus", "softsign",
            "sigmoid", "logsigmoid", "tanh", "hardtanh", "hardsigmoid", "hardswish", "softmax", "log_softmax",
            "linear", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
-           "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "kl_div", "embedding", "embedding_indices"]
+           "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "kl_div", "embedding", "embedding_indices",
+           "layer_norm"]
 
 
 def _dim(dim, fname):
@@ -385,3 +386,40 @@ def _lookup(idx, W, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_b
         if pad.any():           # those places read the row as a constant: no gradient reaches it
             y = ops.where(pad[..., None], y.data, y)
     return y
+
+
+def _normalize_over(x: TensorLike, axes: tuple[int, ...], gamma: TensorLike | None, beta: TensorLike | None,
+                   eps: float) -> Tensor | np.ndarray:
+    """Layer normalization over ``axes`` of each sample (Ba, Kiros and Hinton 2016), the one place both
+    Keras' LayerNormalization and PyTorch's LayerNorm compute it:
+
+        mu = mean_axes(x),  sigma^2 = mean_axes((x - mu)^2)  (the biased variance),
+        y = (x - mu) / sqrt(sigma^2 + eps) * gamma + beta.
+
+    Written with the engine's primitives (mean, subtract, square, sqrt, divide), so its gradient and
+    forward mode are theirs."""
+    mu = ops.mean(x, axis=axes, keepdims=True)
+    d = ops.sub(x, mu)
+    var = ops.mean(ops.mul(d, d), axis=axes, keepdims=True)
+    y = ops.div(d, ops.sqrt(ops.add(var, eps)))
+    if gamma is not None:
+        y = ops.mul(y, gamma)
+    if beta is not None:
+        y = ops.add(y, beta)
+    return y
+
+
+def layer_norm(input: TensorLike, normalized_shape: int | Sequence[int], weight: TensorLike | None = None,  # noqa: A002
+               bias: TensorLike | None = None, eps: float = 1e-5) -> Tensor | np.ndarray:
+    """PyTorch's ``F.layer_norm``: each sample normalized over its last ``len(normalized_shape)`` axes,
+    which must have that shape, then scaled by ``weight`` and shifted by ``bias`` (of that shape):
+    mu and sigma^2 the mean and biased variance over those axes, y = (x - mu) / sqrt(sigma^2 + eps) * weight + bias."""
+    shape = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) else \
+        tuple(int(d) for d in normalized_shape)
+    got = np.shape(input.data if isinstance(input, Tensor) else input)
+    if not shape or got[len(got) - len(shape):] != shape or len(got) < len(shape):
+        raise ValueError(f"layer_norm: the input's last axes must have the normalized shape {shape}, got an input of "
+                         f"shape {got}")
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps >= 0:
+        raise ValueError(f"layer_norm: eps must be a number >= 0, got {eps!r}")
+    return _normalize_over(input, tuple(range(-len(shape), 0)), weight, bias, float(eps))

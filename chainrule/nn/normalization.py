@@ -1,4 +1,4 @@
-"""Normalization layers: BatchNormalization."""
+"""Normalization layers: BatchNormalization and LayerNormalization."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from chainrule import _checks
+from chainrule import _checks, ops
+from chainrule.nn import functional as F, init, regularizers
 from chainrule.nn.core import Layer, _data
 from chainrule.ops.normalization import BatchNorm
 from chainrule.parameter import Parameter, reserve
-from chainrule.tensor import Tensor, get_default_dtype
+from chainrule.tensor import Tensor, get_default_dtype, get_rng
 
 if TYPE_CHECKING:
     from chainrule._typing import DTypeLike, TensorLike
@@ -50,7 +51,8 @@ class BatchNormalization(Layer):
                                     ("moving_mean_initializer", moving_mean_initializer, "zeros"),
                                     ("moving_variance_initializer", moving_variance_initializer, "ones"),
                                     ("beta_regularizer", beta_regularizer, None),
-                                    ("gamma_regularizer", gamma_regularizer, None), ("synchronized", synchronized, False)):
+                                    ("gamma_regularizer", gamma_regularizer, None),
+                                    ("synchronized", synchronized, False)):
             if value != default:
                 raise NotImplementedError(f"BatchNormalization({key}={value!r}) is not supported by chainrule "
                                           f"(the default {default!r} is)")
@@ -118,3 +120,100 @@ class BatchNormalization(Layer):
 
     def extra_repr(self) -> str:
         return f"momentum={self.momentum}, epsilon={self.epsilon}"
+
+
+class LayerNormalization(Layer):
+    """Keras' ``LayerNormalization``: each sample normalized over ``axis`` (the last by default) on its own,
+    with no running statistics, so training and inference compute the same thing:
+
+        y = (x - mu) / sqrt(sigma^2 + epsilon) * gamma + beta,
+
+    mu and sigma^2 the mean and (biased) variance over ``axis`` (Ba, Kiros and Hinton 2016; the recurrent
+    networks' normalization, as batch normalization is the convolutional ones').  gamma ('ones') and beta
+    ('zeros') have the shape of the normalized axes; ``scale=False`` / ``center=False`` leave them out.
+    The equations are :func:`chainrule.nn.functional.layer_norm`'s, which PyTorch's ``nn.LayerNorm``
+    runs too.
+
+    >>> import numpy as np
+    >>> y = LayerNormalization()(np.array([[1.0, 2.0, 3.0]], dtype='float32'))
+    >>> np.round(y.numpy(), 3).tolist()
+    [[-1.223, 0.0, 1.223]]
+    """
+
+    _weight_regularizers = (("beta_regularizer", "beta"), ("gamma_regularizer", "gamma"))
+    _weight_constraints = (("beta_constraint", "beta"), ("gamma_constraint", "gamma"))
+
+    def __init__(self, axis: int | Sequence[int] = -1, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
+                 rms_scaling: bool = False, beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
+                 beta_regularizer: Any = None, gamma_regularizer: Any = None, beta_constraint: Any = None,
+                 gamma_constraint: Any = None, dtype: DTypeLike = None, **kwargs: Any) -> None:
+        who = type(self).__name__
+        if rms_scaling:
+            raise NotImplementedError(f"{who}(rms_scaling=True) is not supported by chainrule")
+        axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+        self.axis = [_checks.axis(who, a) for a in axes]
+        if not self.axis or 0 in self.axis:
+            raise ValueError(f"{who}: axis must name the axes of a sample (not the batch axis 0), got {axis!r}")
+        self.epsilon = _checks.in_range(who, "epsilon", epsilon, lo=0.0)
+        for name, flag in (("center", center), ("scale", scale)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise TypeError(f"{who}: {name} must be True or False, got {flag!r}")
+        self.center, self.scale = bool(center), bool(scale)
+        super().__init__(beta_constraint=beta_constraint, gamma_constraint=gamma_constraint, **kwargs)
+        self.beta_initializer, self.gamma_initializer = init.get(beta_initializer), init.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.dtype = _checks.dtype(who, dtype) if dtype is not None else None
+        object.__setattr__(self, "_self_built", False)
+        if self.input_shape is not None:
+            self.build(self.input_shape)
+
+    def _axes(self, ndim):
+        axes = sorted({a % ndim for a in self.axis})
+        if any(a == 0 or a >= ndim for a in axes) or any(not -ndim <= a < ndim for a in self.axis):
+            raise ValueError(f"{self!r}: axis {self.axis} does not fit an input of rank {ndim}")
+        return tuple(axes)
+
+    def build(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
+        shape = tuple(input_shape)
+        axes = self._axes(len(shape))
+        if any(shape[a] is None for a in axes):
+            raise ValueError(f"{self!r}: the normalized axes {list(axes)} of input shape {shape} must be known")
+        param = tuple(int(shape[a]) for a in axes)
+        dtype = self.dtype or get_default_dtype()
+        if self.scale:
+            self.gamma = Parameter(self.gamma_initializer(param, dtype=dtype, rng=get_rng()))
+        if self.center:
+            self.beta = Parameter(self.beta_initializer(param, dtype=dtype, rng=get_rng()))
+        return super().build(shape)
+
+    def forward(self, x: TensorLike) -> Tensor:
+        data = _data(x)
+        if data.ndim < 2:
+            raise ValueError(f"{self!r}: expected input of shape (batch, ...), got shape {data.shape}")
+        axes = self._axes(data.ndim)
+        if not self.__dict__.get("_self_built"):
+            self.build((None, *data.shape[1:]))
+        want = tuple(int(data.shape[a]) for a in axes)
+        p = self.gamma if self.scale else (self.beta if self.center else None)
+        if p is not None and p.shape != want:
+            raise ValueError(f"{self!r}: built for normalized axes of shape {p.shape}, got input of shape {data.shape}")
+        bshape = tuple(data.shape[a] if a in axes else 1 for a in range(data.ndim))
+
+        def fit(w):
+            return None if w is None else ops.reshape(w, bshape)
+        return F._normalize_over(x, axes, fit(self.gamma if self.scale else None),
+                                 fit(self.beta if self.center else None), self.epsilon)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"axis": self.axis if len(self.axis) > 1 else self.axis[0], "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale,
+                "beta_initializer": init.serialize(self.beta_initializer),
+                "gamma_initializer": init.serialize(self.gamma_initializer),
+                "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer), **self._constraint_config(),
+                "input_shape": None if self.input_shape is None else list(self.input_shape[1:]),
+                "dtype": None if self.dtype is None else self.dtype.name}
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis if len(self.axis) > 1 else self.axis[0]}, epsilon={self.epsilon}"

@@ -14,7 +14,7 @@ from chainrule.nn.sequential import Sequential
 from chainrule.nn.core import Linear, ReLU, Sigmoid, Tanh, Softplus, Identity, LeakyReLU, ELU, Softmax
 from chainrule.torch.nn.modules import (ModuleList, ModuleDict, TorchFlatten as Flatten, TorchDropout as Dropout,
                                         BatchNorm1d, LogSoftmax, GELU, SiLU, SELU, ReLU6, Hardsigmoid, Hardswish,
-                                        Mish, Softsign, TorchEmbedding as Embedding)
+                                        Mish, Softsign, TorchEmbedding as Embedding, LayerNorm)
 from chainrule.torch.nn.losses import (MSELoss, L1Loss, NLLLoss, HuberLoss, SmoothL1Loss, KLDivLoss,
                                        CrossEntropyLoss, BCELoss, BCEWithLogitsLoss)
 from chainrule.torch.nn import functional, init  # noqa: F401
@@ -23,7 +23,7 @@ from chainrule.torch.nn import utils  # noqa: F401
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "Linear", "Identity", "ReLU", "Sigmoid",
            "Tanh", "Softplus", "LeakyReLU", "ELU", "Softmax", "LogSoftmax", "GELU", "SiLU", "SELU", "ReLU6",
            "Hardsigmoid", "Hardswish", "Mish", "Softsign", "Embedding", "Flatten", "Dropout",
-           "BatchNorm1d", "MSELoss", "L1Loss", "NLLLoss", "HuberLoss", "SmoothL1Loss", "KLDivLoss",
+           "BatchNorm1d", "LayerNorm", "MSELoss", "L1Loss", "NLLLoss", "HuberLoss", "SmoothL1Loss", "KLDivLoss",
            "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "functional", "init", "utils"]
 
 # convolutional networks, channels-first (chainrule/nn/conv_torch.py)
@@ -39,5 +39,5 @@ __all__ += ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
 
 __getattr__ = missing(__name__, "torch.nn", {
     "Transformer": "", "MultiheadAttention": "",
-    "Conv3d": "chainrule has Conv1d and Conv2d", "ConvTranspose2d": "", "LayerNorm": "", "GroupNorm": "",
+    "Conv3d": "chainrule has Conv1d and Conv2d", "ConvTranspose2d": "", "GroupNorm": "",
     "DataParallel": "chainrule runs on one CPU process"})

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from chainrule._typing import ArrayLike, DTypeLike, TensorLike
 
 __all__ = ["ModuleList", "ModuleDict", "TorchFlatten", "TorchDropout", "BatchNorm1d", "LogSoftmax", "GELU", "SiLU",
-           "SELU", "ReLU6", "Hardsigmoid", "Hardswish", "Mish", "Softsign", "TorchEmbedding"]
+           "SELU", "ReLU6", "Hardsigmoid", "Hardswish", "Mish", "Softsign", "TorchEmbedding", "LayerNorm"]
 
 
 class ModuleList(Module):
@@ -345,3 +345,51 @@ class TorchEmbedding(Module):
         if self.sparse:
             s += ", sparse=True"
         return s + ")"
+
+
+class LayerNorm(Module):
+    """PyTorch's ``nn.LayerNorm(normalized_shape, eps=1e-5, elementwise_affine=True, bias=True)``: each sample
+    normalized over its last ``len(normalized_shape)`` axes, y = (x - mu) / sqrt(sigma^2 + eps) * weight + bias
+    (:func:`chainrule.nn.functional.layer_norm`, the equations Keras' LayerNormalization runs too); ``weight``
+    starts at ones and ``bias`` at zeros, of ``normalized_shape``.
+
+    >>> import numpy as np
+    >>> ln = LayerNorm(3)
+    >>> np.round(ln(np.array([[1.0, 2.0, 3.0]], dtype='float32')).numpy(), 3).tolist(), ln
+    ([[-1.225, 0.0, 1.225]], LayerNorm((3,), eps=1e-05, elementwise_affine=True, bias=True))
+    """
+
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, device: Any = None, dtype: DTypeLike | None = None) -> None:
+        super().__init__()
+        who = "LayerNorm"
+        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+        if not shape or any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1 for d in shape):
+            raise ValueError(f"{who}: normalized_shape must be a positive integer or a tuple of them, got "
+                             f"{normalized_shape!r}")
+        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps >= 0:
+            raise ValueError(f"{who}: eps must be a number >= 0, got {eps!r}")
+        _check_device(who, device)
+        self.normalized_shape = tuple(int(d) for d in shape)
+        self.eps, self.elementwise_affine = float(eps), bool(elementwise_affine)
+        self.use_bias = bool(bias) and self.elementwise_affine        # PyTorch's bias exists only with the weight
+        self.dtype = _dtype_of(dtype)
+        dt = self.dtype or get_default_dtype()
+        if self.elementwise_affine:
+            self.weight = Parameter(np.ones(self.normalized_shape, dt))
+            if self.use_bias:
+                self.bias = Parameter(np.zeros(self.normalized_shape, dt))
+
+    def forward(self, input: TensorLike) -> Tensor:  # noqa: A002
+        affine = self.elementwise_affine
+        return F.layer_norm(input, self.normalized_shape, self.weight if affine else None,
+                            self.bias if self.use_bias else None, self.eps)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"normalized_shape": list(self.normalized_shape), "eps": self.eps,
+                "elementwise_affine": self.elementwise_affine, "bias": self.use_bias,
+                "dtype": None if self.dtype is None else self.dtype.name}
+
+    def __repr__(self) -> str:
+        return (f"LayerNorm({self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.use_bias})")
