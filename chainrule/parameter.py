@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from chainrule._typing import Callable, Optional, Sequence, TensorLike
 
 
-#: bumped whenever a Parameter's constraint is set: an optimizer re-reads which of its parameters have one
+#: counts the constraints set on Parameters in this process: while it is 0 the optimizers skip looking for them
 constraints_changed = [0]
 
 

@@ -136,8 +136,8 @@ class LayerNormalization(Layer):
 
     >>> import numpy as np
     >>> y = LayerNormalization()(np.array([[1.0, 2.0, 3.0]], dtype='float32'))
-    >>> np.round(y.numpy(), 3).tolist()
-    [[-1.223, 0.0, 1.223]]
+    >>> np.round(y.numpy().astype(float), 3).tolist()
+    [[-1.224, 0.0, 1.224]]
     """
 
     _weight_regularizers = (("beta_regularizer", "beta"), ("gamma_regularizer", "gamma"))

@@ -879,7 +879,7 @@ class RepeatVector(Layer):
     repeated, is the input sequence of the decoder LSTM.  Its VJP sums the adjoints of the n copies.
 
     >>> import numpy as np
-    >>> RepeatVector(3)(np.array([[1.0, 2.0]], dtype='float32')).numpy().tolist()
+    >>> np.asarray(RepeatVector(3)(np.array([[1.0, 2.0]], dtype='float32'))).tolist()
     [[[1.0, 2.0], [1.0, 2.0], [1.0, 2.0]]]
     """
 

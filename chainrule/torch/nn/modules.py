@@ -355,7 +355,7 @@ class LayerNorm(Module):
 
     >>> import numpy as np
     >>> ln = LayerNorm(3)
-    >>> np.round(ln(np.array([[1.0, 2.0, 3.0]], dtype='float32')).numpy(), 3).tolist(), ln
+    >>> np.round(ln(np.array([[1.0, 2.0, 3.0]])).numpy().astype(float), 3).tolist(), ln
     ([[-1.225, 0.0, 1.225]], LayerNorm((3,), eps=1e-05, elementwise_affine=True, bias=True))
     """
 
