@@ -21,7 +21,8 @@ from chainrule.nn.core import LeakyReLU as _TorchLeakyReLU, Softmax as _TorchSof
 from chainrule.nn.normalization import BatchNormalization, LayerNormalization
 from chainrule.nn.conv import (Conv1D, Conv2D, MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D,
                                GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
-                               ZeroPadding1D, ZeroPadding2D, SpatialDropout1D, SpatialDropout2D, Reshape)
+                               ZeroPadding1D, ZeroPadding2D, SpatialDropout1D, SpatialDropout2D, Reshape,
+                               Permute, UpSampling1D, Cropping1D)
 from chainrule.nn.masking import Masking
 from chainrule.nn.embedding import Embedding
 from chainrule.nn.recurrent import SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed, RepeatVector
@@ -35,10 +36,11 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Fl
            "MaxPool1D", "MaxPool2D", "AveragePooling1D", "AveragePooling2D", "AvgPool1D", "AvgPool2D",
            "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
            "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "ZeroPadding1D",
-           "ZeroPadding2D", "SpatialDropout1D", "SpatialDropout2D", "Reshape", "Masking", "Embedding", "SimpleRNN",
-           "LSTM", "GRU", "Bidirectional", "TimeDistributed", "RepeatVector", "Add", "Subtract", "Multiply",
-           "Average", "Maximum", "Minimum", "Concatenate", "add", "subtract", "multiply", "average", "maximum",
-           "minimum", "concatenate", "ReLU", "LeakyReLU", "ELU", "Softmax"]
+           "ZeroPadding2D", "SpatialDropout1D", "SpatialDropout2D", "Reshape", "Permute", "UpSampling1D",
+           "Cropping1D", "Masking", "Embedding", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed",
+           "RepeatVector", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "add",
+           "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "ReLU", "LeakyReLU", "ELU",
+           "Softmax"]
 __all__ += ["RNN", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells"]   # the cell API (chainrule/nn/cells.py)
 
 # Keras' shorter aliases

@@ -28,13 +28,13 @@ __all__ += ["MSELoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss"]
 from chainrule.nn.conv import (Conv1D, Conv2D, MaxPooling1D, MaxPooling2D, AveragePooling1D,  # noqa: E402
                                AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D,
                                GlobalMaxPooling2D, ZeroPadding1D, ZeroPadding2D, SpatialDropout1D, SpatialDropout2D,
-                               Reshape, from_torch_conv2d, from_torch_linear)
+                               Reshape, Permute, UpSampling1D, Cropping1D, from_torch_conv2d, from_torch_linear)
 from chainrule.nn import conv, conv_torch  # noqa: E402,F401  (conv_torch: registers PyTorch's names for load_model)
 
 __all__ += ["Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
             "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
-            "ZeroPadding1D", "ZeroPadding2D", "SpatialDropout1D", "SpatialDropout2D", "Reshape", "from_torch_conv2d",
-            "from_torch_linear", "conv"]
+            "ZeroPadding1D", "ZeroPadding2D", "SpatialDropout1D", "SpatialDropout2D", "Reshape", "Permute",
+            "UpSampling1D", "Cropping1D", "from_torch_conv2d", "from_torch_linear", "conv"]
 
 # recurrent layers (chainrule/nn/recurrent.py) and the Masking layer with its mask table (chainrule/nn/masking.py)
 from chainrule.nn.masking import Masking  # noqa: E402

@@ -62,8 +62,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
            "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
-           "ZeroPadding1D", "ZeroPadding2D", "SpatialDropout1D", "SpatialDropout2D", "Reshape",
-           "from_torch_conv2d", "from_torch_linear", "fashion_mnist_cnn", "digits_cnn"]
+           "ZeroPadding1D", "ZeroPadding2D", "SpatialDropout1D", "SpatialDropout2D", "Reshape", "Permute",
+           "UpSampling1D", "Cropping1D", "from_torch_conv2d", "from_torch_linear", "fashion_mnist_cnn", "digits_cnn"]
 
 _LAYOUTS = {1: "(batch, steps, channels)", 2: "(batch, height, width, channels)"}
 _LAYOUTS_CF = {1: "(batch, channels, steps)", 2: "(batch, channels, height, width)"}
@@ -778,6 +778,118 @@ class Reshape(Layer):
 
     def extra_repr(self) -> str:
         return f"target_shape={self.target_shape}"
+
+
+class Permute(Layer):
+    """Reorders the axes of every sample (Keras' ``Permute``): ``dims`` a permutation of 1..rank (the batch
+    axis 0 stays), so ``Permute((2, 1))`` turns (batch, time, features) into (batch, features, time).
+
+    >>> import numpy as np
+    >>> Permute((2, 1))(np.zeros((5, 3, 4))).shape
+    (5, 4, 3)
+    """
+
+    def __init__(self, dims: Sequence[int], input_shape: Sequence[int | None] | None = None, **kwargs: Any) -> None:
+        try:
+            order = tuple(int(d) for d in dims)
+        except TypeError:
+            raise TypeError(f"Permute: dims must be a tuple of ints, got {dims!r}") from None
+        if sorted(order) != list(range(1, len(order) + 1)):
+            raise ValueError(f"Permute: dims must be a permutation of 1..{len(order)} (axis 0, the batch, stays), got "
+                             f"{dims!r}")
+        self.dims = order
+        super().__init__(input_shape, **kwargs)
+        if self.input_shape is not None:
+            self.build(self.input_shape)
+
+    def _check(self, rank):
+        if rank != len(self.dims) + 1:
+            raise ValueError(f"{self!r}: dims {self.dims} permute samples of rank {len(self.dims)}, got an input of "
+                             f"rank {rank} (batch axis included)")
+
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
+        self._check(len(input_shape))
+        return (input_shape[0],) + tuple(input_shape[d] for d in self.dims)
+
+    def forward(self, x: TensorLike) -> Tensor | np.ndarray:
+        self._check(np.ndim(_data(x)))
+        return ops.transpose(x, (0,) + self.dims)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"dims": list(self.dims),
+                "input_shape": None if self.input_shape is None else list(self.input_shape[1:])}
+
+    def extra_repr(self) -> str:
+        return f"dims={self.dims}"
+
+
+class UpSampling1D(Layer):
+    """Repeats every time step ``size`` times (Keras' ``UpSampling1D``): (batch, steps, features) ->
+    (batch, steps size, features), y_(t size + k) = x_t.  Its VJP sums the adjoints of each step's copies.
+
+    >>> import numpy as np
+    >>> np.asarray(UpSampling1D(2)(np.array([[[1.0], [2.0]]]))).ravel().tolist()
+    [1.0, 1.0, 2.0, 2.0]
+    """
+
+    def __init__(self, size: int = 2, **kwargs: Any) -> None:
+        self.size = _checks.positive_int("UpSampling1D", "size", size)
+        super().__init__(**kwargs)
+
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
+        n, t, f = _rank3(self, input_shape)
+        return (n, None if t is None else t * self.size, f)
+
+    def forward(self, x: TensorLike) -> Tensor | np.ndarray:
+        n, t, f = _rank3(self, np.shape(_data(x)))
+        y = ops.broadcast_to(ops.reshape(x, (n, t, 1, f)), (n, t, self.size, f))
+        return ops.reshape(y, (n, t * self.size, f))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"size": self.size, "name": self.name}
+
+    def extra_repr(self) -> str:
+        return f"size={self.size}"
+
+
+class Cropping1D(Layer):
+    """Drops steps at the start and the end of every sequence (Keras' ``Cropping1D``): ``cropping`` an int
+    (the same at both ends) or (start, end); (batch, steps, features) -> (batch, steps - start - end, features).
+
+    >>> import numpy as np
+    >>> Cropping1D((1, 2))(np.zeros((2, 6, 3))).shape
+    (2, 3, 3)
+    """
+
+    def __init__(self, cropping: int | tuple[int, int] = (1, 1), **kwargs: Any) -> None:
+        pair = (cropping, cropping) if isinstance(cropping, (int, np.integer)) else tuple(cropping)
+        if len(pair) != 2 or any(isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 0 for c in pair):
+            raise ValueError(f"Cropping1D: cropping must be an int >= 0 or a pair (start, end) of them, got "
+                             f"{cropping!r}")
+        self.cropping = (int(pair[0]), int(pair[1]))
+        super().__init__(**kwargs)
+
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
+        n, t, f = _rank3(self, input_shape)
+        if t is not None and t <= sum(self.cropping):
+            raise ValueError(f"{self!r}: cropping {self.cropping} leaves nothing of {t} steps")
+        return (n, None if t is None else t - sum(self.cropping), f)
+
+    def forward(self, x: TensorLike) -> Tensor | np.ndarray:
+        t = self.compute_output_shape(np.shape(_data(x)))[1]
+        return ops.getitem(x, (slice(None), slice(self.cropping[0], self.cropping[0] + t)))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"cropping": list(self.cropping), "name": self.name}
+
+    def extra_repr(self) -> str:
+        return f"cropping={self.cropping}"
+
+
+def _rank3(layer, shape):
+    if len(shape) != 3:
+        raise ValueError(f"{layer!r}: expected input of shape (batch, steps, features), got shape {tuple(shape)}")
+    return tuple(shape)
 
 
 # ------------------------------------------------------------------------- weight interchange

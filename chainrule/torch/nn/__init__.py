@@ -14,7 +14,7 @@ from chainrule.nn.sequential import Sequential
 from chainrule.nn.core import Linear, ReLU, Sigmoid, Tanh, Softplus, Identity, LeakyReLU, ELU, Softmax
 from chainrule.torch.nn.modules import (ModuleList, ModuleDict, TorchFlatten as Flatten, TorchDropout as Dropout,
                                         BatchNorm1d, LogSoftmax, GELU, SiLU, SELU, ReLU6, Hardsigmoid, Hardswish,
-                                        Mish, Softsign, TorchEmbedding as Embedding, LayerNorm)
+                                        Mish, Softsign, TorchEmbedding as Embedding, LayerNorm, Unflatten)
 from chainrule.torch.nn.losses import (MSELoss, L1Loss, NLLLoss, HuberLoss, SmoothL1Loss, KLDivLoss,
                                        CrossEntropyLoss, BCELoss, BCEWithLogitsLoss)
 from chainrule.torch.nn import functional, init  # noqa: F401
@@ -22,7 +22,7 @@ from chainrule.torch.nn import utils  # noqa: F401
 
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "Linear", "Identity", "ReLU", "Sigmoid",
            "Tanh", "Softplus", "LeakyReLU", "ELU", "Softmax", "LogSoftmax", "GELU", "SiLU", "SELU", "ReLU6",
-           "Hardsigmoid", "Hardswish", "Mish", "Softsign", "Embedding", "Flatten", "Dropout",
+           "Hardsigmoid", "Hardswish", "Mish", "Softsign", "Embedding", "Flatten", "Unflatten", "Dropout",
            "BatchNorm1d", "LayerNorm", "MSELoss", "L1Loss", "NLLLoss", "HuberLoss", "SmoothL1Loss", "KLDivLoss",
            "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "functional", "init", "utils"]
 

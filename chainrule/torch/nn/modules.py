@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from chainrule._typing import ArrayLike, DTypeLike, TensorLike
 
 __all__ = ["ModuleList", "ModuleDict", "TorchFlatten", "TorchDropout", "BatchNorm1d", "LogSoftmax", "GELU", "SiLU",
-           "SELU", "ReLU6", "Hardsigmoid", "Hardswish", "Mish", "Softsign", "TorchEmbedding", "LayerNorm"]
+           "SELU", "ReLU6", "Hardsigmoid", "Hardswish", "Mish", "Softsign", "TorchEmbedding", "LayerNorm",
+           "Unflatten"]
 
 
 class ModuleList(Module):
@@ -162,6 +163,43 @@ class TorchFlatten(Flatten):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """PyTorch's ``nn.Unflatten(dim, unflattened_size)``: axis ``dim`` split into the axes of
+    ``unflattened_size`` (one entry may be -1), the inverse of ``nn.Flatten``.
+
+    >>> import numpy as np
+    >>> Unflatten(1, (2, 3))(np.zeros((4, 6))).shape
+    (4, 2, 3)
+    """
+
+    def __init__(self, dim: int, unflattened_size: Sequence[int]) -> None:
+        super().__init__()
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"Unflatten: dim must be an int, got {dim!r}")
+        sizes = tuple(unflattened_size)
+        if not sizes or any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or (d < 1 and d != -1)
+                            for d in sizes) or sizes.count(-1) > 1:
+            raise ValueError(f"Unflatten: unflattened_size must be positive ints (one may be -1), got "
+                             f"{unflattened_size!r}")
+        self.dim, self.unflattened_size = int(dim), tuple(int(d) for d in sizes)
+
+    def forward(self, x: TensorLike) -> Tensor | np.ndarray:
+        shape = np.shape(_data(x))
+        if not -len(shape) <= self.dim < len(shape):
+            raise ValueError(f"Unflatten: dim {self.dim} is out of range for an input of shape {shape}")
+        d = self.dim % len(shape)
+        known, free = int(np.prod([s for s in self.unflattened_size if s != -1])), -1 in self.unflattened_size
+        if (free and shape[d] % known) or (not free and known != shape[d]):
+            raise ValueError(f"Unflatten: cannot split axis {self.dim} of size {shape[d]} into {self.unflattened_size}")
+        return ops.reshape(x, shape[:d] + self.unflattened_size + shape[d + 1:])
+
+    def get_config(self) -> dict[str, Any]:
+        return {"dim": self.dim, "unflattened_size": list(self.unflattened_size)}
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class TorchDropout(Dropout):
