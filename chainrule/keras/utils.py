@@ -1,5 +1,5 @@
-"""``keras.utils`` on chainrule: ``to_categorical``, ``pad_sequences``, ``plot_model`` (as text), ``set_random_seed``,
-``PyDataset``."""
+"""``keras.utils`` on chainrule: ``to_categorical``, ``pad_sequences``, ``timeseries_dataset_from_array``,
+``plot_model`` (as text), ``set_random_seed``, ``PyDataset``."""
 from __future__ import annotations
 
 import os
@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from chainrule._typing import ArrayLike, PathLike, TensorLike
     from chainrule.nn.module import Module
 
-__all__ = ["to_categorical", "pad_sequences", "plot_model", "model_to_text", "set_random_seed", "PyDataset", "Sequence",
-           "normalize"]
+__all__ = ["to_categorical", "pad_sequences", "timeseries_dataset_from_array", "plot_model", "model_to_text",
+           "set_random_seed", "PyDataset", "Sequence", "normalize"]
 
 
 def pad_sequences(sequences: Any, maxlen: int | None = None, dtype: Any = "int32", padding: str = "pre",
@@ -188,5 +188,90 @@ class PyDataset:
 
 Sequence = PyDataset
 
-__getattr__ = missing(__name__, "keras.utils", {"image_dataset_from_directory": "", "get_file": "",
-                                               "timeseries_dataset_from_array": ""})
+
+
+class _TimeseriesDataset(PyDataset):
+    """The batches of :func:`timeseries_dataset_from_array` (each gathered when it is asked for)."""
+
+    def __init__(self, data, targets, starts, offsets, batch_size):
+        super().__init__()
+        self.data, self.targets, self.starts, self.offsets, self.batch_size = data, targets, starts, offsets, batch_size
+
+    def __len__(self):
+        if self.batch_size is None:
+            return len(self.starts)
+        return -(-len(self.starts) // self.batch_size)
+
+    def __getitem__(self, index):
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"batch {index} of {len(self)}")
+        index %= len(self)
+        if self.batch_size is None:
+            starts = self.starts[index:index + 1]
+        else:
+            starts = self.starts[index * self.batch_size:(index + 1) * self.batch_size]
+        x = self.data[starts[:, None] + self.offsets]
+        if self.batch_size is None:
+            x = x[0]
+        if self.targets is None:
+            return x
+        y = self.targets[starts]
+        return x, (y[0] if self.batch_size is None else y)
+
+
+def timeseries_dataset_from_array(data: ArrayLike, targets: ArrayLike | None, sequence_length: int,
+                                  sequence_stride: int = 1, sampling_rate: int = 1, batch_size: int | None = 128,
+                                  shuffle: bool = False, seed: int | None = None, start_index: int | None = None,
+                                  end_index: int | None = None) -> PyDataset:
+    """Sliding windows over a series, in batches (Keras' ``timeseries_dataset_from_array``), as a
+    :class:`PyDataset` that ``fit``, ``evaluate`` and ``predict`` take.
+
+    Window k starts at s_k = k ``sequence_stride`` (counted from ``start_index``) and holds the
+    ``sequence_length`` rows data[s_k], data[s_k + r], ..., r = ``sampling_rate``; its target is
+    targets[s_k] (so for a forecast pass ``targets=data[sequence_length:]``).  Windows stop before
+    ``end_index`` (the end of data by default) and before the targets run out.  ``shuffle`` permutes
+    the windows once, with ``np.random.RandomState(seed)`` as Keras does.  A batch is (windows,
+    targets), or the windows alone when ``targets`` is None; ``batch_size=None`` gives one window a
+    batch.  Batches are gathered when asked for, so the series is never copied window by window.
+
+    >>> ds = timeseries_dataset_from_array(np.arange(10), np.arange(3, 10), sequence_length=3, batch_size=4)
+    >>> x, y = ds[0]
+    >>> x.tolist(), y.tolist(), len(ds)
+    ([[0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 5]], [3, 4, 5, 6], 2)
+    """
+    who = "timeseries_dataset_from_array"
+    data = np.asarray(data)
+    if data.ndim < 1 or len(data) == 0:
+        raise ValueError(f"{who}: data must be a non-empty array with time on its first axis, got shape {data.shape}")
+    n = len(data)
+    for name, v in (("sequence_length", sequence_length), ("sequence_stride", sequence_stride),
+                    ("sampling_rate", sampling_rate)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{who}: {name} must be a positive integer, got {v!r}")
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+                                   or batch_size < 1):
+        raise ValueError(f"{who}: batch_size must be a positive integer or None, got {batch_size!r}")
+    start = 0 if start_index is None else start_index
+    end = n if end_index is None else end_index
+    if not 0 <= start < n or not start < end <= n:
+        raise ValueError(f"{who}: start_index and end_index must satisfy 0 <= start_index < end_index <= {n} (the "
+                         f"length of data), got {start_index!r} and {end_index!r}")
+    count = end - start - (sequence_length - 1) * sampling_rate
+    if targets is not None:
+        targets = np.asarray(targets)
+        if targets.ndim < 1:
+            raise ValueError(f"{who}: targets must be an array with one target per time step, got shape "
+                             f"{targets.shape}")
+        count = min(count, len(targets) - start)
+    if count <= 0:
+        raise ValueError(f"{who}: no window of {sequence_length} steps (sampling_rate {sampling_rate}) fits between "
+                         f"{start} and {end}")
+    starts = np.arange(0, count, sequence_stride)
+    if shuffle:
+        np.random.RandomState(np.random.randint(1_000_000) if seed is None else seed).shuffle(starts)
+    offsets = np.arange(sequence_length) * sampling_rate
+    return _TimeseriesDataset(data[start:end], None if targets is None else targets[start:], starts, offsets,
+                              batch_size)
+
+
+__getattr__ = missing(__name__, "keras.utils", {"image_dataset_from_directory": "", "get_file": ""})

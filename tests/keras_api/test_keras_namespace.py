@@ -504,3 +504,41 @@ def test_pad_sequences_pads_and_cuts_as_keras(request):
         utils.pad_sequences([[1], 2])
     with pytest.raises(ValueError, match="the items of sequence 1 have shape"):
         utils.pad_sequences([[[1, 2]], [[1, 2, 3]]])
+
+
+def test_timeseries_dataset_windows_a_series_and_fit_trains_on_it():
+    """Keras' timeseries_dataset_from_array (its own oracle needs TensorFlow): the windows and targets of its
+    documented rule, and fit on the dataset takes the same steps as fit on the same windows as arrays."""
+    series = np.sin(np.linspace(0, 12, 60)).astype(np.float32)[:, None]
+    ds = utils.timeseries_dataset_from_array(series, series[4:, 0], sequence_length=4, batch_size=8)
+    windows = np.stack([series[i:i + 4] for i in range(56)])
+    assert len(ds) == 7
+    xs, ys = zip(*[ds[i] for i in range(len(ds))])
+    np.testing.assert_array_equal(np.concatenate(xs), windows)
+    np.testing.assert_array_equal(np.concatenate(ys), series[4:, 0])
+    # strides, sampling rate, bounds, shuffling as Keras shuffles (np.random.RandomState(seed))
+    ds2 = utils.timeseries_dataset_from_array(np.arange(30), None, sequence_length=3, sequence_stride=2,
+                                              sampling_rate=3, batch_size=None, start_index=2, end_index=25)
+    assert ds2[0].tolist() == [2, 5, 8] and ds2[1].tolist() == [4, 7, 10] and len(ds2) == 9
+    starts = np.arange(0, 17)
+    np.random.RandomState(3).shuffle(starts)
+    ds3 = utils.timeseries_dataset_from_array(np.arange(20), np.arange(20), 4, shuffle=True, seed=3, batch_size=5)
+    np.testing.assert_array_equal(ds3[0][1], starts[:5])
+    np.testing.assert_array_equal(ds3[0][0][:, 0], starts[:5])
+
+    def model():
+        cr.manual_seed(0)
+        m = models.Sequential([layers.Input(shape=(4, 1)), layers.SimpleRNN(5), layers.Dense(1)])
+        m.compile(optimizer="adam", loss="mse")
+        return m
+    a, b = model(), model()
+    ha = a.fit(ds, epochs=2, verbose=0).history["loss"]
+    hb = b.fit(windows, series[4:, 0], batch_size=8, epochs=2, shuffle=False, verbose=0).history["loss"]
+    np.testing.assert_allclose(ha, hb, rtol=1e-6)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(a.predict(ds, verbose=0), a.predict(windows, verbose=0), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="no window of 40 steps"):
+        utils.timeseries_dataset_from_array(np.arange(20), None, 40)
+    with pytest.raises(ValueError, match="sequence_stride must be a positive integer"):
+        utils.timeseries_dataset_from_array(np.arange(20), None, 4, sequence_stride=0)
