@@ -9,7 +9,7 @@ import chainrule.torch as ctorch
 from chainrule import nn
 from chainrule.io import load_model, save_model
 
-from .layer_checks import check_layer
+from .layer_checks import check_layer, trains_as_keras
 
 
 def test_layer_norm_is_its_equation_and_passes_gradcheck(f64):
@@ -75,22 +75,8 @@ def test_keras_layer_normalization_equals_keras_3_and_trains_with_an_lstm(keras)
         ours.set_weights(weights)
         np.testing.assert_allclose(ours(x).data, keras.ops.convert_to_numpy(theirs(x)), atol=2e-6)
     # LSTM - LayerNormalization - Dense, two epochs of Adam, as in Keras
-    X, Y = x * 0.5, rng.standard_normal((3, 1)).astype(np.float32)
-
-    def build(L, M):
-        model = M.Sequential([L.Input(shape=(4, 6)), L.LSTM(5), L.LayerNormalization(), L.Dense(1)])
-        model.compile(optimizer="adam", loss="mse")
-        return model
-    ck.backend.clear_session()
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(0)
-    ours, theirs = build(ck.layers, ck.models), build(keras.layers, keras.models)
-    ours.set_weights(theirs.get_weights())
-    h1 = ours.fit(X, Y, epochs=2, batch_size=3, verbose=0).history["loss"]
-    h2 = theirs.fit(X, Y, epochs=2, batch_size=3, verbose=0).history["loss"]
-    np.testing.assert_allclose(h1, h2, rtol=1e-5)
-    for a, b in zip(ours.get_weights(), theirs.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    trains_as_keras(keras, lambda L: [L.LSTM(5), L.LayerNormalization(), L.Dense(1)], (4, 6), x * 0.5,
+                    rng.standard_normal((3, 1)).astype(np.float32), batch_size=3)
 
 
 def test_layer_norms_save_load_and_refuse_what_they_lack(tmp_path):

@@ -11,7 +11,7 @@ from chainrule import nn, ops, optim
 from chainrule.io import load_model, save_model
 from chainrule.nn.masking import get_mask
 
-from .layer_checks import check_layer
+from .layer_checks import check_layer, trains_as_keras
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -423,27 +423,11 @@ def test_keras_arguments_that_choose_how_an_lstm_or_gru_computes():
 def test_repeat_vector_makes_the_encoder_decoder_of_keras_3(keras):
     """LSTM encoder -> RepeatVector -> LSTM decoder -> TimeDistributed(Dense), the sequence-to-sequence
     forecaster of Keras' tutorials: outputs and two epochs of Adam equal Keras 3's with the weights copied."""
-    import chainrule.keras as ck
     rng = np.random.default_rng(4)
     X = rng.standard_normal((16, 6, 2)).astype(np.float32)
     Y = rng.standard_normal((16, 3, 1)).astype(np.float32)
-
-    def build(L, M):
-        model = M.Sequential([L.Input(shape=(6, 2)), L.LSTM(5), L.RepeatVector(3), L.LSTM(4, return_sequences=True),
-                              L.TimeDistributed(L.Dense(1))])
-        model.compile(optimizer="adam", loss="mse")
-        return model
-    ck.backend.clear_session()
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(0)
-    ours, theirs = build(ck.layers, ck.models), build(keras.layers, keras.models)
-    ours.set_weights(theirs.get_weights())
-    np.testing.assert_allclose(ours.predict(X, verbose=0), theirs.predict(X, verbose=0), atol=1e-6)
-    h1 = ours.fit(X, Y, epochs=2, batch_size=8, shuffle=False, verbose=0).history["loss"]
-    h2 = theirs.fit(X, Y, epochs=2, batch_size=8, shuffle=False, verbose=0).history["loss"]
-    np.testing.assert_allclose(h1, h2, rtol=1e-5)
-    for a, b in zip(ours.get_weights(), theirs.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    ours = trains_as_keras(keras, lambda L: [L.LSTM(5), L.RepeatVector(3), L.LSTM(4, return_sequences=True),
+                                             L.TimeDistributed(L.Dense(1))], (6, 2), X, Y, batch_size=8)
     assert ours.layers[1].output_shape == (None, 3, 5)
 
 
