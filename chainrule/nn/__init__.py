@@ -62,3 +62,8 @@ __all__ += ["Input", "InputLayer", "Model", "Add", "Subtract", "Multiply", "Aver
 from chainrule.nn.embedding import Embedding  # noqa: E402
 
 __all__ += ["Embedding"]
+
+# Keras' dot-product and additive attention (chainrule/nn/attention.py)
+from chainrule.nn.attention import Attention  # noqa: E402
+
+__all__ += ["Attention"]

@@ -49,6 +49,7 @@ import numpy as np
 from chainrule import _checks, ops
 from chainrule.nn import activations, init, regularizers
 from chainrule.nn.core import Activation, Dense, Dropout, Flatten, Layer, _data
+from chainrule.nn.masking import get_mask
 from chainrule.nn.sequential import Sequential
 from chainrule.ops import conv as _conv
 from chainrule.parameter import Parameter
@@ -585,9 +586,22 @@ class _GlobalPooling(_Spatial):
 
 
 class GlobalAveragePooling1D(_GlobalPooling):
-    """Mean over the steps: (batch, steps, channels) -> (batch, channels)."""
+    """Mean over the steps: (batch, steps, channels) -> (batch, channels).  With a mask on the input (an
+    Embedding with ``mask_zero``, a ``Masking`` layer, or ``mask=`` (batch, steps)) the mean runs over the
+    unmasked steps only, as in Keras."""
 
     rank = 1
+
+    def forward(self, x: TensorLike, mask: ArrayLike | None = None) -> Tensor | np.ndarray:
+        mask = get_mask(x) if mask is None else np.asarray(_data(mask), dtype=bool)
+        if mask is None:
+            return super().forward(x)
+        self._check_input(np.shape(_data(x)))
+        self._lazy_build(x)
+        steps = 2 if self.data_format == "channels_first" else 1
+        m = mask[:, None, :] if steps == 2 else mask[:, :, None]
+        total = ops.sum(ops.where(m, x, 0.0), axis=steps, keepdims=self.keepdims)
+        return ops.div(total, np.sum(m, axis=steps, keepdims=self.keepdims).astype(_data(x).dtype))
 
 
 class GlobalAveragePooling2D(_GlobalPooling):
