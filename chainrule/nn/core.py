@@ -339,6 +339,8 @@ class Dense(Layer):
     ((4, 3), (3,))
     """
 
+    _passes_mask = True    # acts on each time step alone: the input's mask stays (Keras' supports_masking)
+
     _weight_constraints = (("kernel_constraint", "kernel"), ("bias_constraint", "bias"))
 
     def __init__(self, units: int, activation: str | Callable[..., Tensor] | None = None,
@@ -575,6 +577,8 @@ class Lambda(Layer):
 class Activation(Layer):
     """Applies an activation function by name or callable: ``Activation('relu')``."""
 
+    _passes_mask = True    # acts on each time step alone: the input's mask stays (Keras' supports_masking)
+
     def __init__(self, activation: str | Callable[..., Tensor] | None, **kwargs: Any) -> None:
         super().__init__(**{k: kwargs.pop(k) for k in list(kwargs) if k in _LAYER_KWARGS})
         self.fn = activations.get(activation)
@@ -692,6 +696,8 @@ class Dropout(Layer):
     """Inverted dropout.  In training, y = x m / (1 - rate) with m_i ~ Bernoulli(1 - rate);
     in evaluation y = x.  Scaling during training keeps E[y] = x, so inference needs no change.
     """
+
+    _passes_mask = True    # acts on each time step alone: the input's mask stays (Keras' supports_masking)
 
     def __init__(self, rate: float, noise_shape: None = None, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)

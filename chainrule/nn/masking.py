@@ -10,10 +10,11 @@ a side table: :func:`set_mask` records "this array or Tensor carries this (batch
 keyed by the object itself through a weak reference (the entry disappears with the object), and
 :func:`get_mask` looks it up.  ``Masking`` sets it on its output; the recurrent layers, their
 ``Bidirectional`` wrapper and ``TimeDistributed`` read it from their input and, when they return
-a sequence, set it on their output, as Keras' ``compute_mask`` does.  A layer that does not know
-about masks (Dense on a sequence, Dropout, ...) produces a new object without one, so the mask
-stops there: wrap such a layer in ``TimeDistributed`` to keep it, or pass ``mask=`` to the
-recurrent layer yourself.
+a sequence, set it on their output, as Keras' ``compute_mask`` does.  The layers that act on each
+time step alone (Dense, Activation, Dropout, BatchNormalization, LayerNormalization: Keras'
+``supports_masking``) hand their input's mask to their output (``Module._passes_mask``).  Any other
+layer produces a new object without one, so the mask stops there, as it does in Keras for a layer
+that does not support masking; pass ``mask=`` to the recurrent layer yourself then.
 
 >>> import numpy as np
 >>> x = np.array([[[1.0], [0.0], [2.0]]])          # one sequence, its middle step padded with 0
@@ -35,7 +36,7 @@ from chainrule.tensor import Tensor
 if TYPE_CHECKING:
     from chainrule._typing import Any, ArrayLike, Sequence, TensorLike
 
-__all__ = ["Masking", "set_mask", "get_mask"]
+__all__ = ["Masking", "set_mask", "get_mask", "pass_mask"]
 
 #: id(object) -> (weak reference to the object, its mask)
 _MASKS = {}
@@ -63,6 +64,15 @@ def get_mask(obj: object) -> np.ndarray | None:
     if entry is None or entry[0]() is not obj:
         return None
     return entry[1]
+
+
+def pass_mask(x: object, out: object) -> None:
+    """Give ``out`` the mask ``x`` carries, if it has none of its own and the same (batch, time) axes: what a
+    layer that acts on each time step alone does (Dense, Activation, Dropout, the normalizations)."""
+    mask = get_mask(x)
+    if mask is not None and isinstance(out, (Tensor, np.ndarray)) and get_mask(out) is None and \
+            np.shape(out)[:2] == mask.shape:
+        set_mask(out, mask)
 
 
 class Masking(Layer):

@@ -166,6 +166,10 @@ class Module(Trainer):
     #: Keras' activity regularizer: a penalty on this module's output (see :class:`chainrule.nn.Layer`)
     activity_regularizer = None
 
+    #: True for a layer whose output keeps its input's (batch, time) mask (Keras' ``supports_masking``
+    #: of Dense, Activation, Dropout, the normalizations: they act on each step alone)
+    _passes_mask = False
+
     def __call__(self, *args, **kwargs):
         a = args[0] if args else None
         if type(a) is KerasTensor or (type(a) in _SEQUENCES and a and type(a[0]) is KerasTensor):
@@ -173,6 +177,9 @@ class Module(Trainer):
         out = self.forward(*args, **kwargs)
         if self.activity_regularizer is not None:
             self._record_activity(out)
+        if self._passes_mask and a is not None and out is not a:
+            from chainrule.nn.masking import pass_mask   # (masking builds on this module)
+            pass_mask(a, out)
         return out
 
     def _record_activity(self, out):

@@ -30,6 +30,8 @@ class BatchNormalization(Layer):
     (batch, height, width, channels), per channel over the batch and the pixels.
     """
 
+    _passes_mask = True    # acts on each time step alone: the input's mask stays (Keras' supports_masking)
+
     #: True: the running variance averages the unbiased batch variance s2_B n / (n - 1), as PyTorch's
     #: BatchNorm does; False: the batch variance itself, as Keras' does
     unbiased_running_variance = False
@@ -139,6 +141,8 @@ class LayerNormalization(Layer):
     >>> np.round(y.numpy().astype(float), 3).tolist()
     [[-1.224, 0.0, 1.224]]
     """
+
+    _passes_mask = True    # acts on each time step alone: the input's mask stays (Keras' supports_masking)
 
     _weight_regularizers = (("beta_regularizer", "beta"), ("gamma_regularizer", "gamma"))
     _weight_constraints = (("beta_constraint", "beta"), ("gamma_constraint", "gamma"))

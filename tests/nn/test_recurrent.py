@@ -438,3 +438,24 @@ def test_repeat_vector_passes_gradcheck_and_names_its_input(f64):
         nn.RepeatVector(2)(np.ones((2, 3, 4)))
     with pytest.raises(ValueError, match="n must be a positive integer"):
         nn.RepeatVector(0)
+
+
+def test_a_mask_passes_through_the_layers_that_act_on_each_step_as_in_keras_3(keras):
+    """Embedding(mask_zero) -> Dense / Activation / Dropout / BatchNormalization / LayerNormalization -> LSTM:
+    the LSTM skips the padding, as in Keras, where these layers support masking (the mask used to stop at
+    them, silently changing the result); and an Embedding-Dense-LSTM model trains as in Keras 3."""
+    rng = np.random.default_rng(6)
+    X = rng.integers(1, 9, (8, 6))
+    X[:3, 3:] = 0
+    for make in (lambda L: L.Dense(4), lambda L: L.Activation("tanh"), lambda L: L.Dropout(0.3),
+                 lambda L: L.BatchNormalization(), lambda L: L.LayerNormalization()):
+        trains_as_keras(keras, lambda L: [L.Embedding(9, 4, mask_zero=True), make(L), L.LSTM(3)], (6,), X,
+                        rng.standard_normal((8, 3)).astype(np.float32), batch_size=4, epochs=0)
+    trains_as_keras(keras, lambda L: [L.Embedding(9, 4, mask_zero=True), L.Dense(5), L.LSTM(3), L.Dense(1)], (6,),
+                    X, rng.standard_normal((8, 1)).astype(np.float32), batch_size=4)
+    emb = nn.Embedding(9, 4, mask_zero=True)
+    drop = nn.Dropout(0.5)
+    drop.train()
+    h = emb(X)
+    np.testing.assert_array_equal(get_mask(drop(h)), X != 0)     # in training too, where a new array comes out
+    assert get_mask(nn.Flatten()(h)) is None                     # a layer that mixes the steps ends the mask
