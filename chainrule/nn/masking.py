@@ -12,7 +12,8 @@ keyed by the object itself through a weak reference (the entry disappears with t
 ``Bidirectional`` wrapper and ``TimeDistributed`` read it from their input and, when they return
 a sequence, set it on their output, as Keras' ``compute_mask`` does.  The layers that act on each
 time step alone (Dense, Activation, Dropout, BatchNormalization, LayerNormalization: Keras'
-``supports_masking``) hand their input's mask to their output (``Module._passes_mask``).  Any other
+``supports_masking``) hand their input's mask to their output (``Module._passes_mask``), and the
+merging layers combine their inputs' masks as Keras does (:mod:`chainrule.nn.merge`).  Any other
 layer produces a new object without one, so the mask stops there, as it does in Keras for a layer
 that does not support masking; pass ``mask=`` to the recurrent layer yourself then.
 

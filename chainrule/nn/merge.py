@@ -21,6 +21,7 @@ import numpy as np
 
 from chainrule import _checks, ops
 from chainrule.nn.core import Layer, _data
+from chainrule.nn.masking import get_mask, set_mask
 from chainrule.nn.symbolic import KerasTensor
 from chainrule.tensor import Tensor
 
@@ -61,7 +62,19 @@ class _Merge(Layer):
         out = xs[0]
         for x in xs[1:]:
             out = self._combine(out, x)
-        return self._finish(out, len(xs))
+        return self._merge_masks(xs, self._finish(out, len(xs)))
+
+    def _merge_masks(self, xs, out):
+        """Keras' mask of an entrywise merge: the OR of the inputs' (batch, time) masks when every input has
+        one, else none."""
+        masks = [get_mask(x) for x in xs]
+        if out is not xs[0] and masks and all(m is not None for m in masks):
+            merged = masks[0]
+            for m in masks[1:]:
+                merged = merged | m
+            if np.shape(_data(out))[:2] == merged.shape:
+                set_mask(out, merged)
+        return out
 
     def _finish(self, out, n):
         return out
@@ -141,7 +154,26 @@ class Concatenate(_Merge):
     def forward(self, inputs: Sequence[TensorLike]) -> Tensor | np.ndarray:
         xs = self._inputs(inputs)
         self._check_same([np.shape(_data(x)) for x in xs])
-        return ops.concatenate(xs, axis=self.axis)
+        return self._merge_masks(xs, ops.concatenate(xs, axis=self.axis))
+
+    def _merge_masks(self, xs, out):
+        """Keras' mask of a concatenation: along the batch or time axis the inputs' masks side by side, along
+        a feature axis their OR; an input without a mask counts as unmasked."""
+        masks = [get_mask(x) for x in xs]
+        shape = np.shape(_data(out))
+        if all(m is None for m in masks) or len(shape) < 2:
+            return out
+        full = [np.ones(np.shape(_data(x))[:2], bool) if m is None else m for x, m in zip(xs, masks)]
+        ax = self.axis % len(shape)
+        if ax < 2:
+            merged = np.concatenate(full, axis=ax)
+        else:
+            merged = full[0]
+            for m in full[1:]:
+                merged = merged | m
+        if merged.shape == shape[:2]:
+            set_mask(out, merged)
+        return out
 
     def get_config(self) -> dict[str, Any]:
         return {"axis": self.axis}
