@@ -694,6 +694,8 @@ class ZeroPadding2D(_ZeroPadding):
 
 
 class _SpatialDropout(_Spatial):
+    _passes_mask = True    # drops whole feature maps, each step alone: the input's mask stays (as Keras')
+
     def __init__(self, rate: float, data_format: Literal["channels_last", "channels_first"] | None = None,
                  seed: int | None = None, input_shape: Sequence[int | None] | None = None, **kwargs: Any) -> None:
         who = type(self).__name__

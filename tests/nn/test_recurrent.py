@@ -448,7 +448,7 @@ def test_a_mask_passes_through_the_layers_that_act_on_each_step_as_in_keras_3(ke
     X = rng.integers(1, 9, (8, 6))
     X[:3, 3:] = 0
     for make in (lambda L: L.Dense(4), lambda L: L.Activation("tanh"), lambda L: L.Dropout(0.3),
-                 lambda L: L.BatchNormalization(), lambda L: L.LayerNormalization()):
+                 lambda L: L.BatchNormalization(), lambda L: L.LayerNormalization(), lambda L: L.SpatialDropout1D(0.2)):
         trains_as_keras(keras, lambda L: [L.Embedding(9, 4, mask_zero=True), make(L), L.LSTM(3)], (6,), X,
                         rng.standard_normal((8, 3)).astype(np.float32), batch_size=4, epochs=0)
     trains_as_keras(keras, lambda L: [L.Embedding(9, 4, mask_zero=True), L.Dense(5), L.LSTM(3), L.Dense(1)], (6,),
