@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chainrule import io as _io
+from chainrule.nn._masks import _MASKS, pass_mask
 from chainrule.nn.symbolic import KerasTensor, symbolic_call
 from chainrule.parameter import Parameter
 from chainrule.tensor import Tensor
@@ -177,8 +178,7 @@ class Module(Trainer):
         out = self.forward(*args, **kwargs)
         if self.activity_regularizer is not None:
             self._record_activity(out)
-        if self._passes_mask and a is not None and out is not a:
-            from chainrule.nn.masking import pass_mask   # (masking builds on this module)
+        if self._passes_mask and _MASKS and out is not a:    # (no mask anywhere: nothing to look up)
             pass_mask(a, out)
         return out
 
