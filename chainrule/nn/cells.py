@@ -671,6 +671,8 @@ class RNN(Layer):
     (2, 2)
     """
 
+    _runs_sequences = True    # Bidirectional can run it both ways
+
     def __init__(self, cell: Module | Sequence[Module], return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
                  zero_output_for_mask: bool = False, input_shape: Sequence[int | None] | None = None,

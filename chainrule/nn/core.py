@@ -177,6 +177,8 @@ class Layer(Module):
     #: (constraint attribute, weight) pairs: Keras' kernel_constraint, ... that the layer takes (as keyword
     #: arguments, through Layer.__init__) and hands to the weight's Parameter (chainrule.nn.constraints)
     _weight_constraints = ()
+    #: True for a recurrent layer that Bidirectional can run both ways (chainrule.nn.recurrent)
+    _runs_sequences = False
 
     def _regularized(self):
         for attr, name in self._weight_regularizers:

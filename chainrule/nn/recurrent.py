@@ -193,6 +193,7 @@ class _Recurrent(Layer):
     """What SimpleRNN, LSTM and GRU share (see the module docstring)."""
 
     _cell = None           # 'SimpleRNN', 'LSTM', 'GRU'
+    _runs_sequences = True  # a whole sequence in, go_backwards, get_config: Bidirectional can run it both ways
     _n_states = 1
     _weight_regularizers = (("kernel_regularizer", "kernel"), ("recurrent_regularizer", "recurrent_kernel"),
                             ("bias_regularizer", "bias"))
@@ -689,10 +690,9 @@ def _reverse_time(y):
 
 
 def _runs_sequences(layer):
-    """A layer Bidirectional can run both ways: SimpleRNN, LSTM, GRU, or Keras' RNN over a cell
-    (chainrule.nn.cells, which builds on this module: recognised by what it has, not imported)."""
-    return isinstance(layer, _Recurrent) or (isinstance(layer, Layer) and hasattr(layer, "cell")
-                                             and hasattr(layer, "go_backwards") and hasattr(type(layer), "from_config"))
+    """A layer Bidirectional can run both ways: one that declares ``_runs_sequences`` (SimpleRNN, LSTM, GRU,
+    and Keras' RNN over a cell in chainrule.nn.cells, which builds on this module)."""
+    return isinstance(layer, Layer) and type(layer)._runs_sequences
 
 
 class Bidirectional(Layer):
