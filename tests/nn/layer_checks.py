@@ -39,24 +39,23 @@ def check_layer(model, x, **call):
     assert cr.gradgradcheck(f, *arrays)
 
 
-def trains_as_keras(keras, layers, input_shape, X, Y, batch_size, epochs=2, weights_rtol=1e-4):
-    """A Sequential of ``layers(L)`` (L: chainrule.keras.layers or keras.layers), compiled with Adam and MSE,
-    built in chainrule and in Keras 3 from Keras' initial weights: equal predictions before training, then equal
-    losses and weights after ``epochs`` epochs on the same batches (none: predictions only).  Returns
-    chainrule's model."""
+def same_as_keras(keras, build, X, Y=None, batch_size=32, epochs=2, weights_rtol=1e-4, atol=1e-6):
+    """The model ``build(L, M)`` (L, M: chainrule.keras' or Keras 3's layers and models), compiled with Adam and
+    MSE, made in chainrule and in Keras 3 from Keras' initial weights: equal predictions on X, then equal losses
+    and weights after ``epochs`` epochs on the same batches (none: the predictions only).  Returns chainrule's."""
     import numpy as np
     import chainrule.keras as ck
 
-    def build(L, M):
-        model = M.Sequential([L.Input(shape=input_shape), *layers(L)])
+    def compiled(L, M):
+        model = build(L, M)
         model.compile(optimizer="adam", loss="mse")
         return model
     ck.backend.clear_session()
     keras.backend.clear_session()
     keras.utils.set_random_seed(0)
-    ours, theirs = build(ck.layers, ck.models), build(keras.layers, keras.models)
+    ours, theirs = compiled(ck.layers, ck.models), compiled(keras.layers, keras.models)
     ours.set_weights(theirs.get_weights())
-    np.testing.assert_allclose(ours.predict(X, verbose=0), theirs.predict(X, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(ours.predict(X, verbose=0), theirs.predict(X, verbose=0), atol=atol)
     if not epochs:
         return ours
     h1 = ours.fit(X, Y, epochs=epochs, batch_size=batch_size, shuffle=False, verbose=0).history["loss"]
@@ -65,3 +64,9 @@ def trains_as_keras(keras, layers, input_shape, X, Y, batch_size, epochs=2, weig
     for a, b in zip(ours.get_weights(), theirs.get_weights()):
         np.testing.assert_allclose(a, b, rtol=weights_rtol, atol=1e-6)
     return ours
+
+
+def trains_as_keras(keras, layers, input_shape, X, Y, batch_size, epochs=2, weights_rtol=1e-4):
+    """:func:`same_as_keras` for the Sequential ``[Input(input_shape), *layers(L)]``."""
+    return same_as_keras(keras, lambda L, M: M.Sequential([L.Input(shape=input_shape), *layers(L)]), X, Y,
+                         batch_size, epochs, weights_rtol)

@@ -8,7 +8,7 @@ import chainrule as cr
 from chainrule import nn
 from chainrule.io import load_model, save_model
 
-from .layer_checks import check_layer
+from .layer_checks import check_layer, same_as_keras
 
 
 def test_attention_equals_keras_3(keras):
@@ -56,7 +56,6 @@ def test_attention_passes_gradcheck_and_gradgradcheck(f64):
 
 
 def test_an_lstm_encoder_with_attention_trains_as_keras_3_and_saves(keras, tmp_path):
-    import chainrule.keras as ck
     rng = np.random.default_rng(2)
     X = rng.integers(1, 9, (12, 6))
     X[:4, 4:] = 0                                            # padding: Embedding(mask_zero) masks it
@@ -67,19 +66,8 @@ def test_an_lstm_encoder_with_attention_trains_as_keras_3_and_saves(keras, tmp_p
         h = L.Embedding(9, 4, mask_zero=True)(inp)
         seq = L.LSTM(5, return_sequences=True)(h)
         ctx = L.Attention(use_scale=True)([seq, seq])
-        out = L.Dense(1)(L.GlobalAveragePooling1D()(ctx))
-        model = M.Model(inp, out)
-        model.compile(optimizer="adam", loss="mse")
-        return model
-    ck.backend.clear_session()
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(0)
-    ours, theirs = build(ck.layers, ck.models), build(keras.layers, keras.models)
-    ours.set_weights(theirs.get_weights())
-    np.testing.assert_allclose(ours.predict(X, verbose=0), theirs.predict(X, verbose=0), atol=2e-6)
-    h1 = ours.fit(X, Y, epochs=2, batch_size=4, shuffle=False, verbose=0).history["loss"]
-    h2 = theirs.fit(X, Y, epochs=2, batch_size=4, shuffle=False, verbose=0).history["loss"]
-    np.testing.assert_allclose(h1, h2, rtol=1e-5)
+        return M.Model(inp, L.Dense(1)(L.GlobalAveragePooling1D()(ctx)))
+    ours = same_as_keras(keras, build, X, Y, batch_size=4, atol=2e-6)
     again = load_model(save_model(ours, tmp_path / "att"))
     np.testing.assert_array_equal(again.predict(X, verbose=0), ours.predict(X, verbose=0))
 
