@@ -569,3 +569,97 @@ def test_top_level_functions_and_init_as_pytorch():
     for name, param in (("linear", None), ("tanh", None), ("relu", None), ("leaky_relu", 0.2), ("selu", None)):
         assert ctorch.nn.init.calculate_gain(name, param) == pytest.approx(torch.nn.init.calculate_gain(name, param))
     assert repr(ctorch.tensor([[1, 2], [3, 4]])) == repr(torch.tensor([[1, 2], [3, 4]]))
+
+
+def _recorder(callbacks):
+    """A Keras callback that records every hook it is called with: (hook, index, logs rounded)."""
+    events = []
+
+    def put(name, index, logs):
+        if logs is not None and "outputs" in logs:
+            logs = {"outputs": np.round(np.asarray(logs["outputs"], np.float64), 5).tolist()}
+        elif logs is not None:
+            logs = {k: round(float(v), 5) for k, v in sorted(logs.items())}
+        events.append((name, index, logs))
+
+    class Recorder(callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            put("train_begin", None, logs)
+            events.append(("params", None, {k: self.params[k] for k in ("epochs", "steps")}))
+
+        def on_train_end(self, logs=None):
+            put("train_end", None, logs)
+
+        def on_epoch_begin(self, epoch, logs=None):
+            put("epoch_begin", epoch, logs)
+
+        def on_epoch_end(self, epoch, logs=None):
+            put("epoch_end", epoch, logs)
+
+        def on_train_batch_begin(self, batch, logs=None):
+            put("train_batch_begin", batch, logs)
+
+        def on_train_batch_end(self, batch, logs=None):
+            put("train_batch_end", batch, logs)
+
+    for hook in ("test_begin", "test_end", "predict_begin", "predict_end"):
+        setattr(Recorder, f"on_{hook}", lambda self, logs=None, _h=hook: put(_h, None, logs))
+    for hook in ("test_batch_begin", "test_batch_end", "predict_batch_begin", "predict_batch_end"):
+        setattr(Recorder, f"on_{hook}", lambda self, batch, logs=None, _h=hook: put(_h, batch, logs))
+    return Recorder(), events
+
+
+def test_callbacks_see_the_hooks_and_logs_keras_gives_them(keras):
+    """fit (with validation), evaluate and predict call a Keras callback's hooks in Keras 3's order, with
+    Keras' logs: the running means of the epoch after each training batch, the last epoch's logs at the
+    end, the test hooks around the validation, batches of 32 in evaluate and predict."""
+    X, y = _data(n=70)
+    Xv, yv = X[:40] + 0.1, y[:40]
+    got = []
+    for L, M, O, C in ((cl, cm, co, ckeras.callbacks),
+                       (keras.layers, keras.models, keras.optimizers, keras.callbacks)):
+        model = M.Sequential([L.Input(shape=(2,)), L.Dense(3, activation="tanh"), L.Dense(1, activation="sigmoid")])
+        if L is cl:
+            init = model.get_weights()
+        else:
+            model.set_weights(init)
+        model.compile(optimizer=O.SGD(learning_rate=0.5), loss="binary_crossentropy", metrics=["accuracy"])
+        rec, events = _recorder(C)
+        model.fit(X, y, epochs=2, batch_size=25, shuffle=False, verbose=0, validation_data=(Xv, yv),
+                  callbacks=[rec])
+        model.evaluate(X, y, verbose=0, callbacks=[rec])
+        model.predict(X[:35], verbose=0, callbacks=[rec])
+        got.append(events)
+    ours_events, keras_events = got
+    assert [e[:2] for e in ours_events] == [e[:2] for e in keras_events]
+    assert len([e for e in ours_events if e[0] == "train_batch_end"]) == 6        # 3 batches, 2 epochs
+    assert len([e for e in ours_events if e[0] == "test_batch_end"]) == 2 * 2 + 3  # validation of 40, evaluate of 70
+    assert len([e for e in ours_events if e[0] == "predict_batch_end"]) == 2       # 35 samples in batches of 32
+    for a, b in zip(ours_events, keras_events):
+        if a[2] is None or b[2] is None:
+            assert a[2] is None and b[2] is None, (a, b)
+            continue
+        assert a[2].keys() == b[2].keys(), (a, b)
+        for k in a[2]:
+            np.testing.assert_allclose(a[2][k], b[2][k], rtol=1e-3, atol=2e-5, err_msg=f"{a[0]} {a[1]} {k}")
+
+
+def test_lambda_callback_takes_keras_hooks_by_name(keras):
+    X, y = _data(n=20)
+    got = []
+    for L, M, C in ((cl, cm, ckeras.callbacks), (keras.layers, keras.models, keras.callbacks)):
+        model = M.Sequential([L.Input(shape=(2,)), L.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse")
+        seen = []
+        cb = C.LambdaCallback(on_train_begin=lambda logs: seen.append("begin"),
+                              on_train_batch_begin=lambda batch, logs: seen.append(("b", batch)),
+                              on_epoch_end=lambda epoch, logs: seen.append(("e", epoch, sorted(logs))),
+                              on_test_begin=lambda logs: seen.append("test"),
+                              on_predict_batch_end=lambda batch, logs: seen.append(("p", batch)))
+        model.fit(X, y, epochs=2, batch_size=10, verbose=0, callbacks=[cb])
+        model.evaluate(X, y, verbose=0, callbacks=[cb])
+        model.predict(X, verbose=0, callbacks=[cb])
+        got.append(seen)
+    assert got[0] == got[1]
+    with pytest.raises(TypeError, match="on_epoch_ends"):
+        ckeras.callbacks.LambdaCallback(on_epoch_ends=print)

@@ -205,3 +205,55 @@ def test_progress_bar_shows_loss_and_metrics(capsys):
     model.fit(Xtr[:256], ytr[:256], epochs=2, verbose=1)
     out = capsys.readouterr().out
     assert "Epoch 2/2" in out and "loss=" in out and "accuracy=" in out
+
+
+def test_chainrule_callbacks_get_each_batch_its_own_logs_and_the_test_and_predict_hooks():
+    """chainrule's own protocol: a training batch's own logs (Keras' callbacks get running means, as
+    tests/test_keras_torch_oracles.py checks against Keras 3), on_train_begin() without logs, and the
+    test and predict hooks from fit's validation, evaluate and predict."""
+    from chainrule.training import Callback
+    X, y = logic_gate("xor")
+    model = nn.Sequential([nn.Dense(3, activation="tanh", input_dim=2), nn.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=optim.SGD(lr=0.0), loss="binary_crossentropy")   # no update: every batch alike
+    seen = []
+
+    class Record(Callback):
+        def on_train_begin(self):
+            seen.append(("train_begin", self.params["steps"]))
+
+        def on_batch_begin(self, batch, logs=None):
+            seen.append(("batch_begin", batch))
+
+        def on_batch_end(self, batch, logs):
+            seen.append(("batch_end", batch, round(logs["loss"], 6)))
+
+        def on_test_batch_end(self, batch, logs=None):
+            seen.append(("test_batch_end", batch, round(logs["loss"], 6)))
+
+        def on_test_end(self, logs=None):
+            seen.append(("test_end", round(logs["loss"], 6)))
+
+        def on_predict_batch_end(self, batch, logs=None):
+            seen.append(("predict_batch_end", batch, logs["outputs"].shape))
+
+    per_sample = [round(float(model.evaluate(X[i:i + 1], y[i:i + 1], verbose=0)), 6) for i in range(4)]
+    model.fit(X, y, epochs=1, batch_size=1, shuffle=False, verbose=0, validation_data=(X[:2], y[:2]),
+              callbacks=[Record()])
+    assert seen[0] == ("train_begin", 4)
+    assert [e for e in seen if e[0] == "batch_end"] == [("batch_end", i, per_sample[i]) for i in range(4)]
+    assert [e[0] for e in seen[1:3]] == ["batch_begin", "batch_end"]
+    mean2 = round((per_sample[0] + per_sample[1]) / 2, 6)
+    # the validation of 2 samples, in batches of 1 (fit's batch size: Keras' validation batch size)
+    assert [e for e in seen if e[0].startswith("test")] == [("test_batch_end", 0, per_sample[0]),
+                                                          ("test_batch_end", 1, mean2), ("test_end", mean2)]
+    seen.clear()
+    assert model.evaluate(X, y, batch_size=3, verbose=0, callbacks=[Record()]) == pytest.approx(
+        np.mean(per_sample), abs=1e-6)
+    assert [e[:2] for e in seen] == [("test_batch_end", 0), ("test_batch_end", 1), ("test_end", seen[-1][1])]
+    seen.clear()
+    assert model.predict(X, callbacks=[Record()]).shape == (4, 1)
+    assert seen == [("predict_batch_end", 0, (4, 1))]                      # batches of 32, as Keras
+    with pytest.raises(TypeError, match="evaluate: callbacks must be a list"):
+        model.evaluate(X, y, callbacks=Record())
+    with pytest.raises(TypeError, match="predict: callbacks must be Callback objects"):
+        model.predict(X, callbacks=[print])

@@ -1,11 +1,14 @@
-"""``keras.callbacks`` on chainrule: the hooks ``fit`` calls, with Keras' arguments.
+"""``keras.callbacks`` on chainrule: the hooks ``fit``, ``evaluate`` and ``predict`` call, with Keras' arguments.
 
 :mod:`chainrule.training.callbacks` has them all; the classes whose Keras signature differs are
 subclassed here (``EarlyStopping(monitor, min_delta, patience, ...)``, ``ModelCheckpoint(filepath,
 ...)``, ``ReduceLROnPlateau(monitor, factor, patience, verbose, ...)``).  A ``Callback`` written for
-Keras overrides ``on_epoch_end(self, epoch, logs=None)``, ``on_train_batch_end(self, batch,
-logs=None)`` (or ``on_batch_end``), ``on_train_begin``/``on_train_end``, and finds the model in
-``self.model``.
+Keras overrides ``on_epoch_begin/end(self, epoch, logs=None)``, ``on_train_batch_begin/end(self,
+batch, logs=None)`` (or their old names ``on_batch_begin/end``), ``on_train_begin/end``, the
+``on_test_*`` and ``on_predict_*`` hooks, and finds the model in ``self.model`` and
+``{'verbose', 'epochs', 'steps'}`` in ``self.params``.  Its logs are Keras': a training batch's
+are the running means of the loss and metrics over the epoch so far (not the batch's own values,
+which chainrule's own callbacks get), and ``on_train_end`` gets the last epoch's logs.
 """
 from __future__ import annotations
 
@@ -24,16 +27,44 @@ __all__ = ["Callback", "History", "EarlyStopping", "ModelCheckpoint", "LearningR
            "ReduceLROnPlateau", "CSVLogger", "LambdaCallback"]
 
 
-class Callback(_cb.Callback):
-    """Keras' ``Callback``: chainrule's hooks plus Keras' ``on_train_batch_end`` (what ``on_batch_end`` calls)."""
+#: Keras' names of the training batch hooks -> the names fit calls
+_ALIASES = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}
 
-    def on_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
-        """Called by ``fit`` after each batch: calls :meth:`on_train_batch_end`, as Keras does."""
-        self.on_train_batch_end(batch, logs)
+
+class Callback(_cb.Callback):
+    """Keras' ``Callback``: chainrule's hooks with Keras' logs, and Keras' names ``on_train_batch_begin``
+    and ``on_train_batch_end`` for the training batch hooks.
+
+    Keras calls ``on_train_batch_*``, whose default calls the old name ``on_batch_*``; fit calls
+    ``on_batch_*``.  So a subclass that defines ``on_train_batch_begin`` (or ``_end``) gets it as its
+    ``on_batch_begin`` too, made when the class is created: fit then calls it directly, once a batch,
+    and a callback that overrides neither costs a batch nothing.
+    """
+
+    _keras_logs = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for keras_name, name in _ALIASES.items():
+            hook = getattr(cls, keras_name)
+            if hook is not getattr(Callback, keras_name):
+                setattr(cls, name, hook)
+
+    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
+        """Called once, before the first epoch (``logs`` an empty dict, as in Keras)."""
+
+    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
+        """Called once after training, with the last epoch's logs."""
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        """Called before epoch ``epoch`` (counted from 0)."""
+
+    def on_train_batch_begin(self, batch: int, logs: dict[str, float] | None = None) -> None:
+        """Called before each training batch (Keras' name of :meth:`on_batch_begin`)."""
 
     def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
-        """Called after each training batch with its index and logs; does nothing unless overridden."""
-        pass
+        """Called after each training batch with the running means of the loss and metrics over the
+        epoch so far, as Keras passes them (Keras' name of :meth:`on_batch_end`)."""
 
 
 def _defaults(cls, **given):
@@ -108,42 +139,30 @@ class KerasCSVLogger(_cb.CSVLogger):
 
 
 class LambdaCallback(Callback):
-    """Keras' ``LambdaCallback``: the hooks given as functions (``on_epoch_end=lambda epoch, logs: ...``)."""
+    """Keras' ``LambdaCallback``: the hooks given as functions, called as Keras calls them
+    (``on_epoch_end=lambda epoch, logs: ...``, ``on_train_batch_end=lambda batch, logs: ...``,
+    ``on_train_begin=lambda logs: ...``); any other hook by its name as a keyword
+    (``on_test_end=...``, ``on_batch_end=...``)."""
 
     def __init__(self, on_epoch_begin: Callable[..., Any] | None = None, on_epoch_end: Callable[..., Any] | None = None,
                  on_train_begin: Callable[..., Any] | None = None, on_train_end: Callable[..., Any] | None = None,
-                 on_train_batch_end: Callable[..., Any] | None = None, on_batch_end: Callable[..., Any] | None = None,
-                 **kwargs: Any) -> None:
-        if kwargs:
-            raise unsupported(f"keras.callbacks.LambdaCallback({', '.join(sorted(kwargs))}=...)")
-        self._hooks = {"on_epoch_begin": on_epoch_begin, "on_epoch_end": on_epoch_end,
-                       "on_train_begin": on_train_begin, "on_train_end": on_train_end,
-                       "on_train_batch_end": on_train_batch_end or on_batch_end}
-
-    def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-        """Call the ``on_epoch_begin`` function given, if any."""
-        if self._hooks["on_epoch_begin"]:
-            self._hooks["on_epoch_begin"](epoch, logs)
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-        """Call the ``on_epoch_end`` function given, if any."""
-        if self._hooks["on_epoch_end"]:
-            self._hooks["on_epoch_end"](epoch, logs)
-
-    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
-        """Call the ``on_train_begin`` function given, if any."""
-        if self._hooks["on_train_begin"]:
-            self._hooks["on_train_begin"](logs)
-
-    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
-        """Call the ``on_train_end`` function given, if any."""
-        if self._hooks["on_train_end"]:
-            self._hooks["on_train_end"](logs)
-
-    def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
-        """Call the ``on_train_batch_end`` (or ``on_batch_end``) function given, if any."""
-        if self._hooks["on_train_batch_end"]:
-            self._hooks["on_train_batch_end"](batch, logs)
+                 on_train_batch_begin: Callable[..., Any] | None = None,
+                 on_train_batch_end: Callable[..., Any] | None = None, **kwargs: Any) -> None:
+        hooks = {"on_epoch_begin": on_epoch_begin, "on_epoch_end": on_epoch_end, "on_train_begin": on_train_begin,
+                 "on_train_end": on_train_end, **kwargs,
+                 "on_train_batch_begin": on_train_batch_begin, "on_train_batch_end": on_train_batch_end}
+        known = {k for k in dir(Callback) if k.startswith("on_")}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise TypeError(f"LambdaCallback: unexpected keyword arguments {unknown}; the hooks are {sorted(known)}")
+        for name, fn in hooks.items():
+            if fn is None:
+                continue
+            if not callable(fn):
+                raise TypeError(f"LambdaCallback: {name} must be a function, got {type(fn).__name__}")
+            setattr(self, name, fn)           # as Keras: the instance's own hook
+            if name in _ALIASES:
+                setattr(self, _ALIASES[name], fn)   # what fit calls
 
 
 EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, CSVLogger = (KerasEarlyStopping, KerasModelCheckpoint,

@@ -1,9 +1,15 @@
 """Callbacks: the hooks ``fit`` calls around epochs and batches (Keras' callback API), and History.
 
 A callback subclasses :class:`Callback` and overrides the hooks it needs; ``fit`` calls
-``set_model`` first, then ``on_train_begin``, per epoch ``on_epoch_begin(epoch)`` and
-``on_epoch_end(epoch, logs)``, per batch ``on_batch_end(batch, logs)`` (and
-``on_batch_nan(epoch, batch, value)`` when a batch loss is not finite), and ``on_train_end``.
+``set_model`` and ``set_params`` first, then ``on_train_begin``, per epoch ``on_epoch_begin(epoch)``
+and ``on_epoch_end(epoch, logs)``, per batch ``on_batch_begin(batch)`` and ``on_batch_end(batch,
+logs)`` (and ``on_batch_nan(epoch, batch, value)`` when a batch loss is not finite), around the
+validation the test hooks below, and ``on_train_end``.  ``evaluate`` and ``predict`` take
+callbacks too and call ``on_test_begin``, ``on_test_batch_begin(batch)``, ``on_test_batch_end(batch,
+logs)``, ``on_test_end(logs)`` and ``on_predict_begin``, ``on_predict_batch_begin(batch)``,
+``on_predict_batch_end(batch, {'outputs': ...})``, ``on_predict_end``: Keras' protocol.  A batch
+hook that no callback overrides costs nothing, and only then do ``evaluate`` and ``predict`` run
+in batches of 32 (``batch_size``) as Keras does, rather than in one.
 
 A monitored value that is NaN or infinite never counts as an improvement: a diverged epoch
 cannot become the "best" one that EarlyStopping restores or ModelCheckpoint saves.
@@ -12,8 +18,8 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from chainrule import _checks
 from chainrule.io import write_text_atomic
@@ -46,9 +52,21 @@ class History:
 
 
 class Callback:
-    """Hooks called by fit: on_train_begin/end, on_epoch_begin/end(epoch, logs), on_batch_end."""
+    """Hooks called by fit (on_train_begin/end, on_epoch_begin/end(epoch, logs), on_batch_begin/end),
+    evaluate (on_test_*) and predict (on_predict_*); each does nothing unless overridden."""
 
     model = None
+    params: dict = {}
+    #: False: the batch logs are the batch's own values and on_train_end gets no logs (chainrule's
+    #: hooks); True (keras.callbacks.Callback): Keras' running means over the epoch, and the last
+    #: epoch's logs for on_train_end
+    _keras_logs = False
+
+    def set_params(self, params: dict) -> None:
+        """Called by ``fit`` (and ``evaluate``, ``predict``) before they start: ``self.params`` =
+        {'verbose', 'epochs', 'steps'}, as Keras sets them (steps: batches an epoch of fit; None where
+        they are not counted ahead: a generator without a length, evaluate, predict)."""
+        self.params = params
 
     def set_model(self, model: Trainer) -> None:
         """Called by ``fit`` before training: the model being trained is ``self.model`` from then on."""
@@ -67,8 +85,35 @@ class Callback:
         """Called after each epoch with its averaged ``logs`` ('loss', the metrics, their ``val_`` forms);
         entries added to ``logs`` here (such as 'lr') go into the History."""
 
+    def on_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        """Called before each training step (``batch`` counted from 0 in the epoch)."""
+
     def on_batch_end(self, batch: int, logs: dict) -> None:
         """Called after each training step with that batch's ``logs``."""
+
+    def on_test_begin(self, logs: dict | None = None) -> None:
+        """Called when ``evaluate`` (or fit's validation) starts."""
+
+    def on_test_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        """Called before each batch of ``evaluate``."""
+
+    def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """Called after each batch of ``evaluate`` with the running means of the loss and metrics so far."""
+
+    def on_test_end(self, logs: dict | None = None) -> None:
+        """Called at the end of ``evaluate`` with its result (the logs as a dict)."""
+
+    def on_predict_begin(self, logs: dict | None = None) -> None:
+        """Called when ``predict`` starts."""
+
+    def on_predict_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        """Called before each batch of ``predict``."""
+
+    def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """Called after each batch of ``predict`` with ``{'outputs': the batch's outputs}``."""
+
+    def on_predict_end(self, logs: dict | None = None) -> None:
+        """Called at the end of ``predict``."""
 
     def on_batch_nan(self, epoch: int, batch: int, value: float) -> None:
         """Called when a batch's loss is NaN or infinite (before its update); set
@@ -260,3 +305,52 @@ class CSVLogger(Callback):
         lines = [",".join(keys)] + [",".join(repr(float(r[k])) if k != "epoch" else str(r[k]) if k in r else ""
                                              for k in keys) for r in self.rows]
         write_text_atomic(self.path, "\n".join(lines) + "\n")
+
+
+#: Callback's own hooks, which do nothing (kept as defined: one patched on the class counts as overridden)
+_NOOPS = {k: v for k, v in vars(Callback).items() if k.startswith("on_")}
+
+#: the hooks called without logs in chainrule's own protocol (Keras passes logs, an empty dict at a start)
+_NO_LOGS = frozenset({"on_train_begin", "on_train_end", "on_epoch_begin"})
+
+
+class CallbackList:
+    """The callbacks of one fit, evaluate or predict call, each called in its own protocol.
+
+    chainrule's callbacks get the batch's own logs and ``on_train_begin()``, ``on_epoch_begin(epoch)``,
+    ``on_train_end()``; Keras' (``_keras_logs``) get ``logs`` in every hook as Keras passes them (an
+    empty dict at a start, the running means of the epoch after a training batch).  :meth:`batch`
+    returns only the hooks some callback overrides, so a loop over batches pays for none of the others.
+    """
+
+    def __init__(self, callbacks: Sequence[Any] = ()) -> None:
+        self.callbacks = list(callbacks)
+        self.keras = [bool(getattr(cb, "_keras_logs", False)) for cb in self.callbacks]
+
+    def __bool__(self) -> bool:
+        return bool(self.callbacks)
+
+    def set_model(self, model: Any, params: dict | None = None) -> None:
+        for cb in self.callbacks:
+            cb.set_model(model)
+            if params is not None and hasattr(cb, "set_params"):
+                cb.set_params(params)
+
+    def call(self, name: str, *args: Any, logs: dict | None = None) -> None:
+        """Call hook ``name`` (a begin/end or epoch hook) of every callback that has it."""
+        bare = name in _NO_LOGS
+        for cb, keras in zip(self.callbacks, self.keras):
+            hook = getattr(cb, name, None)
+            if hook is None:
+                continue
+            if not keras:
+                hook(*args) if bare else hook(*args, logs)
+            else:
+                hook(*args, {} if logs is None else logs)   # Keras hands an empty dict where it has no logs
+
+    def batch(self, name: str) -> list[tuple[Callable[..., Any], bool]]:
+        """(bound hook, Keras' protocol?) for each callback that overrides batch hook ``name``:
+        the others' would do nothing, and are not called."""
+        base = _NOOPS[name]
+        return [(getattr(cb, name), keras) for cb, keras in zip(self.callbacks, self.keras)
+                if name in getattr(cb, "__dict__", {}) or getattr(type(cb), name, base) is not base]

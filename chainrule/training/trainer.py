@@ -39,7 +39,7 @@ from chainrule import ops as _ops
 from chainrule.tensor import Tensor, fork_rng, get_default_dtype, no_grad
 from chainrule.optim import keras_rules as _keras_rules
 from chainrule.optim.base import Optimizer
-from chainrule.training.callbacks import Callback, History
+from chainrule.training.callbacks import Callback, CallbackList, History
 
 if TYPE_CHECKING:
     from chainrule._typing import ArrayLike, DTypeLike
@@ -159,13 +159,20 @@ def _check_fit_options(initial_epoch, shuffle, callbacks, validation_split, vali
     _checks.in_range("fit", "validation_split", validation_split, 0.0, 1.0, hi_open=True)
     _checks.positive_int("fit", "validation_batch_size", validation_batch_size, allow_none=True)
     _checks.positive_int("fit", "validation_steps", validation_steps, allow_none=True)
-    if callbacks is not None:
-        if not isinstance(callbacks, (list, tuple)):
-            raise TypeError(f"fit: callbacks must be a list of Callback objects, got {type(callbacks).__name__}")
-        for cb in callbacks:
-            if not (hasattr(cb, "set_model") and hasattr(cb, "on_epoch_end")):
-                raise TypeError(f"fit: callbacks must be Callback objects (chainrule.callbacks, keras.callbacks), "
-                                f"got {type(cb).__name__}")
+    _callbacks("fit", callbacks)
+
+
+def _callbacks(op, callbacks):
+    """The callbacks given to fit, evaluate or predict, checked, as a list."""
+    if callbacks is None:
+        return []
+    if not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"{op}: callbacks must be a list of Callback objects, got {type(callbacks).__name__}")
+    for cb in callbacks:
+        if not (hasattr(cb, "set_model") and hasattr(cb, "on_epoch_end")):
+            raise TypeError(f"{op}: callbacks must be Callback objects (chainrule.callbacks, keras.callbacks), "
+                            f"got {type(cb).__name__}")
+    return list(callbacks)
 
 
 def _unpack(data):
@@ -851,15 +858,19 @@ class Trainer:
         self.history = history
         state = self._fit_state = {"epoch": 0, "batch": 0, "warned": False, "diverged": False,
                                    "callbacks": callbacks}
-        for cb in callbacks:
-            cb.set_model(self)
-            cb.on_train_begin()
+        cbs = CallbackList(callbacks)
+        cbs.set_model(self, {"verbose": verbose, "epochs": epochs, "steps": steps})
+        cbs.call("on_train_begin")
+        begins, ends = cbs.batch("on_batch_begin"), cbs.batch("on_batch_end")
+        running = any(keras for _, keras in ends)   # a Keras callback: it gets the epoch's running means
+        epoch_logs = {}
+        # Keras' batch size for the validation when a callback watches its batches; else one larger
+        val_hooked = validation_batch_size or batch_size or 32
         bar_cls = _progress_bar() if verbose == 1 else None
         step = self.train_step
         val_batch = validation_batch_size or max(batch_size or 32, 256)
         for epoch in range(initial_epoch, epochs):
-            for cb in callbacks:
-                cb.on_epoch_begin(epoch)
+            cbs.call("on_epoch_begin", epoch)
             self.train()
             bar = bar_cls(total=steps, desc=f"Epoch {epoch + 1}/{epochs}", leave=True, file=sys.stdout,
                           mininterval=0.2, dynamic_ncols=True) if bar_cls else None
@@ -868,15 +879,23 @@ class Trainer:
             state["epoch"], state["diverged"] = epoch, False
             for b, (xb, yb, wb) in enumerate(batches(epoch)):
                 state["batch"] = b
+                for hook, keras in begins:
+                    if keras:
+                        hook(b, logs={})
+                    else:
+                        hook(b)
                 logs = step((xb, yb) if wb is None else (xb, yb, wb))
                 if self.stop_training and state["diverged"]:
                     break  # stopped on a non-finite loss: that batch never stepped, and is not averaged in
                 m = len(yb) if type(yb) is np.ndarray else _n(yb)
-                for k, v in logs.items():
-                    sums[k] = sums.get(k, 0.0) + v * m
-                seen += m
-                for cb in callbacks:
-                    cb.on_batch_end(b, logs)
+                seen = _accumulate(sums, seen, logs, m)
+                if ends:
+                    run = {k: s / seen for k, s in sums.items()} if running else None
+                    for hook, keras in ends:
+                        if keras:
+                            hook(b, logs=run)
+                        else:
+                            hook(b, logs)
                 if bar is not None:
                     bar.update(1)
                     if b % 20 == 0 or b == (steps or 0) - 1:
@@ -892,11 +911,7 @@ class Trainer:
             else:
                 logs = {k: s / seen for k, s in sums.items()}
             if Xv is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
-                if _is_stream(Xv):
-                    val = self.evaluate(Xv, batch_size=val_batch, verbose=0, steps=validation_steps,
-                                        return_dict=True)
-                else:
-                    val = self.evaluate(Xv, yv, batch_size=val_batch, verbose=0, return_dict=True)
+                val = self._evaluate(Xv, yv, val_batch, None, validation_steps, cbs, val_hooked)
                 if not math.isfinite(val["loss"]):
                     val = {k: math.nan for k in val}
                 logs.update({f"val_{k}": v for k, v in val.items()})
@@ -906,47 +921,76 @@ class Trainer:
             elif verbose == 2:
                 print(f"Epoch {epoch + 1}/{epochs} - {time.perf_counter() - t0:.2f}s - "
                       + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()), flush=True)
-            for cb in callbacks:
-                cb.on_epoch_end(epoch, logs)  # may add entries such as 'lr' to logs
+            cbs.call("on_epoch_end", epoch, logs=logs)  # may add entries such as 'lr' to logs
             history._append(epoch, logs)
+            epoch_logs = logs
             if self.stop_training:
                 break
-        for cb in callbacks:
-            cb.on_train_end()
+        cbs.call("on_train_end", logs=epoch_logs)
         self.eval()
         return history
 
     # -------------------------------------------------------------- evaluate / predict
     def predict(self, x: ArrayLike | Mapping[str, ArrayLike] | Iterable[Any], batch_size: int | None = None,
                 verbose: int | bool | Literal["auto"] = "auto", steps: int | None = None,
-                callbacks: None = None) -> np.ndarray | list[np.ndarray] | dict[str, np.ndarray]:
+                callbacks: Sequence[Callback] | None = None) -> np.ndarray | list[np.ndarray] | dict[str, np.ndarray]:
         """Outputs of the model for x, in evaluation mode (dropout off, running batch-norm statistics).
 
         ``x`` is an array, a list or dict of arrays (several inputs), or a generator / DataLoader
         of batches (of x, or of (x, y) tuples, whose x is used).  Several outputs give a list of
-        arrays.  All of x runs as one batch when ``batch_size`` is None."""
-        if callbacks:
-            raise NotImplementedError("predict(callbacks=...): callbacks are called by fit only")
+        arrays.  All of x runs as one batch when ``batch_size`` is None, unless a callback
+        watches the batches (``on_predict_batch_begin/end``): then in batches of 32, as Keras."""
+        cbs = CallbackList(_callbacks("predict", callbacks))
+        hooks = None
+        if cbs:
+            cbs.set_model(self, {"verbose": _verbosity(verbose), "epochs": 1, "steps": steps})
+            cbs.call("on_predict_begin")
+            hooks = (cbs.batch("on_predict_batch_begin"), cbs.batch("on_predict_batch_end"))
+            if not (hooks[0] or hooks[1]):
+                hooks = None
         if _is_stream(x):
-            return self._predict_stream(x, steps)
-        dtype = self._model_dtype()
-        X = _map(lambda a: _as_inputs(a, dtype), x)
-        self._ensure_built(X)
-        if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
-            raise ValueError(f"predict: batch_size must be a positive integer, got {batch_size!r}")
+            out = self._predict_stream(x, steps, hooks)
+        else:
+            if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
+                raise ValueError(f"predict: batch_size must be a positive integer, got {batch_size!r}")
+            dtype = self._model_dtype()
+            X = _map(lambda a: _as_inputs(a, dtype), x)
+            self._ensure_built(X)
+            out = self._outputs(X, (batch_size or 32) if hooks else batch_size, hooks)
+        if cbs:
+            cbs.call("on_predict_end")
+        return out
+
+    def _outputs(self, X, batch_size, hooks=None):
+        """The model's outputs for X in evaluation mode, in batches of ``batch_size`` (all at once: None);
+        ``hooks``: (begin, end) batch hooks of the callbacks, or None."""
         n = _n(X)
         was = self.training
         self.eval()
         try:
             with no_grad():
-                if batch_size is None or batch_size >= n:
+                if hooks is None and (batch_size is None or batch_size >= n):
                     return _values(self(X))
-                parts = [_values(self(_map(lambda a: a[i:i + batch_size], X))) for i in range(0, n, batch_size)]
+                step = batch_size or n
+                parts = []
+                for k, i in enumerate(range(0, n, step)):
+                    parts.append(self._output_batch(_map(lambda a: a[i:i + step], X), k, hooks))
                 return _concat(parts)
         finally:
             self.train(was)
 
-    def _predict_stream(self, source, steps):
+    def _output_batch(self, xb, k, hooks):
+        """One batch's outputs (in no_grad and evaluation mode), between the predict batch hooks."""
+        if hooks is None:
+            return _values(self(xb))
+        for hook, _ in hooks[0]:
+            hook(k, logs={})
+        out = _values(self(xb))
+        for hook, _ in hooks[1]:
+            hook(k, logs={"outputs": out})
+        return out
+
+    def _predict_stream(self, source, steps, hooks=None):
         was = self.training
         self.eval()
         parts = []
@@ -958,7 +1002,7 @@ class Trainer:
                     xb = item[0] if isinstance(item, tuple) else item   # (x,), (x, y): x; a list: several inputs
                     xb = _map(lambda a: _as_inputs(a, self._model_dtype()), xb)
                     self._ensure_built(xb)
-                    parts.append(_values(self(xb)))
+                    parts.append(self._output_batch(xb, i, hooks))
         finally:
             self.train(was)
         if not parts:
@@ -968,7 +1012,7 @@ class Trainer:
     def evaluate(self, x: ArrayLike | Mapping[str, ArrayLike] | Iterable[Any] | None = None,
                  y: ArrayLike | Sequence[ArrayLike] | None = None, batch_size: int | None = None,
                  verbose: int | bool | Literal["auto"] = "auto", sample_weight: ArrayLike | None = None,
-                 steps: int | None = None, callbacks: None = None,
+                 steps: int | None = None, callbacks: Sequence[Callback] | None = None,
                  return_dict: bool = False) -> float | list[float] | dict[str, float]:
         """Loss (with the weight and activity penalties, as in training) and metrics on (x, y).
 
@@ -977,15 +1021,28 @@ class Trainer:
         ``loss, acc = model.evaluate(X, y)`` and ``scores[1]`` work; ``return_dict=True`` gives
         the dict ``{'loss': ..., 'accuracy': ...}``.  ``x`` may be a generator or DataLoader of
         (x, y) batches (``steps`` of them, or all).  ``verbose`` (1 or 'auto') prints the result.
+        ``callbacks`` get the test hooks; one that watches the batches (``on_test_batch_begin/end``)
+        gets batches of 32 (``batch_size``), as in Keras, and the running means after each.
         """
-        comp = self._require_compiled("evaluate")
-        if callbacks:
-            raise NotImplementedError("evaluate(callbacks=...): callbacks are called by fit only")
+        self._require_compiled("evaluate")
         verbose = _verbosity(verbose)
+        cbs = CallbackList(_callbacks("evaluate", callbacks))
+        cbs.set_model(self, {"verbose": verbose, "epochs": 1, "steps": steps})
+        logs = self._evaluate(x, y, batch_size, sample_weight, steps, cbs, batch_size or 32)
+        if verbose:
+            print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+        return logs if return_dict else _keras_result(logs)
+
+    def _evaluate(self, x, y, batch_size, sample_weight, steps, cbs, hooked_batch_size):
+        """evaluate's logs, between the callbacks' test hooks (``cbs``, a CallbackList); when one of
+        them watches the batches, the outputs are computed in batches of ``hooked_batch_size``."""
+        cbs.call("on_test_begin")
+        hooks = (cbs.batch("on_test_batch_begin"), cbs.batch("on_test_batch_end"))
+        hooks = hooks if hooks[0] or hooks[1] else None
         if _is_stream(x):
             if y is not None:
                 raise ValueError("evaluate: x is a generator or DataLoader of (x, y) batches, so y must be None")
-            logs = self._evaluate_stream(x, steps)
+            logs = self._evaluate_stream(x, steps, hooks)
         else:
             if x is None or y is None:
                 raise ValueError("evaluate: inputs x and targets y are required")
@@ -994,7 +1051,12 @@ class Trainer:
             n = _n(X)
             y = _map(lambda a: _as_targets(a, n, dtype), y)
             w = None if sample_weight is None else _sample_weights(sample_weight, n, dtype)
-            out = self.predict(X, batch_size=batch_size)
+            if hooks is None:
+                out = self.predict(X, batch_size=batch_size)
+            else:
+                batch_size = hooked_batch_size
+                self._ensure_built(X)
+                out = self._test_batches(X, y, w, batch_size, hooks)
             with no_grad():
                 logs = self._batch_logs(y, out, w)
                 activity = getattr(self, "activity_penalty", None)
@@ -1003,9 +1065,42 @@ class Trainer:
                         logs["loss"] += self._activity_over(X, batch_size)
                     else:
                         logs["loss"] += float(_values(activity()))
-        if verbose:
-            print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
-        return logs if return_dict else _keras_result(logs)
+        cbs.call("on_test_end", logs=logs)
+        return logs
+
+    def _test_batches(self, X, y, w, batch_size, hooks):
+        """The outputs for X batch by batch, with the test batch hooks around each batch; the end hooks
+        get the running means of the batches' logs (weighted by their sizes), as Keras' metrics give."""
+        n = _n(X)
+        parts, sums, seen = [], {}, 0
+        was = self.training
+        self.eval()
+        try:
+            with no_grad():
+                for k, i in enumerate(range(0, n, batch_size)):
+                    for hook, _ in hooks[0]:
+                        hook(k, logs={})
+                    xb = _map(lambda a: a[i:i + batch_size], X)
+                    out = _values(self(xb))
+                    parts.append(out)
+                    if hooks[1]:
+                        logs = self._penalised_logs(_map(lambda a: a[i:i + batch_size], y), out,
+                                                    None if w is None else w[i:i + batch_size])
+                        seen = _accumulate(sums, seen, logs, _n(xb))
+                        run = {key: v / seen for key, v in sums.items()}
+                        for hook, _ in hooks[1]:
+                            hook(k, logs=run)
+        finally:
+            self.train(was)
+        return _concat(parts)
+
+    def _penalised_logs(self, y, out, w):
+        """:meth:`_batch_logs` plus the activity penalty of the batch just run (Keras adds it per batch)."""
+        logs = self._batch_logs(y, out, w)
+        activity = getattr(self, "activity_penalty", None)
+        if activity is not None and activity() is not None:
+            logs["loss"] += float(_values(activity()))
+        return logs
 
     def _batch_logs(self, y, out, w):
         """The logs (loss with the weight penalties, metrics) of outputs ``out`` for targets y."""
@@ -1041,7 +1136,7 @@ class Trainer:
             self.train(was)
         return total / n
 
-    def _evaluate_stream(self, source, steps):
+    def _evaluate_stream(self, source, steps, hooks=None):
         sums, seen = {}, 0
         was = self.training
         self.eval()
@@ -1056,15 +1151,15 @@ class Trainer:
                 nb = _n(xb)
                 yb = _map(lambda a: _as_targets(a, nb, dtype), yb)
                 wb = None if wb is None else _as_targets(wb, nb, dtype)
+                for hook, _ in (hooks[0] if hooks else ()):
+                    hook(i, logs={})
                 with no_grad():
-                    out = _values(self(xb))
-                    logs = self._batch_logs(yb, out, wb)
-                    activity = getattr(self, "activity_penalty", None)
-                    if activity is not None and activity() is not None:
-                        logs["loss"] += float(_values(activity()))
-                for k, v in logs.items():
-                    sums[k] = sums.get(k, 0.0) + v * nb
-                seen += nb
+                    logs = self._penalised_logs(yb, _values(self(xb)), wb)
+                seen = _accumulate(sums, seen, logs, nb)
+                if hooks:
+                    run = {k: v / seen for k, v in sums.items()}
+                    for hook, _ in hooks[1]:
+                        hook(i, logs=run)
         finally:
             self.train(was)
         if not seen:
@@ -1075,6 +1170,13 @@ class Trainer:
         """Print and return a table of layers, output shapes and parameter counts (like Keras')."""
         from chainrule.training.summary import summary
         return summary(self, print_fn=print_fn)
+
+
+def _accumulate(sums, seen, logs, n):
+    """Add a batch's logs, weighted by its ``n`` samples, into ``sums``; the samples seen so far."""
+    for k, v in logs.items():
+        sums[k] = sums.get(k, 0.0) + v * n
+    return seen + n
 
 
 def _values(out):
