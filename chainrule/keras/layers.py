@@ -18,7 +18,8 @@ from chainrule._unsupported import missing
 from chainrule.keras import activations as _keras_activations
 from chainrule.nn.core import Layer, Dense, Activation, Dropout, Flatten, ELU, Lambda
 from chainrule.nn.core import LeakyReLU as _TorchLeakyReLU, Softmax as _TorchSoftmax, ReLU as _TorchReLU
-from chainrule.nn.normalization import BatchNormalization, LayerNormalization
+from chainrule.nn.normalization import BatchNormalization, LayerNormalization, UnitNormalization
+from chainrule.nn.noise import GaussianNoise, GaussianDropout, AlphaDropout
 from chainrule.nn.conv import (Conv1D, Conv2D, MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D,
                                GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
                                ZeroPadding1D, ZeroPadding2D, SpatialDropout1D, SpatialDropout2D, Reshape,
@@ -43,6 +44,7 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Fl
            "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "ReLU", "LeakyReLU", "ELU",
            "Softmax"]
 __all__ += ["Attention"]
+__all__ += ["UnitNormalization", "GaussianNoise", "GaussianDropout", "AlphaDropout"]
 __all__ += ["RNN", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells"]   # the cell API (chainrule/nn/cells.py)
 
 # Keras' shorter aliases

@@ -9,14 +9,16 @@ from chainrule.nn.module import Module, NotBuiltError
 from chainrule.nn.sequential import Sequential
 from chainrule.nn.core import (Layer, Dense, Linear, Activation, ReLU, Sigmoid, Tanh, Softplus, Identity, LeakyReLU,
                                ELU, Softmax, Dropout, Flatten, Lambda)
-from chainrule.nn.normalization import BatchNormalization, LayerNormalization
+from chainrule.nn.normalization import BatchNormalization, LayerNormalization, UnitNormalization
+from chainrule.nn.noise import GaussianNoise, GaussianDropout, AlphaDropout
 from chainrule.nn import activations, init, regularizers
 from chainrule.nn import functional  # noqa: E402  (PyTorch's torch.nn.functional names)
 from chainrule.nn.regularizers import l1, l2, l1_l2
 
 __all__ = ["Parameter", "Module", "Sequential", "NotBuiltError", "Layer", "Dense", "Linear", "Activation", "ReLU",
            "Sigmoid", "Tanh", "Softplus", "Identity", "LeakyReLU", "ELU", "Softmax", "Dropout", "Flatten", "Lambda",
-           "BatchNormalization", "LayerNormalization", "activations", "functional", "init", "regularizers", "l1", "l2",
+           "BatchNormalization", "LayerNormalization", "UnitNormalization", "GaussianNoise", "GaussianDropout",
+           "AlphaDropout", "activations", "functional", "init", "regularizers", "l1", "l2",
            "l1_l2"]
 
 # the PyTorch-order loss modules live with the other losses

@@ -694,34 +694,70 @@ class Softmax(Activation):
         return f"dim={self.kwargs['axis']}"
 
 
+def _noise_shape(who: str, noise_shape: Sequence[int | None] | None, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape of a noise mask for an input of ``shape``, as Keras reads ``noise_shape``: None entries
+    (or no noise_shape) take the input's size; the others must be 1 (the mask is shared along that
+    axis) or the input's size."""
+    if noise_shape is None:
+        return shape
+    if len(noise_shape) != len(shape):
+        raise ValueError(f"{who}: noise_shape {tuple(noise_shape)} has {len(noise_shape)} entries for an input of "
+                         f"rank {len(shape)}, shape {shape}")
+    out = tuple(n if d is None else d for d, n in zip(noise_shape, shape))
+    if any(d not in (1, n) for d, n in zip(out, shape)):
+        raise ValueError(f"{who}: noise_shape {tuple(noise_shape)} does not broadcast to the input's shape {shape}: "
+                         f"each entry must be None, 1 or the input's size")
+    return out
+
+
+def _check_noise_shape(who: str, noise_shape: Any) -> tuple[int | None, ...] | None:
+    if noise_shape is None:
+        return None
+    if isinstance(noise_shape, (str, bytes)) or not isinstance(noise_shape, (tuple, list)) or not all(
+            d is None or (isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 1)
+            for d in noise_shape):
+        raise TypeError(f"{who}: noise_shape must be a tuple of positive ints and None, got {noise_shape!r}")
+    return tuple(None if d is None else int(d) for d in noise_shape)
+
+
 class Dropout(Layer):
     """Inverted dropout.  In training, y = x m / (1 - rate) with m_i ~ Bernoulli(1 - rate);
     in evaluation y = x.  Scaling during training keeps E[y] = x, so inference needs no change.
+
+    ``noise_shape`` (Keras'): the mask's shape, 1 along axes that share one draw, None for the
+    input's size; ``(batch, 1, features)`` drops the same features at every time step.
     """
 
     _passes_mask = True    # acts on each time step alone: the input's mask stays (Keras' supports_masking)
 
-    def __init__(self, rate: float, noise_shape: None = None, seed: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, rate: float, noise_shape: Sequence[int | None] | None = None, seed: int | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if noise_shape is not None:
-            raise NotImplementedError("Dropout(noise_shape=...): a mask shared along axes is not supported; "
-                                      "SpatialDropout1D/2D drop whole channels")
-        self.rate = _checks.in_range("Dropout", "rate", rate, 0.0, 1.0, hi_open=True)
-        self.seed = _checks.seed("Dropout", seed)
+        who = type(self).__name__
+        self.noise_shape = _check_noise_shape(who, noise_shape)
+        self.rate = _checks.in_range(who, "rate", rate, 0.0, 1.0, hi_open=True)
+        self.seed = _checks.seed(who, seed)
         self._rng = None if seed is None else np.random.default_rng(seed)
+
+    def _uniform(self, data):
+        """Uniform [0, 1) draws of the mask's shape (``noise_shape`` read against the input ``data``)."""
+        shape = _noise_shape(type(self).__name__, self.noise_shape, data.shape)
+        return (self._rng or get_rng()).random(shape, dtype=np.float32)
 
     def forward(self, x: TensorLike) -> TensorLike:
         if not self.training or self.rate == 0:
             return x
         data = _data(x)
-        rng = self._rng or get_rng()
         keep = 1.0 - self.rate
-        mask = (rng.random(data.shape, dtype=np.float32) < keep).astype(data.dtype)
+        mask = (self._uniform(data) < keep).astype(data.dtype)
         mask *= 1.0 / keep
         return ops.mul(x, mask)
 
     def get_config(self) -> dict[str, Any]:
-        return {"rate": self.rate, "seed": self.seed}
+        config = {"rate": self.rate, "seed": self.seed}
+        if self.noise_shape is not None:
+            config["noise_shape"] = list(self.noise_shape)
+        return config
 
     def extra_repr(self) -> str:
         return f"rate={self.rate}"

@@ -33,7 +33,7 @@ __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu",
            "sigmoid", "logsigmoid", "tanh", "hardtanh", "hardsigmoid", "hardswish", "softmax", "log_softmax",
            "linear", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "kl_div", "embedding", "embedding_indices",
-           "layer_norm"]
+           "layer_norm", "normalize"]
 
 
 def _dim(dim, fname):
@@ -407,6 +407,21 @@ def _normalize_over(x: TensorLike, axes: tuple[int, ...], gamma: TensorLike | No
     if beta is not None:
         y = ops.add(y, beta)
     return y
+
+
+def normalize(input: TensorLike, p: float = 2.0, dim: int | Sequence[int] = 1,  # noqa: A002
+              eps: float = 1e-12) -> Tensor | np.ndarray:
+    """PyTorch's ``F.normalize``: x / max(||x||_p, eps), the p-norm taken over ``dim`` (an axis or several)
+    of each slice; ``p`` = 2 gives unit vectors (Keras' ``UnitNormalization``).
+    Written with the engine's primitives, so its gradient and forward mode are theirs."""
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not p > 0:
+        raise ValueError(f"normalize: p must be a positive number, got {p!r}")
+    axes = tuple(dim) if isinstance(dim, (list, tuple)) else dim
+    if p == 2:
+        norm = ops.sqrt(ops.sum(ops.mul(input, input), axis=axes, keepdims=True))
+    else:
+        norm = ops.pow(ops.sum(ops.pow(ops.abs(input), p), axis=axes, keepdims=True), 1.0 / p)
+    return ops.div(input, ops.maximum(norm, eps))
 
 
 def layer_norm(input: TensorLike, normalized_shape: int | Sequence[int], weight: TensorLike | None = None,  # noqa: A002

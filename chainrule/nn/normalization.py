@@ -221,3 +221,30 @@ class LayerNormalization(Layer):
 
     def extra_repr(self) -> str:
         return f"axis={self.axis if len(self.axis) > 1 else self.axis[0]}, epsilon={self.epsilon}"
+
+
+class UnitNormalization(Layer):
+    """Keras' ``UnitNormalization(axis=-1)``: each sample scaled to unit L2 norm over ``axis``,
+    y = x / max(||x||, 1e-12) (:func:`chainrule.nn.functional.normalize`, as Keras bounds x / ||x||).
+    No weights; a padding mask passes through."""
+
+    _passes_mask = True
+
+    def __init__(self, axis: int | Sequence[int] = -1, **kwargs: Any) -> None:
+        axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+        self.axis = [_checks.axis("UnitNormalization", a) for a in axes]
+        if not self.axis:
+            raise ValueError(f"UnitNormalization: axis must name at least one axis, got {axis!r}")
+        super().__init__(**kwargs)
+
+    def forward(self, x: TensorLike) -> Tensor | np.ndarray:
+        ndim = np.ndim(_data(x))
+        if any(not -ndim <= a < ndim for a in self.axis):
+            raise ValueError(f"{self!r}: axis {self.axis} does not fit an input of rank {ndim}")
+        return F.normalize(x, 2.0, self.axis, eps=1e-12)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"axis": self.axis if len(self.axis) > 1 else self.axis[0]}
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis if len(self.axis) > 1 else self.axis[0]}"
