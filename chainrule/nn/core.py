@@ -710,6 +710,13 @@ def _noise_shape(who: str, noise_shape: Sequence[int | None] | None, shape: tupl
     return out
 
 
+def _check_float_input(who: str, data: np.ndarray) -> None:
+    """Noise and dropout need float inputs: on integers (token ids, say) it would be rounded away."""
+    if data.dtype.kind != "f":
+        raise TypeError(f"{who}: expected a float input, got dtype {data.dtype} (noise on integer values, token ids "
+                        f"say, would be rounded away; put the layer after the Embedding)")
+
+
 def _check_noise_shape(who: str, noise_shape: Any) -> tuple[int | None, ...] | None:
     if noise_shape is None:
         return None
@@ -741,6 +748,7 @@ class Dropout(Layer):
 
     def _uniform(self, data):
         """Uniform [0, 1) draws of the mask's shape (``noise_shape`` read against the input ``data``)."""
+        _check_float_input(type(self).__name__, data)
         shape = _noise_shape(type(self).__name__, self.noise_shape, data.shape)
         return (self._rng or get_rng()).random(shape, dtype=np.float32)
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chainrule import _checks, ops
-from chainrule.nn.core import Dropout, Layer, _data
+from chainrule.nn.core import Dropout, Layer, _check_float_input, _data
 from chainrule.ops.elementwise import _SELU_ALPHA, _SELU_SCALE
 from chainrule.tensor import get_rng
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from chainrule._typing import TensorLike
 
 __all__ = ["GaussianNoise", "GaussianDropout", "AlphaDropout"]
+
 
 class _Noise(Layer):
     """What the noise layers share: a seed of their own or the global generator, training only."""
@@ -43,6 +44,7 @@ class _Noise(Layer):
 
     def _normal(self, data):
         """Standard normal draws of ``data``'s shape and dtype (drawn in float64 for float64, else float32)."""
+        _check_float_input(type(self).__name__, data)
         draw = np.float64 if data.dtype == np.float64 else np.float32
         return self._generator().standard_normal(data.shape, dtype=draw).astype(data.dtype, copy=False)
 

@@ -26,6 +26,8 @@ def test_noise_layers_are_the_identity_in_evaluation_and_reproducible_with_a_see
     layer = make()
     assert not np.array_equal(np.asarray(layer(x)), np.asarray(layer(x)))  # a new draw on every call
     assert a.dtype == np.float32 and a.shape == x.shape
+    with pytest.raises(TypeError, match="expected a float input, got dtype int64"):
+        make()(np.ones((2, 3), np.int64))
 
 
 def test_gaussian_noise_and_dropout_have_keras_distributions(keras):
