@@ -48,7 +48,7 @@ import numpy as np
 
 from chainrule import _checks, ops
 from chainrule.nn import activations, init, regularizers
-from chainrule.nn.core import Activation, Dense, Dropout, Flatten, Layer, _data
+from chainrule.nn.core import Activation, Dense, Dropout, Flatten, Layer, _data, dropout_mask
 from chainrule.nn.masking import get_mask
 from chainrule.nn.sequential import Sequential
 from chainrule.ops import conv as _conv
@@ -710,14 +710,10 @@ class _SpatialDropout(_Spatial):
         self._check_input(data.shape)
         if not self.training or self.rate == 0:
             return x
-        rng = self._rng or get_rng()
-        keep = 1.0 - self.rate
         shape = [data.shape[0]] + [1] * self.rank + [data.shape[-1]]
         if self.data_format == "channels_first":
             shape = [data.shape[0], data.shape[1]] + [1] * self.rank
-        mask = (rng.random(shape, dtype=np.float32) < keep).astype(data.dtype)
-        mask *= 1.0 / keep
-        return ops.mul(x, mask)
+        return ops.mul(x, dropout_mask(tuple(shape), self.rate, data.dtype, self._rng))
 
     def get_config(self) -> dict[str, Any]:
         return {"rate": self.rate, "data_format": self.data_format, "seed": self.seed}

@@ -710,6 +710,17 @@ def _noise_shape(who: str, noise_shape: Sequence[int | None] | None, shape: tupl
     return out
 
 
+def dropout_mask(shape: tuple[int, ...], rate: float, dtype: Any, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Inverted dropout's mask, m / (1 - rate) with m_i ~ Bernoulli(1 - rate), of ``shape`` and ``dtype``,
+    drawn from ``rng`` (the global generator when None): the one place every dropout of chainrule draws it
+    (Dropout and its noise_shape, SpatialDropout, the recurrent layers' input and state dropout, PyTorch's
+    F.dropout and the dropout between nn.LSTM's layers)."""
+    keep = 1.0 - rate
+    m = ((rng or get_rng()).random(shape, dtype=np.float32) < keep).astype(dtype)
+    m *= 1.0 / keep
+    return m
+
+
 def _check_float_input(who: str, data: np.ndarray) -> None:
     """Noise and dropout need float inputs: on integers (token ids, say) it would be rounded away."""
     if data.dtype.kind != "f":
@@ -746,20 +757,16 @@ class Dropout(Layer):
         self.seed = _checks.seed(who, seed)
         self._rng = None if seed is None else np.random.default_rng(seed)
 
-    def _uniform(self, data):
-        """Uniform [0, 1) draws of the mask's shape (``noise_shape`` read against the input ``data``)."""
+    def _mask_shape(self, data):
+        """The mask's shape for the input ``data`` (``noise_shape`` read against it), a float input checked."""
         _check_float_input(type(self).__name__, data)
-        shape = _noise_shape(type(self).__name__, self.noise_shape, data.shape)
-        return (self._rng or get_rng()).random(shape, dtype=np.float32)
+        return _noise_shape(type(self).__name__, self.noise_shape, data.shape)
 
     def forward(self, x: TensorLike) -> TensorLike:
         if not self.training or self.rate == 0:
             return x
         data = _data(x)
-        keep = 1.0 - self.rate
-        mask = (self._uniform(data) < keep).astype(data.dtype)
-        mask *= 1.0 / keep
-        return ops.mul(x, mask)
+        return ops.mul(x, dropout_mask(self._mask_shape(data), self.rate, data.dtype, self._rng))
 
     def get_config(self) -> dict[str, Any]:
         config = {"rate": self.rate, "seed": self.seed}

@@ -115,7 +115,8 @@ class AlphaDropout(Dropout):
         if not self.training or self.rate == 0:
             return x
         data = _data(x)
-        keep = (self._uniform(data) >= self.rate).astype(data.dtype)
+        keep = ((self._rng or get_rng()).random(self._mask_shape(data), dtype=np.float32) >= self.rate).astype(
+            data.dtype)
         alpha_p = -_SELU_ALPHA * _SELU_SCALE
         a = ((1.0 - self.rate) * (1.0 + self.rate * alpha_p ** 2)) ** -0.5
         b = -a * alpha_p * self.rate

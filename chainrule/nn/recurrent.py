@@ -35,7 +35,7 @@ import numpy as np
 
 from chainrule import _checks, ops
 from chainrule.nn import activations, init, regularizers
-from chainrule.nn.core import Layer
+from chainrule.nn.core import Layer, dropout_mask
 from chainrule.nn.masking import get_mask, set_mask
 from chainrule.parameter import Parameter
 from chainrule.tensor import Tensor, get_default_dtype, get_rng
@@ -354,11 +354,7 @@ class _Recurrent(Layer):
 
     # ------------------------------------------------------------------ forward
     def _dropout_mask(self, shape, rate, dtype):
-        rng = self._rng or get_rng()
-        keep = 1.0 - rate
-        m = (rng.random(shape, dtype=np.float32) < keep).astype(dtype)
-        m *= 1.0 / keep
-        return m
+        return dropout_mask(shape, rate, dtype, self._rng)
 
     def forward(self, x: TensorLike, initial_state: TensorLike | Sequence[TensorLike] | None = None,
                 mask: ArrayLike | None = None, training: bool | None = None) -> Tensor | list[Tensor]:

@@ -879,11 +879,8 @@ class Trainer:
             state["epoch"], state["diverged"] = epoch, False
             for b, (xb, yb, wb) in enumerate(batches(epoch)):
                 state["batch"] = b
-                for hook, keras in begins:
-                    if keras:
-                        hook(b, logs={})
-                    else:
-                        hook(b)
+                for hook, _ in begins:
+                    hook(b, {})
                 logs = step((xb, yb) if wb is None else (xb, yb, wb))
                 if self.stop_training and state["diverged"]:
                     break  # stopped on a non-finite loss: that batch never stepped, and is not averaged in
@@ -892,10 +889,7 @@ class Trainer:
                 if ends:
                     run = {k: s / seen for k, s in sums.items()} if running else None
                     for hook, keras in ends:
-                        if keras:
-                            hook(b, logs=run)
-                        else:
-                            hook(b, logs)
+                        hook(b, run if keras else logs)   # Keras' callbacks: the epoch's running means
                 if bar is not None:
                     bar.update(1)
                     if b % 20 == 0 or b == (steps or 0) - 1:

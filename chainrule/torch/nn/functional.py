@@ -9,8 +9,9 @@ import numpy as np
 from chainrule import ops
 from chainrule._unsupported import missing
 from chainrule.nn.functional import *  # noqa: F401,F403
+from chainrule.nn.core import dropout_mask
 from chainrule.nn.functional import __all__ as _base_all
-from chainrule.tensor import Tensor, get_rng
+from chainrule.tensor import Tensor
 
 if TYPE_CHECKING:
     from chainrule._typing import ArrayLike, TensorLike
@@ -26,8 +27,7 @@ def dropout(input: TensorLike, p: float = 0.5, training: bool = True,
     if not training or p == 0:
         return input
     data = input.data if isinstance(input, Tensor) else np.asarray(input)
-    mask = (get_rng().random(data.shape, dtype=np.float32) < 1 - p).astype(data.dtype) / (1 - p)
-    return ops.mul(input, mask)
+    return ops.mul(input, dropout_mask(data.shape, p, data.dtype))
 
 
 def one_hot(tensor: ArrayLike, num_classes: int = -1) -> Tensor:

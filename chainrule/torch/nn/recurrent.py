@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from chainrule import ops
+from chainrule.nn.core import dropout_mask
 from chainrule.nn.module import Module
 from chainrule.parameter import Parameter
 from chainrule.tensor import Tensor, get_default_dtype, get_rng
@@ -172,9 +173,7 @@ class _TorchRecurrent(Module):
                 finals.append(st)
             x = outs[0] if len(outs) == 1 else ops.concatenate(outs, axis=-1)
             if self.dropout and self.training and layer < self.num_layers - 1:
-                keep = 1.0 - self.dropout
-                m = (get_rng().random(np.shape(_data(x)), dtype=np.float32) < keep).astype(_data(x).dtype) / keep
-                x = ops.mul(x, m)
+                x = ops.mul(x, dropout_mask(np.shape(_data(x)), self.dropout, _data(x).dtype))
         return x, [ops.stack([f[j] for f in finals], axis=0) for j in range(len(finals[0]))]
 
     def _forward_packed(self, packed, hx):
