@@ -427,7 +427,9 @@ def _tanh_has_wide_simd() -> bool:
     as :func:`numpy.lib.introspect.opt_func_info` reports it)."""
     try:
         from numpy.lib.introspect import opt_func_info
-        current = opt_func_info(func_name="^tanh$", signature="^ff$")["tanh"]["ff"]["current"]
+        # no signature= filter: NumPy matches that pattern against each type character alone, so
+        # "^ff$" matched nothing and this always answered False
+        current = opt_func_info(func_name="^tanh$")["tanh"]["ff"]["current"]
     except (ImportError, KeyError, TypeError):      # an older NumPy or another layout: the exp form
         return False
     return "AVX512" in current or "X86_V4" in current

@@ -352,6 +352,18 @@ def test_sigmoid_tanh_kernel_gives_the_table_values_from_one_exp(dtype):
     np.testing.assert_allclose(t, np.tanh(x), rtol=0, atol=2 * eps)
 
 
+def test_the_gate_kernel_follows_numpys_own_dispatch_of_float32_tanh():
+    """The one-tanh form is taken exactly where NumPy's table (read whole, unfiltered) runs float32
+    tanh on its AVX-512 loop; a filtered query that matched nothing once made every machine take the
+    exp form."""
+    introspect = pytest.importorskip("numpy.lib.introspect")
+    from chainrule.ops import elementwise as E
+    current = introspect.opt_func_info()["tanh"]["ff"]["current"]
+    wide = "AVX512" in current or "X86_V4" in current
+    assert E._tanh_has_wide_simd() is wide
+    assert E.sigmoid_tanh_ is (E.sigmoid_tanh_from_tanh_ if wide else E.sigmoid_tanh_from_exp_)
+
+
 @pytest.mark.parametrize("form", ["tanh", "exp"])
 def test_lstm_runs_the_same_equations_through_either_gate_kernel(form, monkeypatch):
     """The cell takes whichever kernel this machine's NumPy runs faster; both give the equations'
