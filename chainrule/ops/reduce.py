@@ -55,7 +55,9 @@ def row_max(x: np.ndarray) -> np.ndarray:
 
 def row_sum(x: np.ndarray) -> np.ndarray:
     """sum_j x_ij of a 2-D array as an (N, 1) column; for float32/float64 one BLAS
-    matrix-vector product (2x to 7x faster than np.add.reduce along a short last axis)."""
+    matrix-vector product (2x to 7x faster than np.add.reduce along a short last axis).
+    For finite values: with an inf among them, a BLAS kernel may raise a spurious invalid-value
+    flag (NumPy then warns) though the sum it returns is right; sum those with np.add.reduce."""
     if x.dtype.char not in "fd":
         return np.add.reduce(x, axis=1, keepdims=True)
     return np.matmul(x, _ones(x.shape[1], x.dtype)).reshape(-1, 1)
@@ -150,9 +152,12 @@ def _logsumexp(x, axis, rows, m=None):
             # an all -inf (or a +inf) slice is shifted by 0 instead, as SciPy does: an all -inf slice
             # gives log 0 = -inf, and a +inf slice may also hold finite values so large that their exp
             # overflows, to the same +inf answer; neither warns (SciPy's does not)
+            # (and summed by NumPy's reduction, not row_sum's BLAS product: some BLAS kernels multiply
+            # an inf by the zero padding of their vector and raise a spurious invalid-value flag, which
+            # NumPy reports after the product, e.g. OpenBLAS 0.3.31's SkylakeX kernel on a 3 x 3 block)
             m = np.where(np.isfinite(m), m, 0).astype(m.dtype)
             with np.errstate(over="ignore", divide="ignore"):
-                return _logsumexp(x, axis, rows, m)
+                return _logsumexp(x, axis, False, m)
     e = np.subtract(x, m)
     np.exp(e, out=e)
     s = row_sum(e) if rows else np.add.reduce(e, axis=axis, keepdims=True)
