@@ -107,6 +107,8 @@ if __name__ == "__main__":
     from _env import pin_threads
     pin_threads(ARGS.threads, ARGS.keep_openblas_env)
 
+from _env import settle  # noqa: E402
+
 import numpy as np  # noqa: E402
 
 
@@ -361,6 +363,7 @@ def main(args):
         n = min(args.turn, args.steps - done)
         order = impls[rnd % len(impls):] + impls[:rnd % len(impls)]
         for impl in order:
+            settle()     # the last turn's thread pools idle first (PyTorch's OpenMP threads spin ~8 ms)
             t, c = time.perf_counter(), time.process_time()
             for i in range(warm + done, warm + done + n):
                 steps[impl](i)

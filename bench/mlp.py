@@ -183,6 +183,8 @@ if __name__ == "__main__":
     from _env import pin_threads
     pin_threads(ARGS.threads, ARGS.keep_openblas_env)
 
+from _env import settle  # noqa: E402
+
 import contextlib  # noqa: E402
 import gzip  # noqa: E402
 import importlib  # noqa: E402
@@ -1135,18 +1137,6 @@ class Row:
         return f"baseline: {text}" if self.baseline else text
 
 
-def _settle(limit=0.5):
-    """Wait, untimed, until the process is idle: OpenBLAS' worker threads spin for about 0.1 s
-    after the last BLAS call (OpenMP's about 10 ms), which must not be billed to the next turn."""
-    end = time.perf_counter() + limit
-    while True:
-        c0, w0 = time.process_time(), time.perf_counter()
-        time.sleep(0.005)
-        busy = (time.process_time() - c0) / (time.perf_counter() - w0)
-        if busy < 0.1 or w0 > end:
-            return
-
-
 def run_interleaved(rows, ctx, turn_steps, progress=True):
     """Train every row to ``ctx.total_steps`` in turns, round robin, the order rotated each round.
 
@@ -1163,7 +1153,7 @@ def run_interleaved(rows, ctx, turn_steps, progress=True):
             if row.done >= min(total, target):
                 continue
             n = min(turn_steps, total - row.done)
-            _settle()
+            settle()
             with row.copy.active():
                 c0, w0 = time.process_time(), time.perf_counter()
                 row.trainer.run(n)

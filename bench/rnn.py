@@ -9,7 +9,11 @@ One training step of the issue's network, for each cell:
 Every implementation starts from the same weights (PyTorch's initialisation, copied across with
 ``from_torch``) and sees the same batches.  They run interleaved in one process, in turns whose
 order rotates, with one thread count (``--threads``, set for OpenBLAS/OpenMP before NumPy and
-torch load, and ``torch.set_num_threads``).
+torch load, and ``torch.set_num_threads``).  Before each turn the script waits, untimed, until the
+process is idle: PyTorch's OpenMP threads spin for about 8 ms after its last step, and at two
+threads that spinning otherwise ran through the next implementation's whole turn (chainrule's LSTM
+step took 3.5-4.0 ms there against 3.2 ms alone, with 7.4-7.9 ms of CPU time a step).  Each turn
+then starts with one untimed step (see :func:`run_turn`).
 
 Implementations:
 
@@ -57,10 +61,12 @@ def _parse_args(argv=None):
     p.add_argument("--threads", type=int, default=None, help="threads for every library (default: core count)")
     p.add_argument("--cell", action="append", choices=["lstm", "gru", "rnn"], default=None,
                    help="cells to time (default all three)")
-    # short turns: a busy spell of the machine then falls on every implementation alike (turns of
-    # 20 steps put the same LSTM at 0.92x, 0.97x and 1.04x torch in three runs, turns of 2 at 0.90x)
+    # short turns: a busy spell of the machine then falls on every implementation alike.  (Turns of
+    # 20 steps once put the same LSTM at 0.92x, 0.97x and 1.04x torch, turns of 2 at 0.90x: a turn's
+    # first step is cold, and it weighed in the medians of short turns; it is untimed now, run_turn.)
     p.add_argument("--rounds", type=int, default=70, help="rounds of turns (default 70)")
-    p.add_argument("--steps", type=int, default=2, help="training steps per turn (default 2)")
+    p.add_argument("--steps", type=int, default=2,
+                   help="timed training steps per turn, after an untimed one (default 2)")
     p.add_argument("--quick", action="store_true", help="3 rounds of 5 steps")
     p.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
     args = p.parse_args(argv)
@@ -81,6 +87,8 @@ if __name__ == "__main__":
     ARGS = _parse_args()
     from _env import pin_threads
     pin_threads(ARGS.threads, False)
+
+from _env import settle  # noqa: E402
 
 import time  # noqa: E402
 
@@ -221,17 +229,26 @@ class ChainruleFit:
 
 # ----------------------------------------------------------------------------- timing
 def run_turn(impl, data, steps, offset):
+    """One turn: an untimed step first, then ``steps`` timed ones (the fit row: whole epochs).
+
+    The first step of a turn runs on caches the other implementations just filled.  In turns of 3
+    steps it took 1.17-1.29x a warm step for PyTorch's LSTM and 1.13-1.14x for chainrule's (one
+    thread, 2026-12-04).  When every step of a 2-step turn was timed, the medians mixed cold and
+    warm steps and flattered chainrule: its LSTM came out at 0.86x and 0.88x PyTorch's, against
+    0.95x and 0.97x with this untimed step, in runs alternated in the same spell.  A program that
+    trains with one library runs warm steps only."""
     if isinstance(impl, ChainruleFit):
         return impl.run(*data, steps)
     xs, ys = data
     walls, cpus = [], []
-    for s in range(steps):
+    for s in range(-1, steps):
         k = (offset + s) % N_BATCHES
         w0, c0 = _clock()
         impl.step(xs[k], ys[k])
         w1, c1 = _clock()
-        walls.append(w1 - w0)
-        cpus.append(c1 - c0)
+        if s >= 0:
+            walls.append(w1 - w0)
+            cpus.append(c1 - c0)
     return walls, cpus
 
 
@@ -248,6 +265,7 @@ def bench_cell(cell, args, torch):
     for r in range(args.rounds):
         order = impls[r % len(impls):] + impls[:r % len(impls)]
         for impl in order:
+            settle()     # the last turn's thread pools idle first (PyTorch's OpenMP threads spin ~8 ms)
             w, c = run_turn(impl, data[impl.name], args.steps, r * args.steps)
             wall[impl.name] += w
             cpu[impl.name] += c
@@ -420,7 +438,8 @@ def main(args):
     print(f"recurrent training step: batch {BATCH}, {STEPS} steps x {FEATURES} feature, {UNITS} units, Dense(1), "
           f"MSE, Adam; float32; threads {args.threads}; numpy {np.__version__}, torch {torch.__version__}"
           + (f" [{blas}]" if blas else ""))
-    print(f"{args.rounds} rounds of {args.steps} steps per implementation, interleaved; times are medians per step")
+    print(f"{args.rounds} rounds of {args.steps} steps per implementation, interleaved (the process idle before "
+          f"each turn); times are medians per step")
     print(_load() + "\n")
     ok = True
     for cell in args.cell or ["lstm", "gru", "rnn"]:
