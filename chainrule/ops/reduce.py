@@ -56,8 +56,9 @@ def row_max(x: np.ndarray) -> np.ndarray:
 def row_sum(x: np.ndarray) -> np.ndarray:
     """sum_j x_ij of a 2-D array as an (N, 1) column; for float32/float64 one BLAS
     matrix-vector product (2x to 7x faster than np.add.reduce along a short last axis).
-    For finite values: with an inf among them, a BLAS kernel may raise a spurious invalid-value
-    flag (NumPy then warns) though the sum it returns is right; sum those with np.add.reduce."""
+    Meant for finite values: where an inf is among them, a BLAS kernel may raise a spurious
+    invalid-value flag (NumPy then warns) though the sum it returns is right, so such arrays are
+    summed with np.add.reduce instead."""
     if x.dtype.char not in "fd":
         return np.add.reduce(x, axis=1, keepdims=True)
     return np.matmul(x, _ones(x.shape[1], x.dtype)).reshape(-1, 1)
