@@ -17,7 +17,6 @@ from chainrule.nn import activations, constraints, init, naming, regularizers
 from chainrule.nn import module as _module
 from chainrule.nn.module import Module
 from chainrule.parameter import Parameter
-from chainrule.ops.fused import DenseStack
 from chainrule.tensor import Tensor, get_default_dtype, get_rng
 from chainrule.nn.init import Initializer
 from chainrule.nn.constraints import Constraint
