@@ -57,8 +57,8 @@ def row_sum(x: np.ndarray) -> np.ndarray:
     """sum_j x_ij of a 2-D array as an (N, 1) column; for float32/float64 one BLAS
     matrix-vector product (2x to 7x faster than np.add.reduce along a short last axis).
     Meant for finite values: where an inf is among them, a BLAS kernel may raise a spurious
-    invalid-value flag (NumPy then warns) though the sum it returns is right, so such arrays are
-    summed with np.add.reduce instead."""
+    invalid-value flag (NumPy then warns) though the sum it returns is right; a caller that expects
+    infinities sums with np.add.reduce (as logsumexp's infinite-slice path does)."""
     if x.dtype.char not in "fd":
         return np.add.reduce(x, axis=1, keepdims=True)
     return np.matmul(x, _ones(x.shape[1], x.dtype)).reshape(-1, 1)
