@@ -76,24 +76,35 @@ def _no_extras(cls, **extras):
 
 
 class _KerasReduced:
-    """Keras' reductions: the per-sample losses l_i (:func:`mean_squared_error` etc.), weighted by w_i, then
-    summed ('sum'), divided by the batch size n ('sum_over_batch_size', Keras' default), or kept (None).
-    Without sample weights the default is chainrule's own mean, the same number by its fused path."""
+    """Keras' reductions: the per-sample losses l_i (:func:`mean_squared_error` etc.; one per step of a
+    sequence output), weighted by w_i, then summed ('sum'), divided by their number n ('sum_over_batch_size',
+    Keras' default), or kept (None).  Weights of one per sample apply to each of its steps.  Without sample
+    weights the default is chainrule's own mean, the same number by its fused path."""
 
     per_sample = None
+    keras_reduction = True   # the weighted sum divided by n, as the Trainer wants it (losses.averages_weights)
 
     def __call__(self, y_true: TensorLike, y_pred: TensorLike, sample_weight: ArrayLike | None = None
                  ) -> Tensor | np.ndarray:
         if self.reduction == "mean" and sample_weight is None:
             return super().__call__(y_true, y_pred)
         per = type(self).per_sample(y_true, y_pred, **self._options())
+        values = _losses._values(per)
         if sample_weight is not None:
-            per = ops.mul(per, np.asarray(getattr(sample_weight, "data", sample_weight), dtype=np.float64).reshape(
-                np.shape(_losses._values(per))).astype(_losses._values(per).dtype))
+            w = np.asarray(getattr(sample_weight, "data", sample_weight), dtype=values.dtype)
+            if w.shape != values.shape:
+                if w.size == values.size:
+                    w = w.reshape(values.shape)               # (n, 1) for (n,), and the like
+                elif w.ndim and w.ndim < values.ndim and w.shape == values.shape[:w.ndim]:
+                    w = w.reshape(w.shape + (1,) * (values.ndim - w.ndim))
+                else:
+                    raise ValueError(f"keras.losses.{type(self).__name__}: sample_weight of shape {w.shape} does not "
+                                     f"fit the per-sample losses of shape {values.shape}")
+            per = ops.mul(per, w)
         if self.reduction == "none":
             return per
         total = ops.sum(per)
-        return total if self.reduction == "sum" else ops.div(total, float(np.shape(_losses._values(per))[0]))
+        return total if self.reduction == "sum" else ops.div(total, float(values.size or 1))
 
 
 class MeanSquaredError(_KerasReduced, _losses.MeanSquaredError):

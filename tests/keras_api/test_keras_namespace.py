@@ -341,6 +341,22 @@ def test_optimizers_take_learning_rate_and_lr_and_keras_update_rules():
     assert s(10) == pytest.approx(0.5) and t(20) == pytest.approx(1 / (1 + 0.5 * 2))
 
 
+def test_keras_loss_classes_divide_by_every_per_step_loss_of_a_sequence():
+    """Keras' 'sum_over_batch_size' over a sequence output: the weighted per-step losses (batch, time) summed
+    and divided by batch x time; one weight per sample applies to each of its steps."""
+    rng = np.random.default_rng(0)
+    yt, yp = rng.standard_normal((3, 4, 2)), rng.standard_normal((3, 4, 2))
+    per = ((yt - yp) ** 2).mean(axis=-1)
+    w, w1 = rng.uniform(0, 2, (3, 4)), rng.uniform(0, 2, 3)
+    mse = losses.MeanSquaredError()
+    assert float(mse(yt, yp, sample_weight=w)) == pytest.approx((w * per).sum() / 12)
+    assert float(mse(yt, yp, sample_weight=w1)) == pytest.approx((w1[:, None] * per).sum() / 12)
+    assert float(losses.MeanSquaredError(reduction="sum")(yt, yp, sample_weight=w)) == pytest.approx((w * per).sum())
+    with pytest.raises(ValueError, match=r"sample_weight of shape \(2,\) does not fit the per-sample losses of "
+                                         r"shape \(3, 4\)"):
+        mse(yt, yp, sample_weight=[1.0, 2.0])
+
+
 def test_losses_per_sample_functions_and_keras_classes():
     yt, yp = np.array([[0.0, 1.0], [1.0, 1.0]]), np.array([[1.0, 1.0], [1.0, 3.0]])
     np.testing.assert_allclose(losses.mean_squared_error(yt, yp), [0.5, 2.0])
