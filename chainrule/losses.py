@@ -62,7 +62,7 @@ __all__ = [
     "Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy", "CategoricalCrossentropy",
     "SparseCategoricalCrossentropy",
     "MSELoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
-    "get", "serialize", "deserialize", "check_targets", "call_validated", "EPSILON",
+    "get", "serialize", "deserialize", "check_targets", "call_validated", "averages_weights", "EPSILON",
 ]
 
 #: Probabilities are clipped to [EPSILON, 1 - EPSILON] before their logarithm (Keras' epsilon).
@@ -849,6 +849,21 @@ def check_targets(loss: Callable[..., Any], y_true: ArrayLike, pred_shape: Seque
     if fn is binary_crossentropy:
         _check_unit_interval(y, "binary targets", name)
     return y, True
+
+
+def averages_weights(loss: Callable[..., Any]) -> bool:
+    """True if ``loss(y_true, y_pred, sample_weight=w)`` is this module's weighted mean,
+    sum_i w_i l_i / sum_i w_i: its functions, and its classes with reduction 'mean'.
+
+    Keras divides the weighted sum by the number of losses instead (its reduction
+    'sum_over_batch_size'), so weights that all double double the loss; the Trainer, which is
+    Keras' ``fit``, converts one into the other.  A loss that reduces as Keras does says so with a
+    true ``keras_reduction`` attribute (the classes of :mod:`chainrule.keras.losses`); of any other
+    callable nothing is known, and False is returned.
+    """
+    if isinstance(loss, Loss):
+        return loss.reduction == "mean" and not getattr(loss, "keras_reduction", False)
+    return any(loss is fn for fn in _FUNCTIONS.values())
 
 
 def call_validated(loss: Callable[..., Any], y_true: ArrayLike, y_pred: TensorLike,

@@ -548,3 +548,16 @@ def test_error_bad_reduction_and_empty_batch():
         losses.mse([1.0], [1.0], reduction="sum_over_batch_size")
     with pytest.raises(ValueError, match="empty batch"):
         losses.mse(np.zeros(0), np.zeros(0))
+
+
+def test_averages_weights_names_the_losses_whose_weighted_reduction_is_a_mean():
+    """What the Trainer converts to Keras' sum_i w_i l_i / n: this module's functions and 'mean' classes."""
+    import chainrule.keras as ck
+    assert losses.averages_weights(losses.mse) and losses.averages_weights(losses.sparse_categorical_crossentropy)
+    assert losses.averages_weights(losses.MeanSquaredError())
+    assert not losses.averages_weights(losses.MeanSquaredError(reduction="sum"))
+    assert not losses.averages_weights(ck.losses.MeanSquaredError())      # divides by n itself
+    assert not losses.averages_weights(lambda y_true, y_pred, sample_weight=None: 0.0)
+    w = np.array([1.0, 3.0])
+    yt, yp = np.array([[0.0], [0.0]]), np.array([[1.0], [2.0]])
+    assert float(losses.mse(yt, yp, sample_weight=w)) == pytest.approx((1 + 3 * 4) / 4)   # sum w l / sum w

@@ -257,3 +257,75 @@ def test_chainrule_callbacks_get_each_batch_its_own_logs_and_the_test_and_predic
         model.evaluate(X, y, callbacks=Record())
     with pytest.raises(TypeError, match="predict: callbacks must be Callback objects"):
         model.predict(X, callbacks=[print])
+
+
+def test_sample_weights_scale_the_loss_as_keras_does():
+    """Keras' reduction of a weighted batch, 'sum_over_batch_size': sum_i w_i l_i / n, not a weighted mean,
+    so weights that all double double the loss and the step; class_weight is the same weights per class."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((6, 3)).astype(np.float32)
+    Y = rng.standard_normal((6, 2)).astype(np.float32)
+    w = np.array([1.0, 0.0, 2.0, 0.5, 3.0, 1.0], np.float32)
+
+    def model():
+        cr.manual_seed(0)
+        m = nn.Sequential([nn.Dense(4, activation="tanh"), nn.Dense(2)])
+        m.compile(optimizer=optim.SGD(lr=0.1), loss="mse")
+        m(X)
+        return m
+    m = model()
+    per_sample = ((m.predict(X, verbose=0) - Y) ** 2).mean(axis=1)
+    assert m.evaluate(X, Y, sample_weight=w, verbose=0) == pytest.approx(float((w * per_sample).sum() / 6), rel=1e-6)
+    assert m.evaluate(X, Y, sample_weight=2 * w, verbose=0) == pytest.approx(float(2 * (w * per_sample).sum() / 6),
+                                                                           rel=1e-6)
+    steps = []
+    for scale in (1.0, 2.0):
+        m = model()
+        before = [p.data.copy() for p in m.parameters()]
+        m.fit(X, Y, sample_weight=scale * w, batch_size=6, epochs=1, verbose=0)
+        steps.append([p.data - b for p, b in zip(m.parameters(), before)])
+    for a, b in zip(*steps):
+        np.testing.assert_allclose(b, 2 * a, rtol=1e-5, atol=1e-7)
+    labels = np.array([0, 1, 1, 0, 1, 0])
+    c = nn.Sequential([nn.Dense(2, activation="softmax")])
+    c.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    c(X)
+    p = c.predict(X, verbose=0)[np.arange(6), labels]
+    cw = {0: 3.0, 1: 0.5}
+    expected = float((np.vectorize(cw.get)(labels) * -np.log(p)).sum() / 6)
+    assert c.fit(X, labels, class_weight=cw, batch_size=6, epochs=1, verbose=0).history["loss"][0] == \
+        pytest.approx(expected, rel=1e-6)
+
+
+def test_weighted_training_equals_keras_3(keras):
+    """fit and evaluate with sample_weight equal Keras 3's, with the loss named ('mse') or given as Keras'
+    class (chainrule.keras.losses, which reduces as Keras does itself), and with class_weight."""
+    import chainrule.keras as ck
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((10, 3)).astype(np.float32)
+    Y = rng.standard_normal((10, 1)).astype(np.float32)
+    w = rng.uniform(0.0, 3.0, 10).astype(np.float32)
+    labels = rng.integers(0, 3, 10)
+    cases = [("mse", lambda L: L.Dense(1), Y, dict(sample_weight=w)),
+             ("keras_mse", lambda L: L.Dense(1), Y, dict(sample_weight=w)),
+             ("sparse_categorical_crossentropy", lambda L: L.Dense(3, activation="softmax"), labels,
+              dict(class_weight={0: 2.0, 1: 0.5, 2: 1.0}))]
+    for loss, head, targets, weighting in cases:
+        ck.backend.clear_session()
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(0)
+        models = []
+        for L, M, losses_ in ((ck.layers, ck.models, ck.losses), (keras.layers, keras.models, keras.losses)):
+            m = M.Sequential([L.Input((3,)), L.Dense(4, activation="tanh"), head(L)])
+            m.compile(optimizer="sgd", loss=losses_.MeanSquaredError() if loss == "keras_mse" else loss)
+            models.append(m)
+        ours, theirs = models
+        ours.set_weights(theirs.get_weights())
+        if "sample_weight" in weighting:
+            assert ours.evaluate(X, targets, sample_weight=w, batch_size=4, verbose=0) == pytest.approx(
+                theirs.evaluate(X, targets, sample_weight=w, batch_size=4, verbose=0), rel=1e-5)
+        h1 = ours.fit(X, targets, batch_size=4, epochs=2, shuffle=False, verbose=0, **weighting).history["loss"]
+        h2 = theirs.fit(X, targets, batch_size=4, epochs=2, shuffle=False, verbose=0, **weighting).history["loss"]
+        np.testing.assert_allclose(h1, h2, rtol=1e-5, err_msg=loss)
+        for a, b in zip(ours.get_weights(), theirs.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -15,7 +15,9 @@ time step alone (Dense, Activation, Dropout, BatchNormalization, LayerNormalizat
 ``supports_masking``) hand their input's mask to their output (``Module._passes_mask``), and the
 merging layers combine their inputs' masks as Keras does (:mod:`chainrule.nn.merge`).  Any other
 layer produces a new object without one, so the mask stops there, as it does in Keras for a layer
-that does not support masking; pass ``mask=`` to the recurrent layer yourself then.
+that does not support masking; pass ``mask=`` to the recurrent layer yourself then.  A model output
+that still carries a mask has its masked steps left out of the loss and the metrics of ``fit`` and
+``evaluate`` (:mod:`chainrule.training`), as in Keras.
 
 >>> import numpy as np
 >>> x = np.array([[[1.0], [0.0], [2.0]]])          # one sequence, its middle step padded with 0
@@ -30,7 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from chainrule import ops
-from chainrule.nn._masks import get_mask, pass_mask, set_mask
+from chainrule._masks import get_mask, pass_mask, set_mask
 from chainrule.nn.core import Layer
 from chainrule.tensor import Tensor
 

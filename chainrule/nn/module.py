@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chainrule import io as _io
-from chainrule.nn._masks import _MASKS, pass_mask
+from chainrule._masks import _MASKS, pass_mask
 from chainrule.nn.symbolic import KerasTensor, symbolic_call
 from chainrule.parameter import Parameter
 from chainrule.tensor import Tensor

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from chainrule import _checks
+from chainrule._masks import _MASKS, get_mask, set_mask
 from chainrule import losses as _losses
 from chainrule import metrics as _metrics
 from chainrule import ops as _ops
@@ -297,6 +298,87 @@ def _batch_parts(item, where):
                      f"{type(item).__name__}{' of length ' + str(len(item)) if isinstance(item, (tuple, list)) else ''}")
 
 
+def _output_mask(y_pred):
+    """The (batch, time) mask a sequence output (batch, time, ...) carries (Masking upstream, passed on by the
+    layers that support it), or None; Keras leaves the masked steps out of the loss and the metrics."""
+    mask = get_mask(y_pred)
+    if mask is None or np.ndim(y_pred.data if isinstance(y_pred, Tensor) else y_pred) < 3:
+        return None
+    return mask
+
+
+def _masked(mask, y, y_pred, w):
+    """The unmasked steps of a batch: targets, predictions (a Tensor stays one, so the masked steps get no
+    gradient) and per-step weights, each (valid steps, ...)."""
+    t = np.asarray(_values(y))
+    shape = np.shape(y_pred.data if isinstance(y_pred, Tensor) else y_pred)
+    if t.shape[:2] != mask.shape:
+        raise ValueError(f"the loss: targets of shape {t.shape} do not fit the sequence output of shape {shape}, whose "
+                         f"steps are masked; expected targets of shape (batch, time, ...) = {mask.shape + (...,)}")
+    if w is not None:
+        w = np.asarray(w)
+        if w.shape == mask.shape + (1,):
+            w = w[..., 0]
+        if w.ndim == 1 and w.shape[0] == mask.shape[0]:
+            w = np.broadcast_to(w[:, None], mask.shape)
+        if w.shape != mask.shape:
+            raise ValueError(f"sample_weight of shape {w.shape} does not fit the sequence output of shape {shape}; "
+                             f"expected one weight per sample {mask.shape[:1]} or per step {mask.shape}")
+        w = w[mask]
+    return t[mask], y_pred[mask], w
+
+
+def _mean_weight(w):
+    return float(np.mean(w)) if np.size(w) else 0.0
+
+
+def _keras_loss(fn, y, y_pred, w, validated=False):
+    """One output's batch loss reduced as Keras reduces it ('sum_over_batch_size'): sum_i w_i l_i / n over
+    the n per-sample (or per-step) losses, the steps an output mask leaves out not counted
+    (:func:`_output_mask`; a batch with none left: 0).  chainrule's losses take a weighted *mean*,
+    sum_i w_i l_i / sum_i w_i (:func:`chainrule.losses.averages_weights`), so that mean is multiplied by
+    sum_i w_i / n, the weights' mean."""
+    mask = _output_mask(y_pred)
+    if mask is not None:
+        y, y_pred, w = _masked(mask, y, y_pred, w)
+        if not len(y):
+            return _ops.sum(y_pred)   # no step left: 0, and no gradient
+    if validated:
+        loss = _losses.call_validated(fn, y, y_pred, w)
+    else:
+        loss = fn(y, y_pred) if w is None else fn(y, y_pred, sample_weight=w)
+    if w is not None and _losses.averages_weights(fn):
+        loss = loss * _mean_weight(w)
+    return loss
+
+
+def _metric(fn, y, out):
+    """A metric of a batch and the number of samples (or unmasked steps) it averages: Keras' metrics skip the
+    masked steps of a sequence output, and their epoch value weighs each batch by the steps it counted."""
+    arr = out.data if isinstance(out, Tensor) else out
+    mask = _output_mask(out)
+    if mask is None:
+        return fn(y, arr), None
+    count = int(np.count_nonzero(mask))
+    if not count:
+        return 0.0, 0
+    return fn(np.asarray(_values(y))[mask], arr[mask]), count
+
+
+def _rows(a, part):
+    """Rows ``part`` (a slice) of an output array, with the same rows of its mask."""
+    mask = get_mask(a)
+    return a[part] if mask is None else set_mask(a[part], mask[part])
+
+
+def _with_mask(arr, out):
+    """``arr`` (the values of the model's output ``out``) carrying ``out``'s mask, if it has one."""
+    mask = get_mask(out)
+    if mask is not None and arr is not out:
+        set_mask(arr, mask)
+    return arr
+
+
 def _keras_result(logs):
     """What Keras' evaluate returns: the loss alone, or [loss, *metrics] in the order of the logs."""
     values = list(logs.values())
@@ -508,11 +590,10 @@ class Trainer:
         comp = self._compiled
         if comp["heads"] is not None:
             loss = self._heads_loss(comp["heads"], y, y_pred, sample_weight)
-        elif self.__dict__.get("_targets_checked"):
-            loss = _losses.call_validated(comp["loss"], y, y_pred, sample_weight)
+        elif sample_weight is None and not _MASKS and self.__dict__.get("_targets_checked"):
+            loss = _losses.call_validated(comp["loss"], y, y_pred)     # the training step's usual case
         else:
-            fn = comp["loss"]
-            loss = fn(y, y_pred) if sample_weight is None else fn(y, y_pred, sample_weight=sample_weight)
+            loss = _keras_loss(comp["loss"], y, y_pred, sample_weight, self.__dict__.get("_targets_checked"))
         loss = self._add_penalties(loss)
         activity = getattr(self, "activity_penalty", None)
         if activity is not None:
@@ -532,8 +613,7 @@ class Trainer:
                              f"{len(preds)} predictions and {len(ys)} targets; pass one target array per output")
         total, values = None, []
         for h, yt, yp in zip(heads, ys, preds):
-            fn = h["loss"]
-            li = fn(yt, yp) if sample_weight is None else fn(yt, yp, sample_weight=sample_weight)
+            li = _keras_loss(h["loss"], yt, yp, sample_weight)
             values.append(li)
             term = li if h["weight"] == 1.0 else li * h["weight"]
             total = term if total is None else total + term
@@ -554,21 +634,31 @@ class Trainer:
                         loss: Tensor | float | None = None) -> dict[str, float]:
         """The logs of a batch: ``{'loss': loss, <metric>: value, ...}`` (plain floats); with several
         outputs also ``<output>_loss`` and ``<output>_<metric>``."""
-        comp = self._compiled
+        comp, d = self._compiled, self.__dict__
         logs = {"loss": float(loss.data if isinstance(loss, Tensor) else loss)}
+        if comp["heads"] is None and not _MASKS:     # the training step's usual case: no mask anywhere
+            if comp["metric_fns"]:
+                out = y_pred.data if isinstance(y_pred, Tensor) else y_pred
+                for name, fn in zip(comp["metrics"], comp["metric_fns"]):
+                    logs[name] = fn(y, out)
+            if d.get("_log_counts") is not None:
+                d["_log_counts"] = None
+            return logs
         if comp["heads"] is not None:
-            values, ys, preds = self.__dict__["_head_values"]
+            values, ys, preds = d["_head_values"]
             for h, v in zip(comp["heads"], values):
                 logs[f"{h['name']}_loss"] = float(v.data if isinstance(v, Tensor) else v)
-            for h, yt, yp in zip(comp["heads"], ys, preds):
-                out = yp.data if isinstance(yp, Tensor) else yp
-                for name, fn in zip(h["metrics"], h["metric_fns"]):
-                    logs[f"{h['name']}_{name}"] = fn(yt, out)
-            return logs
-        if comp["metric_fns"]:
-            out = y_pred.data if isinstance(y_pred, Tensor) else y_pred
-            for name, fn in zip(comp["metrics"], comp["metric_fns"]):
-                logs[name] = fn(y, out)
+            pairs = [(f"{h['name']}_{name}", fn, yt, yp) for h, yt, yp in zip(comp["heads"], ys, preds)
+                     for name, fn in zip(h["metrics"], h["metric_fns"])]
+        else:
+            pairs = [(name, fn, y, y_pred) for name, fn in zip(comp["metrics"], comp["metric_fns"])]
+        counts = None     # metrics over a masked sequence output: how many steps each one counted
+        for name, fn, yt, yp in pairs:
+            logs[name], count = _metric(fn, yt, yp)
+            if count is not None:
+                counts = counts or {}
+                counts[name] = count
+        d["_log_counts"] = counts    # for fit's and evaluate's running means (_Means)
         return logs
 
     def train_step(self, data: tuple[Any, ...]) -> dict[str, float]:
@@ -649,7 +739,9 @@ class Trainer:
         validation_data : tuple, optional
             (x_val, y_val) or (x_val, y_val, sample_weight_val), or an iterable of batches.
         shuffle : bool
-        sample_weight : array_like of shape (N,), optional
+        sample_weight : array_like of shape (N,), or (N, T) for a sequence output, optional
+            Each sample's (each step's) loss times its weight; a batch's loss is then the sum over
+            the batch size, Keras' ``sum_over_batch_size``, not a weighted mean.
         initial_epoch : int
         steps_per_epoch, validation_steps : int, optional
             Batches per epoch from a generator, and from a validation generator.
@@ -663,6 +755,11 @@ class Trainer:
             (times its ``sample_weight``), as in Keras; classes left out weigh 1.  ``'balanced'``
             weighs classes by n_samples / (n_classes * count), as scikit-learn does.  Not applied
             to the validation data.
+
+        A sequence output that carries a padding mask (``Masking`` or ``Embedding(mask_zero=True)``
+        upstream) leaves its masked steps out of the loss and the metrics, as Keras does: a batch's
+        loss is the mean over its unmasked steps, and an epoch's metric weighs each batch by the steps
+        it counted.
 
         Inputs in float64 for a float32 model are cast to float32, with a one-time
         :class:`DtypeCastWarning`.
@@ -875,7 +972,7 @@ class Trainer:
             bar = bar_cls(total=steps, desc=f"Epoch {epoch + 1}/{epochs}", leave=True, file=sys.stdout,
                           mininterval=0.2, dynamic_ncols=True) if bar_cls else None
             t0 = time.perf_counter()
-            sums, seen = {}, 0
+            means = _Means()
             state["epoch"], state["diverged"] = epoch, False
             for b, (xb, yb, wb) in enumerate(batches(epoch)):
                 state["batch"] = b
@@ -884,26 +981,25 @@ class Trainer:
                 logs = step((xb, yb) if wb is None else (xb, yb, wb))
                 if self.stop_training and state["diverged"]:
                     break  # stopped on a non-finite loss: that batch never stepped, and is not averaged in
-                m = len(yb) if type(yb) is np.ndarray else _n(yb)
-                seen = _accumulate(sums, seen, logs, m)
+                means.add(logs, len(yb) if type(yb) is np.ndarray else _n(yb), self.__dict__.get("_log_counts"))
                 if ends:
-                    run = {k: s / seen for k, s in sums.items()} if running else None
+                    run = means.result() if running else None
                     for hook, keras in ends:
                         hook(b, run if keras else logs)   # Keras' callbacks: the epoch's running means
                 if bar is not None:
                     bar.update(1)
                     if b % 20 == 0 or b == (steps or 0) - 1:
-                        bar.set_postfix(_fmt({k: s / seen for k, s in sums.items()}), refresh=False)
+                        bar.set_postfix(_fmt(means.result()), refresh=False)
                 if self.stop_training:
                     break
-            if not seen and self.stop_training and not state["diverged"]:
+            if not means.seen and self.stop_training and not state["diverged"]:
                 if bar is not None:
                     bar.close()
                 break  # a generator that ran out of data: no epoch to log
-            if state["diverged"] or not seen:
+            if state["diverged"] or not means.seen:
                 logs = {"loss": math.nan, **{k: math.nan for k in names}}
             else:
-                logs = {k: s / seen for k, s in sums.items()}
+                logs = means.result()
             if Xv is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
                 val = self._evaluate(Xv, yv, val_batch, None, validation_steps, cbs, val_hooked)
                 if not math.isfinite(val["loss"]):
@@ -955,20 +1051,21 @@ class Trainer:
             cbs.call("on_predict_end")
         return out
 
-    def _outputs(self, X, batch_size, hooks=None):
+    def _outputs(self, X, batch_size, hooks=None, masks=False):
         """The model's outputs for X in evaluation mode, in batches of ``batch_size`` (all at once: None);
-        ``hooks``: (begin, end) batch hooks of the callbacks, or None."""
+        ``hooks``: (begin, end) batch hooks of the callbacks, or None; ``masks``: see :func:`_values`."""
         n = _n(X)
         was = self.training
         self.eval()
         try:
             with no_grad():
                 if hooks is None and (batch_size is None or batch_size >= n):
-                    return _values(self(X))
+                    return _values(self(X), masks)
                 step = batch_size or n
                 parts = []
                 for k, i in enumerate(range(0, n, step)):
-                    parts.append(self._output_batch(_map(lambda a: a[i:i + step], X), k, hooks))
+                    xb = _map(lambda a: a[i:i + step], X)
+                    parts.append(_values(self(xb), masks) if hooks is None else self._output_batch(xb, k, hooks))
                 return _concat(parts)
         finally:
             self.train(was)
@@ -1046,13 +1143,17 @@ class Trainer:
             y = _map(lambda a: _as_targets(a, n, dtype), y)
             w = None if sample_weight is None else _sample_weights(sample_weight, n, dtype)
             if hooks is None:
-                out = self.predict(X, batch_size=batch_size)
+                self._ensure_built(X)
+                out = self._outputs(X, batch_size, masks=True)
             else:
                 batch_size = hooked_batch_size
                 self._ensure_built(X)
                 out = self._test_batches(X, y, w, batch_size, hooks)
             with no_grad():
-                logs = self._batch_logs(y, out, w)
+                if get_mask(_first(out)) is None:
+                    logs = self._batch_logs(y, out, w)
+                else:   # a masked sequence output: each of Keras' batches averages its own steps
+                    logs = self._logs_by_batch(y, out, w, hooked_batch_size)
                 activity = getattr(self, "activity_penalty", None)
                 if activity is not None and activity() is not None:
                     if batch_size is not None and batch_size < n:   # the penalty of each batch, averaged
@@ -1066,7 +1167,7 @@ class Trainer:
         """The outputs for X batch by batch, with the test batch hooks around each batch; the end hooks
         get the running means of the batches' logs (weighted by their sizes), as Keras' metrics give."""
         n = _n(X)
-        parts, sums, seen = [], {}, 0
+        parts, means = [], _Means()
         was = self.training
         self.eval()
         try:
@@ -1075,13 +1176,13 @@ class Trainer:
                     for hook, _ in hooks[0]:
                         hook(k, logs={})
                     xb = _map(lambda a: a[i:i + batch_size], X)
-                    out = _values(self(xb))
+                    out = _values(self(xb), masks=True)
                     parts.append(out)
                     if hooks[1]:
                         logs = self._penalised_logs(_map(lambda a: a[i:i + batch_size], y), out,
                                                     None if w is None else w[i:i + batch_size])
-                        seen = _accumulate(sums, seen, logs, _n(xb))
-                        run = {key: v / seen for key, v in sums.items()}
+                        means.add(logs, _n(xb), self.__dict__.get("_log_counts"))
+                        run = means.result()
                         for hook, _ in hooks[1]:
                             hook(k, logs=run)
         finally:
@@ -1100,20 +1201,29 @@ class Trainer:
         """The logs (loss with the weight penalties, metrics) of outputs ``out`` for targets y."""
         comp = self._compiled
         if comp["heads"] is not None:
-            preds = [Tensor(o) for o in out] if isinstance(out, list) else Tensor(out)
+            preds = [_with_mask(Tensor(o), o) for o in out] if isinstance(out, list) else _with_mask(Tensor(out), out)
             loss = self._heads_loss(comp["heads"], y, preds, w)
         else:
-            loss = comp["loss"](y, Tensor(out)) if w is None else comp["loss"](y, Tensor(out), sample_weight=w)
+            preds = _with_mask(Tensor(out), out)
+            loss = _keras_loss(comp["loss"], y, preds, w)
         reg = self.regularization_loss()
         if reg is not None:
             loss = loss + reg
         value = float(loss.data if isinstance(loss, Tensor) else loss)
-        if comp["heads"] is not None:
-            return self.compute_metrics(None, y, None, w, value)
-        logs = {"loss": value}
-        for name, fn in zip(comp["metrics"], comp["metric_fns"]):
-            logs[name] = float(fn(y, out))
-        return logs
+        logs = self.compute_metrics(None, y, preds, w, value)
+        return {k: float(v) for k, v in logs.items()}
+
+    def _logs_by_batch(self, y, out, w, batch_size):
+        """:meth:`_batch_logs` of the outputs ``out`` (carrying their mask) batch by batch, averaged as Keras'
+        evaluate averages them: a masked loss is a mean over each batch's unmasked steps, so the batches
+        of an evaluation over the whole set are Keras', not one."""
+        means, n = _Means(), _n(out)
+        for i in range(0, n, batch_size):
+            part = slice(i, i + batch_size)
+            logs = self._batch_logs(_map(lambda a: a[part], y), _map(lambda a: _rows(a, part), out),
+                                    None if w is None else w[part])
+            means.add(logs, len(range(n)[part]), self.__dict__.get("_log_counts"))
+        return means.result()
 
     def _activity_over(self, X, batch_size):
         """The activity penalty averaged over batches of ``batch_size`` (as Keras' evaluate adds it)."""
@@ -1131,7 +1241,7 @@ class Trainer:
         return total / n
 
     def _evaluate_stream(self, source, steps, hooks=None):
-        sums, seen = {}, 0
+        means = _Means()
         was = self.training
         self.eval()
         try:
@@ -1148,17 +1258,17 @@ class Trainer:
                 for hook, _ in (hooks[0] if hooks else ()):
                     hook(i, logs={})
                 with no_grad():
-                    logs = self._penalised_logs(yb, _values(self(xb)), wb)
-                seen = _accumulate(sums, seen, logs, nb)
+                    logs = self._penalised_logs(yb, _values(self(xb), masks=True), wb)
+                means.add(logs, nb, self.__dict__.get("_log_counts"))
                 if hooks:
-                    run = {k: v / seen for k, v in sums.items()}
+                    run = means.result()
                     for hook, _ in hooks[1]:
                         hook(i, logs=run)
         finally:
             self.train(was)
-        if not seen:
+        if not means.seen:
             raise ValueError("evaluate: the generator yielded no batches")
-        return {k: s / seen for k, s in sums.items()}
+        return means.result()
 
     def summary(self, print_fn: Callable[[str], Any] | None = print) -> str:
         """Print and return a table of layers, output shapes and parameter counts (like Keras')."""
@@ -1166,28 +1276,61 @@ class Trainer:
         return summary(self, print_fn=print_fn)
 
 
-def _accumulate(sums, seen, logs, n):
-    """Add a batch's logs, weighted by its ``n`` samples, into ``sums``; the samples seen so far."""
-    for k, v in logs.items():
-        sums[k] = sums.get(k, 0.0) + v * n
-    return seen + n
+class _Means:
+    """The running means of batch logs, as Keras' metric states keep them: each batch's value weighted by
+    its samples, or, for a metric over a masked sequence output, by the steps it counted (``counts``, which
+    :meth:`Trainer.compute_metrics` leaves in ``_log_counts``); ``seen``: the samples so far."""
+
+    __slots__ = ("sums", "counted", "seen")
+
+    def __init__(self):
+        self.sums, self.counted, self.seen = {}, None, 0
+
+    def add(self, logs, n, counts=None):
+        sums = self.sums
+        if counts is None:
+            for k, v in logs.items():
+                sums[k] = sums.get(k, 0.0) + v * n
+        else:
+            counted = self.counted = self.counted or {}
+            for k, v in logs.items():
+                c = counts.get(k)
+                if c is None:
+                    sums[k] = sums.get(k, 0.0) + v * n
+                else:
+                    sums[k] = sums.get(k, 0.0) + v * c
+                    counted[k] = counted.get(k, 0) + c
+        self.seen += n
+
+    def result(self):
+        counted, seen = self.counted or {}, self.seen
+        return {k: (s / counted[k] if counted[k] else 0.0) if k in counted else s / seen
+                for k, s in self.sums.items()}
 
 
-def _values(out):
-    """A model's output(s) as ndarrays (a list for several outputs)."""
+def _values(out, masks=False):
+    """A model's output(s) as ndarrays (a list for several outputs); with ``masks``, each carrying its Tensor's
+    mask (for evaluate's losses and metrics: predict's arrays carry none, as Keras' do)."""
     if isinstance(out, dict):
-        return {k: _values(v) for k, v in out.items()}
+        return {k: _values(v, masks) for k, v in out.items()}
     if isinstance(out, (list, tuple)):
-        return [_values(o) for o in out]
-    return out.data if isinstance(out, Tensor) else np.asarray(out)
+        return [_values(o, masks) for o in out]
+    if isinstance(out, Tensor):
+        return _with_mask(out.data, out) if masks else out.data
+    return np.asarray(out)
 
 
 def _concat(parts):
+    """Batches of outputs joined along the batch axis, with their masks (when every batch carries one)."""
     if isinstance(parts[0], dict):
-        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        return {k: _concat([p[k] for p in parts]) for k in parts[0]}
     if isinstance(parts[0], list):
-        return [np.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
-    return np.concatenate(parts)
+        return [_concat([p[i] for p in parts]) for i in range(len(parts[0]))]
+    out = np.concatenate(parts)
+    masks = [get_mask(p) for p in parts]
+    if all(m is not None for m in masks):
+        set_mask(out, np.concatenate(masks))
+    return out
 
 
 def _metric_list(metrics):

@@ -480,3 +480,96 @@ def test_masks_merge_as_keras_3_merges_them(keras):
     for merge in (lambda L: L.Add(), lambda L: L.Multiply(), lambda L: L.Concatenate(),
                   lambda L: L.Concatenate(axis=1)):
         same_as_keras(keras, build(merge), X, epochs=0, atol=2e-6)
+
+
+def _padded_sequences(rng):
+    """Four sequences of 5 steps, 2 features, padded with zeros at different places, with targets per step."""
+    x = rng.standard_normal((4, 5, 2)).astype(np.float32)
+    x[0, 3:] = 0.0
+    x[2, :2] = 0.0
+    x[3, 1] = 0.0
+    return x, rng.standard_normal((4, 5, 1)).astype(np.float32)
+
+
+def test_a_masked_sequence_output_leaves_its_padded_steps_out_of_the_loss_and_the_metrics():
+    """Keras' rule for an output that carries a mask: a batch's loss and each metric are means over its
+    unmasked steps only; the epoch's metric weighs each batch by the steps it counted, its loss by the batch
+    size; evaluate averages over its own batches; and the padded steps' targets change nothing, gradients
+    included."""
+    rng = np.random.default_rng(3)
+    x, y = _padded_sequences(rng)
+    keep = np.any(x != 0, axis=-1)
+    cr.manual_seed(0)
+    model = nn.Sequential([nn.Masking(0.0), nn.SimpleRNN(3, return_sequences=True), nn.Dense(1)])
+    model.compile(optimizer=optim.SGD(lr=0.1), loss="mse", metrics=["mae"])
+    pred = model.predict(x, verbose=0)
+    assert get_mask(pred) is None              # predict's arrays carry no mask, as Keras' do
+    err = (pred - y)[..., 0]
+
+    def masked(v, rows):
+        k = keep[rows]
+        return float((v[rows] * k).sum() / k.sum())
+    loss, mae = model.evaluate(x, y, batch_size=4, verbose=0)
+    assert loss == pytest.approx(masked(err ** 2, slice(None)), rel=1e-6)
+    assert mae == pytest.approx(masked(np.abs(err), slice(None)), rel=1e-6)
+    # batches of 3 and 1: the loss averages the batches' own means by batch size, the metric by counted steps
+    loss, mae = model.evaluate(x, y, batch_size=3, verbose=0)
+    assert loss == pytest.approx((3 * masked(err ** 2, slice(0, 3)) + masked(err ** 2, slice(3, 4))) / 4, rel=1e-6)
+    assert mae == pytest.approx(masked(np.abs(err), slice(None)), rel=1e-6)
+    # the padded steps' targets do not matter: the same loss and the same gradients with other ones there
+    y2 = np.where(keep[..., None], y, 100.0).astype(np.float32)
+    grads = []
+    for targets in (y, y2):
+        model.zero_grad()
+        out = model(x)
+        value = model.compute_loss(x, targets, out)
+        value.backward()
+        assert float(value) == pytest.approx(masked(err ** 2, slice(None)), rel=1e-6)
+        grads.append([p.grad.copy() for p in model.parameters()])
+    for a, b in zip(*grads):
+        np.testing.assert_array_equal(a, b)
+    history = model.fit(x, y2, batch_size=3, epochs=1, shuffle=False, verbose=0).history
+    assert history["mae"][0] < 10  # the targets of 100 at padded steps never entered the metric either
+    # a batch whose every step is masked: loss 0 and no gradient, as Keras' divide_no_nan gives
+    empty = np.zeros_like(x)
+    model.zero_grad()
+    value = model.compute_loss(empty, y, model(empty))
+    value.backward()
+    assert float(value) == 0.0 and all(not np.any(p.grad) for p in model.parameters())
+    with pytest.raises(ValueError, match=r"targets of shape \(4, 3, 1\) do not fit the sequence output of shape "
+                                         r"\(4, 5, 1\), whose steps are masked"):
+        model.evaluate(x, y[:, :3], verbose=0)
+    with pytest.raises(ValueError, match=r"sample_weight of shape \(4, 3\) does not fit the sequence output"):
+        model.evaluate(x, y, sample_weight=np.ones((4, 3)), verbose=0)
+
+
+def test_masked_sequence_outputs_train_and_evaluate_as_keras_3(keras):
+    """Masking, a recurrent layer returning sequences, a Dense on each step; mse with mae as a metric and
+    per-step sample weights: evaluate (batches of 3), the fit history and the trained weights equal Keras 3's."""
+    rng = np.random.default_rng(5)
+    x, y = _padded_sequences(rng)
+    x = np.concatenate([x, x[::-1] * 0.5])
+    y = np.concatenate([y, -y])
+    weights = rng.uniform(0.0, 2.0, (8, 5)).astype(np.float32)
+    import chainrule.keras as ck
+
+    def build(L, M, cell):
+        model = M.Sequential([L.Input((5, 2)), L.Masking(0.0), getattr(L, cell)(3, return_sequences=True),
+                              L.TimeDistributed(L.Dense(1))])
+        model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+        return model
+    for cell in ("SimpleRNN", "LSTM", "GRU"):
+        ck.backend.clear_session()
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(0)
+        ours, theirs = build(ck.layers, ck.models, cell), build(keras.layers, keras.models, cell)
+        ours.set_weights(theirs.get_weights())
+        for sw in (None, weights):
+            np.testing.assert_allclose(ours.evaluate(x, y, sample_weight=sw, batch_size=3, verbose=0),
+                                       theirs.evaluate(x, y, sample_weight=sw, batch_size=3, verbose=0), rtol=1e-5)
+        h1 = ours.fit(x, y, sample_weight=weights, batch_size=3, epochs=2, shuffle=False, verbose=0).history
+        h2 = theirs.fit(x, y, sample_weight=weights, batch_size=3, epochs=2, shuffle=False, verbose=0).history
+        for key in ("loss", "mae"):
+            np.testing.assert_allclose(h1[key], h2[key], rtol=1e-4, err_msg=f"{cell} {key}")
+        for a, b in zip(ours.get_weights(), theirs.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)

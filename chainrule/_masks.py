@@ -1,5 +1,6 @@
 """The side table of (batch, time) masks (see :mod:`chainrule.nn.masking`, which exports these): below the
-layers, so that ``Module.__call__`` can hand a mask on (``_passes_mask``) without importing them."""
+layers and the Trainer, so that ``Module.__call__`` can hand a mask on (``_passes_mask``) and the Trainer can
+leave masked steps out of the loss and the metrics (as Keras does) without importing a layer."""
 from __future__ import annotations
 
 import weakref
