@@ -573,3 +573,70 @@ def test_masked_sequence_outputs_train_and_evaluate_as_keras_3(keras):
             np.testing.assert_allclose(h1[key], h2[key], rtol=1e-4, err_msg=f"{cell} {key}")
         for a, b in zip(ours.get_weights(), theirs.get_weights()):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def _random_stack(r):
+    """A random Keras model of recurrent layers (the layer options, stacking, Bidirectional, Masking,
+    Dense before, Dense or TimeDistributed(Dense) after), as build(layers, models), and whether its output
+    is a sequence."""
+    masked, dense_first = r.random() < 0.5, r.random() < 0.3
+    specs = []
+    n_layers = r.randint(1, 2)
+    for i in range(n_layers):
+        cell = r.choice(["SimpleRNN", "LSTM", "GRU"])
+        kw = {"units": r.randint(1, 4), "activation": r.choice(["tanh", "relu", "sigmoid", "linear", "softsign"]),
+              "use_bias": r.random() < 0.8, "return_sequences": i < n_layers - 1 or r.random() < 0.5}
+        if cell != "SimpleRNN":
+            kw["recurrent_activation"] = r.choice(["sigmoid", "hard_sigmoid", "tanh"])
+        if cell == "GRU":
+            kw["reset_after"] = r.random() < 0.6
+        if cell == "LSTM":
+            kw["unit_forget_bias"] = r.random() < 0.7
+        wrap = r.choice([None, None, "concat", "sum", "mul", "ave"])
+        kw["go_backwards"] = wrap is None and r.random() < 0.3   # (Bidirectional refuses it, in Keras too)
+        specs.append((cell, kw, wrap))
+    seq = specs[-1][1]["return_sequences"]
+    head_td = seq and r.random() < 0.5
+
+    def build(L, M):
+        layers = [L.Input(shape=(6, 3))] + ([L.Masking(0.0)] if masked else []) + \
+            ([L.Dense(4, activation="tanh")] if dense_first else [])
+        for cell, kw, wrap in specs:
+            layer = getattr(L, cell)(**kw)
+            layers.append(layer if wrap is None else L.Bidirectional(layer, merge_mode=wrap))
+        layers.append(L.TimeDistributed(L.Dense(1)) if head_td else L.Dense(1))
+        model = M.Sequential(layers)
+        model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+        return model
+    return build, masked, seq
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_recurrent_stacks_train_as_keras_3(keras, seed):
+    """Random stacks (see _random_stack) with weights copied from Keras 3: equal predictions, evaluate with
+    sample weights (one per step for a sequence output) in batches of 3, fit history (loss and mae) and the
+    weights after two epochs."""
+    import random
+    import chainrule.keras as ck
+    r = random.Random(seed)
+    build, masked, seq = _random_stack(r)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((8, 6, 3)).astype(np.float32)
+    if masked:
+        x[0, 4:], x[3, :2], x[5, 2:4] = 0.0, 0.0, 0.0
+    y = rng.standard_normal((8, 6, 1) if seq else (8, 1)).astype(np.float32)
+    w = rng.uniform(0.0, 2.0, (8, 6) if seq else 8).astype(np.float32)
+    ck.backend.clear_session()
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(0)
+    ours, theirs = build(ck.layers, ck.models), build(keras.layers, keras.models)
+    ours.set_weights(theirs.get_weights())
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), atol=2e-5)
+    np.testing.assert_allclose(ours.evaluate(x, y, sample_weight=w, batch_size=3, verbose=0),
+                               theirs.evaluate(x, y, sample_weight=w, batch_size=3, verbose=0), rtol=2e-5, atol=1e-6)
+    h1 = ours.fit(x, y, sample_weight=w, epochs=2, batch_size=3, shuffle=False, verbose=0).history
+    h2 = theirs.fit(x, y, sample_weight=w, epochs=2, batch_size=3, shuffle=False, verbose=0).history
+    for key in ("loss", "mae"):
+        np.testing.assert_allclose(h1[key], h2[key], rtol=1e-4, err_msg=key)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
