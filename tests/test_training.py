@@ -299,7 +299,8 @@ def test_sample_weights_scale_the_loss_as_keras_does():
 
 def test_weighted_training_equals_keras_3(keras):
     """fit and evaluate with sample_weight equal Keras 3's, with the loss named ('mse') or given as Keras'
-    class (chainrule.keras.losses, which reduces as Keras does itself), and with class_weight."""
+    class (chainrule.keras.losses, which reduces as Keras does itself), and with class_weight; the validation
+    split keeps its samples' weights, not their class weights."""
     import chainrule.keras as ck
     rng = np.random.default_rng(1)
     X = rng.standard_normal((10, 3)).astype(np.float32)
@@ -324,8 +325,34 @@ def test_weighted_training_equals_keras_3(keras):
         if "sample_weight" in weighting:
             assert ours.evaluate(X, targets, sample_weight=w, batch_size=4, verbose=0) == pytest.approx(
                 theirs.evaluate(X, targets, sample_weight=w, batch_size=4, verbose=0), rel=1e-5)
-        h1 = ours.fit(X, targets, batch_size=4, epochs=2, shuffle=False, verbose=0, **weighting).history["loss"]
-        h2 = theirs.fit(X, targets, batch_size=4, epochs=2, shuffle=False, verbose=0, **weighting).history["loss"]
-        np.testing.assert_allclose(h1, h2, rtol=1e-5, err_msg=loss)
+        h1 = ours.fit(X, targets, batch_size=4, epochs=2, shuffle=False, verbose=0, validation_split=0.3,
+                      **weighting).history
+        h2 = theirs.fit(X, targets, batch_size=4, epochs=2, shuffle=False, verbose=0, validation_split=0.3,
+                        **weighting).history
+        assert sorted(h1) == sorted(h2) == ["loss", "val_loss"]
+        for key in h2:
+            np.testing.assert_allclose(h1[key], h2[key], rtol=1e-5, err_msg=f"{loss} {key}")
         for a, b in zip(ours.get_weights(), theirs.get_weights()):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_the_validation_loss_is_weighted_by_the_validation_samples_own_weights():
+    """validation_split takes the sample weights with its samples, validation_data's third entry weighs
+    the validation samples, and class_weight weighs the training samples only (Keras' rules)."""
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((12, 3)).astype(np.float32)
+    labels = rng.integers(0, 2, 12)
+    w = rng.uniform(0.5, 3.0, 12).astype(np.float32)
+
+    def fitted(**kw):
+        cr.manual_seed(0)
+        m = nn.Sequential([nn.Dense(2, activation="softmax")])
+        m.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        return m, m.fit(X, labels, batch_size=3, epochs=1, shuffle=False, verbose=0, **kw).history["val_loss"][0]
+    m, val = fitted(sample_weight=w, validation_split=0.25)
+    assert val == pytest.approx(m.evaluate(X[-3:], labels[-3:], sample_weight=w[-3:], verbose=0), rel=1e-6)
+    assert val != pytest.approx(m.evaluate(X[-3:], labels[-3:], verbose=0), rel=1e-3)
+    m, val = fitted(class_weight={0: 5.0, 1: 0.2}, validation_split=0.25)
+    assert val == pytest.approx(m.evaluate(X[-3:], labels[-3:], verbose=0), rel=1e-6)
+    m, val = fitted(validation_data=(X[:4], labels[:4], w[:4]))
+    assert val == pytest.approx(m.evaluate(X[:4], labels[:4], sample_weight=w[:4], verbose=0), rel=1e-6)

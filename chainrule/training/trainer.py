@@ -735,7 +735,8 @@ class Trainer:
             0 silent, 1 (and 'auto', True) a progress bar, 2 one line per epoch.
         callbacks : list of Callback, optional
         validation_split : float
-            Holds out the *last* fraction of x and y (before any shuffling), as Keras does.
+            Holds out the *last* fraction of x and y (before any shuffling), and of sample_weight,
+            which then weighs the validation loss too, as Keras does.
         validation_data : tuple, optional
             (x_val, y_val) or (x_val, y_val, sample_weight_val), or an iterable of batches.
         shuffle : bool
@@ -804,25 +805,30 @@ class Trainer:
             n = _n(X)
             y = _map(lambda a: _as_targets(a, n, dtype), y)
             w = None if sample_weight is None else _sample_weights(sample_weight, n, dtype)
+            Xv = yv = wv = None
+            if validation_data is None and validation_split > 0:
+                n_val = int(math.ceil(n * validation_split))
+                if n_val >= n:
+                    raise ValueError(f"fit: validation_split={validation_split} leaves no training samples")
+                # the sample weights are split with the samples (the validation loss is weighted too, as in
+                # Keras); the class weights apply to the training part only
+                validation_data = (_map(lambda a: a[-n_val:], X), _map(lambda a: a[-n_val:], y),
+                                   None if w is None else w[-n_val:])
+                X, y = _map(lambda a: a[:-n_val], X), _map(lambda a: a[:-n_val], y)
+                w = None if w is None else w[:-n_val]
             if class_weight is not None:
                 if not isinstance(y, np.ndarray):
                     raise ValueError("fit: class_weight needs one target array (a model with one output), got "
                                      f"{type(y).__name__} of targets; weigh each output's samples with sample_weight")
                 cw = _class_weights(class_weight, y, None).astype(dtype)
                 w = cw if w is None else w * cw
-            Xv = yv = None
-            if validation_data is None and validation_split > 0:
-                n_val = int(math.ceil(n * validation_split))
-                if n_val >= n:
-                    raise ValueError(f"fit: validation_split={validation_split} leaves no training samples")
-                validation_data = (_map(lambda a: a[-n_val:], X), _map(lambda a: a[-n_val:], y))
-                X, y = _map(lambda a: a[:-n_val], X), _map(lambda a: a[:-n_val], y)
-                w = None if w is None else w[:-n_val]
             if validation_data is not None and not _is_stream(validation_data):
                 if len(validation_data) not in (2, 3):
                     raise ValueError("fit: validation_data must be (X_val, y_val) or (X_val, y_val, weights)")
                 Xv = _map(lambda a: _as_inputs(a, dtype, "validation_data X"), validation_data[0])
                 yv = _map(lambda a: _as_targets(a, _n(Xv), dtype, "validation_data y"), validation_data[1])
+                if len(validation_data) == 3 and validation_data[2] is not None:
+                    wv = _sample_weights(validation_data[2], _n(Xv), dtype)
             elif validation_data is not None:
                 Xv = validation_data
             n = _n(X)
@@ -857,7 +863,7 @@ class Trainer:
             params = {"epochs": epochs, "steps": steps, "batch_size": batch_size, "samples": n}
             try:
                 return self._fit_loop(batches, params, Xv, yv, epochs, batch_size, callbacks or [], verbose,
-                                      initial_epoch, validation_freq, validation_batch_size, validation_steps)
+                                      initial_epoch, validation_freq, validation_batch_size, validation_steps, wv)
             finally:
                 self._targets_checked = False
                 self._fit_state = None
@@ -932,20 +938,22 @@ class Trainer:
 
         self._targets_checked = False
         params = {"epochs": epochs, "steps": total, "batch_size": None, "samples": None}
-        Xv, yv = validation_data, None
+        Xv, yv, wv = validation_data, None, None
         if validation_data is not None and not _is_stream(validation_data):
-            if len(validation_data) != 2:
-                raise ValueError("fit: validation_data must be (X_val, y_val) or a generator of batches")
-            Xv, yv = validation_data
+            if len(validation_data) not in (2, 3):
+                raise ValueError("fit: validation_data must be (X_val, y_val), (X_val, y_val, weights) or a generator "
+                                 "of batches")
+            Xv, yv = validation_data[:2]
+            wv = validation_data[2] if len(validation_data) == 3 else None
         with fork_rng(seed):
             try:
                 return self._fit_loop(batches, params, Xv, yv, epochs, None, callbacks, verbose,
-                                      initial_epoch, validation_freq, validation_batch_size, validation_steps)
+                                      initial_epoch, validation_freq, validation_batch_size, validation_steps, wv)
             finally:
                 self._fit_state = None
 
     def _fit_loop(self, batches, params, Xv, yv, epochs, batch_size, callbacks, verbose, initial_epoch,
-                  validation_freq=1, validation_batch_size=None, validation_steps=None):
+                  validation_freq=1, validation_batch_size=None, validation_steps=None, wv=None):
         comp = self._compiled
         names = self.metrics_names[1:]
         history = History()
@@ -1001,7 +1009,7 @@ class Trainer:
             else:
                 logs = means.result()
             if Xv is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
-                val = self._evaluate(Xv, yv, val_batch, None, validation_steps, cbs, val_hooked)
+                val = self._evaluate(Xv, yv, val_batch, wv, validation_steps, cbs, val_hooked)
                 if not math.isfinite(val["loss"]):
                     val = {k: math.nan for k in val}
                 logs.update({f"val_{k}": v for k, v in val.items()})
