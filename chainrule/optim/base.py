@@ -565,6 +565,10 @@ class Optimizer:
         for j, ((b, i), entry) in enumerate(zip(self._where, state)):
             for k, sname in enumerate(self._slot_names):
                 dst = b.views[i][2 + k]
+                if sname not in entry:
+                    raise ValueError(f"{name}.load_state_dict: the state of parameter {j} has no {sname!r} (it "
+                                     f"holds {sorted(k for k in entry if k != 'step')}): it was saved by another "
+                                     f"optimizer or another version of this one")
                 src = np.asarray(entry[sname])
                 if src.shape != dst.shape:
                     raise ValueError(f"{name}.load_state_dict: state {sname!r} of parameter {j} has shape "

@@ -10,8 +10,9 @@ the same code):
 * Adam and AdamW add epsilon to sqrt(v), not to sqrt(v_hat); RMSprop and Adagrad take the square
   root of v + epsilon; Adagrad starts its accumulator at 0.1 and its learning rate at 0.001.
 
-SGD's update is PyTorch's rewritten (m = mu m - eta g, theta += m is v = mu v + g,
-theta -= eta v with m = -eta v): the same numbers for a constant learning rate.
+* SGD with momentum keeps Keras' velocity m = mu m - eta g (theta += m), which holds the
+  learning rate, where PyTorch keeps v = mu v + g (theta -= eta v): the same numbers while eta is
+  constant, not once a schedule or a callback changes it.
 
 These are the optimizers that ``model.compile(optimizer='adam')`` builds from a name, because
 ``compile`` is Keras' interface; :mod:`chainrule.keras.optimizers` exports them as ``Adam`` etc.
@@ -57,13 +58,32 @@ _COMMON = {"weight_decay": None, "use_ema": False, "ema_momentum": 0.99, "ema_ov
 class KerasSGD(_optim.SGD):
     """Keras' ``SGD(learning_rate=0.01, momentum=0.0, nesterov=False)``.
 
-    m_t = mu m_(t-1) - eta g_t,  theta += m_t  (Nesterov: theta += mu m_t - eta g_t).
+    m_t = mu m_(t-1) - eta_t g_t,  theta += m_t  (Nesterov: theta += mu m_t - eta_t g_t), with the
+    learning rate inside the velocity m (its state, ``'momentum'``), as Keras computes it.
     """
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.01, momentum: float = 0.0,
                  nesterov: bool = False, *, lr: float | None = None, **kwargs: Any) -> None:
         learning_rate, clips = _keras_args("SGD", learning_rate, lr, kwargs, _COMMON)
         super().__init__(None, learning_rate, momentum=momentum, nesterov=nesterov, **clips)
+
+    @property
+    def _slot_names(self):
+        return ("momentum",) if super()._slot_names else ()
+
+    def _update(self, g, tmp, slots, lr, t, h):
+        mu = h["momentum"]
+        if not mu:
+            return super()._update(g, tmp, slots, lr, t, h)
+        m = slots[0]
+        np.multiply(g, lr, out=tmp)                # eta g
+        m *= mu
+        m -= tmp                                   # m = mu m - eta g
+        if h["nesterov"]:                          # theta += mu m - eta g:  d = eta g - mu m
+            tmp -= m * mu
+        else:                                      # theta += m:  d = -m
+            np.negative(m, out=tmp)
+        return tmp
 
 
 class KerasAdam(_optim.Adam):

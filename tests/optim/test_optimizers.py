@@ -780,3 +780,55 @@ def test_weight_decay_leaves_grad_as_back_propagation_wrote_it(make):
         runs.append(model)
     for p, q in zip(runs[0].parameters(), runs[1].parameters()):
         np.testing.assert_array_equal(p.data, q.data)
+
+
+def test_keras_sgd_momentum_keeps_the_learning_rate_in_its_velocity():
+    """Keras' SGD: m = mu m - eta_t g, theta += m (Nesterov: theta += mu m - eta_t g). While eta is constant
+    that is PyTorch's rule rewritten; once a schedule changes eta the two part, and Keras' is the one kept."""
+    from chainrule.optim.keras_rules import KerasSGD
+    rng = np.random.default_rng(0)
+    grads = rng.standard_normal((5, 3))
+    rates = [0.1, 0.05, 0.2, 0.01, 0.1]
+    for nesterov in (False, True):
+        p = Parameter(np.ones(3))
+        opt = KerasSGD(learning_rate=0.1, momentum=0.9, nesterov=nesterov)
+        opt.bind([p])
+        theta, m = np.ones(3), np.zeros(3)
+        for g, eta in zip(grads, rates):
+            opt.lr = eta
+            p.grad = g.copy()
+            opt.step()
+            m = 0.9 * m - eta * g
+            theta = theta + (0.9 * m - eta * g if nesterov else m)
+            np.testing.assert_allclose(p.data, theta, rtol=1e-12)
+        np.testing.assert_allclose(opt.state_dict()["state"][0]["momentum"], m, rtol=1e-12)
+    # PyTorch's buffer means something else: a state that holds it is refused by name, not misread
+    state = SGD([Parameter(np.ones(3))], lr=0.1, momentum=0.9).state_dict()
+    state["config"]["class_name"] = "KerasSGD"
+    fresh = KerasSGD(momentum=0.9)
+    fresh.bind([Parameter(np.ones(3))])
+    with pytest.raises(ValueError, match=r"the state of parameter 0 has no 'momentum' \(it holds "
+                                         r"\['momentum_buffer'\]\): it was saved by another optimizer"):
+        fresh.load_state_dict(state)
+
+
+def test_keras_sgd_with_momentum_under_a_schedule_equals_keras_3(keras):
+    import chainrule.keras as ck
+    rng = np.random.default_rng(1)
+    X, Y = rng.standard_normal((12, 3)).astype(np.float32), rng.standard_normal((12, 1)).astype(np.float32)
+    for nesterov in (False, True):
+        models = []
+        for L, M, O, C in ((ck.layers, ck.models, ck.optimizers, ck.callbacks),
+                           (keras.layers, keras.models, keras.optimizers, keras.callbacks)):
+            m = M.Sequential([L.Input((3,)), L.Dense(4, activation="tanh"), L.Dense(1)])
+            m.compile(optimizer=O.SGD(0.05, momentum=0.9, nesterov=nesterov), loss="mse")
+            models.append((m, C))
+        (ours, C1), (theirs, C2) = models
+        ours.set_weights(theirs.get_weights())
+        h1 = ours.fit(X, Y, batch_size=4, epochs=4, shuffle=False, verbose=0,
+                      callbacks=[C1.LearningRateScheduler(lambda e, lr: lr * 0.5)]).history["loss"]
+        h2 = theirs.fit(X, Y, batch_size=4, epochs=4, shuffle=False, verbose=0,
+                        callbacks=[C2.LearningRateScheduler(lambda e, lr: lr * 0.5)]).history["loss"]
+        np.testing.assert_allclose(h1, h2, rtol=1e-5)
+        for a, b in zip(ours.get_weights(), theirs.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
