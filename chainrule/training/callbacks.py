@@ -83,7 +83,7 @@ class Callback:
 
     def on_epoch_end(self, epoch: int, logs: dict) -> None:
         """Called after each epoch with its averaged ``logs`` ('loss', the metrics, their ``val_`` forms);
-        entries added to ``logs`` here (such as 'lr') go into the History."""
+        entries added to ``logs`` here (such as 'learning_rate') go into the History."""
 
     def on_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         """Called before each training step (``batch`` counted from 0 in the epoch)."""
@@ -233,7 +233,7 @@ class LearningRateScheduler(Callback):
             print(f"Epoch {epoch + 1}: learning rate {lr:.6g}")
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        logs["lr"] = float(self.model._compiled["optimizer"].lr)
+        logs["learning_rate"] = float(self.model._compiled["optimizer"].lr)   # Keras 3 logs it so
 
 
 class ReduceLROnPlateau(_Monitor):
@@ -269,9 +269,9 @@ class ReduceLROnPlateau(_Monitor):
         opt = self.model._compiled["optimizer"]
         if self._plateau is None or self._plateau.optimizer is not opt:
             self.on_train_begin()
+        logs["learning_rate"] = float(opt.lr)      # the rate this epoch ran at: Keras logs it before reducing
         if self._plateau.step(value if math.isfinite(value) else math.nan) and self.verbose:
             print(f"Epoch {epoch + 1}: reducing learning rate to {opt.lr:.6g}")
-        logs["lr"] = float(opt.lr)
 
 
 class TerminateOnNaN(Callback):
