@@ -105,13 +105,19 @@ def test_a_functional_model_with_two_inputs_and_two_outputs_trains_as_in_keras(k
         h = L.Concatenate()([shared(L.Dense(4, name="pa")(a)), shared(L.Dense(4, name="pb")(b))])
         model = M.Model([a, b], [L.Dense(1, name="reg")(h), L.Dense(1, activation="sigmoid", name="cls")(h)])
         model.compile(optimizer=O.SGD(learning_rate=0.1, momentum=0.9), loss=["mse", "binary_crossentropy"],
-                      loss_weights=[1.0, 0.5])
+                      loss_weights=[1.0, 0.5], metrics=[["mae"], ["accuracy"]])
         return model
     ours, theirs = build(cl, cm, co), build(keras.layers, keras.models, keras.optimizers)
     _copy_keras(ours, theirs)
-    h1 = ours.fit([X1, X2], [y1, y2], epochs=5, batch_size=8, shuffle=False, verbose=0)
-    h2 = theirs.fit([X1, X2], [y1, y2], epochs=5, batch_size=8, shuffle=False, verbose=0)
-    np.testing.assert_allclose(h1.history["loss"], h2.history["loss"], rtol=1e-4)
+    w = rng.uniform(0.0, 2.0, 32).astype(np.float32)
+    # evaluate's list in Keras' order: the loss, each output's loss, then the outputs' metrics by name
+    np.testing.assert_allclose(ours.evaluate([X1, X2], [y1, y2], sample_weight=w, batch_size=8, verbose=0),
+                               theirs.evaluate([X1, X2], [y1, y2], sample_weight=w, batch_size=8, verbose=0), rtol=1e-5)
+    h1 = ours.fit([X1, X2], [y1, y2], sample_weight=w, epochs=5, batch_size=8, shuffle=False, verbose=0)
+    h2 = theirs.fit([X1, X2], [y1, y2], sample_weight=w, epochs=5, batch_size=8, shuffle=False, verbose=0)
+    assert sorted(h1.history) == sorted(h2.history)
+    for key in h2.history:
+        np.testing.assert_allclose(h1.history[key], h2.history[key], rtol=1e-4, err_msg=key)
     for p, q in zip(ours.predict([X1, X2]), theirs.predict([X1, X2], verbose=0)):
         np.testing.assert_allclose(p, q, rtol=1e-4, atol=1e-6)
 

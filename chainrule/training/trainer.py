@@ -486,7 +486,9 @@ class Trainer:
                 mnames, mfns = _metric_list(ms)
                 heads.append({"name": name, "loss": loss_fn, "weight": float(wt), "metrics": mnames,
                               "metric_fns": mfns, "config": _serialize_loss(fn, loss_fn)})
-            logged = [f"{h['name']}_{m}" for h in heads for m in h["metrics"]]
+            # Keras 3 returns the outputs' metrics after their losses in the order of their names (its
+            # evaluate lists the names its metrics_names lacks sorted), so `loss, l1, l2, m1, m2 = evaluate()` unpacks alike
+            logged = sorted(f"{h['name']}_{m}" for h in heads for m in h["metrics"])
             self._compiled = {"optimizer": opt, "loss": None, "metrics": logged, "metric_fns": [], "heads": heads,
                               "config": {"loss": [h["config"] for h in heads], "metrics": [h["metrics"] for h in heads],
                                          "loss_weights": [h["weight"] for h in heads]}}
@@ -648,8 +650,8 @@ class Trainer:
             values, ys, preds = d["_head_values"]
             for h, v in zip(comp["heads"], values):
                 logs[f"{h['name']}_loss"] = float(v.data if isinstance(v, Tensor) else v)
-            pairs = [(f"{h['name']}_{name}", fn, yt, yp) for h, yt, yp in zip(comp["heads"], ys, preds)
-                     for name, fn in zip(h["metrics"], h["metric_fns"])]
+            pairs = sorted(((f"{h['name']}_{name}", fn, yt, yp) for h, yt, yp in zip(comp["heads"], ys, preds)
+                            for name, fn in zip(h["metrics"], h["metric_fns"])), key=lambda pair: pair[0])
         else:
             pairs = [(name, fn, y, y_pred) for name, fn in zip(comp["metrics"], comp["metric_fns"])]
         counts = None     # metrics over a masked sequence output: how many steps each one counted
