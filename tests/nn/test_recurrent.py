@@ -640,3 +640,39 @@ def test_random_recurrent_stacks_train_as_keras_3(keras, seed):
         np.testing.assert_allclose(h1[key], h2[key], rtol=1e-4, err_msg=key)
     for a, b in zip(ours.get_weights(), theirs.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+
+
+def test_sequence_labelling_with_padded_tokens_trains_as_keras_3(keras):
+    """Embedding(mask_zero=True), a (bidirectional) LSTM returning sequences, a softmax per step, the sparse
+    cross-entropy of one label per step and accuracy: Keras leaves the padding out of both, with and without
+    per-step sample weights; evaluate, the fit history and the weights equal Keras 3's."""
+    import chainrule.keras as ck
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(1, 9, (10, 7))
+    for i, length in enumerate([7, 5, 3, 7, 2, 6, 4, 7, 1, 5]):
+        tokens[i, length:] = 0
+    labels = rng.integers(0, 4, (10, 7))
+    weights = rng.uniform(0.0, 2.0, (10, 7)).astype(np.float32)
+    for bidirectional in (False, True):
+        def build(L, M):
+            rnn = L.LSTM(5, return_sequences=True)
+            model = M.Sequential([L.Input((7,)), L.Embedding(9, 4, mask_zero=True),
+                                  L.Bidirectional(rnn) if bidirectional else rnn,
+                                  L.TimeDistributed(L.Dense(4, activation="softmax"))])
+            model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            return model
+        ck.backend.clear_session()
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(0)
+        ours, theirs = build(ck.layers, ck.models), build(keras.layers, keras.models)
+        ours.set_weights(theirs.get_weights())
+        for w in (None, weights):
+            np.testing.assert_allclose(ours.evaluate(tokens, labels, sample_weight=w, batch_size=4, verbose=0),
+                                       theirs.evaluate(tokens, labels, sample_weight=w, batch_size=4, verbose=0),
+                                       rtol=1e-5)
+        h1 = ours.fit(tokens, labels, epochs=2, batch_size=4, shuffle=False, verbose=0).history
+        h2 = theirs.fit(tokens, labels, epochs=2, batch_size=4, shuffle=False, verbose=0).history
+        for key in ("loss", "accuracy"):
+            np.testing.assert_allclose(h1[key], h2[key], rtol=1e-4, err_msg=key)
+        for a, b in zip(ours.get_weights(), theirs.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
