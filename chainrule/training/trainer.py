@@ -588,7 +588,9 @@ class Trainer:
                      sample_weight: ArrayLike | None = None) -> Tensor:
         """The training objective of a batch: the compiled loss of (y, y_pred) plus every layer's
         weight penalty (an L2 penalty is absorbed into the loss's node when it can be) and activity
-        penalty; with several outputs sum_k w_k L_k(y_k, y_pred_k) first."""
+        penalty; with several outputs sum_k w_k L_k(y_k, y_pred_k) first.  Each loss is reduced as
+        Keras reduces it: sum_i w_i l_i / n with sample weights, and the mean over the unmasked
+        steps of a sequence output that carries a mask."""
         comp = self._compiled
         if comp["heads"] is not None:
             loss = self._heads_loss(comp["heads"], y, y_pred, sample_weight)
