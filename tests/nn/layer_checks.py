@@ -39,22 +39,29 @@ def check_layer(model, x, **call):
     assert cr.gradgradcheck(f, *arrays)
 
 
-def same_as_keras(keras, build, X, Y=None, batch_size=32, epochs=2, weights_rtol=1e-4, atol=1e-6):
-    """The model ``build(L, M)`` (L, M: chainrule.keras' or Keras 3's layers and models), compiled with Adam and
-    MSE, made in chainrule and in Keras 3 from Keras' initial weights: equal predictions on X, then equal losses
-    and weights after ``epochs`` epochs on the same batches (none: the predictions only).  Returns chainrule's."""
-    import numpy as np
+def keras_pair(keras, build):
+    """The model ``build(L, M)`` (L, M: chainrule.keras' or Keras 3's layers and models) made in chainrule and
+    in Keras 3, from fresh sessions and seed 0, chainrule's given Keras' initial weights: (ours, theirs)."""
     import chainrule.keras as ck
+    ck.backend.clear_session()
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(0)
+    ours, theirs = build(ck.layers, ck.models), build(keras.layers, keras.models)
+    ours.set_weights(theirs.get_weights())
+    return ours, theirs
+
+
+def same_as_keras(keras, build, X, Y=None, batch_size=32, epochs=2, weights_rtol=1e-4, atol=1e-6):
+    """The model ``build(L, M)``, compiled with Adam and MSE, made in chainrule and in Keras 3 from Keras'
+    initial weights (:func:`keras_pair`): equal predictions on X, then equal losses and weights after
+    ``epochs`` epochs on the same batches (none: the predictions only).  Returns chainrule's."""
+    import numpy as np
 
     def compiled(L, M):
         model = build(L, M)
         model.compile(optimizer="adam", loss="mse")
         return model
-    ck.backend.clear_session()
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(0)
-    ours, theirs = compiled(ck.layers, ck.models), compiled(keras.layers, keras.models)
-    ours.set_weights(theirs.get_weights())
+    ours, theirs = keras_pair(keras, compiled)
     np.testing.assert_allclose(ours.predict(X, verbose=0), theirs.predict(X, verbose=0), atol=atol)
     if not epochs:
         return ours

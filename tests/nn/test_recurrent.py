@@ -11,7 +11,7 @@ from chainrule import nn, ops, optim
 from chainrule.io import load_model, save_model
 from chainrule.nn.masking import get_mask
 
-from .layer_checks import check_layer, same_as_keras, trains_as_keras
+from .layer_checks import check_layer, keras_pair, same_as_keras, trains_as_keras
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -551,19 +551,13 @@ def test_masked_sequence_outputs_train_and_evaluate_as_keras_3(keras):
     x = np.concatenate([x, x[::-1] * 0.5])
     y = np.concatenate([y, -y])
     weights = rng.uniform(0.0, 2.0, (8, 5)).astype(np.float32)
-    import chainrule.keras as ck
-
     def build(L, M, cell):
         model = M.Sequential([L.Input((5, 2)), L.Masking(0.0), getattr(L, cell)(3, return_sequences=True),
                               L.TimeDistributed(L.Dense(1))])
         model.compile(optimizer="adam", loss="mse", metrics=["mae"])
         return model
     for cell in ("SimpleRNN", "LSTM", "GRU"):
-        ck.backend.clear_session()
-        keras.backend.clear_session()
-        keras.utils.set_random_seed(0)
-        ours, theirs = build(ck.layers, ck.models, cell), build(keras.layers, keras.models, cell)
-        ours.set_weights(theirs.get_weights())
+        ours, theirs = keras_pair(keras, lambda L, M: build(L, M, cell))
         for sw in (None, weights):
             np.testing.assert_allclose(ours.evaluate(x, y, sample_weight=sw, batch_size=3, verbose=0),
                                        theirs.evaluate(x, y, sample_weight=sw, batch_size=3, verbose=0), rtol=1e-5)
@@ -617,7 +611,6 @@ def test_random_recurrent_stacks_train_as_keras_3(keras, seed):
     sample weights (one per step for a sequence output) in batches of 3, fit history (loss and mae) and the
     weights after two epochs."""
     import random
-    import chainrule.keras as ck
     r = random.Random(seed)
     build, masked, seq = _random_stack(r)
     rng = np.random.default_rng(seed)
@@ -626,11 +619,7 @@ def test_random_recurrent_stacks_train_as_keras_3(keras, seed):
         x[0, 4:], x[3, :2], x[5, 2:4] = 0.0, 0.0, 0.0
     y = rng.standard_normal((8, 6, 1) if seq else (8, 1)).astype(np.float32)
     w = rng.uniform(0.0, 2.0, (8, 6) if seq else 8).astype(np.float32)
-    ck.backend.clear_session()
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(0)
-    ours, theirs = build(ck.layers, ck.models), build(keras.layers, keras.models)
-    ours.set_weights(theirs.get_weights())
+    ours, theirs = keras_pair(keras, build)
     np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), atol=2e-5)
     np.testing.assert_allclose(ours.evaluate(x, y, sample_weight=w, batch_size=3, verbose=0),
                                theirs.evaluate(x, y, sample_weight=w, batch_size=3, verbose=0), rtol=2e-5, atol=1e-6)
@@ -646,7 +635,6 @@ def test_sequence_labelling_with_padded_tokens_trains_as_keras_3(keras):
     """Embedding(mask_zero=True), a (bidirectional) LSTM returning sequences, a softmax per step, the sparse
     cross-entropy of one label per step and accuracy: Keras leaves the padding out of both, with and without
     per-step sample weights; evaluate, the fit history and the weights equal Keras 3's."""
-    import chainrule.keras as ck
     rng = np.random.default_rng(0)
     tokens = rng.integers(1, 9, (10, 7))
     for i, length in enumerate([7, 5, 3, 7, 2, 6, 4, 7, 1, 5]):
@@ -661,11 +649,7 @@ def test_sequence_labelling_with_padded_tokens_trains_as_keras_3(keras):
                                   L.TimeDistributed(L.Dense(4, activation="softmax"))])
             model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
             return model
-        ck.backend.clear_session()
-        keras.backend.clear_session()
-        keras.utils.set_random_seed(0)
-        ours, theirs = build(ck.layers, ck.models), build(keras.layers, keras.models)
-        ours.set_weights(theirs.get_weights())
+        ours, theirs = keras_pair(keras, build)
         for w in (None, weights):
             np.testing.assert_allclose(ours.evaluate(tokens, labels, sample_weight=w, batch_size=4, verbose=0),
                                        theirs.evaluate(tokens, labels, sample_weight=w, batch_size=4, verbose=0),
