@@ -745,8 +745,8 @@ class Trainer:
             (x_val, y_val) or (x_val, y_val, sample_weight_val), or an iterable of batches.
         shuffle : bool
         sample_weight : array_like of shape (N,), or (N, T) for a sequence output, optional
-            Each sample's (each step's) loss times its weight; a batch's loss is then the sum over
-            the batch size, Keras' ``sum_over_batch_size``, not a weighted mean.
+            Each sample's (each step's) loss times its weight; a batch's loss is then their sum
+            divided by the number of losses, Keras' ``sum_over_batch_size``, not a weighted mean.
         initial_epoch : int
         steps_per_epoch, validation_steps : int, optional
             Batches per epoch from a generator, and from a validation generator.
