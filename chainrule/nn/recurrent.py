@@ -917,6 +917,8 @@ class TimeDistributed(Layer):
         if not isinstance(layer, Layer):
             raise TypeError(f"TimeDistributed: expected a layer, got {type(layer).__name__}")
         self.layer = layer
+        # built on its first input, a symbolic one too: a functional model builds the wrapped layer as Keras does
+        object.__setattr__(self, "_self_built", False)
         if input_shape is not None:
             self.build((None, *tuple(input_shape)))
 

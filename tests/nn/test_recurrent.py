@@ -660,3 +660,33 @@ def test_sequence_labelling_with_padded_tokens_trains_as_keras_3(keras):
             np.testing.assert_allclose(h1[key], h2[key], rtol=1e-4, err_msg=key)
         for a, b in zip(ours.get_weights(), theirs.get_weights()):
             np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+
+
+def test_a_functional_model_builds_time_distributed_and_merges_masked_branches_as_keras_3(keras):
+    """Model(inputs, outputs) builds the layer inside TimeDistributed on construction, as Keras does (its
+    weights can be set at once); two masked recurrent branches merged (Concatenate, Add, Average) carry the
+    combined mask to the loss and the metric, and train as in Keras 3."""
+    from chainrule.keras import layers as L, models as M
+    a = L.Input((5, 2))
+    model = M.Model(a, L.TimeDistributed(L.Dense(1))(L.LSTM(3, return_sequences=True)(a)))
+    assert [(n, p.shape) for n, p in model.named_parameters()][-2:] == [("time_distributed.layer.kernel", (3, 1)),
+                                                                         ("time_distributed.layer.bias", (1,))]
+    rng = np.random.default_rng(0)
+    x1, x2 = rng.standard_normal((8, 5, 2)).astype(np.float32), rng.standard_normal((8, 5, 3)).astype(np.float32)
+    x1[0, 3:], x1[2, :2], x2[1, 4:], x2[2, 1] = 0.0, 0.0, 0.0, 0.0
+    y = rng.standard_normal((8, 5, 1)).astype(np.float32)
+    for merge in ("Concatenate", "Add", "Average"):
+        def build(L, M):
+            a, b = L.Input((5, 2)), L.Input((5, 3))
+            ha = L.GRU(3, return_sequences=True)(L.Masking(0.0)(a))
+            hb = L.LSTM(3, return_sequences=True)(L.Masking(0.0)(b))
+            model = M.Model([a, b], L.TimeDistributed(L.Dense(1))(getattr(L, merge)()([ha, hb])))
+            model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+            return model
+        ours, theirs = keras_pair(keras, build)
+        np.testing.assert_allclose(ours.evaluate([x1, x2], y, batch_size=3, verbose=0),
+                                   theirs.evaluate([x1, x2], y, batch_size=3, verbose=0), rtol=1e-5)
+        h1 = ours.fit([x1, x2], y, epochs=2, batch_size=3, shuffle=False, verbose=0).history
+        h2 = theirs.fit([x1, x2], y, epochs=2, batch_size=3, shuffle=False, verbose=0).history
+        for key in ("loss", "mae"):
+            np.testing.assert_allclose(h1[key], h2[key], rtol=1e-4, err_msg=f"{merge} {key}")
