@@ -669,3 +669,166 @@ def test_lambda_callback_takes_keras_hooks_by_name(keras):
     assert got[0] == got[1]
     with pytest.raises(TypeError, match="on_epoch_ends"):
         ckeras.callbacks.LambdaCallback(on_epoch_ends=print)
+
+
+# ------------------------------------------------------------------ random programs
+def _random_keras_program(r):
+    """A random Keras model and fit: the task and its loss, optimizer, hidden activations, BatchNormalization,
+    weight and activity regularizers, sample or class weights, a validation split, a learning-rate callback."""
+    task = r.choice(["regression", "binary", "binary_logits", "categorical", "sparse", "sparse_logits"])
+    optimizer = r.choice(["sgd", "sgd_momentum", "sgd_nesterov", "adam", "adamw", "rmsprop", "adagrad"])
+    acts = [r.choice(["relu", "tanh", "sigmoid", "elu", "selu", "softplus", "gelu", "swish", "linear"])
+            for _ in range(r.randint(0, 2))]
+    return dict(task=task, optimizer=optimizer, acts=acts, bn=r.random() < 0.3,
+                reg=r.choice([None, None, "l2", "l1", "l1_l2"]), activity=r.random() < 0.2,
+                weights=r.choice([None, "sample", "class"]), split=r.choice([0.0, 0.25]), batch=r.choice([4, 5, 16]),
+                callback=r.choice([None, "early_stopping", "plateau", "schedule"]))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_keras_programs_train_as_keras_3(keras, seed):
+    """Random dense programs (see _random_keras_program) from Keras' initial weights: the same predictions,
+    evaluate, every history entry (loss, metrics, val_ and learning_rate) and the same weights after 4 epochs."""
+    import random
+    from tests.nn.layer_checks import keras_pair
+    p = _random_keras_program(random.Random(seed))
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((20, 4)).astype(np.float32)
+    task = p["task"]
+    if task == "regression":
+        Y, units, out_act, loss, metrics = rng.standard_normal((20, 2)).astype(np.float32), 2, None, "mse", ["mae"]
+    elif task.startswith("binary"):
+        Y, units = rng.integers(0, 2, (20, 1)).astype(np.float32), 1
+        out_act, loss, metrics = (None, "logits", []) if task == "binary_logits" else ("sigmoid", "binary_crossentropy",
+                                                                                      ["accuracy"])
+    elif task == "categorical":
+        Y, units, out_act, loss, metrics = (np.eye(3, dtype=np.float32)[rng.integers(0, 3, 20)], 3, "softmax",
+                                            "categorical_crossentropy", ["accuracy"])
+    else:
+        Y, units = rng.integers(0, 3, 20), 3
+        out_act, loss, metrics = (None, "logits", []) if task == "sparse_logits" else (
+            "softmax", "sparse_categorical_crossentropy", ["accuracy"])
+
+    def build(L, M):
+        from chainrule import keras as ck
+        lib = ck if L is ck.layers else keras
+        R, O = lib.regularizers, lib.optimizers
+        layers = [L.Input((4,))]
+        for act in p["acts"]:
+            reg = None if p["reg"] is None else R.L1L2(l1=0.01, l2=0.02) if p["reg"] == "l1_l2" else getattr(R, p["reg"])()
+            layers.append(L.Dense(5, activation=act, kernel_regularizer=reg,
+                                  activity_regularizer=R.l2(0.01) if p["activity"] else None))
+            if p["bn"]:
+                layers.append(L.BatchNormalization())
+        layers.append(L.Dense(units, activation=out_act))
+        model = M.Sequential(layers)
+        opt = {"sgd": lambda: O.SGD(0.05), "sgd_momentum": lambda: O.SGD(0.05, momentum=0.9),
+               "sgd_nesterov": lambda: O.SGD(0.05, momentum=0.9, nesterov=True), "adam": lambda: O.Adam(0.01),
+               "adamw": lambda: O.AdamW(0.01), "rmsprop": lambda: O.RMSprop(0.01),
+               "adagrad": lambda: O.Adagrad(0.05)}[p["optimizer"]]()
+        fn = loss
+        if loss == "logits":
+            fn = (lib.losses.BinaryCrossentropy if task == "binary_logits" else
+                  lib.losses.SparseCategoricalCrossentropy)(from_logits=True)
+        model.compile(optimizer=opt, loss=fn, metrics=metrics)
+        return model
+    ours, theirs = keras_pair(keras, build)
+    w = rng.uniform(0.0, 2.0, 20).astype(np.float32) if p["weights"] == "sample" else None
+    cw = None
+    if p["weights"] == "class" and task in ("binary", "categorical", "sparse"):
+        cw = {0: 2.0, 1: 0.5} if task == "binary" else {0: 2.0, 1: 0.5, 2: 1.5}
+    np.testing.assert_allclose(ours.predict(X, verbose=0), theirs.predict(X, verbose=0), atol=1e-5)
+    np.testing.assert_allclose(ours.evaluate(X, Y, sample_weight=w, batch_size=p["batch"], verbose=0),
+                               theirs.evaluate(X, Y, sample_weight=w, batch_size=p["batch"], verbose=0),
+                               rtol=1e-4, atol=1e-6)
+
+    def callbacks(C):
+        monitor = "val_loss" if p["split"] else "loss"
+        return {None: [], "early_stopping": [C.EarlyStopping(monitor=monitor, patience=1, min_delta=1e-3,
+                                                             restore_best_weights=True)],
+                "plateau": [C.ReduceLROnPlateau(monitor=monitor, patience=0, factor=0.5, min_delta=1e-2)],
+                "schedule": [C.LearningRateScheduler(lambda epoch, lr: lr * 0.7)]}[p["callback"]]
+    fits = [m.fit(X, Y, sample_weight=w, class_weight=cw, validation_split=p["split"], epochs=4, batch_size=p["batch"],
+                  shuffle=False, verbose=0, callbacks=callbacks(C)).history
+            for m, C in ((ours, ckeras.callbacks), (theirs, keras.callbacks))]
+    assert sorted(fits[0]) == sorted(fits[1])
+    for key in fits[1]:
+        np.testing.assert_allclose(np.asarray(fits[0][key], float), np.asarray(fits[1][key], float), rtol=2e-4,
+                                   atol=1e-6, err_msg=f"{p} {key}")
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5, err_msg=str(p))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_pytorch_training_loops_step_as_pytorch(seed):
+    """A random PyTorch loop (optimizer, learning-rate scheduler, loss, activation) on chainrule.torch from the
+    same weights, in float64: the same loss at every step and the same weights after each of 5 steps (1e-8)."""
+    import random
+    import chainrule as cr
+    r = random.Random(seed)
+    opt_name = r.choice(["SGD", "SGD_momentum", "SGD_nesterov", "SGD_decay", "Adam", "Adam_decay", "AdamW", "RMSprop",
+                         "RMSprop_momentum", "Adagrad"])
+    sched = r.choice([None, "StepLR", "ExponentialLR", "MultiStepLR", "CosineAnnealingLR", "LambdaLR",
+                      "ReduceLROnPlateau"])
+    loss_name = r.choice(["MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
+                          "CrossEntropyLoss_weight", "CrossEntropyLoss_smoothing", "CrossEntropyLoss_sum", "NLLLoss"])
+    act = r.choice(["ReLU", "Tanh", "Sigmoid", "GELU", "ELU", "LeakyReLU", "SiLU", "Softplus"])
+    nets = [lib.nn.Sequential(lib.nn.Linear(4, 6), getattr(lib.nn, act)(), lib.nn.Linear(6, 3)) for lib in (torch, ctorch)]
+    theirs, ours = nets[0].double(), nets[1]
+    for i in (0, 2):
+        ours[i].kernel.data = theirs[i].weight.detach().numpy().T.copy()
+        ours[i].bias.data = theirs[i].bias.detach().numpy().copy()
+
+    def optimizer(lib, params):
+        O = lib.optim
+        return {"SGD": lambda: O.SGD(params, lr=0.1), "SGD_momentum": lambda: O.SGD(params, lr=0.1, momentum=0.9),
+                "SGD_nesterov": lambda: O.SGD(params, lr=0.1, momentum=0.9, nesterov=True),
+                "SGD_decay": lambda: O.SGD(params, lr=0.1, momentum=0.5, weight_decay=0.01),
+                "Adam": lambda: O.Adam(params, lr=0.01), "Adam_decay": lambda: O.Adam(params, lr=0.01, weight_decay=0.1),
+                "AdamW": lambda: O.AdamW(params, lr=0.01), "RMSprop": lambda: O.RMSprop(params, lr=0.01),
+                "RMSprop_momentum": lambda: O.RMSprop(params, lr=0.01, momentum=0.5),
+                "Adagrad": lambda: O.Adagrad(params, lr=0.1)}[opt_name]()
+
+    def scheduler(lib, opt):
+        S = lib.optim.lr_scheduler
+        return None if sched is None else {
+            "StepLR": lambda: S.StepLR(opt, step_size=2, gamma=0.5), "ExponentialLR": lambda: S.ExponentialLR(opt, 0.8),
+            "MultiStepLR": lambda: S.MultiStepLR(opt, milestones=[1, 3], gamma=0.3),
+            "CosineAnnealingLR": lambda: S.CosineAnnealingLR(opt, T_max=4),
+            "LambdaLR": lambda: S.LambdaLR(opt, lambda epoch: 1 / (1 + epoch)),
+            "ReduceLROnPlateau": lambda: S.ReduceLROnPlateau(opt, patience=0, factor=0.5)}[sched]()
+
+    def loss_fn(lib):
+        L, name = lib.nn, loss_name.split("_")[0]
+        extra = {"CrossEntropyLoss_smoothing": {"label_smoothing": 0.1}, "CrossEntropyLoss_sum": {"reduction": "sum"},
+                 "CrossEntropyLoss_weight": {"weight": (torch.tensor if lib is torch else cr.tensor)(
+                     np.array([1.0, 2.0, 0.5]))}}.get(loss_name, {})
+        return getattr(L, name)(**extra)
+    runs = []
+    for lib, net in ((torch, theirs), (ctorch, ours)):
+        opt = optimizer(lib, net.parameters())
+        runs.append((lib, net, opt, scheduler(lib, opt), loss_fn(lib)))
+    rng = np.random.default_rng(seed)
+    for step in range(5):
+        x = rng.standard_normal((8, 4))
+        if loss_name.startswith("CrossEntropy") or loss_name == "NLLLoss":
+            y = rng.integers(0, 3, 8)
+        else:
+            y = rng.integers(0, 2, (8, 3)).astype(float) if loss_name == "BCEWithLogitsLoss" else rng.standard_normal((8, 3))
+        values = []
+        for lib, net, opt, sch, fn in runs:
+            t = torch.tensor if lib is torch else (lambda a: cr.tensor(a, dtype="float64"))
+            opt.zero_grad()
+            out = net(t(x))
+            if loss_name == "NLLLoss":
+                out = lib.nn.functional.log_softmax(out, 1)
+            loss = fn(out, torch.tensor(y) if lib is torch else (y if y.dtype.kind == "i" else t(y)))
+            loss.backward()
+            opt.step()
+            values.append(float(loss.item()))
+            if sch is not None:
+                sch.step(values[-1]) if sched == "ReduceLROnPlateau" else sch.step()
+        assert values[1] == pytest.approx(values[0], rel=1e-10), (opt_name, sched, loss_name, step)
+        for i in (0, 2):
+            np.testing.assert_allclose(ours[i].weight.data, theirs[i].weight.detach().numpy(), rtol=1e-8, atol=1e-10)
+            np.testing.assert_allclose(ours[i].bias.data, theirs[i].bias.detach().numpy(), rtol=1e-8, atol=1e-10)
