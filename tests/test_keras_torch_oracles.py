@@ -715,7 +715,8 @@ def test_random_keras_programs_train_as_keras_3(keras, seed):
         R, O = lib.regularizers, lib.optimizers
         layers = [L.Input((4,))]
         for act in p["acts"]:
-            reg = None if p["reg"] is None else R.L1L2(l1=0.01, l2=0.02) if p["reg"] == "l1_l2" else getattr(R, p["reg"])()
+            reg = None if p["reg"] is None else \
+                R.L1L2(l1=0.01, l2=0.02) if p["reg"] == "l1_l2" else getattr(R, p["reg"])()
             layers.append(L.Dense(5, activation=act, kernel_regularizer=reg,
                                   activity_regularizer=R.l2(0.01) if p["activity"] else None))
             if p["bn"]:
@@ -773,7 +774,8 @@ def test_random_pytorch_training_loops_step_as_pytorch(seed):
     loss_name = r.choice(["MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
                           "CrossEntropyLoss_weight", "CrossEntropyLoss_smoothing", "CrossEntropyLoss_sum", "NLLLoss"])
     act = r.choice(["ReLU", "Tanh", "Sigmoid", "GELU", "ELU", "LeakyReLU", "SiLU", "Softplus"])
-    nets = [lib.nn.Sequential(lib.nn.Linear(4, 6), getattr(lib.nn, act)(), lib.nn.Linear(6, 3)) for lib in (torch, ctorch)]
+    nets = [lib.nn.Sequential(lib.nn.Linear(4, 6), getattr(lib.nn, act)(), lib.nn.Linear(6, 3))
+            for lib in (torch, ctorch)]
     theirs, ours = nets[0].double(), nets[1]
     for i in (0, 2):
         ours[i].kernel.data = theirs[i].weight.detach().numpy().T.copy()
@@ -784,7 +786,8 @@ def test_random_pytorch_training_loops_step_as_pytorch(seed):
         return {"SGD": lambda: O.SGD(params, lr=0.1), "SGD_momentum": lambda: O.SGD(params, lr=0.1, momentum=0.9),
                 "SGD_nesterov": lambda: O.SGD(params, lr=0.1, momentum=0.9, nesterov=True),
                 "SGD_decay": lambda: O.SGD(params, lr=0.1, momentum=0.5, weight_decay=0.01),
-                "Adam": lambda: O.Adam(params, lr=0.01), "Adam_decay": lambda: O.Adam(params, lr=0.01, weight_decay=0.1),
+                "Adam": lambda: O.Adam(params, lr=0.01),
+                "Adam_decay": lambda: O.Adam(params, lr=0.01, weight_decay=0.1),
                 "AdamW": lambda: O.AdamW(params, lr=0.01), "RMSprop": lambda: O.RMSprop(params, lr=0.01),
                 "RMSprop_momentum": lambda: O.RMSprop(params, lr=0.01, momentum=0.5),
                 "Adagrad": lambda: O.Adagrad(params, lr=0.1)}[opt_name]()
@@ -814,7 +817,8 @@ def test_random_pytorch_training_loops_step_as_pytorch(seed):
         if loss_name.startswith("CrossEntropy") or loss_name == "NLLLoss":
             y = rng.integers(0, 3, 8)
         else:
-            y = rng.integers(0, 2, (8, 3)).astype(float) if loss_name == "BCEWithLogitsLoss" else rng.standard_normal((8, 3))
+            y = rng.integers(0, 2, (8, 3)).astype(float) if loss_name == "BCEWithLogitsLoss" else \
+                rng.standard_normal((8, 3))
         values = []
         for lib, net, opt, sch, fn in runs:
             t = torch.tensor if lib is torch else (lambda a: cr.tensor(a, dtype="float64"))

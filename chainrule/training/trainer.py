@@ -487,7 +487,8 @@ class Trainer:
                 heads.append({"name": name, "loss": loss_fn, "weight": float(wt), "metrics": mnames,
                               "metric_fns": mfns, "config": _serialize_loss(fn, loss_fn)})
             # Keras 3 returns the outputs' metrics after their losses in the order of their names (its
-            # evaluate lists the names its metrics_names lacks sorted), so `loss, l1, l2, m1, m2 = evaluate()` unpacks alike
+            # evaluate lists the names its metrics_names lacks sorted): `loss, l1, l2, m1, m2 = evaluate()`
+            # then unpacks alike
             logged = sorted(f"{h['name']}_{m}" for h in heads for m in h["metrics"])
             self._compiled = {"optimizer": opt, "loss": None, "metrics": logged, "metric_fns": [], "heads": heads,
                               "config": {"loss": [h["config"] for h in heads], "metrics": [h["metrics"] for h in heads],
