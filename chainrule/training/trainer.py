@@ -365,6 +365,12 @@ def _metric(fn, y, out):
     return fn(np.asarray(_values(y))[mask], arr[mask]), count
 
 
+def _carries_mask(out):
+    """Whether an output (or any of several) carries a mask."""
+    parts = out.values() if isinstance(out, dict) else out if isinstance(out, list) else [out]
+    return any(get_mask(o) is not None for o in parts)
+
+
 def _rows(a, part):
     """Rows ``part`` (a slice) of an output array, with the same rows of its mask."""
     mask = get_mask(a)
@@ -1163,7 +1169,7 @@ class Trainer:
                 self._ensure_built(X)
                 out = self._test_batches(X, y, w, batch_size, hooks)
             with no_grad():
-                if get_mask(_first(out)) is None:
+                if not _carries_mask(out):
                     logs = self._batch_logs(y, out, w)
                 else:   # a masked sequence output: each of Keras' batches averages its own steps
                     logs = self._logs_by_batch(y, out, w, hooked_batch_size)

@@ -690,3 +690,24 @@ def test_a_functional_model_builds_time_distributed_and_merges_masked_branches_a
         h2 = theirs.fit([x1, x2], y, epochs=2, batch_size=3, shuffle=False, verbose=0).history
         for key in ("loss", "mae"):
             np.testing.assert_allclose(h1[key], h2[key], rtol=1e-4, err_msg=f"{merge} {key}")
+
+
+def test_evaluate_batches_a_model_whose_second_output_alone_is_masked_as_keras_3(keras):
+    """Two outputs, the first pooled (its mask ends at the pooling), the second a masked sequence: evaluate
+    averages Keras' batches for the masked one, whichever output carries the mask."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, 5, 2)).astype(np.float32)
+    x[0, 3:], x[2, :2], x[5, 1:] = 0.0, 0.0, 0.0
+    y1, y2 = rng.standard_normal((8, 1)).astype(np.float32), rng.standard_normal((8, 5, 1)).astype(np.float32)
+
+    def build(L, M):
+        a = L.Input((5, 2))
+        h = L.Masking(0.0)(a)
+        pooled = L.Dense(1, name="pooled")(L.GlobalAveragePooling1D()(h))
+        steps = L.Dense(1, name="steps")(L.LSTM(3, return_sequences=True)(h))
+        model = M.Model(a, [pooled, steps])
+        model.compile(optimizer="adam", loss=["mse", "mse"], metrics=[["mae"], ["mae"]])
+        return model
+    ours, theirs = keras_pair(keras, build)
+    np.testing.assert_allclose(ours.evaluate(x, [y1, y2], batch_size=3, verbose=0),
+                               theirs.evaluate(x, [y1, y2], batch_size=3, verbose=0), rtol=1e-5)
